@@ -1,0 +1,19 @@
+/** Opens the kysely database over a pg pool. */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+// int8 (bigint) stays a string in rows; count(*) and stream sequences are converted where used.
+export interface DbOptions {
+  url: string;
+  /** Pool size; projection workers need 1-2, the gateway a few. */
+  max?: number;
+  applicationName?: string;
+}
+
+export function openDb(opts: DbOptions): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 5, application_name: opts.applicationName ?? 'guruconnect' });
+  // A pool error (server restart) must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

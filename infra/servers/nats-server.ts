@@ -1,0 +1,67 @@
+/** Starts a private nats-server (JetStream on, its own store directory) on a free loopback port. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Child, startChild } from './child.js';
+import { freePort, waitForPort } from './free-port.js';
+
+export interface NatsServerOptions {
+  /** Holds nats.conf, the JetStream store and the log. */
+  dir: string;
+  port?: number;
+  /** Extra configuration appended to the generated nats.conf (accounts, authorization, cluster). */
+  extraConfig?: string;
+  /** Port for the NATS WebSocket listener (browsers do not use it; automation may). */
+  websocketPort?: number;
+  serverName?: string;
+}
+
+export interface NatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly confFile: string;
+  readonly child: Child;
+  stop(): Promise<void>;
+  /** Re-reads nats.conf without a restart (SIGHUP). */
+  reload(): void;
+}
+
+export function natsServerBinary(): string {
+  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
+    try { execFileSync(p, ['--version'], { stdio: 'ignore' }); return p; } catch { /* next */ }
+  }
+  throw new Error('nats-server not found: install it with `apt-get install -y nats-server`');
+}
+
+/** Writes nats.conf for `opts` and returns its text. */
+export function natsConfig(opts: NatsServerOptions & { port: number }): string {
+  const store = join(opts.dir, 'jetstream');
+  mkdirSync(store, { recursive: true });
+  return [
+    `server_name: ${JSON.stringify(opts.serverName ?? `gc-${opts.port}`)}`,
+    `listen: "127.0.0.1:${opts.port}"`,
+    'max_payload: 2MB',
+    `jetstream { store_dir: ${JSON.stringify(store)}, max_memory_store: 512MB, max_file_store: 8GB }`,
+    opts.websocketPort ? `websocket { listen: "127.0.0.1:${opts.websocketPort}", no_tls: true }` : '',
+    opts.extraConfig ?? '',
+  ].join('\n');
+}
+
+export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServer> {
+  const port = opts.port ?? (await freePort());
+  mkdirSync(opts.dir, { recursive: true });
+  const confFile = join(opts.dir, 'nats.conf');
+  writeFileSync(confFile, natsConfig({ ...opts, port }));
+  const child = startChild(natsServerBinary(), ['-c', confFile], { logFile: join(opts.dir, 'nats-server.log') });
+  const failed = child.exited.then((code) => { throw new Error(`nats-server exited with ${code}; see ${join(opts.dir, 'nats-server.log')}`); });
+  await Promise.race([waitForPort(port, 15_000), failed]);
+  failed.catch(() => {});
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    confFile,
+    child,
+    stop: () => child.stop(),
+    reload: () => { child.proc.kill('SIGHUP'); },
+  };
+}

@@ -1,0 +1,59 @@
+/** Encoding and checked decoding of the `Message` envelope. Decoding never throws. */
+import { guruconnect } from './generated/guruconnect.js';
+import { ErrorCode, type Result, err, ok } from './errors.js';
+import { newId } from './ids.js';
+import { type PayloadCase, parseSubject, payloadsFor } from './subjects.js';
+
+export const pb = guruconnect;
+export type Message = guruconnect.Message;
+export type MessageInit = guruconnect.Message.$Properties;
+
+/** Our own headers (the `Nats-` prefix is reserved for the server). */
+export const Headers = {
+  eventType: 'Gc-Event-Type',
+  correlationId: 'Gc-Correlation-Id',
+  msgId: 'Nats-Msg-Id',
+} as const;
+
+/** Largest message we accept on any subject; frames are split into tiles well below it. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** A decoded message whose payload case is known and non-empty. */
+export type Decoded = Message & { payload: PayloadCase; meta: guruconnect.Meta };
+
+/** Builds a Message with fresh meta (id, time) unless given. */
+export function message(payload: Omit<MessageInit, 'meta'>, meta: guruconnect.Meta.$Properties = {}): Message {
+  return pb.Message.create({ ...payload, meta: { id: newId(), atMs: Date.now(), ...meta } });
+}
+
+export function encode(msg: Message | MessageInit): Uint8Array {
+  return pb.Message.encode(msg).finish();
+}
+
+/** Decodes bytes; with `subject`, also checks the payload belongs on that subject and the agent matches. */
+export function decode(bytes: Uint8Array, subject?: string): Result<Decoded> {
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+    return err(ErrorCode.PAYLOAD_TOO_LARGE, `message of ${bytes.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  }
+  let msg: Message;
+  try {
+    msg = pb.Message.decode(bytes);
+  } catch (e) {
+    return err(ErrorCode.MALFORMED_MESSAGE, `not a guruconnect.Message: ${(e as Error).message}`);
+  }
+  const payload = msg.payload as PayloadCase | undefined;
+  if (!payload) return err(ErrorCode.MALFORMED_MESSAGE, 'message has no payload');
+  if (!msg.meta || !msg.meta.id) return err(ErrorCode.MALFORMED_MESSAGE, 'message has no meta.id');
+  if (subject !== undefined) {
+    const parsed = parseSubject(subject);
+    if (!parsed.ok) return parsed;
+    if (!payloadsFor(parsed.value).includes(payload)) {
+      return err(ErrorCode.MALFORMED_MESSAGE, `payload ${payload} does not belong on ${subject}`);
+    }
+    const p = parsed.value;
+    if ('agentId' in p && msg.meta.agentId !== p.agentId) {
+      return err(ErrorCode.MALFORMED_MESSAGE, `meta.agent_id "${msg.meta.agentId}" does not match subject agent "${p.agentId}"`);
+    }
+  }
+  return ok(msg as Decoded);
+}

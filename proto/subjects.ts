@@ -1,0 +1,123 @@
+/**
+ * The subject scheme: the only place a NATS subject string is built or parsed.
+ * Each subject kind names the Message payload it must carry and whether the event stream stores it.
+ */
+import { ErrorCode, type Result, err, ok } from './errors.js';
+import { type AgentId, checkSubjectToken } from './ids.js';
+
+/** Payload case of `guruconnect.Message` (the oneof field names). */
+export type PayloadCase =
+  | 'agentStatus' | 'startStream' | 'stopStream' | 'videoFrame' | 'input' | 'requestSessions'
+  | 'requestKeyframe' | 'audit' | 'error' | 'clipboardCleared' | 'sessionList' | 'switchSession'
+  | 'backstageCommand' | 'backstageOutput' | 'sessionSwitched';
+
+export const AgentEvent = {
+  status: { suffix: 'status', payloads: ['agentStatus'] },
+  sessions: { suffix: 'sessions', payloads: ['sessionList'] },
+  switched: { suffix: 'switched', payloads: ['sessionSwitched'] },
+  backstageOutput: { suffix: 'backstage.output', payloads: ['backstageOutput'] },
+  clipboard: { suffix: 'clipboard', payloads: ['clipboardCleared'] },
+} as const satisfies Record<string, { suffix: string; payloads: readonly PayloadCase[] }>;
+export type AgentEventKind = keyof typeof AgentEvent;
+
+export const AgentCommand = {
+  switchSession: { suffix: 'switch-session', payloads: ['switchSession'], stored: true },
+  backstage: { suffix: 'backstage', payloads: ['backstageCommand'], stored: true },
+  input: { suffix: 'input', payloads: ['input'], stored: false },
+  stream: { suffix: 'stream', payloads: ['startStream', 'stopStream', 'requestKeyframe'], stored: false },
+  requestSessions: { suffix: 'request-sessions', payloads: ['requestSessions'], stored: false },
+} as const satisfies Record<string, { suffix: string; payloads: readonly PayloadCase[]; stored: boolean }>;
+export type AgentCommandKind = keyof typeof AgentCommand;
+
+export const AUDIT_PREFIX = 'gc.audit';
+
+/** Names of the JetStream streams and the subjects each one stores. */
+export const Streams = {
+  events: {
+    name: 'GC_EVENTS',
+    subjects: [
+      ...Object.values(AgentEvent).filter((e) => e.suffix !== 'clipboard').map((e) => `gc.agent.*.${e.suffix}`),
+      ...Object.values(AgentCommand).filter((c) => c.stored).map((c) => `gc.cmd.*.${c.suffix}`),
+      `${AUDIT_PREFIX}.>`,
+    ],
+  },
+} as const;
+
+function token(raw: string, what: string): string {
+  const r = checkSubjectToken(raw, what);
+  if (!r.ok) throw new SubjectError(r.error.message);
+  return r.value;
+}
+
+/** Thrown only for programmer errors: callers validate ids at the edge with parseAgentId first. */
+export class SubjectError extends Error {
+  readonly code = ErrorCode.INVALID_ID;
+}
+
+export const subjects = {
+  agentEvent: (agent: AgentId, kind: AgentEventKind) => `gc.agent.${token(agent, 'agent id')}.${AgentEvent[kind].suffix}`,
+  /** All events of one agent, or of every agent with `*`. */
+  agentEvents: (agent: AgentId | '*') => `gc.agent.${agent === '*' ? '*' : token(agent, 'agent id')}.>`,
+  agentEventsOfKind: (kind: AgentEventKind) => `gc.agent.*.${AgentEvent[kind].suffix}`,
+  frame: (agent: AgentId, session: number) => `gc.frame.${token(agent, 'agent id')}.${sessionToken(session)}`,
+  frames: (agent: AgentId) => `gc.frame.${token(agent, 'agent id')}.*`,
+  command: (agent: AgentId, kind: AgentCommandKind) => `gc.cmd.${token(agent, 'agent id')}.${AgentCommand[kind].suffix}`,
+  /** Everything an agent listens to. */
+  commandsFor: (agent: AgentId) => `gc.cmd.${token(agent, 'agent id')}.>`,
+  audit: (eventType: string) => `${AUDIT_PREFIX}.${token(eventType, 'audit event type')}`,
+  allAudit: () => `${AUDIT_PREFIX}.>`,
+} as const;
+
+function sessionToken(session: number): string {
+  if (!Number.isInteger(session) || session < 0 || session > 0xffffffff) throw new SubjectError(`session id ${session} is not a uint32`);
+  return String(session);
+}
+
+export type ParsedSubject =
+  | { family: 'agent'; agentId: AgentId; kind: AgentEventKind }
+  | { family: 'frame'; agentId: AgentId; sessionId: number }
+  | { family: 'cmd'; agentId: AgentId; kind: AgentCommandKind }
+  | { family: 'audit'; eventType: string };
+
+const eventBySuffix = new Map<string, AgentEventKind>(Object.entries(AgentEvent).map(([k, v]) => [v.suffix, k as AgentEventKind]));
+const commandBySuffix = new Map<string, AgentCommandKind>(Object.entries(AgentCommand).map(([k, v]) => [v.suffix, k as AgentCommandKind]));
+
+/** Parses a concrete subject into what it addresses, or says why it is not one of ours. */
+export function parseSubject(subject: string): Result<ParsedSubject> {
+  const parts = subject.split('.');
+  const bad = (why: string) => err(ErrorCode.INVALID_ID, `subject "${subject}": ${why}`);
+  if (parts[0] !== 'gc' || parts.length < 3) return bad('not a gc.* subject');
+  const [, family, id, ...rest] = parts as [string, string, string, ...string[]];
+  if (family === 'audit') {
+    if (rest.length !== 0) return bad('audit subjects have one event-type token');
+    const t = checkSubjectToken(id, 'audit event type');
+    return t.ok ? ok({ family, eventType: t.value }) : t;
+  }
+  const agent = checkSubjectToken(id, 'agent id');
+  if (!agent.ok) return agent;
+  const agentId = agent.value as AgentId;
+  const suffix = rest.join('.');
+  if (family === 'agent') {
+    const kind = eventBySuffix.get(suffix);
+    return kind ? ok({ family, agentId, kind }) : bad(`unknown agent event "${suffix}"`);
+  }
+  if (family === 'cmd') {
+    const kind = commandBySuffix.get(suffix);
+    return kind ? ok({ family, agentId, kind }) : bad(`unknown command "${suffix}"`);
+  }
+  if (family === 'frame') {
+    if (!/^\d{1,10}$/.test(suffix) || Number(suffix) > 0xffffffff) return bad('frame subjects end in a session id');
+    return ok({ family, agentId, sessionId: Number(suffix) });
+  }
+  return bad(`unknown family "${family}"`);
+}
+
+/** The payload cases a message on this subject may carry. */
+export function payloadsFor(parsed: ParsedSubject): readonly PayloadCase[] {
+  switch (parsed.family) {
+    case 'agent': return AgentEvent[parsed.kind].payloads;
+    case 'cmd': return AgentCommand[parsed.kind].payloads;
+    case 'frame': return ['videoFrame'];
+    case 'audit': return ['audit'];
+  }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test suite: installs what is missing, then runs unit, integration (real nats-server and
+# PostgreSQL, started here) and end-to-end (real Chromium) tests, and the Windows suite under Wine.
+# Usage: bash test/run.sh [unit|int|e2e|all]   (default all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+level="${1:-all}"
+GC_WITH_WINE=1 bash infra/install-deps.sh
+
+npx tsx proto/gen.ts --check
+npm run --silent check
+
+case "$level" in
+  unit) pattern='*.unit.test.ts' ;;
+  int) pattern='*.int.test.ts' ;;
+  e2e) pattern='*.e2e.test.ts' ;;
+  all) pattern='*.test.ts' ;;
+  *) echo "usage: bash test/run.sh [unit|int|e2e|all]" >&2; exit 2 ;;
+esac
+mapfile -t files < <(find test agent services projections infra proto -name "$pattern" -not -path '*/node_modules/*' | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files match $pattern" >&2; exit 1; fi
+echo "running ${#files[@]} test files ($level)"
+node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}"
+
+if [ "$level" = all ] && [ -f test/windows/run.sh ]; then
+  bash test/windows/run.sh
+fi
