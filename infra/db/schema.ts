@@ -1,62 +1,12 @@
 /**
- * The one description of our Postgres tables (kysely). Migrations create them; every query is typed
- * against this. Add a table here in the same change as its migration.
+ * The one description of our Postgres tables (kysely): each area keeps its tables in
+ * infra/db/tables/<area>.ts, added in the same change as its migration; every query is typed against
+ * `Database`.
  */
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { AuditTables } from './tables/audit.js';
+import type { AuthTables } from './tables/auth.js';
+import type { ReadModelTables } from './tables/read-models.js';
 
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-/** bigint columns come back from pg as strings; we write numbers or strings. */
-type BigIntCol = ColumnType<string, number | string | bigint, number | string | bigint>;
+export interface Database extends ReadModelTables, AuditTables, AuthTables {}
 
-export interface ProjectionCheckpointsTable {
-  name: string;
-  last_seq: BigIntCol;
-  updated_at: Timestamp;
-}
-
-export interface MachinesTable {
-  agent_id: string;
-  hostname: string;
-  os_version: string;
-  platform: string;
-  agent_version: string;
-  elevated: boolean;
-  current_session_id: number;
-  session_count: number;
-  users: string[];
-  heartbeat_interval_ms: number;
-  /** 'online' while heartbeats arrive; 'stopped' after a graceful stop. Staleness is judged at read time. */
-  state: string;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-  last_seq: BigIntCol;
-}
-
-export interface WindowsSessionsTable {
-  agent_id: string;
-  session_id: number;
-  user_name: string;
-  domain: string;
-  state: string;
-  type: string;
-  station_name: string;
-  client_name: string;
-  client_address: string;
-  logon_time: Timestamp | null;
-  idle_secs: number;
-  locked: boolean;
-  capturable: boolean;
-  updated_at: Timestamp;
-}
-
-export interface Database {
-  projection_checkpoints: ProjectionCheckpointsTable;
-  machines: MachinesTable;
-  windows_sessions: WindowsSessionsTable;
-}
-
-export type MachineRow = Selectable<MachinesTable>;
-export type NewMachineRow = Insertable<MachinesTable>;
-export type WindowsSessionRow = Selectable<WindowsSessionsTable>;
-export type NewWindowsSessionRow = Insertable<WindowsSessionsTable>;
-export type { Generated };
+export type * from './tables/read-models.js';
