@@ -1,0 +1,68 @@
+/** The Linux platform backend: X displays and utmp for sessions, /proc, systemd or SysV services. */
+import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
+import type { PlatformPort, SessionDesktop } from '../port.js';
+import { killLinuxProcess } from './kill-process.js';
+import { listLinuxProcesses } from './processes.js';
+import { controlLinuxService, listLinuxServices } from './services.js';
+import { type LinuxSession, collectSessions } from './sessions.js';
+import { spawnLinux } from './spawn.js';
+import { hostIdentity, systemInfo, uptimeSecs } from './system-info.js';
+import { watchSessionSources } from './watch-sessions.js';
+
+/** What the X11 capture/input code needs to open one session's desktop. */
+export interface DesktopTarget {
+  sessionId: number;
+  display: string;
+  uid: number;
+  user: string;
+}
+
+export interface LinuxPlatformOptions {
+  /** Opens capture and input on an X display (agent/platform/linux/x11, injected by the agent wiring). */
+  openDesktop: (session: DesktopTarget) => Promise<Result<SessionDesktop>>;
+  /** Reported in SystemInfo.agent_version. */
+  agentVersion?: string;
+}
+
+/** Builds the Linux PlatformPort. */
+export function createLinuxPlatform(opts: LinuxPlatformOptions): PlatformPort {
+  const findSession = async (id: number): Promise<LinuxSession | undefined> => (await collectSessions()).find((s) => s.info.sessionId === id);
+  const sessionInfos = async () => (await collectSessions()).map((s) => s.info);
+  return {
+    name: 'linux',
+    identity: hostIdentity,
+    async listSessions() {
+      try {
+        return ok(await sessionInfos());
+      } catch (e) {
+        return err(ErrorCode.PLATFORM_ERROR, `could not enumerate sessions: ${String(e)}`);
+      }
+    },
+    watchSessions: (onChange) => watchSessionSources(onChange),
+    uptimeSecs,
+    async systemInfo() {
+      try {
+        return ok(await systemInfo(await sessionInfos(), opts.agentVersion ?? ''));
+      } catch (e) {
+        return err(ErrorCode.PLATFORM_ERROR, `could not read system information: ${String(e)}`);
+      }
+    },
+    async listProcesses(o) {
+      try {
+        return ok(await listLinuxProcesses(o));
+      } catch (e) {
+        return err(ErrorCode.PLATFORM_ERROR, `could not read /proc: ${String(e)}`);
+      }
+    },
+    listServices: listLinuxServices,
+    controlService: controlLinuxService,
+    killProcess: (pid) => killLinuxProcess(pid),
+    spawn: (req) => spawnLinux(req, findSession),
+    async openDesktop(sessionId) {
+      const s = await findSession(sessionId);
+      if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${sessionId} does not exist on this host; refresh the session list`);
+      if (!s.display || !s.info.capturable) return err(ErrorCode.SESSION_NOT_CAPTURABLE, `session ${sessionId} (${s.info.stationName}) has no X display to capture`);
+      return opts.openDesktop({ sessionId, display: s.display, uid: s.uid, user: s.user });
+    },
+  };
+}

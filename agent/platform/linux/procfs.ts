@@ -1,0 +1,78 @@
+/** Reading /proc: every read may fail because the process vanished meanwhile; they return undefined. */
+import { readFile, readdir } from 'node:fs/promises';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** utime + stime, in clock ticks. */
+  cpuTicks: number;
+}
+
+/** Numeric entries of /proc. */
+export async function listPids(): Promise<number[]> {
+  const names = await readdir('/proc');
+  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** Parses /proc/<pid>/stat text; comm may hold spaces and parentheses, so split at the last ')'. */
+export function parseStat(pid: number, text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  // Fields after comm start at field 3 (state); index i here is field i + 3.
+  const f = text.slice(close + 2).split(' ');
+  const n = (i: number) => Number(f[i] ?? 0);
+  return { pid, comm: text.slice(open + 1, close), state: f[0] ?? '?', ppid: n(1), pgrp: n(2), session: n(3), cpuTicks: n(11) + n(12) };
+}
+
+export async function readStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    return parseStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** argv of a process; [] for kernel threads or vanished processes. */
+export async function readCmdline(pid: number): Promise<string[]> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const parts = raw.split('\0');
+    if (parts.at(-1) === '') parts.pop();
+    return parts;
+  } catch {
+    return [];
+  }
+}
+
+/** Real uid and VmRSS (kB) from /proc/<pid>/status. */
+export async function readStatus(pid: number): Promise<{ uid: number; rssKb: number } | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/status`, 'utf8');
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(text)?.[1] ?? -1);
+    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    return { uid, rssKb };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the environment of `pid` holds exactly `entry` ("NAME=value"). */
+export async function environHas(pid: number, entry: string): Promise<boolean> {
+  try {
+    const raw = await readFile(`/proc/${pid}/environ`, 'utf8');
+    return raw.split('\0').includes(entry);
+  } catch {
+    return false;
+  }
+}
+
+/** Stats of every live process, read in parallel. */
+export async function readAllStats(): Promise<ProcStat[]> {
+  const stats = await Promise.all((await listPids()).map(readStat));
+  return stats.filter((s): s is ProcStat => s !== undefined);
+}
