@@ -1,0 +1,220 @@
+/**
+ * Decentralized NATS auth for GuruConnect: one operator, a system account and the application
+ * account `GC`, whose users (services and agents) are signed by an account signing key we hold.
+ * Everything lives in one owner-only directory; enrolling or revoking an agent never restarts NATS.
+ */
+import { join } from 'node:path';
+import {
+  type Account,
+  type KeyPair,
+  type Permissions,
+  createAccount,
+  createOperator,
+  createUser,
+  decode,
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+  fromSeed,
+} from '@nats-io/jwt';
+import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { checkSubjectToken } from '../../proto/ids.js';
+import { pushAccountJwt } from './claims-update.js';
+import { type ServiceKind, agentPermissions, serviceKinds, servicePermissions } from './permissions.js';
+import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
+
+export interface NatsAuthSetup {
+  readonly dir: string;
+  readonly operatorKey: string;
+  readonly systemAccountKey: string;
+  /** Public key of the application account every service and agent user belongs to. */
+  readonly appAccountKey: string;
+  /** Fragment to append to nats.conf (operator, system account, full resolver in `<dir>/resolver`, preloads). */
+  readonly serverConfig: string;
+  /** The same fragment with another resolver directory (one per server of a cluster). */
+  configFragment(resolverDir: string): string;
+  /** Path of the .creds file for a service kind, created (0600) on first use. */
+  credsFor(kind: ServiceKind): Promise<string>;
+  /** Path of the system-account user's .creds (pushes account updates; never give it to a service). */
+  systemCreds(): Promise<string>;
+  /** New user key and .creds text for one agent; only its public key is kept here. */
+  issueAgentCreds(agentId: string): Promise<Result<{ creds: string; userKey: string }>>;
+  /** Revokes every user ever issued to `agentId` and pushes the account JWT to the running servers. */
+  revokeAgent(agentId: string, servers: string | string[]): Promise<Result<{ revokedKeys: string[] }>>;
+  /** The current application account JWT (with its revocations). */
+  appAccountJwt(): Promise<string>;
+}
+
+const files = {
+  operatorSeed: 'operator.nk',
+  operatorJwt: 'operator.jwt',
+  sysSeed: 'sys-account.nk',
+  sysJwt: 'sys-account.jwt',
+  appSeed: 'app-account.nk',
+  appSigningSeed: 'app-signing.nk',
+  appJwt: 'app-account.jwt',
+  revocations: 'revocations.json',
+  agents: 'agents',
+  creds: 'creds',
+  resolver: 'resolver',
+} as const;
+
+// Explicit "no limit" values: an absent limit in a v2 account JWT is read as 0 by the server.
+const openLimits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+const jetStreamLimits = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+async function loadOrCreateKey(path: string, create: () => KeyPair): Promise<KeyPair> {
+  const seed = await readIfExists(path);
+  if (seed) return fromSeed(te.encode(seed.trim()));
+  const kp = create();
+  await writeSecret(path, td.decode(kp.getSeed()));
+  return kp;
+}
+
+async function loadOrCreateText(path: string, create: () => Promise<string>): Promise<string> {
+  const existing = await readIfExists(path);
+  if (existing) return existing.trim();
+  const text = await create();
+  await writeSecret(path, text);
+  return text;
+}
+
+/** Prepares (or reloads) keys and JWTs in `dir`; idempotent, so every start-up may call it. */
+export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
+  await ensurePrivateDir(dir);
+  const p = (name: string) => join(dir, name);
+  const operator = await loadOrCreateKey(p(files.operatorSeed), createOperator);
+  const sys = await loadOrCreateKey(p(files.sysSeed), createAccount);
+  const app = await loadOrCreateKey(p(files.appSeed), createAccount);
+  const signing = await loadOrCreateKey(p(files.appSigningSeed), createAccount);
+
+  const operatorJwt = await loadOrCreateText(p(files.operatorJwt), () =>
+    encodeOperator('guruconnect', operator, { system_account: sys.getPublicKey() }));
+  const sysJwt = await loadOrCreateText(p(files.sysJwt), () =>
+    encodeAccount('SYS', sys, { limits: openLimits }, { signer: operator }));
+
+  const readRevocations = async (): Promise<Record<string, number>> =>
+    JSON.parse((await readIfExists(p(files.revocations))) ?? '{}') as Record<string, number>;
+
+  const encodeApp = async (revocations: Record<string, number>): Promise<string> => {
+    const claims: Partial<Account> = {
+      limits: { ...openLimits, ...jetStreamLimits },
+      signing_keys: [signing.getPublicKey()],
+      revocations,
+    };
+    return encodeAccount('GC', app, claims, { signer: operator });
+  };
+  let appJwt = await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
+
+  // Enroll and revoke both rewrite shared files; one at a time within this process.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const userCreds = async (name: string, perms: Permissions, kp: KeyPair = createUser()): Promise<string> => {
+    const jwt = await encodeUser(name, kp, app.getPublicKey(), { ...perms, bearer_token: false }, { signer: signing });
+    return td.decode(fmtCreds(jwt, kp));
+  };
+
+  const configFragment = (resolverDir: string): string => [
+    `operator: ${JSON.stringify(operatorJwt)}`,
+    `system_account: ${JSON.stringify(sys.getPublicKey())}`,
+    // A full resolver stores pushed account JWTs in its own directory and takes updates live.
+    `resolver: { type: full, dir: ${JSON.stringify(resolverDir)}, allow_delete: false, interval: "2m", timeout: "1.9s" }`,
+    'resolver_preload: {',
+    `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
+    `  ${app.getPublicKey()}: ${JSON.stringify(appJwt)}`,
+    '}',
+    '',
+  ].join('\n');
+
+  const systemCreds = async (): Promise<string> => {
+    const path = join(dir, files.creds, 'system.creds');
+    if (await readIfExists(path)) return path;
+    const kp = createUser();
+    const jwt = await encodeUser('system', kp, sys);
+    await writeSecret(path, td.decode(fmtCreds(jwt, kp)));
+    return path;
+  };
+
+  return {
+    dir,
+    operatorKey: operator.getPublicKey(),
+    systemAccountKey: sys.getPublicKey(),
+    appAccountKey: app.getPublicKey(),
+    get serverConfig() { return configFragment(p(files.resolver)); },
+    configFragment,
+
+    async credsFor(kind) {
+      if (!serviceKinds.includes(kind)) throw new Error(`unknown service kind ${String(kind)}`);
+      const path = join(dir, files.creds, `${kind}.creds`);
+      const perms = servicePermissions(kind);
+      const existing = await readIfExists(path);
+      // Re-issue when the permissions in code changed since the file was written.
+      if (existing && sameIssuerAndPerms(existing, signing.getPublicKey(), perms)) return path;
+      await writeSecret(path, await userCreds(kind, perms));
+      return path;
+    },
+
+    systemCreds,
+
+    issueAgentCreds(agentId) {
+      const id = checkSubjectToken(agentId, 'agent id');
+      if (!id.ok) return Promise.resolve(id);
+      return serial(async () => {
+        const kp = createUser();
+        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
+        const keysFile = join(dir, files.agents, `${agentId}.keys`);
+        const known = (await readIfExists(keysFile)) ?? '';
+        await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`);
+        return ok({ creds, userKey: kp.getPublicKey() });
+      });
+    },
+
+    revokeAgent(agentId, servers) {
+      const id = checkSubjectToken(agentId, 'agent id');
+      if (!id.ok) return Promise.resolve(id);
+      return serial(async (): Promise<Result<{ revokedKeys: string[] }>> => {
+        const keys = ((await readIfExists(join(dir, files.agents, `${agentId}.keys`))) ?? '').split('\n').filter(Boolean);
+        if (keys.length === 0) return err(ErrorCode.NOT_FOUND, `no NATS credentials were issued to agent ${agentId}`);
+        const revocations = await readRevocations();
+        // A revocation covers JWTs issued at or before its time; ours are never re-issued for a key.
+        const now = Math.floor(Date.now() / 1000);
+        for (const k of keys) revocations[k] = now;
+        await writeSecret(p(files.revocations), JSON.stringify(revocations, null, 1));
+        const next = await encodeNewer(() => encodeApp(revocations), appJwt);
+        await writeSecret(p(files.appJwt), next);
+        appJwt = next;
+        const pushed = await pushAccountJwt(servers, await systemCreds(), next);
+        return pushed.ok ? ok({ revokedKeys: keys }) : pushed;
+      });
+    },
+
+    appAccountJwt: () => Promise.resolve(appJwt),
+  };
+}
+
+function sameIssuerAndPerms(creds: string, signingKey: string, perms: Permissions): boolean {
+  const m = /-----BEGIN NATS USER JWT-----\s+(\S+)\s+/.exec(creds);
+  if (!m?.[1]) return false;
+  try {
+    const c = decode<Permissions>(m[1]);
+    return c.iss === signingKey && JSON.stringify([c.nats.pub, c.nats.sub, c.nats.resp]) === JSON.stringify([perms.pub, perms.sub, perms.resp]);
+  } catch {
+    return false;
+  }
+}
+
+/** Resolvers keep the JWT with the later `iat` (seconds): wait out the second of the previous one. */
+async function encodeNewer(encode: () => Promise<string>, previous: string): Promise<string> {
+  const prevIat = decode(previous).iat;
+  while (Math.floor(Date.now() / 1000) <= prevIat) await new Promise((r) => setTimeout(r, 50));
+  return encode();
+}
