@@ -1,0 +1,146 @@
+/**
+ * The audit fold: stream events -> immutable audit rows (pure apart from the state it is given).
+ *
+ * How commands and the hash chain coexist: a command and its result are ONE row, but the chain is
+ * append-only. So the row is written only when the command is complete — the agent's result
+ * (SessionSwitched, final BackstageOutput) or the gateway's command_failed (TIMEOUT, AGENT_OFFLINE)
+ * arrives — and it takes that event's stream sequence as its `seq`, the chain position. Until
+ * then the request sits in `audit_pending` (outside the chain, see pendingCommands()). A result
+ * arriving after the row was written (the gateway gave up, then the agent answered) becomes its
+ * own row flagged `late`, so no chained row is ever changed. Because rows depend only on the
+ * stream, replaying the stream from sequence 1 yields the same rows and the same hashes; that is
+ * what `audit verify` checks.
+ */
+import { pb } from '../../proto/codec.js';
+import { detailString, parseDetails } from '../details-json.js';
+import type { DecodedEvent } from '../runtime/types.js';
+import type { AuditRow, AuditState, PendingCommand } from './audit-types.js';
+import { backstageOutcomeDetails, backstageRequestDetails, backstageTypeOf, switchOutcomeDetails, switchRequestDetails } from './command-details.js';
+
+const FAILED_TYPE: Record<string, string> = { session_switched: 'session_switch_failed' };
+
+/** Command ids and row ids an event may touch, so the projection loads just those. */
+export function auditKeys(e: DecodedEvent): { commands: string[]; rows: string[]; agents: string[] } {
+  const m = e.msg;
+  const cid = m.meta.correlationId || '';
+  const agents = m.payload === 'agentStatus' || (m.payload === 'audit' && m.audit?.eventType === 'agent_offline') ? [agentOf(e)].filter(Boolean) : [];
+  if (e.parsed.family === 'cmd') return { commands: [m.meta.id], rows: [m.meta.id], agents };
+  if (m.payload === 'sessionSwitched' || m.payload === 'backstageOutput' || (m.payload === 'audit' && m.audit?.eventType === 'command_failed')) {
+    return { commands: cid ? [cid] : [], rows: [cid, m.meta.id].filter(Boolean), agents };
+  }
+  return { commands: [], rows: [m.meta.id], agents };
+}
+
+function agentOf(e: DecodedEvent): string {
+  if ('agentId' in e.parsed) return e.parsed.agentId;
+  return e.msg.meta.agentId || detailString(parseDetails(e.msg.audit?.detailsJson), 'agent_id') || '';
+}
+
+function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string | null } {
+  const a = e.msg.meta.actor;
+  return { user_id: a?.userId || null, user_name: a?.userName || null };
+}
+
+/** A row for an event that is a fact on its own (not part of a command). */
+function plainRow(e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null = null): AuditRow {
+  return {
+    id: e.msg.meta.id, seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
+    created_at: new Date(e.atMs), correlation_id: e.msg.meta.correlationId || null,
+  };
+}
+
+function remember(state: AuditState, row: AuditRow | undefined): AuditRow | undefined {
+  if (!row) return undefined;
+  if (state.rowIds.has(row.id)) return undefined; // a duplicate published outside the dedupe window
+  state.rowIds.add(row.id);
+  return row;
+}
+
+/** Closes a command with its outcome: one row carrying both sides. */
+function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string, unknown>, failed: boolean, fallbackType: string): AuditRow | undefined {
+  const cid = e.msg.meta.correlationId || '';
+  const p = cid ? state.pending.get(cid) : undefined;
+  const done = new Date(e.atMs);
+  if (p) {
+    state.pending.delete(cid);
+    const type = failed ? (FAILED_TYPE[p.event_type] ?? p.event_type) : p.event_type;
+    return remember(state, {
+      id: cid, seq: e.seq, session_id: p.session_id, user_id: p.user_id || null, user_name: p.user_name || null, agent_id: p.agent_id,
+      event_type: type, created_at: p.requested_at, correlation_id: cid,
+      details: {
+        ...p.details, ...outcome, requested_seq: p.seq, completed_at: done.toISOString(),
+        duration_ms: typeof outcome.duration_ms === 'number' && outcome.duration_ms > 0 ? outcome.duration_ms : Math.max(0, done.getTime() - p.requested_at.getTime()),
+      },
+    });
+  }
+  const late = cid !== '' && state.rowIds.has(cid);
+  // No request seen (or already closed): still a fact worth a row, under the event's own id if needed.
+  const row = plainRow(e, failed && !late ? (FAILED_TYPE[fallbackType] ?? fallbackType) : fallbackType, { ...outcome, ...(late ? { late: true } : { request_seen: false }) });
+  if (!late && cid) row.id = cid;
+  row.correlation_id = cid || null;
+  return remember(state, row);
+}
+
+function openCommand(state: AuditState, e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null): undefined {
+  const id = e.msg.meta.id;
+  if (state.rowIds.has(id) || state.pending.has(id)) return undefined;
+  const a = actorOf(e);
+  const p: PendingCommand = {
+    command_id: id, seq: e.seq, agent_id: agentOf(e), event_type, user_id: a.user_id ?? '', user_name: a.user_name ?? '',
+    session_id, requested_at: new Date(e.atMs), details,
+  };
+  state.pending.set(id, p);
+  return undefined;
+}
+
+/** Folds one event into `state`; returns the audit row it completes, if any. */
+export function foldAudit(state: AuditState, e: DecodedEvent): AuditRow | undefined {
+  const m = e.msg;
+  switch (m.payload) {
+    case 'switchSession': {
+      const s = m.switchSession!;
+      return openCommand(state, e, 'session_switched', switchRequestDetails(s), s.viewerId || null);
+    }
+    case 'backstageCommand': {
+      const c = m.backstageCommand!;
+      return openCommand(state, e, backstageTypeOf(c.commandType), backstageRequestDetails(c), null);
+    }
+    case 'sessionSwitched': {
+      const s = m.sessionSwitched!;
+      const out = switchOutcomeDetails(s);
+      return closeCommand(state, e, out, !s.ok, 'session_switched');
+    }
+    case 'backstageOutput': {
+      const o = m.backstageOutput!;
+      if (!o.final) return undefined; // chunks are output, never audited
+      return closeCommand(state, e, backstageOutcomeDetails(o), false, backstageTypeOf(o.commandType));
+    }
+    case 'agentStatus': {
+      const agent = agentOf(e);
+      const s = m.agentStatus!;
+      if (s.state === pb.AgentState.AGENT_STOPPING) {
+        if (state.online.get(agent) === false) return undefined;
+        state.online.set(agent, false);
+        return remember(state, plainRow(e, 'agent_offline', { reason: 'stopped', hostname: s.hostname ?? '' }));
+      }
+      if (state.online.get(agent) === true) return undefined;
+      state.online.set(agent, true);
+      return remember(state, plainRow(e, 'agent_online', {
+        hostname: s.hostname ?? '', agent_version: s.version ?? '', platform: s.platform ?? '', os_version: s.osVersion ?? '', elevated: s.elevated ?? false,
+      }));
+    }
+    case 'audit': {
+      const a = m.audit!;
+      const d = parseDetails(a.detailsJson);
+      if (a.windowsSessionId) d.windows_session_id = a.windowsSessionId;
+      if (a.eventType === 'command_failed') {
+        const p = state.pending.get(m.meta.correlationId || '');
+        return closeCommand(state, e, { ok: false, failed_by: 'gateway', ...d }, true, p ? p.event_type : 'command_failed');
+      }
+      if (a.eventType === 'agent_offline') state.online.set(agentOf(e), false);
+      return remember(state, plainRow(e, a.eventType || 'unknown', d, a.connectSessionId || null));
+    }
+    default:
+      return undefined;
+  }
+}

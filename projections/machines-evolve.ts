@@ -1,0 +1,46 @@
+/** Pure fold of agent status and session-list events into a machine row. */
+import type { Selectable } from 'kysely';
+import { pb } from '../proto/codec.js';
+import type { MachinesTable } from '../infra/db/schema.js';
+import type { DecodedEvent } from './runtime/types.js';
+import { desktopUsers } from './session-fields.js';
+
+export type MachineState = Omit<Selectable<MachinesTable>, 'last_seq'> & { last_seq: number };
+
+const DEFAULT_HEARTBEAT_MS = 5000;
+
+function blank(agentId: string, at: Date, seq: number): MachineState {
+  return {
+    agent_id: agentId, hostname: '', os_version: '', platform: '', agent_version: '', elevated: false,
+    current_session_id: 0, session_count: 0, users: [], heartbeat_interval_ms: DEFAULT_HEARTBEAT_MS,
+    state: 'online', first_seen: at, last_seen: at, last_seq: seq,
+  };
+}
+
+/** Next machine state after `e`, or the same object when `e` says nothing about machines. */
+export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): MachineState | undefined {
+  if (e.parsed.family !== 'agent') return prev;
+  if (prev && e.seq <= prev.last_seq) return prev;
+  const at = new Date(e.atMs);
+  const base = prev ?? blank(e.parsed.agentId, at, e.seq);
+  if (e.msg.payload === 'agentStatus' && e.msg.agentStatus) {
+    const s = e.msg.agentStatus;
+    const list = s.sessions ?? undefined;
+    return {
+      ...base,
+      hostname: s.hostname ?? '', os_version: s.osVersion ?? '', platform: s.platform ?? '', agent_version: s.version ?? '',
+      elevated: s.elevated ?? false,
+      current_session_id: s.currentSessionId ?? 0,
+      session_count: list ? (list.sessions ?? []).length : base.session_count,
+      users: list ? desktopUsers(list) : base.users,
+      heartbeat_interval_ms: s.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS,
+      state: s.state === pb.AgentState.AGENT_STOPPING ? 'stopped' : 'online',
+      last_seen: at, last_seq: e.seq,
+    };
+  }
+  if (e.msg.payload === 'sessionList' && e.msg.sessionList) {
+    const l = e.msg.sessionList;
+    return { ...base, current_session_id: l.currentSessionId ?? 0, session_count: (l.sessions ?? []).length, users: desktopUsers(l), last_seen: at, last_seq: e.seq };
+  }
+  return prev;
+}

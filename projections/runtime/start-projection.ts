@@ -1,0 +1,193 @@
+/**
+ * The generic projection worker: a durable pull consumer fed by callback into one queue, and one
+ * writer loop that commits batches (rows + checkpoint in one transaction) and then acks them.
+ */
+import { type ConsumerMessages, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../infra/db/schema.js';
+import { Streams } from '../../proto/subjects.js';
+import { applyBatch } from './apply-batch.js';
+import { decodeJsMsg } from './decode-event.js';
+import { ensureDurable } from './durable.js';
+import { RateMeter } from './rate.js';
+import type { DecodedEvent, ProjectionDef, ProjectionStats, ProjectionWorker } from './types.js';
+
+export interface ProjectionOptions {
+  nc: NatsConnection;
+  db: Kysely<Database>;
+  /** Most events per transaction. */
+  batchSize?: number;
+  /** How long a partial batch waits for more events (0 = commit what is there: lowest latency). */
+  maxWaitMs?: number;
+  /** Bounds what the server hands us while Postgres is slow or down. */
+  maxAckPending?: number;
+  ackWaitMs?: number;
+  log?: (line: string) => void;
+}
+
+export const projectionDefaults = { batchSize: 1000, maxWaitMs: 0, maxAckPending: 20_000, ackWaitMs: 60_000 } as const;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Starts a worker for `def`; resolves once it consumes. Never throws after that: errors go to stats. */
+export async function startProjection(def: ProjectionDef, opts: ProjectionOptions): Promise<ProjectionWorker> {
+  const o = { ...projectionDefaults, ...opts };
+  const log = opts.log ?? (() => {});
+  const js = jetstream(opts.nc);
+  let jsm: JetStreamManager | undefined;
+  const rate = new RateMeter();
+  const st: ProjectionStats = { name: def.name, applied: 0, skipped: 0, undecodable: 0, dbErrors: 0, resyncs: 0, checkpoint: 0, eventsPerSec: 0, lag: 0, paused: false };
+  let queue: JsMsg[] = [];
+  let wake: (() => void) | undefined;
+  let messages: ConsumerMessages | undefined;
+  let generation = 0;
+  let lastDseq = 0;
+  let serverPending = 0;
+  let stopping = false;
+
+  const waitForWork = (ms: number) => new Promise<void>((r) => {
+    const t = setTimeout(() => { wake = undefined; r(); }, ms);
+    wake = () => { clearTimeout(t); wake = undefined; r(); };
+  });
+
+  async function readCheckpoint(): Promise<number> {
+    const row = await opts.db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', def.name).executeTakeFirst();
+    return Number(row?.last_seq ?? 0);
+  }
+
+  /** (Re)creates the durable at the checkpoint and starts consuming; retries until it works or we stop. */
+  async function open(force: boolean): Promise<boolean> {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        jsm ??= await jetstreamManager(opts.nc);
+        st.checkpoint = await readCheckpoint();
+        await ensureDurable(jsm, def, st.checkpoint, o, force);
+        const consumer = await js.consumers.get(Streams.events.name, def.name);
+        const gen = ++generation;
+        lastDseq = 0;
+        messages = await consumer.consume({
+          max_messages: Math.max(2 * o.batchSize, 256),
+          callback: (m) => {
+            if (gen !== generation) return;
+            queue.push(m);
+            wake?.();
+          },
+        });
+        return true;
+      } catch (e) {
+        st.lastError = (e as Error).message;
+        log(`projection ${def.name}: start failed (${st.lastError}); retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
+    }
+    return false;
+  }
+
+  /** Index of the first message after a lost delivery, or -1. */
+  function findGap(batch: JsMsg[]): number {
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i]!.info.deliverySequence;
+      if (lastDseq !== 0 && d !== lastDseq + 1) return i;
+      lastDseq = d;
+    }
+    return -1;
+  }
+
+  async function commit(batch: JsMsg[]): Promise<void> {
+    const events: DecodedEvent[] = [];
+    const bad: Array<[JsMsg, string]> = [];
+    let top = batch[0]!;
+    for (const m of batch) {
+      if (m.seq > top.seq) top = m;
+      const d = decodeJsMsg(m);
+      if (d.ok) events.push(d.value);
+      else bad.push([m, d.error.message]);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const r = await applyBatch(opts.db, def, events, top.seq);
+      if (r.ok) {
+        st.applied += r.value.applied;
+        st.skipped += r.value.skipped;
+        st.checkpoint = r.value.checkpoint;
+        rate.add(r.value.applied);
+        break;
+      }
+      st.dbErrors++;
+      st.lastError = r.error.message;
+      st.paused = true;
+      if (stopping && attempt >= 2) {
+        for (const m of batch) m.nak();
+        return;
+      }
+      // Retry the same batch in place rather than nak: a nak'd message would come back behind newer
+      // ones, and once those committed the checkpoint would skip it. working() keeps it ours.
+      for (const m of batch) m.working();
+      log(`projection ${def.name}: ${r.error.message}; retry ${attempt + 1}`);
+      await sleep(Math.min(5000, 100 * 2 ** attempt));
+    }
+    st.paused = false;
+    for (const [m, why] of bad) {
+      st.undecodable++;
+      m.term(why.slice(0, 200));
+    }
+    // Ack-all: acking the highest stream sequence acks every message of the batch.
+    top.ack();
+    serverPending = top.info.pending;
+  }
+
+  async function resync(): Promise<void> {
+    st.resyncs++;
+    log(`projection ${def.name}: delivery gap, repositioning at checkpoint`);
+    generation++;
+    queue = [];
+    await messages?.close().catch(() => {});
+    await open(true);
+  }
+
+  async function loop(): Promise<void> {
+    while (true) {
+      if (queue.length === 0) {
+        if (stopping) return;
+        await waitForWork(250);
+        continue;
+      }
+      if (o.maxWaitMs > 0 && queue.length < o.batchSize && !stopping) await sleep(o.maxWaitMs);
+      const batch = queue.splice(0, o.batchSize);
+      const gap = findGap(batch);
+      const take = gap >= 0 ? batch.slice(0, gap) : batch;
+      try {
+        if (take.length > 0) await commit(take);
+        if (gap >= 0 && !stopping) await resync();
+      } catch (e) {
+        // Only a bug lands here; keep the worker alive and let redelivery bring the batch back.
+        st.lastError = (e as Error).message;
+        log(`projection ${def.name}: unexpected ${st.lastError}`);
+        if (!stopping) await resync();
+      }
+    }
+  }
+
+  await open(false);
+  const done = loop();
+
+  return {
+    name: def.name,
+    stats: () => ({ ...st, eventsPerSec: rate.perSec(), lag: serverPending + queue.length }),
+    async caughtUp(seq, timeoutMs = 30_000) {
+      const until = Date.now() + timeoutMs;
+      while (st.checkpoint < seq) {
+        if (Date.now() > until) return false;
+        await sleep(10);
+      }
+      return true;
+    },
+    async stop() {
+      stopping = true;
+      await messages?.close().catch(() => {});
+      generation++;
+      wake?.();
+      await done;
+    },
+  };
+}

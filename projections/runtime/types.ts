@@ -1,0 +1,58 @@
+/** The shape of a projection and of the events it folds. */
+import type { Transaction } from 'kysely';
+import type { Decoded } from '../../proto/codec.js';
+import type { ParsedSubject } from '../../proto/subjects.js';
+import type { Database } from '../../infra/db/schema.js';
+
+/** One decoded event of the stream with its position. */
+export interface DecodedEvent {
+  seq: number;
+  subject: string;
+  parsed: ParsedSubject;
+  msg: Decoded;
+  /** The producer's clock (meta.at_ms), ms since epoch. */
+  atMs: number;
+}
+
+/** A read model fed by one durable consumer. `apply` gets only events it has not seen, in stream order. */
+export interface ProjectionDef {
+  /** Also the durable consumer's name and the checkpoint key. */
+  name: string;
+  /** One subject filter (nats-server 2.9 allows one); undefined = the whole stream. */
+  filterSubject?: string;
+  /** Tables this projection owns and rebuild swaps (besides its checkpoint row). */
+  tables: readonly string[];
+  apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void>;
+}
+
+export interface ProjectionStats {
+  name: string;
+  /** Events applied to the read model (not counting skipped redeliveries). */
+  applied: number;
+  /** Redelivered or replayed events at or below the checkpoint. */
+  skipped: number;
+  /** Undecodable messages, term()ed. */
+  undecodable: number;
+  /** Failed transactions (each retried). */
+  dbErrors: number;
+  /** Times the consumer was repositioned at the checkpoint after a delivery gap. */
+  resyncs: number;
+  checkpoint: number;
+  /** Events applied per second over the last few seconds. */
+  eventsPerSec: number;
+  /** Messages the server still holds for us plus those queued here. */
+  lag: number;
+  /** The last error message, if any. */
+  lastError?: string;
+  /** True while the writer waits for Postgres to come back. */
+  paused: boolean;
+}
+
+export interface ProjectionWorker {
+  readonly name: string;
+  stats(): ProjectionStats;
+  /** Resolves once the checkpoint reaches `seq` (used by tests and the rebuild CLI). */
+  caughtUp(seq: number, timeoutMs?: number): Promise<boolean>;
+  /** Stops fetching, applies what is already queued, acks, and returns. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+/** How SessionInfo enums and lists read in the read models (shared by machines and windows_sessions). */
+import { pb } from '../proto/codec.js';
+import type { guruconnect } from '../proto/generated/guruconnect.js';
+import type { DecodedEvent } from './runtime/types.js';
+
+type SessionList = guruconnect.ISessionList;
+
+/** 'active' | 'disconnected' | 'idle' */
+export function sessionStateText(s: number | null | undefined): string {
+  return (pb.SessionState[s ?? 0] ?? 'SESSION_ACTIVE').replace(/^SESSION_/, '').toLowerCase();
+}
+
+/** 'console' | 'rdp' | 'terminal' */
+export function sessionTypeText(t: number | null | undefined): string {
+  return (pb.WindowsSessionType[t ?? 0] ?? 'SESSION_CONSOLE').replace(/^SESSION_/, '').toLowerCase();
+}
+
+/** Distinct, sorted user names of sessions that have a desktop (terminal logins are not "users" here). */
+export function desktopUsers(list: SessionList): string[] {
+  const names = new Set<string>();
+  for (const s of list.sessions ?? []) {
+    if ((s.type ?? 0) !== pb.WindowsSessionType.SESSION_TERMINAL && s.userName) names.add(s.userName);
+  }
+  return [...names].sort();
+}
+
+/** The session list an event carries (a SessionList, or the one inside an AgentStatus), if any. */
+export function sessionListOf(e: DecodedEvent): SessionList | undefined {
+  if (e.msg.payload === 'sessionList') return e.msg.sessionList ?? undefined;
+  if (e.msg.payload === 'agentStatus') return e.msg.agentStatus?.sessions ?? undefined;
+  return undefined;
+}
