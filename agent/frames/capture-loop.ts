@@ -1,0 +1,186 @@
+/**
+ * The live-view loop for one desktop: grab at a target rate, diff against the previous frame, encode
+ * the dirty rectangles and hand a VideoFrame to the caller. It never queues: a tick that arrives while
+ * the previous frame is still being captured or encoded is dropped, so latency stays one frame deep.
+ */
+import type { GcError } from '../../proto/errors.js';
+import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
+import type { guruconnect } from '../../proto/generated/guruconnect.js';
+import type { RawFrame, SessionDesktop } from '../platform/port.js';
+import { encodeTiles, type Tile, TileEncoding } from './encode.js';
+import { qualityGovernor } from './quality.js';
+import { allTiles, dirtyTiles } from './tiles.js';
+
+export type VideoFrame = guruconnect.VideoFrame.$Properties;
+
+export interface CaptureOptions {
+  fps: number;
+  /** JPEG/WebP quality 1..100 wanted by the caller; the loop may go lower when encoding overruns. */
+  quality: number;
+  onFrame: (frame: VideoFrame) => void;
+  /** The current switch epoch, stamped on every frame. */
+  epoch: () => number;
+  encoding?: TileEncoding;
+  /** Called when a grab fails (the loop keeps going; the caller decides whether to stop it). */
+  onError?: (e: GcError) => void;
+}
+
+export interface CaptureStats {
+  frames: number;
+  keyframes: number;
+  /** Ticks dropped because the previous frame was still in progress. */
+  skippedTicks: number;
+  /** Grabs with nothing changed (no frame sent). */
+  unchanged: number;
+  grabErrors: number;
+  tiles: number;
+  bytes: number;
+  /** Mean grab + diff + encode time of sent frames. */
+  meanWorkMs: number;
+  quality: number;
+  fps: number;
+}
+
+export interface CaptureLoop {
+  requestKeyframe(): void;
+  setQuality(q: number): void;
+  setFps(n: number): void;
+  /** Stops ticking and waits for the frame in progress. */
+  stop(): Promise<void>;
+  stats(): CaptureStats;
+}
+
+/** Leaves room for the Message envelope and tile headers under the bus limit. */
+const FRAME_BYTE_BUDGET = MAX_MESSAGE_BYTES - 64 * 1024;
+
+/** Splits tiles into groups under the byte budget (a huge keyframe becomes several messages). */
+export function splitByBudget(tiles: Tile[], budget = FRAME_BYTE_BUDGET): Tile[][] {
+  const parts: Tile[][] = [];
+  let cur: Tile[] = [];
+  let size = 0;
+  for (const t of tiles) {
+    const n = (t.data?.length ?? 0) + 32;
+    if (cur.length && size + n > budget) {
+      parts.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(t);
+    size += n;
+  }
+  if (cur.length) parts.push(cur);
+  return parts;
+}
+
+/** Starts capturing `desktop`; the first frame sent is a keyframe. */
+export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions): CaptureLoop {
+  const encoding = opts.encoding ?? TileEncoding.TILE_JPEG;
+  const quality = qualityGovernor(opts.quality);
+  let intervalMs = 1000 / Math.max(1, opts.fps);
+  let prev: RawFrame | undefined;
+  let wantKey = true;
+  let seq = 0;
+  let stopped = false;
+  let inFlight: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let nextAt = performance.now();
+  let workTotal = 0;
+  let worked = 0;
+  const s = { frames: 0, keyframes: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
+
+  async function captureOnce(): Promise<void> {
+    const started = performance.now();
+    const grabbed = await desktop.grab();
+    if (!grabbed.ok) {
+      s.grabErrors++;
+      opts.onError?.(grabbed.error);
+      return;
+    }
+    const frame = grabbed.value;
+    const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
+    const rects = keyframe ? allTiles(frame.width, frame.height) : dirtyTiles(prev, frame);
+    prev = frame;
+    if (!rects.length) {
+      s.unchanged++;
+      return;
+    }
+    wantKey = false;
+    const tiles = await encodeTiles(frame, rects, encoding, quality.current);
+    const work = performance.now() - started;
+    quality.observe(work, intervalMs);
+    workTotal += work;
+    worked++;
+    if (stopped) return;
+    for (const [i, part] of splitByBudget(tiles).entries()) {
+      const key = keyframe && i === 0;
+      const msg: VideoFrame = {
+        sessionId: desktop.sessionId,
+        seq: ++seq,
+        width: frame.width,
+        height: frame.height,
+        keyframe: key,
+        tiles: part,
+        capturedAtMs: Date.now() - Math.round(performance.now() - started),
+        epoch: opts.epoch(),
+      };
+      s.frames++;
+      if (key) s.keyframes++;
+      s.tiles += part.length;
+      for (const t of part) s.bytes += t.data?.length ?? 0;
+      opts.onFrame(msg);
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    const now = performance.now();
+    nextAt += intervalMs;
+    if (nextAt < now) {
+      // Slots that passed while the last frame was in progress are dropped, not caught up.
+      const missed = Math.ceil((now - nextAt) / intervalMs);
+      s.skippedTicks += missed;
+      nextAt += missed * intervalMs;
+    }
+    timer = setTimeout(tick, nextAt - now);
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    inFlight = captureOnce()
+      .catch((e: unknown) => {
+        s.grabErrors++;
+        opts.onError?.({ code: 'INTERNAL', message: `capture failed: ${(e as Error).message}` });
+      })
+      .finally(() => {
+        inFlight = undefined;
+        schedule();
+      });
+  }
+
+  timer = setTimeout(tick, 0);
+  return {
+    requestKeyframe() {
+      wantKey = true;
+    },
+    setQuality(q) {
+      quality.setTarget(q);
+    },
+    setFps(n) {
+      intervalMs = 1000 / Math.max(1, n);
+      nextAt = performance.now();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+    stats() {
+      return {
+        ...s,
+        meanWorkMs: worked ? workTotal / worked : 0,
+        quality: quality.current,
+        fps: 1000 / intervalMs,
+      };
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Dirty-region detection: splits a frame into square tiles, compares each with the previous frame
+ * row slice by row slice (memcmp through Buffer.equals), and returns only the changed rectangles,
+ * optionally merged into horizontal runs so the encoder makes fewer, larger images.
+ */
+import type { RawFrame } from '../platform/port.js';
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface DiffOptions {
+  /** Tile edge in pixels. */
+  tileSize?: number;
+  /** Merge horizontally adjacent dirty tiles of one band into one rectangle up to this width (0: no merge). */
+  mergeWidth?: number;
+}
+
+export const DEFAULT_TILE = 64;
+export const DEFAULT_MERGE_WIDTH = 512;
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** Every tile rectangle of a `width` x `height` frame (what a keyframe sends). */
+export function allTiles(width: number, height: number, opts: DiffOptions = {}): Rect[] {
+  const t = opts.tileSize ?? DEFAULT_TILE;
+  const dirty: boolean[][] = [];
+  for (let y = 0; y < height; y += t) dirty.push(new Array<boolean>(Math.ceil(width / t)).fill(true));
+  return toRects(dirty, width, height, t, opts.mergeWidth ?? DEFAULT_MERGE_WIDTH);
+}
+
+/** Rectangles of `next` that differ from `prev`; all tiles when there is no comparable previous frame. */
+export function dirtyTiles(prev: RawFrame | undefined, next: RawFrame, opts: DiffOptions = {}): Rect[] {
+  const t = opts.tileSize ?? DEFAULT_TILE;
+  const merge = opts.mergeWidth ?? DEFAULT_MERGE_WIDTH;
+  if (!prev || prev.width !== next.width || prev.height !== next.height) return allTiles(next.width, next.height, opts);
+  const a = asBuffer(prev.data);
+  const b = asBuffer(next.data);
+  const cols = Math.ceil(next.width / t);
+  const rowBytes = next.width * 4;
+  const dirty: boolean[][] = [];
+  for (let ty = 0; ty < next.height; ty += t) {
+    const band = new Array<boolean>(cols).fill(false);
+    let remaining = cols;
+    const rows = Math.min(t, next.height - ty);
+    for (let r = 0; r < rows && remaining > 0; r++) {
+      const pa = (ty + r) * prev.stride;
+      const pb = (ty + r) * next.stride;
+      // Most rows of a mostly static screen are identical: one memcmp settles the whole row.
+      if (a.subarray(pa, pa + rowBytes).equals(b.subarray(pb, pb + rowBytes))) continue;
+      for (let c = 0; c < cols; c++) {
+        if (band[c]) continue;
+        const off = c * t * 4;
+        const len = Math.min(t, next.width - c * t) * 4;
+        if (!a.subarray(pa + off, pa + off + len).equals(b.subarray(pb + off, pb + off + len))) {
+          band[c] = true;
+          remaining--;
+        }
+      }
+    }
+    dirty.push(band);
+  }
+  return toRects(dirty, next.width, next.height, t, merge);
+}
+
+function toRects(dirty: boolean[][], width: number, height: number, t: number, mergeWidth: number): Rect[] {
+  const out: Rect[] = [];
+  const maxRun = Math.max(1, Math.floor(mergeWidth / t));
+  for (const [row, band] of dirty.entries()) {
+    const y = row * t;
+    const h = Math.min(t, height - y);
+    let c = 0;
+    while (c < band.length) {
+      if (!band[c]) {
+        c++;
+        continue;
+      }
+      let end = c + 1;
+      while (end < band.length && band[end] && end - c < maxRun) end++;
+      const x = c * t;
+      out.push({ x, y, width: Math.min(end * t, width) - x, height: h });
+      c = end;
+    }
+  }
+  return out;
+}
