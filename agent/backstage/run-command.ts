@@ -67,6 +67,8 @@ export async function runCommand(
     kill();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  // Cancelled while the process was being started: the event has already fired.
+  if (signal.aborted) onAbort();
 
   let exitCode: number;
   try {
