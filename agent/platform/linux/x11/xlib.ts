@@ -69,6 +69,7 @@ function bind() {
     XQueryPointer: x11.func(
       'int XQueryPointer(void *dpy, unsigned long w, _Out_ unsigned long *root, _Out_ unsigned long *child, _Out_ int *rx, _Out_ int *ry, _Out_ int *wx, _Out_ int *wy, _Out_ unsigned int *mask)',
     ),
+    XQueryKeymap: x11.func('int XQueryKeymap(void *dpy, uint8_t *keys)'),
     XStringToKeysym: x11.func('unsigned long XStringToKeysym(const char *s)'),
     XKeysymToKeycode: x11.func('uint8_t XKeysymToKeycode(void *dpy, unsigned long keysym)'),
     XkbKeycodeToKeysym: x11.func('unsigned long XkbKeycodeToKeysym(void *dpy, uint8_t kc, int group, int level)'),

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
+import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
+import { xlib } from '../../agent/platform/linux/x11/xlib.js';
+import type { SessionDesktop } from '../../agent/platform/port.js';
+import { startUserDisplays, type UserDisplay } from '../support/x-displays.js';
+
+let stopDisplays: () => Promise<void>;
+let displays: UserDisplay[] = [];
+const desks: SessionDesktop[] = [];
+const x = () => {
+  const l = xlib();
+  assert.ok(l.ok);
+  return l.lib;
+};
+/** A separate test connection per display, as another client on the same desktop would be. */
+const probes: bigint[] = [];
+
+const onDisplay = (d: UserDisplay, ...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: d.name }, encoding: 'utf8' });
+const mouseAt = (d: UserDisplay) => onDisplay(d, 'getmouselocation').match(/x:(\d+) y:(\d+)/)!.slice(1).map(Number);
+
+before(async () => {
+  const started = await startUserDisplays(['gc-alice', 'gc-bob']);
+  stopDisplays = started.stop;
+  displays = started.displays;
+  for (const [i, d] of displays.entries()) {
+    const r = await openX11Desktop({ sessionId: i + 1, display: d.name, uid: d.uid, user: d.user });
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+    desks.push(r.value);
+    probes.push(x().XOpenDisplay(d.name) as bigint);
+    // Painted after our connections exist: Xvfb resets (and forgets the colour) when its last client leaves.
+    execFileSync('xsetroot', ['-solid', ['#ff0000', '#0000ff'][i]!], { env: { ...process.env, DISPLAY: d.name } });
+  }
+});
+
+after(async () => {
+  for (const d of desks) d.close();
+  for (const p of probes) x().XCloseDisplay(p);
+  await stopDisplays?.();
+});
+
+test('each desktop grabs its own display: A red, B blue (BGRX bytes)', async () => {
+  const [a, b] = await Promise.all(desks.map((d) => d.grab()));
+  assert.ok(a?.ok && b?.ok);
+  assert.deepEqual([a.value.width, a.value.height], [1024, 768]);
+  assert.ok(a.value.stride >= 1024 * 4);
+  const px = (f: typeof a.value, x: number, y: number) => [...f.data.subarray(y * f.stride + x * 4, y * f.stride + x * 4 + 3)];
+  assert.deepEqual(px(a.value, 500, 400), [0, 0, 255]);
+  assert.deepEqual(px(b.value, 500, 400), [255, 0, 0]);
+});
+
+test('mouse input reaches only the desktop it was sent to', () => {
+  const [da, db] = displays as [UserDisplay, UserDisplay];
+  const bBefore = mouseAt(db);
+  assert.ok(desks[0]!.mouse({ x: 123, y: 45, buttons: 0 }).ok);
+  assert.deepEqual(mouseAt(da), [123, 45]);
+  assert.deepEqual(mouseAt(db), bBefore);
+  assert.ok(desks[1]!.mouse({ x: 321, y: 54, buttons: 1 }).ok);
+  assert.ok(desks[1]!.mouse({ x: 321, y: 54, buttons: 0, wheel: -120 }).ok);
+  assert.deepEqual(mouseAt(db), [321, 54]);
+  assert.deepEqual(mouseAt(da), [123, 45]);
+});
+
+test('a key held down on A is down on A only', () => {
+  const l = x();
+  const XK_a = 0x61;
+  const kcA = l.XKeysymToKeycode(probes[0]!, XK_a) as number;
+  const isDown = (i: number) => {
+    const keys = Buffer.alloc(32);
+    l.XQueryKeymap(probes[i]!, keys);
+    return (keys[kcA >> 3]! & (1 << (kcA & 7))) !== 0;
+  };
+  assert.ok(desks[0]!.key({ keyCode: XK_a, down: true }).ok);
+  l.XSync(probes[0]!, 0);
+  assert.equal(isDown(0), true);
+  assert.equal(isDown(1), false);
+  assert.ok(desks[0]!.key({ keyCode: XK_a, down: false }).ok);
+  l.XSync(probes[0]!, 0);
+  assert.equal(isDown(0), false);
+  assert.ok(desks[0]!.key({ text: 'Hi there\n' }).ok);
+  const odd = desks[0]!.key({ text: '\u{1F600}' });
+  assert.equal(odd.ok, false);
+});
+
+test('clearClipboard drops the CLIPBOARD and PRIMARY owners of that display only', () => {
+  const l = x();
+  const owner = (i: number, sel: string) => l.XGetSelectionOwner(probes[i]!, l.XInternAtom(probes[i]!, sel, 0)) as number | bigint;
+  for (const i of [0, 1]) {
+    const root = l.XDefaultRootWindow(probes[i]!);
+    for (const sel of ['CLIPBOARD', 'PRIMARY']) l.XSetSelectionOwner(probes[i]!, l.XInternAtom(probes[i]!, sel, 0), root, 0n);
+    l.XSync(probes[i]!, 0);
+  }
+  assert.notEqual(Number(owner(0, 'CLIPBOARD')), 0);
+  assert.ok(desks[0]!.clearClipboard().ok);
+  l.XSync(probes[0]!, 0);
+  assert.equal(Number(owner(0, 'CLIPBOARD')), 0);
+  assert.equal(Number(owner(0, 'PRIMARY')), 0);
+  assert.notEqual(Number(owner(1, 'CLIPBOARD')), 0);
+});
+
+test('capture loop sends a keyframe, then only the tiles around a small drawn rectangle', async () => {
+  const l = x();
+  const dpy = probes[0]!;
+  const frames: VideoFrame[] = [];
+  const loop = startCaptureLoop(desks[0]!, { fps: 10, quality: 70, epoch: () => 5, onFrame: (f) => frames.push(f) });
+  const waitFor = async (pred: (f: VideoFrame) => boolean) => {
+    for (;;) {
+      const f = frames.find(pred);
+      if (f) return f;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    const key = await waitFor(() => true);
+    assert.equal(key.keyframe, true);
+    assert.equal(key.epoch, 5);
+    assert.equal(key.tiles!.reduce((n, t) => n + t.width! * t.height!, 0), 1024 * 768);
+    const gc = l.XCreateGC(dpy, l.XDefaultRootWindow(dpy), 0n, null);
+    l.XSetForeground(dpy, gc, 0x00ff00n);
+    l.XFillRectangle(dpy, l.XDefaultRootWindow(dpy), gc, 300, 200, 20, 20);
+    l.XFreeGC(dpy, gc);
+    l.XSync(dpy, 0);
+    const delta = await waitFor((f) => !f.keyframe);
+    assert.deepEqual(delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]), [[256, 192, 64, 64]]);
+    assert.equal(delta.tiles![0]!.encoding, 0); // TILE_JPEG
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('close is idempotent and later calls fail as values', async () => {
+  const d = displays[1]!;
+  const r = await openX11Desktop({ sessionId: 9, display: d.name, uid: d.uid, user: d.user });
+  assert.ok(r.ok);
+  r.value.close();
+  r.value.close();
+  const g = await r.value.grab();
+  assert.equal(g.ok, false);
+  assert.equal(r.value.mouse({ x: 1, y: 1 }).ok, false);
+  const missing = await openX11Desktop({ sessionId: 10, display: ':999', uid: 0, user: 'root' });
+  assert.equal(missing.ok, false);
+  assert.equal(!missing.ok && missing.error.code, 'SESSION_NOT_CAPTURABLE');
+});

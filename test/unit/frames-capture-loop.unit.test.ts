@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { splitByBudget, startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
+import { TileEncoding } from '../../agent/frames/encode.js';
+import { qualityGovernor } from '../../agent/frames/quality.js';
+import { ok } from '../../proto/errors.js';
+import type { RawFrame, SessionDesktop } from '../../agent/platform/port.js';
+
+/** An in-memory desktop whose next frame the test sets; counts concurrent grabs. */
+function scriptedDesktop(first: RawFrame, grabDelayMs = 0) {
+  let current = first;
+  let running = 0;
+  let maxConcurrent = 0;
+  const desktop: SessionDesktop = {
+    sessionId: 7,
+    async grab() {
+      running++;
+      maxConcurrent = Math.max(maxConcurrent, running);
+      if (grabDelayMs) await new Promise((r) => setTimeout(r, grabDelayMs));
+      running--;
+      return ok({ ...current, data: Buffer.from(current.data) });
+    },
+    mouse: () => ok(undefined),
+    key: () => ok(undefined),
+    clearClipboard: () => ok(undefined),
+    close() {},
+  };
+  return { desktop, set: (f: RawFrame) => (current = f), maxConcurrent: () => maxConcurrent };
+}
+
+const solid = (w: number, h: number, v: number): RawFrame => ({ width: w, height: h, stride: w * 4, data: Buffer.alloc(w * h * 4, v) });
+
+/** Resolves with the next frame matching `pred`. */
+function nextFrame(frames: VideoFrame[], pred: (f: VideoFrame) => boolean): Promise<VideoFrame> {
+  const seen = frames.length;
+  return new Promise((resolve) => {
+    const iv = setInterval(() => {
+      const f = frames.slice(seen).find(pred);
+      if (f) {
+        clearInterval(iv);
+        resolve(f);
+      }
+    }, 5);
+  });
+}
+
+test('first frame is a keyframe of all tiles, then only changed tiles, and a size change forces a keyframe', async () => {
+  const d = scriptedDesktop(solid(256, 128, 0x40));
+  const frames: VideoFrame[] = [];
+  const loop = startCaptureLoop(d.desktop, { fps: 50, quality: 60, epoch: () => 3, onFrame: (f) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA });
+  try {
+    const key = await nextFrame(frames, () => true);
+    assert.equal(key.keyframe, true);
+    assert.equal(key.seq, 1);
+    assert.equal(key.epoch, 3);
+    assert.equal(key.sessionId, 7);
+    const area = key.tiles!.reduce((n, t) => n + t.width! * t.height!, 0);
+    assert.equal(area, 256 * 128);
+
+    const changed = solid(256, 128, 0x40);
+    changed.data.fill(0x99, (70 * 256 + 130) * 4, (70 * 256 + 140) * 4);
+    d.set(changed);
+    const delta = await nextFrame(frames, (f) => !f.keyframe);
+    assert.deepEqual(delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]), [[128, 64, 64, 64]]);
+    const stats = loop.stats();
+    assert.ok(stats.unchanged > 0 || frames.length === 2, 'unchanged grabs send nothing');
+
+    d.set(solid(320, 128, 0x40));
+    const resized = await nextFrame(frames, (f) => f.width === 320);
+    assert.equal(resized.keyframe, true);
+
+    loop.requestKeyframe();
+    const forced = await nextFrame(frames, (f) => f.keyframe === true);
+    assert.equal(forced.width, 320);
+    const seqs = frames.map((f) => Number(f.seq));
+    assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a slow grab drops ticks instead of queueing them, and grabs never overlap', async () => {
+  const d = scriptedDesktop(solid(64, 64, 1), 150);
+  const frames: VideoFrame[] = [];
+  const loop = startCaptureLoop(d.desktop, { fps: 30, quality: 60, epoch: () => 0, onFrame: (f) => frames.push(f) });
+  await nextFrame(frames, () => true);
+  d.set(solid(64, 64, 2));
+  await nextFrame(frames, (f) => !f.keyframe);
+  await loop.stop();
+  const s = loop.stats();
+  assert.equal(d.maxConcurrent(), 1);
+  assert.ok(s.skippedTicks >= 2, `skipped ${s.skippedTicks}`);
+  const after = frames.length;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(frames.length, after, 'no frames after stop()');
+});
+
+test('quality governor steps down on overrun, to a floor, and back up slowly with headroom', () => {
+  const q = qualityGovernor(80, 20);
+  q.observe(50, 33);
+  assert.equal(q.current, 70);
+  for (let i = 0; i < 20; i++) q.observe(50, 33);
+  assert.equal(q.current, 20);
+  for (let i = 0; i < 14; i++) q.observe(5, 33);
+  assert.equal(q.current, 20);
+  q.observe(5, 33);
+  assert.equal(q.current, 25);
+  for (let i = 0; i < 200; i++) q.observe(5, 33);
+  assert.equal(q.current, 80);
+  q.setTarget(40);
+  assert.equal(q.current, 40);
+});
+
+test('tiles are split into messages under the byte budget, in order', () => {
+  const tiles = [300, 300, 300, 50].map((n, i) => ({ x: i, data: new Uint8Array(n) }));
+  const parts = splitByBudget(tiles, 700);
+  assert.deepEqual(parts.map((p) => p.map((t) => t.x)), [[0, 1], [2, 3]]);
+});
