@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { ErrorCode, ok } from '../../proto/errors.js';
 import { type DesktopTarget, createLinuxPlatform } from '../../agent/platform/linux/index.js';
+import { TERMINAL_ID_BASE } from '../../agent/platform/linux/sessions.js';
+import { UtType, encodeUtmp } from '../../agent/platform/linux/utmp.js';
+import { runCommand } from '../../agent/backstage/run-command.js';
 import type { SessionDesktop, SessionInfo } from '../../agent/platform/port.js';
 import { type UserDisplay, startUserDisplays } from '../support/x-displays.js';
 
@@ -99,5 +104,62 @@ test('a new display makes watchSessions fire and the list grow', async () => {
     assert.equal(list.find((s) => s.stationName === third.displays[0]!.name)?.userName, 'gc-carol');
   } finally {
     unsubscribe();
+  }
+});
+
+test('utmp logins: terminal sessions listed apart, display logins enrich or linger as disconnected', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-utmp-'));
+  const utmpPath = join(dir, 'utmp');
+  const bob = xs.displays[1]!;
+  const t = 1_700_000_000_000;
+  let gone = 58_000;
+  while (existsSync(`/tmp/.X11-unix/X${gone}`)) gone++;
+  writeFileSync(
+    utmpPath,
+    Buffer.concat([
+      encodeUtmp({ pid: process.pid, line: 'pts/9', user: 'gc-alice', host: '198.51.100.7', timeMs: t }),
+      encodeUtmp({ pid: process.pid, line: bob.name, user: 'gc-bob', host: bob.name, timeMs: t + 1000 }),
+      encodeUtmp({ pid: process.pid, line: `:${gone}`, user: 'gc-alice', host: '', timeMs: t + 2000 }),
+      encodeUtmp({ pid: 2_147_000_000, line: 'pts/8', user: 'gc-stale', host: 'x', timeMs: t }),
+      encodeUtmp({ type: UtType.DEAD_PROCESS, pid: process.pid, line: 'pts/7', user: '', timeMs: t }),
+    ]),
+  );
+  try {
+    const p = createLinuxPlatform({ openDesktop: async () => ok({} as SessionDesktop), utmpPath });
+    const r = await p.listSessions();
+    assert.ok(r.ok);
+    const term = r.value.find((s) => s.stationName === 'pts/9');
+    assert.deepEqual(term, {
+      sessionId: TERMINAL_ID_BASE + process.pid,
+      userName: 'gc-alice',
+      state: guruconnect.SessionState.SESSION_ACTIVE,
+      type: guruconnect.WindowsSessionType.SESSION_TERMINAL,
+      domain: '',
+      stationName: 'pts/9',
+      clientName: '',
+      clientAddress: '198.51.100.7',
+      logonTimeMs: t,
+      idleSecs: 0,
+      locked: false,
+      capturable: false,
+    });
+    assert.equal(r.value.find((s) => s.stationName === bob.name)?.logonTimeMs, t + 1000);
+    const lingering = r.value.find((s) => s.stationName === `:${gone}`);
+    assert.equal(lingering?.sessionId, gone + 1);
+    assert.equal(lingering?.state, guruconnect.SessionState.SESSION_DISCONNECTED);
+    assert.equal(lingering?.capturable, false);
+    assert.ok(!r.value.some((s) => s.userName === 'gc-stale' || s.stationName === 'pts/7'));
+    const o = await p.openDesktop(TERMINAL_ID_BASE + process.pid);
+    assert.equal(!o.ok && o.error.code, ErrorCode.SESSION_NOT_CAPTURABLE);
+    const run = await runCommand(
+      p,
+      { commandId: 'x', commandText: 'id -un; echo "[$DISPLAY]"', shell: guruconnect.Shell.SHELL_DEFAULT, timeoutMs: 20_000, capBytes: 0, asSessionId: TERMINAL_ID_BASE + process.pid },
+      () => {},
+      new AbortController().signal,
+    );
+    assert.ok(run.ok);
+    assert.equal(run.value.stdout, 'gc-alice\n[]\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

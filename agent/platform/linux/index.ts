@@ -7,7 +7,9 @@ import { controlLinuxService, listLinuxServices } from './services.js';
 import { type LinuxSession, collectSessions } from './sessions.js';
 import { spawnLinux } from './spawn.js';
 import { hostIdentity, systemInfo, uptimeSecs } from './system-info.js';
+import { UTMP_PATH } from './utmp.js';
 import { watchSessionSources } from './watch-sessions.js';
+import { X11_SOCKET_DIR } from './x-servers.js';
 
 /** What the X11 capture/input code needs to open one session's desktop. */
 export interface DesktopTarget {
@@ -22,12 +24,15 @@ export interface LinuxPlatformOptions {
   openDesktop: (session: DesktopTarget) => Promise<Result<SessionDesktop>>;
   /** Reported in SystemInfo.agent_version. */
   agentVersion?: string;
+  /** Where login records are read and watched (tests point it at a hand-built file). */
+  utmpPath?: string;
 }
 
 /** Builds the Linux PlatformPort. */
 export function createLinuxPlatform(opts: LinuxPlatformOptions): PlatformPort {
-  const findSession = async (id: number): Promise<LinuxSession | undefined> => (await collectSessions()).find((s) => s.info.sessionId === id);
-  const sessionInfos = async () => (await collectSessions()).map((s) => s.info);
+  const utmpPath = opts.utmpPath ?? UTMP_PATH;
+  const findSession = async (id: number): Promise<LinuxSession | undefined> => (await collectSessions({ utmpPath })).find((s) => s.info.sessionId === id);
+  const sessionInfos = async () => (await collectSessions({ utmpPath })).map((s) => s.info);
   return {
     name: 'linux',
     identity: hostIdentity,
@@ -38,7 +43,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions): PlatformPort {
         return err(ErrorCode.PLATFORM_ERROR, `could not enumerate sessions: ${String(e)}`);
       }
     },
-    watchSessions: (onChange) => watchSessionSources(onChange),
+    watchSessions: (onChange) => watchSessionSources(onChange, { paths: [X11_SOCKET_DIR, utmpPath] }),
     uptimeSecs,
     async systemInfo() {
       try {

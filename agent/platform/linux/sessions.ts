@@ -45,9 +45,9 @@ function accountFor(byName: Map<string, Account>, byUid: Map<number, Account>, n
   return a ?? { name, uid: uid ?? -1, gid: -1, home: '/', shell: '' };
 }
 
-/** Every current session, display sessions first, ordered by id. */
-export async function collectSessions(): Promise<LinuxSession[]> {
-  const [sockets, servers, logins, { byUid, byName }] = await Promise.all([listXSockets(), findXServers(), readUserLogins(), readAccounts()]);
+/** Every current session ordered by id; `utmpPath` defaults to /var/run/utmp. */
+export async function collectSessions(opts: { utmpPath?: string } = {}): Promise<LinuxSession[]> {
+  const [sockets, servers, logins, { byUid, byName }] = await Promise.all([listXSockets(), findXServers(), readUserLogins(opts.utmpPath), readAccounts()]);
   const out: LinuxSession[] = [];
   const displayLogins = new Map<number, UtmpRecord>();
   const terminals: UtmpRecord[] = [];
