@@ -37,6 +37,8 @@ export interface CaptureStats {
   bytes: number;
   /** Mean grab + diff + encode time of sent frames. */
   meanWorkMs: number;
+  /** Mean encode part of it (what quality changes). */
+  meanEncodeMs: number;
   quality: number;
   fps: number;
 }
@@ -86,6 +88,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let nextAt = performance.now();
   let workTotal = 0;
   let worked = 0;
+  let encodeTotal = 0;
   const s = { frames: 0, keyframes: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
 
   async function captureOnce(): Promise<void> {
@@ -105,9 +108,13 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       return;
     }
     wantKey = false;
+    const encodeStart = performance.now();
     const tiles = await encodeTiles(frame, rects, encoding, quality.current);
     const work = performance.now() - started;
-    quality.observe(work, intervalMs);
+    // Only encode time reacts to quality, and keyframes are expensive by nature: judge deltas only.
+    const encodeMs = performance.now() - encodeStart;
+    encodeTotal += encodeMs;
+    if (!keyframe) quality.observe(encodeMs, intervalMs);
     workTotal += work;
     worked++;
     if (stopped) return;
@@ -178,6 +185,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       return {
         ...s,
         meanWorkMs: worked ? workTotal / worked : 0,
+        meanEncodeMs: worked ? encodeTotal / worked : 0,
         quality: quality.current,
         fps: 1000 / intervalMs,
       };
