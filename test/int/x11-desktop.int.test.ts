@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
-import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
+import { openX11Desktop, type X11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
-import type { SessionDesktop } from '../../agent/platform/port.js';
 import { startUserDisplays, type UserDisplay } from '../support/x-displays.js';
 
 let stopDisplays: () => Promise<void>;
 let displays: UserDisplay[] = [];
-const desks: SessionDesktop[] = [];
+const desks: X11Desktop[] = [];
 const x = () => {
   const l = xlib();
   assert.ok(l.ok);
@@ -49,6 +48,9 @@ test('each desktop grabs its own display: A red, B blue (BGRX bytes)', async () 
   const px = (f: typeof a.value, x: number, y: number) => [...f.data.subarray(y * f.stride + x * 4, y * f.stride + x * 4 + 3)];
   assert.deepEqual(px(a.value, 500, 400), [0, 0, 255]);
   assert.deepEqual(px(b.value, 500, 400), [255, 0, 0]);
+  // The segment is handed to the display owner's uid, so MIT-SHM works across users.
+  assert.equal(desks[0]!.usesShm, true);
+  assert.equal(desks[1]!.usesShm, true);
 });
 
 test('mouse input reaches only the desktop it was sent to', () => {
@@ -142,4 +144,22 @@ test('close is idempotent and later calls fail as values', async () => {
   const missing = await openX11Desktop({ sessionId: 10, display: ':999', uid: 0, user: 'root' });
   assert.equal(missing.ok, false);
   assert.equal(!missing.ok && missing.error.code, 'SESSION_NOT_CAPTURABLE');
+});
+
+test('the X server going away turns into errors, not a dead agent', async () => {
+  const extra = await startUserDisplays(['gc-alice']);
+  try {
+    const d = extra.displays[0]!;
+    const r = await openX11Desktop({ sessionId: 11, display: d.name, uid: d.uid, user: d.user });
+    assert.ok(r.ok);
+    assert.equal((await r.value.grab()).ok, true);
+    await d.child.stop(2000, 'SIGKILL');
+    const g = await r.value.grab();
+    assert.equal(!g.ok && g.error.code, 'SESSION_NOT_CAPTURABLE');
+    r.value.mouse({ x: 1, y: 1 }); // notices the broken connection on flush
+    assert.equal(r.value.clearClipboard().ok, false);
+    r.value.close();
+  } finally {
+    await extra.stop();
+  }
 });

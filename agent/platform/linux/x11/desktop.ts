@@ -18,6 +18,11 @@ export interface X11Session {
   user: string;
 }
 
+/** A SessionDesktop that also tells whether grabs go through MIT-SHM (else XGetImage). */
+export interface X11Desktop extends SessionDesktop {
+  readonly usesShm: boolean;
+}
+
 const XA_PRIMARY = 1n;
 
 function homeOf(user: string): string | undefined {
@@ -51,7 +56,7 @@ function connect(l: Xlib, session: X11Session): DisplayPtr | undefined {
 }
 
 /** Opens capture and input on an X session's display (SESSION_NOT_CAPTURABLE when it cannot). */
-export async function openX11Desktop(session: X11Session, opts: { shm?: boolean; asyncGrab?: boolean } = {}): Promise<Result<SessionDesktop>> {
+export async function openX11Desktop(session: X11Session, opts: { shm?: boolean; asyncGrab?: boolean } = {}): Promise<Result<X11Desktop>> {
   const loaded = xlib();
   if (!loaded.ok) return err(ErrorCode.NOT_AVAILABLE, loaded.reason);
   const l = loaded.lib;
@@ -71,6 +76,9 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
 
   return ok({
     sessionId: session.sessionId,
+    get usesShm() {
+      return grabber.usesShm;
+    },
     grab: () => grabber.grab(),
     mouse: (ev) => (closed || isDead(inputDpy) ? gone() : input.mouse(ev)),
     key: (ev) => (closed || isDead(inputDpy) ? gone() : input.key(ev)),
