@@ -12,6 +12,8 @@ import { ownSessionId } from '../../agent/platform/windows/sessions.js';
 import { shellPaths } from '../../agent/platform/windows/spawn.js';
 import { transcodeToUtf8 } from '../../agent/platform/windows/transcode.js';
 import type { SpawnRequest, SpawnedProcess } from '../../agent/platform/port.js';
+import { truncationMarker } from '../../agent/backstage/output-collector.js';
+import { DEFAULT_CAP_BYTES, runCommand } from '../../agent/backstage/run-command.js';
 
 /** Wine's ntdll exports wine_get_version; Windows' does not. */
 function underWine(): boolean {
@@ -226,6 +228,43 @@ describe('spawn', () => {
   test('OEM code pages TextDecoder lacks are transcoded by MultiByteToWideChar', () => {
     assert.equal(Buffer.from(transcodeToUtf8(Uint8Array.from([0x80, 0x82, 0x41]), 437)).toString('utf8'), 'ÇéA');
     assert.equal(Buffer.from(transcodeToUtf8(Uint8Array.from([0x9d]), 850)).toString('utf8'), 'Ø');
+  });
+});
+
+describe('backstage commands through the shared policy (agent/backstage/run-command.ts)', () => {
+  const policy = (commandText: string, timeoutMs = 30_000) =>
+    runCommand(platform, { commandId: 'c1', commandText, shell: CMD, timeoutMs, capBytes: 0, asSessionId: 0 }, () => {}, new AbortController().signal);
+
+  test('hello, exit code and stderr apart', async () => {
+    const r = await policy('echo hello& echo oops 1>&2& exit /b 3');
+    assert.ok(r.ok);
+    assert.equal(r.value.stdout, 'hello\r\n');
+    assert.equal(r.value.stderr, 'oops \r\n');
+    assert.equal(r.value.exitCode, 3);
+    assert.ok((r.value.runAsUser ?? '').length > 0);
+  });
+
+  test('a timeout kills ping through the job object', async () => {
+    const before = Date.now();
+    const r = await policy('ping -n 30 127.0.0.1', 1500);
+    assert.ok(r.ok);
+    assert.equal(r.value.timedOut, true);
+    assert.ok(Date.now() - before < 20_000, 'returned long before 30 s');
+    const l = await platform.listProcesses({ cpuSampleMs: 0 });
+    assert.ok(l.ok);
+    assert.equal(l.value.filter((p) => /^ping(\.exe)?$/i.test(p.name ?? '')).length, 0, 'no ping.exe left');
+  });
+
+  test('output is capped at 100 KB and marked truncated', async () => {
+    const line = '0123456789012345678901234567890123456789012345678901234567890123456789';
+    const r = await policy(`for /L %i in (1,1,1600) do @echo ${line}`);
+    assert.ok(r.ok);
+    assert.equal(r.value.truncated, true);
+    assert.equal(Number(r.value.outputBytes), 1600 * (line.length + 2));
+    const marker = truncationMarker(DEFAULT_CAP_BYTES);
+    assert.ok(r.value.stdout?.endsWith(marker), 'the text ends with the truncation marker');
+    const kept = Buffer.byteLength(r.value.stdout ?? '') - Buffer.byteLength(marker);
+    assert.ok(kept <= DEFAULT_CAP_BYTES && kept > DEFAULT_CAP_BYTES - line.length - 2, `kept ${kept} bytes`);
   });
 });
 
