@@ -57,7 +57,7 @@ export async function startUserDisplays(
       const { uid, gid } = ensureUser(user);
       const display = freeDisplay(next);
       next = display + 1;
-      const child = startChild('Xvfb', [`:${display}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-ac', '+extension', 'MIT-SHM'], {
+      const child = startChild('Xvfb', [`:${display}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-ac', '-noreset', '+extension', 'MIT-SHM'], {
         logFile: join(logDir, `xvfb-${display}.log`),
         uid,
         gid,

@@ -1,0 +1,42 @@
+/** Agent configuration, read and validated once at start-up from the environment. */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { agentIdSchema } from '../proto/ids.js';
+
+const sanitize = (h: string) => h.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'agent';
+
+export const agentConfigSchema = z.object({
+  /** The agent's id: one subject token (see proto/ids.ts). Defaults to the sanitized hostname. */
+  agentId: agentIdSchema,
+  natsUrl: z.string().min(1),
+  /** Per-agent NATS credentials (issued at enrollment); absent on an open development server. */
+  credsFile: z.string().optional(),
+  heartbeatMs: z.coerce.number().int().min(200).max(60_000).default(5_000),
+  /** Session-list poll interval where the platform has no change notification (issue: at most 2 s). */
+  sessionPollMs: z.coerce.number().int().min(100).max(2_000).default(2_000),
+  backstageDefaultTimeoutSecs: z.coerce.number().int().min(1).max(3600).default(60),
+  backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
+  maxConcurrentCaptures: z.coerce.number().int().min(1).max(64).default(4),
+  captureFps: z.coerce.number().int().min(1).max(60).default(30),
+  version: z.string().default('0.1.0'),
+});
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** Reads GC_* variables; throws a readable message when one is invalid. */
+export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const parsed = agentConfigSchema.safeParse({
+    agentId: env.GC_AGENT_ID ?? sanitize(hostname()),
+    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    credsFile: env.GC_AGENT_CREDS || undefined,
+    heartbeatMs: env.GC_HEARTBEAT_MS,
+    sessionPollMs: env.GC_SESSION_POLL_MS,
+    backstageDefaultTimeoutSecs: env.GC_BACKSTAGE_TIMEOUT_SECS,
+    backstageMaxTimeoutSecs: env.GC_BACKSTAGE_MAX_TIMEOUT_SECS,
+    maxConcurrentCaptures: env.GC_MAX_CAPTURES,
+    captureFps: env.GC_CAPTURE_FPS,
+  });
+  if (!parsed.success) {
+    throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,155 @@
+/** Composes the running agent: heartbeat, session reports, viewers and captures, command handlers. */
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Decoded } from '../../proto/codec.js';
+import { pb } from '../../proto/codec.js';
+import { ErrorCode } from '../../proto/errors.js';
+import type { AgentId } from '../../proto/ids.js';
+import type { AgentConfig } from '../config.js';
+import type { PlatformPort } from '../platform/port.js';
+import { type CommandHandler, listenForCommands } from './commands.js';
+import { startHeartbeat } from './heartbeat.js';
+import { createPublisher } from './publisher.js';
+import { startSessionReporter } from './session-reporter.js';
+import { type StartCapture, createViewerManager } from './viewers.js';
+
+export interface AgentDeps {
+  nc: NatsConnection;
+  platform: PlatformPort;
+  config: AgentConfig;
+  startCapture: StartCapture;
+  /** Backstage commands (exec, lists, control, cancel); answers on gc.agent.<self>.backstage.output. */
+  backstage?: CommandHandler;
+  log?: (msg: string) => void;
+}
+
+export interface RunningAgent {
+  readonly agentId: AgentId;
+  stop(): Promise<void>;
+}
+
+const VIEWER_LEASE_MS = 45_000;
+
+export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
+  const { nc, platform, config } = deps;
+  const log = deps.log ?? ((m: string) => console.log(`[agent ${config.agentId}] ${m}`));
+  const agentId = config.agentId;
+  const js = jetstream(nc);
+  const publisher = createPublisher(nc, js, agentId);
+  const identity = await platform.identity();
+
+  let sessionsNow: () => ReturnType<typeof reporter.current> = () => [];
+  const viewers = createViewerManager({
+    platform,
+    sessions: () => sessionsNow(),
+    startCapture: deps.startCapture,
+    maxCaptures: config.maxConcurrentCaptures,
+    leaseMs: VIEWER_LEASE_MS,
+    elevated: identity.elevated,
+    log,
+  });
+  const reporter = await startSessionReporter({
+    platform,
+    publisher,
+    pollMs: config.sessionPollMs,
+    currentSessionId: () => viewers.currentSessionId(),
+    log,
+  });
+  sessionsNow = () => reporter.current();
+  const heartbeat = startHeartbeat({
+    platform,
+    identity,
+    publisher,
+    intervalMs: config.heartbeatMs,
+    version: config.version,
+    sessions: () => reporter.current(),
+    currentSessionId: () => viewers.currentSessionId(),
+    log,
+  });
+
+  const switchSession: CommandHandler = async (msg: Decoded) => {
+    const cmd = msg.switchSession!;
+    const started = Date.now();
+    const viewerId = cmd.viewerId || 'automation';
+    // A switch issued by automation (no viewer) is checked against a fresh list, not a stale one.
+    if (!reporter.current().some((s) => s.sessionId === cmd.targetSessionId)) await reporter.publishNow();
+    const target = cmd.targetSessionId ?? 0;
+    const r = await viewers.switch(viewerId, target);
+    const from = r.ok ? r.value.from : (viewers.viewerSession(viewerId) ?? cmd.fromSessionId ?? 0);
+    await publisher.event(
+      'switched',
+      {
+        sessionSwitched: {
+          ok: r.ok,
+          fromSessionId: from,
+          toSessionId: cmd.targetSessionId,
+          error: r.ok ? null : { code: r.error.code, message: r.error.message },
+          durationMs: Date.now() - started,
+          viewerId,
+        },
+      },
+      msg.meta.id,
+    );
+    if (r.ok && !r.value.noop) await reporter.publishNow();
+  };
+
+  const stream: CommandHandler = async (msg: Decoded) => {
+    if (msg.startStream) {
+      const s = msg.startStream;
+      const r = await viewers.start(s.viewerId ?? '', s.targetSessionId ?? 0, s.sessionType !== pb.SessionType.VIEW_ONLY);
+      if (!r.ok) {
+        await publisher.event('switched', {
+          sessionSwitched: { ok: false, toSessionId: s.targetSessionId, viewerId: s.viewerId, error: { code: r.error.code, message: r.error.message } },
+        }, msg.meta.id);
+      }
+    } else if (msg.stopStream) {
+      await viewers.stop(msg.stopStream.viewerId ?? '');
+    } else if (msg.requestKeyframe) {
+      viewers.keyframe(msg.requestKeyframe.sessionId ?? 0);
+    }
+  };
+
+  let droppedInput = 0;
+  const input: CommandHandler = (msg: Decoded) => {
+    const ev = msg.input!;
+    const target = viewers.inputTarget(ev.viewerId ?? '', ev.sessionId ?? 0);
+    if (!target.ok) {
+      droppedInput++;
+      return;
+    }
+    const r = ev.mouse ? target.value.mouse(ev.mouse) : ev.key ? target.value.key(ev.key) : { ok: true as const, value: undefined };
+    if (!r.ok) droppedInput++;
+  };
+
+  const backstage: CommandHandler = deps.backstage ?? (async (msg: Decoded) => {
+    await publisher.event('backstageOutput', {
+      backstageOutput: {
+        commandType: msg.backstageCommand?.commandType ?? 0,
+        final: true,
+        error: { code: ErrorCode.NOT_AVAILABLE, message: 'backstage is not enabled on this agent' },
+      },
+    }, msg.meta.id);
+  });
+
+  const { sub, stats } = listenForCommands(nc, agentId, {
+    switchSession,
+    startStream: stream,
+    stopStream: stream,
+    requestKeyframe: stream,
+    input,
+    requestSessions: (msg) => reporter.publishNow(msg.meta.id),
+    backstageCommand: backstage,
+  }, log);
+
+  log(`online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`);
+  return {
+    agentId,
+    async stop() {
+      sub.unsubscribe();
+      reporter.stop();
+      await viewers.close();
+      await heartbeat.stop();
+      log(`stopped (commands received ${stats.received}, rejected ${stats.rejected}, duplicates ${stats.duplicates}, input dropped ${droppedInput})`);
+    },
+  };
+}

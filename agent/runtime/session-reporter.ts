@@ -1,0 +1,69 @@
+/**
+ * Keeps the agent's view of its sessions fresh and reports it: at start, whenever it changes
+ * (platform notification, else a poll), and on request.
+ */
+import type { PlatformPort, SessionInfo } from '../platform/port.js';
+import type { Publisher } from './publisher.js';
+
+export interface SessionReporter {
+  /** The latest list read from the platform. */
+  current(): SessionInfo[];
+  /** Re-reads the list and publishes it even when unchanged (a request from the server). */
+  publishNow(correlationId?: string): Promise<void>;
+  stop(): void;
+}
+
+export interface SessionReporterDeps {
+  platform: PlatformPort;
+  publisher: Publisher;
+  pollMs: number;
+  /** Which session the agent is capturing now (for SessionList.current_session_id). */
+  currentSessionId: () => number;
+  onChange?: (sessions: SessionInfo[]) => void;
+  log: (msg: string) => void;
+}
+
+// Idle seconds change every poll; they are reported but must not count as a change of the list.
+const fingerprint = (list: SessionInfo[]) =>
+  JSON.stringify(list.map((s) => ({ ...s, idleSecs: Math.min(1, Number(s.idleSecs ?? 0)) })));
+
+export async function startSessionReporter(deps: SessionReporterDeps): Promise<SessionReporter> {
+  let latest: SessionInfo[] = [];
+  let lastSent = '';
+  let busy: Promise<void> = Promise.resolve();
+
+  const refresh = async (force: boolean, correlationId?: string): Promise<void> => {
+    const r = await deps.platform.listSessions();
+    if (!r.ok) {
+      deps.log(`listing sessions failed: ${r.error.code} ${r.error.message}`);
+      return;
+    }
+    latest = r.value;
+    const fp = fingerprint(latest);
+    if (!force && fp === lastSent) return;
+    try {
+      await deps.publisher.event('sessions', { sessionList: { sessions: latest, currentSessionId: deps.currentSessionId() } }, correlationId);
+      lastSent = fp;
+      deps.onChange?.(latest);
+    } catch (e) {
+      deps.log(`publishing sessions failed (will retry): ${(e as Error).message}`);
+    }
+  };
+  // Serialize refreshes so a notification and a poll never publish out of order.
+  const schedule = (force: boolean, correlationId?: string) => {
+    busy = busy.then(() => refresh(force, correlationId));
+    return busy;
+  };
+
+  await schedule(true);
+  const timer = setInterval(() => void schedule(false), deps.pollMs);
+  const unwatch = deps.platform.watchSessions?.(() => void schedule(false));
+  return {
+    current: () => latest,
+    publishNow: (correlationId) => schedule(true, correlationId),
+    stop() {
+      clearInterval(timer);
+      unwatch?.();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Which viewer watches which session, and one capture per watched session (shared by its viewers,
+ * stopped when nobody watches). A switch moves one viewer only; other viewers keep their session.
+ */
+import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import type { PlatformPort, SessionDesktop, SessionInfo } from '../platform/port.js';
+
+/** A running capture of one session; the agent's frame pipeline implements it. */
+export interface Capture {
+  requestKeyframe(): void;
+  stop(): Promise<void>;
+}
+export type StartCapture = (desktop: SessionDesktop) => Capture;
+
+interface Viewer {
+  sessionId: number;
+  control: boolean;
+  leaseUntil: number;
+}
+interface Captured {
+  desktop: SessionDesktop;
+  capture: Capture;
+}
+
+export interface ViewerManagerDeps {
+  platform: PlatformPort;
+  sessions: () => SessionInfo[];
+  startCapture: StartCapture;
+  maxCaptures: number;
+  /** A viewer that does not renew its stream within this time is dropped (its gateway went away). */
+  leaseMs: number;
+  elevated: boolean;
+  log: (msg: string) => void;
+}
+
+export interface SwitchOutcome {
+  from: number;
+  to: number;
+  noop: boolean;
+}
+
+export function createViewerManager(deps: ViewerManagerDeps) {
+  const viewers = new Map<string, Viewer>();
+  const captures = new Map<number, Captured>();
+  const opening = new Map<number, Promise<Result<Captured>>>();
+  let lastSessionId = 0;
+
+  const validate = (sessionId: number): Result<SessionInfo> => {
+    const s = deps.sessions().find((x) => x.sessionId === sessionId);
+    if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${sessionId} is not in the machine's session list; refresh the list and pick another`);
+    if (!s.capturable) return err(ErrorCode.SESSION_NOT_CAPTURABLE, `session ${sessionId} (${s.userName}) has no desktop to show; use backstage for text-only sessions`);
+    if (deps.platform.name === 'windows' && !deps.elevated) {
+      return err(ErrorCode.AGENT_NOT_ELEVATED, 'the agent must run as SYSTEM or an administrator to switch sessions; reinstall it as a service');
+    }
+    return ok(s);
+  };
+
+  const ensureCapture = (sessionId: number): Promise<Result<Captured>> => {
+    const have = captures.get(sessionId);
+    if (have) return Promise.resolve(ok(have));
+    const pending = opening.get(sessionId);
+    if (pending) return pending;
+    if (captures.size + opening.size >= deps.maxCaptures) {
+      return Promise.resolve(err(ErrorCode.CAPACITY_EXCEEDED, `this agent already captures ${deps.maxCaptures} sessions; close a viewer or raise GC_MAX_CAPTURES`));
+    }
+    const p = deps.platform.openDesktop(sessionId).then((r): Result<Captured> => {
+      opening.delete(sessionId);
+      if (!r.ok) return r;
+      const c = { desktop: r.value, capture: deps.startCapture(r.value) };
+      captures.set(sessionId, c);
+      return ok(c);
+    });
+    opening.set(sessionId, p);
+    return p;
+  };
+
+  const release = async (sessionId: number) => {
+    if ([...viewers.values()].some((v) => v.sessionId === sessionId)) return;
+    const c = captures.get(sessionId);
+    if (!c) return;
+    captures.delete(sessionId);
+    await c.capture.stop();
+    c.desktop.close();
+  };
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [id, v] of viewers) {
+      if (v.leaseUntil < now) {
+        deps.log(`viewer ${id} lease expired`);
+        viewers.delete(id);
+        void release(v.sessionId);
+      }
+    }
+  }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
+
+  return {
+    /** Starts (or renews) a viewer's stream on a session; a renewal on the same session is cheap. */
+    async start(viewerId: string, sessionId: number, control: boolean): Promise<Result<void>> {
+      const v = validate(sessionId);
+      if (!v.ok) return v;
+      const existing = viewers.get(viewerId);
+      if (existing && existing.sessionId === sessionId) {
+        existing.leaseUntil = Date.now() + deps.leaseMs;
+        existing.control = control;
+        return ok(undefined);
+      }
+      const c = await ensureCapture(sessionId);
+      if (!c.ok) return c;
+      const old = existing?.sessionId;
+      viewers.set(viewerId, { sessionId, control, leaseUntil: Date.now() + deps.leaseMs });
+      c.value.capture.requestKeyframe();
+      lastSessionId = sessionId;
+      if (old !== undefined) await release(old);
+      return ok(undefined);
+    },
+
+    /** Moves one viewer to another session; switching to the session already shown is a no-op. */
+    async switch(viewerId: string, target: number): Promise<Result<SwitchOutcome>> {
+      const viewer = viewers.get(viewerId);
+      const from = viewer?.sessionId ?? 0;
+      const v = validate(target);
+      if (!v.ok) return v;
+      if (viewer && from === target) return ok({ from, to: target, noop: true });
+      const c = await ensureCapture(target);
+      if (!c.ok) return c;
+      viewers.set(viewerId, { sessionId: target, control: viewer?.control ?? true, leaseUntil: Date.now() + deps.leaseMs });
+      c.value.capture.requestKeyframe();
+      lastSessionId = target;
+      if (viewer) await release(from);
+      return ok({ from, to: target, noop: false });
+    },
+
+    async stop(viewerId: string): Promise<void> {
+      const v = viewers.get(viewerId);
+      if (!v) return;
+      viewers.delete(viewerId);
+      await release(v.sessionId);
+    },
+
+    keyframe(sessionId: number): void {
+      captures.get(sessionId)?.capture.requestKeyframe();
+    },
+
+    /** The desktop a viewer may send input to, or why not. */
+    inputTarget(viewerId: string, sessionId: number): Result<SessionDesktop> {
+      const v = viewers.get(viewerId);
+      if (!v || v.sessionId !== sessionId) return err(ErrorCode.FORBIDDEN, 'input for a session this viewer is not watching is dropped');
+      if (!v.control) return err(ErrorCode.FORBIDDEN, 'view-only viewers cannot send input');
+      const c = captures.get(sessionId);
+      return c ? ok(c.desktop) : err(ErrorCode.SESSION_NOT_FOUND, `session ${sessionId} is not being captured`);
+    },
+
+    currentSessionId: () => lastSessionId,
+    watchedSessions: () => [...captures.keys()],
+    viewerSession: (viewerId: string) => viewers.get(viewerId)?.sessionId,
+
+    async close(): Promise<void> {
+      clearInterval(sweep);
+      viewers.clear();
+      await Promise.all([...captures.keys()].map((s) => release(s)));
+    },
+  };
+}
+export type ViewerManager = ReturnType<typeof createViewerManager>;

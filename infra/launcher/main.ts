@@ -1,0 +1,39 @@
+/**
+ * `npm start`: the whole system on this machine, and the dashboard URL. Ctrl-C stops everything.
+ * Environment: PORT (default 8080), GC_DATA_DIR (default ./data), DATABASE_URL (optional).
+ */
+import { resolve } from 'node:path';
+import { logLocations, startStack } from './stack.js';
+
+const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
+const port = Number(process.env.PORT ?? 8080);
+const started = Date.now();
+const say = (line: string) => console.log(`[guruconnect] ${line}`);
+
+say(`data directory ${dataDir}`);
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, log: say }).catch((e: Error) => {
+  console.error(`[guruconnect] start failed: ${e.message}`);
+  process.exit(1);
+});
+
+say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+say(`services: nats ${stack.natsUrl}, postgres ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}, agent ${stack.agentId ?? '(none)'}`);
+say(`logs:\n${logLocations(dataDir)}`);
+console.log('');
+console.log(`  Dashboard: ${stack.url}/`);
+console.log(`  API docs:  ${stack.url}/api/docs`);
+if (stack.admin.password) console.log(`  Sign in as: admin / ${stack.admin.password}   (kept in ${dataDir}/admin-password)`);
+console.log('');
+say('press Ctrl-C to stop');
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  await stack.stop();
+  say('stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

@@ -1,0 +1,196 @@
+/**
+ * Starts the whole system on one machine: nats-server (JetStream, decentralized auth), PostgreSQL
+ * (a private cluster, or DATABASE_URL), migrations and streams, the projection workers, the gateway
+ * and a local agent — each service its own process, as in production. Used by `npm start` and by
+ * the end-to-end tests. All state lives under `dataDir`.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Role } from '../../services/auth/roles.js';
+import { createUser, findUserByName } from '../../services/auth/users.js';
+import { connectBus } from '../bus/connect.js';
+import { ensureStreams } from '../bus/streams.js';
+import { openDb } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { inboxPrefixFor } from '../nats-auth/permissions.js';
+import { prepareNatsAuth } from '../nats-auth/setup.js';
+import { writeSecret } from '../nats-auth/secret-files.js';
+import { type Child, startChild } from '../servers/child.js';
+import { freePort } from '../servers/free-port.js';
+import { startNatsServer } from '../servers/nats-server.js';
+import { startPostgresServer } from '../servers/postgres-server.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface StackOptions {
+  dataDir: string;
+  /** Gateway port; 0 picks a free one. */
+  port?: number;
+  /** Use this PostgreSQL instead of a private cluster. */
+  databaseUrl?: string;
+  /** Start a local agent (default true). */
+  agent?: boolean;
+  agentId?: string;
+  heartbeatMs?: number;
+  /** Fast, non-durable Postgres settings (tests and benchmarks). */
+  fastPostgres?: boolean;
+  log?: (line: string) => void;
+  /** Extra environment for every service process. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Stack {
+  url: string;
+  natsUrl: string;
+  databaseUrl: string;
+  agentId: string | undefined;
+  /** The first admin; its password is printed on first start and kept in <dataDir>/admin-password. */
+  admin: { name: string; password: string };
+  /** Creates a technician with a generated password (tests, demos). */
+  createUser(name: string, role: Role): Promise<{ name: string; password: string }>;
+  /** Path to a .creds file for a service kind (automation, auditor) — for CLI tools and tests. */
+  credsFor(kind: 'automation' | 'auditor' | 'launcher' | 'gateway' | 'projections'): Promise<string>;
+  services: Record<string, Child>;
+  /** Restarts one service process (fault tests). */
+  restart(name: 'gateway' | 'projections' | 'agent'): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function defaultAgentId(): string {
+  return hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'local-agent';
+}
+
+async function waitForHealth(url: string, child: Child, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.proc.exitCode !== null) throw new Error(`gateway exited with ${child.proc.exitCode}; see ${logFile}`);
+    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`gateway did not become healthy within ${timeoutMs} ms; see ${logFile}`);
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? (() => {});
+  const dataDir = opts.dataDir;
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    log('preparing NATS credentials');
+    const auth = await prepareNatsAuth(join(dataDir, 'nats-auth'));
+    log('starting nats-server');
+    const nats = await startNatsServer({ dir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
+    cleanups.push(() => nats.stop());
+
+    let databaseUrl = opts.databaseUrl;
+    if (!databaseUrl) {
+      log('starting PostgreSQL');
+      const pg = await startPostgresServer({ dir: join(dataDir, 'postgres'), fast: opts.fastPostgres });
+      cleanups.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+
+    const db = openDb({ url: databaseUrl, max: 2, applicationName: 'gc-launcher' });
+    cleanups.push(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
+    const launcherCreds = await auth.credsFor('launcher');
+    const nc = await connectBus({ servers: nats.url, name: 'launcher', credsFile: launcherCreds });
+    await ensureStreams(await jetstreamManager(nc));
+    await nc.close();
+
+    // First run: one admin with a generated password, written owner-only and shown once.
+    const adminFile = join(dataDir, 'admin-password');
+    let admin = { name: 'admin', password: '' };
+    if (!(await findUserByName(db, 'admin'))) {
+      admin.password = randomBytes(12).toString('base64url');
+      const r = await createUser(db, { name: 'admin', role: 'admin', password: admin.password });
+      if (!r.ok) throw new Error(`could not create the first admin: ${r.error.message}`);
+      await writeSecret(adminFile, `${admin.password}\n`);
+    } else if (existsSync(adminFile)) {
+      admin = { name: 'admin', password: readFileSync(adminFile, 'utf8').trim() };
+    }
+
+    const port = opts.port || (await freePort());
+    const url = `http://127.0.0.1:${port}`;
+    const baseEnv = { ...process.env, ...opts.env, NATS_URL: nats.url, DATABASE_URL: databaseUrl };
+    const tsx = (entry: string) => [process.execPath, ['--import', 'tsx', join(repo, entry)]] as const;
+    const services: Record<string, Child> = {};
+    const specs: Record<string, () => Promise<{ entry: string; env: NodeJS.ProcessEnv }>> = {
+      projections: async () => ({
+        entry: 'projections/main.ts',
+        env: { ...baseEnv, NATS_CREDS: await auth.credsFor('projections'), NATS_INBOX_PREFIX: inboxPrefixFor('projections') },
+      }),
+      gateway: async () => ({
+        entry: 'services/gateway/server.ts',
+        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth') },
+      }),
+    };
+    const agentId = opts.agent === false ? undefined : (opts.agentId ?? defaultAgentId());
+    if (agentId) {
+      const credsFile = join(dataDir, 'agent', `${agentId}.creds`);
+      if (!existsSync(credsFile)) {
+        const issued = await auth.issueAgentCreds(agentId);
+        if (!issued.ok) throw new Error(`agent credentials: ${issued.error.message}`);
+        mkdirSync(dirname(credsFile), { recursive: true, mode: 0o700 });
+        await writeSecret(credsFile, issued.value.creds);
+      }
+      specs.agent = async () => ({
+        entry: 'agent/main.ts',
+        env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
+      });
+    }
+    const launch = async (name: string) => {
+      const spec = await specs[name]!();
+      const [cmd, args] = tsx(spec.entry);
+      services[name] = startChild(cmd, [...args], { logFile: join(dataDir, 'logs', `${name}.log`), env: spec.env, cwd: repo });
+    };
+    for (const name of Object.keys(specs)) {
+      log(`starting ${name}`);
+      await launch(name);
+      cleanups.push(() => services[name]!.stop());
+    }
+    await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+
+    return {
+      url,
+      natsUrl: nats.url,
+      databaseUrl,
+      agentId,
+      admin,
+      services,
+      credsFor: (kind) => auth.credsFor(kind),
+      async createUser(name, role) {
+        const password = randomBytes(12).toString('base64url');
+        const r = await createUser(db, { name, role, password });
+        if (!r.ok) throw new Error(r.error.message);
+        return { name, password };
+      },
+      async restart(name) {
+        await services[name]?.stop();
+        await launch(name);
+        if (name === 'gateway') await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+      },
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** Writes a line-per-service summary of where logs are (printed by the launcher). */
+export function logLocations(dataDir: string): string {
+  return ['nats/nats-server.log', 'postgres/postgres.log', 'logs/projections.log', 'logs/gateway.log', 'logs/agent.log']
+    .map((f) => `  ${join(dataDir, f)}`)
+    .join('\n');
+}

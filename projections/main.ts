@@ -1,0 +1,42 @@
+/**
+ * The projection worker process: one durable consumer per read model, each writing its rows and its
+ * checkpoint in one transaction. Stateless: run several processes and each projection still has a
+ * single ordered consumer (the durable is shared, ordered by the server).
+ */
+import { connectBus } from '../infra/bus/connect.js';
+import { openDb } from '../infra/db/connect.js';
+import { migrateToLatest } from '../infra/db/migrate.js';
+import { projections } from './all.js';
+import { startProjection } from './runtime/start-projection.js';
+
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) {
+  console.error('DATABASE_URL is required (postgres://user@host:port/db)');
+  process.exit(2);
+}
+const only = process.env.GC_PROJECTIONS?.split(',').filter(Boolean);
+const log = (m: string) => console.log(`${new Date().toISOString()} [projections] ${m}`);
+
+const db = openDb({ url: databaseUrl, max: projections.length + 1, applicationName: 'gc-projections' });
+await migrateToLatest(db);
+const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined });
+const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log })));
+log(`running: ${workers.map((w) => w.name).join(', ')}`);
+
+const report = setInterval(() => {
+  for (const w of workers) {
+    const s = w.stats();
+    if (s.lastError || s.undecodable || s.dbErrors) log(`${s.name}: checkpoint ${s.checkpoint}, lag ${s.lag}, undecodable ${s.undecodable}, db errors ${s.dbErrors}${s.lastError ? `, last error: ${s.lastError}` : ''}`);
+  }
+}, 30_000);
+
+const shutdown = async () => {
+  clearInterval(report);
+  await Promise.all(workers.map((w) => w.stop()));
+  await nc.drain().catch(() => {});
+  await db.destroy();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

@@ -1,0 +1,117 @@
+/**
+ * builds the gateway app from its dependencies; server.ts only listens. Tests build it without a
+ * port and call app.inject(), or listen on port 0.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import { ErrorCode } from '../../proto/errors.js';
+import { parseAgentId } from '../../proto/ids.js';
+import type { Database } from '../../infra/db/schema.js';
+import type { Access } from './access.js';
+import { createBackstageClient } from './backstage/backstage-client.js';
+import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
+import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
+import { createCommandClient } from './bus/command-client.js';
+import type { GatewayConfig } from './config.js';
+import { envelope, installErrorHandler } from './errors.js';
+import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
+import { commandRoutes } from './routes/commands.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { healthRoutes } from './routes/health.js';
+import { machinesRoutes } from './routes/machines.js';
+import { handleLiveSocket } from './ws/live-socket.js';
+import { handleViewerSocket } from './ws/viewer-socket.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: Kysely<Database>;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  /** Registers authentication on the app and returns what routes need to know about callers. */
+  auth: (app: FastifyInstance, ctx: { audit: AuditPublisher; db: Kysely<Database> }) => Promise<Access>;
+  logger?: boolean | Record<string, unknown>;
+  /** Serve the dashboard (off in API-only tests to skip the bundle). */
+  dashboard?: boolean;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  events: AgentEvents;
+  notifications: ReadModelNotifications;
+  audit: AuditPublisher;
+}
+
+export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
+  const { config, db, nc, js } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: 64 * 1024,
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', String(request.id));
+  });
+
+  await app.register(swagger, {
+    openapi: { info: { title: 'GuruConnect Sessions & Backstage API', version: '0.1.0' } },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  const log = (m: string) => app.log.info(m);
+  const events = subscribeAgentEvents(nc, log);
+  const audit = createAuditPublisher(js, (m) => app.log.error(m));
+  const commands = createCommandClient(nc, js, events);
+  const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
+  const notifications = listenReadModels(config.databaseUrl, log);
+  const access = await deps.auth(app, { audit, db });
+  const routeDeps = { db, access, offlineAfterBeats: config.offlineAfterBeats };
+
+  await app.register(healthRoutes, { db, nc });
+  await app.register(machinesRoutes, routeDeps);
+  await app.register(commandRoutes, { ...routeDeps, commands, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
+
+  app.get('/ws/live', { websocket: true, schema: { hide: true } }, (socket, request) => {
+    if (!access.wsActor(request)) {
+      socket.send(JSON.stringify(envelope(ErrorCode.UNAUTHENTICATED, 'log in first', String(request.id))));
+      return socket.close(4401, 'unauthenticated');
+    }
+    handleLiveSocket(socket, notifications);
+  });
+
+  app.get('/ws/viewer/:agentId', { websocket: true, schema: { hide: true } }, async (socket, request) => {
+    const fail = (code: ErrorCode, message: string, close: number) => {
+      socket.send(JSON.stringify({ t: 'error', ...envelope(code, message, String(request.id)) }));
+      socket.close(close, code);
+    };
+    const actor = access.wsActor(request);
+    if (!actor) return fail(ErrorCode.UNAUTHENTICATED, 'log in first', 4401);
+    const id = parseAgentId((request.params as { agentId: string }).agentId);
+    if (!id.ok) return fail(ErrorCode.INVALID_ID, id.error.message, 4400);
+    if (!(await access.canAccessMachine(request, id.value))) return fail(ErrorCode.MACHINE_NOT_FOUND, `no machine ${id.value} (or no access to it)`, 4404);
+    handleViewerSocket(socket, request, id.value, actor, {
+      db, nc, commands, backstage, events, audit, access,
+      offlineAfterBeats: config.offlineAfterBeats,
+      commandTimeoutMs: config.commandTimeoutMs,
+      log: (m) => request.log.warn(m),
+    });
+  });
+
+  if (deps.dashboard !== false) await app.register(dashboardRoutes);
+
+  app.addHook('onClose', async () => {
+    events.close();
+    await notifications.close();
+  });
+  return { app, events, notifications, audit };
+}

@@ -1,0 +1,61 @@
+/**
+ * One core subscription per agent-event kind for the whole gateway, fanned out in-process: to
+ * waiters by correlation id (command results) and to listeners by agent (viewers, dashboards).
+ */
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { type Decoded, decode } from '../../../proto/codec.js';
+import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
+
+type Listener = (msg: Decoded) => void;
+
+export interface AgentEvents {
+  /** Calls `fn` for every event answering `correlationId` until the returned function is called. */
+  onCorrelation(correlationId: string, fn: Listener): () => void;
+  /** Calls `fn` for every event of one agent. */
+  onAgent(agentId: string, fn: Listener): () => void;
+  readonly rejected: number;
+  close(): void;
+}
+
+const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'status'];
+
+export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => void): AgentEvents {
+  const byCorrelation = new Map<string, Set<Listener>>();
+  const byAgent = new Map<string, Set<Listener>>();
+  let rejected = 0;
+  const add = (map: Map<string, Set<Listener>>, key: string, fn: Listener) => {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) map.delete(key);
+    };
+  };
+  const subs: Subscription[] = KINDS.map((kind) =>
+    nc.subscribe(subjects.agentEventsOfKind(kind), {
+      callback: (e, m) => {
+        if (e) return log(`agent event subscription: ${e.message}`);
+        const r = decode(m.data, m.subject);
+        if (!r.ok) {
+          rejected++;
+          return log(`dropped event on ${m.subject}: ${r.error.message}`);
+        }
+        const msg = r.value;
+        const c = msg.meta.correlationId;
+        if (c) for (const fn of byCorrelation.get(c) ?? []) fn(msg);
+        for (const fn of byAgent.get(msg.meta.agentId ?? '') ?? []) fn(msg);
+      },
+    }),
+  );
+  return {
+    onCorrelation: (id, fn) => add(byCorrelation, id, fn),
+    onAgent: (id, fn) => add(byAgent, id, fn),
+    get rejected() {
+      return rejected;
+    },
+    close: () => {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** Publishes technician actions to gc.audit.<event_type> (stored in the event stream). */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { encode, message } from '../../../proto/codec.js';
+import { subjects } from '../../../proto/subjects.js';
+import type { Actor } from './command-client.js';
+
+export interface AuditInput {
+  eventType: string;
+  actor?: Actor;
+  agentId?: string;
+  connectSessionId?: string;
+  windowsSessionId?: number;
+  correlationId?: string;
+  details?: Record<string, unknown>;
+}
+
+export type AuditPublisher = (ev: AuditInput) => Promise<void>;
+
+export function createAuditPublisher(js: JetStreamClient, log: (m: string) => void): AuditPublisher {
+  return async (ev) => {
+    const msg = message(
+      {
+        audit: {
+          eventType: ev.eventType,
+          connectSessionId: ev.connectSessionId ?? '',
+          windowsSessionId: ev.windowsSessionId ?? 0,
+          detailsJson: JSON.stringify(ev.details ?? {}),
+        },
+      },
+      { agentId: ev.agentId ?? '', actor: ev.actor, correlationId: ev.correlationId ?? '' },
+    );
+    try {
+      await js.publish(subjects.audit(ev.eventType), encode(msg), { msgID: msg.meta!.id! });
+    } catch (e) {
+      // An audit event that cannot be stored is a loud failure, never a silent one.
+      log(`AUDIT EVENT NOT STORED (${ev.eventType}): ${(e as Error).message}`);
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Issues commands to agents: stored commands are appended to the event stream (audit) and delivered
+ * live; the result event is awaited with a deadline. Live-only commands (input, stream control) go
+ * over core NATS.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { type Decoded, type MessageInit, encode, message } from '../../../proto/codec.js';
+import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
+import { type AgentId, newId } from '../../../proto/ids.js';
+import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/subjects.js';
+import type { AgentEvents } from './agent-events.js';
+
+export interface Actor {
+  userId: string;
+  userName: string;
+  role: string;
+}
+
+export interface IssueOptions {
+  actor: Actor;
+  timeoutMs: number;
+  /** Called for every answer before the final one (backstage output chunks). */
+  onProgress?: (msg: Decoded) => void;
+  /** Which answer ends the wait (default: the first). */
+  isFinal?: (msg: Decoded) => boolean;
+  commandId?: string;
+  signal?: AbortSignal;
+}
+
+export interface CommandClient {
+  /** Appends a stored command and resolves with the agent's final answer, TIMEOUT, or BUS_UNAVAILABLE. */
+  issue(agentId: AgentId, kind: AgentCommandKind, payload: Omit<MessageInit, 'meta'>, opts: IssueOptions): Promise<Result<{ commandId: string; answer: Decoded }>>;
+  /** Publishes a live-only command (input, stream control); nothing is awaited. */
+  send(agentId: AgentId, kind: AgentCommandKind, payload: Omit<MessageInit, 'meta'>, actor?: Actor): void;
+}
+
+export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents): CommandClient {
+  return {
+    async issue(agentId, kind, payload, opts) {
+      const commandId = opts.commandId ?? newId();
+      const msg = message(payload, { id: commandId, agentId, actor: opts.actor });
+      let stopListening = () => {};
+      const answered = new Promise<Decoded>((resolve) => {
+        stopListening = events.onCorrelation(commandId, (m) => {
+          if (!opts.isFinal || opts.isFinal(m)) resolve(m);
+          else opts.onProgress?.(m);
+        });
+      });
+      try {
+        if (!AgentCommand[kind].stored) throw new Error(`${kind} is not a stored command; use send()`);
+        // Listen before publishing: a fast agent may answer before the publish ack returns.
+        await js.publish(subjects.command(agentId, kind), encode(msg), { msgID: commandId });
+      } catch (e) {
+        stopListening();
+        return err(ErrorCode.BUS_UNAVAILABLE, `could not append the command to the event stream (${(e as Error).message}); retry shortly`);
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
+      });
+      const aborted = new Promise<'aborted'>((resolve) => opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }));
+      const first = await Promise.race([answered, timedOut, aborted]);
+      clearTimeout(timer);
+      stopListening();
+      if (first === 'timeout') return err(ErrorCode.TIMEOUT, `the agent did not answer within ${opts.timeoutMs} ms (command ${commandId}); it may be busy or offline`);
+      if (first === 'aborted') return err(ErrorCode.CANCELLED, `command ${commandId} was abandoned by the caller`);
+      return ok({ commandId, answer: first });
+    },
+    send(agentId, kind, payload, actor) {
+      nc.publish(subjects.command(agentId, kind), encode(message(payload, { agentId, actor })));
+    },
+  };
+}

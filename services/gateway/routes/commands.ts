@@ -1,0 +1,127 @@
+/**
+ * Commands over REST for automation and scripts: switch a machine's captured session, and run
+ * backstage operations (admin-only). The browser uses the viewer WebSocket for the same actions.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { ErrorCode } from '../../../proto/errors.js';
+import type { Database } from '../../../infra/db/schema.js';
+import type { Access } from '../access.js';
+import { agentParamsSchema, errorResponses, switchBodySchema, switchResponseSchema } from '../api-schemas.js';
+import type { AuditPublisher } from '../bus/audit-publisher.js';
+import type { CommandClient } from '../bus/command-client.js';
+import type { BackstageClient } from '../backstage/backstage-client.js';
+import { GcHttpError } from '../errors.js';
+import { getMachine, listWindowsSessions } from '../read/machines.js';
+
+export interface CommandRouteDeps {
+  db: Kysely<Database>;
+  access: Access;
+  commands: CommandClient;
+  backstage: BackstageClient;
+  audit: AuditPublisher;
+  offlineAfterBeats: number;
+  commandTimeoutMs: number;
+}
+
+const execBodySchema = z.object({
+  command: z.string().min(1).max(8192),
+  shell: z.enum(['default', 'cmd', 'powershell', 'sh']).optional(),
+  timeout_secs: z.number().int().min(1).max(86_400).optional(),
+  as_session_id: z.number().int().min(0).max(0xffffffff).optional(),
+});
+const execResponseSchema = z.object({
+  command_id: z.string(),
+  stdout: z.string(),
+  stderr: z.string(),
+  exit_code: z.number().int(),
+  truncated: z.boolean(),
+  timed_out: z.boolean(),
+  cancelled: z.boolean(),
+  duration_ms: z.number(),
+  output_bytes: z.number(),
+  run_as_user: z.string(),
+});
+const listResponseSchema = z.object({ command_id: z.string(), result: z.record(z.string(), z.unknown()) });
+
+export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app, deps) => {
+  const { access } = deps;
+
+  /** 404 for machines the caller may not reach, AGENT_OFFLINE before waiting on a dead agent. */
+  const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string) => {
+    const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(deps.db, agentId, deps.offlineAfterBeats) : undefined;
+    if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
+    if (!m.online) throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
+    return m;
+  };
+
+  app.post('/api/machines/:agentId/switch-session', {
+    preHandler: access.requireRole('admin', 'operator'),
+    schema: {
+      tags: ['sessions'],
+      summary: "Switch the machine's captured session (a viewer's stream when viewer_id is given)",
+      params: agentParamsSchema,
+      body: switchBodySchema,
+      response: { 200: switchResponseSchema, ...errorResponses },
+    },
+  }, async (request) => {
+    const { agentId } = request.params;
+    const actor = access.actor(request);
+    await onlineMachine(request, agentId);
+    const sessions = await listWindowsSessions(deps.db, agentId);
+    if (!sessions.some((s) => s.id === request.body.session_id)) {
+      throw new GcHttpError(ErrorCode.SESSION_NOT_FOUND, `session ${request.body.session_id} is not in machine ${agentId}'s latest session list; GET /api/machines/${agentId}/windows-sessions`);
+    }
+    const r = await deps.commands.issue(agentId, 'switchSession', {
+      switchSession: { targetSessionId: request.body.session_id, viewerId: request.body.viewer_id ?? '' },
+    }, { actor, timeoutMs: deps.commandTimeoutMs });
+    if (!r.ok) {
+      await deps.audit({ eventType: 'command_failed', actor, agentId, details: { command: 'switch-session', error_code: r.error.code, message: r.error.message } }).catch(() => {});
+      throw GcHttpError.of(r.error);
+    }
+    const s = r.value.answer.sessionSwitched!;
+    if (!s.ok) throw new GcHttpError((s.error?.code as ErrorCode) || ErrorCode.PLATFORM_ERROR, s.error?.message ?? 'switch failed');
+    return { ok: true as const, command_id: r.value.commandId, from_session_id: s.fromSessionId ?? 0, to_session_id: s.toSessionId ?? 0, duration_ms: Number(s.durationMs ?? 0) };
+  });
+
+  const admin = access.requireRole('admin');
+
+  app.post('/api/machines/:agentId/backstage/exec', {
+    preHandler: admin,
+    schema: { tags: ['backstage'], summary: 'Run a command in backstage (Session 0) and wait for its result', params: agentParamsSchema, body: execBodySchema, response: { 200: execResponseSchema, ...errorResponses } },
+  }, async (request) => {
+    const { agentId } = request.params;
+    await onlineMachine(request, agentId);
+    let stdout = '';
+    let stderr = '';
+    const b = request.body;
+    const r = await deps.backstage.run(agentId, { kind: 'exec', command: b.command, shell: b.shell, timeoutSecs: b.timeout_secs, asSessionId: b.as_session_id }, access.actor(request), {
+      onChunk: (c) => {
+        if (c.stream === 1) stderr += c.data ?? '';
+        else stdout += c.data ?? '';
+      },
+    });
+    if (!r.ok) throw GcHttpError.of(r.error);
+    const c = r.value.output.commandOutput ?? {};
+    return {
+      command_id: r.value.commandId, stdout: stdout + (c.stdout ?? ''), stderr: stderr + (c.stderr ?? ''), exit_code: c.exitCode ?? 0,
+      truncated: !!c.truncated, timed_out: !!c.timedOut, cancelled: !!c.cancelled, duration_ms: Number(c.durationMs ?? 0),
+      output_bytes: Number(c.outputBytes ?? 0), run_as_user: c.runAsUser ?? '',
+    };
+  });
+
+  for (const [path, kind] of [['services', 'services'], ['processes', 'processes'], ['system-info', 'system']] as const) {
+    app.get(`/api/machines/:agentId/backstage/${path}`, {
+      preHandler: admin,
+      schema: { tags: ['backstage'], params: agentParamsSchema, response: { 200: listResponseSchema, ...errorResponses } },
+    }, async (request) => {
+      const { agentId } = request.params;
+      await onlineMachine(request, agentId);
+      const r = await deps.backstage.run(agentId, { kind }, access.actor(request));
+      if (!r.ok) throw GcHttpError.of(r.error);
+      const o = r.value.output;
+      return { command_id: r.value.commandId, result: (o.serviceList ?? o.processList ?? o.systemInfo ?? {}) as Record<string, unknown> };
+    });
+  }
+};

@@ -1,0 +1,67 @@
+/**
+ * Relays one session's frames from NATS to one browser socket. Never queues: when the socket falls
+ * behind, frames are dropped and a keyframe is requested once it has drained, so the viewer always
+ * catches up to the present instead of replaying the past.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { decode } from '../../../proto/codec.js';
+import type { AgentId } from '../../../proto/ids.js';
+import { subjects } from '../../../proto/subjects.js';
+
+export interface FrameSocket {
+  readonly bufferedAmount: number;
+  send(data: Uint8Array, opts: { binary: true }): void;
+}
+
+export interface FrameRelay {
+  readonly sessionId: number;
+  readonly stats: { forwarded: number; dropped: number };
+  stop(): void;
+}
+
+/** Above this many unsent bytes the viewer is behind: drop frames. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 512 * 1024;
+
+export function relayFrames(
+  nc: NatsConnection,
+  agentId: AgentId,
+  sessionId: number,
+  socket: FrameSocket,
+  requestKeyframe: () => void,
+): FrameRelay {
+  const stats = { forwarded: 0, dropped: 0 };
+  let needKeyframe = true;
+  let lastAsk = 0;
+  const ask = () => {
+    const now = Date.now();
+    if (now - lastAsk < 500) return;
+    lastAsk = now;
+    requestKeyframe();
+  };
+  const sub: Subscription = nc.subscribe(subjects.frame(agentId, sessionId), {
+    callback: (e, m) => {
+      if (e) return;
+      const r = decode(m.data, m.subject);
+      // A frame of another session can never reach this viewer (the subject already says so; this
+      // guards against a confused agent).
+      if (!r.ok || r.value.videoFrame?.sessionId !== sessionId) return;
+      const keyframe = r.value.videoFrame.keyframe === true;
+      if (socket.bufferedAmount > HIGH_WATER) {
+        stats.dropped++;
+        needKeyframe = true;
+        return;
+      }
+      if (needKeyframe && !keyframe) {
+        stats.dropped++;
+        if (socket.bufferedAmount < LOW_WATER) ask();
+        return;
+      }
+      needKeyframe = false;
+      socket.send(m.data, { binary: true });
+      stats.forwarded++;
+    },
+  });
+  ask();
+  return { sessionId, stats, stop: () => sub.unsubscribe() };
+}
