@@ -1,0 +1,192 @@
+/** Backstage mode: terminal, services, processes and system info for the services session (admin only). */
+import { confirmDialog } from '../dialog.js';
+import { h, replaceChildren } from '../dom.js';
+import { duration, kb, reqId } from '../format.js';
+import { toast, toastError } from '../toast.js';
+import type { ServerMessage } from '../types.js';
+import type { ClientMessage } from '../viewer/viewer-connection.js';
+import { type ProcessRow, type ServiceRow, processRow, serviceRow, systemRow } from './backstage-data.js';
+import { createDataTable } from './data-table.js';
+import { type BackstageTerminal, createTerminal } from './terminal.js';
+
+export interface BackstageView {
+  readonly el: HTMLElement;
+  /** Handles a backstage.* or error message; true when it was for this view. */
+  handle(m: ServerMessage): boolean;
+  shown(): void;
+  readonly terminal: BackstageTerminal;
+  dispose(): void;
+}
+
+type Tab = 'terminal' | 'services' | 'processes';
+
+/** Builds the view; `send` writes to the viewer socket, `exit` leaves backstage. */
+export function createBackstageView(opts: { host: string; send(m: ClientMessage): boolean; exit(): void }): BackstageView {
+  const pending = new Map<string, 'services' | 'processes' | 'system' | 'control' | 'kill'>();
+  const request = (kind: 'services' | 'processes' | 'system', extra: Record<string, unknown> = {}) => {
+    const req = reqId(kind);
+    pending.set(req, kind);
+    opts.send({ t: `backstage.${kind}`, req, ...extra } as ClientMessage);
+    return req;
+  };
+
+  // ---- terminal
+  const termEl = h('div', { class: 'terminal', 'data-testid': 'terminal' });
+  // ---- services
+  const svcInfo = h('span', { class: 'muted' });
+  const svcFilter = h('input', { class: 'input', type: 'search', placeholder: 'Filter services', 'data-testid': 'services-filter', oninput: () => services.setFilter(svcFilter.value) });
+  const control = async (s: ServiceRow, action: 'start' | 'stop' | 'restart') => {
+    if (!(await confirmDialog(`${action[0]!.toUpperCase()}${action.slice(1)} service`, h('span', null, `${action} `, h('strong', null, s.name), ` on ${opts.host}? This is recorded in the audit log.`), action[0]!.toUpperCase() + action.slice(1)))) return;
+    const req = reqId('ctl');
+    pending.set(req, 'control');
+    opts.send({ t: 'backstage.service_control', req, name: s.name, action });
+  };
+  const services = createDataTable<ServiceRow>({
+    testId: 'services-table',
+    columns: [
+      { key: 'name', label: 'Name', value: (s) => s.name, render: (s) => h('span', { class: 'mono' }, s.name) },
+      { key: 'display', label: 'Display name', value: (s) => s.displayName },
+      { key: 'status', label: 'Status', value: (s) => s.status, render: (s) => h('span', { class: `badge badge-svc-${s.status.toLowerCase()}` }, s.status) },
+      { key: 'startup', label: 'Startup', value: (s) => s.startupType },
+      { key: 'pid', label: 'PID', value: (s) => s.pid, numeric: true, render: (s) => (s.pid ? String(s.pid) : '') },
+    ],
+    actions: (s) => h('span', { class: 'btn-group' },
+      s.status !== 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'start') }, 'Start') : null,
+      s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'stop') }, 'Stop') : null,
+      s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'restart') }, 'Restart') : null),
+  });
+  // ---- processes
+  let sampled = false;
+  const cpuBox = h('input', { type: 'checkbox', id: 'cpu-sample' });
+  const procInfo = h('span', { class: 'muted' });
+  const procFilter = h('input', { class: 'input', type: 'search', placeholder: 'Filter processes', 'data-testid': 'processes-filter', oninput: () => processes.setFilter(procFilter.value) });
+  const kill = async (p: ProcessRow) => {
+    if (!(await confirmDialog('End process', h('span', null, 'End ', h('strong', null, `${p.name} (PID ${p.pid})`), ` and its child processes on ${opts.host}?`), 'End process'))) return;
+    const req = reqId('kill');
+    pending.set(req, 'kill');
+    opts.send({ t: 'backstage.kill', req, pid: p.pid });
+  };
+  const processes = createDataTable<ProcessRow>({
+    testId: 'processes-table',
+    initialSort: { key: 'mem', desc: true },
+    columns: [
+      { key: 'pid', label: 'PID', value: (p) => p.pid, numeric: true },
+      { key: 'name', label: 'Name', value: (p) => p.name, render: (p) => h('span', { title: p.commandLine }, p.name) },
+      { key: 'user', label: 'User', value: (p) => p.user },
+      { key: 'cpu', label: 'CPU %', value: (p) => p.cpuPercent, numeric: true, hidden: () => !sampled, render: (p) => (p.cpuPercent >= 0 ? p.cpuPercent.toFixed(1) : '') },
+      { key: 'mem', label: 'Memory', value: (p) => p.memoryKb, numeric: true, render: (p) => kb(p.memoryKb) },
+      { key: 'ppid', label: 'Parent', value: (p) => p.parentPid, numeric: true },
+      { key: 'session', label: 'Session', value: (p) => p.sessionId, numeric: true },
+      { key: 'cmd', label: 'Command line', value: (p) => p.commandLine, render: (p) => h('span', { class: 'mono ellipsis', title: p.commandLine }, p.commandLine) },
+    ],
+    actions: (p) => h('button', { class: 'btn btn-xs btn-danger-outline', onclick: () => void kill(p) }, 'End'),
+  });
+  // ---- system
+  const sysBody = h('div', { class: 'sys-body', 'data-testid': 'system-info' }, h('p', { class: 'muted' }, 'Loading…'));
+
+  const panes: Record<Tab, HTMLElement> = {
+    terminal: h('section', { class: 'pane pane-terminal' }, termEl),
+    services: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, svcFilter, h('button', { class: 'btn btn-sm', 'data-action': 'refresh-services', onclick: () => request('services') }, 'Refresh'), svcInfo), services.el),
+    processes: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, procFilter,
+      h('label', { class: 'check', for: 'cpu-sample' }, cpuBox, 'Sample CPU'),
+      h('button', { class: 'btn btn-sm', 'data-action': 'refresh-processes', onclick: () => request('processes', { cpu: cpuBox.checked }) }, 'Refresh'), procInfo), processes.el),
+  };
+  const tabButtons = new Map<Tab, HTMLButtonElement>();
+  let loaded: Record<Tab, boolean> = { terminal: true, services: false, processes: false };
+  let terminal: BackstageTerminal;
+  const select = (tab: Tab) => {
+    for (const [t, b] of tabButtons) b.classList.toggle('active', t === tab);
+    for (const [t, p] of Object.entries(panes)) p.hidden = t !== tab;
+    if (!loaded[tab]) {
+      loaded = { ...loaded, [tab]: true };
+      request(tab === 'processes' ? 'processes' : 'services', tab === 'processes' ? { cpu: cpuBox.checked } : {});
+    }
+    if (tab === 'terminal') {
+      terminal.fit();
+      terminal.focus();
+    }
+  };
+  const tabs = h('div', { class: 'tabs', role: 'tablist' }, ...(['terminal', 'services', 'processes'] as const).map((t) => {
+    const b = h('button', { class: 'tab', role: 'tab', 'data-tab': t, onclick: () => select(t) }, t[0]!.toUpperCase() + t.slice(1));
+    tabButtons.set(t, b);
+    return b;
+  }));
+
+  const el = h('div', { class: 'backstage', 'data-testid': 'backstage' },
+    h('div', { class: 'backstage-main' }, h('div', { class: 'backstage-head' }, tabs, h('div', { class: 'spacer' }), h('span', { class: 'badge badge-backstage' }, 'Backstage · Session 0'), h('button', { class: 'btn btn-sm', 'data-action': 'exit-backstage', onclick: () => opts.exit() }, 'Exit backstage')), ...Object.values(panes)),
+    h('aside', { class: 'backstage-side' }, h('div', { class: 'side-head' }, h('h3', null, 'System'), h('button', { class: 'btn btn-xs', 'data-action': 'refresh-system', onclick: () => request('system') }, 'Refresh')), sysBody));
+
+  terminal = createTerminal(termEl, {
+    host: opts.host,
+    exec: (id, command) => opts.send({ t: 'backstage.exec', id, command }),
+    cancel: (id) => opts.send({ t: 'backstage.cancel', id }),
+  });
+  const ro = new ResizeObserver(() => terminal.fit());
+  ro.observe(termEl);
+
+  const drawSystem = (raw: unknown) => {
+    const s = systemRow((raw ?? {}) as Record<string, unknown>);
+    const used = s.memoryTotalKb - s.memoryFreeKb;
+    const row = (k: string, v: string) => [h('dt', null, k), h('dd', null, v)];
+    replaceChildren(sysBody,
+      h('dl', { class: 'kv kv-compact' },
+        row('Hostname', s.hostname), row('OS', s.osVersion), row('Platform', `${s.platform} ${s.arch}`.trim()), row('CPUs', String(s.cpuCount)),
+        row('Memory', s.memoryTotalKb ? `${kb(used)} of ${kb(s.memoryTotalKb)} used` : '—'), row('Uptime', duration(s.uptimeSecs)), row('Agent', s.agentVersion || '—')),
+      s.memoryTotalKb ? h('div', { class: 'meter' }, h('div', { class: 'meter-fill', style: `width:${Math.round((used / s.memoryTotalKb) * 100)}%` })) : null,
+      h('h4', null, `Logged-on sessions (${s.sessions.length})`),
+      h('ul', { class: 'sys-sessions' }, ...s.sessions.map((x) => h('li', null, h('strong', null, x.userName || '—'), ` #${x.sessionId} · ${x.state} · ${x.type}`, x.station ? h('span', { class: 'mono muted' }, ` ${x.station}`) : null))));
+  };
+
+  return {
+    el,
+    terminal,
+    shown() {
+      select('terminal');
+      request('system');
+    },
+    handle(m) {
+      switch (m.t) {
+        case 'backstage.chunk': terminal.chunk(m.id, m.stream, m.data); return true;
+        case 'backstage.done': terminal.done(m.id, m, m as { stdout?: string; stderr?: string }); return true;
+        case 'backstage.services':
+          pending.delete(m.req ?? '');
+          svcInfo.textContent = m.available ? `${m.services.length} services` : `Not available: ${m.reason}`;
+          services.setRows(m.services.map((s) => serviceRow(s as Record<string, unknown>)));
+          return true;
+        case 'backstage.processes':
+          pending.delete(m.req ?? '');
+          sampled = m.processes.some((p) => processRow(p as Record<string, unknown>).cpuPercent >= 0) && cpuBox.checked;
+          procInfo.textContent = `${m.processes.length} processes`;
+          processes.setRows(m.processes.map((p) => processRow(p as Record<string, unknown>)));
+          return true;
+        case 'backstage.system':
+          pending.delete(m.req ?? '');
+          drawSystem(m.system);
+          return true;
+        case 'backstage.control': {
+          const kind = pending.get(m.req ?? '');
+          pending.delete(m.req ?? '');
+          const r = (m.result ?? {}) as { ok?: boolean; target?: string; action?: string; detail?: string };
+          toast(`${r.action ?? 'action'} ${r.target ?? ''}: ${r.ok ? 'done' : 'failed'}${r.detail ? ` (${r.detail})` : ''}`, r.ok ? 'ok' : 'error');
+          if (kind === 'kill') request('processes', { cpu: cpuBox.checked });
+          else request('services');
+          return true;
+        }
+        case 'error': {
+          if (terminal.failed(m.req, m.error_code, m.message)) return true;
+          if (m.req && pending.has(m.req)) {
+            pending.delete(m.req);
+            toastError(m);
+            return true;
+          }
+          return false;
+        }
+        default: return false;
+      }
+    },
+    dispose() {
+      ro.disconnect();
+      terminal.dispose();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * The backstage terminal: xterm with a local line editor (the agent runs whole commands, it has no
+ * TTY), history on up/down, streamed output (stderr in red) and a status line per command.
+ */
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import { reqId } from '../format.js';
+
+export interface DoneInfo { exit_code: number; duration_ms: number; truncated: boolean; timed_out: boolean; cancelled: boolean; output_bytes: number; run_as_user: string }
+
+export interface BackstageTerminal {
+  readonly running: string | undefined;
+  chunk(id: string | undefined, stream: 'stdout' | 'stderr', data: string): void;
+  done(id: string | undefined, info: DoneInfo, full: { stdout?: string; stderr?: string }): void;
+  failed(id: string | undefined, code: string, message: string): boolean;
+  /** Visible text of the terminal buffer (tests read it). */
+  text(): string;
+  focus(): void;
+  fit(): void;
+  dispose(): void;
+}
+
+const RED = '\x1b[31m';
+const DIM = '\x1b[2m';
+const GREEN = '\x1b[32m';
+const BOLD = '\x1b[1m';
+const RESET = '\x1b[0m';
+const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
+
+/** Mounts a terminal in `el`; `exec` sends a command, `cancel` the running one. */
+export function createTerminal(el: HTMLElement, opts: { host: string; exec(id: string, command: string): boolean; cancel(id: string): void }): BackstageTerminal {
+  const term = new Terminal({
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    fontSize: 13,
+    cursorBlink: true,
+    convertEol: false,
+    scrollback: 5000,
+    theme: { background: '#0f172a', foreground: '#e2e8f0', cursor: '#e2e8f0', selectionBackground: '#334155' },
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(el);
+  const history: string[] = [];
+  let histPos = 0;
+  let line = '';
+  let cursor = 0;
+  let running: string | undefined;
+  let streamed = false;
+  const prompt = `${GREEN}${BOLD}backstage@${opts.host}${RESET}> `;
+
+  const redraw = () => {
+    term.write(`\r\x1b[K${prompt}${line}`);
+    const back = line.length - cursor;
+    if (back > 0) term.write(`\x1b[${back}D`);
+  };
+  const newPrompt = () => {
+    line = '';
+    cursor = 0;
+    histPos = history.length;
+    term.write(`\r\n${prompt}`);
+  };
+  const submit = () => {
+    const cmd = line.trim();
+    term.write('\r\n');
+    if (!cmd) return void term.write(prompt);
+    if (history[history.length - 1] !== cmd) history.push(cmd);
+    histPos = history.length;
+    if (cmd === 'clear' || cmd === 'cls') {
+      term.clear();
+      line = '';
+      cursor = 0;
+      return void term.write(`\r\x1b[K${prompt}`);
+    }
+    const id = reqId('cmd');
+    if (!opts.exec(id, cmd)) {
+      term.write(`${RED}not connected${RESET}`);
+      return newPrompt();
+    }
+    running = id;
+    streamed = false;
+    line = '';
+    cursor = 0;
+  };
+  const insert = (s: string) => {
+    line = line.slice(0, cursor) + s + line.slice(cursor);
+    cursor += s.length;
+    redraw();
+  };
+
+  term.onData((data) => {
+    if (running) {
+      if (data === '\x03') {
+        term.write(`${DIM}^C${RESET}`);
+        opts.cancel(running);
+      }
+      return;
+    }
+    switch (data) {
+      case '\r': return submit();
+      case '\x7f':
+      case '\b':
+        if (cursor > 0) {
+          line = line.slice(0, cursor - 1) + line.slice(cursor);
+          cursor--;
+          redraw();
+        }
+        return;
+      case '\x1b[3~':
+        line = line.slice(0, cursor) + line.slice(cursor + 1);
+        return redraw();
+      case '\x1b[D': if (cursor > 0) cursor--; return redraw();
+      case '\x1b[C': if (cursor < line.length) cursor++; return redraw();
+      case '\x1b[H': case '\x01': cursor = 0; return redraw();
+      case '\x1b[F': case '\x05': cursor = line.length; return redraw();
+      case '\x1b[A':
+        if (histPos > 0) {
+          histPos--;
+          line = history[histPos] ?? '';
+          cursor = line.length;
+          redraw();
+        }
+        return;
+      case '\x1b[B':
+        if (histPos < history.length) {
+          histPos++;
+          line = history[histPos] ?? '';
+          cursor = line.length;
+          redraw();
+        }
+        return;
+      case '\x03':
+        term.write('^C');
+        return newPrompt();
+      case '\x15':
+        line = '';
+        cursor = 0;
+        return redraw();
+      case '\x0c':
+        term.clear();
+        return redraw();
+    }
+    if (data.startsWith('\x1b')) return;
+    // Pasted text: run the first line, keep the rest out (a paste should not fire many commands).
+    const [first, ...rest] = data.split(/\r\n|\r|\n/);
+    insert([...(first ?? '')].filter((c) => c >= ' ').join(''));
+    if (rest.length > 0) submit();
+  });
+
+  term.write(`${DIM}Backstage on ${opts.host}: commands run in the services session. Ctrl-C cancels, ↑/↓ history, "clear" clears.${RESET}\r\n${prompt}`);
+  const status = (info: DoneInfo) => {
+    const parts = [`exit ${info.exit_code}`, `${info.duration_ms} ms`];
+    if (info.run_as_user) parts.push(`as ${info.run_as_user}`);
+    if (info.truncated) parts.push(`truncated (${info.output_bytes} bytes produced)`);
+    if (info.timed_out) parts.push('timed out');
+    if (info.cancelled) parts.push('cancelled');
+    const bad = info.exit_code !== 0 || info.timed_out || info.cancelled;
+    return `${bad ? RED : DIM}[${parts.join(' · ')}]${RESET}`;
+  };
+  const endLine = () => {
+    const buf = term.buffer.active;
+    if (buf.cursorX > 0) term.write('\r\n');
+  };
+
+  return {
+    get running() {
+      return running;
+    },
+    chunk(id, stream, data) {
+      if (!running || id !== running) return;
+      streamed = true;
+      term.write(stream === 'stderr' ? `${RED}${crlf(data)}${RESET}` : crlf(data));
+    },
+    done(id, info, full) {
+      if (!running || id !== running) return;
+      if (!streamed) {
+        if (full.stdout) term.write(crlf(full.stdout));
+        if (full.stderr) term.write(`${RED}${crlf(full.stderr)}${RESET}`);
+      }
+      running = undefined;
+      endLine();
+      term.write(status(info));
+      newPrompt();
+    },
+    failed(id, code, message) {
+      if (!running || id !== running) return false;
+      running = undefined;
+      endLine();
+      term.write(`${RED}${code}: ${message}${RESET}`);
+      newPrompt();
+      return true;
+    },
+    text() {
+      const buf = term.buffer.active;
+      const out: string[] = [];
+      for (let i = 0; i < buf.length; i++) out.push(buf.getLine(i)?.translateToString(true) ?? '');
+      return out.join('\n').trimEnd();
+    },
+    focus: () => term.focus(),
+    fit: () => {
+      try {
+        fit.fit();
+      } catch {
+        // Not laid out yet (hidden): the next resize fits it.
+      }
+    },
+    dispose: () => term.dispose(),
+  };
+}

@@ -1,0 +1,51 @@
+/** Types the dashboard shares with the gateway (imported, never rewritten) plus the viewer socket's server messages. */
+import type { MachineDto, WindowsSessionDto } from '../../gateway/api-schemas.js';
+import type { AuthUser, Role } from '../../auth/roles.js';
+
+export type { AuthUser, MachineDto, Role, WindowsSessionDto };
+
+/** What the viewer socket sends to the browser (services/gateway/ws/viewer-socket.ts, backstage-socket.ts). */
+export type ServerMessage =
+  | { t: 'hello'; viewer_id: string; agent_id: string; user: string; role: Role }
+  | { t: 'sessions'; sessions: WindowsSessionDto[]; current_session_id: number; online: boolean }
+  | { t: 'watching'; session_id: number; control: boolean }
+  | { t: 'switched'; ok: true; from: number; to: number; duration_ms?: number; noop?: boolean; req?: string }
+  | { t: 'error'; error_code: string; message: string; correlation_id: string; req?: string }
+  | { t: 'backstage.entered' }
+  | { t: 'backstage.exited' }
+  | { t: 'backstage.chunk'; id?: string; stream: 'stdout' | 'stderr'; data: string }
+  | {
+      t: 'backstage.done';
+      id?: string;
+      command_id: string;
+      exit_code: number;
+      truncated: boolean;
+      timed_out: boolean;
+      cancelled: boolean;
+      duration_ms: number;
+      output_bytes: number;
+      run_as_user: string;
+    }
+  | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[] }
+  | { t: 'backstage.processes'; req?: string; processes: unknown[] }
+  | { t: 'backstage.system'; req?: string; system: unknown }
+  | { t: 'backstage.control'; req?: string; result: unknown };
+
+export type ServerMessageOf<T extends ServerMessage['t']> = Extract<ServerMessage, { t: T }>;
+
+/** One audit event as GET /api/audit returns it. */
+export interface AuditEventDto {
+  id: string;
+  seq: number;
+  event_type: string;
+  created_at: string;
+  user_name: string | null;
+  agent_id: string | null;
+  session_id: string | number | null;
+  details: Record<string, unknown> | null;
+  correlation_id: string | null;
+}
+export interface AuditPage {
+  events: AuditEventDto[];
+  next_cursor: string | null;
+}

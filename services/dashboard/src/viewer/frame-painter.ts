@@ -1,0 +1,114 @@
+/**
+ * Paints VideoFrames onto a canvas. The canvas keeps the last full image; delta frames only redraw
+ * their tiles. Frames are drawn strictly in arrival order (tile decodes of one frame run in
+ * parallel), and frames of a session other than the one being watched are ignored.
+ */
+import { guruconnect } from '../../../../proto/generated/guruconnect.js';
+
+const Enc = guruconnect.TileEncoding;
+type Tile = guruconnect.ITile;
+
+export interface FramePainter {
+  /** Queue one binary socket message (an encoded guruconnect.Message). */
+  push(data: ArrayBuffer): void;
+  /** Only frames of this session are painted from now on (-1: none). */
+  expect(sessionId: number): void;
+  readonly framesPainted: number;
+  readonly lastFrameSession: number | undefined;
+  /** RGBA of one canvas pixel (remote coordinates). */
+  pixel(x: number, y: number): [number, number, number, number];
+}
+
+/** Creates a painter for `canvas`; `needKeyframe` is called when a delta arrives that cannot be applied. */
+export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyframe(): void; painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void }): FramePainter {
+  const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
+  let expected = -1;
+  let painted = 0;
+  let lastSession: number | undefined;
+  let haveImage = false;
+  let queue: Promise<void> = Promise.resolve();
+
+  const draw = async (frame: guruconnect.VideoFrame) => {
+    const sid = frame.sessionId ?? 0;
+    if (sid !== expected) return;
+    const w = frame.width ?? 0;
+    const hgt = frame.height ?? 0;
+    if (frame.keyframe) {
+      if (canvas.width !== w || canvas.height !== hgt) {
+        canvas.width = w;
+        canvas.height = hgt;
+      }
+    } else if (!haveImage || canvas.width !== w || canvas.height !== hgt) {
+      // A delta on a stale or empty image would paint garbage: wait for the next full frame.
+      opts.needKeyframe();
+      return;
+    }
+    const images = await Promise.all((frame.tiles ?? []).map((t) => decodeTile(t).catch(() => undefined)));
+    // The session may have changed while the tiles decoded.
+    if (sid !== expected) return;
+    images.forEach((img, i) => {
+      const t = frame.tiles[i]!;
+      if (!img) return;
+      if (img instanceof ImageData) ctx.putImageData(img, t.x ?? 0, t.y ?? 0);
+      else {
+        ctx.drawImage(img, t.x ?? 0, t.y ?? 0, t.width ?? img.width, t.height ?? img.height);
+        img.close();
+      }
+    });
+    if (frame.keyframe) haveImage = true;
+    painted++;
+    lastSession = sid;
+    opts.painted?.({ width: w, height: hgt, sessionId: sid, keyframe: !!frame.keyframe });
+  };
+
+  return {
+    push(data) {
+      let msg: guruconnect.Message;
+      try {
+        msg = guruconnect.Message.decode(new Uint8Array(data));
+      } catch {
+        return;
+      }
+      const frame = msg.videoFrame;
+      if (!frame) return;
+      queue = queue.then(() => draw(frame as guruconnect.VideoFrame)).catch(() => {});
+    },
+    expect(sessionId) {
+      if (sessionId !== expected) haveImage = false;
+      expected = sessionId;
+    },
+    get framesPainted() {
+      return painted;
+    },
+    get lastFrameSession() {
+      return lastSession;
+    },
+    pixel(x, y) {
+      const d = ctx.getImageData(x, y, 1, 1).data;
+      return [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0, d[3] ?? 0];
+    },
+  };
+}
+
+const MIME: Record<number, string> = { [Enc.TILE_JPEG]: 'image/jpeg', [Enc.TILE_WEBP]: 'image/webp', [Enc.TILE_PNG]: 'image/png' };
+
+async function decodeTile(t: Tile): Promise<ImageBitmap | ImageData | undefined> {
+  const data = t.data;
+  if (!data || data.byteLength === 0) return undefined;
+  const enc = t.encoding ?? Enc.TILE_JPEG;
+  if (enc === Enc.TILE_RAW_BGRA) return rawTile(data, t.width ?? 0, t.height ?? 0);
+  return createImageBitmap(new Blob([data as Uint8Array<ArrayBuffer>], { type: MIME[enc] ?? 'image/jpeg' }));
+}
+
+/** TILE_RAW_BGRA: raw DEFLATE of width*height*4 bytes in B G R A order (agent/frames/encode.ts). */
+async function rawTile(data: Uint8Array, width: number, height: number): Promise<ImageData | undefined> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  const bytes = new Uint8ClampedArray(await new Response(stream).arrayBuffer());
+  if (bytes.length !== width * height * 4) return undefined;
+  for (let i = 0; i < bytes.length; i += 4) {
+    const b = bytes[i]!;
+    bytes[i] = bytes[i + 2]!;
+    bytes[i + 2] = b;
+  }
+  return new ImageData(bytes, width, height);
+}

@@ -1,0 +1,238 @@
+/**
+ * The viewer: one WebSocket for the whole visit. Session switches and backstage are messages on
+ * that socket, never a reconnect. Tests read state through window.__gcViewer.
+ */
+import { api } from '../api.js';
+import { createBackstageView, type BackstageView } from '../backstage/backstage-view.js';
+import { h, replaceChildren } from '../dom.js';
+import { reqId } from '../format.js';
+import { shell } from '../layout.js';
+import { currentUser } from '../session.js';
+import { toast, toastError } from '../toast.js';
+import type { MachineDto, Role, ServerMessage, WindowsSessionDto } from '../types.js';
+import { createFramePainter } from './frame-painter.js';
+import { captureInput } from './input-capture.js';
+import { openViewerConnection } from './viewer-connection.js';
+
+export interface ViewerTestHooks {
+  readonly socketId: string;
+  readonly viewerId: string | undefined;
+  readonly framesPainted: number;
+  readonly currentSession: number | undefined;
+  readonly mode: 'screen' | 'backstage';
+  readonly canvasSize: { width: number; height: number };
+  readonly errors: { error_code: string; message: string }[];
+  readonly connected: boolean;
+  lastPixel(x: number, y: number): [number, number, number, number];
+  sendRaw(obj: unknown): boolean;
+  terminalText(): string;
+}
+
+declare global {
+  interface Window {
+    __gcViewer?: ViewerTestHooks;
+  }
+}
+
+const label = (s: WindowsSessionDto) => `${s.user || '(nobody)'} — ${s.state} — ${s.type}`;
+
+/** Renders /machines/:agentId. */
+export function viewerPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams): () => void {
+  const agentId = params['agentId'] ?? '';
+  const main = shell(root, 'viewer');
+  const user = currentUser();
+  let role: Role | undefined = user?.role;
+  let viewerId: string | undefined;
+  let sessions: WindowsSessionDto[] = [];
+  let current: number | undefined;
+  let control = false;
+  let mode: 'screen' | 'backstage' = 'screen';
+  let connected = false;
+  let pendingSwitch: { req: string; to: number } | undefined;
+  let backstage: BackstageView | undefined;
+  const errors: { error_code: string; message: string }[] = [];
+  const wanted = Number(query.get('session') ?? '') || undefined;
+
+  const hostEl = h('span', { class: 'viewer-host' }, agentId);
+  const connEl = h('span', { class: 'conn conn-wait', 'data-testid': 'connection' }, 'Connecting…');
+  const select = h('select', { class: 'select', 'data-testid': 'session-select', 'aria-label': 'Session', disabled: true });
+  const currentEl = h('span', { class: 'current-session', 'data-testid': 'current-session' }, '—');
+  const viewOnly = h('span', { class: 'badge badge-viewonly', 'data-testid': 'view-only', hidden: true }, 'View only');
+  const enterBtn = h('button', { class: 'btn btn-sm btn-dark', 'data-action': 'enter-backstage', hidden: true }, 'Enter Backstage');
+  const keyBtn = h('button', { class: 'btn btn-sm', title: 'Ask for a full frame', 'data-action': 'keyframe' }, 'Refresh');
+  const canvas = h('canvas', { class: 'screen', width: 0, height: 0, tabindex: 0, 'data-testid': 'screen' });
+  const overlay = h('div', { class: 'overlay' }, 'Connecting…');
+  const stage = h('div', { class: 'stage' }, canvas, overlay);
+  const backstageHost = h('div', { class: 'backstage-host', hidden: true });
+  const toolbar = h('div', { class: 'viewer-toolbar' },
+    h('a', { class: 'btn btn-sm btn-ghost', href: '/', 'data-link': true }, '← Machines'),
+    hostEl, connEl, h('span', { class: 'sep' }),
+    h('label', { class: 'toolbar-label' }, 'Session'), select, currentEl, viewOnly,
+    h('div', { class: 'spacer' }), keyBtn, enterBtn);
+  main.append(toolbar, stage, backstageHost);
+
+  const setOverlay = (text: string | null) => {
+    overlay.hidden = text === null;
+    overlay.textContent = text ?? '';
+  };
+  const painter = createFramePainter(canvas, {
+    needKeyframe: () => conn.send({ t: 'keyframe' }),
+    painted: () => overlay.hidden || setOverlay(null),
+  });
+
+  const drawSessions = () => {
+    replaceChildren(select, ...sessions.map((s) => h('option', { value: s.id, disabled: !s.capturable, selected: s.id === (pendingSwitch?.to ?? current) }, `#${s.id} ${label(s)}${s.capturable ? '' : ' (no desktop)'}`)));
+    select.disabled = mode !== 'screen' || sessions.length === 0 || !!pendingSwitch;
+    const s = sessions.find((x) => x.id === current);
+    currentEl.textContent = current === undefined ? 'not watching' : `Viewing #${current}${s ? ` · ${s.user}` : ''}`;
+    currentEl.dataset['session'] = current === undefined ? '' : String(current);
+  };
+  const setMode = (m: 'screen' | 'backstage') => {
+    mode = m;
+    stage.hidden = m !== 'screen';
+    backstageHost.hidden = m !== 'backstage';
+    keyBtn.hidden = m !== 'screen';
+    enterBtn.textContent = m === 'screen' ? 'Enter Backstage' : 'Exit backstage';
+    enterBtn.hidden = role !== 'admin';
+    drawSessions();
+  };
+  const watch = (sessionId?: number) => {
+    setOverlay('Waiting for the first frame…');
+    conn.send({ t: 'watch', ...(sessionId !== undefined ? { session_id: sessionId } : {}) });
+  };
+
+  const onMessage = (m: ServerMessage) => {
+    if (m.t.startsWith('backstage.') && backstage?.handle(m)) {
+      if (m.t !== 'backstage.entered' && m.t !== 'backstage.exited') return;
+    }
+    switch (m.t) {
+      case 'hello':
+        viewerId = m.viewer_id;
+        role = m.role;
+        enterBtn.hidden = role !== 'admin';
+        return;
+      case 'sessions':
+        sessions = m.sessions;
+        if (!m.online) setOverlay('The machine is offline. The view resumes when its agent reconnects.');
+        drawSessions();
+        return;
+      case 'watching':
+        current = m.session_id;
+        control = m.control;
+        painter.expect(m.session_id);
+        viewOnly.hidden = control;
+        drawSessions();
+        return;
+      case 'switched': {
+        const was = current;
+        current = m.to;
+        painter.expect(m.to);
+        if (pendingSwitch?.req === m.req) pendingSwitch = undefined;
+        drawSessions();
+        if (!m.noop) {
+          setOverlay('Switching…');
+          toast(`Switched from session ${was ?? m.from} to ${m.to}${m.duration_ms ? ` in ${m.duration_ms} ms` : ''}`, 'ok');
+          conn.send({ t: 'keyframe' });
+        }
+        return;
+      }
+      case 'backstage.entered':
+        painter.expect(-1);
+        current = undefined;
+        if (!backstage) {
+          backstage = createBackstageView({ host: hostEl.textContent || agentId, send: (x) => conn.send(x), exit: () => conn.send({ t: 'backstage.exit' }) });
+          backstageHost.append(backstage.el);
+        }
+        setMode('backstage');
+        backstage.shown();
+        return;
+      case 'backstage.exited':
+        setMode('screen');
+        watch(lastScreenSession);
+        return;
+      case 'error':
+        errors.push({ error_code: m.error_code, message: m.message });
+        if (backstage?.handle(m)) return;
+        if (pendingSwitch && m.req === pendingSwitch.req) pendingSwitch = undefined;
+        drawSessions();
+        toastError(m);
+        if (m.error_code === 'AGENT_OFFLINE' || m.error_code === 'SESSION_NOT_FOUND') setOverlay(`${m.error_code}: ${m.message}`);
+        return;
+      default:
+        return;
+    }
+  };
+
+  let lastScreenSession: number | undefined = wanted;
+  const conn = openViewerConnection(agentId, {
+    open: () => {
+      connected = true;
+      connEl.className = 'conn conn-ok';
+      connEl.textContent = 'Connected';
+      watch(wanted);
+    },
+    message: onMessage,
+    frame: (data) => painter.push(data),
+    closed: (code, reason) => {
+      connected = false;
+      connEl.className = 'conn conn-down';
+      connEl.textContent = 'Disconnected';
+      setOverlay(`Connection closed (${code}${reason ? `: ${reason}` : ''}). Reload the page to reconnect.`);
+    },
+  });
+
+  select.addEventListener('change', () => {
+    const to = Number(select.value);
+    if (to === current || mode !== 'screen') return;
+    if (control) {
+      pendingSwitch = { req: reqId('sw'), to };
+      conn.send({ t: 'switch', session_id: to, req: pendingSwitch.req });
+    } else {
+      // A view-only technician may watch another session but not move the agent's capture.
+      watch(to);
+    }
+    drawSessions();
+  });
+  enterBtn.addEventListener('click', () => {
+    if (mode === 'screen') {
+      lastScreenSession = current;
+      conn.send({ t: 'backstage.enter' });
+    } else conn.send({ t: 'backstage.exit' });
+  });
+  keyBtn.addEventListener('click', () => conn.send({ t: 'keyframe' }));
+  const stopInput = captureInput(canvas, () => control && mode === 'screen' && current !== undefined, {
+    mouse: (mouse) => current !== undefined && conn.send({ t: 'input', session_id: current, mouse }),
+    key: (key) => current !== undefined && conn.send({ t: 'input', session_id: current, key }),
+  });
+
+  void api<MachineDto>('GET', `/api/machines/${encodeURIComponent(agentId)}`).then((r) => {
+    if (r.ok) {
+      hostEl.textContent = r.value.hostname;
+      hostEl.title = `${r.value.agent_id} · ${r.value.os_version}`;
+      document.title = `${r.value.hostname} · GuruConnect`;
+    }
+  });
+
+  window.__gcViewer = {
+    socketId: conn.socketId,
+    get viewerId() { return viewerId; },
+    get framesPainted() { return painter.framesPainted; },
+    get currentSession() { return current; },
+    get mode() { return mode; },
+    get canvasSize() { return { width: canvas.width, height: canvas.height }; },
+    get connected() { return connected; },
+    errors,
+    lastPixel: (x, y) => painter.pixel(x, y),
+    sendRaw: (obj) => conn.sendRaw(obj),
+    terminalText: () => backstage?.terminal.text() ?? '',
+  };
+  setMode('screen');
+
+  return () => {
+    stopInput();
+    conn.close();
+    backstage?.dispose();
+    delete window.__gcViewer;
+    document.title = 'GuruConnect';
+  };
+}

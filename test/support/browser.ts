@@ -1,0 +1,54 @@
+/**
+ * Real Chromium for the end-to-end tests (playwright-core, the system's /usr/bin/chromium), plus the
+ * few page helpers every e2e test needs: sign in, wait for a condition in the page, save a screenshot.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Where e2e screenshots go (test-results/ at the repo root). */
+export const resultsDir = join(repo, 'test-results');
+
+/** Launches headless Chromium with the flags the brief fixes (no sandbox as root, no network chatter). */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh context (own cookies) with a page at a dashboard-sized viewport. */
+export async function newPage(browser: Browser, opts: { width?: number; height?: number } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 } });
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Signs in through the login form and waits for the page after it. */
+export async function signIn(page: Page, baseUrl: string, user: { name: string; password: string }, next = '/'): Promise<void> {
+  await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('#login-name', user.name);
+  await page.fill('#login-password', user.password);
+  await page.click('form.login-card button[type=submit]');
+  await page.waitForURL((u) => u.pathname === next.split('?')[0], { timeout: 15_000 });
+}
+
+/** Saves a full-page screenshot to test-results/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/** Collects the page's console errors and uncaught exceptions (asserted empty by tests). */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  return errors;
+}
