@@ -43,7 +43,7 @@ export function decode(bytes: Uint8Array, subject?: string): Result<Decoded> {
   }
   const payload = msg.payload as PayloadCase | undefined;
   if (!payload) return err(ErrorCode.MALFORMED_MESSAGE, 'message has no payload');
-  if (!msg.meta || !msg.meta.id) return err(ErrorCode.MALFORMED_MESSAGE, 'message has no meta.id');
+  if (!msg.meta?.id) return err(ErrorCode.MALFORMED_MESSAGE, 'message has no meta.id');
   if (subject !== undefined) {
     const parsed = parseSubject(subject);
     if (!parsed.ok) return parsed;

@@ -3,9 +3,9 @@
  * As root, the cluster runs as the `postgres` system user, because postgres refuses to run as root.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Child, startChild } from './child.js';
 import { freePort, waitForPort } from './free-port.js';
 
@@ -50,12 +50,25 @@ function ownForPostgres(path: string): void {
   if (ids) chownSync(path, ids.uid, ids.gid);
 }
 
+/**
+ * The postgres user must be able to walk down to its directory: give others search (x, not read)
+ * permission on ancestors that lack it, e.g. a 0700 temporary or data directory made by root.
+ */
+function letPostgresTraverse(path: string): void {
+  if (!postgresIds()) return;
+  for (let p = dirname(path); p !== dirname(p); p = dirname(p)) {
+    const mode = statSync(p).mode;
+    if ((mode & 0o001) === 0) chmodSync(p, (mode & 0o7777) | 0o001);
+  }
+}
+
 export async function startPostgresServer(opts: PostgresServerOptions): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const pgdata = join(opts.dir, 'pgdata');
   const sockDir = join(opts.dir, 'sock');
   mkdirSync(opts.dir, { recursive: true });
   mkdirSync(sockDir, { recursive: true });
+  letPostgresTraverse(opts.dir);
   ownForPostgres(opts.dir);
   ownForPostgres(sockDir);
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {

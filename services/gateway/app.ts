@@ -21,6 +21,7 @@ import { createCommandClient } from './bus/command-client.js';
 import type { GatewayConfig } from './config.js';
 import { envelope, installErrorHandler } from './errors.js';
 import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
+import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
@@ -79,6 +80,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   await app.register(healthRoutes, { db, nc });
   await app.register(machinesRoutes, routeDeps);
+  await app.register(auditRoutes, { db, access });
   await app.register(commandRoutes, { ...routeDeps, commands, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
 
   app.get('/ws/live', { websocket: true, schema: { hide: true } }, (socket, request) => {

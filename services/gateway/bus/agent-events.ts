@@ -24,8 +24,8 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   const byAgent = new Map<string, Set<Listener>>();
   let rejected = 0;
   const add = (map: Map<string, Set<Listener>>, key: string, fn: Listener) => {
-    let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
+    const set = map.get(key) ?? new Set<Listener>();
+    map.set(key, set);
     set.add(fn);
     return () => {
       set.delete(fn);

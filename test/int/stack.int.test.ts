@@ -1,0 +1,117 @@
+/**
+ * The whole system on this machine (issue 2 end to end): real Xvfb displays owned by two users, the
+ * launcher's stack (nats-server, PostgreSQL, projections, gateway, agent), and the HTTP API.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import { type Api, eventually, login } from '../support/api.js';
+import { startUserDisplays } from '../support/x-displays.js';
+
+type Machine = { agent_id: string; online: boolean; session_count: number; users: string[]; hostname: string };
+type Session = { id: number; user: string; state: string; type: string; station: string; capturable: boolean };
+
+describe('stack: machines and their sessions end to end', { timeout: 180_000 }, () => {
+  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let stack: Stack;
+  let dir: string;
+  let admin: Api;
+  const agentId = 'stack-test-agent';
+
+  before(async () => {
+    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
+    dir = mkdtempSync(join(tmpdir(), 'gc-stack-'));
+    stack = await startStack({ dataDir: dir, port: 0, agentId, heartbeatMs: 1000, fastPostgres: true });
+    admin = await login(stack.url, stack.admin.name, stack.admin.password);
+  });
+  after(async () => {
+    await stack?.stop();
+    await displays?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the machine with its two X sessions and their users', async () => {
+    const machine = await eventually(async () => {
+      const r = await admin.get<{ machines: Machine[] }>('/api/machines');
+      const m = r.body.machines.find((x) => x.agent_id === agentId);
+      return m && m.users.includes('gc-alice') && m.users.includes('gc-bob') ? m : undefined;
+    }, 'the machine with both users');
+    assert.equal(machine.online, true);
+    assert.ok(machine.session_count >= 2);
+
+    const r = await admin.get<{ sessions: Session[] }>(`/api/machines/${agentId}/windows-sessions`);
+    assert.equal(r.status, 200);
+    for (const d of displays.displays) {
+      const s = r.body.sessions.find((x) => x.station === d.name);
+      assert.ok(s, `session for display ${d.name}`);
+      assert.equal(s.user, d.user);
+      assert.equal(s.id, d.display + 1);
+      assert.equal(s.state, 'Active');
+      assert.equal(s.type, 'Console');
+      assert.equal(s.capturable, true);
+    }
+  });
+
+  it('answers a bad agent id with a 400 envelope and no token with 401', async () => {
+    const bad = await admin.get<{ error_code: string; message: string; correlation_id: string }>('/api/machines/a.b*/windows-sessions');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error_code, 'VALIDATION_FAILED');
+    assert.match(bad.body.message, /agent id/);
+    assert.ok(bad.body.correlation_id.length > 0);
+    const anon = await fetch(`${stack.url}/api/machines`);
+    assert.equal(anon.status, 401);
+    assert.equal(((await anon.json()) as { error_code: string }).error_code, 'UNAUTHENTICATED');
+    const unknown = await admin.get<{ error_code: string }>('/api/machines/no-such-machine/windows-sessions');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error_code, 'MACHINE_NOT_FOUND');
+  });
+
+  it('serves the OpenAPI document and the health check', async () => {
+    const health = await fetch(`${stack.url}/api/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok', nats: true, database: true });
+    const doc = (await (await fetch(`${stack.url}/api/docs/json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(doc.paths['/api/machines/{agentId}/windows-sessions']);
+  });
+
+  it('switches the captured session and refuses an unknown one', async () => {
+    const target = displays.displays[1]!.display + 1;
+    const ok = await admin.post<{ ok: boolean; to_session_id: number }>(`/api/machines/${agentId}/switch-session`, { session_id: target });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.to_session_id, target);
+    const missing = await admin.post<{ error_code: string }>(`/api/machines/${agentId}/switch-session`, { session_id: 4242 });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error_code, 'SESSION_NOT_FOUND');
+  });
+
+  it('runs a backstage command as admin and audits it; refuses an operator', async () => {
+    const r = await admin.post<{ stdout: string; exit_code: number }>(`/api/machines/${agentId}/backstage/exec`, { command: "printf 'hi %s' \"$((6*7))\"" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.stdout, 'hi 42');
+    assert.equal(r.body.exit_code, 0);
+    const op = await stack.createUser('oscar', 'operator');
+    const opApi = await login(stack.url, op.name, op.password);
+    const denied = await opApi.post<{ error_code: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'id' });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error_code, 'FORBIDDEN');
+    const audit = await eventually(async () => {
+      const a = await admin.get<{ events: { event_type: string; user_name: string; details: Record<string, unknown> }[] }>('/api/audit?limit=200');
+      const cmd = a.body.events.find((e) => e.event_type === 'backstage_command');
+      const deny = a.body.events.find((e) => e.event_type === 'access_denied' && e.user_name === 'oscar');
+      return cmd && deny ? { cmd, deny } : undefined;
+    }, 'audit rows for the command and the denial');
+    assert.equal(audit.cmd.user_name, 'admin');
+    assert.equal(JSON.stringify(audit.cmd.details).includes('hi 42'), false, 'the audit row never holds the output');
+  });
+
+  it('shows the machine offline when its agent stops', async () => {
+    await stack.services.agent!.stop();
+    await eventually(async () => {
+      const r = await admin.get<{ machines: Machine[] }>('/api/machines');
+      return r.body.machines.find((x) => x.agent_id === agentId && !x.online);
+    }, 'the machine offline', 20_000);
+  });
+});
