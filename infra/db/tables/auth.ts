@@ -1,2 +1,73 @@
-/** Technicians, tokens, machine access, agents and enrollment keys (issue 6). */
-export type AuthTables = {}
+/** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003). */
+import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Timestamp } from './columns.js';
+
+export interface UsersTable {
+  id: Generated<string>;
+  name: string;
+  /** `scrypt$N$r$p$salt$hash` (base64); never a plain password. */
+  password_hash: string;
+  /** One of services/auth/roles.ts `roleSchema` (a CHECK constraint enforces it too). */
+  role: string;
+  disabled: Generated<boolean>;
+  /** Consecutive failed logins since the last success or lockout. */
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
+/** Opaque session tokens: only sha256(token) is stored, so a database leak yields no usable token. */
+export interface AuthTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  created_ip: string | null;
+}
+
+/** Which machines a technician may reach: an agent id, or '*' for all. */
+export interface MachineGrantsTable {
+  user_id: string;
+  agent_id: string;
+  created_at: Generated<Timestamp>;
+}
+
+/** Keys an installer presents to enroll an agent: stored hashed, per site, expiring, revocable. */
+export interface EnrollmentKeysTable {
+  id: Generated<string>;
+  key_hash: string;
+  site: string;
+  reusable: boolean;
+  uses: Generated<number>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  created_by: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+/** Enrolled agents and the NATS user key issued to each (the identity NATS revocation targets). */
+export interface AgentsTable {
+  agent_id: string;
+  hostname: string;
+  site: string;
+  nats_user_key: string;
+  enrollment_key_id: string | null;
+  enrolled_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuthTables {
+  users: UsersTable;
+  auth_tokens: AuthTokensTable;
+  machine_grants: MachineGrantsTable;
+  enrollment_keys: EnrollmentKeysTable;
+  agents: AgentsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type AuthTokenRow = Selectable<AuthTokensTable>;
+export type EnrollmentKeyRow = Selectable<EnrollmentKeysTable>;
+export type AgentRow = Selectable<AgentsTable>;

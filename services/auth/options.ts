@@ -1,0 +1,35 @@
+/** Options of the auth plugin and the audit hook it reports through. */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../infra/db/schema.js';
+import type { AgentCredentialIssuer } from './enrollment.js';
+import type { LoginPolicy } from './login.js';
+import type { AuthUser } from './roles.js';
+
+export type AuditEvent = { eventType: string; actor?: AuthUser; agentId?: string; details: Record<string, unknown> };
+export type AuditFn = (ev: AuditEvent) => Promise<void>;
+
+export interface AuthPluginOptions {
+  db: Kysely<Database>;
+  /** Records a technician action (the gateway publishes it on gc.audit.<eventType>). */
+  audit: AuditFn;
+  /** Adds `Secure` to the session cookie; on whenever the dashboard is served over HTTPS. */
+  cookieSecure?: boolean;
+  /** Lockout and rate-limit policy; defaults in login.ts `loginDefaults`. */
+  login?: Partial<LoginPolicy>;
+  /** Enables POST /api/agents/enroll and /api/agents/:agentId/revoke; without it they answer NOT_AVAILABLE. */
+  enrollment?: {
+    issuer: AgentCredentialIssuer;
+    /** NATS URL(s) handed to enrolled agents. */
+    natsUrl: string | string[];
+    /** NATS URL(s) the gateway pushes revocations to; defaults to natsUrl. */
+    natsServers?: string | string[];
+  };
+}
+
+/**
+ * Wraps `audit` so a failed audit publish is logged instead of failing an action that already
+ * happened (the denial or change stands; the log line carries the correlation id).
+ */
+export function loggedAudit(audit: AuditFn, log: { error: (o: object, m: string) => void }): (ev: AuditEvent) => Promise<void> {
+  return (ev) => audit(ev).catch((e: unknown) => log.error({ err: e }, `audit of ${ev.eventType} failed`));
+}

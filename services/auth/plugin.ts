@@ -1,0 +1,70 @@
+/**
+ * The auth plugin: resolves `request.user` from a bearer token or the session cookie, decorates the
+ * app with role and machine-access checks, and registers the auth, user and enrollment routes.
+ * Not encapsulated, so the decorations are visible to every sibling plugin of the gateway.
+ */
+import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { ErrorCode } from '../../proto/errors.js';
+import { SESSION_COOKIE, readCookie } from './cookies.js';
+import { type AuthPluginOptions, loggedAudit } from './options.js';
+import { sendError } from './reply.js';
+import type { AuthUser, Role } from './roles.js';
+import { authRoutes } from './routes.js';
+import { resolveToken, tokenIds } from './tokens.js';
+import { accessibleMachines, canAccessMachine } from './users.js';
+
+export type { AuditEvent, AuditFn, AuthPluginOptions } from './options.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated technician, or null (no or invalid token). */
+    user: AuthUser | null;
+  }
+  interface FastifyInstance {
+    /** preHandler: 401 without a user, 403 (audited as access_denied) without one of `roles`. */
+    requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
+    canAccessMachine(user: AuthUser, agentId: string): Promise<boolean>;
+    accessibleMachines(user: AuthUser): Promise<'*' | string[]>;
+  }
+}
+
+/** The presented token: `Authorization: Bearer` first, then the session cookie. */
+export function presentedToken(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim() || undefined;
+  return readCookie(req.headers.cookie, SESSION_COOKIE);
+}
+
+const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
+  const { db, audit } = opts;
+  app.decorateRequest('user', null);
+
+  // onRequest also runs for WebSocket upgrades (they are GET routes), so sockets see request.user.
+  app.addHook('onRequest', async (req) => {
+    const token = presentedToken(req);
+    if (!token) return;
+    const found = await resolveToken(db, token);
+    if (!found) return;
+    req.user = found.user;
+    tokenIds.set(req, found.tokenId);
+  });
+
+  app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => async function requireRole(req, reply) {
+    if (!req.user) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'sign in first (Authorization: Bearer <token> or the gc_session cookie)');
+    if (roles.includes(req.user.role)) return;
+    const action = `${req.method} ${req.routeOptions.url ?? req.url}`;
+    const reason = `role ${req.user.role} is not one of ${roles.join(', ')}`;
+    await loggedAudit(audit, req.log)({ eventType: 'access_denied', actor: req.user, details: { action, reason } });
+    return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
+  });
+  app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
+  app.decorate('accessibleMachines', (user: AuthUser) => accessibleMachines(db, user));
+
+  await app.register(authRoutes, opts);
+};
+
+// fastify-plugin is not a direct dependency; this symbol is what it sets to skip encapsulation.
+(plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+(plugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'gc-auth';
+
+export const authPlugin: FastifyPluginAsync<AuthPluginOptions> = plugin;

@@ -1,0 +1,54 @@
+/** Session tokens: opaque, stored hashed, expiring, revocable. */
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import type { Database } from '../../infra/db/schema.js';
+import { type AuthUser, roleSchema } from './roles.js';
+import { hashSecret, newSecret } from './secrets.js';
+
+/** Token id behind each authenticated request, so logout revokes exactly the token it came with. */
+export const tokenIds = new WeakMap<FastifyRequest, string>();
+
+export const tokenDefaults = { ttlMs: 12 * 3600_000 } as const;
+
+/** Issues a token for `userId`; the clear token is returned once and never stored. */
+export async function issueToken(db: Kysely<Database>, userId: string, opts: { ttlMs?: number; ip?: string } = {}): Promise<{ id: string; token: string; expiresAt: Date }> {
+  const token = newSecret('gcs');
+  const expiresAt = new Date(Date.now() + (opts.ttlMs ?? tokenDefaults.ttlMs));
+  const row = await db.insertInto('auth_tokens')
+    .values({ user_id: userId, token_hash: hashSecret(token), expires_at: expiresAt, revoked_at: null, created_ip: opts.ip ?? null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, token, expiresAt };
+}
+
+/** The user behind a live token (not expired, not revoked, user not disabled), with the token id. */
+export async function resolveToken(db: Kysely<Database>, token: string): Promise<{ user: AuthUser; tokenId: string } | undefined> {
+  if (token.length > 200) return undefined;
+  const row = await db.selectFrom('auth_tokens as t')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .select(['t.id as token_id', 'u.id', 'u.name', 'u.role'])
+    .where('t.token_hash', '=', hashSecret(token))
+    .where('t.revoked_at', 'is', null)
+    .where('t.expires_at', '>', new Date())
+    .where('u.disabled', '=', false)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const role = roleSchema.safeParse(row.role);
+  return role.success ? { user: { id: row.id, name: row.name, role: role.data }, tokenId: row.token_id } : undefined;
+}
+
+/** Revokes one token by id; NOT_FOUND when it does not exist or was already revoked. */
+export async function revokeToken(db: Kysely<Database>, tokenId: string): Promise<Result<{ userId: string }>> {
+  const row = await db.updateTable('auth_tokens').set({ revoked_at: new Date() })
+    .where('id', '=', tokenId).where('revoked_at', 'is', null)
+    .returning('user_id').executeTakeFirst();
+  return row ? ok({ userId: row.user_id }) : err(ErrorCode.NOT_FOUND, `no live token with id ${tokenId}`);
+}
+
+/** Revokes every live token of a user (password change, disable, compromise); returns how many. */
+export async function revokeUserTokens(db: Kysely<Database>, userId: string): Promise<number> {
+  const r = await db.updateTable('auth_tokens').set({ revoked_at: new Date() })
+    .where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
