@@ -127,7 +127,8 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       viewers.set(viewerId, { sessionId: target, control: viewer?.control ?? true, leaseUntil: Date.now() + deps.leaseMs });
       c.value.capture.requestKeyframe();
       lastSessionId = target;
-      if (viewer) await release(from);
+      // The old capture winds down after the answer: the viewer waits only for the new one.
+      if (viewer) void release(from).catch((e) => deps.log(`releasing session ${from}: ${(e as Error).message}`));
       return ok({ from, to: target, noop: false });
     },
 

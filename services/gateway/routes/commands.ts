@@ -121,7 +121,8 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
       const r = await deps.backstage.run(agentId, { kind }, access.actor(request));
       if (!r.ok) throw GcHttpError.of(r.error);
       const o = r.value.output;
-      return { command_id: r.value.commandId, result: (o.serviceList ?? o.processList ?? o.systemInfo ?? {}) as Record<string, unknown> };
+      // protobufjs' JSON form (the same objects the viewer WebSocket sends): camelCase, enums as names.
+      return { command_id: r.value.commandId, result: JSON.parse(JSON.stringify(o.serviceList ?? o.processList ?? o.systemInfo ?? {})) as Record<string, unknown> };
     });
   }
 };

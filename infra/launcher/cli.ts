@@ -1,0 +1,47 @@
+/**
+ * `npm run guruconnect -- <area> <verb> ...`: one entry for the admin and auditor tools. Against
+ * the local stack it needs no settings: NATS_URL, DATABASE_URL and NATS_CREDS default to what the
+ * running launcher wrote in <GC_DATA_DIR>/stack.json.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const usage = `usage: npm run guruconnect -- <command>
+  users create --name N --role admin|operator|viewer|auditor
+  users grant --name N --machine <agentId|*>
+  enrollment-key create [--site S] [--reusable] [--ttl-hours H]
+  audit replay [--agent A] [--user U] [--type T] [--since ISO] [--until ISO] [--json]
+  audit verify
+  projections rebuild [name]`;
+
+/** Fills connection settings from the local stack when the environment does not give them. */
+function localDefaults(credsKind: 'auditor' | 'launcher'): void {
+  const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
+  const file = join(dataDir, 'stack.json');
+  if (!existsSync(file)) return;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as { natsUrl: string; databaseUrl: string };
+  process.env.NATS_URL ??= s.natsUrl;
+  process.env.DATABASE_URL ??= s.databaseUrl;
+  const creds = join(dataDir, 'nats-auth', 'creds', `${credsKind}.creds`);
+  if (!process.env.NATS_CREDS && existsSync(creds)) process.env.NATS_CREDS = creds;
+}
+
+const [area, verb, ...rest] = process.argv.slice(2);
+let code: number;
+if (area === 'users' || area === 'enrollment-key') {
+  localDefaults('launcher');
+  code = await (await import('../../services/auth/cli.js')).main(process.argv.slice(2));
+} else if (area === 'audit' && verb === 'replay') {
+  localDefaults('auditor');
+  code = await (await import('../../projections/cli/audit-replay.js')).main(rest);
+} else if (area === 'audit' && verb === 'verify') {
+  localDefaults('auditor');
+  code = await (await import('../../projections/cli/audit-verify.js')).main(rest);
+} else if (area === 'projections' && verb === 'rebuild') {
+  localDefaults('launcher');
+  code = await (await import('../../projections/cli/projections-rebuild.js')).main(rest);
+} else {
+  console.error(usage);
+  code = 2;
+}
+process.exit(code);

@@ -1,0 +1,81 @@
+/**
+ * Command paths through the real stack: backstage `echo` round trip (API -> gateway -> JetStream ->
+ * agent -> shell -> output -> gateway -> API), switch round trip, and the process-list latency, each
+ * beside a raw NATS request round trip and a local spawn measured in the same run.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connectBus } from '../../infra/bus/connect.js';
+import { startStack } from '../../infra/launcher/stack.js';
+import { eventually, login } from '../support/api.js';
+import { startUserDisplays } from '../support/x-displays.js';
+import { latency, timeEach } from './stats.js';
+import type { BenchRun } from './types.js';
+
+const run$ = promisify(execFile);
+
+export const run: BenchRun = async (progress) => {
+  const displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
+  const dir = mkdtempSync(join(tmpdir(), 'gc-bench-cmd-'));
+  const agentId = 'bench-agent';
+  const stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true });
+  try {
+    const api = await login(stack.url, stack.admin.name, stack.admin.password);
+    const sessions = await eventually(async () => {
+      const r = await api.get<{ sessions: { id: number; station: string }[] }>(`/api/machines/${agentId}/windows-sessions`);
+      const ids = displays.displays.map((d) => r.body.sessions?.find((s) => s.station === d.name)?.id);
+      return ids.every((x) => x !== undefined) ? (ids as number[]) : undefined;
+    }, 'both sessions in the read model');
+
+    progress('raw NATS request round trip');
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'bench', credsFile: await stack.credsFor('launcher') });
+    const responder = await connectBus({ servers: stack.natsUrl, name: 'bench-responder', credsFile: await stack.credsFor('launcher') });
+    responder.subscribe('bench.echo', {
+      callback: (_e, m) => {
+        m.respond(m.data);
+      },
+    });
+    await responder.flush();
+    const payload = new TextEncoder().encode('hi');
+    const raw = await timeEach(500, () => nc.request('bench.echo', payload, { timeout: 2000 }));
+
+    progress('local spawn of sh -c "echo hi"');
+    const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
+
+    progress('backstage echo round trip through the API');
+    const echo = await timeEach(100, async () => {
+      const r = await api.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo hi' });
+      if (r.status !== 200 || r.body.stdout !== 'hi\n') throw new Error(`backstage echo failed: ${r.status} ${JSON.stringify(r.body)}`);
+    }, (i) => progress(`  ${i}/100`));
+
+    progress('switch round trip through the API');
+    const switches = await timeEach(60, async (i) => {
+      const r = await api.post(`/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+      if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
+    });
+
+    progress('process list through the API');
+    const procCount = Number((await run$('/bin/sh', ['-c', 'ls -d /proc/[0-9]* | wc -l'])).stdout.trim());
+    const procs = await timeEach(30, async () => {
+      const r = await api.get<{ result: { processes: unknown[] } }>(`/api/machines/${agentId}/backstage/processes`);
+      if (r.status !== 200) throw new Error(`process list failed: ${r.status}`);
+    });
+    const localProcs = await timeEach(30, () => run$('ps', ['-eo', 'pid,user,rss,comm']));
+
+    await nc.close();
+    await responder.close();
+    return [
+      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'raw NATS request round trip', baselineValue: latency(raw) },
+      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'local spawn of sh -c "echo hi"', baselineValue: latency(local) },
+      { figure: 'switch-session round trip (API -> agent switched -> API)', value: latency(switches), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'command stored in JetStream, answered through the stream' },
+      { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },
+    ];
+  } finally {
+    await stack.stop();
+    await displays.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

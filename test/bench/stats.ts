@@ -1,0 +1,32 @@
+/** Small statistics for benchmarks: percentiles and formatting. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** "p50 1.23 ms / p99 4.56 ms" for a list of millisecond samples. */
+export function latency(samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  return `p50 ${fmt(percentile(s, 50))} ms / p99 ${fmt(percentile(s, 99))} ms (n=${s.length})`;
+}
+
+export function p50(samples: number[]): number {
+  return percentile([...samples].sort((a, b) => a - b), 50);
+}
+
+export function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+/** Runs `fn` `n` times one after another and returns each duration in ms. */
+export async function timeEach(n: number, fn: (i: number) => Promise<unknown>, onProgress?: (i: number) => void): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    out.push(performance.now() - t);
+    if (onProgress && (i + 1) % Math.max(1, Math.floor(n / 5)) === 0) onProgress(i + 1);
+  }
+  return out;
+}
