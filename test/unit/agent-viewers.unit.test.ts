@@ -1,0 +1,109 @@
+/** The agent's viewer bookkeeping: one capture per watched session, switches move one viewer only. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ok } from '../../proto/errors.js';
+import type { PlatformPort, SessionDesktop, SessionInfo } from '../../agent/platform/port.js';
+import { type Capture, createViewerManager } from '../../agent/runtime/viewers.js';
+
+const sessions: SessionInfo[] = [
+  { sessionId: 1, userName: 'alice', capturable: true },
+  { sessionId: 2, userName: 'bob', capturable: true },
+  { sessionId: 3, userName: 'carol', capturable: true },
+  { sessionId: 70000, userName: 'dave', capturable: false },
+];
+
+/** A platform whose desktops only record what happens to them (logic test; no OS involved). */
+function fakePlatform(log: string[]): PlatformPort {
+  const desktop = (sessionId: number): SessionDesktop => ({
+    sessionId,
+    grab: async () => ok({ width: 1, height: 1, stride: 4, data: new Uint8Array(4) }),
+    mouse: () => { log.push(`mouse ${sessionId}`); return ok(undefined); },
+    key: () => ok(undefined),
+    clearClipboard: () => ok(undefined),
+    close: () => log.push(`close ${sessionId}`),
+  });
+  return { name: 'linux', openDesktop: async (id: number) => ok(desktop(id)) } as unknown as PlatformPort;
+}
+
+function setup(maxCaptures = 2) {
+  const log: string[] = [];
+  const captures = new Map<number, number>();
+  const vm = createViewerManager({
+    platform: fakePlatform(log),
+    sessions: () => sessions,
+    maxCaptures,
+    leaseMs: 60_000,
+    elevated: true,
+    log: () => {},
+    startCapture: (d): Capture => {
+      captures.set(d.sessionId, (captures.get(d.sessionId) ?? 0) + 1);
+      log.push(`capture ${d.sessionId}`);
+      return { requestKeyframe: () => log.push(`keyframe ${d.sessionId}`), stop: async () => { log.push(`stop ${d.sessionId}`); } };
+    },
+  });
+  return { vm, log, captures };
+}
+
+describe('agent viewers', () => {
+  it('shares one capture between viewers of the same session', async () => {
+    const { vm, captures } = setup();
+    assert.ok((await vm.start('v1', 1, true)).ok);
+    assert.ok((await vm.start('v2', 1, true)).ok);
+    assert.equal(captures.get(1), 1);
+    assert.deepEqual(vm.watchedSessions(), [1]);
+    await vm.close();
+  });
+
+  it("moves only the switching viewer; the other keeps its session", async () => {
+    const { vm } = setup();
+    await vm.start('v1', 1, true);
+    await vm.start('v2', 2, true);
+    const r = await vm.switch('v1', 2);
+    assert.ok(r.ok);
+    if (r.ok) assert.deepEqual({ from: r.value.from, to: r.value.to, noop: r.value.noop }, { from: 1, to: 2, noop: false });
+    assert.equal(vm.viewerSession('v1'), 2);
+    assert.equal(vm.viewerSession('v2'), 2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(vm.watchedSessions(), [2], 'nobody watches session 1 any more: its capture stopped');
+    await vm.close();
+  });
+
+  it('treats a switch to the session already shown as a no-op', async () => {
+    const { vm, captures } = setup();
+    await vm.start('v1', 1, true);
+    const r = await vm.switch('v1', 1);
+    assert.ok(r.ok && r.value.noop);
+    assert.equal(captures.get(1), 1);
+    await vm.close();
+  });
+
+  it('refuses unknown and desktop-less sessions with their codes', async () => {
+    const { vm } = setup();
+    const unknown = await vm.switch('v1', 99);
+    assert.equal(unknown.ok ? '' : unknown.error.code, 'SESSION_NOT_FOUND');
+    const text = await vm.switch('v1', 70000);
+    assert.equal(text.ok ? '' : text.error.code, 'SESSION_NOT_CAPTURABLE');
+    await vm.close();
+  });
+
+  it('bounds concurrent captures with CAPACITY_EXCEEDED', async () => {
+    const { vm } = setup(2);
+    await vm.start('v1', 1, true);
+    await vm.start('v2', 2, true);
+    const r = await vm.start('v3', 3, true);
+    assert.equal(r.ok ? '' : r.error.code, 'CAPACITY_EXCEEDED');
+    assert.ok((await vm.start('v3', 2, true)).ok, 'a session already captured is still open to more viewers');
+    await vm.close();
+  });
+
+  it('routes input only to the session a controlling viewer watches', async () => {
+    const { vm } = setup();
+    await vm.start('ctl', 1, true);
+    await vm.start('view', 2, false);
+    assert.ok(vm.inputTarget('ctl', 1).ok);
+    assert.equal(vm.inputTarget('ctl', 2).ok, false, 'not the session it watches');
+    assert.equal(vm.inputTarget('view', 2).ok, false, 'view-only');
+    assert.equal(vm.inputTarget('nobody', 1).ok, false);
+    await vm.close();
+  });
+});
