@@ -3,16 +3,25 @@
  * waiters by correlation id (command results) and to listeners by agent (viewers, dashboards).
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { type Decoded, decode } from '../../../proto/codec.js';
+import { type Decoded, decode, pb } from '../../../proto/codec.js';
 import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
 
 type Listener = (msg: Decoded) => void;
+
+/** The latest heartbeat this gateway heard from an agent (receive time on this host's clock). */
+export interface LastStatus {
+  receivedAtMs: number;
+  intervalMs: number;
+  stopping: boolean;
+}
 
 export interface AgentEvents {
   /** Calls `fn` for every event answering `correlationId` until the returned function is called. */
   onCorrelation(correlationId: string, fn: Listener): () => void;
   /** Calls `fn` for every event of one agent. */
   onAgent(agentId: string, fn: Listener): () => void;
+  /** The last status heard from `agentId` since this gateway started, if any. */
+  lastStatus(agentId: string): LastStatus | undefined;
   readonly rejected: number;
   close(): void;
 }
@@ -22,6 +31,7 @@ const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'sta
 export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => void): AgentEvents {
   const byCorrelation = new Map<string, Set<Listener>>();
   const byAgent = new Map<string, Set<Listener>>();
+  const statuses = new Map<string, LastStatus>();
   let rejected = 0;
   const add = (map: Map<string, Set<Listener>>, key: string, fn: Listener) => {
     const set = map.get(key) ?? new Set<Listener>();
@@ -42,6 +52,13 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
           return log(`dropped event on ${m.subject}: ${r.error.message}`);
         }
         const msg = r.value;
+        if (msg.agentStatus) {
+          statuses.set(msg.meta.agentId ?? '', {
+            receivedAtMs: Date.now(),
+            intervalMs: msg.agentStatus.heartbeatIntervalMs ?? 0,
+            stopping: msg.agentStatus.state === pb.AgentState.AGENT_STOPPING,
+          });
+        }
         const c = msg.meta.correlationId;
         if (c) for (const fn of byCorrelation.get(c) ?? []) fn(msg);
         for (const fn of byAgent.get(msg.meta.agentId ?? '') ?? []) fn(msg);
@@ -51,6 +68,7 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   return {
     onCorrelation: (id, fn) => add(byCorrelation, id, fn),
     onAgent: (id, fn) => add(byAgent, id, fn),
+    lastStatus: (id) => statuses.get(id),
     get rejected() {
       return rejected;
     },

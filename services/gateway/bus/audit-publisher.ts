@@ -6,6 +6,8 @@ import type { Actor } from './command-client.js';
 
 export interface AuditInput {
   eventType: string;
+  /** Fixed event id for a fact that may be recorded by several gateways (dedupe by Nats-Msg-Id). */
+  eventId?: string;
   actor?: Actor;
   agentId?: string;
   connectSessionId?: string;
@@ -27,7 +29,7 @@ export function createAuditPublisher(js: JetStreamClient, log: (m: string) => vo
           detailsJson: JSON.stringify(ev.details ?? {}),
         },
       },
-      { agentId: ev.agentId ?? '', actor: ev.actor, correlationId: ev.correlationId ?? '' },
+      { ...(ev.eventId ? { id: ev.eventId } : {}), agentId: ev.agentId ?? '', actor: ev.actor, correlationId: ev.correlationId ?? '' },
     );
     try {
       await js.publish(subjects.audit(ev.eventType), encode(msg), { msgID: msg.meta!.id! });

@@ -10,6 +10,8 @@ import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/subjects.js';
 import type { AgentEvents } from './agent-events.js';
+import { createAuditPublisher } from './audit-publisher.js';
+import { waitForAgentLoss } from './presence-wait.js';
 
 export interface Actor {
   userId: string;
@@ -35,7 +37,21 @@ export interface CommandClient {
   send(agentId: AgentId, kind: AgentCommandKind, payload: Omit<MessageInit, 'meta'>, actor?: Actor): void;
 }
 
-export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents): CommandClient {
+export interface CommandClientOptions {
+  /** Heartbeat intervals without a beat after which a waiting command fails with AGENT_OFFLINE (config default 3). */
+  offlineAfterBeats?: number;
+  log?: (m: string) => void;
+}
+
+export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents, o: CommandClientOptions = {}): CommandClient {
+  const offlineAfterBeats = o.offlineAfterBeats ?? 3;
+  const audit = createAuditPublisher(js, o.log ?? (() => {}));
+  /**
+   * A command that was appended but never answered would stay open in the audit log forever: record
+   * its failure under its own id (idempotent: the event id derives from the command id).
+   */
+  const recordFailure = (agentId: string, kind: AgentCommandKind, commandId: string, actor: Actor, code: ErrorCode, message: string) =>
+    audit({ eventType: 'command_failed', eventId: `command_failed-${commandId}`, actor, agentId, correlationId: commandId, details: { command: AgentCommand[kind].suffix, error_code: code, message } }).catch(() => {});
   return {
     async issue(agentId, kind, payload, opts) {
       const commandId = opts.commandId ?? newId();
@@ -60,11 +76,24 @@ export function createCommandClient(nc: NatsConnection, js: JetStreamClient, eve
         timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
       });
       const aborted = new Promise<'aborted'>((resolve) => opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }));
-      const first = await Promise.race([answered, timedOut, aborted]);
+      const presence = waitForAgentLoss(events, agentId, offlineAfterBeats);
+      const first = await Promise.race([answered, timedOut, aborted, presence.lost]);
       clearTimeout(timer);
+      presence.cancel();
       stopListening();
-      if (first === 'timeout') return err(ErrorCode.TIMEOUT, `the agent did not answer within ${opts.timeoutMs} ms (command ${commandId}); it may be busy or offline`);
+      if (first === 'timeout') {
+        const message = `the agent did not answer within ${opts.timeoutMs} ms (command ${commandId}); it may be busy or offline`;
+        await recordFailure(agentId, kind, commandId, opts.actor, ErrorCode.TIMEOUT, message);
+        return err(ErrorCode.TIMEOUT, message);
+      }
       if (first === 'aborted') return err(ErrorCode.CANCELLED, `command ${commandId} was abandoned by the caller`);
+      if ('silentMs' in first) {
+        const message = first.stopping
+          ? `agent ${agentId} shut down while command ${commandId} was running; it may or may not have completed`
+          : `agent ${agentId} stopped sending heartbeats (silent for ${first.silentMs} ms) while command ${commandId} was running; it may have crashed or lost its network, and the command may or may not have run`;
+        await recordFailure(agentId, kind, commandId, opts.actor, ErrorCode.AGENT_OFFLINE, message);
+        return err(ErrorCode.AGENT_OFFLINE, message);
+      }
       return ok({ commandId, answer: first });
     },
     send(agentId, kind, payload, actor) {
