@@ -1,23 +1,26 @@
 /**
  * `npm start`: the whole system on this machine, and the dashboard URL. Ctrl-C stops everything.
  * Environment: PORT (default 8080), GC_DATA_DIR (default ./data), DATABASE_URL (optional).
+ * `npm start -- --cluster` (or GC_NATS_CLUSTER=1) runs three nats-servers in a cluster with the event
+ * stream at 3 replicas, as production does (docs/RELIABILITY.md).
  */
 import { resolve } from 'node:path';
 import { logLocations, startStack } from './stack.js';
 
 const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
 const port = Number(process.env.PORT ?? 8080);
+const cluster = process.argv.includes('--cluster') || process.env.GC_NATS_CLUSTER === '1';
 const started = Date.now();
 const say = (line: string) => console.log(`[guruconnect] ${line}`);
 
 say(`data directory ${dataDir}`);
-const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, log: say }).catch((e: Error) => {
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, log: say }).catch((e: Error) => {
   console.error(`[guruconnect] start failed: ${e.message}`);
   process.exit(1);
 });
 
 say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-say(`services: nats ${stack.natsUrl}, postgres ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}, agent ${stack.agentId ?? '(none)'}`);
+say(`services: nats ${stack.natsUrls.join(', ')}, postgres ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}, agent ${stack.agentId ?? '(none)'}`);
 say(`logs:\n${logLocations(dataDir)}`);
 console.log('');
 console.log(`  Dashboard: ${stack.url}/`);

@@ -5,7 +5,7 @@
  * the end-to-end tests. All state lives under `dataDir`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,9 @@ import { prepareNatsAuth } from '../nats-auth/setup.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { type Child, startChild } from '../servers/child.js';
 import { freePort } from '../servers/free-port.js';
-import { startNatsServer } from '../servers/nats-server.js';
-import { startPostgresServer } from '../servers/postgres-server.js';
+import { type NatsCluster, startNatsCluster } from '../servers/nats-cluster.js';
+import { type NatsServer, startNatsServer } from '../servers/nats-server.js';
+import { type PostgresServer, startPostgresServer } from '../servers/postgres-server.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -41,12 +42,20 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Extra environment for every service process. */
   env?: NodeJS.ProcessEnv;
+  /** Three nats-servers in a cluster with the event stream at 3 replicas (docs/RELIABILITY.md). */
+  cluster?: boolean;
 }
 
 export interface Stack {
   url: string;
   natsUrl: string;
+  /** Every node's client URL (one unless `cluster`). */
+  natsUrls: string[];
   databaseUrl: string;
+  /** The NATS auth directory (prepareNatsAuth(natsAuthDir).issueAgentCreds for simulated agents). */
+  natsAuthDir: string;
+  /** The cluster's nodes, when started with `cluster`. */
+  cluster: NatsCluster | undefined;
   agentId: string | undefined;
   /** The first admin; its password is printed on first start and kept in <dataDir>/admin-password. */
   admin: { name: string; password: string };
@@ -57,6 +66,12 @@ export interface Stack {
   services: Record<string, Child>;
   /** Restarts one service process (fault tests). */
   restart(name: 'gateway' | 'projections' | 'agent'): Promise<void>;
+  /** Stops the single nats-server (fault tests); startNats brings it back on the same port and store. */
+  stopNats(kill?: boolean): Promise<void>;
+  startNats(): Promise<void>;
+  /** Stops the private PostgreSQL (fault tests); startPostgres brings it back on the same port and data. */
+  stopPostgres(): Promise<void>;
+  startPostgres(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,15 +102,32 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     log('preparing NATS credentials');
     const auth = await prepareNatsAuth(join(dataDir, 'nats-auth'));
-    log('starting nats-server');
-    const nats = await startNatsServer({ dir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
-    cleanups.push(() => nats.stop());
+    let nats: NatsServer | undefined;
+    let cluster: NatsCluster | undefined;
+    let natsUrls: string[];
+    if (opts.cluster) {
+      log('starting a 3-node NATS cluster');
+      cluster = await startNatsCluster({ dir: join(dataDir, 'nats-cluster'), extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
+      cleanups.push(() => cluster!.stop());
+      natsUrls = cluster.urls;
+    } else {
+      log('starting nats-server');
+      nats = await startNatsServer({ dir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
+      cleanups.push(() => nats?.stop() ?? Promise.resolve());
+      natsUrls = [nats.url];
+    }
+    const natsPort = nats?.port;
+    // Services take one URL and learn the other cluster nodes from the server (client_advertise).
+    const natsUrl = natsUrls[0]!;
 
     let databaseUrl = opts.databaseUrl;
+    let pg: PostgresServer | undefined;
+    let pgPort: number | undefined;
     if (!databaseUrl) {
       log('starting PostgreSQL');
-      const pg = await startPostgresServer({ dir: join(dataDir, 'postgres'), fast: opts.fastPostgres });
-      cleanups.push(() => pg.stop());
+      pg = await startPostgresServer({ dir: join(dataDir, 'postgres'), fast: opts.fastPostgres });
+      pgPort = pg.port;
+      cleanups.push(() => pg?.stop() ?? Promise.resolve());
       databaseUrl = pg.url;
     }
 
@@ -104,8 +136,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const applied = await migrateToLatest(db);
     if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
     const launcherCreds = await auth.credsFor('launcher');
-    const nc = await connectBus({ servers: nats.url, name: 'launcher', credsFile: launcherCreds });
-    await ensureStreams(await jetstreamManager(nc));
+    const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds });
+    await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1 });
     await nc.close();
 
     // First run: one admin with a generated password, written owner-only and shown once.
@@ -122,7 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const port = opts.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
-    const baseEnv = { ...process.env, ...opts.env, NATS_URL: nats.url, DATABASE_URL: databaseUrl };
+    const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
     const tsx = (entry: string) => [process.execPath, ['--import', 'tsx', join(repo, entry)]] as const;
     const services: Record<string, Child> = {};
     const specs: Record<string, () => Promise<{ entry: string; env: NodeJS.ProcessEnv }>> = {
@@ -160,11 +192,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => services[name]!.stop());
     }
     await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+    // Where the CLI tools find the running stack (no secrets: credentials stay in nats-auth/).
+    writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify({ url, natsUrl, databaseUrl, agentId }, null, 2)}\n`);
 
     return {
       url,
-      natsUrl: nats.url,
+      natsUrl,
+      natsUrls,
       databaseUrl,
+      natsAuthDir: auth.dir,
+      cluster,
       agentId,
       admin,
       services,
@@ -179,6 +216,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await services[name]?.stop();
         await launch(name);
         if (name === 'gateway') await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+      },
+      async stopNats(kill = false) {
+        if (!nats) throw new Error('stopNats needs the single-server stack (use cluster.stopNode)');
+        await nats.child.stop(kill ? 0 : 5000, kill ? 'SIGKILL' : 'SIGTERM');
+      },
+      async startNats() {
+        if (!nats || nats.child.proc.exitCode === null && nats.child.proc.signalCode === null) return;
+        nats = await startNatsServer({ dir: join(dataDir, 'nats'), port: natsPort, extraConfig: auth.serverConfig });
+      },
+      async stopPostgres() {
+        if (!pg) throw new Error('stopPostgres needs the private PostgreSQL (no databaseUrl option)');
+        await pg.stop();
+      },
+      async startPostgres() {
+        if (!pg || pg.child.proc.exitCode === null && pg.child.proc.signalCode === null) return;
+        pg = await startPostgresServer({ dir: join(dataDir, 'postgres'), port: pgPort, fast: opts.fastPostgres });
       },
       stop: stopAll,
     };
