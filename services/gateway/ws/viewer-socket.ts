@@ -210,7 +210,12 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   socket.on('close', () => {
     unlistenSessions();
     stopWatching();
-    for (const c of backstageRuns.values()) c.abort();
+    // A technician who leaves does not leave commands running on the machine behind them.
+    for (const c of backstageRuns.values()) {
+      const commandId = (c as AbortController & { commandId?: string }).commandId;
+      c.abort();
+      if (commandId) void deps.backstage.run(agentId, { kind: 'cancel', commandId }, actor).catch(() => {});
+    }
     if (state.mode === 'backstage') void audit('backstage_exited', { reason: 'disconnected' });
     if (joined) void audit('viewer_left', { forwarded: relay?.stats.forwarded ?? 0, input_dropped: inputWindow.dropped });
   });
