@@ -3,6 +3,7 @@
  * account `GC`, whose users (services and agents) are signed by an account signing key we hold.
  * Everything lives in one owner-only directory; enrolling or revoking an agent never restarts NATS.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Account,
@@ -108,7 +109,9 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     };
     return encodeAccount('GC', app, claims, { signer: operator });
   };
-  let appJwt = await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
+  await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
+  // Other processes (launcher, gateway) share this directory: the account JWT on disk is the truth.
+  const currentAppJwt = (): string => readFileSync(p(files.appJwt), 'utf8').trim();
 
   // Enroll and revoke both rewrite shared files; one at a time within this process.
   let queue: Promise<unknown> = Promise.resolve();
@@ -130,7 +133,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     `resolver: { type: full, dir: ${JSON.stringify(resolverDir)}, allow_delete: false, interval: "2m", timeout: "1.9s" }`,
     'resolver_preload: {',
     `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
-    `  ${app.getPublicKey()}: ${JSON.stringify(appJwt)}`,
+    `  ${app.getPublicKey()}: ${JSON.stringify(currentAppJwt())}`,
     '}',
     '',
   ].join('\n');
@@ -189,15 +192,14 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
         const now = Math.floor(Date.now() / 1000);
         for (const k of keys) revocations[k] = now;
         await writeSecret(p(files.revocations), JSON.stringify(revocations, null, 1));
-        const next = await encodeNewer(() => encodeApp(revocations), appJwt);
+        const next = await encodeNewer(() => encodeApp(revocations), currentAppJwt());
         await writeSecret(p(files.appJwt), next);
-        appJwt = next;
         const pushed = await pushAccountJwt(servers, await systemCreds(), next);
         return pushed.ok ? ok({ revokedKeys: keys }) : pushed;
       });
     },
 
-    appAccountJwt: () => Promise.resolve(appJwt),
+    appAccountJwt: () => Promise.resolve(currentAppJwt()),
   };
 }
 

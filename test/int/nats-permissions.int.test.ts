@@ -58,6 +58,11 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
     rmSync(authDir, { recursive: true, force: true });
   });
 
+  it('refuses connections without credentials (no anonymous users, so no browser on the bus)', async () => {
+    await assert.rejects(connect({ servers: nats.url, maxReconnectAttempts: 0 }), /authorization/i);
+    await assert.rejects(connect({ servers: nats.url, user: 'admin', pass: 'admin', maxReconnectAttempts: 0 }), /authorization/i);
+  });
+
   it('keeps keys owner-only and is idempotent', async () => {
     assert.equal(statSync(authDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(authDir, 'operator.nk')).mode & 0o777, 0o600);
