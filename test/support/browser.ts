@@ -52,3 +52,21 @@ export function collectPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Signs in over HTTP (no browser) and returns the session token and user. */
+export async function apiLogin(baseUrl: string, user: { name: string; password: string }): Promise<{ token: string; user: { id: string; name: string; role: string } }> {
+  const r = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user) });
+  if (!r.ok) throw new Error(`login of ${user.name} failed: ${r.status} ${await r.text()}`);
+  return (await r.json()) as { token: string; user: { id: string; name: string; role: string } };
+}
+
+/** As `admin`, grants `user` access to machine `agentId` (non-admins see only granted machines). */
+export async function grantMachine(baseUrl: string, admin: { name: string; password: string }, user: { name: string; password: string }, agentId: string): Promise<void> {
+  const [a, u] = await Promise.all([apiLogin(baseUrl, admin), apiLogin(baseUrl, user)]);
+  const r = await fetch(`${baseUrl}/api/users/${u.user.id}/grants`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: `gc_session=${encodeURIComponent(a.token)}` },
+    body: JSON.stringify({ agent_id: agentId }),
+  });
+  if (!r.ok) throw new Error(`grant failed: ${r.status} ${await r.text()}`);
+}

@@ -42,3 +42,20 @@ export function kb(n: number): string {
 export function reqId(prefix = 'r'): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * A JSON number that may have crossed the wire as a protobuf 64-bit value: a number, a decimal
+ * string, or a Long-shaped {low, high}. Anything else is `dflt`.
+ */
+export function toNumber(v: unknown, dflt = 0): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : dflt;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : dflt;
+  }
+  if (v && typeof v === 'object' && 'low' in v && 'high' in v) {
+    const { low, high } = v as { low: number; high: number };
+    return (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
+  }
+  return dflt;
+}

@@ -9,7 +9,7 @@ export type ServerMessage =
   | { t: 'hello'; viewer_id: string; agent_id: string; user: string; role: Role }
   | { t: 'sessions'; sessions: WindowsSessionDto[]; current_session_id: number; online: boolean }
   | { t: 'watching'; session_id: number; control: boolean }
-  | { t: 'switched'; ok: true; from: number; to: number; duration_ms?: number; noop?: boolean; req?: string }
+  | { t: 'switched'; ok: true; from: number; to: number; duration_ms?: unknown; noop?: boolean; req?: string }
   | { t: 'error'; error_code: string; message: string; correlation_id: string; req?: string }
   | { t: 'backstage.entered' }
   | { t: 'backstage.exited' }
@@ -22,8 +22,8 @@ export type ServerMessage =
       truncated: boolean;
       timed_out: boolean;
       cancelled: boolean;
-      duration_ms: number;
-      output_bytes: number;
+      duration_ms: unknown;
+      output_bytes: unknown;
       run_as_user: string;
     }
   | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[] }

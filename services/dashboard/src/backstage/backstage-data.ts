@@ -2,14 +2,12 @@
  * Backstage lists arrive as the agent's protobuf objects serialised to JSON (camelCase keys, enum
  * names, default values omitted); these read them into plain rows whatever the casing.
  */
+import { toNumber } from '../format.js';
 
 type Obj = Record<string, unknown>;
 const get = (o: Obj, camel: string, snake: string): unknown => o[camel] ?? o[snake];
 const str = (o: Obj, camel: string, snake = camel) => String(get(o, camel, snake) ?? '');
-const num = (o: Obj, camel: string, snake = camel, dflt = 0) => {
-  const v = Number(get(o, camel, snake) ?? dflt);
-  return Number.isFinite(v) ? v : dflt;
-};
+const num = (o: Obj, camel: string, snake = camel, dflt = 0) => toNumber(get(o, camel, snake), dflt);
 
 export interface ServiceRow { name: string; displayName: string; status: 'Running' | 'Stopped' | 'Paused' | 'Pending'; startupType: string; pid: number }
 export interface ProcessRow { pid: number; name: string; user: string; memoryKb: number; parentPid: number; sessionId: number; cpuPercent: number; commandLine: string }

@@ -4,9 +4,10 @@
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { reqId } from '../format.js';
+import { reqId, toNumber } from '../format.js';
 
-export interface DoneInfo { exit_code: number; duration_ms: number; truncated: boolean; timed_out: boolean; cancelled: boolean; output_bytes: number; run_as_user: string }
+/** Numbers may arrive as protobuf Long objects (see toNumber). */
+export interface DoneInfo { exit_code: unknown; duration_ms: unknown; truncated: boolean; timed_out: boolean; cancelled: boolean; output_bytes: unknown; run_as_user: string }
 
 export interface BackstageTerminal {
   readonly running: string | undefined;
@@ -148,12 +149,12 @@ export function createTerminal(el: HTMLElement, opts: { host: string; exec(id: s
 
   term.write(`${DIM}Backstage on ${opts.host}: commands run in the services session. Ctrl-C cancels, ↑/↓ history, "clear" clears.${RESET}\r\n${prompt}`);
   const status = (info: DoneInfo) => {
-    const parts = [`exit ${info.exit_code}`, `${info.duration_ms} ms`];
+    const parts = [`exit ${toNumber(info.exit_code)}`, `${toNumber(info.duration_ms)} ms`];
     if (info.run_as_user) parts.push(`as ${info.run_as_user}`);
-    if (info.truncated) parts.push(`truncated (${info.output_bytes} bytes produced)`);
+    if (info.truncated) parts.push(`truncated (${toNumber(info.output_bytes)} bytes produced)`);
     if (info.timed_out) parts.push('timed out');
     if (info.cancelled) parts.push('cancelled');
-    const bad = info.exit_code !== 0 || info.timed_out || info.cancelled;
+    const bad = toNumber(info.exit_code) !== 0 || info.timed_out || info.cancelled;
     return `${bad ? RED : DIM}[${parts.join(' · ')}]${RESET}`;
   };
   const endLine = () => {

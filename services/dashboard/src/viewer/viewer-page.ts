@@ -5,9 +5,8 @@
 import { api } from '../api.js';
 import { createBackstageView, type BackstageView } from '../backstage/backstage-view.js';
 import { h, replaceChildren } from '../dom.js';
-import { reqId } from '../format.js';
+import { reqId, toNumber } from '../format.js';
 import { shell } from '../layout.js';
-import { currentUser } from '../session.js';
 import { toast, toastError } from '../toast.js';
 import type { MachineDto, Role, ServerMessage, WindowsSessionDto } from '../types.js';
 import { createFramePainter } from './frame-painter.js';
@@ -40,8 +39,8 @@ const label = (s: WindowsSessionDto) => `${s.user || '(nobody)'} — ${s.state} 
 export function viewerPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams): () => void {
   const agentId = params['agentId'] ?? '';
   const main = shell(root, 'viewer');
-  const user = currentUser();
-  let role: Role | undefined = user?.role;
+  // The button appears only once the socket said hello: a click before that would go nowhere.
+  let role: Role | undefined;
   let viewerId: string | undefined;
   let sessions: WindowsSessionDto[] = [];
   let current: number | undefined;
@@ -92,8 +91,8 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     stage.hidden = m !== 'screen';
     backstageHost.hidden = m !== 'backstage';
     keyBtn.hidden = m !== 'screen';
-    enterBtn.textContent = m === 'screen' ? 'Enter Backstage' : 'Exit backstage';
-    enterBtn.hidden = role !== 'admin';
+    // In backstage the exit button lives in the backstage header.
+    enterBtn.hidden = role !== 'admin' || m !== 'screen';
     drawSessions();
   };
   const watch = (sessionId?: number) => {
@@ -109,7 +108,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
       case 'hello':
         viewerId = m.viewer_id;
         role = m.role;
-        enterBtn.hidden = role !== 'admin';
+        enterBtn.hidden = role !== 'admin' || mode !== 'screen';
         return;
       case 'sessions':
         sessions = m.sessions;
@@ -131,7 +130,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         drawSessions();
         if (!m.noop) {
           setOverlay('Switching…');
-          toast(`Switched from session ${was ?? m.from} to ${m.to}${m.duration_ms ? ` in ${m.duration_ms} ms` : ''}`, 'ok');
+          toast(`Switched from session ${was ?? m.from} to ${m.to}${toNumber(m.duration_ms) ? ` in ${toNumber(m.duration_ms)} ms` : ''}`, 'ok');
           conn.send({ t: 'keyframe' });
         }
         return;
@@ -194,10 +193,8 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     drawSessions();
   });
   enterBtn.addEventListener('click', () => {
-    if (mode === 'screen') {
-      lastScreenSession = current;
-      conn.send({ t: 'backstage.enter' });
-    } else conn.send({ t: 'backstage.exit' });
+    lastScreenSession = current;
+    conn.send({ t: 'backstage.enter' });
   });
   keyBtn.addEventListener('click', () => conn.send({ t: 'keyframe' }));
   const stopInput = captureInput(canvas, () => control && mode === 'screen' && current !== undefined, {
