@@ -117,7 +117,8 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
       st.lastError = r.error.message;
       st.paused = true;
       if (stopping && attempt >= 2) {
-        for (const m of batch) m.nak();
+        // Giving up on stop: leave everything unacked; the next worker starts at the checkpoint.
+        queue = [];
         return;
       }
       // Retry the same batch in place rather than nak: a nak'd message would come back behind newer
@@ -141,7 +142,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
     log(`projection ${def.name}: delivery gap, repositioning at checkpoint`);
     generation++;
     queue = [];
-    await messages?.close().catch(() => {});
+    await Promise.race([messages?.close().catch(() => {}), sleep(1000)]);
     await open(true);
   }
 
@@ -184,7 +185,8 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
     },
     async stop() {
       stopping = true;
-      await messages?.close().catch(() => {});
+      // A dead connection never confirms the close; do not wait for it.
+      await Promise.race([messages?.close().catch(() => {}), sleep(1000)]);
       generation++;
       wake?.();
       await done;

@@ -1,0 +1,50 @@
+/** `audit replay`: the audit log computed from JetStream, filtered, as a table or JSON lines. */
+import { parseArgs } from 'node:util';
+import { type AuditFilter, matchesFilter, replayAudit } from '../audit/replay.js';
+import type { ChainedAuditRow } from '../audit/audit-types.js';
+import { progressBar } from '../runtime/progress.js';
+import { cliDeps } from './env.js';
+
+function parseTime(v: string | undefined): Date | undefined | string {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? `not a time: ${v} (use ISO 8601, e.g. 2025-01-31T12:00:00Z)` : d;
+}
+
+/** Filter from argv, or an error message. */
+export function replayFilter(argv: string[]): { filter: AuditFilter; json: boolean } | string {
+  let p: ReturnType<typeof parse>;
+  const parse = () => parseArgs({ args: argv, options: { agent: { type: 'string' }, user: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } } });
+  try { p = parse(); } catch (e) { return (e as Error).message; }
+  const since = parseTime(p.values.since);
+  const until = parseTime(p.values.until);
+  if (typeof since === 'string') return since;
+  if (typeof until === 'string') return until;
+  const types = (p.values.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+  return { filter: { agent: p.values.agent, user: p.values.user, types: types.length ? types : undefined, since, until }, json: p.values.json ?? false };
+}
+
+/** One aligned line per row (details as compact JSON). */
+export function formatRow(r: ChainedAuditRow): string {
+  return [String(r.seq).padStart(8), new Date(r.created_at).toISOString(), r.event_type.padEnd(26), (r.user_name ?? r.user_id ?? '-').padEnd(14), (r.agent_id ?? '-').padEnd(14), JSON.stringify(r.details)].join('  ');
+}
+
+/** CLI entry; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const f = replayFilter(argv);
+  if (typeof f === 'string') { process.stderr.write(`${f}\nusage: audit replay [--agent A] [--user U] [--type T[,T]] [--since ISO] [--until ISO] [--json]\n`); return 2; }
+  const deps = await cliDeps('gc-audit-replay', false);
+  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  try {
+    let bar: ReturnType<typeof progressBar> | undefined;
+    const r = await replayAudit(deps.nc, { onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); } });
+    bar?.finish();
+    const rows = r.rows.filter((x) => matchesFilter(x, f.filter));
+    if (!f.json) process.stdout.write(`${'seq'.padStart(8)}  ${'time'.padEnd(24)}  ${'type'.padEnd(26)}  ${'user'.padEnd(14)}  ${'agent'.padEnd(14)}  details\n`);
+    for (const x of rows) process.stdout.write(`${f.json ? JSON.stringify(x) : formatRow(x)}\n`);
+    process.stderr.write(`${rows.length} of ${r.rows.length} audit rows from ${r.eventsRead} events (${r.undecodable} undecodable)\n`);
+    return 0;
+  } finally {
+    await deps.close();
+  }
+}

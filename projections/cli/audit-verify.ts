@@ -1,0 +1,20 @@
+/** `audit verify`: Postgres audit rows against the stream and the hash chain; exit 1 on any finding. */
+import { verifyAudit } from '../audit/verify.js';
+import { progressBar } from '../runtime/progress.js';
+import { cliDeps } from './env.js';
+
+/** CLI entry; returns the exit code. */
+export async function main(_argv: string[]): Promise<number> {
+  const deps = await cliDeps('gc-audit-verify', true);
+  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  try {
+    let bar: ReturnType<typeof progressBar> | undefined;
+    const r = await verifyAudit(deps.nc, deps.db!, (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); });
+    bar?.finish();
+    for (const f of r.findings) process.stdout.write(`${f.kind.padEnd(13)} ${f.id}  ${f.detail}\n`);
+    process.stderr.write(`${r.rowsChecked} rows checked up to seq ${r.checkpoint}: ${r.findings.length === 0 ? 'OK' : `${r.findings.length} findings`}\n`);
+    return r.findings.length === 0 ? 0 : 1;
+  } finally {
+    await deps.close();
+  }
+}
