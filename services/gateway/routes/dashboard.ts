@@ -42,7 +42,11 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   const assets = await bundleDashboard();
   const publicDir = join(root, 'public');
   for (const name of await readdir(publicDir)) {
-    assets.set(`/${name}`, { type: TYPES[extname(name)] ?? 'application/octet-stream', body: await readFile(join(publicDir, name)) });
+    const file = { type: TYPES[extname(name)] ?? 'application/octet-stream', body: await readFile(join(publicDir, name)) };
+    assets.set(`/${name}`, file);
+    if (name !== 'index.html') {
+      app.get(`/${name}`, { schema: { hide: true } }, async (_request, reply) => reply.type(file.type).header('cache-control', 'no-cache').send(file.body));
+    }
   }
   const index = assets.get('/index.html');
   const send = (path: string) => assets.get(path);
@@ -55,8 +59,10 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   for (const path of ['/', '/machines/*', '/audit', '/login']) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(index?.body));
   }
-  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => {
-    const a = send('/favicon.svg');
-    return a ? reply.type(a.type).send(a.body) : reply.code(204).send();
-  });
+  if (!assets.has('/favicon.ico')) {
+    app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => {
+      const a = send('/favicon.svg');
+      return a ? reply.type(a.type).send(a.body) : reply.code(204).send();
+    });
+  }
 };
