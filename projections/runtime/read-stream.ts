@@ -38,7 +38,7 @@ export async function readStream(nc: NatsConnection, o: ReadStreamOptions, onBat
     for await (const m of it) {
       if (m.seq > to) { drained = true; break; }
       batch.push({ seq: m.seq, subject: m.subject, data: m.data });
-      if (m.seq >= to || m.info.pending === 0) drained = true;
+      if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
     }
     if (batch.length > 0) {
       last = batch[batch.length - 1]!.seq;
