@@ -34,7 +34,7 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
 /** Status and session lists live on gc.agent.<a>.status / .sessions (two-token tails do not match backstage.output). */
 export const machinesProjection: ProjectionDef = {
   name: 'machines',
-  filterSubject: subjects.agentEventsOfKind('status').replace(/status$/, '*'),
+  filterSubject: subjects.agentEventsOneToken(),
   tables: ['machines'],
   apply,
 };

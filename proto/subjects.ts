@@ -59,6 +59,8 @@ export const subjects = {
   /** All events of one agent, or of every agent with `*`. */
   agentEvents: (agent: AgentId | '*') => `gc.agent.${agent === '*' ? '*' : token(agent, 'agent id')}.>`,
   agentEventsOfKind: (kind: AgentEventKind) => `gc.agent.*.${AgentEvent[kind].suffix}`,
+  /** Agent events whose kind is one token (status, sessions, switched): one 2.9 filter subject. */
+  agentEventsOneToken: () => 'gc.agent.*.*',
   frame: (agent: AgentId, session: number) => `gc.frame.${token(agent, 'agent id')}.${sessionToken(session)}`,
   frames: (agent: AgentId) => `gc.frame.${token(agent, 'agent id')}.*`,
   command: (agent: AgentId, kind: AgentCommandKind) => `gc.cmd.${token(agent, 'agent id')}.${AgentCommand[kind].suffix}`,

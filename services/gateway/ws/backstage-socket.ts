@@ -34,7 +34,8 @@ export async function handleBackstageMessage(m: BackstageMessage, state: ViewerS
   }
   if (m.t === 'backstage.exit') {
     state.mode = 'screen';
-    await deps.audit('backstage_exited', { reason: 'user' });
+    // The connection goes on as screen control (connect_sessions follows the mode it returns to).
+    await deps.audit('backstage_exited', { reason: 'user', session_type: 'screen_control' });
     return state.send({ t: 'backstage.exited' });
   }
   if (state.mode !== 'backstage') return state.error(ErrorCode.CONFLICT, 'enter backstage first', req);
