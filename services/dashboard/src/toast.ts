@@ -4,7 +4,7 @@ import { h } from './dom.js';
 let host: HTMLElement | undefined;
 
 function container(): HTMLElement {
-  if (!host || !host.isConnected) {
+  if (!host?.isConnected) {
     host = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
     document.body.appendChild(host);
   }

@@ -3,17 +3,19 @@ import { confirmDialog } from '../dialog.js';
 import { h, replaceChildren } from '../dom.js';
 import { duration, kb, reqId } from '../format.js';
 import { toast, toastError } from '../toast.js';
-import type { ServerMessage } from '../types.js';
+import type { ServerMessage, WindowsSessionDto } from '../types.js';
 import type { ClientMessage } from '../viewer/viewer-connection.js';
 import { type ProcessRow, type ServiceRow, processRow, serviceRow, systemRow } from './backstage-data.js';
 import { createDataTable } from './data-table.js';
-import { type BackstageTerminal, createTerminal } from './terminal.js';
+import { type BackstageTerminal, type Job, createTerminal } from './terminal.js';
 
 export interface BackstageView {
   readonly el: HTMLElement;
   /** Handles a backstage.* or error message; true when it was for this view. */
   handle(m: ServerMessage): boolean;
   shown(): void;
+  /** The machine's sessions changed: the "Run as" choices follow. */
+  setSessions(sessions: WindowsSessionDto[]): void;
   readonly terminal: BackstageTerminal;
   dispose(): void;
 }
@@ -32,6 +34,34 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
 
   // ---- terminal
   const termEl = h('div', { class: 'terminal', 'data-testid': 'terminal' });
+  // Session 0 runs as the agent's own account; any other id runs in that session as its user.
+  let runAsChoices: { id: number; user: string }[] = [];
+  const runAs = h('select', { id: 'run-as', class: 'select select-sm', 'data-testid': 'run-as', 'aria-label': 'Run as', onchange: () => runAsChanged() });
+  const runAsUser = () => runAsChoices.find((c) => c.id === Number(runAs.value))?.user;
+  const runAsBadge = h('span', { class: 'badge badge-backstage', 'data-testid': 'run-as-badge' }, 'Backstage · Session 0');
+  const runAsChanged = () => {
+    const id = Number(runAs.value);
+    runAsBadge.textContent = id === 0 ? 'Backstage · Session 0' : `Backstage · as ${runAsUser() ?? '?'} (session ${id})`;
+    terminal.focus();
+  };
+  const drawRunAs = () => {
+    const keep = runAs.value || '0';
+    replaceChildren(runAs,
+      h('option', { value: 0 }, 'Session 0 · agent account'),
+      ...runAsChoices.map((c) => h('option', { value: c.id }, `#${c.id} · ${c.user}`)));
+    runAs.value = runAsChoices.some((c) => String(c.id) === keep) ? keep : '0';
+    if (runAs.value !== keep) runAsChanged();
+  };
+  const jobsEl = h('ul', { class: 'jobs', 'data-testid': 'jobs' });
+  const drawJobs = (jobs: Job[]) => {
+    replaceChildren(jobsEl, ...jobs.map((j) => h('li', { 'data-job-id': j.id, 'data-job-n': j.n, class: j.background ? 'job job-bg' : 'job' },
+      h('span', { class: 'mono' }, `[${j.n}] ${j.command}`),
+      h('span', { class: 'muted' }, j.background ? ' background' : ' foreground'),
+      h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'cancel-job', title: `Cancel [${j.n}]`, onclick: () => terminal.cancel(j.id) }, 'Cancel'))));
+    jobsEl.hidden = jobs.length === 0;
+  };
+  drawRunAs();
+  drawJobs([]);
   // ---- services
   const svcInfo = h('span', { class: 'muted' });
   const svcFilter = h('input', { class: 'input', type: 'search', placeholder: 'Filter services', 'data-testid': 'services-filter', oninput: () => services.setFilter(svcFilter.value) });
@@ -57,7 +87,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   });
   // ---- processes
   let sampled = false;
-  const cpuBox = h('input', { type: 'checkbox', id: 'cpu-sample' });
+  // CPU % needs two samples of /proc (half a second on the agent): on by default, off for a faster list.
+  const cpuBox = h('input', { type: 'checkbox', id: 'cpu-sample', checked: true, 'data-testid': 'cpu-sample' });
   const procInfo = h('span', { class: 'muted' });
   const procFilter = h('input', { class: 'input', type: 'search', placeholder: 'Filter processes', 'data-testid': 'processes-filter', oninput: () => processes.setFilter(procFilter.value) });
   const kill = async (p: ProcessRow) => {
@@ -85,7 +116,9 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   const sysBody = h('div', { class: 'sys-body', 'data-testid': 'system-info' }, h('p', { class: 'muted' }, 'Loading…'));
 
   const panes: Record<Tab, HTMLElement> = {
-    terminal: h('section', { class: 'pane pane-terminal' }, termEl),
+    terminal: h('section', { class: 'pane pane-terminal' },
+      h('div', { class: 'pane-toolbar' }, h('label', { class: 'toolbar-label', for: 'run-as' }, 'Run as'), runAs, jobsEl),
+      termEl),
     services: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, svcFilter, h('button', { class: 'btn btn-sm', 'data-action': 'refresh-services', onclick: () => request('services') }, 'Refresh'), svcInfo), services.el),
     processes: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, procFilter,
       h('label', { class: 'check', for: 'cpu-sample' }, cpuBox, 'Sample CPU'),
@@ -113,13 +146,18 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   }));
 
   const el = h('div', { class: 'backstage', 'data-testid': 'backstage' },
-    h('div', { class: 'backstage-main' }, h('div', { class: 'backstage-head' }, tabs, h('div', { class: 'spacer' }), h('span', { class: 'badge badge-backstage' }, 'Backstage · Session 0'), h('button', { class: 'btn btn-sm', 'data-action': 'exit-backstage', onclick: () => opts.exit() }, 'Exit backstage')), ...Object.values(panes)),
+    h('div', { class: 'backstage-main' }, h('div', { class: 'backstage-head' }, tabs, h('div', { class: 'spacer' }), runAsBadge, h('button', { class: 'btn btn-sm', 'data-action': 'exit-backstage', onclick: () => opts.exit() }, 'Exit backstage')), ...Object.values(panes)),
     h('aside', { class: 'backstage-side' }, h('div', { class: 'side-head' }, h('h3', null, 'System'), h('button', { class: 'btn btn-xs', 'data-action': 'refresh-system', onclick: () => request('system') }, 'Refresh')), sysBody));
 
   terminal = createTerminal(termEl, {
     host: opts.host,
-    exec: (id, command) => opts.send({ t: 'backstage.exec', id, command }),
+    who: () => runAsUser() ?? 'backstage',
+    exec: (id, command) => {
+      const as = Number(runAs.value);
+      return opts.send({ t: 'backstage.exec', id, command, ...(as ? { as_session_id: as } : {}) });
+    },
     cancel: (id) => opts.send({ t: 'backstage.cancel', id }),
+    jobsChanged: drawJobs,
   });
   const ro = new ResizeObserver(() => terminal.fit());
   ro.observe(termEl);
@@ -143,6 +181,10 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     shown() {
       select('terminal');
       request('system');
+    },
+    setSessions(sessions) {
+      runAsChoices = sessions.filter((s) => s.id !== 0 && s.user).map((s) => ({ id: s.id, user: s.user }));
+      drawRunAs();
     },
     handle(m) {
       switch (m.t) {

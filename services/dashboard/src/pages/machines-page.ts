@@ -5,8 +5,9 @@ import { ago, dateTime } from '../format.js';
 import { shell } from '../layout.js';
 import { connectLive } from '../live-client.js';
 import { toastError } from '../toast.js';
-import type { MachineDto } from '../types.js';
-import { openSessionsModal } from './sessions-modal.js';
+import { sessionFacts } from '../session-facts.js';
+import type { MachineDto, WindowsSessionDto } from '../types.js';
+import { type SessionsModal, fetchSessions, openSessionsModal } from './sessions-modal.js';
 
 /** Renders the machines page. */
 export function machinesPage(root: HTMLElement): () => void {
@@ -15,6 +16,12 @@ export function machinesPage(root: HTMLElement): () => void {
   let selected: string | undefined;
   let filter = '';
   let lastError = '';
+  let modal: SessionsModal | undefined;
+  // Sessions of the selected machine (logon, idle, lock, client), reloaded with every live change.
+  let detailSessions: { agentId: string; sessions: WindowsSessionDto[] } | undefined;
+  const showSessions = (m: MachineDto) => {
+    modal = openSessionsModal(m);
+  };
   const liveDot = h('span', { class: 'live-dot', title: 'Live updates' });
   const count = h('span', { class: 'muted' });
   const search = h('input', { class: 'input', type: 'search', placeholder: 'Filter by host, agent, user…', oninput: () => {
@@ -52,9 +59,35 @@ export function machinesPage(root: HTMLElement): () => void {
         row('Sessions', String(m.session_count))),
       h('h3', null, 'Logged-on users'),
       m.users.length ? h('ul', { class: 'user-list', 'data-testid': 'detail-users' }, ...m.users.map((u) => h('li', null, u))) : h('p', { class: 'muted' }, 'Nobody is logged on.'),
+      h('h3', null, 'Sessions'),
+      drawDetailSessions(m),
       h('div', { class: 'detail-actions' },
         h('a', { class: 'btn btn-primary', href: `/machines/${encodeURIComponent(m.agent_id)}`, 'data-link': true }, 'Connect'),
-        h('button', { class: 'btn', onclick: () => void openSessionsModal(m) }, `Sessions (${m.session_count})`)));
+        h('button', { class: 'btn', onclick: () => showSessions(m) }, `Sessions (${m.session_count})`)));
+  };
+
+  const drawDetailSessions = (m: MachineDto) => {
+    const list = detailSessions?.agentId === m.agent_id ? detailSessions.sessions : undefined;
+    if (!list) return h('p', { class: 'muted' }, 'Loading sessions…');
+    if (!list.length) return h('p', { class: 'muted' }, 'No user sessions.');
+    return h('ul', { class: 'session-list', 'data-testid': 'detail-sessions' }, ...list.map((s) => {
+      const f = sessionFacts(s);
+      return h('li', { 'data-session-id': s.id, 'data-user': s.user },
+        h('strong', null, s.user || '—'), ` #${s.id} · ${s.state} · ${s.type}`, s.station ? h('span', { class: 'mono muted' }, ` ${s.station}`) : null,
+        h('span', { class: 'facts' },
+          h('span', { 'data-fact': 'logon' }, f.logon), ' · ', h('span', { 'data-fact': 'idle' }, f.idle),
+          f.locked ? [' · ', h('span', { class: 'badge badge-muted', 'data-fact': 'locked' }, 'locked')] : null,
+          f.client ? [' · ', h('span', { 'data-fact': 'client' }, f.client)] : null));
+    }));
+  };
+  const refreshDetailSessions = async () => {
+    const id = selected;
+    if (!id) return;
+    const r = await fetchSessions(id);
+    if (r.ok && id === selected) {
+      detailSessions = { agentId: id, sessions: r.value.sessions };
+      drawDetail();
+    }
   };
 
   const draw = () => {
@@ -70,6 +103,7 @@ export function machinesPage(root: HTMLElement): () => void {
             if ((e.target as Element).closest('button, a')) return;
             selected = m.agent_id;
             draw();
+            void refreshDetailSessions();
           },
         },
         h('td', null, h('span', { class: `badge ${m.online ? 'badge-online' : 'badge-offline'}`, 'data-testid': 'status' }, m.online ? 'Online' : 'Offline'),
@@ -78,7 +112,7 @@ export function machinesPage(root: HTMLElement): () => void {
         h('td', { class: 'mono' }, m.agent_id),
         h('td', null, m.os_version || m.platform),
         h('td', { class: 'users-cell', title: m.users.join('\n') || 'nobody logged on', 'data-testid': 'users' }, m.users.length ? m.users.join(', ') : h('span', { class: 'muted' }, '—')),
-        h('td', null, h('button', { class: 'btn btn-sm', 'data-action': 'sessions', onclick: () => void openSessionsModal(m) }, `Sessions (${m.session_count})`)),
+        h('td', null, h('button', { class: 'btn btn-sm', 'data-action': 'sessions', onclick: () => showSessions(m) }, `Sessions (${m.session_count})`)),
         h('td', { class: 'actions' }, h('a', { class: 'btn btn-sm btn-primary', href: `/machines/${encodeURIComponent(m.agent_id)}`, 'data-link': true, 'aria-disabled': m.online ? null : 'true' }, 'Connect')))));
     drawDetail();
   };
@@ -98,6 +132,8 @@ export function machinesPage(root: HTMLElement): () => void {
       lastError = '';
       if (selected === undefined && machines.length === 1) selected = machines[0]?.agent_id;
       draw();
+      void refreshDetailSessions();
+      if (modal?.open) void modal.reload();
     } else if (r.error.error_code !== lastError) {
       // One toast per distinct failure, not one per tick.
       lastError = r.error.error_code;

@@ -4,6 +4,7 @@
  * parallel), and frames of a session other than the one being watched are ignored.
  */
 import { guruconnect } from '../../../../proto/generated/guruconnect.js';
+import { toNumber } from '../format.js';
 
 const Enc = guruconnect.TileEncoding;
 type Tile = guruconnect.ITile;
@@ -15,9 +16,31 @@ export interface FramePainter {
   expect(sessionId: number): void;
   readonly framesPainted: number;
   readonly lastFrameSession: number | undefined;
+  /** Per painted frame: capture-to-paint latency and message size (benchmarks and tests read them). */
+  readonly stats: PaintStats;
   /** RGBA of one canvas pixel (remote coordinates). */
   pixel(x: number, y: number): [number, number, number, number];
 }
+
+/** One painted frame, as measured in the browser. */
+export interface PaintSample {
+  sessionId: number;
+  keyframe: boolean;
+  /** Date.now() at paint minus the agent's captured_at_ms (same clock when agent and browser share a machine). */
+  latencyMs: number;
+  /** Size of the socket message that carried the frame. */
+  bytes: number;
+  /** Date.now() when painted. */
+  at: number;
+}
+export interface PaintStats {
+  /** The most recent painted frames (bounded ring, oldest first). */
+  readonly samples: PaintSample[];
+  /** Frames received (painted or not) and their bytes. */
+  received: number;
+  receivedBytes: number;
+}
+const MAX_SAMPLES = 5000;
 
 /** Creates a painter for `canvas`; `needKeyframe` is called when a delta arrives that cannot be applied. */
 export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyframe(): void; painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void }): FramePainter {
@@ -27,8 +50,9 @@ export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyfra
   let lastSession: number | undefined;
   let haveImage = false;
   let queue: Promise<void> = Promise.resolve();
+  const stats: PaintStats = { samples: [], received: 0, receivedBytes: 0 };
 
-  const draw = async (frame: guruconnect.VideoFrame) => {
+  const draw = async (frame: guruconnect.VideoFrame, bytes: number) => {
     const sid = frame.sessionId ?? 0;
     if (sid !== expected) return;
     const w = frame.width ?? 0;
@@ -58,6 +82,9 @@ export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyfra
     if (frame.keyframe) haveImage = true;
     painted++;
     lastSession = sid;
+    const now = Date.now();
+    stats.samples.push({ sessionId: sid, keyframe: !!frame.keyframe, latencyMs: now - toNumber(frame.capturedAtMs, now), bytes, at: now });
+    if (stats.samples.length > MAX_SAMPLES) stats.samples.splice(0, stats.samples.length - MAX_SAMPLES);
     opts.painted?.({ width: w, height: hgt, sessionId: sid, keyframe: !!frame.keyframe });
   };
 
@@ -71,7 +98,9 @@ export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyfra
       }
       const frame = msg.videoFrame;
       if (!frame) return;
-      queue = queue.then(() => draw(frame as guruconnect.VideoFrame)).catch(() => {});
+      stats.received++;
+      stats.receivedBytes += data.byteLength;
+      queue = queue.then(() => draw(frame as guruconnect.VideoFrame, data.byteLength)).catch(() => {});
     },
     expect(sessionId) {
       if (sessionId !== expected) haveImage = false;
@@ -83,6 +112,7 @@ export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyfra
     get lastFrameSession() {
       return lastSession;
     },
+    stats,
     pixel(x, y) {
       const d = ctx.getImageData(x, y, 1, 1).data;
       return [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0, d[3] ?? 0];

@@ -7,9 +7,10 @@ import { createBackstageView, type BackstageView } from '../backstage/backstage-
 import { h, replaceChildren } from '../dom.js';
 import { reqId, toNumber } from '../format.js';
 import { shell } from '../layout.js';
+import { sessionFacts, sessionFactsLine } from '../session-facts.js';
 import { toast, toastError } from '../toast.js';
 import type { MachineDto, Role, ServerMessage, WindowsSessionDto } from '../types.js';
-import { createFramePainter } from './frame-painter.js';
+import { type PaintStats, createFramePainter } from './frame-painter.js';
 import { captureInput } from './input-capture.js';
 import { openViewerConnection } from './viewer-connection.js';
 
@@ -25,6 +26,16 @@ export interface ViewerTestHooks {
   lastPixel(x: number, y: number): [number, number, number, number];
   sendRaw(obj: unknown): boolean;
   terminalText(): string;
+  /** Painted-frame latency and size samples. */
+  readonly paint: PaintStats;
+  /** Per completed switch: time from sending {t:'switch'} to the first painted frame of the new session. */
+  readonly switchTimes: { to: number; ms: number }[];
+  /** Switches as the session selector does (control viewers: {t:'switch'}; view-only: a new watch). */
+  switchTo(sessionId: number): void;
+  /** Keyframes asked for because no frame came within FIRST_FRAME_NUDGE_MS of a watch or switch (0 when the server delivered on its own). */
+  readonly keyframeNudges: number;
+  /** Date.now() of the last "watching" message. */
+  readonly watchingAt: number | undefined;
 }
 
 declare global {
@@ -33,7 +44,11 @@ declare global {
   }
 }
 
-const label = (s: WindowsSessionDto) => `${s.user || '(nobody)'} — ${s.state} — ${s.type}`;
+const label = (s: WindowsSessionDto) => `${s.user || '(nobody)'} — ${s.state} — ${s.type} · ${sessionFactsLine(s)}`;
+/** Without a painted frame this long after watching, ask again for a keyframe (a lost one would otherwise never be replaced on a static screen). */
+const FIRST_FRAME_NUDGE_MS = 2500;
+/** While the machine is offline or the watch failed, try again this often. */
+const REWATCH_MS = 3000;
 
 /** Renders /machines/:agentId. */
 export function viewerPage(root: HTMLElement, params: Record<string, string>, query: URLSearchParams): () => void {
@@ -48,6 +63,14 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   let mode: 'screen' | 'backstage' = 'screen';
   let connected = false;
   let pendingSwitch: { req: string; to: number } | undefined;
+  // When the last switch was sent, to time it up to its first painted frame.
+  let switchClock: { to: number; sentAt: number } | undefined;
+  const switchTimes: { to: number; ms: number }[] = [];
+  // A watch the server refused (offline, unknown session yet) is retried, not left on an overlay.
+  let watchFailed = false;
+  let awaitingFirstFrame = false;
+  let keyframeNudges = 0;
+  let watchingAt: number | undefined;
   let backstage: BackstageView | undefined;
   const errors: { error_code: string; message: string }[] = [];
   const wanted = Number(query.get('session') ?? '') || undefined;
@@ -56,6 +79,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   const connEl = h('span', { class: 'conn conn-wait', 'data-testid': 'connection' }, 'Connecting…');
   const select = h('select', { class: 'select', 'data-testid': 'session-select', 'aria-label': 'Session', disabled: true });
   const currentEl = h('span', { class: 'current-session', 'data-testid': 'current-session' }, '—');
+  const factsEl = h('span', { class: 'session-facts muted', 'data-testid': 'session-facts' });
   const viewOnly = h('span', { class: 'badge badge-viewonly', 'data-testid': 'view-only', hidden: true }, 'View only');
   const enterBtn = h('button', { class: 'btn btn-sm btn-dark', 'data-action': 'enter-backstage', hidden: true }, 'Enter Backstage');
   const keyBtn = h('button', { class: 'btn btn-sm', title: 'Ask for a full frame', 'data-action': 'keyframe' }, 'Refresh');
@@ -66,7 +90,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   const toolbar = h('div', { class: 'viewer-toolbar' },
     h('a', { class: 'btn btn-sm btn-ghost', href: '/', 'data-link': true }, '← Machines'),
     hostEl, connEl, h('span', { class: 'sep' }),
-    h('label', { class: 'toolbar-label' }, 'Session'), select, currentEl, viewOnly,
+    h('label', { class: 'toolbar-label' }, 'Session'), select, currentEl, factsEl, viewOnly,
     h('div', { class: 'spacer' }), keyBtn, enterBtn);
   main.append(toolbar, stage, backstageHost);
 
@@ -76,7 +100,15 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   };
   const painter = createFramePainter(canvas, {
     needKeyframe: () => conn.send({ t: 'keyframe' }),
-    painted: () => overlay.hidden || setOverlay(null),
+    painted: (f) => {
+      awaitingFirstFrame = false;
+      if (switchClock && f.sessionId === switchClock.to) {
+        switchTimes.push({ to: f.sessionId, ms: Date.now() - switchClock.sentAt });
+        if (switchTimes.length > 1000) switchTimes.shift();
+        switchClock = undefined;
+      }
+      if (!overlay.hidden) setOverlay(null);
+    },
   });
 
   const drawSessions = () => {
@@ -85,6 +117,15 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     const s = sessions.find((x) => x.id === current);
     currentEl.textContent = current === undefined ? 'not watching' : `Viewing #${current}${s ? ` · ${s.user}` : ''}`;
     currentEl.dataset['session'] = current === undefined ? '' : String(current);
+    drawFacts(s);
+  };
+  const drawFacts = (s: WindowsSessionDto | undefined) => {
+    if (!s) return replaceChildren(factsEl);
+    const f = sessionFacts(s);
+    replaceChildren(factsEl,
+      h('span', { 'data-fact': 'logon' }, f.logon), ' · ', h('span', { 'data-fact': 'idle' }, f.idle),
+      f.locked ? [' · ', h('span', { class: 'badge badge-muted', 'data-fact': 'locked' }, 'locked')] : null,
+      f.client ? [' · ', h('span', { 'data-fact': 'client' }, f.client)] : null);
   };
   const setMode = (m: 'screen' | 'backstage') => {
     mode = m;
@@ -97,7 +138,38 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   };
   const watch = (sessionId?: number) => {
     setOverlay('Waiting for the first frame…');
+    watchFailed = false;
+    awaitingFirstFrame = true;
+    wantedSession = sessionId;
     conn.send({ t: 'watch', ...(sessionId !== undefined ? { session_id: sessionId } : {}) });
+  };
+  let wantedSession: number | undefined = wanted;
+  // One timer for both recoveries: a refused watch is sent again, a watch without a first frame asks for a keyframe.
+  let lastNudge = Date.now();
+  const nudge = setInterval(() => {
+    if (!connected || mode !== 'screen') return;
+    const now = Date.now();
+    if (watchFailed && now - lastNudge >= REWATCH_MS) {
+      lastNudge = now;
+      watch(wantedSession);
+    } else if (awaitingFirstFrame && current !== undefined && now - lastNudge >= FIRST_FRAME_NUDGE_MS) {
+      lastNudge = now;
+      keyframeNudges++;
+      conn.send({ t: 'keyframe' });
+    }
+  }, 500);
+  const requestSwitch = (to: number) => {
+    if (to === current || mode !== 'screen') return;
+    if (control) {
+      pendingSwitch = { req: reqId('sw'), to };
+      switchClock = { to, sentAt: Date.now() };
+      conn.send({ t: 'switch', session_id: to, req: pendingSwitch.req });
+    } else {
+      // A view-only technician may watch another session but not move the agent's capture.
+      switchClock = { to, sentAt: Date.now() };
+      watch(to);
+    }
+    drawSessions();
   };
 
   const onMessage = (m: ServerMessage) => {
@@ -112,10 +184,15 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         return;
       case 'sessions':
         sessions = m.sessions;
+        backstage?.setSessions(sessions);
         if (!m.online) setOverlay('The machine is offline. The view resumes when its agent reconnects.');
+        else if (watchFailed && mode === 'screen') watch(wantedSession);
         drawSessions();
         return;
       case 'watching':
+        watchFailed = false;
+        lastNudge = Date.now();
+        watchingAt = lastNudge;
         current = m.session_id;
         control = m.control;
         painter.expect(m.session_id);
@@ -127,8 +204,11 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         current = m.to;
         painter.expect(m.to);
         if (pendingSwitch?.req === m.req) pendingSwitch = undefined;
+        awaitingFirstFrame = !m.noop;
+        lastNudge = Date.now();
         drawSessions();
-        if (!m.noop) {
+        if (m.noop) switchClock = undefined;
+        else {
           setOverlay('Switching…');
           toast(`Switched from session ${was ?? m.from} to ${m.to}${toNumber(m.duration_ms) ? ` in ${toNumber(m.duration_ms)} ms` : ''}`, 'ok');
           conn.send({ t: 'keyframe' });
@@ -142,6 +222,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
           backstage = createBackstageView({ host: hostEl.textContent || agentId, send: (x) => conn.send(x), exit: () => conn.send({ t: 'backstage.exit' }) });
           backstageHost.append(backstage.el);
         }
+        backstage.setSessions(sessions);
         setMode('backstage');
         backstage.shown();
         return;
@@ -152,10 +233,19 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
       case 'error':
         errors.push({ error_code: m.error_code, message: m.message });
         if (backstage?.handle(m)) return;
-        if (pendingSwitch && m.req === pendingSwitch.req) pendingSwitch = undefined;
+        if (pendingSwitch && m.req === pendingSwitch.req) {
+          pendingSwitch = undefined;
+          switchClock = undefined;
+        }
         drawSessions();
         toastError(m);
-        if (m.error_code === 'AGENT_OFFLINE' || m.error_code === 'SESSION_NOT_FOUND') setOverlay(`${m.error_code}: ${m.message}`);
+        if (current === undefined && (m.error_code === 'AGENT_OFFLINE' || m.error_code === 'SESSION_NOT_FOUND')) {
+          // Not watching anything yet: retried when the machine or the session list comes back.
+          watchFailed = true;
+          awaitingFirstFrame = false;
+          lastNudge = Date.now();
+          setOverlay(`${m.error_code}: ${m.message} Retrying…`);
+        }
         return;
       default:
         return;
@@ -180,18 +270,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     },
   });
 
-  select.addEventListener('change', () => {
-    const to = Number(select.value);
-    if (to === current || mode !== 'screen') return;
-    if (control) {
-      pendingSwitch = { req: reqId('sw'), to };
-      conn.send({ t: 'switch', session_id: to, req: pendingSwitch.req });
-    } else {
-      // A view-only technician may watch another session but not move the agent's capture.
-      watch(to);
-    }
-    drawSessions();
-  });
+  select.addEventListener('change', () => requestSwitch(Number(select.value)));
   enterBtn.addEventListener('click', () => {
     lastScreenSession = current;
     conn.send({ t: 'backstage.enter' });
@@ -222,10 +301,16 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     lastPixel: (x, y) => painter.pixel(x, y),
     sendRaw: (obj) => conn.sendRaw(obj),
     terminalText: () => backstage?.terminal.text() ?? '',
+    paint: painter.stats,
+    switchTimes,
+    switchTo: (id) => requestSwitch(id),
+    get keyframeNudges() { return keyframeNudges; },
+    get watchingAt() { return watchingAt; },
   };
   setMode('screen');
 
   return () => {
+    clearInterval(nudge);
     stopInput();
     conn.close();
     backstage?.dispose();
