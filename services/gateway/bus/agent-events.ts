@@ -22,6 +22,8 @@ export interface AgentEvents {
   onAgent(agentId: string, fn: Listener): () => void;
   /** The last status heard from `agentId` since this gateway started, if any. */
   lastStatus(agentId: string): LastStatus | undefined;
+  /** Whether this gateway can hear agents now, and since when (a disconnected gateway cannot judge silence). */
+  hearing(): { connected: boolean; sinceMs: number };
   readonly rejected: number;
   close(): void;
 }
@@ -32,6 +34,13 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   const byCorrelation = new Map<string, Set<Listener>>();
   const byAgent = new Map<string, Set<Listener>>();
   const statuses = new Map<string, LastStatus>();
+  const hearing = { connected: true, sinceMs: 0 };
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') Object.assign(hearing, { connected: false, sinceMs: Date.now() });
+      else if (s.type === 'reconnect') Object.assign(hearing, { connected: true, sinceMs: Date.now() });
+    }
+  })().catch(() => {});
   let rejected = 0;
   const add = (map: Map<string, Set<Listener>>, key: string, fn: Listener) => {
     const set = map.get(key) ?? new Set<Listener>();
@@ -69,6 +78,7 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
     onCorrelation: (id, fn) => add(byCorrelation, id, fn),
     onAgent: (id, fn) => add(byAgent, id, fn),
     lastStatus: (id) => statuses.get(id),
+    hearing: () => ({ ...hearing }),
     get rejected() {
       return rejected;
     },

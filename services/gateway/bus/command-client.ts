@@ -10,6 +10,7 @@ import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/subjects.js';
 import type { AgentEvents } from './agent-events.js';
+import { replayAnswers } from './answer-replay.js';
 import { createAuditPublisher } from './audit-publisher.js';
 import { waitForAgentLoss } from './presence-wait.js';
 
@@ -57,16 +58,27 @@ export function createCommandClient(nc: NatsConnection, js: JetStreamClient, eve
       const commandId = opts.commandId ?? newId();
       const msg = message(payload, { id: commandId, agentId, actor: opts.actor });
       let stopListening = () => {};
+      // Live delivery and a replay after a reconnect may both bring an answer: each counts once.
+      const heard = new Set<string>();
+      let finished = false;
+      const onAnswer = (m: Decoded) => {
+        if (finished || heard.has(m.meta.id)) return;
+        heard.add(m.meta.id);
+        if (!opts.isFinal || opts.isFinal(m)) {
+          finished = true;
+          resolveAnswer(m);
+        } else opts.onProgress?.(m);
+      };
+      let resolveAnswer: (m: Decoded) => void = () => {};
       const answered = new Promise<Decoded>((resolve) => {
-        stopListening = events.onCorrelation(commandId, (m) => {
-          if (!opts.isFinal || opts.isFinal(m)) resolve(m);
-          else opts.onProgress?.(m);
-        });
+        resolveAnswer = resolve;
+        stopListening = events.onCorrelation(commandId, onAnswer);
       });
+      let commandSeq = 0;
       try {
         if (!AgentCommand[kind].stored) throw new Error(`${kind} is not a stored command; use send()`);
         // Listen before publishing: a fast agent may answer before the publish ack returns.
-        await js.publish(subjects.command(agentId, kind), encode(msg), { msgID: commandId });
+        commandSeq = (await js.publish(subjects.command(agentId, kind), encode(msg), { msgID: commandId })).seq;
       } catch (e) {
         stopListening();
         return err(ErrorCode.BUS_UNAVAILABLE, `could not append the command to the event stream (${(e as Error).message}); retry shortly`);
@@ -77,8 +89,18 @@ export function createCommandClient(nc: NatsConnection, js: JetStreamClient, eve
       });
       const aborted = new Promise<'aborted'>((resolve) => opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }));
       const presence = waitForAgentLoss(events, agentId, offlineAfterBeats);
+      // Deaf for a while: look in the stream for what was missed, once per reconnect.
+      const publishedAt = Date.now();
+      let replayedFor = publishedAt;
+      const replayer = setInterval(() => {
+        const h = events.hearing();
+        if (!h.connected || h.sinceMs <= replayedFor || finished) return;
+        replayedFor = h.sinceMs;
+        void replayAnswers(js, agentId, kind, commandId, commandSeq, onAnswer);
+      }, 250);
       const first = await Promise.race([answered, timedOut, aborted, presence.lost]);
       clearTimeout(timer);
+      clearInterval(replayer);
       presence.cancel();
       stopListening();
       if (first === 'timeout') {

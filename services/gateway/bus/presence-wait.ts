@@ -41,7 +41,11 @@ export function waitForAgentLoss(events: AgentEvents, agentId: string, offlineAf
     interval = m.agentStatus.heartbeatIntervalMs || interval;
   });
   const check = () => {
-    const silent = now() - lastBeat;
+    // While the gateway itself is cut off from NATS, silence says nothing about the agent; after it
+    // reconnects, the agent gets the full allowance again.
+    const h = events.hearing();
+    if (!h.connected) return;
+    const silent = now() - Math.max(lastBeat, h.sinceMs);
     if (silent > interval * offlineAfterBeats) done({ silentMs: silent, stopping: false });
   };
   timer = setInterval(check, Math.max(50, Math.min(1000, interval / 4)));
