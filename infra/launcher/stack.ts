@@ -5,7 +5,7 @@
  * the end-to-end tests. All state lives under `dataDir`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +147,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       admin.password = randomBytes(12).toString('base64url');
       const r = await createUser(db, { name: 'admin', role: 'admin', password: admin.password });
       if (!r.ok) throw new Error(`could not create the first admin: ${r.error.message}`);
+      // writeSecret makes the parent 0700; keep the search bit startPostgresServer gave the data
+      // directory, or postgres (its own user) cannot reach pg_control at shutdown and PANICs.
+      const mode = statSync(dataDir).mode & 0o7777;
       await writeSecret(adminFile, `${admin.password}\n`);
+      chmodSync(dataDir, mode);
     } else if (existsSync(adminFile)) {
       admin = { name: 'admin', password: readFileSync(adminFile, 'utf8').trim() };
     }
