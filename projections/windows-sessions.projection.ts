@@ -3,6 +3,7 @@ import type { Insertable, Transaction } from 'kysely';
 import type { Database, WindowsSessionsTable } from '../infra/db/schema.js';
 import { machinesProjection } from './machines.projection.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
+import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 import { sessionListOf, sessionStateText, sessionTypeText } from './session-fields.js';
 
 /** Rows for an agent's latest list (pure). */
@@ -27,13 +28,18 @@ export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsT
   return rows;
 }
 
+const columns: Columns<Insertable<WindowsSessionsTable>> = {
+  agent_id: 'text', session_id: 'int4', user_name: 'text', domain: 'text', state: 'text', type: 'text', station_name: 'text',
+  client_name: 'text', client_address: 'text', logon_time: 'timestamptz', idle_secs: 'int4', locked: 'bool', capturable: 'bool', updated_at: 'timestamptz',
+};
+
+/** Per batch only each agent's latest list counts: older ones in the batch are replaced anyway. */
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
   const latest = new Map<string, DecodedEvent>();
   for (const e of events) if (e.parsed.family === 'agent' && sessionListOf(e)) latest.set(e.parsed.agentId, e);
   if (latest.size === 0) return;
-  await trx.deleteFrom('windows_sessions').where('agent_id', 'in', [...latest.keys()]).execute();
-  const rows = [...latest.values()].flatMap(windowsSessionRows);
-  for (let i = 0; i < rows.length; i += 2000) await trx.insertInto('windows_sessions').values(rows.slice(i, i + 2000)).execute();
+  await trx.deleteFrom('windows_sessions').where(anyOf('agent_id', [...latest.keys()])).execute();
+  await unnestInsert(trx, { table: 'windows_sessions', rows: [...latest.values()].flatMap(windowsSessionRows), columns });
 }
 
 export const windowsSessionsProjection: ProjectionDef = {

@@ -5,6 +5,7 @@
 import { type ConsumerMessages, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
+import type { Result } from '../../proto/errors.js';
 import type { Database } from '../../infra/db/schema.js';
 import { Streams } from '../../proto/subjects.js';
 import { applyBatch } from './apply-batch.js';
@@ -16,7 +17,10 @@ import type { DecodedEvent, ProjectionDef, ProjectionStats, ProjectionWorker } f
 export interface ProjectionOptions {
   nc: NatsConnection;
   db: Kysely<Database>;
-  /** Most events per transaction. */
+  /**
+   * Most events per transaction. Batches are whatever is queued when the writer is free: one event
+   * when idle (lowest latency), growing to this under load so folding by key pays off.
+   */
   batchSize?: number;
   /** How long a partial batch waits for more events (0 = commit what is there: lowest latency). */
   maxWaitMs?: number;
@@ -26,7 +30,12 @@ export interface ProjectionOptions {
   log?: (line: string) => void;
 }
 
-export const projectionDefaults = { batchSize: 1000, maxWaitMs: 0, maxAckPending: 20_000, ackWaitMs: 60_000 } as const;
+export const projectionDefaults = { batchSize: 5000, maxWaitMs: 0, maxAckPending: 20_000, ackWaitMs: 60_000 } as const;
+
+interface Queued {
+  m: JsMsg;
+  d: Result<DecodedEvent>;
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -38,7 +47,8 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   let jsm: JetStreamManager | undefined;
   const rate = new RateMeter();
   const st: ProjectionStats = { name: def.name, applied: 0, skipped: 0, undecodable: 0, dbErrors: 0, resyncs: 0, checkpoint: 0, eventsPerSec: 0, lag: 0, paused: false };
-  let queue: JsMsg[] = [];
+  // Decoded on arrival, so decoding overlaps the writer's wait on Postgres.
+  let queue: Queued[] = [];
   let wake: (() => void) | undefined;
   let messages: ConsumerMessages | undefined;
   let generation = 0;
@@ -70,7 +80,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
           max_messages: Math.max(2 * o.batchSize, 256),
           callback: (m) => {
             if (gen !== generation) return;
-            queue.push(m);
+            queue.push({ m, d: decodeJsMsg(m) });
             wake?.();
           },
         });
@@ -85,22 +95,21 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   }
 
   /** Index of the first message after a lost delivery, or -1. */
-  function findGap(batch: JsMsg[]): number {
+  function findGap(batch: Queued[]): number {
     for (let i = 0; i < batch.length; i++) {
-      const d = batch[i]!.info.deliverySequence;
+      const d = batch[i]!.m.info.deliverySequence;
       if (lastDseq !== 0 && d !== lastDseq + 1) return i;
       lastDseq = d;
     }
     return -1;
   }
 
-  async function commit(batch: JsMsg[]): Promise<void> {
+  async function commit(batch: Queued[]): Promise<void> {
     const events: DecodedEvent[] = [];
     const bad: Array<[JsMsg, string]> = [];
-    let top = batch[0]!;
-    for (const m of batch) {
+    let top = batch[0]!.m;
+    for (const { m, d } of batch) {
       if (m.seq > top.seq) top = m;
-      const d = decodeJsMsg(m);
       if (d.ok) events.push(d.value);
       else bad.push([m, d.error.message]);
     }
@@ -123,7 +132,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
       }
       // Retry the same batch in place rather than nak: a nak'd message would come back behind newer
       // ones, and once those committed the checkpoint would skip it. working() keeps it ours.
-      for (const m of batch) m.working();
+      for (const q of batch) q.m.working();
       log(`projection ${def.name}: ${r.error.message}; retry ${attempt + 1}`);
       await sleep(Math.min(5000, 100 * 2 ** attempt));
     }
