@@ -44,3 +44,32 @@ export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): 
   }
   return prev;
 }
+
+/** A status carrying its session list sets every column, so nothing earlier of that agent matters. */
+function setsEveryColumn(e: DecodedEvent): boolean {
+  return e.msg.payload === 'agentStatus' && !!e.msg.agentStatus?.sessions;
+}
+
+/**
+ * Folds a batch onto `state` (changed in place) and returns the agents whose row changed. Same
+ * result as evolveMachine over every event, but skips events a later full status of the same agent
+ * overwrites anyway (most of a catch-up batch); an agent's first event is always folded, since it
+ * sets first_seen.
+ */
+export function foldMachines(state: Map<string, MachineState>, events: readonly DecodedEvent[]): Set<string> {
+  const lastFull = new Map<string, number>();
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.parsed.family === 'agent' && !lastFull.has(e.parsed.agentId) && setsEveryColumn(e)) lastFull.set(e.parsed.agentId, i);
+  }
+  const touched = new Set<string>();
+  for (const [i, e] of events.entries()) {
+    if (e.parsed.family !== 'agent') continue;
+    const id = e.parsed.agentId as string;
+    const prev = state.get(id);
+    if (prev && i < (lastFull.get(id) ?? -1)) continue;
+    const next = evolveMachine(prev, e);
+    if (next && next !== prev) { state.set(id, next); touched.add(id); }
+  }
+  return touched;
+}

@@ -2,7 +2,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../infra/db/schema.js';
 import { subjects } from '../proto/subjects.js';
-import { type MachineState, evolveMachine } from './machines-evolve.js';
+import { type MachineState, foldMachines } from './machines-evolve.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 
@@ -17,15 +17,8 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   if (ids.length === 0) return;
   const loaded = await trx.selectFrom('machines').selectAll().where(anyOf('agent_id', ids)).execute();
   const state = new Map<string, MachineState>(loaded.map((r) => [r.agent_id, { ...r, last_seq: Number(r.last_seq) }]));
-  const touched = new Set<string>();
-  // Fold the batch per key first: one upsert cannot touch a key twice, and a busy agent costs one row.
-  for (const e of events) {
-    if (e.parsed.family !== 'agent') continue;
-    const id = e.parsed.agentId as string;
-    const prev = state.get(id);
-    const next = evolveMachine(prev, e);
-    if (next && next !== prev) { state.set(id, next); touched.add(id); }
-  }
+  // Folded per key first: one upsert cannot touch a key twice, and a busy agent costs one row.
+  const touched = foldMachines(state, events);
   if (touched.size === 0) return;
   await unnestInsert(trx, { table: 'machines', rows: [...touched].map((id) => state.get(id)!), columns, upsertOn: ['agent_id'] });
 }

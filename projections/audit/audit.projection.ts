@@ -4,7 +4,17 @@ import type { Database } from '../../infra/db/schema.js';
 import type { DecodedEvent, ProjectionDef } from '../runtime/types.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
-import type { AuditRow, AuditState } from './audit-types.js';
+import type { AuditRow, AuditState, ChainedAuditRow, PendingCommand } from './audit-types.js';
+import { type Columns, anyOf, unnestInsert } from '../runtime/unnest-insert.js';
+
+const eventColumns: Columns<ChainedAuditRow> = {
+  id: 'text', seq: 'int8', session_id: 'text', user_id: 'text', user_name: 'text', agent_id: 'text', event_type: 'text',
+  details: 'jsonb', created_at: 'timestamptz', correlation_id: 'text', hash: 'text',
+};
+const pendingColumns: Columns<PendingCommand> = {
+  command_id: 'text', seq: 'int8', agent_id: 'text', event_type: 'text', user_id: 'text', user_name: 'text', session_id: 'text',
+  requested_at: 'timestamptz', details: 'jsonb',
+};
 
 async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Promise<{ state: AuditState; commands: string[]; agents: string[] }> {
   const commands = new Set<string>();
@@ -17,9 +27,9 @@ async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Pr
     for (const a of k.agents) agents.add(a);
   }
   const [pending, existing, online] = await Promise.all([
-    commands.size ? trx.selectFrom('audit_pending').selectAll().where('command_id', 'in', [...commands]).execute() : [],
-    rows.size ? trx.selectFrom('events').select('id').where('id', 'in', [...rows]).execute() : [],
-    agents.size ? trx.selectFrom('audit_agents').selectAll().where('agent_id', 'in', [...agents]).execute() : [],
+    commands.size ? trx.selectFrom('audit_pending').selectAll().where(anyOf('command_id', [...commands])).execute() : [],
+    rows.size ? trx.selectFrom('events').select('id').where(anyOf('id', [...rows])).execute() : [],
+    agents.size ? trx.selectFrom('audit_agents').selectAll().where(anyOf('agent_id', [...agents])).execute() : [],
   ]);
   return {
     state: {
@@ -42,22 +52,19 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   if (drafts.length > 0) {
     const head = await trx.selectFrom('events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
     const rows = chain(head?.hash ?? GENESIS_HASH, drafts.map((d) => ({ ...d, created_at: new Date(d.created_at) })));
-    for (let i = 0; i < rows.length; i += 1000) {
-      await trx.insertInto('events').values(rows.slice(i, i + 1000).map((r) => ({ ...r, details: JSON.stringify(r.details) as unknown as Record<string, unknown> }))).execute();
-    }
+    await unnestInsert(trx, { table: 'events', rows, columns: eventColumns });
   }
   if (commands.length > 0) {
     const open = commands.flatMap((c) => state.pending.get(c) ?? []);
     const closed = commands.filter((c) => !state.pending.has(c));
-    if (closed.length) await trx.deleteFrom('audit_pending').where('command_id', 'in', closed).execute();
+    if (closed.length) await trx.deleteFrom('audit_pending').where(anyOf('command_id', closed)).execute();
     if (open.length) {
-      await trx.insertInto('audit_pending').values(open.map((p) => ({ ...cleanForJsonb(p), requested_at: p.requested_at, details: JSON.stringify(cleanForJsonb(p.details)) as unknown as Record<string, unknown> })))
-        .onConflict((oc) => oc.column('command_id').doNothing()).execute();
+      await unnestInsert(trx, { table: 'audit_pending', rows: open.map((p) => ({ ...cleanForJsonb(p), requested_at: p.requested_at })), columns: pendingColumns, ignoreOn: ['command_id'] });
     }
   }
   if (agents.length > 0) {
     const rows = agents.flatMap((a) => (state.online.has(a) ? [{ agent_id: a, online: state.online.get(a)! }] : []));
-    if (rows.length) await trx.insertInto('audit_agents').values(rows).onConflict((oc) => oc.column('agent_id').doUpdateSet((eb) => ({ online: eb.ref('excluded.online') }))).execute();
+    if (rows.length) await unnestInsert(trx, { table: 'audit_agents', rows, columns: { agent_id: 'text', online: 'bool' }, upsertOn: ['agent_id'] });
   }
 }
 

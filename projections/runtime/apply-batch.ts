@@ -27,8 +27,9 @@ export async function applyBatch(db: Kysely<Database>, def: ProjectionDef, event
       const fresh = events.filter((e) => e.seq > cp);
       if (fresh.length > 0) await def.apply(trx, fresh);
       const next = Math.max(cp, uptoSeq);
-      if (next > cp) await advanceCheckpoint(trx, def.name, next);
-      if (fresh.length > 0 && o.notify !== false) await notifyReadModel(trx, def.name);
+      const notify = fresh.length > 0 && o.notify !== false;
+      if (next > cp) await advanceCheckpoint(trx, def.name, next, notify);
+      else if (notify) await notifyReadModel(trx, def.name);
       return { applied: fresh.length, skipped: events.length - fresh.length, checkpoint: next };
     });
     return ok(out);
