@@ -28,8 +28,8 @@ export interface ViewerTestHooks {
   terminalText(): string;
   /** Painted-frame latency and size samples. */
   readonly paint: PaintStats;
-  /** Per completed switch: time from sending {t:'switch'} to the first painted frame of the new session. */
-  readonly switchTimes: { to: number; ms: number }[];
+  /** Per completed switch: time from sending {t:'switch'} to the first painted frame of the new session (ackMs: to the "switched"/"watching" answer). */
+  readonly switchTimes: { to: number; ms: number; ackMs: number | undefined }[];
   /** Switches as the session selector does (control viewers: {t:'switch'}; view-only: a new watch). */
   switchTo(sessionId: number): void;
   /** Keyframes asked for because no frame came within FIRST_FRAME_NUDGE_MS of a watch or switch (0 when the server delivered on its own). */
@@ -64,8 +64,8 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   let connected = false;
   let pendingSwitch: { req: string; to: number } | undefined;
   // When the last switch was sent, to time it up to its first painted frame.
-  let switchClock: { to: number; sentAt: number } | undefined;
-  const switchTimes: { to: number; ms: number }[] = [];
+  let switchClock: { to: number; sentAt: number; ackAt?: number } | undefined;
+  const switchTimes: { to: number; ms: number; ackMs: number | undefined }[] = [];
   // A watch the server refused (offline, unknown session yet) is retried, not left on an overlay.
   let watchFailed = false;
   let awaitingFirstFrame = false;
@@ -103,7 +103,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     painted: (f) => {
       awaitingFirstFrame = false;
       if (switchClock && f.sessionId === switchClock.to) {
-        switchTimes.push({ to: f.sessionId, ms: Date.now() - switchClock.sentAt });
+        switchTimes.push({ to: f.sessionId, ms: Date.now() - switchClock.sentAt, ackMs: switchClock.ackAt === undefined ? undefined : switchClock.ackAt - switchClock.sentAt });
         if (switchTimes.length > 1000) switchTimes.shift();
         switchClock = undefined;
       }
@@ -193,6 +193,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         watchFailed = false;
         lastNudge = Date.now();
         watchingAt = lastNudge;
+        if (switchClock?.to === m.session_id) switchClock.ackAt = lastNudge;
         current = m.session_id;
         control = m.control;
         painter.expect(m.session_id);
@@ -207,6 +208,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         awaitingFirstFrame = !m.noop;
         lastNudge = Date.now();
         drawSessions();
+        if (switchClock?.to === m.to) switchClock.ackAt = Date.now();
         if (m.noop) switchClock = undefined;
         else {
           setOverlay('Switching…');
