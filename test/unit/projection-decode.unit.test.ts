@@ -1,0 +1,31 @@
+/** decodeEvent: what the projection worker accepts from the stream, and what it refuses. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCode } from '../../proto/errors.js';
+import { encode, message } from '../../proto/codec.js';
+import type { AgentId } from '../../proto/ids.js';
+import { subjects } from '../../proto/subjects.js';
+import { decodeEvent } from '../../projections/runtime/decode-event.js';
+
+const A = 'pc-1' as AgentId;
+const list = encode(message({ sessionList: { sessions: [] } }, { agentId: A, atMs: 42 }));
+
+describe('decodeEvent', () => {
+  it('decodes a payload that belongs on its subject, with its position and time', () => {
+    const d = decodeEvent(subjects.agentEvent(A, 'sessions'), 9, list);
+    assert.ok(d.ok);
+    assert.deepEqual([d.value.seq, d.value.parsed, d.value.msg.payload, d.value.atMs], [9, { family: 'agent', agentId: A, kind: 'sessions' }, 'sessionList', 42]);
+  });
+
+  it('refuses a payload on the wrong subject, another agent’s message, garbage and foreign subjects (also when repeated)', () => {
+    for (let round = 0; round < 2; round++) {
+      const cases = [
+        decodeEvent(subjects.agentEvent(A, 'status'), 1, list),
+        decodeEvent(subjects.agentEvent('pc-2' as AgentId, 'sessions'), 1, list),
+        decodeEvent(subjects.agentEvent(A, 'sessions'), 1, new Uint8Array([0xff, 0xff, 0x01])),
+        decodeEvent('other.thing.here', 1, list),
+      ];
+      assert.deepEqual(cases.map((c) => (c.ok ? 'ok' : c.error.code)), [ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.INVALID_ID]);
+    }
+  });
+});
