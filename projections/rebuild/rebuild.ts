@@ -45,6 +45,10 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
     for (const t of [...tables, 'projection_checkpoints']) {
       await sql`create table ${sql.id(shadow, t)} (like ${sql.id('public', t)} including all)`.execute(o.db);
     }
+    // One transaction in flight while the next batch is fetched and decoded: reading and writing
+    // overlap instead of taking turns. Failures are kept as values until the reader hands over.
+    let inflight: Promise<void> = Promise.resolve();
+    let failure: string | undefined;
     const apply = async (batch: RawEvent[], lastSeq: number) => {
       const decoded: DecodedEvent[] = [];
       for (const r of batch) {
@@ -53,17 +57,22 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
         else undecodable++;
       }
       const upto = batch[batch.length - 1]?.seq ?? 0;
-      const res = await applyBatch(o.db, o.def, decoded, upto, { schema: shadow, notify: false });
-      if (!res.ok) throw new Error(res.error.message);
-      events += batch.length;
-      o.onProgress?.(upto, lastSeq);
+      await inflight;
+      if (failure) throw new Error(failure);
+      inflight = applyBatch(o.db, o.def, decoded, upto, { schema: shadow, notify: false }).then((res) => {
+        if (!res.ok) { failure = res.error.message; return; }
+        events += batch.length;
+        o.onProgress?.(upto, lastSeq);
+      });
     };
     const readFrom = async (from: number, to?: number) => {
       let last = 0;
-      await readStream(o.nc, { filterSubject: o.def.filterSubject, fromSeq: from, toSeq: to, batch: o.batch }, async (b) => {
+      await readStream(o.nc, { filterSubject: o.def.filterSubject, fromSeq: from, toSeq: to, batch: o.batch ?? 5000 }, async (b) => {
         last = b[b.length - 1]?.seq ?? last;
         await apply(b, to ?? last);
       });
+      await inflight;
+      if (failure) throw new Error(failure);
       return last;
     };
     const liveCheckpoint = async () => Number((await o.db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', o.def.name).executeTakeFirst())?.last_seq ?? 0);

@@ -1,6 +1,7 @@
 /** Audit fold and hash chain, given/when/then: commands, results and gateway events -> chained rows. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { type MessageInit, encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { subjects } from '../../proto/subjects.js';
@@ -113,5 +114,12 @@ describe('audit hash chain', () => {
 
   it('NUL characters are stripped before storing (Postgres text and jsonb refuse them)', () => {
     assert.deepEqual(cleanForJsonb({ t: 'a\u0000b', n: [1, 'x\u0000'] }), { t: 'ab', n: [1, 'x'] });
+  });
+
+  it('cleaning gives exactly what a JSON round trip gives (what jsonb stores and the hash must match)', () => {
+    const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'string' ? x.replaceAll('\u0000', '') : x)));
+    const str = fc.oneof(fc.string(), fc.constantFrom('\u0000', 'a\u0000b\u0000', '__proto__', 'toJSON'));
+    const value = fc.anything({ key: str, values: [str, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.date()], withDate: true, withMap: true, withSet: true, withSparseArray: true, withNullPrototype: true, withTypedArray: true });
+    fc.assert(fc.property(fc.dictionary(str, value), (v) => assert.deepEqual(cleanForJsonb(v), roundTrip(v))), { numRuns: 500 });
   });
 });
