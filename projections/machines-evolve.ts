@@ -73,3 +73,19 @@ export function foldMachines(state: Map<string, MachineState>, events: readonly 
   }
   return touched;
 }
+
+/**
+ * Agents of a batch whose stored row the fold needs: those without a full status in the batch. For
+ * the others the batch alone decides every column but first_seen, which the upsert keeps from the
+ * stored row; so an idle worker's heartbeat costs no read.
+ */
+export function machinesToLoad(events: readonly DecodedEvent[]): string[] {
+  const all = new Set<string>();
+  const full = new Set<string>();
+  for (const e of events) {
+    if (e.parsed.family !== 'agent') continue;
+    all.add(e.parsed.agentId);
+    if (setsEveryColumn(e)) full.add(e.parsed.agentId);
+  }
+  return [...all].filter((a) => !full.has(a));
+}

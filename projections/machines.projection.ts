@@ -2,7 +2,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../infra/db/schema.js';
 import { subjects } from '../proto/subjects.js';
-import { type MachineState, foldMachines } from './machines-evolve.js';
+import { type MachineState, foldMachines, machinesToLoad } from './machines-evolve.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 
@@ -13,14 +13,18 @@ const columns: Columns<MachineState> = {
 };
 
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
-  const ids = [...new Set(events.flatMap((e) => (e.parsed.family === 'agent' ? [e.parsed.agentId as string] : [])))];
-  if (ids.length === 0) return;
-  const loaded = await trx.selectFrom('machines').selectAll().where(anyOf('agent_id', ids)).execute();
+  const ids = machinesToLoad(events);
+  const loaded = ids.length > 0 ? await trx.selectFrom('machines').selectAll().where(anyOf('agent_id', ids)).execute() : [];
   const state = new Map<string, MachineState>(loaded.map((r) => [r.agent_id, { ...r, last_seq: Number(r.last_seq) }]));
   // Folded per key first: one upsert cannot touch a key twice, and a busy agent costs one row.
   const touched = foldMachines(state, events);
   if (touched.size === 0) return;
-  await unnestInsert(trx, { table: 'machines', rows: [...touched].map((id) => state.get(id)!), columns, upsertOn: ['agent_id'] });
+  // A stored row keeps its first_seen, and a row never goes back to an older event (the fold's own
+  // rule, here for the rows it did not load).
+  await unnestInsert(trx, {
+    table: 'machines', rows: [...touched].map((id) => state.get(id)!), columns,
+    upsertOn: ['agent_id'], keepOnConflict: ['first_seen'], onlyIfNewer: 'last_seq',
+  });
 }
 
 /** Status and session lists live on gc.agent.<a>.status / .sessions (two-token tails do not match backstage.output). */

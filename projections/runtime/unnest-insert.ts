@@ -35,6 +35,10 @@ export interface UnnestInsert<R> {
   columns: Columns<R>;
   /** Upsert on this key: every other column takes the new value. */
   upsertOn?: readonly (keyof R & string)[];
+  /** With upsertOn: columns a stored row keeps. */
+  keepOnConflict?: readonly (keyof R & string)[];
+  /** With upsertOn: update only when the new row's value of this column is greater. */
+  onlyIfNewer?: keyof R & string;
   /** Ignore rows whose key exists. */
   ignoreOn?: readonly (keyof R & string)[];
 }
@@ -46,8 +50,9 @@ export async function unnestInsert<R extends object>(trx: Transaction<Database>,
   const cols = sql.join(names.map((n) => sql.id(n)));
   let conflict: RawBuilder<unknown> = sql``;
   if (o.upsertOn) {
-    const sets = names.filter((n) => !o.upsertOn?.includes(n)).map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
-    conflict = sql`on conflict (${sql.join(o.upsertOn.map((n) => sql.id(n)))}) do update set ${sql.join(sets)}`;
+    const sets = names.filter((n) => !o.upsertOn?.includes(n) && !o.keepOnConflict?.includes(n)).map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
+    const newer = o.onlyIfNewer ? sql`where ${sql.id(o.table, o.onlyIfNewer)} < excluded.${sql.id(o.onlyIfNewer)}` : sql``;
+    conflict = sql`on conflict (${sql.join(o.upsertOn.map((n) => sql.id(n)))}) do update set ${sql.join(sets)} ${newer}`;
   } else if (o.ignoreOn) {
     conflict = sql`on conflict (${sql.join(o.ignoreOn.map((n) => sql.id(n)))}) do nothing`;
   }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { type MessageInit, encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { type AgentEventKind, subjects } from '../../proto/subjects.js';
-import { type MachineState, evolveMachine, foldMachines } from '../../projections/machines-evolve.js';
+import { type MachineState, evolveMachine, foldMachines, machinesToLoad } from '../../projections/machines-evolve.js';
 import { decodeEvent } from '../../projections/runtime/decode-event.js';
 import type { DecodedEvent } from '../../projections/runtime/types.js';
 
@@ -68,7 +68,7 @@ describe('machines fold', () => {
     given().when(ev(1, 'switched', { sessionSwitched: { ok: true, toSessionId: 2 } })).thenState(undefined);
   });
 
-  it('the batch fold (skipping what a later full status overwrites) equals folding every event', () => {
+  it('batches (loading only agents without a full status, skipping what a later full status overwrites) equal folding every event', () => {
     const agents = ['a', 'b', 'c'] as AgentId[];
     const arbEvent = fc.record({
       agent: fc.constantFrom(...agents),
@@ -90,11 +90,20 @@ describe('machines fold', () => {
         const next = evolveMachine(plain.get(id), e);
         if (next) plain.set(id, next);
       }
-      // Batches of any size, starting from a state that already holds a prefix.
-      const folded = new Map<string, MachineState>();
-      foldMachines(folded, events.slice(0, split));
-      for (let i = split; i < events.length; i += batch) foldMachines(folded, events.slice(i, i + batch));
-      assert.deepEqual(folded, plain);
+      // Batches of any size as the projection runs them: load only machinesToLoad(batch) from the
+      // stored rows, fold, then upsert keeping first_seen and never going back to an older row.
+      const stored = new Map<string, MachineState>();
+      for (let i = 0; i < events.length; i += i === 0 && split > 0 ? split : batch) {
+        const b = events.slice(i, i + (i === 0 && split > 0 ? split : batch));
+        const state = new Map(machinesToLoad(b).flatMap((id) => (stored.has(id) ? [[id, stored.get(id)!] as const] : [])));
+        for (const id of foldMachines(state, b)) {
+          const row = state.get(id)!;
+          const old = stored.get(id);
+          if (!old) stored.set(id, row);
+          else if (old.last_seq < row.last_seq) stored.set(id, { ...row, first_seen: old.first_seen });
+        }
+      }
+      assert.deepEqual(stored, plain);
     }), { numRuns: 300 });
   });
 
@@ -103,5 +112,10 @@ describe('machines fold', () => {
     const touched = foldMachines(state, [ev(1, 'status', status(), 1, 'a' as AgentId), ev(2, 'switched', { sessionSwitched: { ok: true } }, 2, 'b' as AgentId), ev(3, 'sessions', { sessionList: list(1) }, 3, 'c' as AgentId)]);
     assert.deepEqual([...touched].sort(), ['a', 'c']);
     assert.deepEqual([...foldMachines(state, [ev(1, 'status', status(), 1, 'a' as AgentId)])], [], 'a replayed event changes nothing');
+  });
+
+  it('only agents without a full status in the batch need their stored row', () => {
+    const b = [ev(1, 'status', status({ sessions: list(1) }), 1, 'full' as AgentId), ev(2, 'sessions', { sessionList: list(1) }, 2, 'partial' as AgentId), ev(3, 'status', status(), 3, 'bare' as AgentId), ev(4, 'sessions', { sessionList: list(1) }, 4, 'full' as AgentId)];
+    assert.deepEqual(machinesToLoad(b), ['partial', 'bare']);
   });
 });
