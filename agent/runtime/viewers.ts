@@ -20,7 +20,12 @@ interface Viewer {
 interface Captured {
   desktop: SessionDesktop;
   capture: Capture;
+  /** Set while nobody watches: the capture stops when it fires, unless a viewer comes back. */
+  linger?: NodeJS.Timeout;
 }
+
+/** How long an unwatched capture stays up: switching back and forth then costs no desktop reopen. */
+const LINGER_MS = 5000;
 
 export interface ViewerManagerDeps {
   platform: PlatformPort;
@@ -55,11 +60,27 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     return ok(s);
   };
 
-  const ensureCapture = (sessionId: number): Promise<Result<Captured>> => {
+  const stopCapture = async (sessionId: number) => {
+    const c = captures.get(sessionId);
+    if (!c) return;
+    clearTimeout(c.linger);
+    captures.delete(sessionId);
+    await c.capture.stop();
+    c.desktop.close();
+  };
+
+  const ensureCapture = async (sessionId: number): Promise<Result<Captured>> => {
     const have = captures.get(sessionId);
-    if (have) return Promise.resolve(ok(have));
+    if (have) {
+      clearTimeout(have.linger);
+      have.linger = undefined;
+      return ok(have);
+    }
     const pending = opening.get(sessionId);
     if (pending) return pending;
+    // A lingering capture gives way to one somebody wants now.
+    const idle = [...captures.entries()].find(([, c]) => c.linger !== undefined);
+    if (captures.size + opening.size >= deps.maxCaptures && idle) await stopCapture(idle[0]);
     if (captures.size + opening.size >= deps.maxCaptures) {
       return Promise.resolve(err(ErrorCode.CAPACITY_EXCEEDED, `this agent already captures ${deps.maxCaptures} sessions; close a viewer or raise GC_MAX_CAPTURES`));
     }
@@ -74,13 +95,13 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     return p;
   };
 
-  const release = async (sessionId: number) => {
+  const release = async (sessionId: number, now = false) => {
     if ([...viewers.values()].some((v) => v.sessionId === sessionId)) return;
     const c = captures.get(sessionId);
     if (!c) return;
-    captures.delete(sessionId);
-    await c.capture.stop();
-    c.desktop.close();
+    if (now) return stopCapture(sessionId);
+    clearTimeout(c.linger);
+    c.linger = setTimeout(() => void stopCapture(sessionId).catch((e) => deps.log(`stopping capture ${sessionId}: ${(e as Error).message}`)), LINGER_MS);
   };
 
   const sweep = setInterval(() => {
@@ -153,13 +174,14 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     },
 
     currentSessionId: () => lastSessionId,
-    watchedSessions: () => [...captures.keys()],
+    /** Sessions captured for at least one viewer (lingering captures excluded). */
+    watchedSessions: () => [...captures.entries()].filter(([, c]) => c.linger === undefined).map(([s]) => s),
     viewerSession: (viewerId: string) => viewers.get(viewerId)?.sessionId,
 
     async close(): Promise<void> {
       clearInterval(sweep);
       viewers.clear();
-      await Promise.all([...captures.keys()].map((s) => release(s)));
+      await Promise.all([...captures.keys()].map((s) => release(s, true)));
     },
   };
 }

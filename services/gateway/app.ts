@@ -72,7 +72,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const log = (m: string) => app.log.info(m);
   const events = subscribeAgentEvents(nc, log);
   const audit = createAuditPublisher(js, (m) => app.log.error(m));
-  const commands = createCommandClient(nc, js, events);
+  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log });
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const notifications = listenReadModels(config.databaseUrl, log);
   const access = await deps.auth(app, { audit, db });

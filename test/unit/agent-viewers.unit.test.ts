@@ -106,4 +106,23 @@ describe('agent viewers', () => {
     assert.equal(vm.inputTarget('nobody', 1).ok, false);
     await vm.close();
   });
+  it('keeps a left capture briefly, so switching back reuses it', async () => {
+    const { vm, captures } = setup(2);
+    await vm.start('v1', 1, true);
+    await vm.switch('v1', 2);
+    await vm.switch('v1', 1);
+    assert.equal(captures.get(1), 1, 'session 1 was not reopened');
+    assert.deepEqual(vm.watchedSessions(), [1]);
+    await vm.close();
+  });
+
+  it('lets a lingering capture give way when capacity is needed', async () => {
+    const { vm, log } = setup(2);
+    await vm.start('v1', 1, true);
+    await vm.switch('v1', 2);
+    const r = await vm.switch('v1', 3);
+    assert.ok(r.ok, 'session 3 opens by stopping the lingering capture of session 1');
+    assert.ok(log.includes('stop 1'));
+    await vm.close();
+  });
 });

@@ -76,10 +76,8 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
     const r = await deps.commands.issue(agentId, 'switchSession', {
       switchSession: { targetSessionId: request.body.session_id, viewerId: request.body.viewer_id ?? '' },
     }, { actor, timeoutMs: deps.commandTimeoutMs });
-    if (!r.ok) {
-      await deps.audit({ eventType: 'command_failed', actor, agentId, details: { command: 'switch-session', error_code: r.error.code, message: r.error.message } }).catch(() => {});
-      throw GcHttpError.of(r.error);
-    }
+    // The command client records command_failed under the command id, closing its audit row.
+    if (!r.ok) throw GcHttpError.of(r.error);
     const s = r.value.answer.sessionSwitched!;
     if (!s.ok) throw new GcHttpError((s.error?.code as ErrorCode) || ErrorCode.PLATFORM_ERROR, s.error?.message ?? 'switch failed');
     return { ok: true as const, command_id: r.value.commandId, from_session_id: s.fromSessionId ?? 0, to_session_id: s.toSessionId ?? 0, duration_ms: Number(s.durationMs ?? 0) };

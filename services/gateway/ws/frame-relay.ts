@@ -63,5 +63,15 @@ export function relayFrames(
     },
   });
   ask();
-  return { sessionId, stats, stop: () => sub.unsubscribe() };
+  // On a still screen no delta arrives to trigger ask(): keep asking until a keyframe got through
+  // (frames travel on core NATS, so one can be lost).
+  const retry = setInterval(() => needKeyframe && ask(), 1000);
+  return {
+    sessionId,
+    stats,
+    stop: () => {
+      clearInterval(retry);
+      sub.unsubscribe();
+    },
+  };
 }

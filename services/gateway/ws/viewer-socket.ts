@@ -51,6 +51,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   let watching: number | undefined;
   let control = false;
   let joined = false;
+  let switching = false;
   let renew: NodeJS.Timeout | undefined;
   let inputWindow = { start: Date.now(), count: 0, dropped: 0 };
   const backstageRuns = new Map<string, AbortController>();
@@ -138,13 +139,14 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
       void audit('session_switch_failed', { from_session: watching ?? 0, to_session: m.session_id, error_code: ErrorCode.SESSION_NOT_FOUND });
       return;
     }
-    const r = await deps.commands.issue(agentId, 'switchSession', {
-      switchSession: { targetSessionId: m.session_id, viewerId, fromSessionId: watching ?? 0 },
-    }, { actor, timeoutMs: deps.commandTimeoutMs });
-    if (!r.ok) {
-      void audit('command_failed', { error_code: r.error.code, message: r.error.message, command: 'switch-session', to_session: m.session_id });
-      return state.error(r.error.code, r.error.message, m.req);
-    }
+    switching = true;
+    const r = await deps.commands
+      .issue(agentId, 'switchSession', { switchSession: { targetSessionId: m.session_id, viewerId, fromSessionId: watching ?? 0 } }, { actor, timeoutMs: deps.commandTimeoutMs })
+      .finally(() => {
+        switching = false;
+      });
+    // The command client records command_failed under the command id, closing its audit row.
+    if (!r.ok) return state.error(r.error.code, r.error.message, m.req);
     const s = r.value.answer.sessionSwitched!;
     if (!s.ok) return state.error((s.error?.code as ErrorCode) ?? ErrorCode.PLATFORM_ERROR, s.error?.message ?? 'switch failed', m.req);
     // Move the relay only now: frames of the old session stop before the viewer hears "switched".
@@ -175,6 +177,11 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
 
   const unlistenSessions = deps.events.onAgent(agentId, (msg) => {
     if (msg.payload === 'sessionList') void sendSessions().catch(() => {});
+    // A stream start the agent refused is answered only by a failed SessionSwitched for this viewer.
+    const s = msg.sessionSwitched;
+    if (msg.payload === 'sessionSwitched' && s && !s.ok && s.viewerId === viewerId && !switching) {
+      state.error((s.error?.code as ErrorCode) || ErrorCode.PLATFORM_ERROR, `could not start the stream of session ${s.toSessionId ?? 0}: ${s.error?.message ?? 'unknown'}`);
+    }
   });
 
   socket.on('message', (raw: Buffer, isBinary: boolean) => {
