@@ -9,15 +9,18 @@ import { type AgentId, checkSubjectToken } from './ids.js';
 export type PayloadCase =
   | 'agentStatus' | 'startStream' | 'stopStream' | 'videoFrame' | 'input' | 'requestSessions'
   | 'requestKeyframe' | 'audit' | 'error' | 'clipboardCleared' | 'sessionList' | 'switchSession'
-  | 'backstageCommand' | 'backstageOutput' | 'sessionSwitched';
+  | 'backstageCommand' | 'backstageOutput' | 'sessionSwitched'
+  | 'terminalOpen' | 'terminalInput' | 'terminalResize' | 'terminalClose' | 'terminalOutput';
 
 export const AgentEvent = {
-  status: { suffix: 'status', payloads: ['agentStatus'] },
-  sessions: { suffix: 'sessions', payloads: ['sessionList'] },
-  switched: { suffix: 'switched', payloads: ['sessionSwitched'] },
-  backstageOutput: { suffix: 'backstage.output', payloads: ['backstageOutput'] },
-  clipboard: { suffix: 'clipboard', payloads: ['clipboardCleared'] },
-} as const satisfies Record<string, { suffix: string; payloads: readonly PayloadCase[] }>;
+  status: { stored: true, suffix: 'status', payloads: ['agentStatus'] },
+  sessions: { stored: true, suffix: 'sessions', payloads: ['sessionList'] },
+  switched: { stored: true, suffix: 'switched', payloads: ['sessionSwitched'] },
+  backstageOutput: { stored: true, suffix: 'backstage.output', payloads: ['backstageOutput'] },
+  clipboard: { suffix: 'clipboard', payloads: ['clipboardCleared'], stored: false },
+  /** Interactive terminal output: live only (it can carry secrets typed at prompts). */
+  terminal: { suffix: 'terminal', payloads: ['terminalOutput'], stored: false },
+} as const satisfies Record<string, { suffix: string; payloads: readonly PayloadCase[]; stored: boolean }>;
 export type AgentEventKind = keyof typeof AgentEvent;
 
 export const AgentCommand = {
@@ -26,6 +29,8 @@ export const AgentCommand = {
   input: { suffix: 'input', payloads: ['input'], stored: false },
   stream: { suffix: 'stream', payloads: ['startStream', 'stopStream', 'requestKeyframe'], stored: false },
   requestSessions: { suffix: 'request-sessions', payloads: ['requestSessions'], stored: false },
+  /** Interactive terminal: open, keystrokes, resize, close (live only; the gateway audits open/close). */
+  terminal: { suffix: 'terminal', payloads: ['terminalOpen', 'terminalInput', 'terminalResize', 'terminalClose'], stored: false },
 } as const satisfies Record<string, { suffix: string; payloads: readonly PayloadCase[]; stored: boolean }>;
 export type AgentCommandKind = keyof typeof AgentCommand;
 
@@ -36,7 +41,7 @@ export const Streams = {
   events: {
     name: 'GC_EVENTS',
     subjects: [
-      ...Object.values(AgentEvent).filter((e) => e.suffix !== 'clipboard').map((e) => `gc.agent.*.${e.suffix}`),
+      ...Object.values(AgentEvent).filter((e) => e.stored).map((e) => `gc.agent.*.${e.suffix}`),
       ...Object.values(AgentCommand).filter((c) => c.stored).map((c) => `gc.cmd.*.${c.suffix}`),
       `${AUDIT_PREFIX}.>`,
     ],

@@ -3643,6 +3643,560 @@ export namespace guruconnect {
     }
 
     /**
+     * Properties of a TerminalOpen.
+     * @deprecated Use guruconnect.TerminalOpen.$Properties instead.
+     */
+    interface ITerminalOpen extends guruconnect.TerminalOpen.$Properties {
+    }
+
+    /** Represents a TerminalOpen. */
+    class TerminalOpen {
+
+        /**
+         * Constructs a new TerminalOpen.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: guruconnect.TerminalOpen.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TerminalOpen cols. */
+        cols: number;
+
+        /** TerminalOpen rows. */
+        rows: number;
+
+        /** TerminalOpen shell. */
+        shell: guruconnect.Shell;
+
+        /** TerminalOpen asSessionId. */
+        asSessionId: number;
+
+        /**
+         * Creates a new TerminalOpen instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TerminalOpen instance
+         */
+        static create(properties: guruconnect.TerminalOpen.$Shape): guruconnect.TerminalOpen & guruconnect.TerminalOpen.$Shape;
+        static create(properties?: guruconnect.TerminalOpen.$Properties): guruconnect.TerminalOpen;
+
+        /**
+         * Encodes the specified TerminalOpen message. Does not implicitly {@link guruconnect.TerminalOpen.verify|verify} messages.
+         * @param message TerminalOpen message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: guruconnect.TerminalOpen.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TerminalOpen message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalOpen & guruconnect.TerminalOpen.$Shape} TerminalOpen
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): guruconnect.TerminalOpen & guruconnect.TerminalOpen.$Shape;
+
+        /**
+         * Verifies a TerminalOpen message.
+         * @param message Plain object to verify
+         * @returns `null` if valid, otherwise the reason why it is not
+         */
+        static verify(message: { [k: string]: any }): (string|null);
+
+        /**
+         * Creates a TerminalOpen message from a plain object. Also converts values to their respective internal types.
+         * @param object Plain object
+         * @returns TerminalOpen
+         */
+        static fromObject(object: { [k: string]: any }): guruconnect.TerminalOpen;
+
+        /**
+         * Creates a plain object from a TerminalOpen message. Also converts values to other types if specified.
+         * @param message TerminalOpen
+         * @param [options] Conversion options
+         * @returns Plain object
+         */
+        static toObject(message: guruconnect.TerminalOpen, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+        /**
+         * Converts this TerminalOpen to JSON.
+         * @returns JSON object
+         */
+        toJSON(): { [k: string]: any };
+
+        /**
+         * Gets the type url for TerminalOpen
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TerminalOpen {
+
+        /** Properties of a TerminalOpen. */
+        interface $Properties {
+
+            /** TerminalOpen cols */
+            cols?: (number|null);
+
+            /** TerminalOpen rows */
+            rows?: (number|null);
+
+            /** TerminalOpen shell */
+            shell?: (guruconnect.Shell|null);
+
+            /** TerminalOpen asSessionId */
+            asSessionId?: (number|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TerminalOpen. */
+        type $Shape = guruconnect.TerminalOpen.$Properties;
+    }
+
+    /**
+     * Properties of a TerminalInput.
+     * @deprecated Use guruconnect.TerminalInput.$Properties instead.
+     */
+    interface ITerminalInput extends guruconnect.TerminalInput.$Properties {
+    }
+
+    /** Represents a TerminalInput. */
+    class TerminalInput {
+
+        /**
+         * Constructs a new TerminalInput.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: guruconnect.TerminalInput.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TerminalInput data. */
+        data: Uint8Array;
+
+        /**
+         * Creates a new TerminalInput instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TerminalInput instance
+         */
+        static create(properties: guruconnect.TerminalInput.$Shape): guruconnect.TerminalInput & guruconnect.TerminalInput.$Shape;
+        static create(properties?: guruconnect.TerminalInput.$Properties): guruconnect.TerminalInput;
+
+        /**
+         * Encodes the specified TerminalInput message. Does not implicitly {@link guruconnect.TerminalInput.verify|verify} messages.
+         * @param message TerminalInput message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: guruconnect.TerminalInput.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TerminalInput message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalInput & guruconnect.TerminalInput.$Shape} TerminalInput
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): guruconnect.TerminalInput & guruconnect.TerminalInput.$Shape;
+
+        /**
+         * Verifies a TerminalInput message.
+         * @param message Plain object to verify
+         * @returns `null` if valid, otherwise the reason why it is not
+         */
+        static verify(message: { [k: string]: any }): (string|null);
+
+        /**
+         * Creates a TerminalInput message from a plain object. Also converts values to their respective internal types.
+         * @param object Plain object
+         * @returns TerminalInput
+         */
+        static fromObject(object: { [k: string]: any }): guruconnect.TerminalInput;
+
+        /**
+         * Creates a plain object from a TerminalInput message. Also converts values to other types if specified.
+         * @param message TerminalInput
+         * @param [options] Conversion options
+         * @returns Plain object
+         */
+        static toObject(message: guruconnect.TerminalInput, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+        /**
+         * Converts this TerminalInput to JSON.
+         * @returns JSON object
+         */
+        toJSON(): { [k: string]: any };
+
+        /**
+         * Gets the type url for TerminalInput
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TerminalInput {
+
+        /** Properties of a TerminalInput. */
+        interface $Properties {
+
+            /** TerminalInput data */
+            data?: (Uint8Array|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TerminalInput. */
+        type $Shape = guruconnect.TerminalInput.$Properties;
+    }
+
+    /**
+     * Properties of a TerminalResize.
+     * @deprecated Use guruconnect.TerminalResize.$Properties instead.
+     */
+    interface ITerminalResize extends guruconnect.TerminalResize.$Properties {
+    }
+
+    /** Represents a TerminalResize. */
+    class TerminalResize {
+
+        /**
+         * Constructs a new TerminalResize.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: guruconnect.TerminalResize.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TerminalResize cols. */
+        cols: number;
+
+        /** TerminalResize rows. */
+        rows: number;
+
+        /**
+         * Creates a new TerminalResize instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TerminalResize instance
+         */
+        static create(properties: guruconnect.TerminalResize.$Shape): guruconnect.TerminalResize & guruconnect.TerminalResize.$Shape;
+        static create(properties?: guruconnect.TerminalResize.$Properties): guruconnect.TerminalResize;
+
+        /**
+         * Encodes the specified TerminalResize message. Does not implicitly {@link guruconnect.TerminalResize.verify|verify} messages.
+         * @param message TerminalResize message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: guruconnect.TerminalResize.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TerminalResize message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalResize & guruconnect.TerminalResize.$Shape} TerminalResize
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): guruconnect.TerminalResize & guruconnect.TerminalResize.$Shape;
+
+        /**
+         * Verifies a TerminalResize message.
+         * @param message Plain object to verify
+         * @returns `null` if valid, otherwise the reason why it is not
+         */
+        static verify(message: { [k: string]: any }): (string|null);
+
+        /**
+         * Creates a TerminalResize message from a plain object. Also converts values to their respective internal types.
+         * @param object Plain object
+         * @returns TerminalResize
+         */
+        static fromObject(object: { [k: string]: any }): guruconnect.TerminalResize;
+
+        /**
+         * Creates a plain object from a TerminalResize message. Also converts values to other types if specified.
+         * @param message TerminalResize
+         * @param [options] Conversion options
+         * @returns Plain object
+         */
+        static toObject(message: guruconnect.TerminalResize, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+        /**
+         * Converts this TerminalResize to JSON.
+         * @returns JSON object
+         */
+        toJSON(): { [k: string]: any };
+
+        /**
+         * Gets the type url for TerminalResize
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TerminalResize {
+
+        /** Properties of a TerminalResize. */
+        interface $Properties {
+
+            /** TerminalResize cols */
+            cols?: (number|null);
+
+            /** TerminalResize rows */
+            rows?: (number|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TerminalResize. */
+        type $Shape = guruconnect.TerminalResize.$Properties;
+    }
+
+    /**
+     * Properties of a TerminalClose.
+     * @deprecated Use guruconnect.TerminalClose.$Properties instead.
+     */
+    interface ITerminalClose extends guruconnect.TerminalClose.$Properties {
+    }
+
+    /** Represents a TerminalClose. */
+    class TerminalClose {
+
+        /**
+         * Constructs a new TerminalClose.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: guruconnect.TerminalClose.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /**
+         * Creates a new TerminalClose instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TerminalClose instance
+         */
+        static create(properties: guruconnect.TerminalClose.$Shape): guruconnect.TerminalClose & guruconnect.TerminalClose.$Shape;
+        static create(properties?: guruconnect.TerminalClose.$Properties): guruconnect.TerminalClose;
+
+        /**
+         * Encodes the specified TerminalClose message. Does not implicitly {@link guruconnect.TerminalClose.verify|verify} messages.
+         * @param message TerminalClose message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: guruconnect.TerminalClose.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TerminalClose message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalClose & guruconnect.TerminalClose.$Shape} TerminalClose
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): guruconnect.TerminalClose & guruconnect.TerminalClose.$Shape;
+
+        /**
+         * Verifies a TerminalClose message.
+         * @param message Plain object to verify
+         * @returns `null` if valid, otherwise the reason why it is not
+         */
+        static verify(message: { [k: string]: any }): (string|null);
+
+        /**
+         * Creates a TerminalClose message from a plain object. Also converts values to their respective internal types.
+         * @param object Plain object
+         * @returns TerminalClose
+         */
+        static fromObject(object: { [k: string]: any }): guruconnect.TerminalClose;
+
+        /**
+         * Creates a plain object from a TerminalClose message. Also converts values to other types if specified.
+         * @param message TerminalClose
+         * @param [options] Conversion options
+         * @returns Plain object
+         */
+        static toObject(message: guruconnect.TerminalClose, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+        /**
+         * Converts this TerminalClose to JSON.
+         * @returns JSON object
+         */
+        toJSON(): { [k: string]: any };
+
+        /**
+         * Gets the type url for TerminalClose
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TerminalClose {
+
+        /** Properties of a TerminalClose. */
+        interface $Properties {
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TerminalClose. */
+        type $Shape = guruconnect.TerminalClose.$Properties;
+    }
+
+    /**
+     * Properties of a TerminalOutput.
+     * @deprecated Use guruconnect.TerminalOutput.$Properties instead.
+     */
+    interface ITerminalOutput extends guruconnect.TerminalOutput.$Properties {
+    }
+
+    /** Represents a TerminalOutput. */
+    class TerminalOutput {
+
+        /**
+         * Constructs a new TerminalOutput.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: guruconnect.TerminalOutput.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TerminalOutput data. */
+        data: Uint8Array;
+
+        /** TerminalOutput seq. */
+        seq: number;
+
+        /** TerminalOutput opened. */
+        opened: boolean;
+
+        /** TerminalOutput closed. */
+        closed: boolean;
+
+        /** TerminalOutput exitCode. */
+        exitCode: number;
+
+        /** TerminalOutput error. */
+        error?: (guruconnect.ErrorInfo.$Properties|null);
+
+        /** TerminalOutput runAsUser. */
+        runAsUser: string;
+
+        /**
+         * Creates a new TerminalOutput instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TerminalOutput instance
+         */
+        static create(properties: guruconnect.TerminalOutput.$Shape): guruconnect.TerminalOutput & guruconnect.TerminalOutput.$Shape;
+        static create(properties?: guruconnect.TerminalOutput.$Properties): guruconnect.TerminalOutput;
+
+        /**
+         * Encodes the specified TerminalOutput message. Does not implicitly {@link guruconnect.TerminalOutput.verify|verify} messages.
+         * @param message TerminalOutput message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: guruconnect.TerminalOutput.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TerminalOutput message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalOutput & guruconnect.TerminalOutput.$Shape} TerminalOutput
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): guruconnect.TerminalOutput & guruconnect.TerminalOutput.$Shape;
+
+        /**
+         * Verifies a TerminalOutput message.
+         * @param message Plain object to verify
+         * @returns `null` if valid, otherwise the reason why it is not
+         */
+        static verify(message: { [k: string]: any }): (string|null);
+
+        /**
+         * Creates a TerminalOutput message from a plain object. Also converts values to their respective internal types.
+         * @param object Plain object
+         * @returns TerminalOutput
+         */
+        static fromObject(object: { [k: string]: any }): guruconnect.TerminalOutput;
+
+        /**
+         * Creates a plain object from a TerminalOutput message. Also converts values to other types if specified.
+         * @param message TerminalOutput
+         * @param [options] Conversion options
+         * @returns Plain object
+         */
+        static toObject(message: guruconnect.TerminalOutput, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+        /**
+         * Converts this TerminalOutput to JSON.
+         * @returns JSON object
+         */
+        toJSON(): { [k: string]: any };
+
+        /**
+         * Gets the type url for TerminalOutput
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TerminalOutput {
+
+        /** Properties of a TerminalOutput. */
+        interface $Properties {
+
+            /** TerminalOutput data */
+            data?: (Uint8Array|null);
+
+            /** TerminalOutput seq */
+            seq?: (number|null);
+
+            /** TerminalOutput opened */
+            opened?: (boolean|null);
+
+            /** TerminalOutput closed */
+            closed?: (boolean|null);
+
+            /** TerminalOutput exitCode */
+            exitCode?: (number|null);
+
+            /** TerminalOutput error */
+            error?: (guruconnect.ErrorInfo.$Properties|null);
+
+            /** TerminalOutput runAsUser */
+            runAsUser?: (string|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TerminalOutput. */
+        type $Shape = guruconnect.TerminalOutput.$Properties;
+    }
+
+    /**
      * Properties of an AuditEvent.
      * @deprecated Use guruconnect.AuditEvent.$Properties instead.
      */
@@ -3827,8 +4381,23 @@ export namespace guruconnect {
         /** Message sessionSwitched. */
         sessionSwitched?: (guruconnect.SessionSwitched.$Properties|null);
 
+        /** Message terminalOpen. */
+        terminalOpen?: (guruconnect.TerminalOpen.$Properties|null);
+
+        /** Message terminalInput. */
+        terminalInput?: (guruconnect.TerminalInput.$Properties|null);
+
+        /** Message terminalResize. */
+        terminalResize?: (guruconnect.TerminalResize.$Properties|null);
+
+        /** Message terminalClose. */
+        terminalClose?: (guruconnect.TerminalClose.$Properties|null);
+
+        /** Message terminalOutput. */
+        terminalOutput?: (guruconnect.TerminalOutput.$Properties|null);
+
         /** Message payload. */
-        payload?: ("agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched");
+        payload?: ("agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"|"terminalOpen"|"terminalInput"|"terminalResize"|"terminalClose"|"terminalOutput");
 
         /**
          * Creates a new Message instance using the specified properties.
@@ -3945,8 +4514,23 @@ export namespace guruconnect {
             /** Message sessionSwitched */
             sessionSwitched?: (guruconnect.SessionSwitched.$Properties|null);
 
+            /** Message terminalOpen */
+            terminalOpen?: (guruconnect.TerminalOpen.$Properties|null);
+
+            /** Message terminalInput */
+            terminalInput?: (guruconnect.TerminalInput.$Properties|null);
+
+            /** Message terminalResize */
+            terminalResize?: (guruconnect.TerminalResize.$Properties|null);
+
+            /** Message terminalClose */
+            terminalClose?: (guruconnect.TerminalClose.$Properties|null);
+
+            /** Message terminalOutput */
+            terminalOutput?: (guruconnect.TerminalOutput.$Properties|null);
+
             /** Message payload */
-            payload?: ("agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched");
+            payload?: ("agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"|"terminalOpen"|"terminalInput"|"terminalResize"|"terminalClose"|"terminalOutput");
 
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
@@ -3970,9 +4554,14 @@ export namespace guruconnect {
           backstageCommand?: guruconnect.BackstageCommand.$Shape|null;
           backstageOutput?: guruconnect.BackstageOutput.$Shape|null;
           sessionSwitched?: guruconnect.SessionSwitched.$Shape|null;
+          terminalOpen?: guruconnect.TerminalOpen.$Shape|null;
+          terminalInput?: guruconnect.TerminalInput.$Shape|null;
+          terminalResize?: guruconnect.TerminalResize.$Shape|null;
+          terminalClose?: guruconnect.TerminalClose.$Shape|null;
+          terminalOutput?: guruconnect.TerminalOutput.$Shape|null;
           $unknowns?: Uint8Array[];
         } & (
-          ({ payload?: undefined; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "agentStatus"; agentStatus: guruconnect.AgentStatus.$Shape; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "startStream"; agentStatus?: null; startStream: guruconnect.StartStream.$Shape; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "stopStream"; agentStatus?: null; startStream?: null; stopStream: guruconnect.StopStream.$Shape; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "videoFrame"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame: guruconnect.VideoFrame.$Shape; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "input"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input: guruconnect.InputEvent.$Shape; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "requestSessions"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions: guruconnect.RequestSessions.$Shape; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "requestKeyframe"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe: guruconnect.RequestKeyframe.$Shape; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "audit"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit: guruconnect.AuditEvent.$Shape; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "error"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error: guruconnect.ErrorInfo.$Shape; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "clipboardCleared"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared: guruconnect.ClipboardCleared.$Shape; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "sessionList"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList: guruconnect.SessionList.$Shape; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "switchSession"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession: guruconnect.SwitchSession.$Shape; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "backstageCommand"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand: guruconnect.BackstageCommand.$Shape; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "backstageOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput: guruconnect.BackstageOutput.$Shape; sessionSwitched?: null }|{ payload?: "sessionSwitched"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched: guruconnect.SessionSwitched.$Shape })
+          ({ payload?: undefined; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "agentStatus"; agentStatus: guruconnect.AgentStatus.$Shape; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "startStream"; agentStatus?: null; startStream: guruconnect.StartStream.$Shape; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "stopStream"; agentStatus?: null; startStream?: null; stopStream: guruconnect.StopStream.$Shape; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "videoFrame"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame: guruconnect.VideoFrame.$Shape; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "input"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input: guruconnect.InputEvent.$Shape; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "requestSessions"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions: guruconnect.RequestSessions.$Shape; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "requestKeyframe"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe: guruconnect.RequestKeyframe.$Shape; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "audit"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit: guruconnect.AuditEvent.$Shape; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "error"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error: guruconnect.ErrorInfo.$Shape; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "clipboardCleared"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared: guruconnect.ClipboardCleared.$Shape; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "sessionList"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList: guruconnect.SessionList.$Shape; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "switchSession"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession: guruconnect.SwitchSession.$Shape; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "backstageCommand"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand: guruconnect.BackstageCommand.$Shape; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "backstageOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput: guruconnect.BackstageOutput.$Shape; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "sessionSwitched"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched: guruconnect.SessionSwitched.$Shape; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalOpen"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen: guruconnect.TerminalOpen.$Shape; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalInput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput: guruconnect.TerminalInput.$Shape; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalResize"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize: guruconnect.TerminalResize.$Shape; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalClose"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose: guruconnect.TerminalClose.$Shape; terminalOutput?: null }|{ payload?: "terminalOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput: guruconnect.TerminalOutput.$Shape })
         );
     }
 }

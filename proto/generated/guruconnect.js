@@ -10938,6 +10938,1542 @@ export const guruconnect = $root.guruconnect = (() => {
         return BackstageOutput;
     })();
 
+    guruconnect.TerminalOpen = (function() {
+
+        /**
+         * Properties of a TerminalOpen.
+         * @typedef {Object} guruconnect.TerminalOpen.$Properties
+         * @property {number|null} [cols] TerminalOpen cols
+         * @property {number|null} [rows] TerminalOpen rows
+         * @property {guruconnect.Shell|null} [shell] TerminalOpen shell
+         * @property {number|null} [asSessionId] TerminalOpen asSessionId
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a TerminalOpen.
+         * @memberof guruconnect
+         * @interface ITerminalOpen
+         * @augments guruconnect.TerminalOpen.$Properties
+         * @deprecated Use guruconnect.TerminalOpen.$Properties instead.
+         */
+
+        /**
+         * Shape of a TerminalOpen.
+         * @typedef {guruconnect.TerminalOpen.$Properties} guruconnect.TerminalOpen.$Shape
+         */
+
+        /**
+         * Constructs a new TerminalOpen.
+         * @memberof guruconnect
+         * @classdesc Represents a TerminalOpen.
+         * @constructor
+         * @param {guruconnect.TerminalOpen.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const TerminalOpen = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * TerminalOpen cols.
+         * @member {number} cols
+         * @memberof guruconnect.TerminalOpen
+         * @instance
+         */
+        TerminalOpen.prototype.cols = 0;
+
+        /**
+         * TerminalOpen rows.
+         * @member {number} rows
+         * @memberof guruconnect.TerminalOpen
+         * @instance
+         */
+        TerminalOpen.prototype.rows = 0;
+
+        /**
+         * TerminalOpen shell.
+         * @member {guruconnect.Shell} shell
+         * @memberof guruconnect.TerminalOpen
+         * @instance
+         */
+        TerminalOpen.prototype.shell = 0;
+
+        /**
+         * TerminalOpen asSessionId.
+         * @member {number} asSessionId
+         * @memberof guruconnect.TerminalOpen
+         * @instance
+         */
+        TerminalOpen.prototype.asSessionId = 0;
+
+        /**
+         * Creates a new TerminalOpen instance using the specified properties.
+         * @function create
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {guruconnect.TerminalOpen.$Properties=} [properties] Properties to set
+         * @returns {guruconnect.TerminalOpen} TerminalOpen instance
+         * @type {{
+         *   (properties: guruconnect.TerminalOpen.$Shape): guruconnect.TerminalOpen & guruconnect.TerminalOpen.$Shape;
+         *   (properties?: guruconnect.TerminalOpen.$Properties): guruconnect.TerminalOpen;
+         * }}
+         */
+        TerminalOpen.create = function(properties) {
+            return new TerminalOpen(properties);
+        };
+
+        /**
+         * Encodes the specified TerminalOpen message. Does not implicitly {@link guruconnect.TerminalOpen.verify|verify} messages.
+         * @function encode
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {guruconnect.TerminalOpen.$Properties} message TerminalOpen message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TerminalOpen.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols") && message.cols !== 0)
+                writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.cols);
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows") && message.rows !== 0)
+                writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.rows);
+            if (message.shell != null && $Object.hasOwnProperty.call(message, "shell") && message.shell !== 0)
+                writer.uint32(/* id 3, wireType 0 =*/24).int32(message.shell);
+            if (message.asSessionId != null && $Object.hasOwnProperty.call(message, "asSessionId") && message.asSessionId !== 0)
+                writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.asSessionId);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a TerminalOpen message from the specified reader or buffer.
+         * @function decode
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalOpen & guruconnect.TerminalOpen.$Shape} TerminalOpen
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TerminalOpen.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.guruconnect.TerminalOpen();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.cols = value;
+                        else
+                            delete message.cols;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.rows = value;
+                        else
+                            delete message.rows;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.shell = value;
+                        else
+                            delete message.shell;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.asSessionId = value;
+                        else
+                            delete message.asSessionId;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Verifies a TerminalOpen message.
+         * @function verify
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {Object.<string,*>} message Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TerminalOpen.verify = function (message, _depth) {
+            if (typeof message !== "object" || message === null)
+                return "object expected";
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                return "max depth exceeded";
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols"))
+                if (!$util.isInteger(message.cols))
+                    return "cols: integer expected";
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows"))
+                if (!$util.isInteger(message.rows))
+                    return "rows: integer expected";
+            if (message.shell != null && $Object.hasOwnProperty.call(message, "shell"))
+                if (typeof message.shell !== "number" || (message.shell | 0) !== message.shell)
+                    return "shell: enum value expected";
+            if (message.asSessionId != null && $Object.hasOwnProperty.call(message, "asSessionId"))
+                if (!$util.isInteger(message.asSessionId))
+                    return "asSessionId: integer expected";
+            return null;
+        };
+
+        /**
+         * Creates a TerminalOpen message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {Object.<string,*>} object Plain object
+         * @returns {guruconnect.TerminalOpen} TerminalOpen
+         */
+        TerminalOpen.fromObject = function (object, _depth) {
+            if (object instanceof $root.guruconnect.TerminalOpen)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".guruconnect.TerminalOpen: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let message = new $root.guruconnect.TerminalOpen();
+            if (object.cols != null)
+                if ($Number(object.cols) !== 0)
+                    message.cols = object.cols >>> 0;
+            if (object.rows != null)
+                if ($Number(object.rows) !== 0)
+                    message.rows = object.rows >>> 0;
+            if (object.shell !== 0 && (typeof object.shell !== "string" || $root.guruconnect.Shell[object.shell] !== 0))
+                switch (object.shell) {
+                case "SHELL_DEFAULT":
+                case 0:
+                    message.shell = 0;
+                    break;
+                case "SHELL_CMD":
+                case 1:
+                    message.shell = 1;
+                    break;
+                case "SHELL_POWERSHELL":
+                case 2:
+                    message.shell = 2;
+                    break;
+                case "SHELL_SH":
+                case 3:
+                    message.shell = 3;
+                    break;
+                default:
+                    if (typeof object.shell === "number" && (object.shell | 0) === object.shell)
+                        message.shell = object.shell;
+                }
+            if (object.asSessionId != null)
+                if ($Number(object.asSessionId) !== 0)
+                    message.asSessionId = object.asSessionId >>> 0;
+            return message;
+        };
+
+        /**
+         * Creates a plain object from a TerminalOpen message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {guruconnect.TerminalOpen} message TerminalOpen
+         * @param {$protobuf.IConversionOptions} [options] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TerminalOpen.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let object = {};
+            if (options.defaults) {
+                object.cols = 0;
+                object.rows = 0;
+                object.shell = options.enums === $String ? "SHELL_DEFAULT" : 0;
+                object.asSessionId = 0;
+            }
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols"))
+                object.cols = message.cols;
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows"))
+                object.rows = message.rows;
+            if (message.shell != null && $Object.hasOwnProperty.call(message, "shell"))
+                object.shell = options.enums === $String ? $root.guruconnect.Shell[message.shell] === $undefined ? message.shell : $root.guruconnect.Shell[message.shell] : message.shell;
+            if (message.asSessionId != null && $Object.hasOwnProperty.call(message, "asSessionId"))
+                object.asSessionId = message.asSessionId;
+            return object;
+        };
+
+        /**
+         * Converts this TerminalOpen to JSON.
+         * @function toJSON
+         * @memberof guruconnect.TerminalOpen
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TerminalOpen.prototype.toJSON = function() {
+            return TerminalOpen.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the type url for TerminalOpen
+         * @function getTypeUrl
+         * @memberof guruconnect.TerminalOpen
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        TerminalOpen.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/guruconnect.TerminalOpen";
+        };
+
+        return TerminalOpen;
+    })();
+
+    guruconnect.TerminalInput = (function() {
+
+        /**
+         * Properties of a TerminalInput.
+         * @typedef {Object} guruconnect.TerminalInput.$Properties
+         * @property {Uint8Array|null} [data] TerminalInput data
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a TerminalInput.
+         * @memberof guruconnect
+         * @interface ITerminalInput
+         * @augments guruconnect.TerminalInput.$Properties
+         * @deprecated Use guruconnect.TerminalInput.$Properties instead.
+         */
+
+        /**
+         * Shape of a TerminalInput.
+         * @typedef {guruconnect.TerminalInput.$Properties} guruconnect.TerminalInput.$Shape
+         */
+
+        /**
+         * Constructs a new TerminalInput.
+         * @memberof guruconnect
+         * @classdesc Represents a TerminalInput.
+         * @constructor
+         * @param {guruconnect.TerminalInput.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const TerminalInput = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * TerminalInput data.
+         * @member {Uint8Array} data
+         * @memberof guruconnect.TerminalInput
+         * @instance
+         */
+        TerminalInput.prototype.data = $util.newBuffer([]);
+
+        /**
+         * Creates a new TerminalInput instance using the specified properties.
+         * @function create
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {guruconnect.TerminalInput.$Properties=} [properties] Properties to set
+         * @returns {guruconnect.TerminalInput} TerminalInput instance
+         * @type {{
+         *   (properties: guruconnect.TerminalInput.$Shape): guruconnect.TerminalInput & guruconnect.TerminalInput.$Shape;
+         *   (properties?: guruconnect.TerminalInput.$Properties): guruconnect.TerminalInput;
+         * }}
+         */
+        TerminalInput.create = function(properties) {
+            return new TerminalInput(properties);
+        };
+
+        /**
+         * Encodes the specified TerminalInput message. Does not implicitly {@link guruconnect.TerminalInput.verify|verify} messages.
+         * @function encode
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {guruconnect.TerminalInput.$Properties} message TerminalInput message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TerminalInput.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.data);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a TerminalInput message from the specified reader or buffer.
+         * @function decode
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalInput & guruconnect.TerminalInput.$Shape} TerminalInput
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TerminalInput.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.guruconnect.TerminalInput();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.data = value;
+                        else
+                            delete message.data;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Verifies a TerminalInput message.
+         * @function verify
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {Object.<string,*>} message Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TerminalInput.verify = function (message, _depth) {
+            if (typeof message !== "object" || message === null)
+                return "object expected";
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                return "max depth exceeded";
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                if (!(message.data && typeof message.data.length === "number" || $util.isString(message.data)))
+                    return "data: buffer expected";
+            return null;
+        };
+
+        /**
+         * Creates a TerminalInput message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {Object.<string,*>} object Plain object
+         * @returns {guruconnect.TerminalInput} TerminalInput
+         */
+        TerminalInput.fromObject = function (object, _depth) {
+            if (object instanceof $root.guruconnect.TerminalInput)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".guruconnect.TerminalInput: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let message = new $root.guruconnect.TerminalInput();
+            if (object.data != null)
+                if (object.data.length)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+            return message;
+        };
+
+        /**
+         * Creates a plain object from a TerminalInput message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {guruconnect.TerminalInput} message TerminalInput
+         * @param {$protobuf.IConversionOptions} [options] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TerminalInput.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let object = {};
+            if (options.defaults)
+                if (options.bytes === $String)
+                    object.data = "";
+                else {
+                    object.data = [];
+                    if (options.bytes !== $Array)
+                        object.data = $util.newBuffer(object.data);
+                }
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+            return object;
+        };
+
+        /**
+         * Converts this TerminalInput to JSON.
+         * @function toJSON
+         * @memberof guruconnect.TerminalInput
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TerminalInput.prototype.toJSON = function() {
+            return TerminalInput.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the type url for TerminalInput
+         * @function getTypeUrl
+         * @memberof guruconnect.TerminalInput
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        TerminalInput.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/guruconnect.TerminalInput";
+        };
+
+        return TerminalInput;
+    })();
+
+    guruconnect.TerminalResize = (function() {
+
+        /**
+         * Properties of a TerminalResize.
+         * @typedef {Object} guruconnect.TerminalResize.$Properties
+         * @property {number|null} [cols] TerminalResize cols
+         * @property {number|null} [rows] TerminalResize rows
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a TerminalResize.
+         * @memberof guruconnect
+         * @interface ITerminalResize
+         * @augments guruconnect.TerminalResize.$Properties
+         * @deprecated Use guruconnect.TerminalResize.$Properties instead.
+         */
+
+        /**
+         * Shape of a TerminalResize.
+         * @typedef {guruconnect.TerminalResize.$Properties} guruconnect.TerminalResize.$Shape
+         */
+
+        /**
+         * Constructs a new TerminalResize.
+         * @memberof guruconnect
+         * @classdesc Represents a TerminalResize.
+         * @constructor
+         * @param {guruconnect.TerminalResize.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const TerminalResize = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * TerminalResize cols.
+         * @member {number} cols
+         * @memberof guruconnect.TerminalResize
+         * @instance
+         */
+        TerminalResize.prototype.cols = 0;
+
+        /**
+         * TerminalResize rows.
+         * @member {number} rows
+         * @memberof guruconnect.TerminalResize
+         * @instance
+         */
+        TerminalResize.prototype.rows = 0;
+
+        /**
+         * Creates a new TerminalResize instance using the specified properties.
+         * @function create
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {guruconnect.TerminalResize.$Properties=} [properties] Properties to set
+         * @returns {guruconnect.TerminalResize} TerminalResize instance
+         * @type {{
+         *   (properties: guruconnect.TerminalResize.$Shape): guruconnect.TerminalResize & guruconnect.TerminalResize.$Shape;
+         *   (properties?: guruconnect.TerminalResize.$Properties): guruconnect.TerminalResize;
+         * }}
+         */
+        TerminalResize.create = function(properties) {
+            return new TerminalResize(properties);
+        };
+
+        /**
+         * Encodes the specified TerminalResize message. Does not implicitly {@link guruconnect.TerminalResize.verify|verify} messages.
+         * @function encode
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {guruconnect.TerminalResize.$Properties} message TerminalResize message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TerminalResize.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols") && message.cols !== 0)
+                writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.cols);
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows") && message.rows !== 0)
+                writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.rows);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a TerminalResize message from the specified reader or buffer.
+         * @function decode
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalResize & guruconnect.TerminalResize.$Shape} TerminalResize
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TerminalResize.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.guruconnect.TerminalResize();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.cols = value;
+                        else
+                            delete message.cols;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.rows = value;
+                        else
+                            delete message.rows;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Verifies a TerminalResize message.
+         * @function verify
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {Object.<string,*>} message Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TerminalResize.verify = function (message, _depth) {
+            if (typeof message !== "object" || message === null)
+                return "object expected";
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                return "max depth exceeded";
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols"))
+                if (!$util.isInteger(message.cols))
+                    return "cols: integer expected";
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows"))
+                if (!$util.isInteger(message.rows))
+                    return "rows: integer expected";
+            return null;
+        };
+
+        /**
+         * Creates a TerminalResize message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {Object.<string,*>} object Plain object
+         * @returns {guruconnect.TerminalResize} TerminalResize
+         */
+        TerminalResize.fromObject = function (object, _depth) {
+            if (object instanceof $root.guruconnect.TerminalResize)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".guruconnect.TerminalResize: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let message = new $root.guruconnect.TerminalResize();
+            if (object.cols != null)
+                if ($Number(object.cols) !== 0)
+                    message.cols = object.cols >>> 0;
+            if (object.rows != null)
+                if ($Number(object.rows) !== 0)
+                    message.rows = object.rows >>> 0;
+            return message;
+        };
+
+        /**
+         * Creates a plain object from a TerminalResize message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {guruconnect.TerminalResize} message TerminalResize
+         * @param {$protobuf.IConversionOptions} [options] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TerminalResize.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let object = {};
+            if (options.defaults) {
+                object.cols = 0;
+                object.rows = 0;
+            }
+            if (message.cols != null && $Object.hasOwnProperty.call(message, "cols"))
+                object.cols = message.cols;
+            if (message.rows != null && $Object.hasOwnProperty.call(message, "rows"))
+                object.rows = message.rows;
+            return object;
+        };
+
+        /**
+         * Converts this TerminalResize to JSON.
+         * @function toJSON
+         * @memberof guruconnect.TerminalResize
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TerminalResize.prototype.toJSON = function() {
+            return TerminalResize.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the type url for TerminalResize
+         * @function getTypeUrl
+         * @memberof guruconnect.TerminalResize
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        TerminalResize.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/guruconnect.TerminalResize";
+        };
+
+        return TerminalResize;
+    })();
+
+    guruconnect.TerminalClose = (function() {
+
+        /**
+         * Properties of a TerminalClose.
+         * @typedef {Object} guruconnect.TerminalClose.$Properties
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a TerminalClose.
+         * @memberof guruconnect
+         * @interface ITerminalClose
+         * @augments guruconnect.TerminalClose.$Properties
+         * @deprecated Use guruconnect.TerminalClose.$Properties instead.
+         */
+
+        /**
+         * Shape of a TerminalClose.
+         * @typedef {guruconnect.TerminalClose.$Properties} guruconnect.TerminalClose.$Shape
+         */
+
+        /**
+         * Constructs a new TerminalClose.
+         * @memberof guruconnect
+         * @classdesc Represents a TerminalClose.
+         * @constructor
+         * @param {guruconnect.TerminalClose.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const TerminalClose = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * Creates a new TerminalClose instance using the specified properties.
+         * @function create
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {guruconnect.TerminalClose.$Properties=} [properties] Properties to set
+         * @returns {guruconnect.TerminalClose} TerminalClose instance
+         * @type {{
+         *   (properties: guruconnect.TerminalClose.$Shape): guruconnect.TerminalClose & guruconnect.TerminalClose.$Shape;
+         *   (properties?: guruconnect.TerminalClose.$Properties): guruconnect.TerminalClose;
+         * }}
+         */
+        TerminalClose.create = function(properties) {
+            return new TerminalClose(properties);
+        };
+
+        /**
+         * Encodes the specified TerminalClose message. Does not implicitly {@link guruconnect.TerminalClose.verify|verify} messages.
+         * @function encode
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {guruconnect.TerminalClose.$Properties} message TerminalClose message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TerminalClose.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a TerminalClose message from the specified reader or buffer.
+         * @function decode
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalClose & guruconnect.TerminalClose.$Shape} TerminalClose
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TerminalClose.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.guruconnect.TerminalClose();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                reader.skipType(tag & 7, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Verifies a TerminalClose message.
+         * @function verify
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {Object.<string,*>} message Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TerminalClose.verify = function (message, _depth) {
+            if (typeof message !== "object" || message === null)
+                return "object expected";
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                return "max depth exceeded";
+            return null;
+        };
+
+        /**
+         * Creates a TerminalClose message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {Object.<string,*>} object Plain object
+         * @returns {guruconnect.TerminalClose} TerminalClose
+         */
+        TerminalClose.fromObject = function (object, _depth) {
+            if (object instanceof $root.guruconnect.TerminalClose)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".guruconnect.TerminalClose: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            return new $root.guruconnect.TerminalClose();
+        };
+
+        /**
+         * Creates a plain object from a TerminalClose message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {guruconnect.TerminalClose} message TerminalClose
+         * @param {$protobuf.IConversionOptions} [options] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TerminalClose.toObject = function () {
+            return {};
+        };
+
+        /**
+         * Converts this TerminalClose to JSON.
+         * @function toJSON
+         * @memberof guruconnect.TerminalClose
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TerminalClose.prototype.toJSON = function() {
+            return TerminalClose.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the type url for TerminalClose
+         * @function getTypeUrl
+         * @memberof guruconnect.TerminalClose
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        TerminalClose.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/guruconnect.TerminalClose";
+        };
+
+        return TerminalClose;
+    })();
+
+    guruconnect.TerminalOutput = (function() {
+
+        /**
+         * Properties of a TerminalOutput.
+         * @typedef {Object} guruconnect.TerminalOutput.$Properties
+         * @property {Uint8Array|null} [data] TerminalOutput data
+         * @property {number|null} [seq] TerminalOutput seq
+         * @property {boolean|null} [opened] TerminalOutput opened
+         * @property {boolean|null} [closed] TerminalOutput closed
+         * @property {number|null} [exitCode] TerminalOutput exitCode
+         * @property {guruconnect.ErrorInfo.$Properties|null} [error] TerminalOutput error
+         * @property {string|null} [runAsUser] TerminalOutput runAsUser
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a TerminalOutput.
+         * @memberof guruconnect
+         * @interface ITerminalOutput
+         * @augments guruconnect.TerminalOutput.$Properties
+         * @deprecated Use guruconnect.TerminalOutput.$Properties instead.
+         */
+
+        /**
+         * Shape of a TerminalOutput.
+         * @typedef {guruconnect.TerminalOutput.$Properties} guruconnect.TerminalOutput.$Shape
+         */
+
+        /**
+         * Constructs a new TerminalOutput.
+         * @memberof guruconnect
+         * @classdesc Represents a TerminalOutput.
+         * @constructor
+         * @param {guruconnect.TerminalOutput.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const TerminalOutput = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * TerminalOutput data.
+         * @member {Uint8Array} data
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.data = $util.newBuffer([]);
+
+        /**
+         * TerminalOutput seq.
+         * @member {number} seq
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * TerminalOutput opened.
+         * @member {boolean} opened
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.opened = false;
+
+        /**
+         * TerminalOutput closed.
+         * @member {boolean} closed
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.closed = false;
+
+        /**
+         * TerminalOutput exitCode.
+         * @member {number} exitCode
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.exitCode = 0;
+
+        /**
+         * TerminalOutput error.
+         * @member {guruconnect.ErrorInfo.$Properties|null|undefined} error
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.error = null;
+
+        /**
+         * TerminalOutput runAsUser.
+         * @member {string} runAsUser
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         */
+        TerminalOutput.prototype.runAsUser = "";
+
+        /**
+         * Creates a new TerminalOutput instance using the specified properties.
+         * @function create
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {guruconnect.TerminalOutput.$Properties=} [properties] Properties to set
+         * @returns {guruconnect.TerminalOutput} TerminalOutput instance
+         * @type {{
+         *   (properties: guruconnect.TerminalOutput.$Shape): guruconnect.TerminalOutput & guruconnect.TerminalOutput.$Shape;
+         *   (properties?: guruconnect.TerminalOutput.$Properties): guruconnect.TerminalOutput;
+         * }}
+         */
+        TerminalOutput.create = function(properties) {
+            return new TerminalOutput(properties);
+        };
+
+        /**
+         * Encodes the specified TerminalOutput message. Does not implicitly {@link guruconnect.TerminalOutput.verify|verify} messages.
+         * @function encode
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {guruconnect.TerminalOutput.$Properties} message TerminalOutput message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TerminalOutput.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.data);
+            if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.seq);
+            if (message.opened != null && $Object.hasOwnProperty.call(message, "opened") && message.opened !== false)
+                writer.uint32(/* id 3, wireType 0 =*/24).bool(message.opened);
+            if (message.closed != null && $Object.hasOwnProperty.call(message, "closed") && message.closed !== false)
+                writer.uint32(/* id 4, wireType 0 =*/32).bool(message.closed);
+            if (message.exitCode != null && $Object.hasOwnProperty.call(message, "exitCode") && message.exitCode !== 0)
+                writer.uint32(/* id 5, wireType 0 =*/40).int32(message.exitCode);
+            if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                $root.guruconnect.ErrorInfo.encode(message.error, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+            if (message.runAsUser != null && $Object.hasOwnProperty.call(message, "runAsUser") && message.runAsUser !== "")
+                writer.uint32(/* id 7, wireType 2 =*/58).string(message.runAsUser);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a TerminalOutput message from the specified reader or buffer.
+         * @function decode
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {guruconnect.TerminalOutput & guruconnect.TerminalOutput.$Shape} TerminalOutput
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TerminalOutput.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.guruconnect.TerminalOutput();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.data = value;
+                        else
+                            delete message.data;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.seq = value;
+                        else
+                            delete message.seq;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.bool())
+                            message.opened = value;
+                        else
+                            delete message.opened;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.bool())
+                            message.closed = value;
+                        else
+                            delete message.closed;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.exitCode = value;
+                        else
+                            delete message.exitCode;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 2)
+                            break;
+                        message.error = $root.guruconnect.ErrorInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                        continue;
+                    }
+                case 7: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.runAsUser = value;
+                        else
+                            delete message.runAsUser;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        /**
+         * Verifies a TerminalOutput message.
+         * @function verify
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {Object.<string,*>} message Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TerminalOutput.verify = function (message, _depth) {
+            if (typeof message !== "object" || message === null)
+                return "object expected";
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                return "max depth exceeded";
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                if (!(message.data && typeof message.data.length === "number" || $util.isString(message.data)))
+                    return "data: buffer expected";
+            if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
+                if (!$util.isInteger(message.seq) && !(message.seq && $util.isInteger(message.seq.low) && $util.isInteger(message.seq.high)))
+                    return "seq: integer|Long expected";
+            if (message.opened != null && $Object.hasOwnProperty.call(message, "opened"))
+                if (typeof message.opened !== "boolean")
+                    return "opened: boolean expected";
+            if (message.closed != null && $Object.hasOwnProperty.call(message, "closed"))
+                if (typeof message.closed !== "boolean")
+                    return "closed: boolean expected";
+            if (message.exitCode != null && $Object.hasOwnProperty.call(message, "exitCode"))
+                if (!$util.isInteger(message.exitCode))
+                    return "exitCode: integer expected";
+            if (message.error != null && $Object.hasOwnProperty.call(message, "error")) {
+                let error = $root.guruconnect.ErrorInfo.verify(message.error, _depth + 1);
+                if (error)
+                    return "error." + error;
+            }
+            if (message.runAsUser != null && $Object.hasOwnProperty.call(message, "runAsUser"))
+                if (!$util.isString(message.runAsUser))
+                    return "runAsUser: string expected";
+            return null;
+        };
+
+        /**
+         * Creates a TerminalOutput message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {Object.<string,*>} object Plain object
+         * @returns {guruconnect.TerminalOutput} TerminalOutput
+         */
+        TerminalOutput.fromObject = function (object, _depth) {
+            if (object instanceof $root.guruconnect.TerminalOutput)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".guruconnect.TerminalOutput: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let message = new $root.guruconnect.TerminalOutput();
+            if (object.data != null)
+                if (object.data.length)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+            if (object.seq != null)
+                if (typeof object.seq === "object" ? object.seq.low || object.seq.high : $Number(object.seq) !== 0)
+                    if ($util.Long)
+                        message.seq = $util.Long.fromValue(object.seq, true);
+                    else if (typeof object.seq === "string")
+                        message.seq = $parseInt(object.seq, 10);
+                    else if (typeof object.seq === "number")
+                        message.seq = object.seq;
+                    else if (typeof object.seq === "object")
+                        message.seq = new $util.LongBits(object.seq.low >>> 0, object.seq.high >>> 0).toNumber(true);
+            if (object.opened != null)
+                if (object.opened)
+                    message.opened = $Boolean(object.opened);
+            if (object.closed != null)
+                if (object.closed)
+                    message.closed = $Boolean(object.closed);
+            if (object.exitCode != null)
+                if ($Number(object.exitCode) !== 0)
+                    message.exitCode = object.exitCode | 0;
+            if (object.error != null) {
+                if (!$util.isObject(object.error))
+                    throw $TypeError(".guruconnect.TerminalOutput.error: object expected");
+                message.error = $root.guruconnect.ErrorInfo.fromObject(object.error, _depth + 1);
+            }
+            if (object.runAsUser != null)
+                if (typeof object.runAsUser !== "string" || object.runAsUser.length)
+                    message.runAsUser = $String(object.runAsUser);
+            return message;
+        };
+
+        /**
+         * Creates a plain object from a TerminalOutput message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {guruconnect.TerminalOutput} message TerminalOutput
+         * @param {$protobuf.IConversionOptions} [options] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TerminalOutput.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            let object = {};
+            if (options.defaults) {
+                if (options.bytes === $String)
+                    object.data = "";
+                else {
+                    object.data = [];
+                    if (options.bytes !== $Array)
+                        object.data = $util.newBuffer(object.data);
+                }
+                if ($util.Long) {
+                    let long = new $util.Long(0, 0, true);
+                    object.seq = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                } else
+                    object.seq = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                object.opened = false;
+                object.closed = false;
+                object.exitCode = 0;
+                object.error = null;
+                object.runAsUser = "";
+            }
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+            if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
+                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                    object.seq = typeof message.seq === "number" ? $BigInt(message.seq) : $util.Long.fromBits(message.seq.low >>> 0, message.seq.high >>> 0, true).toBigInt();
+                else if (typeof message.seq === "number")
+                    object.seq = options.longs === $String ? $String(message.seq) : message.seq;
+                else
+                    object.seq = options.longs === $String ? $util.Long.prototype.toString.call(message.seq) : options.longs === $Number ? new $util.LongBits(message.seq.low >>> 0, message.seq.high >>> 0).toNumber(true) : message.seq;
+            if (message.opened != null && $Object.hasOwnProperty.call(message, "opened"))
+                object.opened = message.opened;
+            if (message.closed != null && $Object.hasOwnProperty.call(message, "closed"))
+                object.closed = message.closed;
+            if (message.exitCode != null && $Object.hasOwnProperty.call(message, "exitCode"))
+                object.exitCode = message.exitCode;
+            if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                object.error = $root.guruconnect.ErrorInfo.toObject(message.error, options, _depth + 1);
+            if (message.runAsUser != null && $Object.hasOwnProperty.call(message, "runAsUser"))
+                object.runAsUser = message.runAsUser;
+            return object;
+        };
+
+        /**
+         * Converts this TerminalOutput to JSON.
+         * @function toJSON
+         * @memberof guruconnect.TerminalOutput
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TerminalOutput.prototype.toJSON = function() {
+            return TerminalOutput.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the type url for TerminalOutput
+         * @function getTypeUrl
+         * @memberof guruconnect.TerminalOutput
+         * @static
+         * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns {string} The type url
+         */
+        TerminalOutput.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/guruconnect.TerminalOutput";
+        };
+
+        return TerminalOutput;
+    })();
+
     guruconnect.AuditEvent = (function() {
 
         /**
@@ -11293,7 +12829,12 @@ export const guruconnect = $root.guruconnect = (() => {
          * @property {guruconnect.BackstageCommand.$Properties|null} [backstageCommand] Message backstageCommand
          * @property {guruconnect.BackstageOutput.$Properties|null} [backstageOutput] Message backstageOutput
          * @property {guruconnect.SessionSwitched.$Properties|null} [sessionSwitched] Message sessionSwitched
-         * @property {"agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"} [payload] Message payload
+         * @property {guruconnect.TerminalOpen.$Properties|null} [terminalOpen] Message terminalOpen
+         * @property {guruconnect.TerminalInput.$Properties|null} [terminalInput] Message terminalInput
+         * @property {guruconnect.TerminalResize.$Properties|null} [terminalResize] Message terminalResize
+         * @property {guruconnect.TerminalClose.$Properties|null} [terminalClose] Message terminalClose
+         * @property {guruconnect.TerminalOutput.$Properties|null} [terminalOutput] Message terminalOutput
+         * @property {"agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"|"terminalOpen"|"terminalInput"|"terminalResize"|"terminalClose"|"terminalOutput"} [payload] Message payload
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -11324,9 +12865,14 @@ export const guruconnect = $root.guruconnect = (() => {
          *   backstageCommand?: guruconnect.BackstageCommand.$Shape|null;
          *   backstageOutput?: guruconnect.BackstageOutput.$Shape|null;
          *   sessionSwitched?: guruconnect.SessionSwitched.$Shape|null;
+         *   terminalOpen?: guruconnect.TerminalOpen.$Shape|null;
+         *   terminalInput?: guruconnect.TerminalInput.$Shape|null;
+         *   terminalResize?: guruconnect.TerminalResize.$Shape|null;
+         *   terminalClose?: guruconnect.TerminalClose.$Shape|null;
+         *   terminalOutput?: guruconnect.TerminalOutput.$Shape|null;
          *   $unknowns?: Array.<Uint8Array>;
          * } & (
-         *   ({ payload?: undefined; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "agentStatus"; agentStatus: guruconnect.AgentStatus.$Shape; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "startStream"; agentStatus?: null; startStream: guruconnect.StartStream.$Shape; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "stopStream"; agentStatus?: null; startStream?: null; stopStream: guruconnect.StopStream.$Shape; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "videoFrame"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame: guruconnect.VideoFrame.$Shape; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "input"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input: guruconnect.InputEvent.$Shape; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "requestSessions"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions: guruconnect.RequestSessions.$Shape; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "requestKeyframe"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe: guruconnect.RequestKeyframe.$Shape; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "audit"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit: guruconnect.AuditEvent.$Shape; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "error"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error: guruconnect.ErrorInfo.$Shape; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "clipboardCleared"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared: guruconnect.ClipboardCleared.$Shape; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "sessionList"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList: guruconnect.SessionList.$Shape; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "switchSession"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession: guruconnect.SwitchSession.$Shape; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "backstageCommand"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand: guruconnect.BackstageCommand.$Shape; backstageOutput?: null; sessionSwitched?: null }|{ payload?: "backstageOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput: guruconnect.BackstageOutput.$Shape; sessionSwitched?: null }|{ payload?: "sessionSwitched"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched: guruconnect.SessionSwitched.$Shape })
+         *   ({ payload?: undefined; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "agentStatus"; agentStatus: guruconnect.AgentStatus.$Shape; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "startStream"; agentStatus?: null; startStream: guruconnect.StartStream.$Shape; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "stopStream"; agentStatus?: null; startStream?: null; stopStream: guruconnect.StopStream.$Shape; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "videoFrame"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame: guruconnect.VideoFrame.$Shape; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "input"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input: guruconnect.InputEvent.$Shape; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "requestSessions"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions: guruconnect.RequestSessions.$Shape; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "requestKeyframe"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe: guruconnect.RequestKeyframe.$Shape; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "audit"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit: guruconnect.AuditEvent.$Shape; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "error"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error: guruconnect.ErrorInfo.$Shape; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "clipboardCleared"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared: guruconnect.ClipboardCleared.$Shape; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "sessionList"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList: guruconnect.SessionList.$Shape; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "switchSession"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession: guruconnect.SwitchSession.$Shape; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "backstageCommand"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand: guruconnect.BackstageCommand.$Shape; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "backstageOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput: guruconnect.BackstageOutput.$Shape; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "sessionSwitched"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched: guruconnect.SessionSwitched.$Shape; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalOpen"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen: guruconnect.TerminalOpen.$Shape; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalInput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput: guruconnect.TerminalInput.$Shape; terminalResize?: null; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalResize"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize: guruconnect.TerminalResize.$Shape; terminalClose?: null; terminalOutput?: null }|{ payload?: "terminalClose"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose: guruconnect.TerminalClose.$Shape; terminalOutput?: null }|{ payload?: "terminalOutput"; agentStatus?: null; startStream?: null; stopStream?: null; videoFrame?: null; input?: null; requestSessions?: null; requestKeyframe?: null; audit?: null; error?: null; clipboardCleared?: null; sessionList?: null; switchSession?: null; backstageCommand?: null; backstageOutput?: null; sessionSwitched?: null; terminalOpen?: null; terminalInput?: null; terminalResize?: null; terminalClose?: null; terminalOutput: guruconnect.TerminalOutput.$Shape })
          * )} guruconnect.Message.$Shape
          */
 
@@ -11473,17 +13019,57 @@ export const guruconnect = $root.guruconnect = (() => {
          */
         Message.prototype.sessionSwitched = null;
 
+        /**
+         * Message terminalOpen.
+         * @member {guruconnect.TerminalOpen.$Properties|null|undefined} terminalOpen
+         * @memberof guruconnect.Message
+         * @instance
+         */
+        Message.prototype.terminalOpen = null;
+
+        /**
+         * Message terminalInput.
+         * @member {guruconnect.TerminalInput.$Properties|null|undefined} terminalInput
+         * @memberof guruconnect.Message
+         * @instance
+         */
+        Message.prototype.terminalInput = null;
+
+        /**
+         * Message terminalResize.
+         * @member {guruconnect.TerminalResize.$Properties|null|undefined} terminalResize
+         * @memberof guruconnect.Message
+         * @instance
+         */
+        Message.prototype.terminalResize = null;
+
+        /**
+         * Message terminalClose.
+         * @member {guruconnect.TerminalClose.$Properties|null|undefined} terminalClose
+         * @memberof guruconnect.Message
+         * @instance
+         */
+        Message.prototype.terminalClose = null;
+
+        /**
+         * Message terminalOutput.
+         * @member {guruconnect.TerminalOutput.$Properties|null|undefined} terminalOutput
+         * @memberof guruconnect.Message
+         * @instance
+         */
+        Message.prototype.terminalOutput = null;
+
         // OneOf field names bound to virtual getters and setters
         let $oneOfFields;
 
         /**
          * Message payload.
-         * @member {"agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"|undefined} payload
+         * @member {"agentStatus"|"startStream"|"stopStream"|"videoFrame"|"input"|"requestSessions"|"requestKeyframe"|"audit"|"error"|"clipboardCleared"|"sessionList"|"switchSession"|"backstageCommand"|"backstageOutput"|"sessionSwitched"|"terminalOpen"|"terminalInput"|"terminalResize"|"terminalClose"|"terminalOutput"|undefined} payload
          * @memberof guruconnect.Message
          * @instance
          */
         $Object.defineProperty(Message.prototype, "payload", {
-            get: $util.oneOfGetter($oneOfFields = ["agentStatus", "startStream", "stopStream", "videoFrame", "input", "requestSessions", "requestKeyframe", "audit", "error", "clipboardCleared", "sessionList", "switchSession", "backstageCommand", "backstageOutput", "sessionSwitched"]),
+            get: $util.oneOfGetter($oneOfFields = ["agentStatus", "startStream", "stopStream", "videoFrame", "input", "requestSessions", "requestKeyframe", "audit", "error", "clipboardCleared", "sessionList", "switchSession", "backstageCommand", "backstageOutput", "sessionSwitched", "terminalOpen", "terminalInput", "terminalResize", "terminalClose", "terminalOutput"]),
             set: $util.oneOfSetter($oneOfFields)
         });
 
@@ -11551,6 +13137,16 @@ export const guruconnect = $root.guruconnect = (() => {
                 $root.guruconnect.BackstageOutput.encode(message.backstageOutput, writer.uint32(/* id 93, wireType 2 =*/746).fork(), _depth + 1).ldelim();
             if (message.sessionSwitched != null && $Object.hasOwnProperty.call(message, "sessionSwitched"))
                 $root.guruconnect.SessionSwitched.encode(message.sessionSwitched, writer.uint32(/* id 94, wireType 2 =*/754).fork(), _depth + 1).ldelim();
+            if (message.terminalOpen != null && $Object.hasOwnProperty.call(message, "terminalOpen"))
+                $root.guruconnect.TerminalOpen.encode(message.terminalOpen, writer.uint32(/* id 100, wireType 2 =*/802).fork(), _depth + 1).ldelim();
+            if (message.terminalInput != null && $Object.hasOwnProperty.call(message, "terminalInput"))
+                $root.guruconnect.TerminalInput.encode(message.terminalInput, writer.uint32(/* id 101, wireType 2 =*/810).fork(), _depth + 1).ldelim();
+            if (message.terminalResize != null && $Object.hasOwnProperty.call(message, "terminalResize"))
+                $root.guruconnect.TerminalResize.encode(message.terminalResize, writer.uint32(/* id 102, wireType 2 =*/818).fork(), _depth + 1).ldelim();
+            if (message.terminalClose != null && $Object.hasOwnProperty.call(message, "terminalClose"))
+                $root.guruconnect.TerminalClose.encode(message.terminalClose, writer.uint32(/* id 103, wireType 2 =*/826).fork(), _depth + 1).ldelim();
+            if (message.terminalOutput != null && $Object.hasOwnProperty.call(message, "terminalOutput"))
+                $root.guruconnect.TerminalOutput.encode(message.terminalOutput, writer.uint32(/* id 104, wireType 2 =*/834).fork(), _depth + 1).ldelim();
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (let i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -11704,6 +13300,41 @@ export const guruconnect = $root.guruconnect = (() => {
                             break;
                         message.sessionSwitched = $root.guruconnect.SessionSwitched.decode(reader, reader.size(), $undefined, _depth + 1, message.sessionSwitched);
                         message.payload = "sessionSwitched";
+                        continue;
+                    }
+                case 100: {
+                        if (wireType !== 2)
+                            break;
+                        message.terminalOpen = $root.guruconnect.TerminalOpen.decode(reader, reader.size(), $undefined, _depth + 1, message.terminalOpen);
+                        message.payload = "terminalOpen";
+                        continue;
+                    }
+                case 101: {
+                        if (wireType !== 2)
+                            break;
+                        message.terminalInput = $root.guruconnect.TerminalInput.decode(reader, reader.size(), $undefined, _depth + 1, message.terminalInput);
+                        message.payload = "terminalInput";
+                        continue;
+                    }
+                case 102: {
+                        if (wireType !== 2)
+                            break;
+                        message.terminalResize = $root.guruconnect.TerminalResize.decode(reader, reader.size(), $undefined, _depth + 1, message.terminalResize);
+                        message.payload = "terminalResize";
+                        continue;
+                    }
+                case 103: {
+                        if (wireType !== 2)
+                            break;
+                        message.terminalClose = $root.guruconnect.TerminalClose.decode(reader, reader.size(), $undefined, _depth + 1, message.terminalClose);
+                        message.payload = "terminalClose";
+                        continue;
+                    }
+                case 104: {
+                        if (wireType !== 2)
+                            break;
+                        message.terminalOutput = $root.guruconnect.TerminalOutput.decode(reader, reader.size(), $undefined, _depth + 1, message.terminalOutput);
+                        message.payload = "terminalOutput";
                         continue;
                     }
                 }
@@ -11892,6 +13523,56 @@ export const guruconnect = $root.guruconnect = (() => {
                         return "sessionSwitched." + error;
                 }
             }
+            if (message.terminalOpen != null && $Object.hasOwnProperty.call(message, "terminalOpen")) {
+                if (properties.payload === 1)
+                    return "payload: multiple values";
+                properties.payload = 1;
+                {
+                    let error = $root.guruconnect.TerminalOpen.verify(message.terminalOpen, _depth + 1);
+                    if (error)
+                        return "terminalOpen." + error;
+                }
+            }
+            if (message.terminalInput != null && $Object.hasOwnProperty.call(message, "terminalInput")) {
+                if (properties.payload === 1)
+                    return "payload: multiple values";
+                properties.payload = 1;
+                {
+                    let error = $root.guruconnect.TerminalInput.verify(message.terminalInput, _depth + 1);
+                    if (error)
+                        return "terminalInput." + error;
+                }
+            }
+            if (message.terminalResize != null && $Object.hasOwnProperty.call(message, "terminalResize")) {
+                if (properties.payload === 1)
+                    return "payload: multiple values";
+                properties.payload = 1;
+                {
+                    let error = $root.guruconnect.TerminalResize.verify(message.terminalResize, _depth + 1);
+                    if (error)
+                        return "terminalResize." + error;
+                }
+            }
+            if (message.terminalClose != null && $Object.hasOwnProperty.call(message, "terminalClose")) {
+                if (properties.payload === 1)
+                    return "payload: multiple values";
+                properties.payload = 1;
+                {
+                    let error = $root.guruconnect.TerminalClose.verify(message.terminalClose, _depth + 1);
+                    if (error)
+                        return "terminalClose." + error;
+                }
+            }
+            if (message.terminalOutput != null && $Object.hasOwnProperty.call(message, "terminalOutput")) {
+                if (properties.payload === 1)
+                    return "payload: multiple values";
+                properties.payload = 1;
+                {
+                    let error = $root.guruconnect.TerminalOutput.verify(message.terminalOutput, _depth + 1);
+                    if (error)
+                        return "terminalOutput." + error;
+                }
+            }
             return null;
         };
 
@@ -11993,6 +13674,31 @@ export const guruconnect = $root.guruconnect = (() => {
                     throw $TypeError(".guruconnect.Message.sessionSwitched: object expected");
                 message.sessionSwitched = $root.guruconnect.SessionSwitched.fromObject(object.sessionSwitched, _depth + 1);
             }
+            if (object.terminalOpen != null) {
+                if (!$util.isObject(object.terminalOpen))
+                    throw $TypeError(".guruconnect.Message.terminalOpen: object expected");
+                message.terminalOpen = $root.guruconnect.TerminalOpen.fromObject(object.terminalOpen, _depth + 1);
+            }
+            if (object.terminalInput != null) {
+                if (!$util.isObject(object.terminalInput))
+                    throw $TypeError(".guruconnect.Message.terminalInput: object expected");
+                message.terminalInput = $root.guruconnect.TerminalInput.fromObject(object.terminalInput, _depth + 1);
+            }
+            if (object.terminalResize != null) {
+                if (!$util.isObject(object.terminalResize))
+                    throw $TypeError(".guruconnect.Message.terminalResize: object expected");
+                message.terminalResize = $root.guruconnect.TerminalResize.fromObject(object.terminalResize, _depth + 1);
+            }
+            if (object.terminalClose != null) {
+                if (!$util.isObject(object.terminalClose))
+                    throw $TypeError(".guruconnect.Message.terminalClose: object expected");
+                message.terminalClose = $root.guruconnect.TerminalClose.fromObject(object.terminalClose, _depth + 1);
+            }
+            if (object.terminalOutput != null) {
+                if (!$util.isObject(object.terminalOutput))
+                    throw $TypeError(".guruconnect.Message.terminalOutput: object expected");
+                message.terminalOutput = $root.guruconnect.TerminalOutput.fromObject(object.terminalOutput, _depth + 1);
+            }
             return message;
         };
 
@@ -12091,6 +13797,31 @@ export const guruconnect = $root.guruconnect = (() => {
                 object.sessionSwitched = $root.guruconnect.SessionSwitched.toObject(message.sessionSwitched, options, _depth + 1);
                 if (options.oneofs)
                     object.payload = "sessionSwitched";
+            }
+            if (message.terminalOpen != null && $Object.hasOwnProperty.call(message, "terminalOpen")) {
+                object.terminalOpen = $root.guruconnect.TerminalOpen.toObject(message.terminalOpen, options, _depth + 1);
+                if (options.oneofs)
+                    object.payload = "terminalOpen";
+            }
+            if (message.terminalInput != null && $Object.hasOwnProperty.call(message, "terminalInput")) {
+                object.terminalInput = $root.guruconnect.TerminalInput.toObject(message.terminalInput, options, _depth + 1);
+                if (options.oneofs)
+                    object.payload = "terminalInput";
+            }
+            if (message.terminalResize != null && $Object.hasOwnProperty.call(message, "terminalResize")) {
+                object.terminalResize = $root.guruconnect.TerminalResize.toObject(message.terminalResize, options, _depth + 1);
+                if (options.oneofs)
+                    object.payload = "terminalResize";
+            }
+            if (message.terminalClose != null && $Object.hasOwnProperty.call(message, "terminalClose")) {
+                object.terminalClose = $root.guruconnect.TerminalClose.toObject(message.terminalClose, options, _depth + 1);
+                if (options.oneofs)
+                    object.payload = "terminalClose";
+            }
+            if (message.terminalOutput != null && $Object.hasOwnProperty.call(message, "terminalOutput")) {
+                object.terminalOutput = $root.guruconnect.TerminalOutput.toObject(message.terminalOutput, options, _depth + 1);
+                if (options.oneofs)
+                    object.payload = "terminalOutput";
             }
             return object;
         };
