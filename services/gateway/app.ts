@@ -81,7 +81,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await app.register(healthRoutes, { db, nc });
   await app.register(machinesRoutes, routeDeps);
   await app.register(auditRoutes, { db, access });
-  await app.register(commandRoutes, { ...routeDeps, commands, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
+  await app.register(commandRoutes, { ...routeDeps, commands, events, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
 
   app.get('/ws/live', { websocket: true, schema: { hide: true } }, (socket, request) => {
     if (!access.wsActor(request)) {

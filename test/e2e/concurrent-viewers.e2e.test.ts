@@ -22,7 +22,7 @@ const isRed = ([r, g, b]: Rgba) => r > 200 && g < 60 && b < 60;
 const isBlue = ([r, g, b]: Rgba) => b > 190 && r < 60 && g < 60;
 
 /** Waits until the page watches `sid` with at least one painted frame whose pixel passes `colour`. */
-async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', timeout = 30_000): Promise<void> {
+async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', timeout = 60_000): Promise<void> {
   await page.waitForFunction(([s, c]) => {
     const v = window.__gcViewer;
     if (!v || v.currentSession !== s || v.framesPainted === 0) return false;
@@ -31,7 +31,7 @@ async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', time
   }, [sid, colour] as const, { timeout });
 }
 
-describe('dashboard: concurrent viewers on different sessions of one machine', { timeout: 120_000 }, () => {
+describe('dashboard: concurrent viewers on different sessions of one machine', { timeout: 240_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
   let stack: Stack;
   let browser: Browser;

@@ -44,7 +44,8 @@ describe('dashboard: session details update live', { timeout: 120_000 }, () => {
     const row = page.locator(`tr[data-agent-id="${stack.agentId}"]`);
     await row.waitFor();
     await row.click();
-    const bob = page.locator('[data-testid=detail-sessions] li[data-user=gc-bob]');
+    // By session id, not user: another test running at the same time may have its own gc-bob display.
+    const bob = page.locator(`[data-testid=detail-sessions] li[data-session-id="${displays.displays[1]!.display + 1}"]`);
     await bob.waitFor({ timeout: 30_000 });
     assert.match((await bob.locator('[data-fact=logon]').textContent()) ?? '', /^logon \d{1,2}:\d{2}/);
     assert.match((await bob.locator('[data-fact=idle]').textContent()) ?? '', /^idle (\d+s|\d+m \d+s)$/);
@@ -53,7 +54,8 @@ describe('dashboard: session details update live', { timeout: 120_000 }, () => {
     const started = Date.now();
     carol = await startUserDisplays(['gc-carol'], { colors: ['#00ff00'] });
     const shownAfterX = Date.now();
-    const li = page.locator('[data-testid=detail-sessions] li[data-user=gc-carol]');
+    const carolId = carol.displays[0]!.display + 1;
+    const li = page.locator(`[data-testid=detail-sessions] li[data-session-id="${carolId}"]`);
     await li.waitFor({ timeout: 20_000 });
     const seen = Date.now();
     console.log(`gc-carol's session shown ${seen - shownAfterX} ms after its X server accepted clients (${seen - started} ms after starting it)`);
@@ -68,7 +70,7 @@ describe('dashboard: session details update live', { timeout: 120_000 }, () => {
 
     // The modal has the same facts per session, and reloads while open.
     await row.locator('[data-action=sessions]').click();
-    const modalRow = page.locator('[data-testid=sessions-table] tr[data-user=gc-carol]');
+    const modalRow = page.locator(`[data-testid=sessions-table] tr[data-session-id="${carolId}"]`);
     await modalRow.waitFor();
     assert.match((await modalRow.locator('[data-col=logon]').textContent()) ?? '', /^\d{1,2}:\d{2}/);
     assert.match((await modalRow.locator('[data-col=idle]').textContent()) ?? '', /^(\d+s|\d+m \d+s)$/);

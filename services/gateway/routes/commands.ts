@@ -10,15 +10,18 @@ import type { Database } from '../../../infra/db/schema.js';
 import type { Access } from '../access.js';
 import { agentParamsSchema, errorResponses, switchBodySchema, switchResponseSchema } from '../api-schemas.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
+import type { AgentEvents } from '../bus/agent-events.js';
 import type { CommandClient } from '../bus/command-client.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
 import { GcHttpError } from '../errors.js';
+import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 
 export interface CommandRouteDeps {
   db: Kysely<Database>;
   access: Access;
   commands: CommandClient;
+  events: AgentEvents;
   backstage: BackstageClient;
   audit: AuditPublisher;
   offlineAfterBeats: number;
@@ -52,7 +55,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
   const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string) => {
     const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(deps.db, agentId, deps.offlineAfterBeats) : undefined;
     if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
-    if (!m.online) throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
+    if (!agentOnline(deps.events, agentId, m.online, deps.offlineAfterBeats)) throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
     return m;
   };
 
