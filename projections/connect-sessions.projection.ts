@@ -2,6 +2,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../infra/db/schema.js';
 import { type ConnectSessionState, connectSessionKey, evolveConnectSession } from './connect-sessions-evolve.js';
+import { AUDIT_PREFIX, AgentEvent } from '../proto/subjects.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
@@ -29,6 +30,8 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
 /** Needs gc.audit.> and gc.agent.*.switched: one filter on 2.9 cannot say both, so it reads the whole stream. */
 export const connectSessionsProjection: ProjectionDef = {
   name: 'connect_sessions',
+  // Heartbeats and session lists are most of the stream and never about a viewer.
+  relevant: (subject) => subject.startsWith(`${AUDIT_PREFIX}.`) || subject.endsWith(`.${AgentEvent.switched.suffix}`),
   tables: ['connect_sessions'],
   apply,
 };

@@ -1,6 +1,7 @@
 /** audit: the spec's `events` table, one chained row per audited fact (see audit-fold.ts). */
 import type { Transaction } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
+import { AgentEvent } from '../../proto/subjects.js';
 import type { DecodedEvent, ProjectionDef } from '../runtime/types.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
@@ -16,7 +17,7 @@ const pendingColumns: Columns<PendingCommand> = {
   requested_at: 'timestamptz', details: 'jsonb',
 };
 
-async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Promise<{ state: AuditState; commands: string[]; agents: string[] }> {
+async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Promise<{ state: AuditState; commands: string[]; agents: string[]; wasOnline: Map<string, boolean> }> {
   const commands = new Set<string>();
   const rows = new Set<string>();
   const agents = new Set<string>();
@@ -39,11 +40,12 @@ async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Pr
     },
     commands: [...commands],
     agents: [...agents],
+    wasOnline: new Map(online.map((a) => [a.agent_id, a.online])),
   };
 }
 
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
-  const { state, commands, agents } = await loadState(trx, events);
+  const { state, commands, agents, wasOnline } = await loadState(trx, events);
   const drafts: AuditRow[] = [];
   for (const e of events) {
     const row = foldAudit(state, e);
@@ -63,7 +65,8 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
     }
   }
   if (agents.length > 0) {
-    const rows = agents.flatMap((a) => (state.online.has(a) ? [{ agent_id: a, online: state.online.get(a)! }] : []));
+    // Only flips: every heartbeat names its agent, but few change whether it is online.
+    const rows = agents.flatMap((a) => (state.online.has(a) && state.online.get(a) !== wasOnline.get(a) ? [{ agent_id: a, online: state.online.get(a)! }] : []));
     if (rows.length) await unnestInsert(trx, { table: 'audit_agents', rows, columns: { agent_id: 'text', online: 'bool' }, upsertOn: ['agent_id'] });
   }
 }
@@ -71,6 +74,8 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
 /** Commands, audit events and agent status are on different subjects: reads the whole stream. */
 export const auditProjection: ProjectionDef = {
   name: 'audit',
+  // Session lists say nothing the audit log records (status heartbeats do: online/offline).
+  relevant: (subject) => !subject.endsWith(`.${AgentEvent.sessions.suffix}`),
   tables: ['events', 'audit_pending', 'audit_agents'],
   apply,
 };

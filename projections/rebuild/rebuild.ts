@@ -52,6 +52,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
     const apply = async (batch: RawEvent[], lastSeq: number) => {
       const decoded: DecodedEvent[] = [];
       for (const r of batch) {
+        if (o.def.relevant && !o.def.relevant(r.subject)) continue;
         const d = decodeEvent(r.subject, r.seq, r.data);
         if (d.ok) decoded.push(d.value);
         else undecodable++;

@@ -34,7 +34,8 @@ export const projectionDefaults = { batchSize: 5000, maxWaitMs: 0, maxAckPending
 
 interface Queued {
   m: JsMsg;
-  d: Result<DecodedEvent>;
+  /** undefined: not relevant to this projection (never decoded). */
+  d: Result<DecodedEvent> | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -80,7 +81,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
           max_messages: Math.max(2 * o.batchSize, 256),
           callback: (m) => {
             if (gen !== generation) return;
-            queue.push({ m, d: decodeJsMsg(m) });
+            queue.push({ m, d: def.relevant && !def.relevant(m.subject) ? undefined : decodeJsMsg(m) });
             wake?.();
           },
         });
@@ -110,6 +111,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
     let top = batch[0]!.m;
     for (const { m, d } of batch) {
       if (m.seq > top.seq) top = m;
+      if (!d) continue;
       if (d.ok) events.push(d.value);
       else bad.push([m, d.error.message]);
     }

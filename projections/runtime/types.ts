@@ -20,6 +20,11 @@ export interface ProjectionDef {
   name: string;
   /** One subject filter (nats-server 2.9 allows one); undefined = the whole stream. */
   filterSubject?: string;
+  /**
+   * Subjects within the filter this projection folds; others are not decoded, only passed by the
+   * checkpoint (a 2.9 filter cannot say "audit and switched", so such projections read everything).
+   */
+  relevant?(subject: string): boolean;
   /** Tables this projection owns and rebuild swaps (besides its checkpoint row). */
   tables: readonly string[];
   apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void>;
