@@ -6,6 +6,7 @@ import { type MessageInit, encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { subjects } from '../../proto/subjects.js';
 import { GENESIS_HASH, canonicalJson, chain, cleanForJsonb, rowHash } from '../../projections/audit/audit-hash.js';
+import { auditProjection } from '../../projections/audit/audit.projection.js';
 import { foldAudit } from '../../projections/audit/audit-fold.js';
 import { type AuditRow, emptyAuditState } from '../../projections/audit/audit-types.js';
 import { decodeEvent } from '../../projections/runtime/decode-event.js';
@@ -45,6 +46,13 @@ function when(...events: DecodedEvent[]) {
 }
 
 describe('audit fold', () => {
+  it('session lists, which the projection skips undecoded, would fold to nothing anyway', () => {
+    const e = decodeEvent(subjects.agentEvent(A, 'sessions'), 1, encode(message({ sessionList: { sessions: [{ sessionId: 1, userName: 'x' }] } }, { agentId: A })));
+    assert.ok(e.ok);
+    assert.equal(foldAudit(emptyAuditState(), e.value), undefined);
+    assert.deepEqual([subjects.agentEvent(A, 'sessions'), subjects.agentEvent(A, 'status'), subjects.command(A, 'backstage'), subjects.audit('login')].map(auditProjection.relevant!), [false, true, true, true]);
+  });
+
   it('a command and its final output are one row at the result’s sequence, with both sides', () => {
     const s = stream();
     const r = when(s.backstage('bs-1', 1000), s.output('bs-1', 1200, false), s.output('bs-1', 1500));

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { encode, message } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { subjects } from '../../proto/subjects.js';
+import { connectSessionsProjection } from '../../projections/connect-sessions.projection.js';
 import { type ConnectSessionState, connectSessionKey, evolveConnectSession } from '../../projections/connect-sessions-evolve.js';
 import { decodeEvent } from '../../projections/runtime/decode-event.js';
 import type { DecodedEvent } from '../../projections/runtime/types.js';
@@ -32,6 +33,11 @@ const given = (...earlier: DecodedEvent[]) => ({
 });
 
 describe('connect_sessions fold', () => {
+  it('reads only audit events and switch results; the rest of the stream is skipped undecoded', () => {
+    const rel = connectSessionsProjection.relevant!;
+    assert.deepEqual([subjects.audit('viewer_joined'), subjects.agentEvent(A, 'switched'), subjects.agentEvent(A, 'status'), subjects.agentEvent(A, 'sessions'), subjects.command(A, 'switchSession')].map(rel), [true, true, false, false, false]);
+  });
+
   it('viewer_joined opens a row with who, where and what kind', () => {
     given().when(audit('viewer_joined', 'cs-1', 10, { session_type: 'view_only' }, 2)).thenState({
       id: 'cs-1', agent_id: A, user_id: 'u-1', user_name: 'tech', session_type: 'view_only', windows_session_id: 2, started_at: new Date(10), ended_at: null,
