@@ -22,6 +22,7 @@ import {
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { pushAccountJwt } from './claims-update.js';
+import { fastSigner } from './fast-signer.js';
 import { type ServiceKind, agentPermissions, serviceKinds, servicePermissions } from './permissions.js';
 import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
 
@@ -70,11 +71,14 @@ const td = new TextDecoder();
 
 async function loadOrCreateKey(path: string, create: () => KeyPair): Promise<KeyPair> {
   const seed = await readIfExists(path);
-  if (seed) return fromSeed(te.encode(seed.trim()));
+  if (seed) return fastSigner(fromSeed(te.encode(seed.trim())));
   const kp = create();
   await writeSecret(path, td.decode(kp.getSeed()));
-  return kp;
+  return fastSigner(kp);
 }
+
+/** A new user key pair, fast to sign with and to ask for its public key. */
+const newUserKey = () => fastSigner(createUser());
 
 async function loadOrCreateText(path: string, create: () => Promise<string>): Promise<string> {
   const existing = await readIfExists(path);
@@ -121,7 +125,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     return run;
   };
 
-  const userCreds = async (name: string, perms: Permissions, kp: KeyPair = createUser()): Promise<string> => {
+  const userCreds = async (name: string, perms: Permissions, kp: KeyPair = newUserKey()): Promise<string> => {
     const jwt = await encodeUser(name, kp, app.getPublicKey(), { ...perms, bearer_token: false }, { signer: signing });
     return td.decode(fmtCreds(jwt, kp));
   };
@@ -141,7 +145,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
   const systemCreds = async (): Promise<string> => {
     const path = join(dir, files.creds, 'system.creds');
     if (await readIfExists(path)) return path;
-    const kp = createUser();
+    const kp = newUserKey();
     const jwt = await encodeUser('system', kp, sys);
     await writeSecret(path, td.decode(fmtCreds(jwt, kp)));
     return path;
@@ -172,7 +176,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
       const id = checkSubjectToken(agentId, 'agent id');
       if (!id.ok) return Promise.resolve(id);
       return serial(async () => {
-        const kp = createUser();
+        const kp = newUserKey();
         const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
         const keysFile = join(dir, files.agents, `${agentId}.keys`);
         const known = (await readIfExists(keysFile)) ?? '';
