@@ -7,6 +7,9 @@ import { selectPlatform } from './platform/select-platform.js';
 import { startAgent } from './runtime/agent.js';
 import { createBackstageHandler } from './runtime/backstage-handler.js';
 import { createPublisher } from './runtime/publisher.js';
+import { selectSpawnPty } from './terminal/select-pty.js';
+import { createTerminalManager } from './terminal/terminal-manager.js';
+import { createTerminalPublisher } from './terminal/terminal-publisher.js';
 
 const config = loadAgentConfig();
 const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
@@ -18,6 +21,7 @@ const runner = createBackstageRunner(platform, {
   defaultTimeoutMs: config.backstageDefaultTimeoutSecs * 1000,
   maxTimeoutMs: config.backstageMaxTimeoutSecs * 1000,
 });
+const terminals = createTerminalManager({ spawnPty: await selectSpawnPty(), publish: createTerminalPublisher(nc, config.agentId), log });
 let epoch = 0;
 const agent = await startAgent({
   nc,
@@ -35,6 +39,7 @@ const agent = await startAgent({
     });
   },
   backstage: createBackstageHandler({ platform, runner, publisher, agentVersion: config.version, log }),
+  terminal: (msg) => terminals.handle(msg),
 });
 
 let stopping = false;
@@ -43,6 +48,8 @@ const shutdown = async (signal: string) => {
   stopping = true;
   log(`${signal}: stopping`);
   runner.cancelAll();
+  // Shells do not outlive the agent: each tree is killed and its viewer told the terminal closed.
+  await terminals.closeAll();
   await agent.stop();
   await nc.drain().catch(() => {});
   process.exit(0);

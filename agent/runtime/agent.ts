@@ -7,6 +7,8 @@ import { ErrorCode } from '../../proto/errors.js';
 import type { AgentId } from '../../proto/ids.js';
 import type { AgentConfig } from '../config.js';
 import type { PlatformPort } from '../platform/port.js';
+import { NOT_AVAILABLE_MESSAGE } from '../terminal/terminal-manager.js';
+import { createTerminalPublisher } from '../terminal/terminal-publisher.js';
 import { type CommandHandler, listenForCommands } from './commands.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createPublisher } from './publisher.js';
@@ -20,6 +22,8 @@ export interface AgentDeps {
   startCapture: StartCapture;
   /** Backstage commands (exec, lists, control, cancel); answers on gc.agent.<self>.backstage.output. */
   backstage?: CommandHandler;
+  /** Interactive terminals (open, input, resize, close); output on gc.agent.<self>.terminal. Absent: NOT_AVAILABLE. */
+  terminal?: CommandHandler;
   log?: (msg: string) => void;
 }
 
@@ -131,6 +135,12 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     }, msg.meta.id);
   });
 
+  // Live-only subject (no stream): answered over core NATS, never through the publisher's JetStream.
+  const refuseTerminal = createTerminalPublisher(nc, agentId);
+  const terminal: CommandHandler = deps.terminal ?? ((msg: Decoded) => {
+    if (msg.terminalOpen) refuseTerminal(msg.meta.correlationId ?? '', { closed: true, exitCode: -1, error: { code: ErrorCode.NOT_AVAILABLE, message: NOT_AVAILABLE_MESSAGE } });
+  });
+
   const { sub, stats } = listenForCommands(nc, agentId, {
     switchSession,
     startStream: stream,
@@ -139,6 +149,10 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     input,
     requestSessions: (msg) => reporter.publishNow(msg.meta.id),
     backstageCommand: backstage,
+    terminalOpen: terminal,
+    terminalInput: terminal,
+    terminalResize: terminal,
+    terminalClose: terminal,
   }, log);
 
   log(`online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`);

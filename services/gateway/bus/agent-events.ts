@@ -28,7 +28,7 @@ export interface AgentEvents {
   close(): void;
 }
 
-const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'status'];
+const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'status', 'terminal'];
 
 export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => void): AgentEvents {
   const byCorrelation = new Map<string, Set<Listener>>();

@@ -10,7 +10,7 @@ import type { BackstageClient, BackstageRequest } from '../backstage/backstage-c
 import type { ClientMessage } from './protocol.js';
 import type { ViewerState } from './viewer-socket.js';
 
-type BackstageMessage = Exclude<ClientMessage, { t: 'watch' | 'switch' | 'input' | 'keyframe' | 'sessions' }>;
+type BackstageMessage = Exclude<ClientMessage, { t: 'watch' | 'switch' | 'input' | 'keyframe' | 'sessions' | `terminal.${string}` }>;
 
 export interface BackstageSocketDeps {
   backstage: BackstageClient;

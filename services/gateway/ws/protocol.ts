@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 const sessionId = z.number().int().min(0).max(0xffffffff);
 const reqId = z.string().max(64).optional();
+const termSize = z.number().int().min(1).max(1000);
+/** Longest terminal.input text: a paste is sent in pieces of at most this many characters. */
+export const MAX_TERMINAL_INPUT_CHARS = 4096;
 
 export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('watch'), session_id: sessionId.optional(), view_only: z.boolean().optional() }),
@@ -31,6 +34,11 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('backstage.system'), req: reqId }),
   z.object({ t: z.literal('backstage.service_control'), req: reqId, name: z.string().min(1).max(256), action: z.enum(['start', 'stop', 'restart']) }),
   z.object({ t: z.literal('backstage.kill'), req: reqId, pid: z.number().int().min(1).max(0xffffffff) }),
+  // Interactive terminal (backstage, admin only): one per viewer socket, raw keystrokes as UTF-8 text.
+  z.object({ t: z.literal('terminal.open'), cols: termSize, rows: termSize, as_session_id: sessionId.optional() }),
+  z.object({ t: z.literal('terminal.input'), data: z.string().min(1).max(MAX_TERMINAL_INPUT_CHARS) }),
+  z.object({ t: z.literal('terminal.resize'), cols: termSize, rows: termSize }),
+  z.object({ t: z.literal('terminal.close') }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 

@@ -20,6 +20,7 @@ import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { handleBackstageMessage } from './backstage-socket.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { type ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_INPUT_PER_SEC, clientMessageSchema } from './protocol.js';
+import { createTerminalSocket } from './terminal-socket.js';
 
 export interface ViewerSocketDeps {
   db: Kysely<Database>;
@@ -70,6 +71,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   };
   const audit = (eventType: string, details: Record<string, unknown> = {}, windowsSessionId?: number) =>
     deps.audit({ eventType, actor, agentId, connectSessionId: viewerId, windowsSessionId, details }).catch(() => {});
+  const terminal = createTerminalSocket(state, { ...deps, audit });
 
   const sendSessions = async () => {
     const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
@@ -202,8 +204,14 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         case 'input': return onInput(m);
         case 'keyframe': return watching !== undefined && deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId: watching } }, actor);
         case 'sessions': return sendSessions();
+        case 'terminal.open':
+        case 'terminal.input':
+        case 'terminal.resize':
+        case 'terminal.close': return terminal.handle(m);
         default: {
           if (m.t === 'backstage.enter') stopWatching();
+          // Leaving backstage ends its shell: screen control never keeps a terminal behind it.
+          if (m.t === 'backstage.exit') terminal.close('backstage exited');
           return handleBackstageMessage(m, state, { ...deps, request, runs: backstageRuns, audit });
         }
       }
@@ -217,6 +225,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   socket.on('close', () => {
     unlistenSessions();
     stopWatching();
+    terminal.close('disconnected');
     // A technician who leaves does not leave commands running on the machine behind them.
     for (const c of backstageRuns.values()) {
       const commandId = (c as AbortController & { commandId?: string }).commandId;
