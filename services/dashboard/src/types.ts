@@ -29,7 +29,10 @@ export type ServerMessage =
   | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[] }
   | { t: 'backstage.processes'; req?: string; processes: unknown[] }
   | { t: 'backstage.system'; req?: string; system: unknown }
-  | { t: 'backstage.control'; req?: string; result: unknown };
+  | { t: 'backstage.control'; req?: string; result: unknown }
+  | { t: 'terminal.opened'; run_as_user: string }
+  | { t: 'terminal.output'; data: string }
+  | { t: 'terminal.closed'; exit_code: unknown; error_code?: string; reason?: string };
 
 export type ServerMessageOf<T extends ServerMessage['t']> = Extract<ServerMessage, { t: T }>;
 

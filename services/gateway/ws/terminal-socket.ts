@@ -129,6 +129,8 @@ export function createTerminalSocket(state: ViewerState, deps: TerminalSocketDep
       const t = term;
       if (!t) return;
       publish(t.id, { terminalClose: {} });
+      // We stop listening now, so the agent's own closed message would never reach the browser.
+      state.send({ t: 'terminal.closed', exit_code: -1, reason });
       finish(t, reason);
     },
   };

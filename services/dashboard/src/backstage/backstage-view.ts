@@ -7,6 +7,7 @@ import type { ServerMessage, WindowsSessionDto } from '../types.js';
 import type { ClientMessage } from '../viewer/viewer-connection.js';
 import { type ProcessRow, type ServiceRow, processRow, serviceRow, systemRow } from './backstage-data.js';
 import { createDataTable } from './data-table.js';
+import { type PtyTerminal, createPtyTerminal } from './pty-terminal.js';
 import { type BackstageTerminal, type Job, createTerminal } from './terminal.js';
 
 export interface BackstageView {
@@ -16,11 +17,17 @@ export interface BackstageView {
   shown(): void;
   /** The machine's sessions changed: the "Run as" choices follow. */
   setSessions(sessions: WindowsSessionDto[]): void;
+  /** The Commands terminal, except text(): the terminal of the mode on screen. */
   readonly terminal: BackstageTerminal;
+  readonly terminalMode: TerminalMode;
   dispose(): void;
 }
 
 type Tab = 'terminal' | 'services' | 'processes';
+/** Commands: one command per Enter, no state kept. Interactive shell: a pty kept across commands. */
+export type TerminalMode = 'commands' | 'shell';
+// styles.css has no pressed-button look; the accent marks the terminal mode in use.
+const PRESSED = 'background: var(--accent); border-color: var(--accent); color: #fff;';
 
 /** Builds the view; `send` writes to the viewer socket, `exit` leaves backstage. */
 export function createBackstageView(opts: { host: string; send(m: ClientMessage): boolean; exit(): void }): BackstageView {
@@ -34,6 +41,32 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
 
   // ---- terminal
   const termEl = h('div', { class: 'terminal', 'data-testid': 'terminal' });
+  const ptyEl = h('div', { class: 'terminal', 'data-testid': 'pty-terminal', hidden: true });
+  let termMode: TerminalMode = 'commands';
+  const modeButtons = new Map<TerminalMode, HTMLButtonElement>();
+  const modeToggle = h('div', { class: 'btn-group', role: 'group', 'aria-label': 'Terminal mode', 'data-testid': 'terminal-mode' },
+    ...([['commands', 'Commands'], ['shell', 'Interactive shell']] as const).map(([m, label]) => {
+      const b = h('button', { class: 'btn btn-xs', 'data-mode': m, 'aria-pressed': String(m === termMode), style: m === termMode ? PRESSED : '', onclick: () => setTermMode(m) }, label);
+      modeButtons.set(m, b);
+      return b;
+    }));
+  const shellBtn = h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'close-shell', hidden: true, title: 'End the shell and everything it started', onclick: () => pty.close() }, 'End shell');
+  const setTermMode = (m: TerminalMode) => {
+    termMode = m;
+    for (const [k, b] of modeButtons) {
+      b.classList.toggle('active', k === m);
+      b.setAttribute('aria-pressed', String(k === m));
+      b.style.cssText = k === m ? PRESSED : '';
+    }
+    termEl.hidden = m !== 'commands';
+    ptyEl.hidden = m !== 'shell';
+    jobsEl.hidden = m !== 'commands' || terminal.jobs.length === 0;
+    shellBtn.hidden = m !== 'shell' || pty.state === 'idle';
+    const active = m === 'shell' ? pty : terminal;
+    active.fit();
+    if (m === 'shell') pty.start();
+    active.focus();
+  };
   // Session 0 runs as the agent's own account; any other id runs in that session as its user.
   let runAsChoices: { id: number; user: string }[] = [];
   const runAs = h('select', { id: 'run-as', class: 'select select-sm', 'data-testid': 'run-as', 'aria-label': 'Run as', onchange: () => runAsChanged() });
@@ -58,7 +91,7 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       h('span', { class: 'mono' }, `[${j.n}] ${j.command}`),
       h('span', { class: 'muted' }, j.background ? ' background' : ' foreground'),
       h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'cancel-job', title: `Cancel [${j.n}]`, onclick: () => terminal.cancel(j.id) }, 'Cancel'))));
-    jobsEl.hidden = jobs.length === 0;
+    jobsEl.hidden = jobs.length === 0 || termMode !== 'commands';
   };
   drawRunAs();
   drawJobs([]);
@@ -117,8 +150,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
 
   const panes: Record<Tab, HTMLElement> = {
     terminal: h('section', { class: 'pane pane-terminal' },
-      h('div', { class: 'pane-toolbar' }, h('label', { class: 'toolbar-label', for: 'run-as' }, 'Run as'), runAs, jobsEl),
-      termEl),
+      h('div', { class: 'pane-toolbar' }, modeToggle, h('label', { class: 'toolbar-label', for: 'run-as' }, 'Run as'), runAs, jobsEl, shellBtn),
+      termEl, ptyEl),
     services: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, svcFilter, h('button', { class: 'btn btn-sm', 'data-action': 'refresh-services', onclick: () => request('services') }, 'Refresh'), svcInfo), services.el),
     processes: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, procFilter,
       h('label', { class: 'check', for: 'cpu-sample' }, cpuBox, 'Sample CPU'),
@@ -135,8 +168,9 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       request(tab === 'processes' ? 'processes' : 'services', tab === 'processes' ? { cpu: cpuBox.checked } : {});
     }
     if (tab === 'terminal') {
-      terminal.fit();
-      terminal.focus();
+      const active = termMode === 'shell' ? pty : terminal;
+      active.fit();
+      active.focus();
     }
   };
   const tabs = h('div', { class: 'tabs', role: 'tablist' }, ...(['terminal', 'services', 'processes'] as const).map((t) => {
@@ -159,8 +193,33 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     cancel: (id) => opts.send({ t: 'backstage.cancel', id }),
     jobsChanged: drawJobs,
   });
-  const ro = new ResizeObserver(() => terminal.fit());
+  const pty: PtyTerminal = createPtyTerminal(ptyEl, {
+    send: opts.send,
+    asSessionId: () => Number(runAs.value),
+    stateChanged: (st) => {
+      shellBtn.hidden = termMode !== 'shell' || st === 'idle';
+    },
+  });
+  const ro = new ResizeObserver(() => (termMode === 'shell' ? pty.fit() : terminal.fit()));
   ro.observe(termEl);
+  ro.observe(ptyEl);
+  // Tests and the viewer read "the terminal": its text is the one on screen.
+  const shown: BackstageTerminal = {
+    get running() {
+      return terminal.running;
+    },
+    get jobs() {
+      return terminal.jobs;
+    },
+    cancel: (id) => terminal.cancel(id),
+    chunk: (id, stream, data) => terminal.chunk(id, stream, data),
+    done: (id, info, full) => terminal.done(id, info, full),
+    failed: (id, code, message) => terminal.failed(id, code, message),
+    text: () => (termMode === 'shell' ? pty.text() : terminal.text()),
+    focus: () => (termMode === 'shell' ? pty.focus() : terminal.focus()),
+    fit: () => (termMode === 'shell' ? pty.fit() : terminal.fit()),
+    dispose: () => terminal.dispose(),
+  };
 
   const drawSystem = (raw: unknown) => {
     const s = systemRow((raw ?? {}) as Record<string, unknown>);
@@ -177,9 +236,14 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
 
   return {
     el,
-    terminal,
+    terminal: shown,
+    get terminalMode() {
+      return termMode;
+    },
     shown() {
       select('terminal');
+      // Back in backstage with the shell mode on screen: the old shell was closed on exit, start a new one.
+      if (termMode === 'shell') pty.start();
       request('system');
     },
     setSessions(sessions) {
@@ -187,6 +251,7 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       drawRunAs();
     },
     handle(m) {
+      if (pty.handle(m)) return true;
       switch (m.t) {
         case 'backstage.chunk': terminal.chunk(m.id, m.stream, m.data); return true;
         case 'backstage.done': terminal.done(m.id, m, m as { stdout?: string; stderr?: string }); return true;
@@ -228,6 +293,7 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     },
     dispose() {
       ro.disconnect();
+      pty.dispose();
       terminal.dispose();
     },
   };

@@ -173,7 +173,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   };
 
   const onMessage = (m: ServerMessage) => {
-    if (m.t.startsWith('backstage.') && backstage?.handle(m)) {
+    if ((m.t.startsWith('backstage.') || m.t.startsWith('terminal.')) && backstage?.handle(m)) {
       if (m.t !== 'backstage.entered' && m.t !== 'backstage.exited') return;
     }
     switch (m.t) {

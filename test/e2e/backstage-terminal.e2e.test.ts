@@ -1,0 +1,86 @@
+/**
+ * The interactive shell of backstage in real Chromium against the whole stack: an admin switches the
+ * terminal to "Interactive shell", types into a real pty (state kept between commands), and the
+ * Commands mode still works beside it.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import { collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
+
+describe('dashboard: backstage interactive shell (real Chromium, whole stack)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-pty-'));
+    chmodSync(dataDir, 0o755);
+    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('admin: switches to Interactive shell, types into a pty, and Commands mode still runs commands', async () => {
+    const { context, page } = await newPage(browser);
+    const errors = collectPageErrors(page);
+    await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
+    const enter = page.locator('[data-action=enter-backstage]');
+    await enter.waitFor({ state: 'visible' });
+    await enter.click();
+    await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
+
+    await page.click('[data-testid=terminal-mode] [data-mode=shell]');
+    await page.locator('[data-testid=pty-terminal]').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('[data-testid=terminal]').isVisible(), false);
+    await page.waitForFunction(() => document.querySelector('[data-testid=pty-terminal]')?.getAttribute('data-state') === 'open', null, { timeout: 20_000 });
+    // The shell's prompt arrives before we type (bash prints it once it reads the pty).
+    await page.waitForFunction(() => /[#$]$/m.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
+
+    await page.locator('[data-testid=pty-terminal]').click();
+    await page.keyboard.type('cd /tmp; export GC_E2E=pty-state');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('echo hi-from-pty $GC_E2E $(pwd)');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => window.__gcViewer!.terminalText().split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'), null, { timeout: 20_000 });
+    const text = await page.evaluate(() => window.__gcViewer!.terminalText());
+    assert.match(text, /Interactive shell as root/);
+    assert.ok(text.split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'), text);
+    // Rendered, not only in the buffer.
+    assert.ok(((await page.locator('[data-testid=pty-terminal] .xterm-rows').textContent()) ?? '').includes('hi-from-pty pty-state /tmp'));
+    await screenshot(page, 'backstage-interactive-shell');
+
+    // The panel's size reached the pty: stty size is the xterm's rows and columns.
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    const size = await page.waitForFunction(() => {
+      const m = /^(\d+) (\d+)$/m.exec(window.__gcViewer!.terminalText());
+      return m ? `${m[1]} ${m[2]}` : false;
+    }, null, { timeout: 20_000 });
+    const [rows, cols] = String(await size.jsonValue()).split(' ').map(Number);
+    assert.ok(rows! > 5 && cols! > 40, `a fitted size, not 0 or a default: ${rows}x${cols}`);
+
+    // Ending the shell says so; Commands mode runs a command as before.
+    await page.click('[data-action=close-shell]');
+    await page.waitForFunction(() => /\[shell ended · exit/.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
+    await page.click('[data-testid=terminal-mode] [data-mode=commands]');
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('hostname');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /\[exit \d+/.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
+    assert.ok((await page.evaluate(() => window.__gcViewer!.terminalText())).split('\n').some((l) => l.trim() === hostname()));
+
+    // No X display runs in this test (the terminal needs none): only the screen's watch is refused.
+    assert.deepEqual((await page.evaluate(() => window.__gcViewer!.errors)).filter((e) => e.error_code !== 'SESSION_NOT_FOUND'), []);
+    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    await context.close();
+  });
+});
