@@ -148,8 +148,9 @@ async function rawInsert(db: Kysely<Database>, events: ReturnType<typeof agentEv
     if (m) machines.push(m);
     sessions.push(...windowsSessionRows(d.value));
   }
-  await sql`create table raw_machines (like machines)`.execute(db);
-  await sql`create table raw_windows_sessions (like windows_sessions)`.execute(db);
+  await sql`create table if not exists raw_machines (like machines)`.execute(db);
+  await sql`create table if not exists raw_windows_sessions (like windows_sessions)`.execute(db);
+  await sql`truncate raw_machines, raw_windows_sessions`.execute(db);
   const B = 1000;
   progress(`  raw unnest insert of ${n0(machines.length)} machines rows`);
   let t0 = performance.now();
@@ -217,28 +218,39 @@ export const run: BenchRun = async (progress) => {
     const first = Number((await (await jetstreamManager(nc)).streams.info('GC_EVENTS')).state.last_seq);
     const last = await publishMany(js, EVENTS, (i) => events[i]!, progress);
     if (last - first !== EVENTS) throw new Error(`expected ${EVENTS} new messages, stream moved ${last - first}`);
-    // The latency run left these projections at `first`; clear their rows so both start fresh.
-    await sql`truncate machines, windows_sessions`.execute(db);
-    await sql`delete from projection_checkpoints`.execute(db);
     const jsm = await jetstreamManager(nc);
-    for (const d of [machinesProjection, windowsSessionsProjection]) await jsm.consumers.delete('GC_EVENTS', d.name).catch(() => {});
+    const pool = db;
+    /** Empties the projections' tables, checkpoints and durables, so their next worker starts at sequence 1. */
+    const reset = async (defs: readonly ProjectionDef[]) => {
+      await sql`truncate ${sql.join(defs.flatMap((d) => d.tables).map((t) => sql.table(t)))}`.execute(pool);
+      await pool.deleteFrom('projection_checkpoints').where('name', 'in', defs.map((d) => d.name)).execute();
+      for (const d of defs) await jsm.consumers.delete('GC_EVENTS', d.name).catch(() => {});
+    };
     const total = last; // a fresh worker reads from sequence 1: the latency events plus the bulk
 
-    progress('fresh machines worker catching up');
-    const m = await catchUp(machinesProjection, nc, db, last, total, progress);
-    progress(`  machines: ${n0(m.perSec)} events/s`);
-    progress('fresh windows_sessions worker catching up');
-    const w = await catchUp(windowsSessionsProjection, nc, db, last, total, progress);
-    progress(`  windows_sessions: ${n0(w.perSec)} events/s`);
+    // Best of two rounds for each figure and each baseline alike: the machine is shared and noisy.
+    let m = { perSec: 0 };
+    let w = { perSec: 0 };
+    let r = { machinesPerSec: 0, sessionsPerSec: 0, sessionRows: 1 };
+    for (let round = 1; round <= 2; round++) {
+      progress(`round ${round}/2: fresh machines worker catching up`);
+      await reset([machinesProjection, windowsSessionsProjection]);
+      const m1 = await catchUp(machinesProjection, conn, pool, last, total, progress);
+      progress(`  machines: ${n0(m1.perSec)} events/s`);
+      progress(`round ${round}/2: fresh windows_sessions worker catching up`);
+      const w1 = await catchUp(windowsSessionsProjection, conn, pool, last, total, progress);
+      progress(`  windows_sessions: ${n0(w1.perSec)} events/s`);
+      progress(`round ${round}/2: raw batched INSERT (unnest, 1,000 rows per statement) of the same rows`);
+      const r1 = await rawInsert(pool, events, progress);
+      if (m1.perSec > m.perSec) m = m1;
+      if (w1.perSec > w.perSec) w = w1;
+      r = { machinesPerSec: Math.max(r.machinesPerSec, r1.machinesPerSec), sessionsPerSec: Math.max(r.sessionsPerSec, r1.sessionsPerSec), sessionRows: r1.sessionRows };
+    }
 
-    progress('raw batched INSERT (unnest, 1,000 rows per statement) of the same rows');
-    const r = await rawInsert(db, events, progress);
     progress('all four projections restarted together in one process (as projections/main.ts runs them)');
-    await sql`truncate machines, windows_sessions, connect_sessions, events, audit_pending, audit_agents`.execute(db);
-    await sql`delete from projection_checkpoints`.execute(db);
-    for (const d of projections) await jsm.consumers.delete('GC_EVENTS', d.name).catch(() => {});
+    await reset(projections);
     const t4 = performance.now();
-    const all = await Promise.all(projections.map((d) => startProjection(d, { nc: conn, db: db! })));
+    const all = await Promise.all(projections.map((d) => startProjection(d, { nc: conn, db: pool })));
     const allOk = await Promise.all(all.map((x) => x.caughtUp(last, 170_000)));
     const allPerSec = (total * 1000) / (performance.now() - t4);
     await Promise.all(all.map((x) => x.stop()));
