@@ -147,7 +147,7 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     const started = Date.now();
     await signIn(v.page, stack.url, vera, `/machines/${stack.agentId}?session=${a.id}`);
     // Session A is already captured for the admin: the view-only viewer joins that capture.
-    await waitShowing(v.page, a.id, 'red', 20_000);
+    await waitShowing(v.page, a.id, 'red');
     const firstFrame = await v.page.evaluate(() => ({ at: window.__gcViewer!.paint.samples[0]!.at, watchingAt: window.__gcViewer!.watchingAt, nudges: window.__gcViewer!.keyframeNudges }));
     console.log(`view-only viewer: first frame ${Date.now() - started} ms after sign-in started, ${firstFrame.at - (firstFrame.watchingAt ?? 0)} ms after "watching", keyframe nudges ${firstFrame.nudges}`);
     assert.equal(await v.page.locator('[data-testid=view-only]').isVisible(), true);

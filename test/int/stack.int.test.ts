@@ -107,6 +107,22 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     assert.equal(JSON.stringify(audit.cmd.details).includes('hi 42'), false, 'the audit row never holds the output');
   });
 
+  it('hides a machine from a user without a grant and refuses a viewer a switch (audited)', async () => {
+    const v = await stack.createUser('vicky', 'viewer');
+    const viewer = await login(stack.url, v.name, v.password);
+    const hidden = await viewer.get<{ error_code: string }>(`/api/machines/${agentId}/windows-sessions`);
+    assert.equal(hidden.status, 404, 'no grant: the machine does not exist for this user');
+    assert.equal(hidden.body.error_code, 'MACHINE_NOT_FOUND');
+    assert.deepEqual((await viewer.get<{ machines: unknown[] }>('/api/machines')).body.machines, []);
+    const denied = await viewer.post<{ error_code: string }>(`/api/machines/${agentId}/switch-session`, { session_id: displays.displays[0]!.display + 1 });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error_code, 'FORBIDDEN');
+    await eventually(async () => {
+      const a = await admin.get<{ events: { event_type: string; user_name: string }[] }>('/api/audit?type=access_denied&limit=50');
+      return a.body.events.find((e) => e.user_name === 'vicky');
+    }, 'the denied switch in the audit log');
+  });
+
   it('shows the machine offline when its agent stops', async () => {
     await stack.services.agent!.stop();
     await eventually(async () => {

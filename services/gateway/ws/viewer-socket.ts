@@ -16,6 +16,7 @@ import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
+import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { handleBackstageMessage } from './backstage-socket.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
@@ -75,7 +76,8 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
 
   const sendSessions = async () => {
     const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
-    state.send({ t: 'sessions', sessions, current_session_id: watching ?? machine?.current_session_id ?? 0, online: machine?.online ?? false });
+    const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
+    state.send({ t: 'sessions', sessions, current_session_id: watching ?? machine?.current_session_id ?? 0, online });
   };
 
   const startStream = (sessionId: number) => {
@@ -118,7 +120,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   const onWatch = async (m: Extract<ClientMessage, { t: 'watch' }>) => {
     control = actor.role !== 'viewer' && actor.role !== 'auditor' && m.view_only !== true;
     const machine = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
-    if (!machine?.online) return state.error(ErrorCode.AGENT_OFFLINE, 'the machine is offline; wait for its agent to reconnect');
+    // Live heartbeats first: the read model lags under load and must not turn a live machine away.
+    if (!machine || !agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats)) {
+      return state.error(ErrorCode.AGENT_OFFLINE, 'the machine is offline; wait for its agent to reconnect');
+    }
     const sessions = (await listWindowsSessions(deps.db, agentId)).filter((s) => s.capturable);
     const target = m.session_id ?? (sessions.some((s) => s.id === machine.current_session_id) ? machine.current_session_id : sessions[0]?.id);
     if (target === undefined) return state.error(ErrorCode.SESSION_NOT_FOUND, 'this machine has no session with a desktop; use backstage');
