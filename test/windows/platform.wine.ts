@@ -8,9 +8,17 @@ import { describe, test } from 'node:test';
 import koffi from 'koffi';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { createWindowsPlatform } from '../../agent/platform/windows/index.js';
+import {
+  HWND_MESSAGE,
+  type SessionChange,
+  SessionChangeReason,
+  WATCH_CLASS_PREFIX,
+  watchSessionNotifications,
+} from '../../agent/platform/windows/session-notifications.js';
 import { ownSessionId } from '../../agent/platform/windows/sessions.js';
 import { shellPaths } from '../../agent/platform/windows/spawn.js';
 import { transcodeToUtf8 } from '../../agent/platform/windows/transcode.js';
+import { win32 } from '../../agent/platform/windows/win32-api.js';
 import type { SpawnRequest, SpawnedProcess } from '../../agent/platform/port.js';
 import { truncationMarker } from '../../agent/backstage/output-collector.js';
 import { DEFAULT_CAP_BYTES, runCommand } from '../../agent/backstage/run-command.js';
@@ -76,6 +84,102 @@ describe('sessions', () => {
       assert.ok(typeof s.stationName === 'string');
     }
     assert.ok(ownSessionId() > 0, 'this process runs in a user session (Wine: 1)');
+  });
+});
+
+describe('session notifications', () => {
+  // Windows' own number, written here rather than imported so a wrong constant in the module fails.
+  const WM_WTSSESSION_CHANGE = 0x02b1;
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  /** Waits for `cond` with a generous deadline: a liveness bound, not a timing claim. */
+  const eventually = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 100 && !cond(); i++) await sleep(50);
+    assert.ok(cond(), what);
+  };
+
+  /** The message-only windows of session watchers in this process (FindWindowExW over HWND_MESSAGE). */
+  const watcherWindows = (): bigint[] => {
+    const w = win32();
+    const out: bigint[] = [];
+    const name = Buffer.alloc(512);
+    let h: bigint | null = null;
+    for (;;) {
+      h = w.FindWindowExW(HWND_MESSAGE, h, null, null) as bigint | null;
+      if (!h) return out;
+      const n = w.GetClassNameW(h, name, 256) as number;
+      if (name.toString('utf16le', 0, n * 2).startsWith(WATCH_CLASS_PREFIX)) out.push(h);
+    }
+  };
+
+  test("the port's watchSessions: a change posted to its window calls onChange; unsubscribe removes the window", async () => {
+    const logs: string[] = [];
+    const p = createWindowsPlatform({ log: (m) => logs.push(m) });
+    const before = watcherWindows();
+    let calls = 0;
+    const unsubscribe = p.watchSessions?.(() => calls++);
+    assert.equal(typeof unsubscribe, 'function');
+    const mine = watcherWindows().filter((h) => !before.includes(h));
+    assert.equal(mine.length, 1, 'one new message-only window');
+    win32().PostMessageW(mine[0], WM_WTSSESSION_CHANGE, SessionChangeReason.Logoff, ownSessionId());
+    await eventually(() => calls > 0, 'onChange fired');
+    unsubscribe?.();
+    unsubscribe?.(); // idempotent
+    assert.deepEqual(watcherWindows(), before, 'its window is gone');
+    assert.deepEqual(logs, [], 'nothing degraded');
+  });
+
+  test('WM_WTSSESSION_CHANGE posted to the message-only window reaches onChange through the pump and WNDPROC', async () => {
+    const w = win32();
+    const logs: string[] = [];
+    const got: SessionChange[] = [];
+    const n = watchSessionNotifications((c) => got.push(c), { log: (m) => logs.push(m) });
+    assert.equal(n.failure, '', 'no step failed');
+    assert.notEqual(n.hwnd, 0n, 'a window was made');
+    assert.equal(w.IsWindow(n.hwnd), true, 'IsWindow: the message-only window exists');
+    assert.equal(n.registered, true, 'WTSRegisterSessionNotification answered TRUE (a stub under Wine)');
+    const own = ownSessionId();
+    // Other messages go to DefWindowProcW and must not count as a session change.
+    assert.equal(w.PostMessageW(n.hwnd, 0x0400 /* WM_USER */, 1, 2), true);
+    assert.equal(w.PostMessageW(n.hwnd, WM_WTSSESSION_CHANGE, SessionChangeReason.Lock, own), true);
+    await eventually(() => got.length > 0, 'onChange fired for the posted lock');
+    assert.deepEqual(got, [{ reason: SessionChangeReason.Lock, sessionId: own }]);
+
+    // A burst (logon brings several) is reported once, with the latest change.
+    got.length = 0;
+    w.PostMessageW(n.hwnd, WM_WTSSESSION_CHANGE, SessionChangeReason.Logon, own);
+    w.PostMessageW(n.hwnd, WM_WTSSESSION_CHANGE, SessionChangeReason.Unlock, own);
+    await eventually(() => got.length > 0, 'onChange fired for the burst');
+    await sleep(500);
+    assert.deepEqual(got, [{ reason: SessionChangeReason.Unlock, sessionId: own }]);
+
+    n.unsubscribe();
+    assert.equal(w.IsWindow(n.hwnd), false, 'the window is gone after unsubscribe');
+    assert.equal(n.registered, false);
+    got.length = 0;
+    assert.equal(w.PostMessageW(n.hwnd, WM_WTSSESSION_CHANGE, SessionChangeReason.Lock, own), false, 'nothing left to post to');
+    await sleep(600);
+    assert.deepEqual(got, [], 'no onChange after unsubscribe');
+    n.unsubscribe(); // idempotent
+    assert.deepEqual(logs, []);
+  });
+
+  test('several watchers at once each get their own window and changes', async () => {
+    const w = win32();
+    const a: SessionChange[] = [];
+    const b: SessionChange[] = [];
+    const na = watchSessionNotifications((c) => a.push(c));
+    const nb = watchSessionNotifications((c) => b.push(c));
+    try {
+      assert.notEqual(na.hwnd, nb.hwnd);
+      w.PostMessageW(nb.hwnd, WM_WTSSESSION_CHANGE, SessionChangeReason.RemoteConnect, 7);
+      await eventually(() => b.length > 0, 'the second watcher got its change');
+      await sleep(300);
+      assert.deepEqual(b, [{ reason: SessionChangeReason.RemoteConnect, sessionId: 7 }]);
+      assert.deepEqual(a, [], 'the first watcher saw nothing');
+    } finally {
+      na.unsubscribe();
+      nb.unsubscribe();
+    }
   });
 });
 

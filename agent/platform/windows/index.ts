@@ -8,6 +8,7 @@ import type { PlatformPort } from '../port.js';
 import { openOwnDesktop } from './desktop.js';
 import { killProcess, listProcesses } from './processes.js';
 import { controlService, listServices } from './services.js';
+import { watchSessionNotifications } from './session-notifications.js';
 import { listSessions, ownSessionId } from './sessions.js';
 import { spawnProcess } from './spawn.js';
 import { hostIdentity, systemInfo, uptimeSecs, windowsVersion } from './system-info.js';
@@ -15,6 +16,8 @@ import { hostIdentity, systemInfo, uptimeSecs, windowsVersion } from './system-i
 export interface WindowsPlatformOptions {
   /** Reported in SystemInfo.agentVersion. */
   agentVersion?: string;
+  /** Where the backend says why something degraded (e.g. session notifications fell back to polling). */
+  log?: (msg: string) => void;
 }
 
 /** The Windows PlatformPort. */
@@ -23,10 +26,13 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
   // WTS_SESSIONSTATE_LOCK / UNLOCK are swapped on Windows 7 and Server 2008 R2 (6.1).
   const legacyLockFlags = v.major === 6 && v.minor === 1;
   const sessions = () => listSessions({ legacyLockFlags });
+  const log = opts.log ?? ((msg: string) => console.warn(`[windows] ${msg}`));
   return {
     name: 'windows',
     identity: async () => hostIdentity(),
     listSessions: async () => sessions(),
+    // Lock and unlock come through here too: they change `locked`, which the next listing picks up.
+    watchSessions: (onChange) => watchSessionNotifications(() => onChange(), { log }).unsubscribe,
     uptimeSecs: async () => uptimeSecs(),
     async systemInfo() {
       const s = sessions();

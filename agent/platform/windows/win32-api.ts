@@ -18,6 +18,7 @@ const decl = {
     'uint64_t __stdcall GetTickCount64()',
     'uint32_t __stdcall GetOEMCP()',
     'uint32_t __stdcall GetCurrentProcessId()',
+    'void * __stdcall GetModuleHandleW(void *name)',
     'void * __stdcall GetCurrentProcess()',
     'uint32_t __stdcall WTSGetActiveConsoleSessionId()',
     'bool __stdcall GlobalMemoryStatusEx(void *status)',
@@ -48,6 +49,8 @@ const decl = {
     'bool __stdcall WTSQuerySessionInformationW(void *server, uint32_t session, int cls, void *buf, void *bytes)',
     'void __stdcall WTSFreeMemory(void *p)',
     'bool __stdcall WTSQueryUserToken(uint32_t session, void *token)',
+    'bool __stdcall WTSRegisterSessionNotification(void *hwnd, uint32_t flags)',
+    'bool __stdcall WTSUnRegisterSessionNotification(void *hwnd)',
   ],
   advapi32: [
     'bool __stdcall OpenProcessToken(void *process, uint32_t access, void *token)',
@@ -80,6 +83,18 @@ const decl = {
     'bool __stdcall OpenClipboard(void *hwnd)',
     'bool __stdcall EmptyClipboard()',
     'bool __stdcall CloseClipboard()',
+    'uint16_t __stdcall RegisterClassExW(void *wc)',
+    'bool __stdcall UnregisterClassW(void *name, void *instance)',
+    'void * __stdcall CreateWindowExW(uint32_t exStyle, void *cls, void *name, uint32_t style, int x, int y, int cx, int cy, void *parent, void *menu, void *instance, void *param)',
+    'bool __stdcall DestroyWindow(void *hwnd)',
+    'bool __stdcall IsWindow(void *hwnd)',
+    'void * __stdcall FindWindowExW(void *parent, void *after, void *cls, void *title)',
+    'int __stdcall GetClassNameW(void *hwnd, void *buf, int cch)',
+    'intptr_t __stdcall DefWindowProcW(void *hwnd, uint32_t msg, uintptr_t wParam, intptr_t lParam)',
+    'bool __stdcall PeekMessageW(void *msg, void *hwnd, uint32_t min, uint32_t max, uint32_t remove)',
+    'bool __stdcall TranslateMessage(void *msg)',
+    'intptr_t __stdcall DispatchMessageW(void *msg)',
+    'bool __stdcall PostMessageW(void *hwnd, uint32_t msg, uintptr_t wParam, intptr_t lParam)',
   ],
   gdi32: [
     'void * __stdcall CreateCompatibleDC(void *dc)',
@@ -111,6 +126,25 @@ export function win32(): Win32 {
   }
   cached = out as Win32;
   return cached;
+}
+
+/** A WNDPROC in JS: receives every message of a window; returns the message's result. */
+export type WndProc = (hwnd: bigint | null, msg: number, wParam: number | bigint, lParam: number | bigint) => number | bigint;
+
+let wndProcType: ReturnType<typeof koffi.proto> | undefined;
+
+/**
+ * Registers `fn` as a native WNDPROC (koffi allows a few thousand at once): returns its address for
+ * WNDCLASSEXW.lpfnWndProc; release it with `unregisterCallback` once no window of the class exists.
+ */
+export function registerWndProc(fn: WndProc): bigint {
+  wndProcType ??= koffi.proto('intptr_t __stdcall GcWndProc(void *hwnd, uint32_t msg, uintptr_t wParam, intptr_t lParam)');
+  return koffi.register(fn, koffi.pointer(wndProcType));
+}
+
+/** Frees a callback slot taken by `registerWndProc`. */
+export function unregisterCallback(ptr: bigint): void {
+  koffi.unregister(ptr);
 }
 
 /** INVALID_HANDLE_VALUE or NULL, as koffi returns them. */
