@@ -4,6 +4,7 @@ import { pb } from '../proto/codec.js';
 import type { MachinesTable } from '../infra/db/schema.js';
 import type { DecodedEvent } from './runtime/types.js';
 import { desktopUsers } from './session-fields.js';
+import { pgText } from './pg-text.js';
 
 export type MachineState = Omit<Selectable<MachinesTable>, 'last_seq'> & { last_seq: number };
 
@@ -28,7 +29,7 @@ export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): 
     const list = s.sessions ?? undefined;
     return {
       ...base,
-      hostname: s.hostname ?? '', os_version: s.osVersion ?? '', platform: s.platform ?? '', agent_version: s.version ?? '',
+      hostname: pgText(s.hostname), os_version: pgText(s.osVersion), platform: pgText(s.platform), agent_version: pgText(s.version),
       elevated: s.elevated ?? false,
       current_session_id: s.currentSessionId ?? 0,
       session_count: list ? (list.sessions ?? []).length : base.session_count,

@@ -2,6 +2,7 @@
 import { pb } from '../proto/codec.js';
 import type { guruconnect } from '../proto/generated/guruconnect.js';
 import type { DecodedEvent } from './runtime/types.js';
+import { pgText } from './pg-text.js';
 
 type SessionList = guruconnect.ISessionList;
 
@@ -19,7 +20,7 @@ export function sessionTypeText(t: number | null | undefined): string {
 export function desktopUsers(list: SessionList): string[] {
   const names = new Set<string>();
   for (const s of list.sessions ?? []) {
-    if ((s.type ?? 0) !== pb.WindowsSessionType.SESSION_TERMINAL && s.userName) names.add(s.userName);
+    if ((s.type ?? 0) !== pb.WindowsSessionType.SESSION_TERMINAL && s.userName) names.add(pgText(s.userName));
   }
   return [...names].sort();
 }

@@ -5,6 +5,7 @@ import { machinesProjection } from './machines.projection.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 import { sessionListOf, sessionStateText, sessionTypeText } from './session-fields.js';
+import { pgText } from './pg-text.js';
 
 /** Rows for an agent's latest list (pure). */
 export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsTable>[] {
@@ -19,9 +20,9 @@ export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsT
     seen.add(id);
     const logon = Number(s.logonTimeMs ?? 0);
     rows.push({
-      agent_id: agentId, session_id: id, user_name: s.userName ?? '', domain: s.domain ?? '',
-      state: sessionStateText(s.state), type: sessionTypeText(s.type), station_name: s.stationName ?? '',
-      client_name: s.clientName ?? '', client_address: s.clientAddress ?? '', logon_time: logon > 0 ? new Date(logon) : null,
+      agent_id: agentId, session_id: id, user_name: pgText(s.userName), domain: pgText(s.domain),
+      state: sessionStateText(s.state), type: sessionTypeText(s.type), station_name: pgText(s.stationName),
+      client_name: pgText(s.clientName), client_address: pgText(s.clientAddress), logon_time: logon > 0 ? new Date(logon) : null,
       idle_secs: s.idleSecs ?? 0, locked: s.locked ?? false, capturable: s.capturable ?? false, updated_at: at,
     });
   }

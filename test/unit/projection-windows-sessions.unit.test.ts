@@ -35,6 +35,11 @@ describe('windows_sessions rows', () => {
     when(ev('status', { agentStatus: { hostname: 'pc-1', sessions: { sessions: [{ sessionId: 1, userName: 'alice' }] } } })).thenRows(['session_id', 'user_name', 'state', 'type'], [[1, 'alice', 'active', 'console']]);
   });
 
+  it('a NUL in a name is dropped, because PostgreSQL text cannot hold it and the projection would stall', () => {
+    when(ev('sessions', { sessionList: { sessions: [{ sessionId: 5, userName: 'ev\u0000il', domain: '\u0000', clientName: 'pc\u0000' }] } }))
+      .thenRows(['session_id', 'user_name', 'domain', 'client_name'], [[5, 'evil', '', 'pc']]);
+  });
+
   it('a malformed list with a repeated session id keeps the first, so the primary key holds', () => {
     when(ev('sessions', { sessionList: { sessions: [{ sessionId: 4, userName: 'first' }, { sessionId: 4, userName: 'second' }] } })).thenRows(['session_id', 'user_name'], [[4, 'first']]);
   });
