@@ -6,45 +6,22 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { access, constants, readlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { guruconnect } from '../../../proto/generated/guruconnect.js';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { PtyProcess, PtyRequest } from '../../terminal/pty-types.js';
 import { onPath, run } from './exec.js';
 import { killTree } from './kill-tree.js';
-import { readAccounts } from './passwd.js';
 import { readAllStats } from './procfs.js';
+import { runAsEnv, runAsFor, runAsSpawnOptions } from './run-as.js';
 import type { LinuxSession } from './sessions.js';
 import { TREE_MARKER_VAR } from './spawn.js';
 
 const { Shell } = guruconnect;
 const SCRIPT = '/usr/bin/script';
 
-interface PtyUser {
-  user: string;
-  uid?: number;
-  gid?: number;
-  home: string;
-  loginShell: string;
-  display: string | null;
-}
-
 const executable = async (p: string) => p !== '' && (await access(p, constants.X_OK).then(() => true, () => false));
 /** Single-quoted for sh: the only character needing care inside '…' is the quote itself. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-async function ptyUser(asSessionId: number, findSession: (id: number) => Promise<LinuxSession | undefined>): Promise<Result<PtyUser>> {
-  const { byUid } = await readAccounts();
-  if (asSessionId === 0) {
-    const me = byUid.get(process.getuid?.() ?? 0);
-    return ok({ user: me?.name ?? process.env.USER ?? 'root', home: me?.home ?? process.env.HOME ?? '/', loginShell: process.env.SHELL || me?.shell || '', display: null });
-  }
-  const s = await findSession(asSessionId);
-  if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${asSessionId} does not exist on this host; refresh the session list`);
-  if (s.uid < 0 || s.gid < 0) return err(ErrorCode.PLATFORM_ERROR, `user "${s.user}" of session ${asSessionId} has no local account`);
-  if (s.uid !== process.getuid?.() && process.getuid?.() !== 0) return err(ErrorCode.AGENT_NOT_ELEVATED, `a shell as ${s.user} needs the agent to run as root`);
-  return ok({ user: s.user, uid: s.uid, gid: s.gid, home: s.home, loginShell: byUid.get(s.uid)?.shell ?? '', display: s.display });
-}
 
 /** The shell binary and its flags for an interactive session. */
 async function shellCommand(shell: guruconnect.Shell, loginShell: string): Promise<Result<string[]>> {
@@ -73,7 +50,7 @@ const clampSize = (n: number, fallback: number) => (Number.isInteger(n) && n >= 
 /** Starts the requested shell on a new pty; `findSession` resolves a non-zero asSessionId. */
 export async function spawnLinuxPty(req: PtyRequest, findSession: (id: number) => Promise<LinuxSession | undefined>): Promise<Result<PtyProcess>> {
   if (!(await executable(SCRIPT))) return err(ErrorCode.NOT_AVAILABLE, `${SCRIPT} (util-linux) is missing; the interactive terminal needs it`);
-  const who = await ptyUser(req.asSessionId, findSession);
+  const who = await runAsFor(req.asSessionId, findSession);
   if (!who.ok) return who;
   const w = who.value;
   const argv = await shellCommand(req.shell, w.loginShell);
@@ -82,25 +59,12 @@ export async function spawnLinuxPty(req: PtyRequest, findSession: (id: number) =
   const cols = clampSize(req.cols, 80);
   const rows = clampSize(req.rows, 24);
   const marker = randomUUID();
-  const env: NodeJS.ProcessEnv = { ...process.env, [TREE_MARKER_VAR]: marker, TERM: 'xterm-256color', COLORTERM: 'truecolor' };
+  const env = runAsEnv(w, { ...process.env, [TREE_MARKER_VAR]: marker, TERM: 'xterm-256color', COLORTERM: 'truecolor' });
   for (const k of ['COLUMNS', 'LINES']) delete env[k];
-  if (w.uid !== undefined) {
-    for (const k of ['XAUTHORITY', 'DISPLAY', 'MAIL', 'SUDO_USER', 'SUDO_UID', 'SUDO_GID', 'SUDO_COMMAND']) delete env[k];
-    Object.assign(env, { HOME: w.home, USER: w.user, LOGNAME: w.user });
-    if (w.display) env.DISPLAY = w.display;
-    if (w.display && existsSync(`${w.home}/.Xauthority`)) env.XAUTHORITY = `${w.home}/.Xauthority`;
-  }
   // script runs its -c text with $SHELL -c: keep that /bin/sh, and give the interactive shell its own.
   env.SHELL = '/bin/sh';
   const inner = `stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${q(shellFile!)}; exec ${[shellFile!, ...shellArgs].map(q).join(' ')}`;
-  const child = spawn(SCRIPT, ['-q', '-f', '-e', '-c', inner, '/dev/null'], {
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env,
-    cwd: existsSync(w.home) ? w.home : '/',
-    uid: w.uid,
-    gid: w.gid,
-  });
+  const child = spawn(SCRIPT, ['-q', '-f', '-e', '-c', inner, '/dev/null'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, ...runAsSpawnOptions(w) });
   const pid = await new Promise<number | Error>((resolve) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
     child.once('error', (e) => resolve(e));

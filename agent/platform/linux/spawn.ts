@@ -4,13 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { guruconnect } from '../../../proto/generated/guruconnect.js';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { SpawnRequest, SpawnedProcess } from '../port.js';
 import { onPath } from './exec.js';
 import { killTree } from './kill-tree.js';
-import { readAccounts } from './passwd.js';
+import { runAsEnv, runAsFor, runAsSpawnOptions } from './run-as.js';
 import type { LinuxSession } from './sessions.js';
 
 const { Shell } = guruconnect;
@@ -36,30 +35,6 @@ export async function shellArgv(shell: guruconnect.Shell, text: string): Promise
   }
 }
 
-interface RunAs {
-  user: string;
-  uid?: number;
-  gid?: number;
-  home: string;
-  display: string | null;
-}
-
-/** Who runs the command: the agent itself for session 0, else the session's user. */
-async function runAsFor(asSessionId: number, findSession: (id: number) => Promise<LinuxSession | undefined>): Promise<Result<RunAs>> {
-  if (asSessionId === 0) {
-    const { byUid } = await readAccounts();
-    const me = byUid.get(process.getuid?.() ?? 0);
-    return ok({ user: me?.name ?? process.env.USER ?? 'root', home: me?.home ?? '/', display: null });
-  }
-  const s = await findSession(asSessionId);
-  if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${asSessionId} does not exist on this host; refresh the session list`);
-  if (s.uid < 0 || s.gid < 0) return err(ErrorCode.PLATFORM_ERROR, `user "${s.user}" of session ${asSessionId} has no local account`);
-  if (s.uid !== process.getuid?.() && process.getuid?.() !== 0) {
-    return err(ErrorCode.AGENT_NOT_ELEVATED, `running as ${s.user} needs the agent to run as root`);
-  }
-  return ok({ user: s.user, uid: s.uid, gid: s.gid, home: s.home, display: s.display });
-}
-
 /** Spawns per SpawnRequest; `findSession` resolves a non-zero asSessionId. */
 export async function spawnLinux(req: SpawnRequest, findSession: (id: number) => Promise<LinuxSession | undefined>): Promise<Result<SpawnedProcess>> {
   const argv = await shellArgv(req.shell, req.commandText);
@@ -68,23 +43,9 @@ export async function spawnLinux(req: SpawnRequest, findSession: (id: number) =>
   if (!who.ok) return who;
   const w = who.value;
   const marker = `${TREE_MARKER_VAR}=${randomUUID()}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, [TREE_MARKER_VAR]: marker.split('=')[1] };
-  if (w.uid !== undefined) {
-    // Only the target user's identity: nothing of the agent's own session leaks in.
-    for (const k of ['XAUTHORITY', 'DISPLAY', 'MAIL', 'SUDO_USER', 'SUDO_UID', 'SUDO_GID', 'SUDO_COMMAND']) delete env[k];
-    Object.assign(env, { HOME: w.home, USER: w.user, LOGNAME: w.user });
-    if (w.display) env.DISPLAY = w.display;
-    if (w.display && existsSync(`${w.home}/.Xauthority`)) env.XAUTHORITY = `${w.home}/.Xauthority`;
-  }
+  const env = runAsEnv(w, { ...process.env, [TREE_MARKER_VAR]: marker.split('=')[1] });
   const [file, ...args] = argv.value;
-  const child = spawn(file!, args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-    cwd: existsSync(w.home) ? w.home : '/',
-    uid: w.uid,
-    gid: w.gid,
-  });
+  const child = spawn(file!, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, ...runAsSpawnOptions(w) });
   const pid = await new Promise<number | Error>((resolve) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
     child.once('error', (e) => resolve(e));
