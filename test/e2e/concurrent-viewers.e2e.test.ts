@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,21 +21,37 @@ type Rgba = [number, number, number, number];
 const isRed = ([r, g, b]: Rgba) => r > 200 && g < 60 && b < 60;
 const isBlue = ([r, g, b]: Rgba) => b > 190 && r < 60 && g < 60;
 
+/** The stack's data directory (its service logs are printed when a wait fails). */
+let dataDir: string;
+
 /** Waits until the page watches `sid` with at least one painted frame whose pixel passes `colour`. */
 async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', timeout = 60_000): Promise<void> {
-  await page.waitForFunction(([s, c]) => {
-    const v = window.__gcViewer;
-    if (!v || v.currentSession !== s || v.framesPainted === 0) return false;
-    const [r, g, b] = v.lastPixel(100, 100);
-    return c === 'red' ? r > 200 && g < 60 && b < 60 : b > 190 && r < 60 && g < 60;
-  }, [sid, colour] as const, { timeout });
+  try {
+    await page.waitForFunction(([s, c]) => {
+      const v = window.__gcViewer;
+      if (!v || v.currentSession !== s || v.framesPainted === 0) return false;
+      const [r, g, b] = v.lastPixel(100, 100);
+      return c === 'red' ? r > 200 && g < 60 && b < 60 : b > 190 && r < 60 && g < 60;
+    }, [sid, colour] as const, { timeout });
+  } catch (e) {
+    // Say what the page and the services saw, so a failure in CI can be understood from its log.
+    const state = await page.evaluate(() => {
+      const v = window.__gcViewer;
+      return v ? { current: v.currentSession, frames: v.framesPainted, connected: v.connected, errors: v.errors, pixel: v.lastPixel(100, 100) } : 'no viewer';
+    }).catch((x: Error) => x.message);
+    console.log(`waitShowing(${sid}, ${colour}) failed; viewer: ${JSON.stringify(state)}`);
+    for (const f of ['agent.log', 'gateway.log']) {
+      const text = existsSync(join(dataDir, 'logs', f)) ? readFileSync(join(dataDir, 'logs', f), 'utf8') : '(missing)';
+      console.log(`--- last lines of ${f}:\n${text.split('\n').slice(-25).join('\n')}`);
+    }
+    throw e;
+  }
 }
 
 describe('dashboard: concurrent viewers on different sessions of one machine', { timeout: 240_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
   let alice: UserDisplay;
   let bob: UserDisplay;
   let a: SessionDto;

@@ -4,7 +4,7 @@
  * (to create the users); the tests that use it are integration or end-to-end tests.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Child, startChild } from '../../infra/servers/child.js';
@@ -30,39 +30,32 @@ export function ensureUser(user: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-/** A display number whose socket and lock file are both free. */
-function freeDisplay(from: number): number {
-  for (let d = from; d < from + 200; d++) {
-    if (!existsSync(`/tmp/.X11-unix/X${d}`) && !existsSync(`/tmp/.X${d}-lock`)) return d;
-  }
-  throw new Error('no free X display number');
-}
-
 /**
  * Starts one Xvfb per user (`users[i]` owns the i-th display), waits until each accepts clients,
  * and optionally paints each root window a solid colour so captures can tell them apart.
  */
 export async function startUserDisplays(
   users: string[],
-  opts: { width?: number; height?: number; colors?: string[]; firstDisplay?: number } = {},
+  opts: { width?: number; height?: number; colors?: string[] } = {},
 ): Promise<{ displays: UserDisplay[]; stop(): Promise<void> }> {
   const { width = 1024, height = 768 } = opts;
   const logDir = mkdtempSync(join(tmpdir(), 'gc-xvfb-'));
   const displays: UserDisplay[] = [];
-  let next = opts.firstDisplay ?? 40 + Math.floor(Math.random() * 300);
   execFileSync('mkdir', ['-p', '/tmp/.X11-unix']);
   execFileSync('chmod', ['1777', '/tmp/.X11-unix']);
   try {
     for (const [i, user] of users.entries()) {
       const { uid, gid } = ensureUser(user);
-      const display = freeDisplay(next);
-      next = display + 1;
-      const child = startChild('Xvfb', [`:${display}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-ac', '-noreset', '+extension', 'MIT-SHM'], {
-        logFile: join(logDir, `xvfb-${display}.log`),
+      // -displayfd: Xvfb takes the first free display itself and tells us its number, so tests
+      // running side by side can never race for one display (and paint each other's screens).
+      const child = startChild('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-ac', '-noreset', '+extension', 'MIT-SHM'], {
+        logFile: join(logDir, `xvfb-${user}-${i}.log`),
         uid,
         gid,
         env: { ...process.env, HOME: `/home/${user}` },
+        fd3: true,
       });
+      const display = await displayNumber(child);
       const d: UserDisplay = { display, user, uid, name: `:${display}`, child };
       displays.push(d);
       await waitForDisplay(d.name, child);
@@ -80,6 +73,27 @@ export async function startUserDisplays(
       rmSync(logDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Reads the display number Xvfb writes to fd 3 once it listens. */
+function displayNumber(child: Child): Promise<number> {
+  const fd3 = child.proc.stdio[3] as NodeJS.ReadableStream | null | undefined;
+  if (!fd3) return Promise.reject(new Error('Xvfb has no fd 3'));
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('Xvfb did not report its display within 15 s')), 15_000);
+    fd3.on('data', (b: Buffer) => {
+      text += b.toString();
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(Number(text.trim()));
+      }
+    });
+    child.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`Xvfb exited with ${code} before reporting a display`));
+    });
+  });
 }
 
 async function waitForDisplay(name: string, child: Child): Promise<void> {

@@ -1,5 +1,5 @@
 /** Local X displays: the sockets in /tmp/.X11-unix and the server processes that serve them. */
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { listPids, readCmdline } from './procfs.js';
 
@@ -47,25 +47,68 @@ export async function listXSockets(dir = X11_SOCKET_DIR): Promise<XSocket[]> {
 const REMOTE_SERVER = /xrdp|vnc|x2go|nxagent|nxnode/i;
 const X_SERVER = /^(X|Xorg|Xvfb|Xephyr|Xwayland|Xnest|Xvnc|Xtigervnc|Xtightvnc|x2goagent|nxagent|Xdummy)$/i;
 
-/** Decides from argv whether it is an X server for some display and which. */
-export function xServerOf(argv: string[]): { display: number; remote: boolean } | undefined {
+/** Whether argv[0] names an X server, and whether a remote-desktop one. */
+function serverKind(argv: string[]): { remote: boolean } | undefined {
   const exe = basename(argv[0] ?? '');
-  const isServer = X_SERVER.test(exe) || REMOTE_SERVER.test(exe);
-  if (!isServer) return undefined;
-  const arg = argv.slice(1).find((a) => /^:\d+$/.test(a));
-  if (!arg) return undefined;
+  if (!X_SERVER.test(exe) && !REMOTE_SERVER.test(exe)) return undefined;
   // Xorg started by xrdp (xorgxrdp) shows itself only through its config path.
-  return { display: Number(arg.slice(1)), remote: argv.some((a) => REMOTE_SERVER.test(a)) };
+  return { remote: argv.some((a) => REMOTE_SERVER.test(a)) };
 }
 
-/** The X server process of each display, found by its ":<n>" argument in /proc/<pid>/cmdline. */
+/** Decides from argv whether it is an X server for some display and which. */
+export function xServerOf(argv: string[]): { display: number; remote: boolean } | undefined {
+  const kind = serverKind(argv);
+  const arg = argv.slice(1).find((a) => /^:\d+$/.test(a));
+  return kind && arg ? { display: Number(arg.slice(1)), remote: kind.remote } : undefined;
+}
+
+/**
+ * Listening X11 sockets by inode, from /proc/net/unix (path or abstract "@/tmp/.X11-unix/X<n>").
+ * Servers started with -displayfd (GDM's Xorg, Xvfb in tests) name no display in their argv.
+ */
+export function parseListeningXSockets(procNetUnix: string): Map<number, number> {
+  const byInode = new Map<number, number>();
+  for (const line of procNetUnix.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // Num RefCount Protocol Flags Type St Inode Path; flag 0x10000 = listening (__SO_ACCEPTCON).
+    const m = /^@?\/tmp\/\.X11-unix\/X(\d+)$/.exec(f[7] ?? '');
+    if (m && (Number.parseInt(f[3] ?? '0', 16) & 0x10000) !== 0) byInode.set(Number(f[6]), Number(m[1]));
+  }
+  return byInode;
+}
+
+async function displaysServedBy(pid: number, byInode: Map<number, number>): Promise<number[]> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  return links.flatMap((l) => {
+    const inode = /^socket:\[(\d+)\]$/.exec(l)?.[1];
+    const d = inode ? byInode.get(Number(inode)) : undefined;
+    return d === undefined ? [] : [d];
+  });
+}
+
+/**
+ * The X server process of each display: by its ":<n>" argument in /proc/<pid>/cmdline, else (for
+ * servers that chose their display with -displayfd) by the listening socket it holds open.
+ */
 export async function findXServers(): Promise<Map<number, XServer>> {
   const out = new Map<number, XServer>();
   const pids = await listPids();
   const argvs = await Promise.all(pids.map(readCmdline));
+  const unnamed: { pid: number; remote: boolean }[] = [];
   for (const [i, argv] of argvs.entries()) {
     const s = xServerOf(argv);
     if (s && !out.has(s.display)) out.set(s.display, { pid: pids[i] ?? 0, remote: s.remote });
+    else if (!s) {
+      const kind = serverKind(argv);
+      if (kind) unnamed.push({ pid: pids[i] ?? 0, remote: kind.remote });
+    }
+  }
+  if (unnamed.length > 0) {
+    const byInode = parseListeningXSockets(await readFile('/proc/net/unix', 'utf8').catch(() => ''));
+    for (const u of unnamed) {
+      for (const d of await displaysServedBy(u.pid, byInode)) if (!out.has(d)) out.set(d, { pid: u.pid, remote: u.remote });
+    }
   }
   return out;
 }
