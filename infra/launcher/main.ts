@@ -10,11 +10,17 @@ import { logLocations, startStack } from './stack.js';
 const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
 const port = Number(process.env.PORT ?? 8080);
 const cluster = process.argv.includes('--cluster') || process.env.GC_NATS_CLUSTER === '1';
+// Event stream retention: GC_EVENT_RETENTION_DAYS (default 0 = keep forever; auditors replay it).
+const eventRetentionDays = Number(process.env.GC_EVENT_RETENTION_DAYS ?? 0);
+if (!Number.isFinite(eventRetentionDays) || eventRetentionDays < 0) {
+  console.error('[guruconnect] GC_EVENT_RETENTION_DAYS must be a number of days >= 0 (0 keeps events forever)');
+  process.exit(2);
+}
 const started = Date.now();
 const say = (line: string) => console.log(`[guruconnect] ${line}`);
 
 say(`data directory ${dataDir}`);
-const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, log: say }).catch((e: Error) => {
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, log: say }).catch((e: Error) => {
   console.error(`[guruconnect] start failed: ${e.message}`);
   process.exit(1);
 });

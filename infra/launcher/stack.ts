@@ -42,6 +42,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Extra environment for every service process. */
   env?: NodeJS.ProcessEnv;
+  /** Event stream retention in days; 0 or absent keeps every event (the audit trail) forever. */
+  eventRetentionDays?: number;
   /** Three nats-servers in a cluster with the event stream at 3 replicas (docs/RELIABILITY.md). */
   cluster?: boolean;
 }
@@ -137,7 +139,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
     const launcherCreds = await auth.credsFor('launcher');
     const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds });
-    await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1 });
+    await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1, maxAgeSecs: Math.round((opts.eventRetentionDays ?? 0) * 86_400) });
     await nc.close();
 
     // First run: one admin with a generated password, written owner-only and shown once.
