@@ -104,8 +104,9 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     const vera = await stack.createUser('vera', 'viewer');
     await grantMachine(stack.url, stack.admin, vera, stack.agentId!);
     const { context, page } = await newPage(browser);
-    await signIn(page, stack.url, vera, `/machines/${stack.agentId}`);
-    await page.waitForFunction(() => window.__gcViewer?.viewerId !== undefined && window.__gcViewer.currentSession !== undefined, null, { timeout: 20_000 });
+    // Our own session: other tests' displays on this machine may come and go meanwhile.
+    await signIn(page, stack.url, vera, `/machines/${stack.agentId}?session=${displays.displays[0]!.display + 1}`);
+    await page.waitForFunction(() => window.__gcViewer?.viewerId !== undefined && window.__gcViewer.currentSession !== undefined, null, { timeout: 60_000 });
     assert.equal(await page.locator('[data-action=enter-backstage]').isVisible(), false);
     assert.equal(await page.locator('[data-testid=view-only]').isVisible(), true);
 
