@@ -92,6 +92,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
 
   app.get('/ws/viewer/:agentId', { websocket: true, schema: { hide: true } }, async (socket, request) => {
+    // The browser may speak as soon as the socket opens, while the checks below still wait on the
+    // database: keep what it says and hand it to the viewer handler, or it would be lost.
+    const early: [Buffer, boolean][] = [];
+    const keep = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
+    socket.on('message', keep);
     const fail = (code: ErrorCode, message: string, close: number) => {
       socket.send(JSON.stringify({ t: 'error', ...envelope(code, message, String(request.id)) }));
       socket.close(close, code);
@@ -107,6 +112,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       commandTimeoutMs: config.commandTimeoutMs,
       log: (m) => request.log.warn(m),
     });
+    socket.off('message', keep);
+    for (const [data, isBinary] of early) socket.emit('message', data, isBinary);
   });
 
   if (deps.dashboard !== false) await app.register(dashboardRoutes);

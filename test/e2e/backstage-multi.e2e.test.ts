@@ -4,15 +4,13 @@
  * side in one visit with their own output and their own cancel, and the sampled CPU % column.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { eventually, login } from '../support/api.js';
-import { collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { type UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
+import type { UserDisplay, startUserDisplays } from '../support/x-displays.js';
 
 interface AuditRow { event_type: string; user_name: string | null; session_id: string | number | null; details: Record<string, unknown> | null; created_at: string }
 
@@ -25,20 +23,17 @@ const termText = (page: Page) => page.evaluate(() => window.__gcViewer!.terminal
 
 describe('dashboard: backstage as a session user, concurrent commands, CPU column', { timeout: 120_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
   let page: Page;
   let errors: string[];
   let bob: UserDisplay;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
+    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+    ({ displays, stack, browser } = e2e);
     bob = displays.displays[1]!;
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-bm-'));
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
     const p = await newPage(browser);
     page = p.page;
     errors = collectPageErrors(page);
@@ -49,10 +44,7 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
     await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('runs `id -un` as the second session\'s user and audits who it ran as', async () => {

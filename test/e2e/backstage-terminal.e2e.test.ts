@@ -4,29 +4,24 @@
  * Commands mode still works beside it.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
 
 describe('dashboard: backstage interactive shell (real Chromium, whole stack)', () => {
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-pty-'));
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
+    e2e = await startE2eStack();
+    ({ stack, browser } = e2e);
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('admin: switches to Interactive shell, types into a pty, and Commands mode still runs commands', async () => {

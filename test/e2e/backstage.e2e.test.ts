@@ -4,33 +4,26 @@
  * and a forged backstage.enter over the page's own socket is refused with FORBIDDEN.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { collectPageErrors, grantMachine, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
+import type { startUserDisplays } from '../support/x-displays.js';
 
 describe('dashboard: backstage (real Chromium, whole stack)', () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-'));
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
+    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+    ({ displays, stack, browser } = e2e);
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('admin: enters backstage, runs hostname, lists services and processes, sees system info', async () => {

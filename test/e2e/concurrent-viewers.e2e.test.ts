@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { collectPageErrors, grantMachine, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { type UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
+import type { UserDisplay, startUserDisplays } from '../support/x-displays.js';
 
 interface SessionDto { id: number; user: string; station: string; capturable: boolean }
 type Rgba = [number, number, number, number];
@@ -50,6 +50,7 @@ async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', time
 
 describe('dashboard: concurrent viewers on different sessions of one machine', { timeout: 240_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
   let alice: UserDisplay;
@@ -58,12 +59,9 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
   let b: SessionDto;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
+    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+    ({ displays, stack, browser, dataDir } = e2e);
     [alice, bob] = displays.displays as [UserDisplay, UserDisplay];
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-cv-'));
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
     const r = await fetch(`${stack.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stack.admin) });
     const { token } = (await r.json()) as { token: string };
     for (let i = 0; i < 100; i++) {
@@ -80,10 +78,7 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     assert.ok(a && b, 'both displays are capturable sessions in the read model');
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('two technicians see their own sessions; one switching away and back never disturbs the other', async () => {

@@ -4,39 +4,30 @@
  * switches to the other on the same WebSocket.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { type UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
+import type { UserDisplay, startUserDisplays } from '../support/x-displays.js';
 
 interface SessionDto { id: number; user: string; station: string; capturable: boolean }
 
 describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
   let alice: UserDisplay;
   let bob: UserDisplay;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
+    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+    ({ displays, stack, browser } = e2e);
     [alice, bob] = displays.displays as [UserDisplay, UserDisplay];
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-'));
-    // PostgreSQL runs as its own user and must reach its data folder.
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('lists this machine online with its session count and both logged-on users', async () => {

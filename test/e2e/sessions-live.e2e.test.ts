@@ -4,35 +4,27 @@
  * the sessions modal and the viewer's session selector show the same facts.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
 import { startUserDisplays } from '../support/x-displays.js';
 
 describe('dashboard: session details update live', { timeout: 120_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
   let carol: Awaited<ReturnType<typeof startUserDisplays>> | undefined;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-sl-'));
-    chmodSync(dataDir, 0o755);
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
+    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+    ({ displays, stack, browser } = e2e);
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
+    await e2e?.stop();
     await carol?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('a new session appears on the open machines page with logon and idle time, without a reload', async () => {

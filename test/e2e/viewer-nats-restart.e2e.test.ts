@@ -5,14 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import type { Stack } from '../../infra/launcher/stack.js';
+import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { newPage, screenshot, signIn } from '../support/browser.js';
+import type { startUserDisplays } from '../support/x-displays.js';
 
 type Rgba = [number, number, number, number];
 
@@ -28,21 +26,16 @@ async function waitForPixel(page: Page, ok: string, timeout = 60_000): Promise<v
 
 describe('live view across a nats-server restart', { timeout: 240_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  let e2e: E2eStack | undefined;
   let stack: Stack;
   let browser: Browser;
-  let dataDir: string;
 
   before(async () => {
-    displays = await startUserDisplays(['gc-alice'], { colors: ['#ff0000'] });
-    dataDir = mkdtempSync(join(tmpdir(), 'gc-e2e-nr-'));
-    stack = await startStack({ dataDir, fastPostgres: true, heartbeatMs: 1000 });
-    browser = await launchBrowser();
+    e2e = await startE2eStack({ users: ['gc-alice'], colors: ['#ff0000'] });
+    ({ displays, stack, browser } = e2e);
   });
   after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    await displays?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await e2e?.stop();
   });
 
   it('resumes painting on the same WebSocket after NATS comes back', async () => {
