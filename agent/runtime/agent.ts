@@ -155,6 +155,17 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     terminalClose: terminal,
   }, log);
 
+  // Frames are core NATS: those published while the connection was down are gone, and a still
+  // screen sends no new ones. After a reconnect every watched session starts over from a keyframe.
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') {
+        viewers.keyframeAll();
+        void reporter.publishNow().catch(() => {});
+      }
+    }
+  })().catch(() => {});
+
   log(`online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`);
   return {
     agentId,

@@ -164,6 +164,11 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       captures.get(sessionId)?.capture.requestKeyframe();
     },
 
+    /** Every capture sends a full frame next (after a reconnect, earlier frames may be lost). */
+    keyframeAll(): void {
+      for (const c of captures.values()) c.capture.requestKeyframe();
+    },
+
     /** The desktop a viewer may send input to, or why not. */
     inputTarget(viewerId: string, sessionId: number): Result<SessionDesktop> {
       const v = viewers.get(viewerId);

@@ -29,6 +29,8 @@ export function relayFrames(
   sessionId: number,
   socket: FrameSocket,
   requestKeyframe: () => void,
+  /** When this gateway's NATS connection last came back (0: never lost). */
+  reconnectedAt: () => number = () => 0,
 ): FrameRelay {
   const stats = { forwarded: 0, dropped: 0 };
   let needKeyframe = true;
@@ -65,7 +67,16 @@ export function relayFrames(
   ask();
   // On a still screen no delta arrives to trigger ask(): keep asking until a keyframe got through
   // (frames travel on core NATS, so one can be lost).
-  const retry = setInterval(() => needKeyframe && ask(), 1000);
+  // After a reconnect, frames published while this gateway was away are gone: start from a keyframe.
+  let seenReconnect = reconnectedAt();
+  const retry = setInterval(() => {
+    const r = reconnectedAt();
+    if (r !== seenReconnect) {
+      seenReconnect = r;
+      needKeyframe = true;
+    }
+    if (needKeyframe) ask();
+  }, 1000);
   return {
     sessionId,
     stats,

@@ -89,7 +89,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     watching = sessionId;
     relay = relayFrames(deps.nc, agentId, sessionId, socket, () =>
-      deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor));
+      deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor), () => {
+      const h = deps.events.hearing();
+      return h.connected ? h.sinceMs : 0;
+    });
     startStream(sessionId);
     clearInterval(renew);
     renew = setInterval(() => watching !== undefined && startStream(watching), STREAM_RENEW_MS);
