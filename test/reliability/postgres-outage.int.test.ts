@@ -5,7 +5,7 @@
  * row match the stream exactly.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,7 +72,12 @@ describe('fault: PostgreSQL down for ~30 s', { timeout: 180_000 }, () => {
       const upAt = Date.now();
       const db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
       try {
-        await waitForCheckpoint(db, 'audit', beforeRestart);
+        await waitForCheckpoint(db, 'audit', beforeRestart).catch((e: Error) => {
+          // Show what the projection worker said, so a stall can be diagnosed from the CI log.
+          const log = readFileSync(join(dir, 'logs', 'projections.log'), 'utf8').split('\n').slice(-40).join('\n');
+          console.log(`--- last lines of projections.log:\n${log}`);
+          throw e;
+        });
         await waitForCheckpoint(db, 'machines', await lastSeqOn(jsm, subjects.agentEvent(agentId, 'status')));
         const caughtUpMs = Date.now() - upAt;
         let lastRead: unknown;
