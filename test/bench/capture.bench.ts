@@ -9,6 +9,7 @@ import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
 import { startUserDisplays } from '../support/x-displays.js';
 import type { BenchRun } from './types.js';
+import { startMovingSquare } from './moving-square.js';
 
 const W = 1920;
 const H = 1080;
@@ -53,17 +54,7 @@ export const run: BenchRun = async (progress) => {
     const grabCpuMs = (gcpu.user + gcpu.system) / 1000 / grabs;
 
     // Erase-and-draw a square on a diagonal path from a second client, ~60 moves a second.
-    let step = 0;
-    mover = setInterval(() => {
-      const at = (s: number) => [(s * 7) % (W - BOX), (s * 4) % (H - BOX)] as const;
-      const [ox, oy] = at(step);
-      const [nx, ny] = at(++step);
-      l.XSetForeground(dpy, gc, 0x3a6ea5n);
-      l.XFillRectangle(dpy, root, gc, ox, oy, BOX, BOX);
-      l.XSetForeground(dpy, gc, 0xffcc00n);
-      l.XFillRectangle(dpy, root, gc, nx, ny, BOX, BOX);
-      l.XFlush(dpy);
-    }, 16);
+    mover = startMovingSquare(l, dpy, root, gc, { width: W, height: H, box: BOX });
 
     progress(`capture loop at 30 fps for ${RUN_MS / 1000} s with a ${BOX}x${BOX} square moving`);
     const frames: VideoFrame[] = [];

@@ -16,6 +16,7 @@ import { launchBrowser, newPage, signIn } from '../support/browser.js';
 import { startUserDisplays } from '../support/x-displays.js';
 import { fmt, latency, p50 } from './stats.js';
 import type { BenchRun } from './types.js';
+import { startMovingSquare } from './moving-square.js';
 
 const W = 1920;
 const H = 1080;
@@ -55,17 +56,7 @@ export const run: BenchRun = async (progress) => {
     // Erase-and-draw a square on a diagonal path from a second X client, ~60 moves a second.
     const root = l.XDefaultRootWindow(dpy);
     const gc = l.XCreateGC(dpy, root, 0n, null);
-    let step = 0;
-    mover = setInterval(() => {
-      const at = (s: number) => [(s * 7) % (W - BOX), (s * 4) % (H - BOX)] as const;
-      const [ox, oy] = at(step);
-      const [nx, ny] = at(++step);
-      l.XSetForeground(dpy, gc, 0x3a6ea5n);
-      l.XFillRectangle(dpy, root, gc, ox, oy, BOX, BOX);
-      l.XSetForeground(dpy, gc, 0xffcc00n);
-      l.XFillRectangle(dpy, root, gc, nx, ny, BOX, BOX);
-      l.XFlush(dpy);
-    }, 16);
+    mover = startMovingSquare(l, dpy, root, gc, { width: W, height: H, box: BOX });
     progress(`glass-to-glass: ${MOVE_MS / 1000} s with a ${BOX}x${BOX} square moving on session A`);
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = await page.evaluate(() => Date.now());

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
-import { connectBus } from '../../infra/bus/connect.js';
-import { ensureStreams } from '../../infra/bus/streams.js';
-import { openDb } from '../../infra/db/connect.js';
-import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
@@ -16,15 +12,13 @@ import { pendingCommands } from '../../projections/audit/pending.js';
 import { matchesFilter, replayAudit } from '../../projections/audit/replay.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
 import { startProjection } from '../../projections/runtime/start-projection.js';
-import { type TestNats, type TestPostgres, startTestNats, startTestPostgres } from '../support/servers.js';
+import { type Backbone, startBackbone } from '../support/servers.js';
 
 const A = 'pc-7' as AgentId;
 const admin = { userId: 'u-adm', userName: 'ann', role: 'admin' };
 const op = { userId: 'u-op', userName: 'otto', role: 'operator' };
 
 describe('audit log (real nats-server and PostgreSQL)', () => {
-  let nats: TestNats;
-  let pgs: TestPostgres;
   let nc: NatsConnection;
   let js: JetStreamClient;
   let db: Kysely<Database>;
@@ -35,18 +29,13 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
   const auditEv = (t: string, actor: typeof admin, at: number, details: object = {}, cs = '', correlationId = '') =>
     pub(subjects.audit(t), message({ audit: { eventType: t, connectSessionId: cs, detailsJson: JSON.stringify(details) } }, { agentId: A, actor, atMs: at, correlationId }));
 
+  let backbone: Backbone | undefined;
   before(async () => {
-    [nats, pgs] = await Promise.all([startTestNats(), startTestPostgres()]);
-    nc = await connectBus({ servers: nats.url, name: 'test' });
-    await ensureStreams(await jetstreamManager(nc));
-    js = jetstream(nc);
-    db = openDb({ url: pgs.url });
-    await migrateToLatest(db);
+    backbone = await startBackbone();
+    ({ nc, js, db } = backbone);
   });
   after(async () => {
-    await db?.destroy();
-    await nc?.close();
-    await Promise.all([nats?.stop(), pgs?.stop()]);
+    await backbone?.stop();
   });
 
   it('turns commands, results and gateway events into exactly the expected chained rows', async () => {

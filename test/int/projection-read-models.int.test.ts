@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type Kysely, sql } from 'kysely';
 import { connectBus } from '../../infra/bus/connect.js';
-import { ensureStreams } from '../../infra/bus/streams.js';
 import { openDb } from '../../infra/db/connect.js';
-import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
@@ -16,7 +14,7 @@ import { machinesProjection } from '../../projections/machines.projection.js';
 import { rebuildProjection } from '../../projections/rebuild/rebuild.js';
 import { startProjection } from '../../projections/runtime/start-projection.js';
 import { windowsSessionsProjection } from '../../projections/windows-sessions.projection.js';
-import { type TestNats, type TestPostgres, startTestNats, startTestPostgres } from '../support/servers.js';
+import { type Backbone, type TestNats, type TestPostgres, startBackbone } from '../support/servers.js';
 
 const A = 'agent-1' as AgentId;
 const sessionList = (users: string[], current: number) => ({
@@ -38,18 +36,13 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
   let nc: NatsConnection;
   let js: JetStreamClient;
   let db: Kysely<Database>;
+  let backbone: Backbone | undefined;
   before(async () => {
-    [nats, pgs] = await Promise.all([startTestNats(), startTestPostgres()]);
-    nc = await connectBus({ servers: nats.url, name: 'test' });
-    await ensureStreams(await jetstreamManager(nc));
-    js = jetstream(nc);
-    db = openDb({ url: pgs.url });
-    await migrateToLatest(db);
+    backbone = await startBackbone();
+    ({ nats, pgs, nc, js, db } = backbone);
   });
   after(async () => {
-    await db?.destroy();
-    await nc?.close();
-    await Promise.all([nats?.stop(), pgs?.stop()]);
+    await backbone?.stop();
   });
 
   it('builds machines and windows_sessions rows from status and session lists', async () => {

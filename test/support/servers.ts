@@ -5,7 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { connectBus } from '../../infra/bus/connect.js';
+import { ensureStreams } from '../../infra/bus/streams.js';
+import { openDb } from '../../infra/db/connect.js';
+import { migrateToLatest } from '../../infra/db/migrate.js';
+import type { Database } from '../../infra/db/schema.js';
 import { type NatsServer, startNatsServer } from '../../infra/servers/nats-server.js';
 import { startPostgresServer } from '../../infra/servers/postgres-server.js';
 
@@ -60,6 +68,36 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     async stop() {
       await srv.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Backbone {
+  nats: TestNats;
+  pgs: TestPostgres;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  db: Kysely<Database>;
+  stop(): Promise<void>;
+}
+
+/** Real nats-server and PostgreSQL with our streams and migrations applied: the read side's world. */
+export async function startBackbone(): Promise<Backbone> {
+  const [nats, pgs] = await Promise.all([startTestNats(), startTestPostgres()]);
+  const nc = await connectBus({ servers: nats.url, name: 'test' });
+  await ensureStreams(await jetstreamManager(nc));
+  const db = openDb({ url: pgs.url });
+  await migrateToLatest(db);
+  return {
+    nats,
+    pgs,
+    nc,
+    js: jetstream(nc),
+    db,
+    async stop() {
+      await db.destroy();
+      await nc.close();
+      await Promise.all([nats.stop(), pgs.stop()]);
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
+import { terminalText } from './xterm-text.js';
 import { toNumber } from '../format.js';
 import type { ServerMessage } from '../types.js';
 import type { ClientMessage } from '../viewer/viewer-connection.js';
@@ -116,12 +117,7 @@ export function createPtyTerminal(el: HTMLElement, opts: { send(m: ClientMessage
           return false;
       }
     },
-    text() {
-      const buf = term.buffer.active;
-      const out: string[] = [];
-      for (let i = 0; i < buf.length; i++) out.push(buf.getLine(i)?.translateToString(true) ?? '');
-      return out.join('\n').trimEnd();
-    },
+    text: () => terminalText(term),
     focus: () => term.focus(),
     fit: doFit,
     dispose: () => term.dispose(),

@@ -6,6 +6,7 @@
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
+import { terminalText } from './xterm-text.js';
 import { reqId, toNumber } from '../format.js';
 
 /** Numbers may arrive as protobuf Long objects (see toNumber). */
@@ -277,12 +278,7 @@ export function createTerminal(el: HTMLElement, opts: {
       flushHeld();
       return true;
     },
-    text() {
-      const buf = term.buffer.active;
-      const out: string[] = [];
-      for (let i = 0; i < buf.length; i++) out.push(buf.getLine(i)?.translateToString(true) ?? '');
-      return out.join('\n').trimEnd();
-    },
+    text: () => terminalText(term),
     focus: () => term.focus(),
     fit: () => {
       try {
