@@ -20,8 +20,13 @@ interface Viewer {
 interface Captured {
   desktop: SessionDesktop;
   capture: Capture;
-  /** Set while nobody watches: the capture stops when it fires, unless a viewer comes back. */
+  /** Set while nobody watches: the desktop closes when it fires, unless a viewer comes back. */
   linger?: NodeJS.Timeout;
+  /**
+   * Set while nobody watches: the loop is stopped (this settles once its last frame is done) but the
+   * desktop stays open, so an unwatched session costs no grabs and coming back costs no reopen.
+   */
+  paused?: Promise<void>;
 }
 
 /** How long an unwatched capture stays up: switching back and forth then costs no desktop reopen. */
@@ -74,6 +79,12 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     if (have) {
       clearTimeout(have.linger);
       have.linger = undefined;
+      const paused = have.paused;
+      have.paused = undefined;
+      if (paused) {
+        await paused;
+        have.capture = deps.startCapture(have.desktop);
+      }
       return ok(have);
     }
     const pending = opening.get(sessionId);
@@ -101,6 +112,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     if (!c) return;
     if (now) return stopCapture(sessionId);
     clearTimeout(c.linger);
+    c.paused ??= c.capture.stop();
     c.linger = setTimeout(() => void stopCapture(sessionId).catch((e) => deps.log(`stopping capture ${sessionId}: ${(e as Error).message}`)), LINGER_MS);
   };
 

@@ -22,7 +22,7 @@ function fakePlatform(log: string[]): PlatformPort {
     clearClipboard: () => ok(undefined),
     close: () => log.push(`close ${sessionId}`),
   });
-  return { name: 'linux', openDesktop: async (id: number) => ok(desktop(id)) } as unknown as PlatformPort;
+  return { name: 'linux', openDesktop: async (id: number) => { log.push(`open ${id}`); return ok(desktop(id)); } } as unknown as PlatformPort;
 }
 
 function setup(maxCaptures = 2) {
@@ -106,14 +106,18 @@ describe('agent viewers', () => {
     assert.equal(vm.inputTarget('nobody', 1).ok, false);
     await vm.close();
   });
-  it('keeps a left capture briefly, so switching back reuses it', async () => {
-    const { vm, captures } = setup(2);
+  it('keeps a left desktop open briefly but stops grabbing it; switching back reuses the desktop', async () => {
+    const { vm, log, captures } = setup(2);
     await vm.start('v1', 1, true);
     await vm.switch('v1', 2);
+    assert.ok(log.includes('stop 1'), 'an unwatched session is not grabbed while it lingers');
+    assert.ok(!log.includes('close 1'), 'its desktop stays open');
     await vm.switch('v1', 1);
-    assert.equal(captures.get(1), 1, 'session 1 was not reopened');
+    assert.equal(log.filter((l) => l === 'open 1').length, 1, 'session 1 desktop was not reopened');
+    assert.equal(captures.get(1), 2, 'a fresh capture loop (starting with a keyframe) runs on the kept desktop');
     assert.deepEqual(vm.watchedSessions(), [1]);
     await vm.close();
+    assert.ok(log.includes('close 1') && log.includes('close 2'), 'close releases every desktop');
   });
 
   it('lets a lingering capture give way when capacity is needed', async () => {

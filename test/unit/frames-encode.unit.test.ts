@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inflateRawSync } from 'node:zlib';
 import sharp from 'sharp';
-import { encodeTile, extractPixels, TileEncoding } from '../../agent/frames/encode.js';
+import { encodePortable, encodeTile, extractPixels, TileEncoding } from '../../agent/frames/encode.js';
+import { turboJpeg } from '../../agent/frames/turbo-jpeg.js';
 import type { RawFrame } from '../../agent/platform/port.js';
 
 /** A BGRX frame: left half red, right half blue, with 8 bytes of row padding. */
@@ -59,4 +60,37 @@ test('lower quality gives a smaller JPEG on a busy image', async () => {
   const hi = await encodeTile(f, rect, TileEncoding.TILE_JPEG, 90);
   const lo = await encodeTile(f, rect, TileEncoding.TILE_JPEG, 30);
   assert.ok(lo.data!.length < hi.data!.length);
+});
+
+/** Decoded RGB of one pixel of a JPEG. */
+async function pixelOf(jpeg: Buffer, x: number, y: number): Promise<[number, number, number]> {
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const o = (y * info.width + x) * 3;
+  return [data[o]!, data[o + 1]!, data[o + 2]!];
+}
+
+test('the portable JPEG path (sharp, used where libturbojpeg is missing) keeps the colours', async () => {
+  const f = twoColour(128, 64);
+  const jpeg = await encodePortable(f, { x: 32, y: 0, width: 64, height: 64 }, TileEncoding.TILE_JPEG, 80);
+  const [r, g, b] = await pixelOf(jpeg, 10, 30);
+  assert.ok(r > 200 && g < 50 && b < 50, `expected red, got ${[r, g, b]}`);
+});
+
+test('TurboJPEG reads BGRX in place: an offset rectangle of a padded frame, small and large (worker thread)', async () => {
+  const turbo = turboJpeg();
+  // test/run.sh installs libturbojpeg0 (infra/install-deps.sh); without it the agent falls back to sharp.
+  assert.ok(turbo, 'libturbojpeg.so.0 is missing: run bash infra/install-deps.sh');
+  const f = twoColour(1280, 640);
+  const small = await turbo.encode(f, { x: 600, y: 8, width: 64, height: 32 }, 85);
+  assert.deepEqual([...small.subarray(0, 2)], [0xff, 0xd8], 'a JPEG starts with SOI');
+  // Frame x 610 is red, x 650 blue: the rectangle starts at x 600.
+  const red = await pixelOf(small, 10, 16);
+  const blue = await pixelOf(small, 50, 16);
+  assert.ok(red[0] > 200 && red[2] < 50, `expected red, got ${red}`);
+  assert.ok(blue[2] > 200 && blue[0] < 50, `expected blue, got ${blue}`);
+  const big = await turbo.encode(f, { x: 0, y: 0, width: 1280, height: 640 }, 70);
+  const { info } = await sharp(big).toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height], [1280, 640]);
+  const right = await pixelOf(big, 1000, 600);
+  assert.ok(right[2] > 200 && right[0] < 50, `expected blue, got ${right}`);
 });

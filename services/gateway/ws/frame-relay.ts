@@ -16,12 +16,26 @@ export interface FrameSocket {
 export interface FrameRelay {
   readonly sessionId: number;
   readonly stats: { forwarded: number; dropped: number };
+  /** Starts forwarding a held relay: the latest keyframe and what followed it go out first. */
+  release(): void;
   stop(): void;
+}
+
+export interface RelayOptions {
+  /** When this gateway's NATS connection last came back (0: never lost). */
+  reconnectedAt?: () => number;
+  /**
+   * Subscribe now but forward nothing until release(): a switch subscribes to the target session
+   * before it asks the agent to switch, so the keyframe the agent sends right away is not missed.
+   */
+  held?: boolean;
 }
 
 /** Above this many unsent bytes the viewer is behind: drop frames. */
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 512 * 1024;
+/** A held relay keeps at most this much (one keyframe and the deltas after it). */
+const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 
 export function relayFrames(
   nc: NatsConnection,
@@ -29,11 +43,14 @@ export function relayFrames(
   sessionId: number,
   socket: FrameSocket,
   requestKeyframe: () => void,
-  /** When this gateway's NATS connection last came back (0: never lost). */
-  reconnectedAt: () => number = () => 0,
+  opts: RelayOptions = {},
 ): FrameRelay {
+  const reconnectedAt = opts.reconnectedAt ?? (() => 0);
   const stats = { forwarded: 0, dropped: 0 };
   let needKeyframe = true;
+  let held = opts.held === true;
+  let hold: Uint8Array[] = [];
+  let holdBytes = 0;
   let lastAsk = 0;
   const ask = () => {
     const now = Date.now();
@@ -49,6 +66,19 @@ export function relayFrames(
       // guards against a confused agent).
       if (!r.ok || r.value.videoFrame?.sessionId !== sessionId) return;
       const keyframe = r.value.videoFrame.keyframe === true;
+      if (held) {
+        if (keyframe) {
+          hold = [];
+          holdBytes = 0;
+        } else if (!hold.length) return;
+        hold.push(m.data);
+        holdBytes += m.data.byteLength;
+        if (holdBytes > HOLD_MAX_BYTES) {
+          hold = [];
+          holdBytes = 0;
+        }
+        return;
+      }
       if (socket.bufferedAmount > HIGH_WATER) {
         stats.dropped++;
         needKeyframe = true;
@@ -64,7 +94,8 @@ export function relayFrames(
       stats.forwarded++;
     },
   });
-  ask();
+  // A held relay waits for the keyframe the switch itself produces.
+  if (!held) ask();
   // On a still screen no delta arrives to trigger ask(): keep asking until a keyframe got through
   // (frames travel on core NATS, so one can be lost).
   // After a reconnect, frames published while this gateway was away are gone: start from a keyframe.
@@ -75,11 +106,20 @@ export function relayFrames(
       seenReconnect = r;
       needKeyframe = true;
     }
-    if (needKeyframe) ask();
+    if (needKeyframe && !held) ask();
   }, 1000);
   return {
     sessionId,
     stats,
+    release() {
+      if (!held) return;
+      held = false;
+      for (const data of hold) socket.send(data, { binary: true });
+      stats.forwarded += hold.length;
+      if (hold.length) needKeyframe = false;
+      else ask();
+      hold = [];
+    },
     stop: () => {
       clearInterval(retry);
       sub.unsubscribe();

@@ -85,14 +85,19 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
       startStream: { targetSessionId: sessionId, viewerId, sessionType: control ? pb.SessionType.SCREEN_CONTROL : pb.SessionType.VIEW_ONLY, maxFps: 30 },
     }, actor);
   };
-  const watch = (sessionId: number) => {
+  const relayOf = (sessionId: number, held: boolean) =>
+    relayFrames(deps.nc, agentId, sessionId, socket, () => deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor), {
+      held,
+      reconnectedAt: () => {
+        const h = deps.events.hearing();
+        return h.connected ? h.sinceMs : 0;
+      },
+    });
+  /** Watches `sessionId`, through `ready` when a switch already subscribed to its frames. */
+  const watch = (sessionId: number, ready?: FrameRelay) => {
     relay?.stop();
     watching = sessionId;
-    relay = relayFrames(deps.nc, agentId, sessionId, socket, () =>
-      deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor), () => {
-      const h = deps.events.hearing();
-      return h.connected ? h.sinceMs : 0;
-    });
+    relay = ready ?? relayOf(sessionId, false);
     startStream(sessionId);
     clearInterval(renew);
     renew = setInterval(() => watching !== undefined && startStream(watching), STREAM_RENEW_MS);
@@ -150,21 +155,29 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
       return;
     }
     switching = true;
+    // Subscribed before the command leaves: the agent's first frame of the target is a keyframe
+    // sent as soon as it switched, often before its answer reaches us.
+    const next = relayOf(m.session_id, true);
     const r = await deps.commands
       .issue(agentId, 'switchSession', { switchSession: { targetSessionId: m.session_id, viewerId, fromSessionId: watching ?? 0 } }, { actor, timeoutMs: deps.commandTimeoutMs })
       .finally(() => {
         switching = false;
       });
+    const s = r.ok ? r.value.answer.sessionSwitched! : undefined;
+    const closed = socket.readyState !== socket.OPEN;
+    if (!r.ok || !s?.ok || closed) next.stop();
+    // The technician left while the agent switched: nothing may keep streaming to a closed socket.
+    if (closed) return;
     // The command client records command_failed under the command id, closing its audit row.
     if (!r.ok) return state.error(r.error.code, r.error.message, m.req);
-    const s = r.value.answer.sessionSwitched!;
-    if (!s.ok) return state.error((s.error?.code as ErrorCode) ?? ErrorCode.PLATFORM_ERROR, s.error?.message ?? 'switch failed', m.req);
-    // Move the relay only now: frames of the old session stop before the viewer hears "switched".
+    if (!s?.ok) return state.error((s?.error?.code as ErrorCode) ?? ErrorCode.PLATFORM_ERROR, s?.error?.message ?? 'switch failed', m.req);
+    // Frames of the old session stop before the viewer hears "switched"; the new ones follow it.
     relay?.stop();
     relay = undefined;
-    watch(m.session_id);
+    watch(m.session_id, next);
     // Clipboard state is per session (spec, open question 5): the browser drops what it held.
     state.send({ t: 'switched', ok: true, from: s.fromSessionId ?? 0, to: m.session_id, duration_ms: s.durationMs ?? 0, command_id: r.value.commandId, clipboard_cleared: true, req: m.req });
+    next.release();
   };
 
   const onInput = (m: Extract<ClientMessage, { t: 'input' }>) => {
