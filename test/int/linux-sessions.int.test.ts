@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,24 @@ test('openDesktop delegates with the display, and refuses unknown or dead sessio
   } finally {
     await new Promise((r) => stale.close(r));
     if (existsSync(path)) unlinkSync(path);
+  }
+});
+
+test('a socket file nobody listens on (what a killed X server leaves) is no session at all', async () => {
+  let n = 950;
+  while (existsSync(`/tmp/.X11-unix/X${n}`)) n++;
+  const path = `/tmp/.X11-unix/X${n}`;
+  // Bound but never listening, then the process exits: the file stays, like after a SIGKILLed server.
+  // (perl-base is on every Debian.)
+  execFileSync('perl', ['-MSocket', '-e', 'socket(S, PF_UNIX, SOCK_STREAM, 0) or die; bind(S, pack_sockaddr_un($ARGV[0])) or die', path]);
+  try {
+    assert.ok(existsSync(path));
+    const r = await platform.listSessions();
+    assert.ok(r.ok);
+    assert.equal(r.value.find((x) => x.stationName === `:${n}`), undefined);
+    assert.ok(r.value.some((x) => x.stationName === xs.displays[0]!.name), 'live displays are still listed');
+  } finally {
+    unlinkSync(path);
   }
 });
 

@@ -12,7 +12,7 @@ import type { SessionInfo } from '../port.js';
 import { type Account, readAccounts, userNameOf } from './passwd.js';
 import { type UtmpRecord, readUserLogins } from './utmp.js';
 import { xIdleSecs } from './x-idle.js';
-import { findXServers, listXSockets } from './x-servers.js';
+import { findXServers, listeningXDisplays, listXSockets } from './x-servers.js';
 
 export const TERMINAL_ID_BASE = 65536;
 /** Past this much input silence a session is reported Idle. */
@@ -47,7 +47,13 @@ function accountFor(byName: Map<string, Account>, byUid: Map<number, Account>, n
 
 /** Every current session ordered by id; `utmpPath` defaults to /var/run/utmp. */
 export async function collectSessions(opts: { utmpPath?: string } = {}): Promise<LinuxSession[]> {
-  const [sockets, servers, logins, { byUid, byName }] = await Promise.all([listXSockets(), findXServers(), readUserLogins(opts.utmpPath), readAccounts()]);
+  const [sockets, servers, listening, logins, { byUid, byName }] = await Promise.all([
+    listXSockets(),
+    findXServers(),
+    listeningXDisplays(),
+    readUserLogins(opts.utmpPath),
+    readAccounts(),
+  ]);
   const out: LinuxSession[] = [];
   const displayLogins = new Map<number, UtmpRecord>();
   const terminals: UtmpRecord[] = [];
@@ -62,9 +68,12 @@ export async function collectSessions(opts: { utmpPath?: string } = {}): Promise
   for (const sock of sockets) {
     const login = displayLogins.get(sock.display);
     displayLogins.delete(sock.display);
+    const server = servers.get(sock.display);
+    // A socket file nobody listens on, with no login behind it, is what a killed X server left:
+    // no session. (A listening socket without a visible server — another PID namespace — still is.)
+    if (!server && !login && !listening.has(sock.display)) continue;
     // A root-owned socket (Xorg started by a display manager) says nothing about the user; utmp does.
     const acc = sock.ownerUid === 0 && login ? accountFor(byName, byUid, login.user) : accountFor(byName, byUid, userNameOf(byUid, sock.ownerUid), sock.ownerUid);
-    const server = servers.get(sock.display);
     const station = `:${sock.display}`;
     const idle = server ? await xIdleSecs(station, `${acc.home}/.Xauthority`) : 0;
     const state = !server ? SessionState.SESSION_DISCONNECTED : idle > IDLE_AFTER_SECS ? SessionState.SESSION_IDLE : SessionState.SESSION_ACTIVE;

@@ -77,6 +77,11 @@ export function parseListeningXSockets(procNetUnix: string): Map<number, number>
   return byInode;
 }
 
+/** Displays with a listening socket in this network namespace (a socket file without one is a leftover). */
+export async function listeningXDisplays(): Promise<Set<number>> {
+  return new Set(parseListeningXSockets(await readFile('/proc/net/unix', 'utf8').catch(() => '')).values());
+}
+
 async function displaysServedBy(pid: number, byInode: Map<number, number>): Promise<number[]> {
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
