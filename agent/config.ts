@@ -18,6 +18,8 @@ export const agentConfigSchema = z.object({
   backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
   maxConcurrentCaptures: z.coerce.number().int().min(1).max(64).default(4),
   captureFps: z.coerce.number().int().min(1).max(60).default(30),
+  /** JPEG quality of live-view tiles; a viewer that falls behind asks for less. */
+  captureQuality: z.coerce.number().int().min(10).max(100).default(70),
   version: z.string().default('0.1.0'),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -34,6 +36,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     backstageMaxTimeoutSecs: env.GC_BACKSTAGE_MAX_TIMEOUT_SECS,
     maxConcurrentCaptures: env.GC_MAX_CAPTURES,
     captureFps: env.GC_CAPTURE_FPS,
+    captureQuality: env.GC_CAPTURE_QUALITY,
   });
   if (!parsed.success) {
     throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -32,7 +32,7 @@ const agent = await startAgent({
     epoch++;
     return startCaptureLoop(desktop, {
       fps: config.captureFps,
-      quality: 70,
+      quality: config.captureQuality,
       epoch: () => epoch,
       onFrame: (frame) => publisher.frame(desktop.sessionId, { videoFrame: frame }),
       onError: (e) => log(`capture of session ${desktop.sessionId}: ${e.code} ${e.message}`),

@@ -50,6 +50,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     maxCaptures: config.maxConcurrentCaptures,
     leaseMs: VIEWER_LEASE_MS,
     elevated: identity.elevated,
+    maxFps: config.captureFps,
+    quality: config.captureQuality,
     log,
   });
   const reporter = await startSessionReporter({
@@ -100,7 +102,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const stream: CommandHandler = async (msg: Decoded) => {
     if (msg.startStream) {
       const s = msg.startStream;
-      const r = await viewers.start(s.viewerId ?? '', s.targetSessionId ?? 0, s.sessionType !== pb.SessionType.VIEW_ONLY);
+      const r = await viewers.start(s.viewerId ?? '', s.targetSessionId ?? 0, s.sessionType !== pb.SessionType.VIEW_ONLY, { fps: s.maxFps ?? 0, quality: s.quality ?? 0 });
       if (!r.ok) {
         await publisher.event('switched', {
           sessionSwitched: { ok: false, toSessionId: s.targetSessionId, viewerId: s.viewerId, error: { code: r.error.code, message: r.error.message } },

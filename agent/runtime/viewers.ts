@@ -8,14 +8,24 @@ import type { PlatformPort, SessionDesktop, SessionInfo } from '../platform/port
 /** A running capture of one session; the agent's frame pipeline implements it. */
 export interface Capture {
   requestKeyframe(): void;
+  setFps(n: number): void;
+  setQuality(q: number): void;
   stop(): Promise<void>;
 }
 export type StartCapture = (desktop: SessionDesktop) => Capture;
+
+/** The frame rate and quality one viewer asks for (its gateway lowers them while it falls behind). */
+export interface Pace {
+  fps?: number;
+  quality?: number;
+}
 
 interface Viewer {
   sessionId: number;
   control: boolean;
   leaseUntil: number;
+  fps: number;
+  quality: number;
 }
 interface Captured {
   desktop: SessionDesktop;
@@ -27,6 +37,8 @@ interface Captured {
    * desktop stays open, so an unwatched session costs no grabs and coming back costs no reopen.
    */
   paused?: Promise<void>;
+  /** What the capture runs at now ("fps/quality"), so it is only told about changes. */
+  pace?: string;
 }
 
 /** How long an unwatched capture stays up: switching back and forth then costs no desktop reopen. */
@@ -40,6 +52,9 @@ export interface ViewerManagerDeps {
   /** A viewer that does not renew its stream within this time is dropped (its gateway went away). */
   leaseMs: number;
   elevated: boolean;
+  /** The agent's own ceiling (GC_CAPTURE_FPS) and the quality a viewer gets unless it asks for less. */
+  maxFps: number;
+  quality: number;
   log: (msg: string) => void;
 }
 
@@ -48,6 +63,9 @@ export interface SwitchOutcome {
   to: number;
   noop: boolean;
 }
+
+/** An integer within [lo, hi], or undefined when `n` is absent or 0 (proto3's "not set"). */
+const clampInt = (n: number | undefined, lo: number, hi: number) => (n ? Math.max(lo, Math.min(hi, Math.round(n))) : undefined);
 
 export function createViewerManager(deps: ViewerManagerDeps) {
   const viewers = new Map<string, Viewer>();
@@ -84,6 +102,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       if (paused) {
         await paused;
         have.capture = deps.startCapture(have.desktop);
+        have.pace = undefined;
       }
       return ok(have);
     }
@@ -116,6 +135,28 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     c.linger = setTimeout(() => void stopCapture(sessionId).catch((e) => deps.log(`stopping capture ${sessionId}: ${(e as Error).message}`)), LINGER_MS);
   };
 
+  /**
+   * One capture serves every viewer of a session: it runs at the fastest rate any of them asks for
+   * (a slower viewer's relay drops what it cannot take) and at the lowest quality any asks for
+   * (smaller frames are what helps a viewer that falls behind; the others lose a little sharpness).
+   */
+  const applyPace = (sessionId: number) => {
+    const c = captures.get(sessionId);
+    const watchers = [...viewers.values()].filter((v) => v.sessionId === sessionId);
+    if (!c || c.linger !== undefined || !watchers.length) return;
+    const fps = Math.min(deps.maxFps, Math.max(...watchers.map((v) => v.fps)));
+    const quality = Math.min(...watchers.map((v) => v.quality));
+    const key = `${fps}/${quality}`;
+    if (c.pace === key) return;
+    c.pace = key;
+    c.capture.setFps(fps);
+    c.capture.setQuality(quality);
+  };
+  const paceOf = (p: Pace | undefined, prev?: Viewer) => ({
+    fps: clampInt(p?.fps, 1, deps.maxFps) ?? prev?.fps ?? deps.maxFps,
+    quality: clampInt(p?.quality, 1, 100) ?? prev?.quality ?? deps.quality,
+  });
+
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [id, v] of viewers) {
@@ -123,28 +164,35 @@ export function createViewerManager(deps: ViewerManagerDeps) {
         deps.log(`viewer ${id} lease expired`);
         viewers.delete(id);
         void release(v.sessionId);
+        applyPace(v.sessionId);
       }
     }
   }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
 
   return {
     /** Starts (or renews) a viewer's stream on a session; a renewal on the same session is cheap. */
-    async start(viewerId: string, sessionId: number, control: boolean): Promise<Result<void>> {
+    async start(viewerId: string, sessionId: number, control: boolean, pace?: Pace): Promise<Result<void>> {
       const v = validate(sessionId);
       if (!v.ok) return v;
       const existing = viewers.get(viewerId);
       if (existing && existing.sessionId === sessionId) {
         existing.leaseUntil = Date.now() + deps.leaseMs;
         existing.control = control;
+        Object.assign(existing, paceOf(pace, existing));
+        applyPace(sessionId);
         return ok(undefined);
       }
       const c = await ensureCapture(sessionId);
       if (!c.ok) return c;
       const old = existing?.sessionId;
-      viewers.set(viewerId, { sessionId, control, leaseUntil: Date.now() + deps.leaseMs });
+      viewers.set(viewerId, { sessionId, control, leaseUntil: Date.now() + deps.leaseMs, ...paceOf(pace, existing) });
       c.value.capture.requestKeyframe();
       lastSessionId = sessionId;
-      if (old !== undefined) await release(old);
+      applyPace(sessionId);
+      if (old !== undefined) {
+        await release(old);
+        applyPace(old);
+      }
       return ok(undefined);
     },
 
@@ -157,9 +205,11 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       if (viewer && from === target) return ok({ from, to: target, noop: true });
       const c = await ensureCapture(target);
       if (!c.ok) return c;
-      viewers.set(viewerId, { sessionId: target, control: viewer?.control ?? true, leaseUntil: Date.now() + deps.leaseMs });
+      viewers.set(viewerId, { sessionId: target, control: viewer?.control ?? true, leaseUntil: Date.now() + deps.leaseMs, ...paceOf(undefined, viewer) });
       c.value.capture.requestKeyframe();
       lastSessionId = target;
+      applyPace(target);
+      if (viewer) applyPace(from);
       // The old capture winds down after the answer: the viewer waits only for the new one.
       if (viewer) void release(from).catch((e) => deps.log(`releasing session ${from}: ${(e as Error).message}`));
       return ok({ from, to: target, noop: false });
@@ -170,6 +220,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       if (!v) return;
       viewers.delete(viewerId);
       await release(v.sessionId);
+      applyPace(v.sessionId);
     },
 
     keyframe(sessionId: number): void {

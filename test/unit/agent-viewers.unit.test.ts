@@ -34,11 +34,20 @@ function setup(maxCaptures = 2) {
     maxCaptures,
     leaseMs: 60_000,
     elevated: true,
+    maxFps: 30,
+    quality: 70,
     log: () => {},
     startCapture: (d): Capture => {
       captures.set(d.sessionId, (captures.get(d.sessionId) ?? 0) + 1);
       log.push(`capture ${d.sessionId}`);
-      return { requestKeyframe: () => log.push(`keyframe ${d.sessionId}`), stop: async () => { log.push(`stop ${d.sessionId}`); } };
+      return {
+        requestKeyframe: () => log.push(`keyframe ${d.sessionId}`),
+        setFps: (n) => log.push(`fps ${d.sessionId} ${n}`),
+        setQuality: (q) => log.push(`quality ${d.sessionId} ${q}`),
+        stop: async () => {
+          log.push(`stop ${d.sessionId}`);
+        },
+      };
     },
   });
   return { vm, log, captures };
@@ -127,6 +136,29 @@ describe('agent viewers', () => {
     const r = await vm.switch('v1', 3);
     assert.ok(r.ok, 'session 3 opens by stopping the lingering capture of session 1');
     assert.ok(log.includes('stop 1'));
+    await vm.close();
+  });
+
+  it("runs a shared capture at the fastest viewer's rate and the lowest quality asked for, within the agent's ceiling", async () => {
+    const { vm, log } = setup(2);
+    const paceOf = (sessionId: number) => {
+      const fps = log.filter((l) => l.startsWith(`fps ${sessionId} `)).at(-1);
+      const quality = log.filter((l) => l.startsWith(`quality ${sessionId} `)).at(-1);
+      return [fps?.split(' ')[2], quality?.split(' ')[2]].map(Number);
+    };
+    await vm.start('fast', 1, true);
+    assert.deepEqual(paceOf(1), [30, 70], 'a viewer asking nothing gets the agent defaults');
+    await vm.start('slow', 1, true, { fps: 10, quality: 40 });
+    assert.deepEqual(paceOf(1), [30, 40]);
+    await vm.start('fast', 1, true, { fps: 120, quality: 90 });
+    assert.deepEqual(paceOf(1), [30, 40], 'fps capped at the agent maximum; quality is the lowest asked');
+    const before = log.length;
+    await vm.start('slow', 1, true, { fps: 10, quality: 40 });
+    assert.equal(log.slice(before).filter((l) => /^(fps|quality) /.test(l)).length, 0, 'a renewal that changes nothing tells the capture nothing');
+    await vm.stop('fast');
+    assert.deepEqual(paceOf(1), [10, 40], 'the slow viewer alone sets the pace');
+    await vm.switch('slow', 2);
+    assert.deepEqual(paceOf(2), [10, 40], 'a viewer keeps its pace across a switch');
     await vm.close();
   });
 });

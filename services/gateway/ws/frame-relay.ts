@@ -15,7 +15,8 @@ export interface FrameSocket {
 
 export interface FrameRelay {
   readonly sessionId: number;
-  readonly stats: { forwarded: number; dropped: number };
+  /** `behind`: frames dropped because the socket was backed up (the viewer cannot keep up). */
+  readonly stats: { forwarded: number; dropped: number; behind: number };
   /** Starts forwarding a held relay: the latest keyframe and what followed it go out first. */
   release(): void;
   stop(): void;
@@ -46,7 +47,7 @@ export function relayFrames(
   opts: RelayOptions = {},
 ): FrameRelay {
   const reconnectedAt = opts.reconnectedAt ?? (() => 0);
-  const stats = { forwarded: 0, dropped: 0 };
+  const stats = { forwarded: 0, dropped: 0, behind: 0 };
   let needKeyframe = true;
   let held = opts.held === true;
   let hold: Uint8Array[] = [];
@@ -81,6 +82,7 @@ export function relayFrames(
       }
       if (socket.bufferedAmount > HIGH_WATER) {
         stats.dropped++;
+        stats.behind++;
         needKeyframe = true;
         return;
       }

@@ -16,7 +16,8 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
     mouse: z.object({ x: z.number().int(), y: z.number().int(), buttons: z.number().int().min(0).max(7), wheel: z.number().int().optional() }).optional(),
     key: z.object({ key_code: z.number().int().min(0).max(0xffffffff).optional(), down: z.boolean().optional(), text: z.string().max(256).optional() }).optional(),
   }),
-  z.object({ t: z.literal('keyframe') }),
+  // behind: the browser dropped frames it could not paint in time (the stream is slowed down for it).
+  z.object({ t: z.literal('keyframe'), behind: z.boolean().optional() }),
   z.object({ t: z.literal('sessions') }),
   z.object({ t: z.literal('backstage.enter') }),
   z.object({ t: z.literal('backstage.exit') }),

@@ -20,6 +20,7 @@ import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { handleBackstageMessage } from './backstage-socket.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
+import { paceController } from './stream-pace.js';
 import { type ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_INPUT_PER_SEC, clientMessageSchema } from './protocol.js';
 import { createTerminalSocket } from './terminal-socket.js';
 
@@ -37,6 +38,7 @@ export interface ViewerSocketDeps {
 }
 
 const STREAM_RENEW_MS = 15_000;
+const PACE_WINDOW_MS = 1000;
 
 export interface ViewerState {
   readonly viewerId: string;
@@ -80,11 +82,23 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     state.send({ t: 'sessions', sessions, current_session_id: watching ?? machine?.current_session_id ?? 0, online });
   };
 
+  const pace = paceController({ fps: 30, quality: 70 });
+  let keyframeAsks = 0;
   const startStream = (sessionId: number) => {
+    const { fps, quality } = pace.current;
     deps.commands.send(agentId, 'stream', {
-      startStream: { targetSessionId: sessionId, viewerId, sessionType: control ? pb.SessionType.SCREEN_CONTROL : pb.SessionType.VIEW_ONLY, maxFps: 30 },
+      startStream: { targetSessionId: sessionId, viewerId, sessionType: control ? pb.SessionType.SCREEN_CONTROL : pb.SessionType.VIEW_ONLY, maxFps: fps, quality },
     }, actor);
   };
+  // Once a second: did this viewer fall behind (its socket backed up, or the browser dropped frames)?
+  let behindSeen = 0;
+  const pacer = setInterval(() => {
+    if (watching === undefined || !relay) return;
+    const behind = relay.stats.behind > behindSeen || keyframeAsks > 0;
+    behindSeen = relay.stats.behind;
+    keyframeAsks = 0;
+    if (pace.observe(behind)) startStream(watching);
+  }, PACE_WINDOW_MS);
   const relayOf = (sessionId: number, held: boolean) =>
     relayFrames(deps.nc, agentId, sessionId, socket, () => deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor), {
       held,
@@ -98,6 +112,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     watching = sessionId;
     relay = ready ?? relayOf(sessionId, false);
+    behindSeen = 0;
     startStream(sessionId);
     clearInterval(renew);
     renew = setInterval(() => watching !== undefined && startStream(watching), STREAM_RENEW_MS);
@@ -223,7 +238,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         case 'watch': return onWatch(m);
         case 'switch': return onSwitch(m);
         case 'input': return onInput(m);
-        case 'keyframe': return watching !== undefined && deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId: watching } }, actor);
+        case 'keyframe':
+          if (watching === undefined) return;
+          if (m.behind) keyframeAsks++;
+          return deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId: watching } }, actor);
         case 'sessions': return sendSessions();
         case 'terminal.open':
         case 'terminal.input':
@@ -244,6 +262,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   });
 
   socket.on('close', () => {
+    clearInterval(pacer);
     unlistenSessions();
     stopWatching();
     terminal.close('disconnected');

@@ -1,7 +1,9 @@
 /**
  * Paints VideoFrames onto a canvas. The canvas keeps the last full image; delta frames only redraw
  * their tiles. Frames are drawn strictly in arrival order (tile decodes of one frame run in
- * parallel), and frames of a session other than the one being watched are ignored.
+ * parallel), and frames of a session other than the one being watched are ignored. A browser that
+ * cannot paint as fast as frames arrive never builds a backlog: past a few waiting frames it drops
+ * deltas until the next keyframe and says it fell behind (the gateway then slows the stream down).
  */
 import { guruconnect } from '../../../../proto/generated/guruconnect.js';
 import { toNumber } from '../format.js';
@@ -39,18 +41,31 @@ export interface PaintStats {
   /** Frames received (painted or not) and their bytes. */
   received: number;
   receivedBytes: number;
+  /** Deltas dropped because painting fell behind. */
+  dropped: number;
 }
 const MAX_SAMPLES = 5000;
 
-/** Creates a painter for `canvas`; `needKeyframe` is called when a delta arrives that cannot be applied. */
-export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyframe(): void; painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void }): FramePainter {
+/** Frames waiting to be painted before deltas are dropped. */
+const MAX_BACKLOG = 4;
+
+/**
+ * Creates a painter for `canvas`; `needKeyframe` is called when a delta arrives that cannot be
+ * applied, with `behind` when frames were dropped because painting could not keep up.
+ */
+export function createFramePainter(
+  canvas: HTMLCanvasElement,
+  opts: { needKeyframe(behind?: boolean): void; painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void },
+): FramePainter {
   const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
   let expected = -1;
   let painted = 0;
   let lastSession: number | undefined;
   let haveImage = false;
   let queue: Promise<void> = Promise.resolve();
-  const stats: PaintStats = { samples: [], received: 0, receivedBytes: 0 };
+  let backlog = 0;
+  let skipping = false;
+  const stats: PaintStats = { samples: [], received: 0, receivedBytes: 0, dropped: 0 };
 
   const draw = async (frame: guruconnect.VideoFrame, bytes: number) => {
     const sid = frame.sessionId ?? 0;
@@ -100,7 +115,20 @@ export function createFramePainter(canvas: HTMLCanvasElement, opts: { needKeyfra
       if (!frame) return;
       stats.received++;
       stats.receivedBytes += data.byteLength;
-      queue = queue.then(() => draw(frame as guruconnect.VideoFrame, data.byteLength)).catch(() => {});
+      if (frame.keyframe) skipping = false;
+      else if (skipping || backlog >= MAX_BACKLOG) {
+        stats.dropped++;
+        if (!skipping) opts.needKeyframe(true);
+        skipping = true;
+        return;
+      }
+      backlog++;
+      queue = queue
+        .then(() => draw(frame as guruconnect.VideoFrame, data.byteLength))
+        .catch(() => {})
+        .finally(() => {
+          backlog--;
+        });
     },
     expect(sessionId) {
       if (sessionId !== expected) haveImage = false;

@@ -99,7 +99,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     overlay.textContent = text ?? '';
   };
   const painter = createFramePainter(canvas, {
-    needKeyframe: () => conn.send({ t: 'keyframe' }),
+    needKeyframe: (behind) => conn.send(behind ? { t: 'keyframe', behind } : { t: 'keyframe' }),
     painted: (f) => {
       awaitingFirstFrame = false;
       if (switchClock && f.sessionId === switchClock.to) {
@@ -212,8 +212,8 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
         if (m.noop) switchClock = undefined;
         else {
           setOverlay('Switching…');
+          // No keyframe request: the gateway subscribed before the switch and holds the agent's first one.
           toast(`Switched from session ${was ?? m.from} to ${m.to}${toNumber(m.duration_ms) ? ` in ${toNumber(m.duration_ms)} ms` : ''}`, 'ok');
-          conn.send({ t: 'keyframe' });
         }
         return;
       }
