@@ -7,9 +7,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connectBus } from '../../infra/bus/connect.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import { decode } from '../../proto/codec.js';
+import { subjects } from '../../proto/subjects.js';
+import type { AgentId } from '../../proto/ids.js';
 import { type Api, eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../support/x-displays.js';
+
+interface WsLike {
+  on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;
+  once(ev: 'open' | 'error', fn: (e?: unknown) => void): void;
+  send(data: string): void;
+  close(): void;
+}
+// `ws` ships as a dependency of @fastify/websocket (no types here); it can send the session cookie.
+const wsModule = 'ws';
+const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
 
 type Machine = { agent_id: string; online: boolean; session_count: number; users: string[]; hostname: string };
 type Session = { id: number; user: string; state: string; type: string; station: string; capturable: boolean };
@@ -85,6 +99,42 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     const missing = await admin.post<{ error_code: string }>(`/api/machines/${agentId}/switch-session`, { session_id: 4242 });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error_code, 'SESSION_NOT_FOUND');
+  });
+
+  it('slows a viewer that falls behind: the gateway asks the agent for half the rate and lower quality', async () => {
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'pace-watch', credsFile: await stack.credsFor('launcher') });
+    const asked: { fps: number; quality: number }[] = [];
+    const sub = nc.subscribe(subjects.command(agentId as AgentId, 'stream'), {
+      callback: (_e, m) => {
+        const r = decode(m.data, m.subject);
+        const s = r.ok ? r.value.startStream : undefined;
+        if (s) asked.push({ fps: s.maxFps ?? 0, quality: s.quality ?? 0 });
+      },
+    });
+    await nc.flush();
+    const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/ws/viewer/${agentId}`, { headers: { authorization: `Bearer ${admin.token}` } });
+    const seen: string[] = [];
+    ws.on('message', (raw, binary) => {
+      if (!binary) seen.push((JSON.parse(raw.toString('utf8')) as { t: string }).t);
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    try {
+      ws.send(JSON.stringify({ t: 'watch' }));
+      await eventually(async () => (asked.length ? true : undefined), 'the first StartStream');
+      assert.deepEqual(asked[0], { fps: 30, quality: 70 }, 'a new viewer starts at full pace');
+      // What the browser says when it dropped frames it could not paint in time.
+      ws.send(JSON.stringify({ t: 'keyframe', behind: true }));
+      const slowed = await eventually(async () => asked.find((a) => a.fps < 30), 'a slower StartStream');
+      assert.deepEqual(slowed, { fps: 15, quality: 55 });
+      assert.ok(seen.includes('watching'), JSON.stringify(seen));
+    } finally {
+      ws.close();
+      sub.unsubscribe();
+      await nc.close();
+    }
   });
 
   it('runs a backstage command as admin and audits it; refuses an operator', async () => {
