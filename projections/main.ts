@@ -7,6 +7,8 @@ import { connectBus } from '../infra/bus/connect.js';
 import { openDb } from '../infra/db/connect.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
 import { projections } from './all.js';
+import { auditRetentionConfig } from './audit/retention-config.js';
+import { startAuditRetention } from './audit/retention-timer.js';
 import { startProjection } from './runtime/start-projection.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -17,12 +19,21 @@ if (!databaseUrl) {
 }
 const only = process.env.GC_PROJECTIONS?.split(',').filter(Boolean);
 const log = (m: string) => console.log(`${new Date().toISOString()} [projections] ${m}`);
+const retention = auditRetentionConfig(process.env);
+if (!retention.ok) {
+  console.error(retention.error.message);
+  process.exit(2);
+}
 
 const db = openDb({ url: databaseUrl, max: projections.length + 1, applicationName: 'gc-projections' });
 await migrateToLatest(db);
 const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined });
 const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log })));
 log(`running: ${workers.map((w) => w.name).join(', ')}`);
+// Postgres audit retention runs beside the audit worker (several processes may: the checkpoint lock serializes them).
+const auditRetention = workers.some((w) => w.name === 'audit') ? retention.value : { ...retention.value, days: 0 };
+const pruning = startAuditRetention(db, auditRetention, log);
+if (auditRetention.days > 0) log(`audit retention: rows created more than ${auditRetention.days} days ago are pruned at start and every ${auditRetention.intervalMs} ms`);
 
 const report = setInterval(() => {
   for (const w of workers) {
@@ -33,6 +44,7 @@ const report = setInterval(() => {
 
 const shutdown = async () => {
   clearInterval(report);
+  await pruning.stop();
   await Promise.all(workers.map((w) => w.stop()));
   await nc.drain().catch(() => {});
   await db.destroy();

@@ -12,6 +12,7 @@ const usage = `usage: npm run guruconnect -- <command>
   enrollment-key create [--site S] [--reusable] [--ttl-hours H]
   audit replay [--agent A] [--user U] [--type T] [--since ISO] [--until ISO] [--json]
   audit verify
+  audit prune [--older-than-days N]   (default GC_AUDIT_RETENTION_DAYS)
   projections rebuild [name]`;
 
 /** Fills connection settings from the local stack when the environment does not give them. */
@@ -37,6 +38,10 @@ if (area === 'users' || area === 'enrollment-key') {
 } else if (area === 'audit' && verb === 'verify') {
   localDefaults('auditor');
   code = await (await import('../../projections/cli/audit-verify.js')).main(rest);
+} else if (area === 'audit' && verb === 'prune') {
+  // Deleting needs the database owner's settings, not the read-only auditor's.
+  localDefaults('launcher');
+  code = await (await import('../../projections/cli/audit-prune.js')).main(rest);
 } else if (area === 'projections' && verb === 'rebuild') {
   localDefaults('launcher');
   code = await (await import('../../projections/cli/projections-rebuild.js')).main(rest);

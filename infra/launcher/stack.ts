@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { auditRetentionConfig } from '../../projections/audit/retention-config.js';
 import type { Role } from '../../services/auth/roles.js';
 import { createUser, findUserByName } from '../../services/auth/users.js';
 import { connectBus } from '../bus/connect.js';
@@ -44,6 +45,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Event stream retention in days; 0 or absent keeps every event (the audit trail) forever. */
   eventRetentionDays?: number;
+  /** Postgres audit retention in days (GC_AUDIT_RETENTION_DAYS for the projections process); 0 keeps every row. */
+  auditRetentionDays?: number;
   /** Three nats-servers in a cluster with the event stream at 3 replicas (docs/RELIABILITY.md). */
   cluster?: boolean;
 }
@@ -95,6 +98,11 @@ async function waitForHealth(url: string, child: Child, logFile: string, timeout
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? (() => {});
   const dataDir = opts.dataDir;
+  // The projections process reads its retention itself; a bad value must stop the start here, not
+  // end that child unseen.
+  const auditRetentionEnv = opts.auditRetentionDays === undefined ? {} : { GC_AUDIT_RETENTION_DAYS: String(opts.auditRetentionDays) };
+  const auditRetention = auditRetentionConfig({ ...process.env, ...opts.env, ...auditRetentionEnv });
+  if (!auditRetention.ok) throw new Error(auditRetention.error.message);
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -169,7 +177,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         // Decoding thousands of events a second is allocation-heavy: a larger young generation
         // spends far less time in garbage collection (measured ~29% of the worker's CPU).
         nodeArgs: ['--max-semi-space-size=32'],
-        env: { ...baseEnv, NATS_CREDS: await auth.credsFor('projections'), NATS_INBOX_PREFIX: inboxPrefixFor('projections') },
+        env: { ...baseEnv, ...auditRetentionEnv, NATS_CREDS: await auth.credsFor('projections'), NATS_INBOX_PREFIX: inboxPrefixFor('projections') },
       }),
       gateway: async () => ({
         entry: 'services/gateway/server.ts',

@@ -6,6 +6,7 @@ import type { DecodedEvent, ProjectionDef } from '../runtime/types.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
 import type { AuditRow, AuditState, ChainedAuditRow, PendingCommand } from './audit-types.js';
+import { latestAnchor } from './retention-anchor.js';
 import { type Columns, anyOf, unnestInsert } from '../runtime/unnest-insert.js';
 
 const eventColumns: Columns<ChainedAuditRow> = {
@@ -44,6 +45,17 @@ async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Pr
   };
 }
 
+/**
+ * The hash the next row chains onto: the newest row's, or — when retention pruned every row — the
+ * anchor's, but only for rows after it (a rebuild's shadow table starts empty and from genesis).
+ */
+async function chainHead(trx: Transaction<Database>, nextSeq: number): Promise<string> {
+  const head = await trx.selectFrom('events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (head) return head.hash;
+  const anchor = await latestAnchor(trx);
+  return anchor && anchor.throughSeq < nextSeq ? anchor.lastDeletedHash : GENESIS_HASH;
+}
+
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
   const { state, commands, agents, wasOnline } = await loadState(trx, events);
   const drafts: AuditRow[] = [];
@@ -52,8 +64,7 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
     if (row) drafts.push(cleanForJsonb({ ...row, created_at: row.created_at }));
   }
   if (drafts.length > 0) {
-    const head = await trx.selectFrom('events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-    const rows = chain(head?.hash ?? GENESIS_HASH, drafts.map((d) => ({ ...d, created_at: new Date(d.created_at) })));
+    const rows = chain(await chainHead(trx, drafts[0]!.seq), drafts.map((d) => ({ ...d, created_at: new Date(d.created_at) })));
     await unnestInsert(trx, { table: 'events', rows, columns: eventColumns });
   }
   if (commands.length > 0) {

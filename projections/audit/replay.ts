@@ -1,9 +1,11 @@
 /** Audit rows computed straight from JetStream (the same fold as the projection, all in memory). */
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { Streams } from '../../proto/subjects.js';
 import { decodeEvent } from '../runtime/decode-event.js';
 import { readStream } from '../runtime/read-stream.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
-import { foldAudit } from './audit-fold.js';
+import { auditKeys, foldAudit } from './audit-fold.js';
 import { type AuditRow, type ChainedAuditRow, emptyAuditState } from './audit-types.js';
 
 export interface AuditFilter {
@@ -21,6 +23,14 @@ export interface ReplayResult {
   eventsRead: number;
   undecodable: number;
   lastSeq: number;
+  /** The stream's first sequence when read: above 1 once stream retention aged events out. */
+  firstSeq: number;
+  /**
+   * Ids of rows whose content may depend on events before firstSeq (empty when firstSeq is 1): a
+   * result whose request is older than the stream, an agent's online/offline flip whose previous
+   * state the replay never saw. Their hashes are never comparable either: the chain starts at firstSeq.
+   */
+  uncertain: Set<string>;
 }
 
 /** True when `r` passes every filter given. */
@@ -34,23 +44,35 @@ export function matchesFilter(r: AuditRow, f: AuditFilter): boolean {
   return true;
 }
 
-/** Folds the stream from sequence 1 up to `toSeq` (default: its end) into chained audit rows. */
+/** Folds the stream from its first event (sequence 1 unless aged out) up to `toSeq` (default: its end) into chained audit rows. */
 export async function replayAudit(nc: NatsConnection, o: { toSeq?: number; onProgress?: (seq: number, last: number) => void } = {}): Promise<ReplayResult> {
   const state = emptyAuditState();
   const drafts: AuditRow[] = [];
+  const uncertain = new Set<string>();
   let eventsRead = 0;
   let undecodable = 0;
+  const info = await (await jetstreamManager(nc)).streams.info(Streams.events.name);
+  let firstSeq = Math.max(1, info.state.first_seq);
+  let partial: boolean | undefined;
   const lastSeq = await readStream(nc, { fromSeq: 1, toSeq: o.toSeq, batch: 5000 }, (batch) => {
+    if (partial === undefined) {
+      // Aging may have moved on since the info: the first event delivered is where the fold starts.
+      firstSeq = batch[0]?.seq ?? firstSeq;
+      partial = firstSeq > 1;
+    }
     for (const r of batch) {
       eventsRead++;
       const d = decodeEvent(r.subject, r.seq, r.data);
       if (!d.ok) { undecodable++; continue; }
+      const unseenAgent = partial && d.value.msg.payload === 'agentStatus' && auditKeys(d.value).agents.some((a) => !state.online.has(a));
       const row = foldAudit(state, d.value);
+      if (!row) continue;
       // Same normalisation as the projection, so hashes match what Postgres holds.
-      if (row) drafts.push({ ...cleanForJsonb(row), created_at: row.created_at });
+      drafts.push({ ...cleanForJsonb(row), created_at: row.created_at });
+      if (unseenAgent || (partial && row.details.request_seen === false)) uncertain.add(row.id);
     }
     const last = batch[batch.length - 1]?.seq ?? 0;
     o.onProgress?.(last, o.toSeq ?? last);
   });
-  return { rows: chain(GENESIS_HASH, drafts), eventsRead, undecodable, lastSeq };
+  return { rows: chain(GENESIS_HASH, drafts), eventsRead, undecodable, lastSeq, firstSeq, uncertain };
 }

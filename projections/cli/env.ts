@@ -18,6 +18,15 @@ export interface CliDeps {
   close(): Promise<void>;
 }
 
+/** Postgres only (tools that never read the stream); the error text says what is missing. */
+export function cliDb(name: string, env: NodeJS.ProcessEnv = process.env): { db: Kysely<Database>; close(): Promise<void> } | string {
+  const e = envSchema.safeParse(env);
+  if (!e.success) return `bad environment: ${e.error.message}`;
+  if (!e.data.DATABASE_URL) return 'DATABASE_URL is not set';
+  const db = openDb({ url: e.data.DATABASE_URL, max: 1, applicationName: name });
+  return { db, close: () => db.destroy() };
+}
+
 /** Connects to NATS (and Postgres when `needDb`); the error text says which variable is missing. */
 export async function cliDeps(name: string, needDb: boolean, env: NodeJS.ProcessEnv = process.env): Promise<CliDeps | string> {
   const e = envSchema.safeParse(env);

@@ -2,11 +2,13 @@
  * Rebuild a projection from sequence 1 into shadow tables (a private schema, same table names,
  * reached through search_path), then swap them in with one transaction while the live worker waits
  * on the checkpoint row lock; afterwards the live worker continues from the rebuilt checkpoint.
+ * A projection may add hooks (RebuildHooks): the audit log re-applies its retention before the swap.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
-import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { ErrorCode, type GcError, type Result, err, ok } from '../../proto/errors.js';
+import { auditRebuildHooks } from '../audit/retention-rebuild.js';
 import { applyBatch } from '../runtime/apply-batch.js';
 import { lockCheckpoint, notifyReadModel } from '../runtime/checkpoint.js';
 import { decodeEvent } from '../runtime/decode-event.js';
@@ -29,6 +31,23 @@ export interface RebuildResult {
   ms: number;
 }
 
+/** What a projection needs around its rebuild beyond the generic path (the audit log's retention). */
+export interface RebuildHooks {
+  /** Refuses the rebuild before any work; the error says why. */
+  precheck?(nc: NatsConnection, db: Kysely<Database>): Promise<Result<void>>;
+  /** Inside the swap transaction, under the checkpoint lock, on the shadow schema's tables; an error aborts the swap. */
+  beforeSwap?(trx: Transaction<Database>, shadow: string): Promise<Result<void>>;
+}
+
+const hooksByName: Readonly<Record<string, RebuildHooks>> = { audit: auditRebuildHooks };
+
+/** A hook's refusal, carried out of the swap transaction so that it rolls back. */
+class Refused extends Error {
+  constructor(readonly error: GcError) {
+    super(error.message);
+  }
+}
+
 const ident = (s: string) => sql.id(s);
 
 /** Rebuilds `def` and swaps the result in; errors as values. */
@@ -37,8 +56,11 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
   const shadow = `gc_rebuild_${o.def.name}`;
   const retired = `gc_retired_${o.def.name}`;
   const tables = [...o.def.tables];
+  const hooks = hooksByName[o.def.name] ?? {};
   let events = 0;
   let undecodable = 0;
+  const pre = await hooks.precheck?.(o.nc, o.db);
+  if (pre && !pre.ok) return pre;
   try {
     await sql`drop schema if exists ${ident(shadow)} cascade`.execute(o.db);
     await sql`create schema ${ident(shadow)}`.execute(o.db);
@@ -85,6 +107,8 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
       const swapped = await o.db.transaction().execute(async (trx) => {
         const cp = await lockCheckpoint(trx, o.def.name);
         if (cp > rebuilt) return false;
+        const hooked = await hooks.beforeSwap?.(trx, shadow);
+        if (hooked && !hooked.ok) throw new Refused(hooked.error);
         await sql`create schema if not exists ${ident(retired)}`.execute(trx);
         for (const t of tables) {
           await sql`alter table ${sql.id('public', t)} set schema ${ident(retired)}`.execute(trx);
@@ -103,6 +127,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
     return err(ErrorCode.CONFLICT, `rebuild of ${o.def.name} could not catch up with the live worker`);
   } catch (e) {
     await sql`drop schema if exists ${ident(shadow)} cascade`.execute(o.db).catch(() => {});
+    if (e instanceof Refused) return err(e.error.code, e.error.message);
     return err(ErrorCode.READ_MODEL_UNAVAILABLE, `rebuild of ${o.def.name} failed: ${(e as Error).message}`);
   }
 }

@@ -1,5 +1,5 @@
-/** Audit log and viewer connections (issue 5). Owned by the projections work (migration 0002). */
-import type { Selectable } from 'kysely';
+/** Audit log and viewer connections (issue 5). Owned by the projections work (migrations 0002, 0004). */
+import type { Generated, Selectable } from 'kysely';
 import type { BigIntCol, Timestamp } from './columns.js';
 
 /** One viewer connection (the spec's connect_sessions, extended with windows_session_id and session_type). */
@@ -56,13 +56,33 @@ export interface AuditAgentsTable {
   online: boolean;
 }
 
+/**
+ * One pruning run of the audit retention (migration 0004): it deleted the chain's prefix
+ * `from_seq`..`through_seq`, whose last row's hash is the previous hash of the first kept row.
+ */
+export interface AuditRetentionAnchorTable {
+  id: Generated<string>;
+  /** First seq this run deleted. */
+  from_seq: BigIntCol;
+  /** Seq of the last row deleted: every row at or below it is gone. */
+  through_seq: BigIntCol;
+  /** Chain hash of the row at through_seq. */
+  last_deleted_hash: string;
+  /** Rows created before this were eligible (the prefix stops at the first row created after it). */
+  cutoff: Timestamp;
+  deleted_count: BigIntCol;
+  ran_at: Timestamp;
+}
+
 export interface AuditTables {
   connect_sessions: ConnectSessionsTable;
   events: EventsTable;
   audit_pending: AuditPendingTable;
   audit_agents: AuditAgentsTable;
+  audit_retention_anchor: AuditRetentionAnchorTable;
 }
 
 export type ConnectSessionRow = Selectable<ConnectSessionsTable>;
 export type AuditEventRow = Selectable<EventsTable>;
 export type AuditPendingRow = Selectable<AuditPendingTable>;
+export type AuditRetentionAnchorRow = Selectable<AuditRetentionAnchorTable>;
