@@ -51,7 +51,7 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     const machine = await eventually(async () => {
       const r = await admin.get<{ machines: Machine[] }>('/api/machines');
       const m = r.body.machines.find((x) => x.agent_id === agentId);
-      return m && m.users.includes('gc-alice') && m.users.includes('gc-bob') ? m : undefined;
+      return m?.users.includes('gc-alice') && m.users.includes('gc-bob') ? m : undefined;
     }, 'the machine with both users');
     assert.equal(machine.online, true);
     assert.ok(machine.session_count >= 2);
