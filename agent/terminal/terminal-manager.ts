@@ -10,7 +10,7 @@ import type { PtyProcess, SpawnPty } from './pty-types.js';
 import type { PublishTerminal } from './terminal-publisher.js';
 
 export interface TerminalManagerOptions {
-  /** The platform's pty; absent (Windows today): every open answers NOT_AVAILABLE. */
+  /** The platform's pty (ConPTY on Windows, `script` on Linux); absent: every open answers NOT_AVAILABLE. */
   spawnPty?: SpawnPty;
   publish: PublishTerminal;
   /** Closed after this long without input (default 30 min). */
@@ -33,7 +33,7 @@ export interface TerminalManager {
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
 export const MAX_TERMINALS = 4;
-export const NOT_AVAILABLE_MESSAGE = 'the interactive terminal is not available on this agent (Windows needs ConPTY, not supported yet); use Commands mode';
+export const NOT_AVAILABLE_MESSAGE = 'the interactive terminal is not available on this agent; use Commands mode';
 
 interface Entry {
   id: string;

@@ -73,7 +73,8 @@ function createPipe(): Pipe | undefined {
   return { read: r.readBigUInt64LE(0), write: wr.readBigUInt64LE(0) };
 }
 
-function closeAll(...handles: (bigint | undefined)[]): void {
+/** Closes every handle given that is not NULL / INVALID_HANDLE_VALUE. */
+export function closeAll(...handles: (bigint | undefined)[]): void {
   for (const h of handles) if (h !== undefined && !badHandle(h)) win32().CloseHandle(h);
 }
 
@@ -90,8 +91,8 @@ function startupInfo(stdin: bigint, stdout: bigint, stderr: bigint, desktop: Buf
   return si;
 }
 
-/** JOBOBJECT_EXTENDED_LIMIT_INFORMATION (144 bytes): BasicLimitInformation.LimitFlags @16. */
-function createKillOnCloseJob(): bigint | undefined {
+/** A Job object whose processes die when it is closed. JOBOBJECT_EXTENDED_LIMIT_INFORMATION (144 bytes): BasicLimitInformation.LimitFlags @16. */
+export function createKillOnCloseJob(): bigint | undefined {
   const w = win32();
   const job = w.CreateJobObjectW(null, null) as bigint;
   if (badHandle(job)) return undefined;
@@ -102,13 +103,14 @@ function createKillOnCloseJob(): bigint | undefined {
   return job;
 }
 
-interface UserContext {
+export interface UserContext {
   token: bigint;
   env: bigint;
   account: string;
 }
 
-function userContext(sessionId: number): Result<UserContext> {
+/** The logged-on user's token and environment block in `sessionId` (the caller frees both). */
+export function userContext(sessionId: number): Result<UserContext> {
   const w = win32();
   const tok = Buffer.alloc(8);
   if (!w.WTSQueryUserToken(sessionId, tok)) {

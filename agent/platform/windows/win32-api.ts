@@ -43,6 +43,10 @@ const decl = {
     'bool __stdcall SetInformationJobObject(void *job, int cls, void *info, uint32_t size)',
     'bool __stdcall AssignProcessToJobObject(void *job, void *process)',
     'bool __stdcall TerminateJobObject(void *job, uint32_t code)',
+    'bool __stdcall WriteFile(void *h, void *buf, uint32_t size, void *written, void *overlapped)',
+    'bool __stdcall InitializeProcThreadAttributeList(void *list, uint32_t count, uint32_t flags, void *size)',
+    'bool __stdcall UpdateProcThreadAttribute(void *list, uint32_t flags, uintptr_t attr, void *value, uintptr_t cb, void *prev, void *retSize)',
+    'void __stdcall DeleteProcThreadAttributeList(void *list)',
   ],
   wtsapi32: [
     'bool __stdcall WTSEnumerateSessionsW(void *server, uint32_t reserved, uint32_t version, void *sessions, void *count)',
