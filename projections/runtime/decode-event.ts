@@ -34,7 +34,20 @@ export function decodeEvent(subject: string, seq: number, data: Uint8Array): Res
   return ok({ seq, subject, parsed: p, msg: msg.value, atMs: Number(msg.value.meta.atMs ?? 0) });
 }
 
-/** decodeEvent for a JsMsg. */
+// Every projection of a process has its own consumer on the same stream, so each event arrives
+// once per projection: decode it once. Keyed by stream sequence and checked against the bytes (a
+// test may recreate a stream, reusing sequences); the decoded event is shared read-only. A ring of
+// recent sequences is enough, since the consumers of one process move through the stream together.
+const RECENT = 4096;
+const recent: Array<{ seq: number; subject: string; data: Buffer; r: Result<DecodedEvent> } | undefined> = new Array(RECENT);
+
+/** decodeEvent for a JsMsg, shared between the projections of this process. */
 export function decodeJsMsg(m: JsMsg): Result<DecodedEvent> {
-  return decodeEvent(m.subject, m.seq, m.data);
+  const slot = m.seq % RECENT;
+  const hit = recent[slot];
+  if (hit && hit.seq === m.seq && hit.subject === m.subject && hit.data.equals(m.data)) return hit.r;
+  const r = decodeEvent(m.subject, m.seq, m.data);
+  // A copy: the message's bytes are a view into the connection's read buffer, which we must not pin.
+  recent[slot] = { seq: m.seq, subject: m.subject, data: Buffer.from(m.data), r };
+  return r;
 }
