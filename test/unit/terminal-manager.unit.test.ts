@@ -38,7 +38,7 @@ const collect = () => {
 const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
 
 describe('terminal manager', () => {
-  it('answers NOT_AVAILABLE when the platform has no pty (Windows today)', async () => {
+  it('answers NOT_AVAILABLE when the platform has no pty backend (e.g. macOS)', async () => {
     const c = collect();
     const m = createTerminalManager({ publish: c.publish, log: () => {} });
     await m.handle(open('t1'));
