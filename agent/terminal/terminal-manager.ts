@@ -15,6 +15,11 @@ export interface TerminalManagerOptions {
   publish: PublishTerminal;
   /** Closed after this long without input (default 30 min). */
   idleMs?: number;
+  /**
+   * Closed after this long without any message from its viewer, keep-alives (empty input) included:
+   * the viewer's gateway went away (default TERMINAL_LEASE_MS).
+   */
+  leaseMs?: number;
   maxTerminals?: number;
   /** Output is gathered this long before it is sent (fewer, larger messages for fast output). */
   coalesceMs?: number;
@@ -32,6 +37,8 @@ export interface TerminalManager {
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
+/** Three missed gateway keep-alives (one every 20 s). */
+export const TERMINAL_LEASE_MS = 60_000;
 export const MAX_TERMINALS = 4;
 export const NOT_AVAILABLE_MESSAGE = 'the interactive terminal is not available on this agent; use Commands mode';
 
@@ -46,6 +53,7 @@ interface Entry {
   outBytes: number;
   flushTimer?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
+  leaseTimer?: NodeJS.Timeout;
   /** Why the terminal is being closed by us (idle, close, shutdown), if it is. */
   closing?: GcError | 'requested';
   done: Promise<void>;
@@ -54,6 +62,7 @@ interface Entry {
 /** Builds the manager; one per agent. */
 export function createTerminalManager(o: TerminalManagerOptions): TerminalManager {
   const idleMs = o.idleMs ?? DEFAULT_IDLE_MS;
+  const leaseMs = o.leaseMs ?? TERMINAL_LEASE_MS;
   const max = o.maxTerminals ?? MAX_TERMINALS;
   const coalesceMs = o.coalesceMs ?? 15;
   const chunkBytes = o.chunkBytes ?? 64 * 1024;
@@ -77,6 +86,14 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
     }, idleMs);
     e.idleTimer.unref();
   };
+  const renew = (e: Entry) => {
+    clearTimeout(e.leaseTimer);
+    e.leaseTimer = setTimeout(() => {
+      e.closing = { code: ErrorCode.TIMEOUT, message: `closed after ${Math.round(leaseMs / 1000)} s without a word from its viewer (the gateway went away)` };
+      void e.pty?.killTree();
+    }, leaseMs);
+    e.leaseTimer.unref();
+  };
 
   const open = async (msg: Decoded) => {
     const id = msg.meta.correlationId ?? '';
@@ -88,9 +105,11 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
     let release = () => {};
     const e: Entry = { id, queued: [], seq: 0, out: [], outBytes: 0, done: new Promise((r) => { release = r; }) };
     terminals.set(id, e);
+    renew(e);
     const r = await o.spawnPty({ cols: req.cols ?? 80, rows: req.rows ?? 24, shell: req.shell ?? 0, asSessionId: req.asSessionId ?? 0 });
     if (!r.ok) {
       terminals.delete(id);
+      clearTimeout(e.leaseTimer);
       release();
       return refuse(id, r.error.code, r.error.message);
     }
@@ -113,6 +132,7 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
       await pty.killTree();
       flush(e);
       clearTimeout(e.idleTimer);
+      clearTimeout(e.leaseTimer);
       terminals.delete(id);
       const why = e.closing && e.closing !== 'requested' ? e.closing : undefined;
       o.publish(id, { closed: true, seq: ++e.seq, exitCode, runAsUser: pty.runAsUser, ...(why ? { error: { code: why.code, message: why.message } } : {}) });
@@ -133,8 +153,11 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
       if (msg.terminalOpen) return open(msg);
       const e = entryOf(msg);
       if (!e) return;
+      renew(e);
       if (msg.terminalInput) {
         const data = msg.terminalInput.data ?? new Uint8Array();
+        // Empty input is the gateway's keep-alive: it renews the lease, not the idle time.
+        if (data.byteLength === 0) return;
         if (e.pty) e.pty.write(data);
         else e.queued.push(data);
         touch(e);

@@ -1,4 +1,4 @@
-/** Terminal manager policy with a fake pty: NOT_AVAILABLE without one, capacity, ordering, coalescing, idle close. */
+/** Terminal manager policy with a fake pty: NOT_AVAILABLE without one, capacity, ordering, coalescing, idle close, viewer lease. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Decoded } from '../../proto/codec.js';
@@ -91,6 +91,26 @@ describe('terminal manager', () => {
     await tick(100);
     assert.equal(f.made[0]!.killed, true);
     assert.equal(c.out.at(-1)?.o.error?.code, 'TIMEOUT');
+  });
+
+  it('keeps a terminal while its gateway sends keep-alives (empty input reaches no shell) and ends it when they stop', async () => {
+    const c = collect();
+    const f = fakePty();
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: () => {}, leaseMs: 150 });
+    await m.handle(open('t1'));
+    for (let i = 0; i < 8; i++) {
+      await tick(50);
+      await m.handle(msg('t1', { terminalInput: { data: new Uint8Array() } } as Partial<Decoded>));
+    }
+    assert.equal(f.made[0]!.killed, false, 'alive after 400 ms of keep-alives with a 150 ms lease');
+    assert.deepEqual(f.made[0]!.written, [], 'keep-alives are not written to the shell');
+    await tick(400);
+    assert.equal(f.made[0]!.killed, true, 'no word from the viewer: the shell and its tree are killed');
+    const last = c.out.at(-1)?.o;
+    assert.equal(last?.closed, true);
+    assert.equal(last?.error?.code, 'TIMEOUT');
+    assert.match(last?.error?.message ?? '', /viewer/);
+    assert.equal(m.open, 0);
   });
 
   it('answers input for an unknown terminal with NOT_FOUND', async () => {

@@ -30,6 +30,11 @@ export interface TerminalSocket {
 
 /** How long the agent has to say the shell started before the viewer is told it did not. */
 const OPEN_TIMEOUT_MS = 20_000;
+/**
+ * An empty TerminalInput this often tells the agent the viewer is still there; a gateway that dies
+ * stops sending it and the agent ends the shell after its lease (agent/terminal TERMINAL_LEASE_MS).
+ */
+export const TERMINAL_KEEPALIVE_MS = 20_000;
 
 interface Open {
   id: string;
@@ -99,10 +104,12 @@ export function createTerminalSocket(state: ViewerState, deps: TerminalSocketDep
       state.send({ t: 'terminal.closed', exit_code: -1, error_code: ErrorCode.TIMEOUT });
       finish(t, 'open timed out');
     }, OPEN_TIMEOUT_MS);
+    const keepalive = setInterval(() => publish(t.id, { terminalInput: { data: new Uint8Array() } }), TERMINAL_KEEPALIVE_MS);
     t.stop = () => {
       unlisten();
       presence.cancel();
       clearTimeout(timer);
+      clearInterval(keepalive);
     };
     publish(t.id, { terminalOpen: { cols: m.cols, rows: m.rows, asSessionId: m.as_session_id ?? 0 } });
   };
