@@ -81,4 +81,32 @@ if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [
   say "FAILED (exit $rc)"
   exit 1
 fi
+
+# 6. Screen capture once more with a screen: Wine without a display has no screen pixels (BitBlt
+#    fails), so capture.wine runs again under Xvfb, in a fresh wineserver (Wine picks the display
+#    driver when the server starts).
+if [ -f "$root/tests/capture.wine.mjs" ]; then
+  if ! command -v Xvfb >/dev/null 2>&1; then
+    say "no Xvfb: capture with a screen NOT verified"
+  else
+    wineserver -k >/dev/null 2>&1 || true
+    wineserver -w
+    rm -f "$cache/xvfb-display"
+    Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$cache/xvfb-display" 2>/dev/null &
+    xvfb=$!
+    trap 'wineserver -k >/dev/null 2>&1 || true; kill $xvfb 2>/dev/null || true' EXIT
+    for _ in $(seq 200); do [ -s "$cache/xvfb-display" ] && break; sleep 0.05; done
+    out="$cache/last-run-display.txt"
+    say "running capture.wine.mjs again on a screen (Xvfb :$(head -1 "$cache/xvfb-display"))"
+    set +e
+    (cd "$root" && DISPLAY=":$(head -1 "$cache/xvfb-display")" wine "$cache/node/bin/node.exe" --test --test-reporter=spec tests/capture.wine.mjs >"$out" 2>&1)
+    rc=$?
+    set -e
+    cat "$out"
+    if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [1-9]' "$out"; then
+      say "FAILED on a screen (exit $rc)"
+      exit 1
+    fi
+  fi
+fi
 say "passed"

@@ -1,22 +1,17 @@
 /**
- * Capture and input on the desktop this process can reach: GDI BitBlt of the screen into a DIB
- * section, SendInput for mouse and keyboard. A service runs in Session 0 and cannot see a user's
- * desktop: capturing another session needs a helper process started in that session by the SYSTEM
- * service (CreateProcessAsUserW with that session's token), which is not built yet. DXGI desktop
- * duplication (faster, GPU-side) is future work; GDI works everywhere, including under Wine.
+ * Capture and input on the desktop this process can reach: the input desktop of its own session
+ * (followed as it changes: Default, Winlogon at the lock screen, the UAC secure desktop), captured by
+ * DXGI desktop duplication with GDI as the fallback (dxgi-with-gdi-fallback.ts), input by SendInput.
+ * The agent uses it directly for its own session; the session helper (session-helper/) uses it inside
+ * every other session, where the agent as a Session 0 service cannot reach.
  */
-import { type Result, err, ok } from '../../../proto/errors.js';
+import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { KeyEvent, MouseEvent, RawFrame, SessionDesktop } from '../port.js';
+import { createScreenCapture, type ScreenCapture } from './dxgi-with-gdi-fallback.js';
+import { virtualScreen } from './gdi-capture.js';
 import { readWideIn } from './utf16.js';
-import { badHandle, copyNative, lastErrorText, win32 } from './win32-api.js';
+import { badHandle, lastErrorText, win32 } from './win32-api.js';
 
-const SM_XVIRTUALSCREEN = 76;
-const SM_YVIRTUALSCREEN = 77;
-const SM_CXVIRTUALSCREEN = 78;
-const SM_CYVIRTUALSCREEN = 79;
-const SRCCOPY = 0x00cc0020;
-const CAPTUREBLT = 0x40000000;
-const DIB_RGB_COLORS = 0;
 const DESKTOP_ALL_INPUT = 0x0001 | 0x0002 | 0x0004 | 0x0040 | 0x0080 | 0x0100; // read objects, create, hook, enumerate, write objects, switch
 const UOI_NAME = 2;
 const INPUT_MOUSE = 0;
@@ -36,18 +31,65 @@ const MOUSEEVENTF_ABSOLUTE = 0x8000;
 const KEYEVENTF_KEYUP = 0x2;
 const KEYEVENTF_UNICODE = 0x4;
 
+function desktopName(desk: bigint): string {
+  const buf = Buffer.alloc(256);
+  const needed = Buffer.alloc(4);
+  return win32().GetUserObjectInformationW(desk, UOI_NAME, buf, buf.length, needed) ? readWideIn(buf, 0, 128) : '';
+}
+
 /** Name of the input desktop ("Default", "Winlogon" at the lock screen), '' when it cannot be opened. */
 export function inputDesktopName(): string {
   const w = win32();
   const desk = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
   if (badHandle(desk)) return '';
   try {
-    const buf = Buffer.alloc(256);
-    const needed = Buffer.alloc(4);
-    return w.GetUserObjectInformationW(desk, UOI_NAME, buf, buf.length, needed) ? readWideIn(buf, 0, 128) : '';
+    return desktopName(desk);
   } finally {
     w.CloseDesktop(desk);
   }
+}
+
+export interface DesktopFollower {
+  /** The desktop the calling thread is on now. */
+  readonly name: string;
+  /** Moves the thread to the input desktop if it changed; true when it moved. */
+  follow(): boolean;
+  close(): void;
+}
+
+/**
+ * Puts the calling thread on the input desktop and keeps it there. SetThreadDesktop fails when the
+ * thread owns windows (the agent's session-notification window): the thread then stays where it is.
+ */
+export function followInputDesktop(): Result<DesktopFollower> {
+  const w = win32();
+  let desk = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
+  if (badHandle(desk)) return err(ErrorCode.NOT_AVAILABLE, `${lastErrorText('OpenInputDesktop').text}: no input desktop to capture`);
+  w.SetThreadDesktop(desk);
+  let name = desktopName(desk);
+  return ok({
+    get name() {
+      return name;
+    },
+    follow() {
+      if (badHandle(desk)) return false;
+      const next = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
+      if (badHandle(next)) return false; // e.g. the secure desktop without SYSTEM rights: stay
+      const nextName = desktopName(next);
+      if (nextName === name || !w.SetThreadDesktop(next)) {
+        w.CloseDesktop(next);
+        return false;
+      }
+      w.CloseDesktop(desk);
+      desk = next;
+      name = nextName;
+      return true;
+    },
+    close() {
+      if (!badHandle(desk)) w.CloseDesktop(desk);
+      desk = 0n;
+    },
+  });
 }
 
 /** MOUSEINPUT @8: LONG dx; LONG dy; DWORD mouseData; DWORD dwFlags; DWORD time; pad; ULONG_PTR extra. */
@@ -74,58 +116,23 @@ function keyInput(vk: number, scan: number, flags: number): Buffer {
 function send(inputs: Buffer[]): Result<void> {
   if (inputs.length === 0) return ok(undefined);
   const sent = win32().SendInput(inputs.length, Buffer.concat(inputs), INPUT_SIZE) as number;
-  return sent === inputs.length ? ok(undefined) : err('NOT_AVAILABLE', lastErrorText('SendInput').text);
+  return sent === inputs.length ? ok(undefined) : err(ErrorCode.NOT_AVAILABLE, lastErrorText('SendInput').text);
 }
 
-/** Opens the desktop of the session this process runs in (the only one reachable without a helper). */
-export function openOwnDesktop(sessionId: number): Result<SessionDesktop> {
+export interface InputInjector {
+  mouse(ev: MouseEvent): Result<void>;
+  key(ev: KeyEvent): Result<void>;
+  clearClipboard(): Result<void>;
+}
+
+/** SendInput and the clipboard on the calling thread's desktop; remembers buttons to send edges only. */
+export function createInputInjector(): InputInjector {
   const w = win32();
-  const desk = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
-  if (badHandle(desk)) return err('NOT_AVAILABLE', `${lastErrorText('OpenInputDesktop').text}: no input desktop to capture`);
-  // Follow the input desktop (e.g. to Winlogon at the lock screen); fails harmlessly if the thread owns windows.
-  w.SetThreadDesktop(desk);
   let buttons = 0;
-  const screen = () => ({
-    x: w.GetSystemMetrics(SM_XVIRTUALSCREEN) as number,
-    y: w.GetSystemMetrics(SM_YVIRTUALSCREEN) as number,
-    width: w.GetSystemMetrics(SM_CXVIRTUALSCREEN) as number,
-    height: w.GetSystemMetrics(SM_CYVIRTUALSCREEN) as number,
-  });
-  return ok({
-    sessionId,
-    async grab(): Promise<Result<RawFrame>> {
-      const s = screen();
-      if (s.width <= 0 || s.height <= 0) return err('NOT_AVAILABLE', 'the desktop reports no screen size');
-      const src = w.GetDC(null) as bigint;
-      if (badHandle(src)) return err('NOT_AVAILABLE', lastErrorText('GetDC').text);
-      const mem = w.CreateCompatibleDC(src) as bigint;
-      // BITMAPINFOHEADER (40 bytes): biSize; biWidth; biHeight (negative: top-down); biPlanes 1; biBitCount 32; BI_RGB.
-      const bmi = Buffer.alloc(44);
-      bmi.writeUInt32LE(40, 0);
-      bmi.writeInt32LE(s.width, 4);
-      bmi.writeInt32LE(-s.height, 8);
-      bmi.writeUInt16LE(1, 12);
-      bmi.writeUInt16LE(32, 14);
-      const bits = Buffer.alloc(8);
-      const dib = badHandle(mem) ? 0n : (w.CreateDIBSection(mem, bmi, DIB_RGB_COLORS, bits, null, 0) as bigint);
-      try {
-        if (badHandle(dib)) return err('NOT_AVAILABLE', lastErrorText('CreateDIBSection').text);
-        const old = w.SelectObject(mem, dib);
-        const blt = w.BitBlt(mem, 0, 0, s.width, s.height, src, s.x, s.y, SRCCOPY | CAPTUREBLT);
-        w.GdiFlush();
-        w.SelectObject(mem, old);
-        if (!blt) return err('NOT_AVAILABLE', lastErrorText('BitBlt').text);
-        const stride = s.width * 4;
-        return ok({ width: s.width, height: s.height, stride, data: copyNative(bits.readBigUInt64LE(0), stride * s.height) });
-      } finally {
-        if (!badHandle(dib)) w.DeleteObject(dib);
-        if (!badHandle(mem)) w.DeleteDC(mem);
-        w.ReleaseDC(null, src);
-      }
-    },
-    mouse(ev: MouseEvent): Result<void> {
-      const s = screen();
-      if (s.width <= 1 || s.height <= 1) return err('NOT_AVAILABLE', 'the desktop reports no screen size');
+  return {
+    mouse(ev) {
+      const s = virtualScreen();
+      if (s.width <= 1 || s.height <= 1) return err(ErrorCode.NOT_AVAILABLE, 'the desktop reports no screen size');
       // Absolute coordinates are normalised to 0..65535 over the virtual desktop.
       const nx = Math.round((((ev.x ?? 0) - s.x) * 65535) / (s.width - 1));
       const ny = Math.round((((ev.y ?? 0) - s.y) * 65535) / (s.height - 1));
@@ -143,7 +150,7 @@ export function openOwnDesktop(sessionId: number): Result<SessionDesktop> {
       buttons = next;
       return send(inputs);
     },
-    key(ev: KeyEvent): Result<void> {
+    key(ev) {
       if (ev.text) {
         const inputs: Buffer[] = [];
         // JS strings are UTF-16 already: one KEYEVENTF_UNICODE press per code unit (surrogates included).
@@ -155,16 +162,70 @@ export function openOwnDesktop(sessionId: number): Result<SessionDesktop> {
       }
       return send([keyInput(ev.keyCode ?? 0, 0, ev.down ? 0 : KEYEVENTF_KEYUP)]);
     },
-    clearClipboard(): Result<void> {
-      if (!w.OpenClipboard(null)) return err('NOT_AVAILABLE', lastErrorText('OpenClipboard').text);
+    clearClipboard() {
+      if (!w.OpenClipboard(null)) return err(ErrorCode.NOT_AVAILABLE, lastErrorText('OpenClipboard').text);
       try {
-        return w.EmptyClipboard() ? ok(undefined) : err('NOT_AVAILABLE', lastErrorText('EmptyClipboard').text);
+        return w.EmptyClipboard() ? ok(undefined) : err(ErrorCode.NOT_AVAILABLE, lastErrorText('EmptyClipboard').text);
       } finally {
         w.CloseClipboard();
       }
     },
+  };
+}
+
+export interface FollowedCapture {
+  readonly follower: DesktopFollower;
+  readonly capture: ScreenCapture;
+  /** Follows the input desktop (rebuilding the capturer when it moved), then grabs. */
+  grab(): ReturnType<ScreenCapture['grab']>;
+  close(): void;
+}
+
+/** The input desktop of this process's session, followed across switches, with its capturer. */
+export function openFollowedCapture(log: (msg: string) => void, opts: { dxgi?: boolean } = {}): Result<FollowedCapture> {
+  const follower = followInputDesktop();
+  if (!follower.ok) return follower;
+  const f = follower.value;
+  const capture = createScreenCapture({ log, dxgi: opts.dxgi });
+  return ok({
+    follower: f,
+    capture,
+    grab() {
+      if (f.follow()) {
+        log(`capture: the input desktop is now ${f.name}; capture starts over on it`);
+        capture.reset();
+      }
+      return capture.grab();
+    },
     close() {
-      w.CloseDesktop(desk);
+      capture.close();
+      f.close();
+    },
+  });
+}
+
+/** Opens the desktop of the session this process runs in (reachable without a helper). */
+export function openOwnDesktop(sessionId: number, log: (msg: string) => void = () => {}): Result<SessionDesktop> {
+  const opened = openFollowedCapture(log);
+  if (!opened.ok) return opened;
+  const c = opened.value;
+  c.capture.prepare();
+  const input = createInputInjector();
+  let closed = false;
+  return ok({
+    sessionId,
+    async grab(): Promise<Result<RawFrame>> {
+      if (closed) return err(ErrorCode.NOT_AVAILABLE, 'the desktop is closed');
+      const g = await c.grab();
+      return g.ok ? ok(g.value.frame) : g;
+    },
+    mouse: (ev) => input.mouse(ev),
+    key: (ev) => input.key(ev),
+    clearClipboard: () => input.clearClipboard(),
+    close() {
+      if (closed) return;
+      closed = true;
+      c.close();
     },
   });
 }

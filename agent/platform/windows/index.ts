@@ -6,6 +6,7 @@
 import { err, ok } from '../../../proto/errors.js';
 import type { PlatformPort } from '../port.js';
 import { openOwnDesktop } from './desktop.js';
+import { openHelperDesktop } from './helper-desktop.js';
 import { killProcess, listProcesses } from './processes.js';
 import { controlService, listServices } from './services.js';
 import { watchSessionNotifications } from './session-notifications.js';
@@ -46,17 +47,13 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
     async openDesktop(sessionId) {
       const own = ownSessionId();
       if (sessionId === 0) return err('SESSION_NOT_CAPTURABLE', 'Session 0 has no interactive desktop: use backstage');
-      if (sessionId !== own) {
-        const listed = sessions();
-        if (listed.ok && !listed.value.some((s) => s.sessionId === sessionId)) {
-          return err('SESSION_NOT_FOUND', `no session ${sessionId} on this machine`);
-        }
-        return err(
-          'SESSION_NOT_CAPTURABLE',
-          `session ${sessionId} is not the agent's own session (${own}); capturing it needs a per-session helper process, not built yet`,
-        );
+      if (sessionId === own) return openOwnDesktop(sessionId, log);
+      const listed = sessions();
+      if (listed.ok && !listed.value.some((s) => s.sessionId === sessionId)) {
+        return err('SESSION_NOT_FOUND', `no session ${sessionId} on this machine`);
       }
-      return openOwnDesktop(sessionId);
+      // The agent (a Session 0 service) cannot see another session's desktop: a helper started there does.
+      return openHelperDesktop(sessionId, { log });
     },
   };
 }

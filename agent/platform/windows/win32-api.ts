@@ -47,6 +47,8 @@ const decl = {
     'bool __stdcall InitializeProcThreadAttributeList(void *list, uint32_t count, uint32_t flags, void *size)',
     'bool __stdcall UpdateProcThreadAttribute(void *list, uint32_t flags, uintptr_t attr, void *value, uintptr_t cb, void *prev, void *retSize)',
     'void __stdcall DeleteProcThreadAttributeList(void *list)',
+    // Session helper (helper-launch.ts): its stderr goes to NUL.
+    'void * __stdcall CreateFileW(void *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, void *template)',
   ],
   wtsapi32: [
     'bool __stdcall WTSEnumerateSessionsW(void *server, uint32_t reserved, uint32_t version, void *sessions, void *count)',
@@ -69,6 +71,9 @@ const decl = {
     'bool __stdcall ControlService(void *svc, uint32_t control, void *status)',
     'bool __stdcall CloseServiceHandle(void *h)',
     'bool __stdcall CreateProcessAsUserW(void *token, void *app, void *cmd, void *pa, void *ta, bool inherit, uint32_t flags, void *env, void *cwd, void *si, void *pi)',
+    // Session helper (helper-launch.ts): the agent's own SYSTEM token, moved into the target session.
+    'bool __stdcall DuplicateTokenEx(void *token, uint32_t access, void *sa, int level, int type, void *out)',
+    'bool __stdcall SetTokenInformation(void *token, int cls, void *info, uint32_t size)',
   ],
   userenv: [
     'bool __stdcall CreateEnvironmentBlock(void *env, void *token, bool inherit)',

@@ -1,0 +1,117 @@
+/**
+ * Screen capture as remote-support agents do it: DXGI desktop duplication when the machine offers it,
+ * GDI BitBlt otherwise or meanwhile. Why DXGI is not used is logged once per distinct reason.
+ *
+ * * DXGI cannot start (no D3D11 device, E_NOTIMPL as under Wine, several monitors, rotated screen):
+ *   GDI, and DXGI is tried again later with a growing pause (2 s up to 60 s), since monitors, drivers
+ *   and desktops change.
+ * * DXGI_ERROR_ACCESS_LOST (desktop switch, UAC prompt, resolution change, full-screen app): the
+ *   duplication is rebuilt at once; if that fails, GDI serves this grab and the pause applies.
+ * * DXGI_ERROR_WAIT_TIMEOUT: nothing changed, the previous frame is returned (inside dxgi-capture.ts).
+ */
+import type { Result } from '../../../proto/errors.js';
+import type { RawFrame } from '../port.js';
+import { type DxgiGrabber, openDxgiGrabber } from './dxgi-capture.js';
+import { createGdiGrabber, type ScreenRect, virtualScreen } from './gdi-capture.js';
+import type { CaptureSource } from './helper-protocol.js';
+
+export interface ScreenCaptureOptions {
+  log: (msg: string) => void;
+  /** false: GDI only (default true). */
+  dxgi?: boolean;
+  /** Injected for tests; defaults to the real DXGI grabber. */
+  openDxgi?: (screen: ScreenRect) => Result<DxgiGrabber>;
+}
+
+export interface ScreenCapture {
+  grab(): Promise<Result<{ frame: RawFrame; source: CaptureSource }>>;
+  /** Opens the duplication now (or logs why not) instead of at the first grab. */
+  prepare(): void;
+  /** The path the last grab took, or after prepare() the one the next grab will take. */
+  readonly source: CaptureSource;
+  /** Drops the duplication (the thread's desktop changed); the next grab builds a new one. */
+  reset(): void;
+  close(): void;
+}
+
+const FIRST_PAUSE_MS = 2000;
+const MAX_PAUSE_MS = 60_000;
+
+/** A capture of the calling thread's desktop, DXGI first. */
+export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
+  const gdi = createGdiGrabber();
+  const openDxgi = opts.openDxgi ?? ((s: ScreenRect) => openDxgiGrabber(s));
+  const logged = new Set<string>();
+  const logOnce = (msg: string) => {
+    if (logged.has(msg)) return;
+    logged.add(msg);
+    opts.log(msg);
+  };
+  let dxgi: { grabber: DxgiGrabber; screen: ScreenRect } | undefined;
+  let retryAt = 0;
+  let pause = FIRST_PAUSE_MS;
+  let source: CaptureSource = 'gdi';
+
+  const dropDxgi = () => {
+    dxgi?.grabber.close();
+    dxgi = undefined;
+  };
+  const tryOpen = (screen: ScreenRect): boolean => {
+    const r = openDxgi(screen);
+    if (r.ok) {
+      dxgi = { grabber: r.value, screen };
+      pause = FIRST_PAUSE_MS;
+      logOnce(`capture: DXGI desktop duplication of ${r.value.description}`);
+      return true;
+    }
+    logOnce(`capture: GDI BitBlt, because DXGI desktop duplication is unavailable: ${r.error.message}`);
+    retryAt = Date.now() + pause;
+    pause = Math.min(pause * 2, MAX_PAUSE_MS);
+    return false;
+  };
+
+  const grabDxgi = async (screen: ScreenRect): Promise<Result<RawFrame> | undefined> => {
+    if (dxgi && (dxgi.screen.width !== screen.width || dxgi.screen.height !== screen.height || dxgi.screen.x !== screen.x || dxgi.screen.y !== screen.y)) {
+      dropDxgi(); // a monitor came or went: the duplicated output no longer is the whole screen
+    }
+    if (!dxgi && (Date.now() < retryAt || !tryOpen(screen))) return undefined;
+    for (let attempt = 0; attempt < 2 && dxgi; attempt++) {
+      const g = await dxgi.grabber.grab();
+      if (g.ok) return g;
+      if (!g.lost) return undefined; // no first frame yet: GDI for this one
+      logOnce(`capture: ${g.error.message}; rebuilding the duplication`);
+      dropDxgi();
+      if (attempt === 0 && !tryOpen(screen)) return undefined;
+    }
+    return undefined;
+  };
+
+  return {
+    get source() {
+      return source;
+    },
+    prepare() {
+      if (opts.dxgi !== false && !dxgi && Date.now() >= retryAt) source = tryOpen(virtualScreen()) ? 'dxgi' : 'gdi';
+    },
+    async grab() {
+      if (opts.dxgi !== false) {
+        const d = await grabDxgi(virtualScreen());
+        if (d?.ok) {
+          source = 'dxgi';
+          return { ok: true, value: { frame: d.value, source } };
+        }
+      }
+      source = 'gdi';
+      const g = gdi.grab();
+      return g.ok ? { ok: true, value: { frame: g.value, source } } : g;
+    },
+    reset() {
+      dropDxgi();
+      retryAt = 0;
+    },
+    close() {
+      dropDxgi();
+      gdi.close();
+    },
+  };
+}

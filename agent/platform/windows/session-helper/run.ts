@@ -1,0 +1,138 @@
+/**
+ * The session helper: a node.exe the agent starts inside a user's session (with the agent's SYSTEM
+ * token, so it can also reach the lock screen and UAC desktops). It captures that session's input
+ * desktop and injects input there, talking to the agent over stdin/stdout (helper-protocol.ts).
+ * stdout carries only protocol messages: console output becomes `log` messages.
+ * It exits when the agent says close, when stdin ends (the agent closed the pipe or died), and with
+ * the agent's job object (kill on close).
+ */
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { ErrorCode } from '../../../../proto/errors.js';
+import type { RawFrame } from '../../port.js';
+import { createInputInjector, type FollowedCapture, openFollowedCapture } from '../desktop.js';
+import { changedRects, wholeFrame } from '../helper-frame-delta.js';
+import { isSessionHelperInvocation } from '../helper-command-line.js';
+import { createMessageSplitter, decodeToHelper, encodeFromHelper, type FromHelper, type ToHelper } from '../helper-protocol.js';
+import { win32 } from '../win32-api.js';
+
+export interface HelperIo {
+  stdin: Readable;
+  stdout: Writable;
+}
+
+function ownSession(): number {
+  const w = win32();
+  const out = Buffer.alloc(4);
+  return w.ProcessIdToSessionId(w.GetCurrentProcessId(), out) ? out.readUInt32LE(0) : 0xffffffff;
+}
+
+/** Runs the helper until the agent closes it or goes away; resolves when done (the caller exits). */
+export async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
+  let writing = Promise.resolve();
+  const send = (m: FromHelper): Promise<void> => {
+    // Chained: a frame's chunks must not interleave with a log line written meanwhile.
+    writing = writing.then(async () => {
+      let flushed = true;
+      for (const c of encodeFromHelper(m)) flushed = io.stdout.write(c);
+      if (!flushed) await once(io.stdout, 'drain');
+    });
+    return writing;
+  };
+  const log = (text: string) => void send({ type: 'log', text });
+  for (const k of ['log', 'info', 'warn', 'error', 'debug'] as const) console[k] = (...a: unknown[]) => log(a.map(String).join(' '));
+
+  let capture: FollowedCapture | undefined;
+  let openError = '';
+  const ensureCapture = (): FollowedCapture | undefined => {
+    if (capture) return capture;
+    const c = openFollowedCapture(log);
+    if (c.ok) {
+      capture = c.value;
+      capture.capture.prepare(); // so the hello tells the real path, and why DXGI is not used
+    } else openError = c.error.message;
+    return capture;
+  };
+  ensureCapture();
+  const input = createInputInjector();
+  let lastInputError = '';
+  const inputResult = (r: { ok: boolean; error?: { code: ErrorCode; message: string } }) => {
+    // Reported once per distinct failure: the agent cannot wait for an answer per mouse move.
+    const msg = r.ok ? '' : (r.error?.message ?? '');
+    if (msg && msg !== lastInputError && r.error) void send({ type: 'failure', seq: 0, code: r.error.code, message: msg });
+    lastInputError = msg;
+  };
+
+  let prevSent: RawFrame | undefined;
+  const grab = async (seq: number, full: boolean) => {
+    const c = ensureCapture();
+    if (!c) return send({ type: 'failure', seq, code: ErrorCode.NOT_AVAILABLE, message: openError });
+    const g = await c.grab();
+    if (!g.ok) return send({ type: 'failure', seq, code: g.error.code, message: g.error.message });
+    const { frame, source } = g.value;
+    const rects = full ? undefined : frame === prevSent ? [] : changedRects(prevSent, frame);
+    prevSent = frame;
+    const whole = rects === undefined;
+    return send({ type: 'frame', seq, width: frame.width, height: frame.height, full: whole, source, rects: whole ? [wholeFrame(frame)] : rects });
+  };
+
+  await send({
+    type: 'hello',
+    pid: process.pid,
+    sessionId: ownSession(),
+    source: capture?.capture.source ?? 'gdi',
+    note: capture ? `node ${process.version}, desktop ${capture.follower.name}` : `no desktop yet: ${openError}`,
+  });
+
+  const handle = async (m: ToHelper): Promise<boolean> => {
+    switch (m.type) {
+      case 'grab':
+        await grab(m.seq, m.full);
+        return true;
+      case 'mouse':
+        inputResult(input.mouse({ x: m.x, y: m.y, buttons: m.buttons, wheel: m.wheel }));
+        return true;
+      case 'key':
+        inputResult(input.key({ keyCode: m.keyCode, down: m.down, text: m.text }));
+        return true;
+      case 'clearClipboard':
+        inputResult(input.clearClipboard());
+        return true;
+      case 'close':
+        return false;
+    }
+  };
+
+  const splitter = createMessageSplitter();
+  try {
+    for await (const chunk of io.stdin as AsyncIterable<Buffer>) {
+      const bodies = splitter.push(chunk);
+      if (!bodies.ok) {
+        log(bodies.error.message);
+        return;
+      }
+      for (const body of bodies.value) {
+        const m = decodeToHelper(body);
+        if (!m.ok) {
+          log(m.error.message);
+          return;
+        }
+        if (!(await handle(m.value))) return;
+      }
+    }
+  } finally {
+    capture?.close();
+    await writing.catch(() => {});
+  }
+}
+
+/** Runs the helper and exits when this process was started with `--gc-session-helper`; else returns false. */
+export async function runSessionHelperIfAsked(argv: readonly string[] = process.argv): Promise<boolean> {
+  if (!isSessionHelperInvocation(argv)) return false;
+  process.on('uncaughtException', (e) => {
+    process.stderr.write(`session helper: ${e.stack ?? e}\n`);
+    process.exit(70);
+  });
+  await runSessionHelper();
+  process.exit(0);
+}
