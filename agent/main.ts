@@ -10,6 +10,11 @@ import { createPublisher } from './runtime/publisher.js';
 import { selectSpawnPty } from './terminal/select-pty.js';
 import { createTerminalManager } from './terminal/terminal-manager.js';
 import { createTerminalPublisher } from './terminal/terminal-publisher.js';
+import { isSessionHelperInvocation } from './platform/windows/helper-command-line.js';
+
+// A bundled Windows agent starts itself again, with a flag, as the capture helper inside another
+// user's session (agent/platform/windows/session-helper): that process is a helper, not an agent.
+if (isSessionHelperInvocation()) await (await import('./platform/windows/session-helper/run.js')).runSessionHelperIfAsked();
 
 const config = loadAgentConfig();
 const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);

@@ -3,7 +3,10 @@
  * stopped when nobody watches). A switch moves one viewer only; other viewers keep their session.
  */
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { PlatformPort, SessionDesktop, SessionInfo } from '../platform/port.js';
+
+const { SessionState } = guruconnect;
 
 /** A running capture of one session; the agent's frame pipeline implements it. */
 export interface Capture {
@@ -76,9 +79,12 @@ export function createViewerManager(deps: ViewerManagerDeps) {
   const validate = (sessionId: number): Result<SessionInfo> => {
     const s = deps.sessions().find((x) => x.sessionId === sessionId);
     if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${sessionId} is not in the machine's session list; refresh the list and pick another`);
-    if (!s.capturable) return err(ErrorCode.SESSION_NOT_CAPTURABLE, `session ${sessionId} (${s.userName}) has no desktop to show; use backstage for text-only sessions`);
-    if (deps.platform.name === 'windows' && !deps.elevated) {
-      return err(ErrorCode.AGENT_NOT_ELEVATED, 'the agent must run as SYSTEM or an administrator to switch sessions; reinstall it as a service');
+    if (!s.capturable) {
+      // A Windows agent that is not SYSTEM sees other sessions' desktops only through helpers it cannot start.
+      if (deps.platform.name === 'windows' && !deps.elevated && s.userName && s.state !== SessionState.SESSION_DISCONNECTED) {
+        return err(ErrorCode.AGENT_NOT_ELEVATED, `session ${sessionId} (${s.userName}) is not the agent's own: the agent must run as SYSTEM to show other sessions; reinstall it as a service`);
+      }
+      return err(ErrorCode.SESSION_NOT_CAPTURABLE, `session ${sessionId} (${s.userName}) has no desktop to show; use backstage for text-only sessions`);
     }
     return ok(s);
   };

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ok } from '../../proto/errors.js';
+import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { PlatformPort, SessionDesktop, SessionInfo } from '../../agent/platform/port.js';
 import { type Capture, createViewerManager } from '../../agent/runtime/viewers.js';
 
@@ -159,6 +160,22 @@ describe('agent viewers', () => {
     assert.deepEqual(paceOf(1), [10, 40], 'the slow viewer alone sets the pace');
     await vm.switch('slow', 2);
     assert.deepEqual(paceOf(2), [10, 40], 'a viewer keeps its pace across a switch');
+    await vm.close();
+  });
+
+  it('tells a Windows agent that is not SYSTEM why it cannot show another user session', async () => {
+    const windows = { ...fakePlatform([]), name: 'windows' } as PlatformPort;
+    const list: SessionInfo[] = [
+      { sessionId: 1, userName: 'me', capturable: true },
+      { sessionId: 2, userName: 'bob', capturable: false, state: guruconnect.SessionState.SESSION_ACTIVE },
+      { sessionId: 3, userName: 'carol', capturable: false, state: guruconnect.SessionState.SESSION_DISCONNECTED },
+    ];
+    const vm = createViewerManager({ platform: windows, sessions: () => list, startCapture: () => ({ requestKeyframe() {}, setFps() {}, setQuality() {}, stop: async () => {} }), maxCaptures: 2, leaseMs: 60_000, elevated: false, maxFps: 30, quality: 70, log: () => {} });
+    assert.ok((await vm.start('v', 1, true)).ok, 'its own session works without elevation');
+    const bob = await vm.switch('v', 2);
+    assert.equal(!bob.ok && bob.error.code, 'AGENT_NOT_ELEVATED');
+    const carol = await vm.switch('v', 3);
+    assert.equal(!carol.ok && carol.error.code, 'SESSION_NOT_CAPTURABLE', 'a disconnected session has no desktop, elevated or not');
     await vm.close();
   });
 });

@@ -8,6 +8,7 @@ import {
   decodeSessionInfoArray,
   decodeSessionInfoEx,
   fileTimeToMs,
+  isCapturable,
   isLocked,
   mapConnectState,
   sessionTypeOf,
@@ -110,5 +111,19 @@ describe('WTSINFOEXW and friends', () => {
     v6.writeUInt16BE(0x1, 20);
     assert.equal(decodeClientAddress(v6), 'fe80:0:0:0:0:0:0:1');
     assert.equal(decodeClientAddress(Buffer.alloc(24)), '');
+  });
+});
+
+describe('isCapturable', () => {
+  const alice = { sessionId: 2, userName: 'alice', state: SESSION_ACTIVE };
+  test('its own session an agent shows itself; another needs an elevated agent (a helper started into it)', () => {
+    assert.equal(isCapturable(alice, 2, false), true);
+    assert.equal(isCapturable(alice, 0, true), true);
+    assert.equal(isCapturable(alice, 1, false), false);
+  });
+  test('no user (logon screen) or a disconnected session has no desktop to show', () => {
+    assert.equal(isCapturable({ ...alice, userName: '' }, 0, true), false);
+    assert.equal(isCapturable({ ...alice, state: SESSION_DISCONNECTED }, 0, true), false);
+    assert.equal(isCapturable({ ...alice, state: SESSION_IDLE }, 0, true), true, 'idle users are still on screen');
   });
 });

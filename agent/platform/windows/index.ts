@@ -26,7 +26,9 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
   const v = windowsVersion();
   // WTS_SESSIONSTATE_LOCK / UNLOCK are swapped on Windows 7 and Server 2008 R2 (6.1).
   const legacyLockFlags = v.major === 6 && v.minor === 1;
-  const sessions = () => listSessions({ legacyLockFlags });
+  // An elevated agent (SYSTEM) reaches other sessions through a helper started into each.
+  const elevated = hostIdentity().elevated;
+  const sessions = () => listSessions({ legacyLockFlags, elevated });
   const log = opts.log ?? ((msg: string) => console.warn(`[windows] ${msg}`));
   return {
     name: 'windows',

@@ -8,6 +8,7 @@ import {
   decodeClientAddress,
   decodeSessionInfoArray,
   decodeSessionInfoEx,
+  isCapturable,
   isLocked,
 } from './wts.js';
 
@@ -50,7 +51,7 @@ export function ownSessionId(): number {
 }
 
 /** Every user session (Session 0 left out), with user, domain, client, logon time, idle and lock state. */
-export function listSessions(opts: { legacyLockFlags: boolean }): Result<SessionInfo[]> {
+export function listSessions(opts: { legacyLockFlags: boolean; elevated: boolean }): Result<SessionInfo[]> {
   const w = win32();
   const pp = Buffer.alloc(8);
   const count = Buffer.alloc(4);
@@ -82,8 +83,7 @@ export function listSessions(opts: { legacyLockFlags: boolean }): Result<Session
       s.idleSecs = ex.idleSecs;
       s.locked = isLocked(ex.sessionFlags, opts.legacyLockFlags);
     }
-    // Without a per-session helper process the agent can only capture the desktop it runs on.
-    s.capturable = id === own && s.userName !== '';
+    s.capturable = isCapturable({ sessionId: id, userName: s.userName, state: s.state ?? undefined }, own, opts.elevated);
   }
   return ok(sessions);
 }

@@ -45,6 +45,16 @@ export function mapConnectState(state: number): guruconnect.SessionState | undef
   }
 }
 
+/**
+ * Whether the live view can show a session: it needs a logged-on user and a rendered desktop (a
+ * disconnected session has none). The agent's own session it captures itself; any other needs a
+ * helper started into it, which only an elevated agent (SYSTEM, Session 0) can do.
+ */
+export function isCapturable(s: { sessionId: number; userName: string; state: guruconnect.SessionState | undefined }, ownSessionId: number, elevated: boolean): boolean {
+  if (s.userName === '' || s.state === guruconnect.SessionState.SESSION_DISCONNECTED) return false;
+  return s.sessionId === ownSessionId || elevated;
+}
+
 /** "RDP-Tcp#3" (and other RDP-* protocol stations) -> RDP; "Console" and anything else -> console. */
 export function sessionTypeOf(winStationName: string): guruconnect.WindowsSessionType {
   return /^rdp-/i.test(winStationName)
