@@ -9,7 +9,7 @@ import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
-import { allTiles, dirtyTiles } from './tiles.js';
+import { dirtyTiles, keyframeBands } from './tiles.js';
 
 export type VideoFrame = guruconnect.VideoFrame.$Properties;
 
@@ -101,7 +101,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     }
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
-    const rects = keyframe ? allTiles(frame.width, frame.height) : dirtyTiles(prev, frame);
+    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame);
     prev = frame;
     if (!rects.length) {
       s.unchanged++;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { allTiles, dirtyTiles, type Rect } from '../../agent/frames/tiles.js';
+import { allTiles, dirtyTiles, keyframeBands, type Rect } from '../../agent/frames/tiles.js';
 import type { RawFrame } from '../../agent/platform/port.js';
 
 function frame(width: number, height: number, pad = 0, fill = 0x11): RawFrame {
@@ -69,4 +69,12 @@ test('property: every changed pixel is covered by exactly one rectangle, and rec
       },
     ),
   );
+});
+
+test('a keyframe is full-width bands covering the frame exactly once', () => {
+  const bands = keyframeBands(1920, 1080);
+  assert.deepEqual(bands.map((b) => [b.x, b.y, b.width, b.height]), [
+    [0, 0, 1920, 256], [0, 256, 1920, 256], [0, 512, 1920, 256], [0, 768, 1920, 256], [0, 1024, 1920, 56],
+  ]);
+  assert.deepEqual(keyframeBands(800, 100), [{ x: 0, y: 0, width: 800, height: 100 }]);
 });
