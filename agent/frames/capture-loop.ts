@@ -80,6 +80,8 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   const quality = qualityGovernor(opts.quality);
   let intervalMs = 1000 / Math.max(1, opts.fps);
   let prev: RawFrame | undefined;
+  /** The frame before `prev`: nothing reads it any more, so the next grab may reuse its buffer. */
+  let spare: RawFrame | undefined;
   let wantKey = true;
   let seq = 0;
   let stopped = false;
@@ -93,7 +95,8 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
-    const grabbed = await desktop.grab();
+    const grabbed = await desktop.grab(spare);
+    spare = undefined;
     if (!grabbed.ok) {
       s.grabErrors++;
       opts.onError?.(grabbed.error);
@@ -102,6 +105,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
     const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame);
+    spare = prev;
     prev = frame;
     if (!rects.length) {
       s.unchanged++;

@@ -56,7 +56,11 @@ export interface RawFrame {
 /** Capture and input for one session's desktop. */
 export interface SessionDesktop {
   readonly sessionId: number;
-  grab(): Promise<Result<RawFrame>>;
+  /**
+   * `recycle`: a frame the caller is done with; when its size fits, its buffer receives the new
+   * pixels instead of a fresh 8 MB allocation per 1080p frame (the capture loop's largest cost).
+   */
+  grab(recycle?: RawFrame): Promise<Result<RawFrame>>;
   mouse(ev: MouseEvent): Result<void>;
   key(ev: KeyEvent): Result<void>;
   /** Clears this session's clipboard (spec open question 5: clear on switch). */

@@ -53,6 +53,23 @@ test('each desktop grabs its own display: A red, B blue (BGRX bytes)', async () 
   assert.equal(desks[1]!.usesShm, true);
 });
 
+test('a grab given a frame the caller is done with fills that buffer; a frame of another size is not reused', async () => {
+  const first = await desks[1]!.grab();
+  assert.ok(first.ok);
+  const old = first.value.data;
+  old.fill(0x11); // stale pixels that the next grab must overwrite
+  const second = await desks[1]!.grab(first.value);
+  assert.ok(second.ok);
+  assert.equal(second.value.data, old, 'same buffer, no new allocation');
+  const o = 400 * second.value.stride + 500 * 4;
+  assert.deepEqual([...second.value.data.subarray(o, o + 3)], [255, 0, 0], 'fresh pixels (blue, BGRX)');
+  const small = { width: 2, height: 2, stride: 8, data: new Uint8Array(16) };
+  const third = await desks[1]!.grab(small);
+  assert.ok(third.ok);
+  assert.notEqual(third.value.data, small.data);
+  assert.equal(third.value.data.byteLength, third.value.stride * 768);
+});
+
 test('mouse input reaches only the desktop it was sent to', () => {
   const [da, db] = displays as [UserDisplay, UserDisplay];
   const bBefore = mouseAt(db);

@@ -79,7 +79,7 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
     get usesShm() {
       return grabber.usesShm;
     },
-    grab: () => grabber.grab(),
+    grab: (recycle) => grabber.grab(recycle),
     mouse: (ev) => (closed || isDead(inputDpy) ? gone() : input.mouse(ev)),
     key: (ev) => (closed || isDead(inputDpy) ? gone() : input.key(ev)),
     clearClipboard() {

@@ -33,7 +33,8 @@ import {
 
 export interface Grabber {
   readonly usesShm: boolean;
-  grab(): Promise<Result<RawFrame>>;
+  /** A fresh frame; `recycle` (a frame the caller no longer needs) lends its buffer when the size fits. */
+  grab(recycle?: RawFrame): Promise<Result<RawFrame>>;
   close(): void;
 }
 
@@ -140,7 +141,17 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
     return { width: w[0], height: h[0] };
   }
 
-  async function grabShm(width: number, height: number): Promise<Result<RawFrame> | undefined> {
+  /** Copies the image out: into the recycled frame's buffer when it has exactly the size, else a new one. */
+  function copyOut(ptr: unknown, bytes: number, recycle: RawFrame | undefined): Uint8Array {
+    const src = new Uint8Array(koffi.view(ptr as never, bytes));
+    if (recycle && recycle.data.byteLength === bytes) {
+      recycle.data.set(src);
+      return recycle.data;
+    }
+    return Buffer.from(src);
+  }
+
+  async function grabShm(width: number, height: number, recycle: RawFrame | undefined): Promise<Result<RawFrame> | undefined> {
     if (!shm || shm.width !== width || shm.height !== height) {
       destroyShm();
       shm = createShm(width, height);
@@ -151,11 +162,10 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
       ? await callAsync<number>(l.XShmGetImage as never, dpy, root, s.image, 0, 0, AllPlanes)
       : (l.XShmGetImage(dpy, root, s.image, 0, 0, AllPlanes) as number);
     if (!done || isDead(dpy)) return err(ErrorCode.SESSION_NOT_CAPTURABLE, 'XShmGetImage failed; the X server may have gone away');
-    const data = Buffer.from(new Uint8Array(koffi.view(s.addr, s.stride * height)));
-    return ok({ width, height, stride: s.stride, data });
+    return ok({ width, height, stride: s.stride, data: copyOut(s.addr, s.stride * height, recycle) });
   }
 
-  async function grabPlain(width: number, height: number): Promise<Result<RawFrame>> {
+  async function grabPlain(width: number, height: number, recycle: RawFrame | undefined): Promise<Result<RawFrame>> {
     const image = useAsync
       ? await callAsync<bigint | null>(l.XGetImage as never, dpy, root, 0, 0, width, height, AllPlanes, ZPixmap)
       : (l.XGetImage(dpy, root, 0, 0, width, height, AllPlanes, ZPixmap) as bigint | null);
@@ -163,7 +173,7 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
     const stride = koffi.decode(image, XIMAGE_BYTES_PER_LINE, 'int') as number;
     const bpp = koffi.decode(image, XIMAGE_BITS_PER_PIXEL, 'int') as number;
     const ptr = koffi.decode(image, XIMAGE_DATA, 'void *') as bigint;
-    const data = Buffer.from(new Uint8Array(koffi.view(ptr, stride * height)));
+    const data = copyOut(ptr, stride * height, recycle);
     l.XFree(ptr);
     l.XFree(image);
     if (bpp !== 32) return err(ErrorCode.SESSION_NOT_CAPTURABLE, `unsupported X visual: ${bpp} bits per pixel`);
@@ -174,7 +184,7 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
     get usesShm() {
       return shmOk;
     },
-    async grab() {
+    async grab(recycle) {
       if (closed) return err(ErrorCode.SESSION_NOT_CAPTURABLE, 'desktop is closed');
       if (isDead(dpy)) return err(ErrorCode.SESSION_NOT_CAPTURABLE, 'the X server of this session has gone away');
       if (busy) return err(ErrorCode.CONFLICT, 'a grab is already running on this desktop');
@@ -183,11 +193,11 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
         const g = geometry();
         if (!g) return err(ErrorCode.SESSION_NOT_CAPTURABLE, 'cannot read the root window size');
         if (shmOk) {
-          const r = await grabShm(g.width, g.height);
+          const r = await grabShm(g.width, g.height, recycle);
           if (r) return r;
           shmOk = false; // segment could not be shared (e.g. remote display): plain grabs from now on
         }
-        return await grabPlain(g.width, g.height);
+        return await grabPlain(g.width, g.height, recycle);
       } finally {
         busy = false;
         if (closed) shutdown();
