@@ -15,6 +15,7 @@ have xdpyinfo /usr/bin/xdpyinfo || need+=(x11-utils)
 have xsetroot /usr/bin/xsetroot || need+=(x11-xserver-utils)
 dpkg -s libxtst6 >/dev/null 2>&1 || need+=(libxtst6)
 dpkg -s libxss1 >/dev/null 2>&1 || need+=(libxss1)
+dpkg -s libxfixes3 >/dev/null 2>&1 || need+=(libxfixes3)
 # TurboJPEG: the agent encodes live-view tiles with it (sharp is the slower fallback).
 dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)

@@ -70,6 +70,31 @@ test('a grab given a frame the caller is done with fills that buffer; a frame of
   assert.equal(third.value.data.byteLength, third.value.stride * 768);
 });
 
+test('frames show the pointer where it is, and only there', async () => {
+  const d = displays[0]!;
+  /** Pixels (BGR) of a 24x24 square around (x, y) that are not the display's red. */
+  const notRed = (f: { data: Uint8Array; stride: number }, x: number, y: number) => {
+    let n = 0;
+    for (let yy = y - 12; yy < y + 12; yy++) {
+      for (let xx = x - 12; xx < x + 12; xx++) {
+        const o = yy * f.stride + xx * 4;
+        if (f.data[o] !== 0 || f.data[o + 1] !== 0 || f.data[o + 2] !== 255) n++;
+      }
+    }
+    return n;
+  };
+  onDisplay(d, 'mousemove', '200', '200');
+  const at = await desks[0]!.grab();
+  assert.ok(at.ok);
+  assert.ok(notRed(at.value, 200, 200) > 10, 'the pointer is drawn at 200,200');
+  assert.equal(notRed(at.value, 600, 600), 0);
+  onDisplay(d, 'mousemove', '600', '600');
+  const moved = await desks[0]!.grab();
+  assert.ok(moved.ok);
+  assert.equal(notRed(moved.value, 200, 200), 0, 'gone from where it was');
+  assert.ok(notRed(moved.value, 600, 600) > 10, 'drawn where it went');
+});
+
 test('mouse input reaches only the desktop it was sent to', () => {
   const [da, db] = displays as [UserDisplay, UserDisplay];
   const bBefore = mouseAt(db);

@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { err, ErrorCode, ok, type Result } from '../../../../proto/errors.js';
+import { drawCursor } from '../../../frames/cursor-overlay.js';
 import type { SessionDesktop } from '../../port.js';
+import { createCursorReader } from './cursor.js';
 import { createGrabber } from './grabber.js';
 import { createInput } from './input.js';
 import { type DisplayPtr, forgetDisplay, isDead, surviveIoErrors, xlib, type Xlib } from './xlib.js';
@@ -70,6 +72,8 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
   }
   const grabber = createGrabber(l, grabDpy, session.uid, { shm: opts.shm, async: opts.asyncGrab });
   const input = createInput(l, inputDpy);
+  // Read on the input connection (main thread): the grab connection may be busy on a worker thread.
+  const pointer = createCursorReader(inputDpy);
   const clipboard = l.XInternAtom(inputDpy, 'CLIPBOARD', 0) as bigint;
   let closed = false;
   const gone = (): Result<never> => err(ErrorCode.SESSION_NOT_CAPTURABLE, `X display ${session.display} is closed or gone`);
@@ -79,7 +83,12 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
     get usesShm() {
       return grabber.usesShm;
     },
-    grab: (recycle) => grabber.grab(recycle),
+    async grab(recycle) {
+      const r = await grabber.grab(recycle);
+      const c = r.ok && !closed && !isDead(inputDpy) ? pointer?.read() : undefined;
+      if (r.ok && c) drawCursor(r.value, c);
+      return r;
+    },
     mouse: (ev) => (closed || isDead(inputDpy) ? gone() : input.mouse(ev)),
     key: (ev) => (closed || isDead(inputDpy) ? gone() : input.key(ev)),
     clearClipboard() {
