@@ -4,7 +4,8 @@
  * is tried and the reason it fell back to GDI is logged; the D3D11 readback path when a device exists;
  * the helper started by the production launch code (DuplicateTokenEx + SetTokenInformation +
  * CreateProcessAsUserW) in the own session, frames over its pipe, a mouse move, and that close()
- * ends it. With a display (run.sh runs this file a second time under Xvfb) GDI gives real pixels.
+ * ends it. With a display (run.sh runs this file a second time under Xvfb) GDI gives real pixels,
+ * and the mouse pointer is checked in them: in this process and in the helper.
  *
  * This bundle is also the helper's entry: started with --gc-session-helper it becomes the helper.
  */
@@ -18,6 +19,11 @@ import { openHelperDesktop } from '../../agent/platform/windows/helper-desktop.j
 import { ownSessionId } from '../../agent/platform/windows/sessions.js';
 import { runSessionHelperIfAsked } from '../../agent/platform/windows/session-helper/run.js';
 import { release } from '../../agent/platform/windows/com.js';
+import { type CursorImage, drawCursor } from '../../agent/frames/cursor-overlay.js';
+import type { CursorShape } from '../../agent/platform/windows/cursor-decode.js';
+import { createPointerReader, readCursorShape } from '../../agent/platform/windows/cursor-reader.js';
+import { openOwnDesktop } from '../../agent/platform/windows/desktop.js';
+import type { RawFrame } from '../../agent/platform/port.js';
 
 if (!(await runSessionHelperIfAsked())) defineTests();
 
@@ -263,6 +269,297 @@ function defineTests(): void {
         assert.equal(r.error.code, 'NOT_AVAILABLE');
         assert.match(r.error.message, /went away \(exit code 1\)/);
       }
+    });
+  });
+
+  describe('the mouse pointer in frames', () => {
+    const SetCursorPos = user32.func('bool __stdcall SetCursorPos(int x, int y)');
+    const GetCursorInfo = user32.func('bool __stdcall GetCursorInfo(void *info)');
+    const LoadCursorW = user32.func('void * __stdcall LoadCursorW(void *instance, uintptr_t name)');
+    const CreateCursor = user32.func('void * __stdcall CreateCursor(void *inst, int xHot, int yHot, int w, int h, void *and, void *xor)');
+    const DestroyCursor = user32.func('bool __stdcall DestroyCursor(void *cursor)');
+    const DrawIconEx = user32.func('bool __stdcall DrawIconEx(void *dc, int x, int y, void *icon, int cx, int cy, uint32_t step, void *brush, uint32_t flags)');
+    const RegisterClassExW = user32.func('uint16_t __stdcall RegisterClassExW(void *wc)');
+    const UnregisterClassW = user32.func('bool __stdcall UnregisterClassW(void *name, void *instance)');
+    const CreateWindowExW = user32.func('void * __stdcall CreateWindowExW(uint32_t ex, void *cls, void *name, uint32_t style, int x, int y, int cx, int cy, void *parent, void *menu, void *inst, void *param)');
+    const DestroyWindow = user32.func('bool __stdcall DestroyWindow(void *hwnd)');
+    const UpdateWindow = user32.func('bool __stdcall UpdateWindow(void *hwnd)');
+    const PeekMessageW = user32.func('bool __stdcall PeekMessageW(void *msg, void *hwnd, uint32_t min, uint32_t max, uint32_t remove)');
+    const DispatchMessageW = user32.func('intptr_t __stdcall DispatchMessageW(void *msg)');
+    const GetModuleHandleW = kernel32.func('void * __stdcall GetModuleHandleW(void *name)');
+    const GetProcAddress = kernel32.func('void * __stdcall GetProcAddress(void *module, const char *name)');
+    const CreateCompatibleDC = gdi32.func('void * __stdcall CreateCompatibleDC(void *dc)');
+    const CreateDIBSection = gdi32.func('void * __stdcall CreateDIBSection(void *dc, void *bmi, uint32_t usage, void *bits, void *section, uint32_t offset)');
+    const SelectObject = gdi32.func('void * __stdcall SelectObject(void *dc, void *obj)');
+    const DeleteDC = gdi32.func('bool __stdcall DeleteDC(void *dc)');
+    const GdiFlush = gdi32.func('bool __stdcall GdiFlush()');
+    const IDC_ARROW = 32512;
+    const DI_NORMAL = 3;
+    const WS_POPUP_VISIBLE = 0x80000000 | 0x10000000;
+
+    /**
+     * A 16x16 monochrome cursor, hotspot (2,3), four bands of four columns: AND 0 XOR 0 (black),
+     * AND 0 XOR 1 (white), AND 1 XOR 0 (transparent), AND 1 XOR 1 (inverts the screen).
+     */
+    const bandCursor = (): bigint => {
+      const and = Buffer.alloc(32);
+      const xor = Buffer.alloc(32);
+      for (let y = 0; y < 16; y++) {
+        and.writeUInt8(0x00, y * 2);
+        xor.writeUInt8(0x0f, y * 2);
+        and.writeUInt8(0xff, y * 2 + 1);
+        xor.writeUInt8(0x0f, y * 2 + 1);
+      }
+      const h = CreateCursor(null, 2, 3, 16, 16, and, xor) as bigint;
+      assert.ok(h, 'CreateCursor made the test cursor');
+      return h;
+    };
+    /** What bandCursor must decode to: the inverting band black, with a white outline on its left. */
+    const bandColumn = (x: number) => (x < 4 ? 0xff000000 : x < 8 ? 0xffffffff : x < 11 ? 0 : x === 11 ? 0xffffffff : 0xff000000);
+
+    /** What DrawIconEx draws for `cursor` on black and on white (the system's own rendering). */
+    const drawnBySystem = (cursor: bigint, w: number, h: number) => {
+      const dc = CreateCompatibleDC(null);
+      const bmi = Buffer.alloc(44);
+      bmi.writeUInt32LE(40, 0);
+      bmi.writeInt32LE(w, 4);
+      bmi.writeInt32LE(-h, 8);
+      bmi.writeUInt16LE(1, 12);
+      bmi.writeUInt16LE(32, 14);
+      const out = Buffer.alloc(8);
+      const dib = CreateDIBSection(dc, bmi, 0, out, null, 0);
+      assert.ok(dib, 'CreateDIBSection');
+      SelectObject(dc, dib);
+      const bits = () => Buffer.from(koffi.view(out.readBigUInt64LE(0), w * h * 4));
+      const render = (fill: number) => {
+        bits().fill(fill);
+        assert.ok(DrawIconEx(dc, 0, 0, cursor, w, h, 0, null, DI_NORMAL), 'DrawIconEx');
+        GdiFlush();
+        return Buffer.from(bits());
+      };
+      const onBlack = render(0);
+      const onWhite = render(255);
+      DeleteDC(dc);
+      DeleteObject(dib);
+      return { onBlack, onWhite };
+    };
+
+    const cursorInfo = () => {
+      const b = Buffer.alloc(24);
+      b.writeUInt32LE(24, 0);
+      assert.ok(GetCursorInfo(b));
+      return { showing: (b.readUInt32LE(4) & 1) === 1, handle: b.readBigUInt64LE(8) };
+    };
+    const pump = () => {
+      const msg = Buffer.alloc(48);
+      while (PeekMessageW(msg, null, 0, 0, 1)) DispatchMessageW(msg);
+    };
+    /** Moves the pointer and lets this thread's window answer WM_SETCURSOR (DefWindowProc sets the class cursor). */
+    const moveTo = async (x: number, y: number) => {
+      assert.ok(SetCursorPos(x, y));
+      await eventually(() => {
+        pump();
+        const p = cursor();
+        return p.x === x && p.y === y;
+      }, `the pointer reached ${x},${y}`);
+      for (let i = 0; i < 3; i++) {
+        pump();
+        await sleep(20);
+      }
+    };
+
+    // A window of one colour whose class cursor is the band cursor: over it, Windows (and Wine) show
+    // that cursor, so GetCursorInfo names a cursor whose pixels the test knows exactly.
+    const COLOR = 0x3080c0; // COLORREF 0x00BBGGRR; the frame's BGRX reads 0xC08030
+    const FRAME_COLOR = 0xc08030;
+    const area = { x: 300, y: 200, w: 200, h: 150 };
+    const withPointerWindow = async (body: (cursor: bigint) => Promise<void>) => {
+      const cur = bandCursor();
+      const instance = GetModuleHandleW(null);
+      const className = Buffer.from('GcPointerTest\0', 'utf16le');
+      const brush = CreateSolidBrush(COLOR);
+      // WNDCLASSEXW (80 bytes): cbSize @0, style @4, lpfnWndProc @8, hInstance @24, hCursor @40, hbrBackground @48, lpszClassName @64.
+      const wc = Buffer.alloc(80);
+      wc.writeUInt32LE(80, 0);
+      wc.writeBigUInt64LE(BigInt(koffi.address(GetProcAddress(GetModuleHandleW(Buffer.from('user32.dll\0', 'utf16le')), 'DefWindowProcW'))), 8);
+      wc.writeBigUInt64LE(BigInt(koffi.address(instance)), 24);
+      wc.writeBigUInt64LE(cur, 40);
+      wc.writeBigUInt64LE(BigInt(koffi.address(brush)), 48);
+      wc.writeBigUInt64LE(BigInt(koffi.address(className)), 64);
+      assert.ok(RegisterClassExW(wc), 'RegisterClassExW');
+      const hwnd = CreateWindowExW(0, className, null, WS_POPUP_VISIBLE, area.x, area.y, area.w, area.h, null, null, instance, null);
+      assert.ok(hwnd, 'CreateWindowExW');
+      try {
+        UpdateWindow(hwnd);
+        pump();
+        const dc = GetDC(null);
+        const back = GetPixel(dc, area.x + 10, area.y + 10) as number;
+        ReleaseDC(null, dc);
+        assert.equal(back, COLOR, 'the window is painted in its colour');
+        await body(cur);
+      } finally {
+        DestroyWindow(hwnd);
+        pump();
+        UnregisterClassW(className, instance);
+        DeleteObject(brush);
+        DestroyCursor(cur);
+        SetCursorPos(640, 400);
+      }
+    };
+
+    /** The box `r` of a screen-sized frame: painted colour with `shape` drawn at (px, py), as expected. */
+    const expectBox = (frame: RawFrame, r: { x: number; y: number; w: number; h: number }, shape: CursorShape | undefined, px: number, py: number, what: string) => {
+      const exp: RawFrame = { width: r.w, height: r.h, stride: r.w * 4, data: new Uint8Array(r.w * r.h * 4) };
+      const view = Buffer.from(exp.data.buffer);
+      for (let i = 0; i < r.w * r.h; i++) view.writeUInt32LE(FRAME_COLOR, i * 4);
+      if (shape) drawCursor(exp, { ...shape, x: px - r.x, y: py - r.y } as CursorImage);
+      let wrong = 0;
+      let first = '';
+      for (let y = 0; y < r.h; y++) {
+        for (let x = 0; x < r.w; x++) {
+          const got = pixelAt(frame, r.x + x, r.y + y);
+          const want = view.readUInt32LE((y * r.w + x) * 4) & 0xffffff;
+          if (got !== want && wrong++ === 0) first = `(${r.x + x},${r.y + y}) is ${got.toString(16)}, not ${want.toString(16)}`;
+        }
+      }
+      assert.equal(wrong, 0, `${what}: ${wrong} pixels differ, first ${first}`);
+    };
+
+    test('cursor bitmaps (GetIconInfo + GetDIBits) decode to what DrawIconEx draws: a monochrome cursor and the standard arrow', (t) => {
+      const band = bandCursor();
+      try {
+        const s = readCursorShape(band);
+        assert.ok(s.ok, s.ok ? '' : s.error.message);
+        assert.deepEqual([s.value.width, s.value.height, s.value.xhot, s.value.yhot], [16, 16, 2, 3]);
+        for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) assert.equal(s.value.argb[y * 16 + x], bandColumn(x), `band cursor pixel ${x},${y}`);
+        // The system agrees on every pixel that does not invert (inverting ones are our choice: black with an outline).
+        const sys = drawnBySystem(band, 16, 16);
+        for (let x = 0; x < 16; x++) {
+          const onBlack = sys.onBlack.readUInt32LE(5 * 64 + x * 4) & 0xffffff;
+          const onWhite = sys.onWhite.readUInt32LE(5 * 64 + x * 4) & 0xffffff;
+          if (x < 4) assert.deepEqual([onBlack, onWhite], [0, 0], `column ${x} black`);
+          else if (x < 8) assert.deepEqual([onBlack, onWhite], [0xffffff, 0xffffff], `column ${x} white`);
+          else if (x < 12) assert.deepEqual([onBlack, onWhite], [0, 0xffffff], `column ${x} transparent`);
+          else assert.deepEqual([onBlack, onWhite], [0xffffff, 0], `column ${x} inverts`);
+        }
+      } finally {
+        DestroyCursor(band);
+      }
+
+      const arrow = LoadCursorW(null, IDC_ARROW) as bigint;
+      const t0 = performance.now();
+      const a = readCursorShape(arrow);
+      const ms = performance.now() - t0;
+      assert.ok(a.ok, a.ok ? '' : a.error.message);
+      const { width, height, argb } = a.value;
+      t.diagnostic(`standard arrow ${width}x${height}, hotspot ${a.value.xhot},${a.value.yhot}; decoded in ${ms.toFixed(2)} ms`);
+      // Premultiplied ARGB equals the two renders: colour = on black, alpha = 255 - (on white - on black).
+      const sys = drawnBySystem(arrow, width, height);
+      let opaque = 0;
+      let clear = 0;
+      let worst = 0;
+      for (let i = 0; i < width * height; i++) {
+        const p = argb[i]!;
+        const alpha = p >>> 24;
+        if (alpha === 255) opaque++;
+        if (alpha === 0) clear++;
+        for (let c = 0; c < 3; c++) {
+          const b = sys.onBlack[i * 4 + c]!;
+          const w = sys.onWhite[i * 4 + c]!;
+          worst = Math.max(worst, Math.abs(((p >>> (8 * c)) & 0xff) - b), Math.abs(255 - (w - b) - alpha));
+        }
+      }
+      t.diagnostic(`arrow: ${opaque} opaque, ${clear} clear pixels; largest difference to DrawIconEx ${worst}`);
+      assert.ok(opaque > 20 && clear > 20, 'the arrow has a body and a transparent surround');
+      assert.ok(worst <= 2, `decoded arrow and DrawIconEx differ by ${worst} in some channel`);
+    });
+
+    test('in this process: the pointer is drawn at its position with its shape, moves, and leaves no trace', { skip: !display && 'no screen pixels without a display' }, async (t) => {
+      await withPointerWindow(async (band) => {
+        const opened = openOwnDesktop(ownSessionId());
+        assert.ok(opened.ok, opened.ok ? '' : opened.error.message);
+        const desk = opened.value;
+        try {
+          const shape = readCursorShape(band);
+          assert.ok(shape.ok);
+          const box = { x: area.x, y: area.y, w: area.w, h: area.h };
+          await moveTo(400, 275);
+          assert.equal(cursorInfo().handle, band, 'over the window GetCursorInfo names the window class cursor');
+          const g1 = await desk.grab();
+          assert.ok(g1.ok, g1.ok ? '' : g1.error.message);
+          // Band cursor at hotspot (2,3): black from x-2, white from x+2, the screen from x+6, outline at x+9, black from x+10.
+          assert.equal(pixelAt(g1.value, 398, 272), 0x000000, 'black at the top-left (pointer minus hotspot)');
+          assert.equal(pixelAt(g1.value, 402, 280), 0xffffff, 'the white band');
+          assert.equal(pixelAt(g1.value, 406, 280), FRAME_COLOR, 'the transparent band shows the window');
+          assert.equal(pixelAt(g1.value, 397, 280), FRAME_COLOR, 'left of the cursor: the window');
+          expectBox(g1.value, box, shape.value, 400, 275, 'pointer at 400,275');
+
+          await moveTo(460, 320);
+          const g2 = await desk.grab();
+          assert.ok(g2.ok);
+          expectBox(g2.value, box, shape.value, 460, 320, 'pointer moved to 460,320: the old place is the window again');
+
+          // Reading the pointer costs GetCursorInfo + GetCursorPos per frame once its shape is cached.
+          const reader = createPointerReader(() => {});
+          reader.read({ x: 0, y: 0 });
+          const t0 = performance.now();
+          for (let i = 0; i < 100; i++) reader.read({ x: 0, y: 0 });
+          t.diagnostic(`pointer read per frame (cached shape): ${((performance.now() - t0) / 100).toFixed(3)} ms`);
+          reader.close();
+
+          await moveTo(40, 700);
+          const g3 = await desk.grab();
+          assert.ok(g3.ok);
+          expectBox(g3.value, box, undefined, 0, 0, 'pointer gone from the window');
+        } finally {
+          desk.close();
+        }
+      });
+    });
+
+    test('in the session helper: the pointer is drawn before the frame travels, moves as changed rectangles, and goes', { skip: !display && 'no screen pixels without a display' }, async (t) => {
+      await withPointerWindow(async (band) => {
+        const logs: string[] = [];
+        const opened = await openHelperDesktop(ownSessionId(), { log: (m) => logs.push(m) });
+        assert.ok(opened.ok, opened.ok ? '' : opened.error.message);
+        const desk = opened.value;
+        try {
+          // Wine keeps cursor bitmaps per process: the helper cannot read this process's cursor and draws
+          // the standard arrow (it says so once); Windows shares cursors, and the helper draws the real one.
+          const own = readCursorShape(band);
+          const arrow = readCursorShape(LoadCursorW(null, IDC_ARROW) as bigint);
+          assert.ok(own.ok && arrow.ok);
+          const shape = underWine ? arrow.value : own.value;
+          const box = { x: area.x, y: area.y, w: area.w, h: area.h };
+          await moveTo(400, 275);
+          const g1 = await desk.grab();
+          assert.ok(g1.ok, g1.ok ? '' : g1.error.message);
+          assert.notEqual(pixelAt(g1.value, 400, 275), FRAME_COLOR, 'the pointer shows at its hotspot');
+          expectBox(g1.value, box, shape, 400, 275, 'helper frame, pointer at 400,275');
+          const said = logs.filter((l) => /helper: capture: a pointer shape cannot be read/.test(l));
+          t.diagnostic(`helper's pointer log: ${JSON.stringify(said)}`);
+          if (underWine) {
+            assert.ok(
+              said.some((l) => /\(GetIconInfo failed \(Win32 error \d+\)\); the standard arrow is drawn in its place$/.test(l)),
+              JSON.stringify(logs),
+            );
+          }
+          await moveTo(460, 320);
+          const g2 = await desk.grab();
+          assert.ok(g2.ok);
+          assert.notEqual(g2.value, g1.value, 'the move came as a new frame');
+          expectBox(g2.value, box, shape, 460, 320, 'helper frame rebuilt from changed rectangles, pointer at 460,320');
+          await moveTo(40, 700);
+          const g3 = await desk.grab();
+          assert.ok(g3.ok);
+          expectBox(g3.value, box, undefined, 0, 0, 'helper frame, pointer gone from the window');
+          const g4 = await desk.grab();
+          assert.ok(g4.ok);
+          assert.equal(g4.value, g3.value, 'pointer still: nothing changed, nothing sent');
+        } finally {
+          desk.close();
+        }
+      });
     });
   });
 }

@@ -8,9 +8,15 @@
  * * DXGI_ERROR_ACCESS_LOST (desktop switch, UAC prompt, resolution change, full-screen app): the
  *   duplication is rebuilt at once; if that fails, GDI serves this grab and the pause applies.
  * * DXGI_ERROR_WAIT_TIMEOUT: nothing changed, the previous frame is returned (inside dxgi-capture.ts).
+ *
+ * Neither path puts the mouse pointer into the picture: it is read with GetCursorInfo for both
+ * (cursor-reader.ts, not DXGI's pointer-shape API, so GDI and DXGI frames show it alike) and drawn in
+ * by cursor-compositor.ts, which never writes into a frame already handed out.
  */
 import type { Result } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
+import { createPointerCompositor } from './cursor-compositor.js';
+import { createPointerReader } from './cursor-reader.js';
 import { type DxgiGrabber, openDxgiGrabber } from './dxgi-capture.js';
 import { createGdiGrabber, type ScreenRect, virtualScreen } from './gdi-capture.js';
 import type { CaptureSource } from './helper-protocol.js';
@@ -19,6 +25,8 @@ export interface ScreenCaptureOptions {
   log: (msg: string) => void;
   /** false: GDI only (default true). */
   dxgi?: boolean;
+  /** false: frames without the mouse pointer (default true). */
+  pointer?: boolean;
   /** Injected for tests; defaults to the real DXGI grabber. */
   openDxgi?: (screen: ScreenRect) => Result<DxgiGrabber>;
 }
@@ -51,6 +59,10 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
   let retryAt = 0;
   let pause = FIRST_PAUSE_MS;
   let source: CaptureSource = 'gdi';
+  const pointer = opts.pointer === false ? undefined : { reader: createPointerReader(logOnce), compositor: createPointerCompositor() };
+  /** The pointer drawn in; frames have the virtual screen's top-left as origin (GDI's BitBlt source, DXGI's output). */
+  const withPointer = (frame: RawFrame, screen: ScreenRect): RawFrame =>
+    pointer ? pointer.compositor.compose(frame, pointer.reader.read(screen)) : frame;
 
   const dropDxgi = () => {
     dxgi?.grabber.close();
@@ -94,16 +106,17 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
       if (opts.dxgi !== false && !dxgi && Date.now() >= retryAt) source = tryOpen(virtualScreen()) ? 'dxgi' : 'gdi';
     },
     async grab() {
+      const screen = virtualScreen();
       if (opts.dxgi !== false) {
-        const d = await grabDxgi(virtualScreen());
+        const d = await grabDxgi(screen);
         if (d?.ok) {
           source = 'dxgi';
-          return { ok: true, value: { frame: d.value, source } };
+          return { ok: true, value: { frame: withPointer(d.value, screen), source } };
         }
       }
       source = 'gdi';
       const g = gdi.grab();
-      return g.ok ? { ok: true, value: { frame: g.value, source } } : g;
+      return g.ok ? { ok: true, value: { frame: withPointer(g.value, screen), source } } : g;
     },
     reset() {
       dropDxgi();
@@ -112,6 +125,7 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
     close() {
       dropDxgi();
       gdi.close();
+      pointer?.reader.close();
     },
   };
 }

@@ -104,6 +104,11 @@ const decl = {
     'bool __stdcall TranslateMessage(void *msg)',
     'intptr_t __stdcall DispatchMessageW(void *msg)',
     'bool __stdcall PostMessageW(void *hwnd, uint32_t msg, uintptr_t wParam, intptr_t lParam)',
+    // The mouse pointer drawn into captured frames (cursor-reader.ts).
+    'bool __stdcall GetCursorInfo(void *info)',
+    'bool __stdcall GetCursorPos(void *point)',
+    'bool __stdcall GetIconInfo(void *icon, void *info)',
+    'void * __stdcall LoadCursorW(void *instance, uintptr_t name)',
   ],
   gdi32: [
     'void * __stdcall CreateCompatibleDC(void *dc)',
@@ -113,6 +118,8 @@ const decl = {
     'bool __stdcall DeleteObject(void *obj)',
     'bool __stdcall DeleteDC(void *dc)',
     'bool __stdcall GdiFlush()',
+    'int __stdcall GetObjectW(void *obj, int size, void *out)',
+    'int __stdcall GetDIBits(void *dc, void *bitmap, uint32_t start, uint32_t lines, void *bits, void *bmi, uint32_t usage)',
   ],
 } as const;
 
