@@ -2,9 +2,11 @@
  * `npm start`: the whole system on this machine, and the dashboard URL. Ctrl-C stops everything.
  * Environment: PORT (default 8080), GC_DATA_DIR (default ./data), DATABASE_URL (optional).
  * `npm start -- --cluster` (or GC_NATS_CLUSTER=1) runs three nats-servers in a cluster with the event
- * stream at 3 replicas, as production does (docs/RELIABILITY.md).
+ * stream at 3 replicas, as production does (docs/RELIABILITY.md). `--demo` adds two desktops of two
+ * demo users (Xvfb) for a headless machine, so the live view and switching can be tried at once.
  */
 import { resolve } from 'node:path';
+import { type DemoDesktops, startDemoDesktops } from './demo-desktops.js';
 import { logLocations, startStack } from './stack.js';
 
 const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
@@ -19,9 +21,19 @@ if (!Number.isFinite(eventRetentionDays) || eventRetentionDays < 0) {
 const started = Date.now();
 const say = (line: string) => console.log(`[guruconnect] ${line}`);
 
+let demo: DemoDesktops | undefined;
+if (process.argv.includes('--demo')) {
+  demo = await startDemoDesktops().catch((e: Error) => {
+    console.error(`[guruconnect] --demo: ${e.message}`);
+    process.exit(1);
+  });
+  say(`demo desktops of gc-demo-alice and gc-demo-bob on ${demo.names.join(' and ')}`);
+}
+
 say(`data directory ${dataDir}`);
-const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, log: say }).catch((e: Error) => {
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, log: say }).catch(async (e: Error) => {
   console.error(`[guruconnect] start failed: ${e.message}`);
+  await demo?.stop();
   process.exit(1);
 });
 
@@ -41,6 +53,7 @@ const stop = async () => {
   stopping = true;
   say('stopping…');
   await stack.stop();
+  await demo?.stop();
   say('stopped');
   process.exit(0);
 };

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
 import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import type { BenchRun } from './types.js';
 import { startMovingSquare } from './moving-square.js';
 

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { connectBus } from '../../infra/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { eventually, login } from '../support/api.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { latency, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
 

@@ -13,7 +13,7 @@ import { connectBus } from '../../infra/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { eventually, login } from '../support/api.js';
 import { launchBrowser, newPage, signIn } from '../support/browser.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { fmt, latency, p50 } from './stats.js';
 import type { BenchRun } from './types.js';
 import { startMovingSquare } from './moving-square.js';

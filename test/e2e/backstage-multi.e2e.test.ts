@@ -10,7 +10,7 @@ import type { Stack } from '../../infra/launcher/stack.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { eventually, login } from '../support/api.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
-import type { UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import type { UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
 
 interface AuditRow { event_type: string; user_name: string | null; session_id: string | number | null; details: Record<string, unknown> | null; created_at: string }
 

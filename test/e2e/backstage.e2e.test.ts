@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
-import type { startUserDisplays } from '../support/x-displays.js';
+import type { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 describe('dashboard: backstage (real Chromium, whole stack)', () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;

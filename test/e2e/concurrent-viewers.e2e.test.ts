@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
-import type { UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import type { UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
 
 interface SessionDto { id: number; user: string; station: string; capturable: boolean }
 type Rgba = [number, number, number, number];

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 describe('dashboard: session details update live', { timeout: 120_000 }, () => {
   let displays: Awaited<ReturnType<typeof startUserDisplays>>;

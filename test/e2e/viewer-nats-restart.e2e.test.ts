@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 import { newPage, screenshot, signIn } from '../support/browser.js';
-import type { startUserDisplays } from '../support/x-displays.js';
+import type { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 type Rgba = [number, number, number, number];
 

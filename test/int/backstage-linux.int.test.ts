@@ -9,7 +9,7 @@ import { type OutputChunk, runCommand } from '../../agent/backstage/run-command.
 import { createBackstageRunner } from '../../agent/backstage/runner.js';
 import { truncationMarker } from '../../agent/backstage/output-collector.js';
 import { createLinuxPlatform } from '../../agent/platform/linux/index.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 const platform = createLinuxPlatform({ openDesktop: async () => err(ErrorCode.NOT_AVAILABLE, 'not in this test') });
 const { Shell } = guruconnect;

@@ -12,7 +12,7 @@ import { TERMINAL_ID_BASE } from '../../agent/platform/linux/sessions.js';
 import { UtType, encodeUtmp } from '../../agent/platform/linux/utmp.js';
 import { runCommand } from '../../agent/backstage/run-command.js';
 import type { SessionDesktop, SessionInfo } from '../../agent/platform/port.js';
-import { type UserDisplay, startUserDisplays } from '../support/x-displays.js';
+import { type UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
 
 const opened: DesktopTarget[] = [];
 const platform = createLinuxPlatform({

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { xIdleSecs } from '../../agent/platform/linux/x-idle.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 describe('X idle time (MIT-SCREEN-SAVER over the wire)', () => {
   let x: Awaited<ReturnType<typeof startUserDisplays>>;

@@ -13,7 +13,7 @@ import { decode } from '../../proto/codec.js';
 import { subjects } from '../../proto/subjects.js';
 import type { AgentId } from '../../proto/ids.js';
 import { type Api, eventually, login } from '../support/api.js';
-import { startUserDisplays } from '../support/x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 interface WsLike {
   on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
 import { openX11Desktop, type X11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
-import { startUserDisplays, type UserDisplay } from '../support/x-displays.js';
+import { startUserDisplays, type UserDisplay } from '../../infra/servers/x-displays.js';
 
 let stopDisplays: () => Promise<void>;
 let displays: UserDisplay[] = [];

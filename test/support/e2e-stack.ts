@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { launchBrowser } from './browser.js';
-import { startUserDisplays } from './x-displays.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 export interface E2eStack {
   displays: Awaited<ReturnType<typeof startUserDisplays>>;

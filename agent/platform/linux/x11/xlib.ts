@@ -77,6 +77,8 @@ function bind() {
     XFreeGC: x11.func('int XFreeGC(void *dpy, void *gc)'),
     XSetForeground: x11.func('int XSetForeground(void *dpy, void *gc, unsigned long pixel)'),
     XFillRectangle: x11.func('int XFillRectangle(void *dpy, unsigned long d, void *gc, int x, int y, unsigned int w, unsigned int h)'),
+    XSetBackground: x11.func('int XSetBackground(void *dpy, void *gc, unsigned long pixel)'),
+    XDrawImageString: x11.func('int XDrawImageString(void *dpy, unsigned long d, void *gc, int x, int y, const char *s, int length)'),
     XSetErrorHandler: x11.func('void *XSetErrorHandler(GcXErrorHandler *handler)'),
     XSetIOErrorHandler: x11.func('void *XSetIOErrorHandler(GcXIOErrorHandler *handler)'),
     XSetIOErrorExitHandler: x11.func('void XSetIOErrorExitHandler(void *dpy, GcXIOErrorExitHandler *handler, void *user)'),

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Child, startChild } from '../../infra/servers/child.js';
+import { type Child, startChild } from './child.js';
 
 export interface UserDisplay {
   display: number;
