@@ -188,7 +188,7 @@ test('close is idempotent and later calls fail as values', async () => {
   assert.equal(!missing.ok && missing.error.code, 'SESSION_NOT_CAPTURABLE');
 });
 
-test('the X server going away turns into errors, not a dead agent', async () => {
+test('the X server going away turns into errors, not a dead agent, and later desktops still open', async () => {
   const extra = await startUserDisplays(['gc-alice']);
   try {
     const d = extra.displays[0]!;
@@ -203,5 +203,22 @@ test('the X server going away turns into errors, not a dead agent', async () => 
     r.value.close();
   } finally {
     await extra.stop();
+  }
+  // The next desktop opened in the same process still works: a connection that died must leave no
+  // dangling state in libXext behind (it once did, and the next XShmQueryExtension crashed the agent).
+  for (let i = 0; i < 3; i++) {
+    const next = await startUserDisplays(['gc-bob']);
+    try {
+      const d = next.displays[0]!;
+      const r = await openX11Desktop({ sessionId: 12, display: d.name, uid: d.uid, user: d.user });
+      assert.ok(r.ok);
+      assert.equal((await r.value.grab()).ok, true);
+      await d.child.stop(2000, 'SIGKILL');
+      assert.equal((await r.value.grab()).ok, false);
+      r.value.mouse({ x: 2, y: 2 });
+      r.value.close();
+    } finally {
+      await next.stop();
+    }
   }
 });

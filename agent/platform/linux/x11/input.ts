@@ -42,6 +42,10 @@ export interface InputSink {
 /** Input for the display behind `dpy` (used only from the main thread). */
 export function createInput(l: Xlib, dpy: DisplayPtr): InputSink {
   let buttons = 0;
+  // Set XTest up on this connection now, while the server is alive: libXext's first-use setup on a
+  // connection whose server just died frees a list node it keeps using (valgrind: use after free in
+  // XextAddDisplay), and the next display opened in this process crashes the agent.
+  l.XTestQueryExtension(dpy, [0], [0], [0], [0]);
 
   function tap(keycode: number, shift: boolean): void {
     const shiftCode = shift ? (l.XKeysymToKeycode(dpy, XK_Shift_L) as number) : 0;

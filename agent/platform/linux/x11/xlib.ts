@@ -87,6 +87,7 @@ function bind() {
     XShmAttach: xext.func('int XShmAttach(void *dpy, void *shminfo)'),
     XShmDetach: xext.func('int XShmDetach(void *dpy, void *shminfo)'),
     XShmGetImage: xext.func('int XShmGetImage(void *dpy, unsigned long d, void *image, int x, int y, unsigned long planes)'),
+    XTestQueryExtension: xtst.func('int XTestQueryExtension(void *dpy, _Out_ int *eventBase, _Out_ int *errorBase, _Out_ int *major, _Out_ int *minor)'),
     XTestFakeMotionEvent: xtst.func('int XTestFakeMotionEvent(void *dpy, int screen, int x, int y, unsigned long delay)'),
     XTestFakeButtonEvent: xtst.func('int XTestFakeButtonEvent(void *dpy, unsigned int button, int press, unsigned long delay)'),
     XTestFakeKeyEvent: xtst.func('int XTestFakeKeyEvent(void *dpy, unsigned int keycode, int press, unsigned long delay)'),
