@@ -6,7 +6,7 @@
  */
 import koffi from 'koffi';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
-import { closeAll } from './spawn.js';
+import { closeAll } from './process-job.js';
 import { addressOf, lastErrorText, win32 } from './win32-api.js';
 
 const PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE = 0x00020016;

@@ -10,6 +10,7 @@
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import { commandLine } from './helper-command-line.js';
 import { wide } from './utf16.js';
+import { closeAll, resumeInJob } from './process-job.js';
 import { addressOf, badHandle, lastErrorText, win32 } from './win32-api.js';
 
 const TOKEN_ASSIGN_PRIMARY = 0x1;
@@ -31,8 +32,6 @@ const CREATE_NO_WINDOW = 0x08000000;
 const GENERIC_WRITE = 0x40000000;
 const FILE_SHARE_READ_WRITE = 0x3;
 const OPEN_EXISTING = 3;
-const JobObjectExtendedLimitInformation = 9;
-const JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000;
 /** Pipe buffer sizes asked for: frames are large, input messages small. */
 const FRAME_PIPE_BYTES = 1 << 20;
 const INPUT_PIPE_BYTES = 64 << 10;
@@ -53,10 +52,6 @@ export interface LaunchOptions {
   program?: string;
   /** Arguments after the program (helper-command-line.ts builds the default). */
   args: string[];
-}
-
-function close(...handles: (bigint | undefined)[]): void {
-  for (const h of handles) if (h !== undefined && !badHandle(h)) win32().CloseHandle(h);
 }
 
 /** SECURITY_ATTRIBUTES (24 bytes) with bInheritHandle set: nLength @0, lpSecurityDescriptor @8, bInheritHandle @16. */
@@ -97,7 +92,7 @@ function tokenForSession(sessionId: number): Result<bigint> {
     id.writeUInt32LE(sessionId >>> 0, 0);
     if (!w.SetTokenInformation(token, TokenSessionId, id, 4)) {
       const e = lastErrorText('SetTokenInformation(TokenSessionId)');
-      close(token);
+      closeAll(token);
       if (e.code === ERROR_PRIVILEGE_NOT_HELD || e.code === ERROR_ACCESS_DENIED) {
         return err(ErrorCode.AGENT_NOT_ELEVATED, `${e.text}: capturing another session needs the agent to run as SYSTEM (the service)`);
       }
@@ -105,23 +100,8 @@ function tokenForSession(sessionId: number): Result<bigint> {
     }
     return ok(token);
   } finally {
-    close(ownToken);
+    closeAll(ownToken);
   }
-}
-
-/** A Job object whose processes die when its last handle closes (the agent exiting, or close()). */
-function killOnCloseJob(): bigint | undefined {
-  const w = win32();
-  const job = w.CreateJobObjectW(null, null) as bigint;
-  if (badHandle(job)) return undefined;
-  // JOBOBJECT_EXTENDED_LIMIT_INFORMATION (144 bytes): BasicLimitInformation.LimitFlags @16.
-  const info = Buffer.alloc(144);
-  info.writeUInt32LE(JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, 16);
-  if (!w.SetInformationJobObject(job, JobObjectExtendedLimitInformation, info, 144)) {
-    close(job);
-    return undefined;
-  }
-  return job;
 }
 
 /** Starts the helper in `sessionId`; the caller owns every handle returned. */
@@ -134,11 +114,11 @@ export function launchSessionHelper(sessionId: number, opts: LaunchOptions): Res
   const stdin = pipe(INPUT_PIPE_BYTES, true);
   const stdout = pipe(FRAME_PIPE_BYTES, false);
   const nul = w.CreateFileW(wide('NUL'), GENERIC_WRITE, FILE_SHARE_READ_WRITE, inheritable(), OPEN_EXISTING, 0, null) as bigint;
-  const cleanup = () => close(token.value, stdin?.childEnd, stdout?.childEnd, badHandle(nul) ? undefined : nul);
+  const cleanup = () => closeAll(token.value, stdin?.childEnd, stdout?.childEnd, badHandle(nul) ? undefined : nul);
   if (!stdin || !stdout) {
     const e = lastErrorText('CreatePipe').text;
     cleanup();
-    close(stdin?.ours, stdout?.ours);
+    closeAll(stdin?.ours, stdout?.ours);
     return err(ErrorCode.PLATFORM_ERROR, e);
   }
   const program = opts.program ?? process.execPath;
@@ -157,20 +137,15 @@ export function launchSessionHelper(sessionId: number, opts: LaunchOptions): Res
   const createErr = created ? undefined : lastErrorText('CreateProcessAsUserW');
   cleanup();
   if (createErr) {
-    close(stdin.ours, stdout.ours);
+    closeAll(stdin.ours, stdout.ours);
     return err(ErrorCode.PLATFORM_ERROR, `${createErr.text} starting ${program}`);
   }
-  const hProcess = pi.readBigUInt64LE(0);
-  const hThread = pi.readBigUInt64LE(8);
-  const job = killOnCloseJob();
-  if (job !== undefined && !w.AssignProcessToJobObject(job, hProcess)) {
-    // Without the job the helper could outlive a crashed agent: refuse to run it.
-    const e = lastErrorText('AssignProcessToJobObject').text;
-    w.TerminateProcess(hProcess, 1);
-    close(hThread, hProcess, job, stdin.ours, stdout.ours);
-    return err(ErrorCode.PLATFORM_ERROR, e);
+  // Without the job the helper could outlive a crashed agent: refused then.
+  const started = resumeInJob(pi);
+  if (!started.ok) {
+    closeAll(stdin.ours, stdout.ours);
+    return started;
   }
-  w.ResumeThread(hThread);
-  close(hThread);
-  return ok({ pid: pi.readUInt32LE(16), process: hProcess, job, toHelper: stdin.ours, fromHelper: stdout.ours });
+  const { pid, hProcess, job } = started.value;
+  return ok({ pid, process: hProcess, job, toHelper: stdin.ours, fromHelper: stdout.ours });
 }

@@ -10,7 +10,7 @@
 import { ErrorCode, type Result, err } from '../../../proto/errors.js';
 import type { PtyProcess } from '../../terminal/pty-types.js';
 import { type PseudoConsole, closePseudoConsole, resizePseudoConsole } from './conpty.js';
-import { closeAll } from './spawn.js';
+import { closeAll } from './process-job.js';
 import { win32 } from './win32-api.js';
 
 const WAIT_OBJECT_0 = 0;

@@ -9,7 +9,8 @@ import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { PtyProcess, PtyRequest } from '../../terminal/pty-types.js';
 import { attachingStartupInfo, clampSize, closePseudoConsole, openPseudoConsole } from './conpty.js';
 import { runningConPty } from './pty-process.js';
-import { closeAll, createKillOnCloseJob, shellPaths, userContext } from './spawn.js';
+import { closeAll, resumeInJob } from './process-job.js';
+import { shellPaths, userContext } from './spawn.js';
 import { processAccount } from './tokens.js';
 import { wide } from './utf16.js';
 import { lastErrorText, win32 } from './win32-api.js';
@@ -95,19 +96,12 @@ export async function startConPty(launch: ConPtyLaunch): Promise<Result<PtyProce
     await abandon();
     return err(ErrorCode.PLATFORM_ERROR, createErr.text);
   }
-  const hProcess = pi.readBigUInt64LE(0);
-  const hThread = pi.readBigUInt64LE(8);
-  const pid = pi.readUInt32LE(16);
-  const job = createKillOnCloseJob();
-  if (job !== undefined && !w.AssignProcessToJobObject(job, hProcess)) {
-    // Without the job, closing the terminal could end only the shell, not what it started: refuse.
-    const e = lastErrorText('AssignProcessToJobObject');
-    w.TerminateProcess(hProcess, 1);
-    closeAll(hThread, hProcess, job);
+  // Without the job, closing the terminal could end only the shell, not what it started: refused then.
+  const started = resumeInJob(pi);
+  if (!started.ok) {
     await abandon();
-    return err(ErrorCode.PLATFORM_ERROR, e.text);
+    return started;
   }
-  w.ResumeThread(hThread);
-  closeAll(hThread);
+  const { pid, hProcess, job } = started.value;
   return ok(runningConPty({ pid, hProcess, job, console: con, runAsUser }));
 }

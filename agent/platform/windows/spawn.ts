@@ -15,7 +15,8 @@ import { outputEncodingFor } from './output-encoding.js';
 import { processAccount, tokenAccount } from './tokens.js';
 import { transcodeToUtf8 } from './transcode.js';
 import { wide } from './utf16.js';
-import { addressOf, badHandle, lastErrorText, win32 } from './win32-api.js';
+import { closeAll, resumeInJob } from './process-job.js';
+import { addressOf, lastErrorText, win32 } from './win32-api.js';
 
 const HANDLE_FLAG_INHERIT = 0x1;
 const STARTF_USESHOWWINDOW = 0x1;
@@ -23,8 +24,6 @@ const STARTF_USESTDHANDLES = 0x100;
 const CREATE_SUSPENDED = 0x4;
 const CREATE_UNICODE_ENVIRONMENT = 0x400;
 const CREATE_NO_WINDOW = 0x08000000;
-const JobObjectExtendedLimitInformation = 9;
-const JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000;
 const WAIT_OBJECT_0 = 0;
 const ERROR_ACCESS_DENIED = 5;
 const ERROR_PRIVILEGE_NOT_HELD = 1314;
@@ -74,9 +73,6 @@ function createPipe(): Pipe | undefined {
 }
 
 /** Closes every handle given that is not NULL / INVALID_HANDLE_VALUE. */
-export function closeAll(...handles: (bigint | undefined)[]): void {
-  for (const h of handles) if (h !== undefined && !badHandle(h)) win32().CloseHandle(h);
-}
 
 /** STARTUPINFOW on x64 (104 bytes): cb @0; lpDesktop @16; dwFlags @60; wShowWindow @64; hStdInput @80; hStdOutput @88; hStdError @96. */
 function startupInfo(stdin: bigint, stdout: bigint, stderr: bigint, desktop: Buffer | null): Buffer {
@@ -89,18 +85,6 @@ function startupInfo(stdin: bigint, stdout: bigint, stderr: bigint, desktop: Buf
   si.writeBigUInt64LE(stdout, 88);
   si.writeBigUInt64LE(stderr, 96);
   return si;
-}
-
-/** A Job object whose processes die when it is closed. JOBOBJECT_EXTENDED_LIMIT_INFORMATION (144 bytes): BasicLimitInformation.LimitFlags @16. */
-export function createKillOnCloseJob(): bigint | undefined {
-  const w = win32();
-  const job = w.CreateJobObjectW(null, null) as bigint;
-  if (badHandle(job)) return undefined;
-  const info = Buffer.alloc(144);
-  info.writeUInt32LE(JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, 16);
-  // Best effort: without it the tree still dies on killTree, just not if the agent itself dies.
-  w.SetInformationJobObject(job, JobObjectExtendedLimitInformation, info, 144);
-  return job;
 }
 
 export interface UserContext {
@@ -175,19 +159,13 @@ export function spawnProcess(req: SpawnRequest): Result<SpawnedProcess> {
     closeAll(outP.read, errP.read);
     return err('PLATFORM_ERROR', createErr.text);
   }
-  const hProcess = pi.readBigUInt64LE(0);
-  const hThread = pi.readBigUInt64LE(8);
-  const pid = pi.readUInt32LE(16);
-  const job = createKillOnCloseJob();
-  if (job !== undefined && !w.AssignProcessToJobObject(job, hProcess)) {
-    // Without the job a timeout could only kill cmd.exe, not what it started: refuse to run.
-    const e = lastErrorText('AssignProcessToJobObject');
-    w.TerminateProcess(hProcess, 1);
-    closeAll(hThread, hProcess, job, outP.read, errP.read);
-    return err('PLATFORM_ERROR', e.text);
+  // Without the job a timeout could only kill cmd.exe, not what it started: refused then.
+  const started = resumeInJob(pi);
+  if (!started.ok) {
+    closeAll(outP.read, errP.read);
+    return started;
   }
-  w.ResumeThread(hThread);
-  closeAll(hThread);
+  const { pid, hProcess, job } = started.value;
   return ok(startedProcess(pid, hProcess, job, outP.read, errP.read, runAsUser));
 }
 
