@@ -160,7 +160,8 @@ export function createViewerManager(deps: ViewerManagerDeps) {
   };
   const paceOf = (p: Pace | undefined, prev?: Viewer) => ({
     fps: clampInt(p?.fps, 1, deps.maxFps) ?? prev?.fps ?? deps.maxFps,
-    quality: clampInt(p?.quality, 1, 100) ?? prev?.quality ?? deps.quality,
+    // GC_CAPTURE_QUALITY is a ceiling like GC_CAPTURE_FPS: a viewer may ask for less, never more.
+    quality: clampInt(p?.quality, 1, deps.quality) ?? prev?.quality ?? deps.quality,
   });
 
   const sweep = setInterval(() => {

@@ -153,6 +153,9 @@ describe('agent viewers', () => {
     assert.deepEqual(paceOf(1), [30, 40]);
     await vm.start('fast', 1, true, { fps: 120, quality: 90 });
     assert.deepEqual(paceOf(1), [30, 40], 'fps capped at the agent maximum; quality is the lowest asked');
+    await vm.stop('slow');
+    assert.deepEqual(paceOf(1), [30, 70], 'quality capped at the agent setting (70), as fps is');
+    await vm.start('slow', 1, true, { fps: 10, quality: 40 });
     const before = log.length;
     await vm.start('slow', 1, true, { fps: 10, quality: 40 });
     assert.equal(log.slice(before).filter((l) => /^(fps|quality) /.test(l)).length, 0, 'a renewal that changes nothing tells the capture nothing');
