@@ -16,14 +16,23 @@ export interface CursorImage {
   argb: Uint32Array;
 }
 
-/** Blends `cursor` over a BGRX `frame` in place (clipped at the frame's edges). */
-export function drawCursor(frame: RawFrame, cursor: CursorImage): void {
+/** Where `cursor` lands on `frame`: its top-left corner, and the part inside the frame ([x0, x1) x [y0, y1)). */
+export function cursorArea(frame: { width: number; height: number }, cursor: CursorImage) {
   const left = cursor.x - cursor.xhot;
   const top = cursor.y - cursor.yhot;
-  const x0 = Math.max(0, left);
-  const y0 = Math.max(0, top);
-  const x1 = Math.min(frame.width, left + cursor.width);
-  const y1 = Math.min(frame.height, top + cursor.height);
+  return {
+    left,
+    top,
+    x0: Math.max(0, left),
+    y0: Math.max(0, top),
+    x1: Math.min(frame.width, left + cursor.width),
+    y1: Math.min(frame.height, top + cursor.height),
+  };
+}
+
+/** Blends `cursor` over a BGRX `frame` in place (clipped at the frame's edges). */
+export function drawCursor(frame: RawFrame, cursor: CursorImage): void {
+  const { left, top, x0, y0, x1, y1 } = cursorArea(frame, cursor);
   const d = frame.data;
   for (let y = y0; y < y1; y++) {
     let o = y * frame.stride + x0 * 4;

@@ -9,7 +9,7 @@
  * result again (same object: nothing to send); pointer moved, changed shape or hid -> a copy of the
  * frame with the kept pixels put back and the pointer drawn anew.
  */
-import { type CursorImage, drawCursor } from '../../frames/cursor-overlay.js';
+import { type CursorImage, cursorArea, drawCursor } from '../../frames/cursor-overlay.js';
 import type { RawFrame } from '../port.js';
 
 export interface PointerCompositor {
@@ -25,14 +25,9 @@ interface Under {
   pixels: Uint8Array;
 }
 
-/** The part of `frame` that drawCursor touches for `p` (clipped like drawCursor), saved. */
+/** The part of `frame` that drawCursor touches for `p`, saved. */
 function saveUnder(frame: RawFrame, p: CursorImage): Under | undefined {
-  const left = p.x - p.xhot;
-  const top = p.y - p.yhot;
-  const x0 = Math.max(0, left);
-  const y0 = Math.max(0, top);
-  const x1 = Math.min(frame.width, left + p.width);
-  const y1 = Math.min(frame.height, top + p.height);
+  const { x0, y0, x1, y1 } = cursorArea(frame, p);
   if (x1 <= x0 || y1 <= y0) return undefined;
   const rowBytes = (x1 - x0) * 4;
   const rows = y1 - y0;

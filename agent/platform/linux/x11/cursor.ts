@@ -5,7 +5,7 @@
  */
 import koffi from 'koffi';
 import type { CursorImage } from '../../../frames/cursor-overlay.js';
-import type { DisplayPtr } from './xlib.js';
+import type { DisplayPtr, Xlib } from './xlib.js';
 
 /** `XFixesCursorImage` on LP64: six 16-bit fields, then unsigned longs and pointers. */
 const XFixesCursorImage = koffi.struct('GcXFixesCursorImage', {
@@ -34,11 +34,9 @@ interface RawCursor {
 
 function bind() {
   const xfixes = koffi.load('libXfixes.so.3');
-  const x11 = koffi.load('libX11.so.6');
   return {
     XFixesQueryExtension: xfixes.func('int XFixesQueryExtension(void *dpy, _Out_ int *eventBase, _Out_ int *errorBase)'),
     XFixesGetCursorImage: xfixes.func('void *XFixesGetCursorImage(void *dpy)'),
-    XFree: x11.func('int XFree(void *data)'),
   };
 }
 let api: ReturnType<typeof bind> | null | undefined;
@@ -49,7 +47,7 @@ export interface CursorReader {
 }
 
 /** A reader on `dpy` (a connection used from the main thread only); undefined without XFIXES. */
-export function createCursorReader(dpy: DisplayPtr): CursorReader | undefined {
+export function createCursorReader(l: Xlib, dpy: DisplayPtr): CursorReader | undefined {
   if (api === undefined) {
     try {
       api = bind();
@@ -80,7 +78,7 @@ export function createCursorReader(dpy: DisplayPtr): CursorReader | undefined {
         }
         return { x: c.x, y: c.y, xhot: c.xhot, yhot: c.yhot, width: c.width, height: c.height, argb: cached.argb };
       } finally {
-        a.XFree(ptr);
+        l.XFree(ptr);
       }
     },
   };

@@ -73,7 +73,7 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
   const grabber = createGrabber(l, grabDpy, session.uid, { shm: opts.shm, async: opts.asyncGrab });
   const input = createInput(l, inputDpy);
   // Read on the input connection (main thread): the grab connection may be busy on a worker thread.
-  const pointer = createCursorReader(inputDpy);
+  const pointer = createCursorReader(l, inputDpy);
   const clipboard = l.XInternAtom(inputDpy, 'CLIPBOARD', 0) as bigint;
   let closed = false;
   const gone = (): Result<never> => err(ErrorCode.SESSION_NOT_CAPTURABLE, `X display ${session.display} is closed or gone`);
