@@ -12,7 +12,7 @@ import type { SessionInfo } from '../port.js';
 import { type Account, readAccounts, userNameOf } from './passwd.js';
 import { type UtmpRecord, readUserLogins } from './utmp.js';
 import { xIdleSecs } from './x-idle.js';
-import { findXServers, listeningXDisplays, listXSockets } from './x-servers.js';
+import { findXServers, listXSockets, readListeningXSockets } from './x-servers.js';
 
 export const TERMINAL_ID_BASE = 65536;
 /** Past this much input silence a session is reported Idle. */
@@ -47,13 +47,9 @@ function accountFor(byName: Map<string, Account>, byUid: Map<number, Account>, n
 
 /** Every current session ordered by id; `utmpPath` defaults to /var/run/utmp. */
 export async function collectSessions(opts: { utmpPath?: string } = {}): Promise<LinuxSession[]> {
-  const [sockets, servers, listening, logins, { byUid, byName }] = await Promise.all([
-    listXSockets(),
-    findXServers(),
-    listeningXDisplays(),
-    readUserLogins(opts.utmpPath),
-    readAccounts(),
-  ]);
+  const listeningByInode = await readListeningXSockets();
+  const [sockets, servers, logins, { byUid, byName }] = await Promise.all([listXSockets(), findXServers(listeningByInode), readUserLogins(opts.utmpPath), readAccounts()]);
+  const listening = new Set(listeningByInode.values());
   const out: LinuxSession[] = [];
   const displayLogins = new Map<number, UtmpRecord>();
   const terminals: UtmpRecord[] = [];

@@ -77,9 +77,9 @@ export function parseListeningXSockets(procNetUnix: string): Map<number, number>
   return byInode;
 }
 
-/** Displays with a listening socket in this network namespace (a socket file without one is a leftover). */
-export async function listeningXDisplays(): Promise<Set<number>> {
-  return new Set(parseListeningXSockets(await readFile('/proc/net/unix', 'utf8').catch(() => '')).values());
+/** Listening X11 sockets of this network namespace by inode (parseListeningXSockets of /proc/net/unix). */
+export async function readListeningXSockets(): Promise<Map<number, number>> {
+  return parseListeningXSockets(await readFile('/proc/net/unix', 'utf8').catch(() => ''));
 }
 
 async function displaysServedBy(pid: number, byInode: Map<number, number>): Promise<number[]> {
@@ -94,9 +94,10 @@ async function displaysServedBy(pid: number, byInode: Map<number, number>): Prom
 
 /**
  * The X server process of each display: by its ":<n>" argument in /proc/<pid>/cmdline, else (for
- * servers that chose their display with -displayfd) by the listening socket it holds open.
+ * servers that chose their display with -displayfd) by the listening socket it holds open
+ * (`listening`: readListeningXSockets()).
  */
-export async function findXServers(): Promise<Map<number, XServer>> {
+export async function findXServers(listening: Map<number, number>): Promise<Map<number, XServer>> {
   const out = new Map<number, XServer>();
   const pids = await listPids();
   const argvs = await Promise.all(pids.map(readCmdline));
@@ -110,9 +111,8 @@ export async function findXServers(): Promise<Map<number, XServer>> {
     }
   }
   if (unnamed.length > 0) {
-    const byInode = parseListeningXSockets(await readFile('/proc/net/unix', 'utf8').catch(() => ''));
     for (const u of unnamed) {
-      for (const d of await displaysServedBy(u.pid, byInode)) if (!out.has(d)) out.set(d, { pid: u.pid, remote: u.remote });
+      for (const d of await displaysServedBy(u.pid, listening)) if (!out.has(d)) out.set(d, { pid: u.pid, remote: u.remote });
     }
   }
   return out;

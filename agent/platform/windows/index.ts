@@ -13,6 +13,7 @@ import { watchSessionNotifications } from './session-notifications.js';
 import { listSessions, ownSessionId } from './sessions.js';
 import { spawnProcess } from './spawn.js';
 import { hostIdentity, systemInfo, uptimeSecs, windowsVersion } from './system-info.js';
+import { isElevated } from './tokens.js';
 
 export interface WindowsPlatformOptions {
   /** Reported in SystemInfo.agentVersion. */
@@ -27,7 +28,7 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
   // WTS_SESSIONSTATE_LOCK / UNLOCK are swapped on Windows 7 and Server 2008 R2 (6.1).
   const legacyLockFlags = v.major === 6 && v.minor === 1;
   // An elevated agent (SYSTEM) reaches other sessions through a helper started into each.
-  const elevated = hostIdentity().elevated;
+  const elevated = isElevated();
   const sessions = () => listSessions({ legacyLockFlags, elevated });
   const log = opts.log ?? ((msg: string) => console.warn(`[windows] ${msg}`));
   return {
