@@ -24,18 +24,11 @@ import type { CursorShape } from '../../agent/platform/windows/cursor-decode.js'
 import { createPointerReader, readCursorShape } from '../../agent/platform/windows/cursor-reader.js';
 import { openOwnDesktop } from '../../agent/platform/windows/desktop.js';
 import type { RawFrame } from '../../agent/platform/port.js';
+import { UNDER_WINE } from './under-wine.js';
 
 if (!(await runSessionHelperIfAsked())) defineTests();
 
 function defineTests(): void {
-  const underWine = (() => {
-    try {
-      koffi.load('ntdll.dll').func('const char * wine_get_version()');
-      return true;
-    } catch {
-      return false;
-    }
-  })();
   const user32 = koffi.load('user32.dll');
   const gdi32 = koffi.load('gdi32.dll');
   const kernel32 = koffi.load('kernel32.dll');
@@ -107,14 +100,14 @@ function defineTests(): void {
         t.diagnostic(`capture log: ${JSON.stringify(logs)}; source ${cap.source}`);
         if (cap.source === 'dxgi') {
           // Real Windows with a GPU (or WARP): duplication works.
-          assert.ok(!underWine, 'Wine 8 has no DuplicateOutput');
+          assert.ok(!UNDER_WINE, 'Wine 8 has no DuplicateOutput');
           assert.match(logs[0] ?? '', /^capture: DXGI desktop duplication of /);
           assert.ok(first.ok && second.ok);
           return;
         }
         const fallback = logs.filter((l) => l.startsWith('capture: GDI BitBlt, because DXGI desktop duplication is unavailable: '));
         assert.equal(fallback.length, 1, 'the reason is logged exactly once over two grabs');
-        if (underWine) {
+        if (UNDER_WINE) {
           // Without a display wined3d has no GL: no device. With one, the chain runs up to DuplicateOutput, a stub.
           const why = display ? /IDXGIOutput1::DuplicateOutput on \\\\\.\\DISPLAY1 failed \(0x80004001\)$/ : /D3D11CreateDevice failed \(0x887A0004\)$/;
           assert.match(fallback[0] ?? '', why);
@@ -140,7 +133,7 @@ function defineTests(): void {
       const dev = createD3DDevice();
       if (!dev.ok) {
         // Only a D3D11 device can show this path; Wine without a display has none.
-        assert.ok(!display && underWine, `no D3D11 device: ${dev.error.message}`);
+        assert.ok(!display && UNDER_WINE, `no D3D11 device: ${dev.error.message}`);
         assert.match(dev.error.message, /D3D11CreateDevice failed \(0x887A0004\)/);
         return;
       }
@@ -182,7 +175,7 @@ function defineTests(): void {
         assert.ok(pid > 0 && pid !== process.pid, 'a separate helper process runs');
         assert.ok(running(pid));
         // Wine has no DXGI duplication: the hello must say GDI (it reports the path after trying DXGI).
-        const path = underWine ? 'gdi' : '(gdi|dxgi)';
+        const path = UNDER_WINE ? 'gdi' : '(gdi|dxgi)';
         assert.ok(
           logs.some((l) => new RegExp(`^session ${ownSessionId()} helper started \\(pid ${pid}, ${path}\\)`).test(l)),
           JSON.stringify(logs),
@@ -529,7 +522,7 @@ function defineTests(): void {
           const own = readCursorShape(band);
           const arrow = readCursorShape(LoadCursorW(null, IDC_ARROW) as bigint);
           assert.ok(own.ok && arrow.ok);
-          const shape = underWine ? arrow.value : own.value;
+          const shape = UNDER_WINE ? arrow.value : own.value;
           const box = { x: area.x, y: area.y, w: area.w, h: area.h };
           await moveTo(400, 275);
           const g1 = await desk.grab();
@@ -538,7 +531,7 @@ function defineTests(): void {
           expectBox(g1.value, box, shape, 400, 275, 'helper frame, pointer at 400,275');
           const said = logs.filter((l) => /helper: capture: a pointer shape cannot be read/.test(l));
           t.diagnostic(`helper's pointer log: ${JSON.stringify(said)}`);
-          if (underWine) {
+          if (UNDER_WINE) {
             assert.ok(
               said.some((l) => /\(GetIconInfo failed \(Win32 error \d+\)\); the standard arrow is drawn in its place$/.test(l)),
               JSON.stringify(logs),

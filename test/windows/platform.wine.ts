@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import koffi from 'koffi';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { createWindowsPlatform } from '../../agent/platform/windows/index.js';
 import {
@@ -22,16 +21,8 @@ import { win32 } from '../../agent/platform/windows/win32-api.js';
 import type { SpawnRequest, SpawnedProcess } from '../../agent/platform/port.js';
 import { truncationMarker } from '../../agent/backstage/output-collector.js';
 import { DEFAULT_CAP_BYTES, runCommand } from '../../agent/backstage/run-command.js';
+import { UNDER_WINE } from './under-wine.js';
 
-/** Wine's ntdll exports wine_get_version; Windows' does not. */
-function underWine(): boolean {
-  try {
-    koffi.load('ntdll.dll').func('const char * wine_get_version()');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const platform = createWindowsPlatform({ agentVersion: 'wine-test' });
 const CMD = guruconnect.Shell.SHELL_CMD;
@@ -311,7 +302,7 @@ describe('spawn', () => {
     if (existsSync(shellPaths().powershell)) {
       const r = await run('Write-Output "p s"', { shell });
       // Wine ships a powershell.exe stub that runs nothing; real Windows must echo the text back.
-      if (underWine()) assert.equal(typeof r.exitCode, 'number');
+      if (UNDER_WINE) assert.equal(typeof r.exitCode, 'number');
       else assert.equal(r.stdout.trim(), 'p s');
       return;
     }

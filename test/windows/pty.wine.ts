@@ -14,7 +14,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import koffi from 'koffi';
 import { decode, encode, message } from '../../proto/codec.js';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { Result } from '../../proto/errors.js';
@@ -26,17 +25,8 @@ import { shellPaths } from '../../agent/platform/windows/spawn.js';
 import type { PtyProcess, PtyRequest } from '../../agent/terminal/pty-types.js';
 import { createTerminalManager } from '../../agent/terminal/terminal-manager.js';
 import type { TerminalOutput } from '../../agent/terminal/terminal-publisher.js';
+import { UNDER_WINE } from './under-wine.js';
 
-/** Wine's ntdll exports wine_get_version; Windows' does not. */
-function underWine(): boolean {
-  try {
-    koffi.load('ntdll.dll').func('const char * wine_get_version()');
-    return true;
-  } catch {
-    return false;
-  }
-}
-const WINE = underWine();
 const CMD = guruconnect.Shell.SHELL_CMD;
 const platform = createWindowsPlatform({ agentVersion: 'wine-test' });
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -62,7 +52,7 @@ after(async () => {
 /** An interactive cmd on a pseudo console: spawnWindowsPty on Windows, the CON wrapper under Wine (see top). */
 function openCmd(req: Partial<PtyRequest> = {}): Promise<Result<PtyProcess>> {
   const full: PtyRequest = { cols: 80, rows: 25, shell: CMD, asSessionId: 0, ...req };
-  if (!WINE) return track(spawnWindowsPty(full));
+  if (!UNDER_WINE) return track(spawnWindowsPty(full));
   return track(startConPty({ commandLine: `"${shellPaths().cmd}" /d /c "cmd.exe /d < CON > CON 2>&1"`, cols: full.cols, rows: full.rows, asSessionId: full.asSessionId }));
 }
 
@@ -174,7 +164,7 @@ describe('interactive terminal on ConPTY', () => {
   test('resize: ResizePseudoConsole (Wine 8: not implemented, reported as NOT_AVAILABLE)', BOUND, async () => {
     const { pty, t } = await opened();
     const r = await pty.resize(120, 40);
-    if (WINE) {
+    if (UNDER_WINE) {
       assert.equal(r.ok, false);
       if (!r.ok) {
         assert.equal(r.error.code, 'NOT_AVAILABLE');
@@ -233,7 +223,7 @@ describe('spawnWindowsPty (the SpawnPty the agent uses)', () => {
     const title = new RegExp(`${ESC}\\]0;[^${BEL}]*cmd\\.exe${BEL}`, 'i');
     for (let i = 0; i < 600 && !title.test(t.raw); i++) await sleep(50);
     assert.match(t.raw, title);
-    if (!WINE) {
+    if (!UNDER_WINE) {
       // Under Wine this plain cmd has no std handles (see top); on Windows it is fully interactive.
       const from = t.raw.length;
       t.type('echo plain-cmd');

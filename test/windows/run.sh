@@ -69,18 +69,23 @@ wineserver -p60
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
 
 # 5. Run: node.exe's own test runner; output to a file (a Unix pipe as stdout breaks node.exe under Wine)
-out="$cache/last-run.txt"
-rm -f "$out"
+# run_node_tests <output file> <what failed> <env and node.exe arguments...>: fails unless some passed and none failed.
+run_node_tests() {
+  local out=$1 what=$2 rc
+  shift 2
+  rm -f "$out"
+  set +e
+  (cd "$root" && env "$@" >"$out" 2>&1)
+  rc=$?
+  set -e
+  cat "$out"
+  if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [1-9]' "$out"; then
+    say "FAILED$what (exit $rc)"
+    exit 1
+  fi
+}
 say "running $(ls "$root"/tests/*.mjs | wc -l) test file(s) under Wine with $node_pkg"
-set +e
-(cd "$root" && wine "$cache/node/bin/node.exe" --test --test-reporter=spec --test-concurrency=1 tests/*.mjs >"$out" 2>&1)
-rc=$?
-set -e
-cat "$out"
-if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [1-9]' "$out"; then
-  say "FAILED (exit $rc)"
-  exit 1
-fi
+run_node_tests "$cache/last-run.txt" "" wine "$cache/node/bin/node.exe" --test --test-reporter=spec --test-concurrency=1 tests/*.mjs
 
 # 6. Screen capture once more with a screen: Wine without a display has no screen pixels (BitBlt
 #    fails), so capture.wine runs again under Xvfb, in a fresh wineserver (Wine picks the display
@@ -96,17 +101,8 @@ if [ -f "$root/tests/capture.wine.mjs" ]; then
     xvfb=$!
     trap 'wineserver -k >/dev/null 2>&1 || true; kill $xvfb 2>/dev/null || true' EXIT
     for _ in $(seq 200); do [ -s "$cache/xvfb-display" ] && break; sleep 0.05; done
-    out="$cache/last-run-display.txt"
     say "running capture.wine.mjs again on a screen (Xvfb :$(head -1 "$cache/xvfb-display"))"
-    set +e
-    (cd "$root" && DISPLAY=":$(head -1 "$cache/xvfb-display")" wine "$cache/node/bin/node.exe" --test --test-reporter=spec tests/capture.wine.mjs >"$out" 2>&1)
-    rc=$?
-    set -e
-    cat "$out"
-    if [ $rc -ne 0 ] || grep -qE '^ℹ fail [1-9]' "$out" || ! grep -qE '^ℹ pass [1-9]' "$out"; then
-      say "FAILED on a screen (exit $rc)"
-      exit 1
-    fi
+    run_node_tests "$cache/last-run-display.txt" " on a screen" DISPLAY=":$(head -1 "$cache/xvfb-display")" wine "$cache/node/bin/node.exe" --test --test-reporter=spec tests/capture.wine.mjs
   fi
 fi
 say "passed"
