@@ -13,17 +13,8 @@ import { decode } from '../../proto/codec.js';
 import { subjects } from '../../proto/subjects.js';
 import type { AgentId } from '../../proto/ids.js';
 import { type Api, eventually, login } from '../support/api.js';
+import { openViewerSocket } from '../support/viewer-ws.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
-
-interface WsLike {
-  on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;
-  once(ev: 'open' | 'error', fn: (e?: unknown) => void): void;
-  send(data: string): void;
-  close(): void;
-}
-// `ws` ships as a dependency of @fastify/websocket (no types here); it can send the session cookie.
-const wsModule = 'ws';
-const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
 
 type Machine = { agent_id: string; online: boolean; session_count: number; users: string[]; hostname: string };
 type Session = { id: number; user: string; state: string; type: string; station: string; capturable: boolean };
@@ -112,15 +103,8 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
       },
     });
     await nc.flush();
-    const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/ws/viewer/${agentId}`, { headers: { authorization: `Bearer ${admin.token}` } });
     const seen: string[] = [];
-    ws.on('message', (raw, binary) => {
-      if (!binary) seen.push((JSON.parse(raw.toString('utf8')) as { t: string }).t);
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    const ws = await openViewerSocket(stack.url, agentId, admin.token, (m) => seen.push(m.t));
     try {
       ws.send(JSON.stringify({ t: 'watch' }));
       await eventually(async () => (asked.length ? true : undefined), 'the first StartStream');

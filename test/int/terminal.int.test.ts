@@ -12,37 +12,22 @@ import { after, before, describe, it } from 'node:test';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { type Api, eventually, login } from '../support/api.js';
 import { grantMachine } from '../support/browser.js';
+import { openViewerSocket } from '../support/viewer-ws.js';
 
 type Msg = { t: string; [k: string]: unknown };
-interface WsLike {
-  on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;
-  once(ev: 'open' | 'error', fn: (e?: unknown) => void): void;
-  send(data: string): void;
-  close(): void;
-}
-// `ws` ships as a dependency of @fastify/websocket (no types here); Node 20 has no global WebSocket without a flag.
-const wsModule = 'ws';
-const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
 /** Terminal output as text: escape sequences (bracketed paste, colours) and carriage returns dropped. */
 const CSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
 const plain = (s: string) => s.replace(CSI, '').replace(/\r/g, '');
 
 /** A viewer socket that keeps every JSON message and the terminal output seen so far. */
 async function viewer(url: string, agentId: string, token: string) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/viewer/${agentId}`, { headers: { cookie: `gc_session=${encodeURIComponent(token)}`, authorization: `Bearer ${token}` } });
   const messages: Msg[] = [];
   let output = '';
   const waiters = new Set<() => void>();
-  ws.on('message', (raw: Buffer, binary: boolean) => {
-    if (binary) return;
-    const m = JSON.parse(raw.toString('utf8')) as Msg;
+  const ws = await openViewerSocket(url, agentId, token, (m) => {
     messages.push(m);
     if (m.t === 'terminal.output') output += String(m.data);
     for (const w of waiters) w();
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
   });
   const waitFor = <T>(probe: () => T | undefined, what: string, timeoutMs = 15_000) =>
     new Promise<T>((resolve, reject) => {

@@ -1,0 +1,30 @@
+/**
+ * A viewer WebSocket from Node for integration tests, authenticated like the dashboard. `ws` ships as
+ * a dependency of @fastify/websocket (no types here): Node 20 has no global WebSocket without a flag,
+ * and the browser-style one cannot send the session cookie.
+ */
+export interface ViewerSocket {
+  send(data: string): void;
+  close(): void;
+}
+interface WsLike extends ViewerSocket {
+  on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;
+  once(ev: 'open' | 'error', fn: (e?: unknown) => void): void;
+}
+const wsModule = 'ws';
+const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
+
+/** Opens /ws/viewer/<agentId> as the token's user; `onText` sees every JSON message from the first one. */
+export async function openViewerSocket(baseUrl: string, agentId: string, token: string, onText: (message: { t: string; [k: string]: unknown }) => void): Promise<ViewerSocket> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/viewer/${agentId}`, {
+    headers: { cookie: `gc_session=${encodeURIComponent(token)}`, authorization: `Bearer ${token}` },
+  });
+  ws.on('message', (raw, binary) => {
+    if (!binary) onText(JSON.parse(raw.toString('utf8')));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return ws;
+}
