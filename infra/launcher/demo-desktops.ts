@@ -1,9 +1,10 @@
 /**
  * `--demo`: two desktops to try the live view on a headless machine. Each is an Xvfb display owned by
  * its own demo user (gc-demo-alice, gc-demo-bob), so the local agent lists two sessions of two users;
- * each shows its owner's name and a clock that ticks, so a switch and a live frame are easy to see.
+ * each shows its owner's name, a ticking clock and a moving square, so a switch and a live frame are easy to see.
  */
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
+import { startMovingSquare } from '../servers/moving-square.js';
 import { startUserDisplays } from '../servers/x-displays.js';
 
 const DEMO = [
@@ -32,24 +33,20 @@ export async function startDemoDesktops(): Promise<DemoDesktops> {
     const root = l.XDefaultRootWindow(dpy);
     const gc = l.XCreateGC(dpy, root, 0n, null);
     const bg = DEMO[i]?.rgb ?? 0n;
-    let step = 0;
-    const paint = () => {
+    const label = () => {
       const text = `${d.user}'s desktop on ${d.name} - ${new Date().toLocaleTimeString('en-GB')}`;
       l.XSetForeground(dpy, gc, 0xffffffn);
       l.XSetBackground(dpy, gc, bg);
       l.XDrawImageString(dpy, root, gc, 40, 60, text, Buffer.byteLength(text));
-      // A block that walks along the bottom: something always changes, as on a real desktop.
-      l.XSetForeground(dpy, gc, bg);
-      l.XFillRectangle(dpy, root, gc, 40 + ((step * 8) % 1160), 700, 40, 40);
-      step++;
-      l.XSetForeground(dpy, gc, 0xffcc00n);
-      l.XFillRectangle(dpy, root, gc, 40 + ((step * 8) % 1160), 700, 40, 40);
       l.XFlush(dpy);
     };
-    paint();
-    const timer = setInterval(paint, 250);
+    label();
+    const clock = setInterval(label, 1000);
+    // Something always moves, as on a real desktop (slower than the benches' square).
+    const mover = startMovingSquare(l, dpy, root, gc, { width: 1280, height: 800, box: 40, background: bg, everyMs: 100 });
     return () => {
-      clearInterval(timer);
+      clearInterval(clock);
+      clearInterval(mover);
       l.XFreeGC(dpy, gc);
       l.XCloseDisplay(dpy);
     };

@@ -9,7 +9,7 @@ import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import type { BenchRun } from './types.js';
-import { startMovingSquare } from './moving-square.js';
+import { startMovingSquare } from '../../infra/servers/moving-square.js';
 
 const W = 1920;
 const H = 1080;

@@ -16,7 +16,7 @@ import { launchBrowser, newPage, signIn } from '../support/browser.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { fmt, latency, p50 } from './stats.js';
 import type { BenchRun } from './types.js';
-import { startMovingSquare } from './moving-square.js';
+import { startMovingSquare } from '../../infra/servers/moving-square.js';
 
 const W = 1920;
 const H = 1080;
