@@ -83,7 +83,8 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   };
 
   const pace = paceController({ fps: 30, quality: 70 });
-  let keyframeAsks = 0;
+  /** The browser said it dropped frames it could not paint since the last pace window. */
+  let browserBehind = false;
   const startStream = (sessionId: number) => {
     const { fps, quality } = pace.current;
     deps.commands.send(agentId, 'stream', {
@@ -94,9 +95,9 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   let behindSeen = 0;
   const pacer = setInterval(() => {
     if (watching === undefined || !relay) return;
-    const behind = relay.stats.behind > behindSeen || keyframeAsks > 0;
+    const behind = relay.stats.behind > behindSeen || browserBehind;
     behindSeen = relay.stats.behind;
-    keyframeAsks = 0;
+    browserBehind = false;
     if (pace.observe(behind)) startStream(watching);
   }, PACE_WINDOW_MS);
   const relayOf = (sessionId: number, held: boolean) =>
@@ -186,9 +187,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     // The command client records command_failed under the command id, closing its audit row.
     if (!r.ok) return state.error(r.error.code, r.error.message, m.req);
     if (!s?.ok) return state.error((s?.error?.code as ErrorCode) ?? ErrorCode.PLATFORM_ERROR, s?.error?.message ?? 'switch failed', m.req);
-    // Frames of the old session stop before the viewer hears "switched"; the new ones follow it.
-    relay?.stop();
-    relay = undefined;
+    // watch() stops the old session's frames before the viewer hears "switched"; the new ones follow it.
     watch(m.session_id, next);
     // Clipboard state is per session (spec, open question 5): the browser drops what it held.
     state.send({ t: 'switched', ok: true, from: s.fromSessionId ?? 0, to: m.session_id, duration_ms: s.durationMs ?? 0, command_id: r.value.commandId, clipboard_cleared: true, req: m.req });
@@ -240,7 +239,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         case 'input': return onInput(m);
         case 'keyframe':
           if (watching === undefined) return;
-          if (m.behind) keyframeAsks++;
+          if (m.behind) browserBehind = true;
           return deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId: watching } }, actor);
         case 'sessions': return sendSessions();
         case 'terminal.open':
