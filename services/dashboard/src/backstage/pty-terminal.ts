@@ -3,9 +3,7 @@
  * goes to the shell as is and its output is written as is, so the working directory, environment,
  * full-screen programs and password prompts work. The size follows the panel (fit addon).
  */
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
-import { terminalText } from './xterm-text.js';
+import { openXterm, terminalText } from './xterm.js';
 import { toNumber } from '../format.js';
 import type { ServerMessage } from '../types.js';
 import type { ClientMessage } from '../viewer/viewer-connection.js';
@@ -32,16 +30,7 @@ const RESET = '\x1b[0m';
 
 /** Mounts the shell terminal in `el`; `asSessionId` is read when a shell opens ("Run as"). */
 export function createPtyTerminal(el: HTMLElement, opts: { send(m: ClientMessage): boolean; asSessionId(): number; stateChanged?(s: PtyTerminal['state']): void }): PtyTerminal {
-  const term = new Terminal({
-    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-    fontSize: 13,
-    cursorBlink: true,
-    scrollback: 5000,
-    theme: { background: '#0f172a', foreground: '#e2e8f0', cursor: '#e2e8f0', selectionBackground: '#334155' },
-  });
-  const fit = new FitAddon();
-  term.loadAddon(fit);
-  term.open(el);
+  const { term, fit } = openXterm(el);
   let state: PtyTerminal['state'] = 'idle';
   const setState = (s: PtyTerminal['state']) => {
     state = s;

@@ -4,9 +4,7 @@
  * ending in `&` runs in the background: the prompt comes back at once, its output is printed as one
  * block when it ends, and it can be cancelled on its own while other commands run.
  */
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
-import { terminalText } from './xterm-text.js';
+import { openXterm, terminalText } from './xterm.js';
 import { reqId, toNumber } from '../format.js';
 
 /** Numbers may arrive as protobuf Long objects (see toNumber). */
@@ -59,17 +57,7 @@ export function createTerminal(el: HTMLElement, opts: {
   cancel(id: string): void;
   jobsChanged?(jobs: Job[]): void;
 }): BackstageTerminal {
-  const term = new Terminal({
-    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-    fontSize: 13,
-    cursorBlink: true,
-    convertEol: false,
-    scrollback: 5000,
-    theme: { background: '#0f172a', foreground: '#e2e8f0', cursor: '#e2e8f0', selectionBackground: '#334155' },
-  });
-  const fit = new FitAddon();
-  term.loadAddon(fit);
-  term.open(el);
+  const { term, fit } = openXterm(el);
   const history: string[] = [];
   let histPos = 0;
   let line = '';
