@@ -28,25 +28,31 @@ function localDefaults(credsKind: 'auditor' | 'launcher'): void {
 }
 
 const [area, verb, ...rest] = process.argv.slice(2);
-let code: number;
-if (area === 'users' || area === 'enrollment-key') {
-  localDefaults('launcher');
-  code = await (await import('../../services/auth/cli.js')).main(process.argv.slice(2));
-} else if (area === 'audit' && verb === 'replay') {
-  localDefaults('auditor');
-  code = await (await import('../../projections/cli/audit-replay.js')).main(rest);
-} else if (area === 'audit' && verb === 'verify') {
-  localDefaults('auditor');
-  code = await (await import('../../projections/cli/audit-verify.js')).main(rest);
-} else if (area === 'audit' && verb === 'prune') {
-  // Deleting needs the database owner's settings, not the read-only auditor's.
-  localDefaults('launcher');
-  code = await (await import('../../projections/cli/audit-prune.js')).main(rest);
-} else if (area === 'projections' && verb === 'rebuild') {
-  localDefaults('launcher');
-  code = await (await import('../../projections/cli/projections-rebuild.js')).main(rest);
-} else {
-  console.error(usage);
-  code = 2;
+let code = 2;
+try {
+  if (area === 'users' || area === 'enrollment-key') {
+    localDefaults('launcher');
+    code = await (await import('../../services/auth/cli.js')).main(process.argv.slice(2));
+  } else if (area === 'audit' && verb === 'replay') {
+    localDefaults('auditor');
+    code = await (await import('../../projections/cli/audit-replay.js')).main(rest);
+  } else if (area === 'audit' && verb === 'verify') {
+    localDefaults('auditor');
+    code = await (await import('../../projections/cli/audit-verify.js')).main(rest);
+  } else if (area === 'audit' && verb === 'prune') {
+    // Deleting needs the database owner's settings, not the read-only auditor's.
+    localDefaults('launcher');
+    code = await (await import('../../projections/cli/audit-prune.js')).main(rest);
+  } else if (area === 'projections' && verb === 'rebuild') {
+    localDefaults('launcher');
+    code = await (await import('../../projections/cli/projections-rebuild.js')).main(rest);
+  } else {
+    console.error(usage);
+    code = 2;
+  }
+} catch (e) {
+  // One line, never a stack trace: what failed and, in the message, what to do.
+  console.error(`guruconnect ${[area, verb].filter(Boolean).join(' ')}: ${(e as Error).message}`);
+  code = 1;
 }
 process.exit(code);

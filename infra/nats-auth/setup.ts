@@ -1,7 +1,14 @@
 /**
- * Decentralized NATS auth for GuruConnect: one operator, a system account and the application
- * account `GC`, whose users (services and agents) are signed by an account signing key we hold.
- * Everything lives in one owner-only directory; enrolling or revoking an agent never restarts NATS.
+ * Decentralized NATS auth for GuruConnect: one operator, a system account, the application account
+ * `GC`, whose users (services and agents) are signed by an account signing key we hold, and the
+ * readers' account `GC_READERS` (auditors, automation), which imports read-only access from `GC`
+ * (see permissions.ts). Everything lives in one owner-only directory; enrolling or revoking an agent
+ * never restarts NATS.
+ *
+ * This directory is also the registry of agent identities: an id gets credentials once
+ * (`agents/<id>.keys` lists every key ever issued to it), service names are reserved, and a second
+ * issue for the same id needs the caller's explicit `reissue` (the launcher re-keying its own agent,
+ * an admin re-enrolling a machine), so an enrollment key cannot take over a running agent.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +30,15 @@ import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { pushAccountJwt } from './claims-update.js';
 import { fastSigner } from './fast-signer.js';
-import { type ServiceKind, agentPermissions, serviceKinds, servicePermissions } from './permissions.js';
+import {
+  type ServiceKind,
+  agentPermissions,
+  appAccountExports,
+  isReaderKind,
+  readerAccountImports,
+  serviceKinds,
+  servicePermissions,
+} from './permissions.js';
 import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
 
 export interface NatsAuthSetup {
@@ -40,8 +55,15 @@ export interface NatsAuthSetup {
   credsFor(kind: ServiceKind): Promise<string>;
   /** Path of the system-account user's .creds (pushes account updates; never give it to a service). */
   systemCreds(): Promise<string>;
-  /** New user key and .creds text for one agent; only its public key is kept here. */
-  issueAgentCreds(agentId: string): Promise<Result<{ creds: string; userKey: string }>>;
+  /** Public key of the readers' account (auditors, automation). */
+  readonly readerAccountKey: string;
+  /**
+   * New user key and .creds text for one agent; only its public key is kept here. Refuses reserved
+   * ids (CONFLICT) and ids that already hold credentials unless `reissue` says the caller may re-key it.
+   */
+  issueAgentCreds(agentId: string, o?: { reissue?: boolean }): Promise<Result<{ creds: string; userKey: string }>>;
+  /** True when `creds` were issued by this setup for `agentId` with today's permissions. */
+  agentCredsCurrent(agentId: string, creds: string): boolean;
   /** Revokes every user ever issued to `agentId` and pushes the account JWT to the running servers. */
   revokeAgent(agentId: string, servers: string | string[]): Promise<Result<{ revokedKeys: string[] }>>;
   /** The current application account JWT (with its revocations). */
@@ -56,6 +78,8 @@ const files = {
   appSeed: 'app-account.nk',
   appSigningSeed: 'app-signing.nk',
   appJwt: 'app-account.jwt',
+  readerSeed: 'readers-account.nk',
+  readerJwt: 'readers-account.jwt',
   revocations: 'revocations.json',
   agents: 'agents',
   creds: 'creds',
@@ -65,6 +89,12 @@ const files = {
 // Explicit "no limit" values: an absent limit in a v2 account JWT is read as 0 by the server.
 const openLimits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 const jetStreamLimits = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+
+/**
+ * Agent ids that can never be enrolled: the service identities and names an operator would read as
+ * ours. Compared case-insensitively.
+ */
+export const reservedAgentIds: readonly string[] = [...serviceKinds, 'system', 'sys', 'gc', 'guruconnect', 'readers', 'integration', 'integrations', 'admin', 'root'];
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -96,6 +126,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
   const sys = await loadOrCreateKey(p(files.sysSeed), createAccount);
   const app = await loadOrCreateKey(p(files.appSeed), createAccount);
   const signing = await loadOrCreateKey(p(files.appSigningSeed), createAccount);
+  const reader = await loadOrCreateKey(p(files.readerSeed), createAccount);
 
   const operatorJwt = await loadOrCreateText(p(files.operatorJwt), () =>
     encodeOperator('guruconnect', operator, { system_account: sys.getPublicKey() }));
@@ -110,10 +141,23 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
       limits: { ...openLimits, ...jetStreamLimits },
       signing_keys: [signing.getPublicKey()],
       revocations,
+      exports: appAccountExports(),
     };
     return encodeAccount('GC', app, claims, { signer: operator });
   };
+  const encodeReaders = (): Promise<string> =>
+    encodeAccount('GC_READERS', reader, { limits: openLimits, imports: readerAccountImports(app.getPublicKey()) }, { signer: operator });
   await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
+  await loadOrCreateText(p(files.readerJwt), encodeReaders);
+  // A directory made by an older version lacks today's exports and imports: re-sign both (newer iat).
+  const stale = (path: string, field: 'exports' | 'imports', want: unknown) =>
+    JSON.stringify(decode<Account>(readFileSync(path, 'utf8').trim()).nats[field] ?? []) !== JSON.stringify(want);
+  if (stale(p(files.appJwt), 'exports', appAccountExports())) {
+    await writeSecret(p(files.appJwt), await encodeNewer(async () => encodeApp(await readRevocations()), readFileSync(p(files.appJwt), 'utf8').trim()));
+  }
+  if (stale(p(files.readerJwt), 'imports', readerAccountImports(app.getPublicKey()))) {
+    await writeSecret(p(files.readerJwt), await encodeNewer(encodeReaders, readFileSync(p(files.readerJwt), 'utf8').trim()));
+  }
   // Other processes (launcher, gateway) share this directory: the account JWT on disk is the truth.
   const currentAppJwt = (): string => readFileSync(p(files.appJwt), 'utf8').trim();
 
@@ -129,6 +173,11 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     const jwt = await encodeUser(name, kp, app.getPublicKey(), { ...perms, bearer_token: false }, { signer: signing });
     return td.decode(fmtCreds(jwt, kp));
   };
+  const readerCreds = async (name: string, perms: Permissions): Promise<string> => {
+    const kp = newUserKey();
+    const jwt = await encodeUser(name, kp, reader, { ...perms, bearer_token: false });
+    return td.decode(fmtCreds(jwt, kp));
+  };
 
   const configFragment = (resolverDir: string): string => [
     `operator: ${JSON.stringify(operatorJwt)}`,
@@ -138,6 +187,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     'resolver_preload: {',
     `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
     `  ${app.getPublicKey()}: ${JSON.stringify(currentAppJwt())}`,
+    `  ${reader.getPublicKey()}: ${JSON.stringify(readFileSync(p(files.readerJwt), 'utf8').trim())}`,
     '}',
     '',
   ].join('\n');
@@ -156,6 +206,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     operatorKey: operator.getPublicKey(),
     systemAccountKey: sys.getPublicKey(),
     appAccountKey: app.getPublicKey(),
+    readerAccountKey: reader.getPublicKey(),
     get serverConfig() { return configFragment(p(files.resolver)); },
     configFragment,
 
@@ -164,22 +215,29 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
       const path = join(dir, files.creds, `${kind}.creds`);
       const perms = servicePermissions(kind);
       const existing = await readIfExists(path);
-      // Re-issue when the permissions in code changed since the file was written.
-      if (existing && sameIssuerAndPerms(existing, signing.getPublicKey(), perms)) return path;
-      await writeSecret(path, await userCreds(kind, perms));
+      const issuer = isReaderKind(kind) ? reader.getPublicKey() : signing.getPublicKey();
+      // Re-issue when the permissions in code (or the account) changed since the file was written.
+      if (existing && sameIssuerAndPerms(existing, issuer, perms)) return path;
+      await writeSecret(path, isReaderKind(kind) ? await readerCreds(kind, perms) : await userCreds(kind, perms));
       return path;
     },
 
     systemCreds,
 
-    issueAgentCreds(agentId) {
+    issueAgentCreds(agentId, o = {}) {
       const id = checkSubjectToken(agentId, 'agent id');
       if (!id.ok) return Promise.resolve(id);
-      return serial(async () => {
-        const kp = newUserKey();
-        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
+      if (reservedAgentIds.includes(agentId.toLowerCase())) {
+        return Promise.resolve(err(ErrorCode.CONFLICT, `agent id ${agentId} is reserved for a GuruConnect service; choose another id`));
+      }
+      return serial(async (): Promise<Result<{ creds: string; userKey: string }>> => {
         const keysFile = join(dir, files.agents, `${agentId}.keys`);
         const known = (await readIfExists(keysFile)) ?? '';
+        if (known.trim() && !o.reissue) {
+          return err(ErrorCode.CONFLICT, `agent id ${agentId} already has credentials; revoke it first, or enroll this machine under another id`);
+        }
+        const kp = newUserKey();
+        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
         await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`);
         return ok({ creds, userKey: kp.getPublicKey() });
       });
@@ -202,6 +260,8 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
         return pushed.ok ? ok({ revokedKeys: keys }) : pushed;
       });
     },
+
+    agentCredsCurrent: (agentId, creds) => sameIssuerAndPerms(creds, signing.getPublicKey(), agentPermissions(agentId)),
 
     appAccountJwt: () => Promise.resolve(currentAppJwt()),
   };

@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectBus } from '../../infra/bus/connect.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
+import { inboxPrefixFor } from '../../infra/nats-auth/permissions.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { withAuth } from './access-auth.js';
 import { buildApp } from './app.js';
@@ -12,7 +13,8 @@ import { startPresenceWatchdog } from './presence-watchdog.js';
 const config = loadGatewayConfig();
 const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
 await migrateToLatest(db);
-const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds });
+// Its own inbox tree (permissions.ts): replies to the gateway are never readable by an agent.
+const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, inboxPrefix: inboxPrefixFor('gateway') });
 const js = jetstream(nc);
 // The enrollment service holds the account signing key; on one machine that is the gateway.
 const authDir = process.env.GC_NATS_AUTH_DIR;
