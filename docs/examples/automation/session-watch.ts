@@ -1,12 +1,13 @@
 /**
  * Prints logons and logoffs on the machines an integration may see, as they happen.
  *
- *   npm run guruconnect -- integrations create --name session-watch --events sessions
+ *   npm run guruconnect -- integrations create --name session-watch --events sessions,status
  *   npx tsx docs/examples/automation/session-watch.ts --creds data/integrations/session-watch.creds --server nats://127.0.0.1:4222
  *
  * Each agent publishes its whole session list on `gc.agent.<agent>.sessions` when it starts and
- * whenever a session appears, goes away or changes; comparing a list with the previous one of the
- * same agent gives the logons and logoffs. The first list of an agent is its state, not news.
+ * whenever a session appears, goes away or changes, and repeats it in every heartbeat
+ * (`gc.agent.<agent>.status`, every 5 s). Comparing a list with the previous one of the same agent
+ * gives the logons and logoffs; the first list heard from an agent is its state, not news.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,18 +32,29 @@ const key = (s: Session) => `${s.sessionId}/${s.domain ? `${s.domain}\\` : ''}${
 const describe = (s: Session) => `session ${s.sessionId} ${s.userName}${s.stationName ? ` (${s.stationName})` : ''}`;
 const known = new Map<string, Map<string, Session>>();
 
-for await (const m of nc.subscribe('gc.agent.*.sessions')) {
-  const r = decode(m.data, m.subject);
-  if (!r.ok || !r.value.sessionList) {
-    console.error(`skipped a message on ${m.subject}: ${r.ok ? 'no session list' : r.error.message}`);
-    continue;
+/** Compares an agent's session list with the one before and prints what changed. */
+function onMessage(subject: string, data: Uint8Array): void {
+  const r = decode(data, subject);
+  const list = r.ok ? (r.value.sessionList ?? r.value.agentStatus?.sessions) : undefined;
+  if (!r.ok || !list) {
+    if (!r.ok) console.error(`skipped a message on ${subject}: ${r.error.message}`);
+    return;
   }
   const agent = r.value.meta.agentId ?? '?';
-  const now = new Map((r.value.sessionList.sessions ?? []).filter((s) => s.userName).map((s) => [key(s), s]));
+  const now = new Map((list.sessions ?? []).filter((s) => s.userName).map((s) => [key(s), s]));
   const before = known.get(agent);
   known.set(agent, now);
-  if (!before) continue;
+  if (!before) {
+    console.error(`tracking ${agent}: ${now.size} session(s)`);
+    return;
+  }
   const at = new Date(Number(r.value.meta.atMs ?? Date.now())).toISOString();
   for (const [k, s] of now) if (!before.has(k)) console.log(`${at}  logon   ${agent}  ${describe(s)}`);
   for (const [k, s] of before) if (!now.has(k)) console.log(`${at}  logoff  ${agent}  ${describe(s)}`);
 }
+
+// One subscription per subject the integration may hear (a wider wildcard would be refused).
+for (const subject of ['gc.agent.*.sessions', 'gc.agent.*.status']) {
+  nc.subscribe(subject, { callback: (e, m) => (e ? console.error(`${subject}: ${e.message}`) : onMessage(m.subject, m.data)) });
+}
+await nc.closed();
