@@ -53,8 +53,8 @@ describe('gateway: hostile HTTP gets the error envelope', { timeout: 240_000 }, 
     return body;
   }
 
-  it('refuses a login body over 64 KB with 413', async () => {
-    const big = JSON.stringify({ name: 'ada', password: 'x'.repeat(70 * 1024) });
+  it('refuses a login body over 64 KB (a 100k-character string) with 413', async () => {
+    const big = JSON.stringify({ name: 'ada', password: 'x'.repeat(100_000) });
     await expectEnvelope(await postJson('/api/auth/login', big), 413, 'PAYLOAD_TOO_LARGE');
     // Other routes too.
     await expectEnvelope(await postJson('/api/machines/m1/switch-session', big), 413, 'PAYLOAD_TOO_LARGE');
