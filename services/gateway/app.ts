@@ -18,6 +18,7 @@ import { createBackstageClient } from './backstage/backstage-client.js';
 import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
 import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
 import { createCommandClient } from './bus/command-client.js';
+import type { EventIds } from './bus/event-ids.js';
 import type { GatewayConfig } from './config.js';
 import { envelope, installErrorHandler } from './errors.js';
 import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   logger?: boolean | Record<string, unknown>;
   /** Serve the dashboard (off in API-only tests to skip the bundle). */
   dashboard?: boolean;
+  /** Keyed ids of the gateway's derived events (loadEventIds(config.eventIdKeyFile)); default: a key of this process. */
+  eventIds?: EventIds;
 }
 
 export interface Gateway {
@@ -71,8 +74,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   const log = (m: string) => app.log.info(m);
   const events = subscribeAgentEvents(nc, log);
-  const audit = createAuditPublisher(js, (m) => app.log.error(m));
-  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log });
+  const audit = createAuditPublisher(js, (m) => app.log.error(m), { windowMs: config.denialFoldMs });
+  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log, eventIds: deps.eventIds });
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const notifications = listenReadModels(config.databaseUrl, log);
   const access = await deps.auth(app, { audit, db });
@@ -119,6 +122,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   if (deps.dashboard !== false) await app.register(dashboardRoutes);
 
   app.addHook('onClose', async () => {
+    await audit.flush();
     events.close();
     await notifications.close();
   });
