@@ -64,6 +64,8 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
     assert.equal(sum(rows), 200);
     assert.ok(rows.every((r) => r.agent_id === agentId && r.user_name === 'vic'));
     assert.ok(rows.some((r) => r.details.count === 1), 'the first denial was recorded at once');
+    // The audit page's one-line summary shows the first four detail entries: the count is among them.
+    for (const r of rows) assert.ok(Object.keys(r.details).slice(0, 4).includes('count'), JSON.stringify(r.details));
   });
 
   it('denials still held when the gateway stops are published on the way down', async () => {
