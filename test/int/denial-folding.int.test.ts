@@ -4,7 +4,7 @@
  * API; denials still held when the gateway stops are published on the way down. Whole stack.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,6 +66,15 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
     assert.ok(rows.some((r) => r.details.count === 1), 'the first denial was recorded at once');
     // The audit page's one-line summary shows the first four detail entries: the count is among them.
     for (const r of rows) assert.ok(Object.keys(r.details).slice(0, 4).includes('count'), JSON.stringify(r.details));
+  });
+
+  it('the launcher writes one event id key, owner-only, and the gateway uses it', () => {
+    const keyFile = join(dir, 'nats-auth', 'event-id.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.ok(readFileSync(keyFile, 'utf8').trim().length >= 43);
+    const gatewayLog = readFileSync(join(dir, 'logs', 'gateway.log'), 'utf8');
+    assert.ok(gatewayLog.includes('gateway listening'), 'the log is the gateway\'s');
+    assert.equal(gatewayLog.includes('GC_EVENT_ID_KEY_FILE is not set'), false);
   });
 
   it('denials still held when the gateway stops are published on the way down', async () => {
