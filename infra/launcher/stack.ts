@@ -13,6 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import { auditRetentionConfig } from '../../projections/audit/retention-config.js';
 import type { Role } from '../../services/auth/roles.js';
+import { newEventIdKey } from '../../services/gateway/bus/event-ids.js';
 import { createUser, findUserByName } from '../../services/auth/users.js';
 import { connectBus } from '../bus/connect.js';
 import { ensureStreams } from '../bus/streams.js';
@@ -169,6 +170,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       admin = { name: 'admin', password: readFileSync(adminFile, 'utf8').trim() };
     }
 
+    // One key for every gateway of this data directory: keyed event ids (services/gateway/bus/event-ids.ts).
+    const eventIdKeyFile = join(dataDir, 'nats-auth', 'event-id.key');
+    if (!existsSync(eventIdKeyFile)) await writeSecret(eventIdKeyFile, newEventIdKey());
+
     const port = opts.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
@@ -184,7 +189,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
       gateway: async () => ({
         entry: 'services/gateway/server.ts',
-        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth') },
+        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile },
       }),
     };
     const agentId = opts.agent === false ? undefined : (opts.agentId ?? defaultAgentId());
