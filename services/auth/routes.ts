@@ -4,6 +4,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import { ErrorCode } from '../../proto/errors.js';
 import { adminRoutes } from './admin-routes.js';
 import { agentRoutes } from './agent-routes.js';
+import { apiTokenRoutes } from './api-token-routes.js';
 import type { AuthPluginOptions } from './options.js';
 import { sendError } from './reply.js';
 import { sessionRoutes } from './session-routes.js';
@@ -24,4 +25,5 @@ export const authRoutes: FastifyPluginAsync<AuthPluginOptions> = async (app, opt
   await app.register(sessionRoutes, opts);
   await app.register(adminRoutes, opts);
   await app.register(agentRoutes, opts);
+  await app.register(apiTokenRoutes, opts);
 };
