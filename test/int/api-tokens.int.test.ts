@@ -98,6 +98,10 @@ describe('API tokens (real PostgreSQL)', () => {
     assert.equal(ran.json().ran_as, 'ci-bot');
     const me = await app.inject({ url: '/api/auth/me', headers: as(token) });
     assert.deepEqual(me.json().user.api_token, { id, name: 'nightly backup' });
+    // Logout ends sessions; an API token is revoked by an admin, so logout leaves it working.
+    const logout = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: as(token) });
+    assert.equal(logout.json().error_code, 'CONFLICT');
+    assert.equal((await app.inject({ url: '/api/auth/me', headers: as(token) })).statusCode, 200);
     // Its user is an operator: admin routes stay closed, and the denial names the token.
     const denied = await app.inject({ url: '/api/tokens', headers: as(token) });
     assert.equal(denied.statusCode, 403);

@@ -107,6 +107,15 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     assert.equal(cmd.user_name, 'ci-bot');
   });
 
+  it('documents the token routes and cpu_sample_ms in the OpenAPI document', async () => {
+    const r = await fetch(`${stack.url}/api/docs/json`);
+    assert.equal(r.status, 200);
+    const doc = (await r.json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
+    assert.ok(doc.paths['/api/tokens']?.post && doc.paths['/api/tokens']?.get && doc.paths['/api/tokens/{id}']?.delete, Object.keys(doc.paths).join(' '));
+    const params = doc.paths['/api/machines/{agentId}/backstage/processes']?.get?.parameters ?? [];
+    assert.ok(params.some((p) => p.name === 'cpu_sample_ms' && p.in === 'query'), JSON.stringify(params));
+  });
+
   it('answers 401 TOKEN_REVOKED once an admin revokes the token', async () => {
     const rv = await fetch(`${stack.url}/api/tokens/${tokenId}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.token}` } });
     assert.equal(rv.status, 200);
