@@ -105,6 +105,25 @@ export function storedAgentEventSubjects(agent: AgentId | '*' = '*'): string[] {
   return Object.values(AgentEvent).filter((e) => e.stored).map((e) => `gc.agent.${a}.${e.suffix}`);
 }
 
+/**
+ * Event names an integration subscribes to: the stored agent events by their subject suffix, and
+ * `audit` (technician actions). These are the names the CLI and the README use.
+ */
+export const integrationEventNames = [...Object.values(AgentEvent).filter((e) => e.stored).map((e) => e.suffix), 'audit'] as const;
+
+/** The subjects of `events` for `agents` ('*' = every agent); audit events are not per machine. */
+export function integrationSubjects(agents: readonly AgentId[] | '*', events: readonly string[]): Result<string[]> {
+  const unknown = events.filter((e) => !(integrationEventNames as readonly string[]).includes(e));
+  if (unknown.length) return err(ErrorCode.VALIDATION_FAILED, `unknown event name ${unknown.join(', ')}; use any of ${integrationEventNames.join(', ')}`);
+  if (events.includes('audit') && agents !== '*') return err(ErrorCode.VALIDATION_FAILED, "audit events are not per machine: use --agents '*' to include them, or leave audit out");
+  const out: string[] = [];
+  for (const e of events) {
+    if (e === 'audit') { out.push(subjects.allAudit()); continue; }
+    for (const a of agents === '*' ? ['*'] : agents) out.push(`gc.agent.${a === '*' ? '*' : token(a, 'agent id')}.${e}`);
+  }
+  return ok(out);
+}
+
 function sessionToken(session: number): string {
   if (!Number.isInteger(session) || session < 0 || session > 0xffffffff) throw new SubjectError(`session id ${session} is not a uint32`);
   return String(session);

@@ -10,6 +10,9 @@ const usage = `usage: npm run guruconnect -- <command>
   users create --name N --role admin|operator|viewer|auditor
   users grant --name N --machine <agentId|*>
   enrollment-key create [--site S] [--reusable] [--ttl-hours H]
+  integrations create --name N [--agents <id,id|*>] [--events sessions,status,switched,backstage.output,audit] [--out FILE]
+  integrations list | integrations revoke --name N
+  events tail [--creds F] [--subject S | --agent A --type T] [--since ISO | --seq N] [--limit N] [--json]
   audit replay [--agent A] [--user U] [--type T] [--since ISO] [--until ISO] [--json]
   audit verify
   audit prune [--older-than-days N]   (default GC_AUDIT_RETENTION_DAYS)
@@ -33,6 +36,11 @@ try {
   if (area === 'users' || area === 'enrollment-key') {
     localDefaults('launcher');
     code = await (await import('../../services/auth/cli.js')).main(process.argv.slice(2));
+  } else if (area === 'integrations') {
+    code = await (await import('./integrations-cli.js')).main(process.argv.slice(3));
+  } else if (area === 'events' && verb === 'tail') {
+    localDefaults('auditor');
+    code = await (await import('../../projections/cli/events-tail.js')).main(rest);
   } else if (area === 'audit' && verb === 'replay') {
     localDefaults('auditor');
     code = await (await import('../../projections/cli/audit-replay.js')).main(rest);

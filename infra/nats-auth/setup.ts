@@ -66,6 +66,10 @@ export interface NatsAuthSetup {
   agentCredsCurrent(agentId: string, creds: string): boolean;
   /** Revokes every user ever issued to `agentId` and pushes the account JWT to the running servers. */
   revokeAgent(agentId: string, servers: string | string[]): Promise<Result<{ revokedKeys: string[] }>>;
+  /** A user of the readers' account with `perms` (integrations); only the caller keeps the key. */
+  issueReaderCreds(name: string, perms: Permissions): Promise<{ creds: string; userKey: string }>;
+  /** Revokes readers' account users and pushes the account to the running servers (their connections end). */
+  revokeReaderKeys(keys: string[], servers: string | string[]): Promise<Result<void>>;
   /** The current application account JWT (with its revocations). */
   appAccountJwt(): Promise<string>;
 }
@@ -81,6 +85,7 @@ const files = {
   readerSeed: 'readers-account.nk',
   readerJwt: 'readers-account.jwt',
   revocations: 'revocations.json',
+  readerRevocations: 'reader-revocations.json',
   agents: 'agents',
   creds: 'creds',
   resolver: 'resolver',
@@ -133,8 +138,9 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
   const sysJwt = await loadOrCreateText(p(files.sysJwt), () =>
     encodeAccount('SYS', sys, { limits: openLimits }, { signer: operator }));
 
-  const readRevocations = async (): Promise<Record<string, number>> =>
-    JSON.parse((await readIfExists(p(files.revocations))) ?? '{}') as Record<string, number>;
+  const readRevocationsOf = async (file: string): Promise<Record<string, number>> =>
+    JSON.parse((await readIfExists(p(file))) ?? '{}') as Record<string, number>;
+  const readRevocations = () => readRevocationsOf(files.revocations);
 
   const encodeApp = async (revocations: Record<string, number>): Promise<string> => {
     const claims: Partial<Account> = {
@@ -145,8 +151,12 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     };
     return encodeAccount('GC', app, claims, { signer: operator });
   };
-  const encodeReaders = (): Promise<string> =>
-    encodeAccount('GC_READERS', reader, { limits: openLimits, imports: readerAccountImports(app.getPublicKey()) }, { signer: operator });
+  const encodeReaders = async (): Promise<string> =>
+    encodeAccount('GC_READERS', reader, {
+      limits: openLimits,
+      imports: readerAccountImports(app.getPublicKey()),
+      revocations: await readRevocationsOf(files.readerRevocations),
+    }, { signer: operator });
   await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
   await loadOrCreateText(p(files.readerJwt), encodeReaders);
   // A directory made by an older version lacks today's exports and imports: re-sign both (newer iat).
@@ -173,8 +183,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     const jwt = await encodeUser(name, kp, app.getPublicKey(), { ...perms, bearer_token: false }, { signer: signing });
     return td.decode(fmtCreds(jwt, kp));
   };
-  const readerCreds = async (name: string, perms: Permissions): Promise<string> => {
-    const kp = newUserKey();
+  const readerCreds = async (name: string, perms: Permissions, kp: KeyPair = newUserKey()): Promise<string> => {
     const jwt = await encodeUser(name, kp, reader, { ...perms, bearer_token: false });
     return td.decode(fmtCreds(jwt, kp));
   };
@@ -262,6 +271,23 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     },
 
     agentCredsCurrent: (agentId, creds) => sameIssuerAndPerms(creds, signing.getPublicKey(), agentPermissions(agentId)),
+
+    issueReaderCreds(name, perms) {
+      const kp = newUserKey();
+      return readerCreds(name, perms, kp).then((creds) => ({ creds, userKey: kp.getPublicKey() }));
+    },
+
+    revokeReaderKeys(keys, servers) {
+      return serial(async () => {
+        const revocations = await readRevocationsOf(files.readerRevocations);
+        const now = Math.floor(Date.now() / 1000);
+        for (const k of keys) revocations[k] = now;
+        await writeSecret(p(files.readerRevocations), JSON.stringify(revocations, null, 1));
+        const next = await encodeNewer(encodeReaders, readFileSync(p(files.readerJwt), 'utf8').trim());
+        await writeSecret(p(files.readerJwt), next);
+        return pushAccountJwt(servers, await systemCreds(), next);
+      });
+    },
 
     appAccountJwt: () => Promise.resolve(currentAppJwt()),
   };

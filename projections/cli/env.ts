@@ -47,7 +47,7 @@ export async function cliDeps(name: string, needDb: boolean, env: NodeJS.Process
     try {
       credsText = readFileSync(e.data.NATS_CREDS, 'utf8');
     } catch (x) {
-      return `cannot read NATS_CREDS ${e.data.NATS_CREDS}: ${(x as NodeJS.ErrnoException).code ?? (x as Error).message}; point it at the auditor's .creds file`;
+      return `cannot read NATS_CREDS ${e.data.NATS_CREDS}: ${(x as NodeJS.ErrnoException).code ?? (x as Error).message}; point it at a .creds file (the auditor's, or one written by integrations create)`;
     }
   }
   const nc = await connectBus({ servers: e.data.NATS_URL, name, credsFile: e.data.NATS_CREDS, once: true }).catch((x: Error) => x);

@@ -10,7 +10,7 @@ import { isApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
 import { sendError } from './reply.js';
-import type { AuthUser, Role } from './roles.js';
+import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
 import { resolveToken, tokenIds } from './tokens.js';
 import { accessibleMachines, canAccessMachine } from './users.js';
@@ -26,6 +26,7 @@ declare module 'fastify' {
     /** preHandler: 401 without a user, 403 (audited as access_denied) without one of `roles`. */
     requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
     canAccessMachine(user: AuthUser, agentId: string): Promise<boolean>;
+    /** The machines `user` may see listed: '*' for admins and auditors, else their grants. */
     accessibleMachines(user: AuthUser): Promise<'*' | string[]>;
   }
 }
@@ -63,7 +64,9 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
   });
   app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
-  app.decorate('accessibleMachines', (user: AuthUser) => accessibleMachines(db, user));
+  // Auditors see every machine in listings, to map the audit log's agent ids to host names, but
+  // reach none: canAccessMachine stays grant-based, so no machine page, viewer socket or command.
+  app.decorate('accessibleMachines', async (user: AuthUser) => (user.role === 'auditor' ? ALL_MACHINES : accessibleMachines(db, user)));
 
   await app.register(authRoutes, opts);
 };
