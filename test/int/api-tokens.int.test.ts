@@ -15,6 +15,7 @@ import { hashSecret } from '../../services/auth/secrets.js';
 import { main as cli } from '../../services/auth/cli.js';
 import { type AuditEvent, authPlugin } from '../../services/auth/plugin.js';
 import { createUser } from '../../services/auth/users.js';
+import { installErrorHandler } from '../../services/gateway/errors.js';
 import { type TestPostgres, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
@@ -40,6 +41,8 @@ describe('API tokens (real PostgreSQL)', () => {
     app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
+    // The host's envelope handler, as in the gateway (the auth routes have none of their own).
+    installErrorHandler(app);
     // A 300 ms interval instead of a minute, so the throttle is observable in a test.
     await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, apiTokens: { touchEveryMs: 300 } });
     app.post('/api/backstage', { preHandler: app.requireRole('admin', 'operator') }, async (req) => ({ ran_as: req.user?.name }));
