@@ -19,7 +19,12 @@ export function createApiTokenAuth(db: Kysely<Database>, audit: AuditFn, opts: {
     const r = await resolveApiToken(db, token);
     if (!r.ok) return sendError(reply, r.error.code, r.error.message);
     req.user = r.value;
-    if (await touch(r.value.api_token.id)) {
+    // Bookkeeping must not fail the script's request: a failed last-used write is logged, not answered.
+    const first = await touch(r.value.api_token.id).catch((e: unknown) => {
+      req.log.error({ err: e }, 'recording an API token use failed');
+      return false;
+    });
+    if (first) {
       const path = (req.routeOptions.url ?? req.url.split('?')[0] ?? '').slice(0, 200);
       await loggedAudit(audit, req.log)({ eventType: 'api_token_used', actor: r.value, details: { method: req.method, path, ip: req.ip } });
     }

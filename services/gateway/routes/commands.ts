@@ -121,6 +121,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
     }, async (request) => {
       const { agentId } = request.params;
       await onlineMachine(request, agentId);
+      // One handler serves three paths, so its query is untyped: read the already validated one through the schema.
       const cpuSampleMs = kind === 'processes' ? processesQuerySchema.parse(request.query).cpu_sample_ms : undefined;
       const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request));
       if (!r.ok) throw GcHttpError.of(r.error);
