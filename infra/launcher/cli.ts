@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const usage = `usage: npm run guruconnect -- <command>
-  users create --name N --role admin|operator|viewer|auditor
+  users create --name N --role admin|operator|viewer|auditor [--service]
   users grant --name N --machine <agentId|*>
   enrollment-key create [--site S] [--reusable] [--ttl-hours H]
   integrations create --name N [--agents <id,id|*>] [--events sessions,status,switched,backstage.output,audit] [--out FILE]

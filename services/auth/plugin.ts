@@ -5,6 +5,8 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ErrorCode } from '../../proto/errors.js';
+import { createApiTokenAuth } from './api-token-auth.js';
+import { isApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
 import { sendError } from './reply.js';
@@ -39,11 +41,14 @@ export function presentedToken(req: FastifyRequest): string | undefined {
 const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const { db, audit } = opts;
   app.decorateRequest('user', null);
+  const apiTokenAuth = createApiTokenAuth(db, audit, opts.apiTokens);
 
   // onRequest also runs for WebSocket upgrades (they are GET routes), so sockets see request.user.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const token = presentedToken(req);
     if (!token) return;
+    // API tokens (gca_) answer 401 with their own code when revoked or expired; session tokens stay anonymous.
+    if (isApiToken(token)) return apiTokenAuth(req, reply, token);
     const found = await resolveToken(db, token);
     if (!found) return;
     req.user = found.user;

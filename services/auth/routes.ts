@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { adminRoutes } from './admin-routes.js';
 import { agentRoutes } from './agent-routes.js';
+import { apiTokenRoutes } from './api-token-routes.js';
 import type { AuthPluginOptions } from './options.js';
 import { sessionRoutes } from './session-routes.js';
 
@@ -15,4 +16,5 @@ export const authRoutes: FastifyPluginAsync<AuthPluginOptions> = async (app, opt
   await app.register(sessionRoutes, opts);
   await app.register(adminRoutes, opts);
   await app.register(agentRoutes, opts);
+  await app.register(apiTokenRoutes, opts);
 };

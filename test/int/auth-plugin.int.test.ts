@@ -67,8 +67,8 @@ describe('auth plugin (real PostgreSQL)', () => {
     assert.equal(await verifyPassword('s3cret-password', a), true);
     assert.equal(await verifyPassword('s3cret-passwore', a), false);
     const row = await db.selectFrom('users').select('password_hash').where('name', '=', 'alice').executeTakeFirstOrThrow();
-    assert.ok(!row.password_hash.includes(PASSWORD));
-    assert.equal(await verifyPassword(PASSWORD, row.password_hash), true);
+    assert.ok(row.password_hash && !row.password_hash.includes(PASSWORD));
+    assert.equal(await verifyPassword(PASSWORD, row.password_hash ?? ''), true);
   });
 
   it('logs in with a cookie and a bearer token, resolves /me, and logout revokes the token', async () => {
