@@ -123,4 +123,28 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     assert.equal(await missing.exit, 2);
     assert.equal(missing.err().trim().split('\n').length, 1);
   });
+
+  it('HTTP automation: a service account token runs a backstage echo, and revoked it answers TOKEN_REVOKED', async () => {
+    const bot = guruconnect(dataDir, 'users', 'create', '--name', 'ci-bot', '--role', 'admin', '--service');
+    assert.equal(await bot.exit, 0, bot.err());
+    const password = /Sign in as: admin \/ (\S+)/.exec(stack.out())![1]!;
+    const admin = await login(url, 'admin', password);
+    const created = await admin.post<{ id: string; token: string }>('/api/tokens', { name: 'nightly', user: 'ci-bot', expires_in_days: 90 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const agentId = (await admin.get<{ machines: Array<{ agent_id: string }> }>('/api/machines')).body.machines[0]!.agent_id;
+    const exec = () => fetch(`${url}/api/machines/${agentId}/backstage/exec`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.body.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'echo nightly-ok', shell: 'sh' }),
+    });
+    const ran = await exec();
+    const body = (await ran.json()) as { stdout?: string; output?: string };
+    assert.equal(ran.status, 200, JSON.stringify(body));
+    assert.match(JSON.stringify(body), /nightly-ok/);
+    const del = await fetch(`${url}/api/tokens/${created.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.token}` } });
+    assert.ok(del.ok, String(del.status));
+    const after = await exec();
+    assert.equal(after.status, 401);
+    assert.equal(((await after.json()) as { error_code: string }).error_code, 'TOKEN_REVOKED');
+  });
 });
