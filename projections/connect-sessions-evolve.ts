@@ -4,7 +4,13 @@ import type { ConnectSessionsTable } from '../infra/db/tables/audit.js';
 import { detailString, parseDetails } from './details-json.js';
 import type { DecodedEvent } from './runtime/types.js';
 
-export type ConnectSessionState = Omit<Selectable<ConnectSessionsTable>, 'last_seq'> & { last_seq: number };
+/** The fold's view of a row: bigint columns as numbers. */
+export type ConnectSessionState = Omit<Selectable<ConnectSessionsTable>, 'last_seq' | 'windows_session_id'> & { last_seq: number; windows_session_id: number | null };
+
+/** A stored row as the fold's state. */
+export function connectSessionStateOf(r: Selectable<ConnectSessionsTable>): ConnectSessionState {
+  return { ...r, last_seq: Number(r.last_seq), windows_session_id: r.windows_session_id === null ? null : Number(r.windows_session_id) };
+}
 
 export const SESSION_TYPES = ['screen_control', 'view_only', 'backstage'] as const;
 

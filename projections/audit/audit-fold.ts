@@ -19,6 +19,17 @@ import { backstageOutcomeDetails, backstageRequestDetails, backstageTypeOf, swit
 
 const FAILED_TYPE: Record<string, string> = { session_switched: 'session_switch_failed' };
 
+/**
+ * The id of a row an event makes on its own. An agent chooses its events' ids, so its rows live in
+ * their own namespace (`agent:<agent>:<id>`): otherwise an agent could publish an event whose id is
+ * the id of a command sent to it, before answering, and the command's row would be dropped as a
+ * duplicate. Gateway-published ids (commands, gc.audit.>) are used as they are.
+ */
+export function plainRowId(e: DecodedEvent): string {
+  const id = e.msg.meta.id || `seq-${e.seq}`;
+  return e.parsed.family === 'agent' ? `agent:${e.parsed.agentId}:${id}` : id;
+}
+
 /** Command ids and row ids an event may touch, so the projection loads just those. */
 export function auditKeys(e: DecodedEvent): { commands: string[]; rows: string[]; agents: string[] } {
   const m = e.msg;
@@ -26,9 +37,9 @@ export function auditKeys(e: DecodedEvent): { commands: string[]; rows: string[]
   const agents = m.payload === 'agentStatus' || (m.payload === 'audit' && m.audit?.eventType === 'agent_offline') ? [agentOf(e)].filter(Boolean) : [];
   if (e.parsed.family === 'cmd') return { commands: [m.meta.id], rows: [m.meta.id], agents };
   if (m.payload === 'sessionSwitched' || m.payload === 'backstageOutput' || (m.payload === 'audit' && m.audit?.eventType === 'command_failed')) {
-    return { commands: cid ? [cid] : [], rows: [cid, m.meta.id].filter(Boolean), agents };
+    return { commands: cid ? [cid] : [], rows: [cid, plainRowId(e)].filter(Boolean), agents };
   }
-  return { commands: [], rows: [m.meta.id], agents };
+  return { commands: [], rows: [plainRowId(e)], agents };
 }
 
 function agentOf(e: DecodedEvent): string {
@@ -44,7 +55,7 @@ function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string |
 /** A row for an event that is a fact on its own (not part of a command). */
 function plainRow(e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null = null): AuditRow {
   return {
-    id: e.msg.meta.id, seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
+    id: plainRowId(e), seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
     created_at: new Date(e.atMs), correlation_id: e.msg.meta.correlationId || null,
   };
 }
@@ -56,10 +67,16 @@ function remember(state: AuditState, row: AuditRow | undefined): AuditRow | unde
   return row;
 }
 
-/** Closes a command with its outcome: one row carrying both sides. */
+/**
+ * Closes a command with its outcome: one row carrying both sides. An agent's result closes only a
+ * command sent to that agent (another agent's result naming it is a row of its own); the gateway's
+ * command_failed closes any.
+ */
 function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string, unknown>, failed: boolean, fallbackType: string): AuditRow | undefined {
   const cid = e.msg.meta.correlationId || '';
-  const p = cid ? state.pending.get(cid) : undefined;
+  const fromAgent = e.parsed.family === 'agent';
+  const open = cid ? state.pending.get(cid) : undefined;
+  const p = open && (!fromAgent || open.agent_id === agentOf(e)) ? open : undefined;
   const done = new Date(e.atMs);
   if (p) {
     state.pending.delete(cid);
@@ -76,7 +93,9 @@ function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string
   const late = cid !== '' && state.rowIds.has(cid);
   // No request seen (or already closed): still a fact worth a row, under the event's own id if needed.
   const row = plainRow(e, failed && !late ? (FAILED_TYPE[fallbackType] ?? fallbackType) : fallbackType, { ...outcome, ...(late ? { late: true } : { request_seen: false }) });
-  if (!late && cid) row.id = cid;
+  // A gateway event keeps the command's id (a later request is then no second row); an agent's
+  // stays in its namespace, so it can never take a command's id.
+  if (!late && cid && !fromAgent) row.id = cid;
   row.correlation_id = cid || null;
   return remember(state, row);
 }

@@ -17,15 +17,29 @@
  * findings, and (4) checks each anchor's cutoff against what the stream still holds, but not its
  * hash.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
+import { Streams } from '../../proto/subjects.js';
+import { AUDIT_PROJECTION, quarantineRowId, quarantinedAudit } from './audit-quarantine.js';
 import { GENESIS_HASH, canonicalJson, rowHash } from './audit-hash.js';
 import type { AuditRow, ChainedAuditRow } from './audit-types.js';
 import { type ReplayResult, replayAudit } from './replay.js';
 import { type RetentionAnchor, retentionAnchors } from './retention-anchor.js';
 
-export type FindingKind = 'missing' | 'extra' | 'altered' | 'chain_broken' | 'anchor_mismatch';
+export type FindingKind = 'missing' | 'extra' | 'altered' | 'chain_broken' | 'anchor_mismatch' | 'quarantined' | 'lagging';
+
+export interface VerifyOptions {
+  onProgress?: (seq: number, last: number) => void;
+  /**
+   * How long the audit checkpoint may stay behind the stream's last sequence before that is a
+   * `lagging` finding (verify waits this long for it to catch up first). Default 10 s.
+   */
+  graceMs?: number;
+}
+
+export const DEFAULT_GRACE_MS = 10_000;
 
 export interface Finding {
   kind: FindingKind;
@@ -81,16 +95,50 @@ function checkAnchors(anchors: RetentionAnchor[], r: ReplayResult, findings: Fin
   }
 }
 
-/** Rows missing, extra or altered compared with the stream (up to the audit checkpoint), chain breaks and anchor mismatches. */
-export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, onProgress?: (seq: number, last: number) => void): Promise<VerifyResult> {
-  const checkpoint = Number((await db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', 'audit').executeTakeFirst())?.last_seq ?? 0);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function auditCheckpoint(db: Kysely<Database>): Promise<number> {
+  return Number((await db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', AUDIT_PROJECTION).executeTakeFirst())?.last_seq ?? 0);
+}
+
+/**
+ * The audit checkpoint once it reached the stream's last sequence, or after `graceMs` with a
+ * `lagging` finding: a stuck projection means events missing from the log, which the comparison
+ * (only up to the checkpoint) would never show.
+ */
+async function caughtUpCheckpoint(nc: NatsConnection, db: Kysely<Database>, graceMs: number, findings: Finding[]): Promise<number> {
+  const last = (await (await jetstreamManager(nc)).streams.info(Streams.events.name)).state.last_seq;
+  const until = Date.now() + graceMs;
+  let checkpoint = await auditCheckpoint(db);
+  while (checkpoint < last && Date.now() < until) {
+    await sleep(Math.min(250, Math.max(1, until - Date.now())));
+    checkpoint = await auditCheckpoint(db);
+  }
+  if (checkpoint < last) {
+    findings.push({ kind: 'lagging', id: AUDIT_PROJECTION, detail: `the audit checkpoint is at seq ${checkpoint}, ${last - checkpoint} events behind the stream's last seq ${last} after ${graceMs} ms: those events are not in the log (is the audit projection running? GET /api/health shows its lag and quarantine)` });
+  }
+  return checkpoint;
+}
+
+/**
+ * Rows missing, extra or altered compared with the stream (up to the audit checkpoint), chain
+ * breaks, anchor mismatches, quarantined events (each one a finding: the log holds a stand-in row,
+ * not the event) and a checkpoint lagging the stream.
+ */
+export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts: VerifyOptions | ((seq: number, last: number) => void) = {}): Promise<VerifyResult> {
+  const o: VerifyOptions = typeof opts === 'function' ? { onProgress: opts } : opts;
+  const findings: Finding[] = [];
+  const checkpoint = await caughtUpCheckpoint(nc, db, o.graceMs ?? DEFAULT_GRACE_MS, findings);
   const anchors = await retentionAnchors(db);
   const through = anchors.at(-1)?.throughSeq ?? 0;
-  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress }) : emptyReplay();
+  const quarantined = await quarantinedAudit(db);
+  for (const q of quarantined.values()) {
+    if (q.seq <= checkpoint) findings.push({ kind: 'quarantined', id: quarantineRowId(q.seq), detail: `the event at seq ${q.seq} (${q.subject}, sha256 ${q.sha256}) could not be audited: ${q.errorCode} ${q.errorMessage}` });
+  }
+  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress: o.onProgress, quarantined }) : emptyReplay();
   const stored = (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((x) => ({ ...x, seq: Number(x.seq) }) as ChainedAuditRow);
   const partial = r.firstSeq > 1;
   const fields = partial ? CONTENT : FIELDS;
-  const findings: Finding[] = [];
   const notes: string[] = [];
   const byId = new Map(stored.map((x) => [x.id, x]));
   const expectedIds = new Set(r.rows.map((x) => x.id));

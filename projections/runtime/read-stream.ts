@@ -7,6 +7,8 @@ export interface RawEvent {
   seq: number;
   subject: string;
   data: Uint8Array;
+  /** When the stream stored it, ms since epoch (the trusted clock). */
+  timeMs: number;
 }
 
 export interface ReadStreamOptions {
@@ -37,7 +39,7 @@ export async function readStream(nc: NatsConnection, o: ReadStreamOptions, onBat
     let drained = false;
     for await (const m of it) {
       if (m.seq > to) { drained = true; break; }
-      batch.push({ seq: m.seq, subject: m.subject, data: m.data });
+      batch.push({ seq: m.seq, subject: m.subject, data: m.data, timeMs: Math.floor(m.info.timestampNanos / 1e6) });
       if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
     }
     if (batch.length > 0) {
