@@ -153,14 +153,17 @@ export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts
     const diff = fields.filter((f) => norm(s, f) !== norm(e, f));
     if (diff.length) findings.push({ kind: 'altered', id: e.id, detail: `differs from the stream in ${diff.join(', ')}` });
   }
+  const uncertainCorrelations = new Set(r.rows.flatMap((x) => (r.uncertain.has(x.id) && x.correlation_id ? [x.correlation_id] : [])));
   let unverifiable = 0;
   for (const s of stored) {
     if (s.seq <= through) findings.push({ kind: 'anchor_mismatch', id: s.id, detail: `${s.event_type} at seq ${s.seq} is still stored although the retention anchor says every row through seq ${through} was pruned` });
     if (expectedIds.has(s.id)) continue;
     // A late result whose command row is older than the stream: the replay saw no row to be late for.
     const lateForAgedRow = partial && s.details.late === true && r.uncertain.has(s.correlation_id ?? '');
+    // A command row whose request aged out: the replay has only the agent's result, as a row of its own.
+    const closedByUncertain = partial && uncertainCorrelations.has(s.id);
     if (partial && s.seq < r.firstSeq) unverifiable++;
-    else if (lateForAgedRow) continue;
+    else if (lateForAgedRow || closedByUncertain) continue;
     else findings.push({ kind: 'extra', id: s.id, detail: `${s.event_type} at seq ${s.seq} has no source in the stream up to ${checkpoint}` });
   }
   let prev = anchors.at(-1)?.lastDeletedHash ?? GENESIS_HASH;
