@@ -6,10 +6,6 @@
  * and command text, so lone surrogates become U+FFFD and NUL is removed, everywhere, the same way.
  */
 
-/** Largest and smallest values of a Postgres bigint column. */
-export const PG_BIGINT_MAX = 9223372036854775807n;
-export const PG_BIGINT_MIN = -9223372036854775808n;
-
 // Node 20 has String.prototype.toWellFormed; the project's TypeScript lib (ES2023) does not declare it.
 type WellFormable = string & { toWellFormed(): string };
 
@@ -32,20 +28,6 @@ export function pgText(s: string | null | undefined): string {
 /** pgText for a nullable column: null stays null. */
 export function pgTextOrNull(s: string | null | undefined): string | null {
   return s === null || s === undefined ? null : pgText(s);
-}
-
-/** An integer for a bigint column: clamped into its range (uint64 above 2^63-1 cannot be stored). */
-export function pgBigint(n: number | bigint | { toString(): string } | null | undefined): number | string {
-  if (n === null || n === undefined) return 0;
-  let b: bigint;
-  try {
-    b = typeof n === 'bigint' ? n : typeof n === 'number' ? BigInt(Math.trunc(Number.isFinite(n) ? n : 0)) : BigInt(n.toString());
-  } catch {
-    return 0;
-  }
-  if (b > PG_BIGINT_MAX) b = PG_BIGINT_MAX;
-  if (b < PG_BIGINT_MIN) b = PG_BIGINT_MIN;
-  return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString();
 }
 
 /**

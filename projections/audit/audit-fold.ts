@@ -12,6 +12,7 @@
  * what `audit verify` checks.
  */
 import { pb } from '../../proto/codec.js';
+import { pgText } from '../../infra/db/pg-safe.js';
 import { detailString, parseDetails } from '../details-json.js';
 import type { DecodedEvent } from '../runtime/types.js';
 import type { AuditRow, AuditState, PendingCommand } from './audit-types.js';
@@ -26,25 +27,30 @@ const FAILED_TYPE: Record<string, string> = { session_switched: 'session_switch_
  * duplicate. Gateway-published ids (commands, gc.audit.>) are used as they are.
  */
 export function plainRowId(e: DecodedEvent): string {
-  const id = e.msg.meta.id || `seq-${e.seq}`;
+  const id = idOf(e) || `seq-${e.seq}`;
   return e.parsed.family === 'agent' ? `agent:${e.parsed.agentId}:${id}` : id;
 }
 
 /** Command ids and row ids an event may touch, so the projection loads just those. */
 export function auditKeys(e: DecodedEvent): { commands: string[]; rows: string[]; agents: string[] } {
   const m = e.msg;
-  const cid = m.meta.correlationId || '';
+  const cid = cidOf(e);
   const agents = m.payload === 'agentStatus' || (m.payload === 'audit' && m.audit?.eventType === 'agent_offline') ? [agentOf(e)].filter(Boolean) : [];
-  if (e.parsed.family === 'cmd') return { commands: [m.meta.id], rows: [m.meta.id], agents };
+  if (e.parsed.family === 'cmd') return { commands: [idOf(e)], rows: [idOf(e)], agents };
   if (m.payload === 'sessionSwitched' || m.payload === 'backstageOutput' || (m.payload === 'audit' && m.audit?.eventType === 'command_failed')) {
     return { commands: cid ? [cid] : [], rows: [cid, plainRowId(e)].filter(Boolean), agents };
   }
   return { commands: [], rows: [plainRowId(e)], agents };
 }
 
+// Ids as Postgres stores them (pg-safe): they are looked up and compared, not only written, and a
+// lookup with a NUL in it fails as surely as a write.
+const idOf = (e: DecodedEvent) => pgText(e.msg.meta.id);
+const cidOf = (e: DecodedEvent) => pgText(e.msg.meta.correlationId);
+
 function agentOf(e: DecodedEvent): string {
   if ('agentId' in e.parsed) return e.parsed.agentId;
-  return e.msg.meta.agentId || detailString(parseDetails(e.msg.audit?.detailsJson), 'agent_id') || '';
+  return pgText(e.msg.meta.agentId || detailString(parseDetails(e.msg.audit?.detailsJson), 'agent_id'));
 }
 
 function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string | null } {
@@ -56,7 +62,7 @@ function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string |
 function plainRow(e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null = null): AuditRow {
   return {
     id: plainRowId(e), seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
-    created_at: new Date(e.atMs), correlation_id: e.msg.meta.correlationId || null,
+    created_at: new Date(e.atMs), correlation_id: cidOf(e) || null,
   };
 }
 
@@ -73,7 +79,7 @@ function remember(state: AuditState, row: AuditRow | undefined): AuditRow | unde
  * command_failed closes any.
  */
 function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string, unknown>, failed: boolean, fallbackType: string): AuditRow | undefined {
-  const cid = e.msg.meta.correlationId || '';
+  const cid = cidOf(e);
   const fromAgent = e.parsed.family === 'agent';
   const open = cid ? state.pending.get(cid) : undefined;
   const p = open && (!fromAgent || open.agent_id === agentOf(e)) ? open : undefined;
@@ -101,7 +107,7 @@ function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string
 }
 
 function openCommand(state: AuditState, e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null): undefined {
-  const id = e.msg.meta.id;
+  const id = idOf(e);
   if (state.rowIds.has(id) || state.pending.has(id)) return undefined;
   const a = actorOf(e);
   const p: PendingCommand = {
@@ -153,7 +159,7 @@ export function foldAudit(state: AuditState, e: DecodedEvent): AuditRow | undefi
       const d = parseDetails(a.detailsJson);
       if (a.windowsSessionId) d.windows_session_id = a.windowsSessionId;
       if (a.eventType === 'command_failed') {
-        const p = state.pending.get(m.meta.correlationId || '');
+        const p = state.pending.get(cidOf(e));
         return closeCommand(state, e, { ok: false, failed_by: 'gateway', ...d }, true, p ? p.event_type : 'command_failed');
       }
       if (a.eventType === 'agent_offline') state.online.set(agentOf(e), false);
