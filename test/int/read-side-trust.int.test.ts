@@ -12,7 +12,11 @@ import type { Database } from '../../infra/db/schema.js';
 import { encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { Streams, subjects } from '../../proto/subjects.js';
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { projections } from '../../projections/all.js';
+import { rebuildProjection } from '../../projections/rebuild/rebuild.js';
+import { healthRoutes } from '../../services/gateway/routes/health.js';
 import { quarantinedAudit } from '../../projections/audit/audit-quarantine.js';
 import { replayAudit } from '../../projections/audit/replay.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
@@ -119,6 +123,26 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     const health = await readSideHealth(db, projections.map((p) => p.name), (name, cp) => projectionLag(jsm, { name }, cp, last));
     assert.deepEqual(health.projections.map((p) => [p.name, p.quarantined, p.lag]), [['machines', 0, 0], ['windows_sessions', 0, 0], ['connect_sessions', 0, 0], ['audit', 1, 0]]);
     assert.deepEqual(health.quarantined_recent.map((r) => [r.projection, r.stream_seq]), [['audit', bad]]);
+
+    // GET /api/health (public): lag and quarantine, without subjects or messages for an anonymous caller.
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(healthRoutes, { db, nc: backbone!.nc });
+    const res = await app.inject({ method: 'GET', url: '/api/health' });
+    await app.close();
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json() as { read_side: { attention: boolean; projections: Array<{ name: string; quarantined: number }>; quarantined_recent: Array<Record<string, unknown>> } };
+    assert.equal(body.read_side.attention, true);
+    assert.deepEqual(body.read_side.projections.find((p) => p.name === 'audit')?.quarantined, 1);
+    assert.deepEqual(Object.keys(body.read_side.quarantined_recent[0]!).sort(), ['error_code', 'projection', 'quarantined_at', 'stream_seq']);
+
+    // A rebuild from sequence 1 quarantines the same event again and chains the same stand-in row.
+    const before = await rowsOf();
+    const rebuilt = await rebuildProjection({ nc: backbone!.nc, db, def: projections.find((p) => p.name === 'audit')! });
+    assert.ok(rebuilt.ok, rebuilt.ok ? '' : rebuilt.error.message);
+    assert.deepEqual((await rowsOf()).map((r) => [r.id, r.hash]), before.map((r) => [r.id, r.hash]));
+    assert.equal((await quarantinedAudit(db)).size, 1);
   });
 
   it('agent silencing its own command: an event whose id is the command id does not drop the command row', async () => {
