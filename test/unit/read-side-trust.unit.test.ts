@@ -6,6 +6,7 @@ import type { AgentId } from '../../proto/ids.js';
 import { parseSubject, subjects } from '../../proto/subjects.js';
 import { agentInstantOrNull, eventTimeMs } from '../../projections/runtime/event-time.js';
 import { classifyFailure } from '../../projections/runtime/failure-kind.js';
+import { main as verifyCli } from '../../projections/cli/audit-verify.js';
 
 const dbError = (code: string) => Object.assign(new pg.DatabaseError('boom', 1, 'error'), { code });
 
@@ -58,5 +59,11 @@ describe('pg-safe: one boundary for text and JSON', () => {
 
   it('JSON values deep, keys too', () => {
     assert.deepEqual(pgJson({ a: ['x\ud800', { 'k\u0000': 'v\udfff' }], n: Number.NaN }), { a: ['x\ufffd', { k: 'v\ufffd' }], n: null });
+  });
+});
+
+describe('audit verify CLI options', () => {
+  it('refuses a --grace-ms that is not a whole number of ms >= 0, before connecting anywhere', async () => {
+    for (const bad of ['-5', 'soon', '1.5']) assert.equal(await verifyCli(['--grace-ms', bad]), 2, bad);
   });
 });
