@@ -54,12 +54,15 @@ export function decodeJsMsg(m: JsMsg): Result<DecodedEvent> {
   if (hit && hit.seq === m.seq && hit.subject === m.subject && hit.data.equals(m.data)) return hit.r;
   // A copy: the message's bytes are a view into the connection's read buffer, which we must not pin.
   const data = Buffer.from(m.data);
-  const r = decodeEvent(m.subject, m.seq, data, streamTimeMs(m.info.timestampNanos));
+  const r = decodeEvent(m.subject, m.seq, data, streamTimeMs(m.timestampNanos));
   recent[slot] = { seq: m.seq, subject: m.subject, data, r };
   return r;
 }
 
-/** A JetStream timestamp (ns since epoch) in ms. */
-export function streamTimeMs(nanos: number | bigint): number {
-  return Math.floor(Number(nanos) / 1e6);
+/**
+ * A JetStream timestamp (ns since epoch) in whole ms, exactly: from the bigint (a float of ~1.8e18 ns
+ * is off by up to 256 ns, which could move a stored time across a ms and break replay's hashes).
+ */
+export function streamTimeMs(nanos: bigint): number {
+  return Number(nanos / 1_000_000n);
 }

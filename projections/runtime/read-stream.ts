@@ -39,7 +39,7 @@ export async function readStream(nc: NatsConnection, o: ReadStreamOptions, onBat
     let drained = false;
     for await (const m of it) {
       if (m.seq > to) { drained = true; break; }
-      batch.push({ seq: m.seq, subject: m.subject, data: m.data, timeMs: Math.floor(m.info.timestampNanos / 1e6) });
+      batch.push({ seq: m.seq, subject: m.subject, data: m.data, timeMs: Number(m.timestampNanos / 1_000_000n) });
       if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
     }
     if (batch.length > 0) {
