@@ -1,17 +1,25 @@
 /** Pure fold of viewer audit events and switch results into connect_sessions rows. */
 import type { Selectable } from 'kysely';
 import type { ConnectSessionsTable } from '../infra/db/tables/audit.js';
+import { pgText } from '../infra/db/pg-safe.js';
 import { detailString, parseDetails } from './details-json.js';
 import type { DecodedEvent } from './runtime/types.js';
 
-export type ConnectSessionState = Omit<Selectable<ConnectSessionsTable>, 'last_seq'> & { last_seq: number };
+/** The fold's view of a row: bigint columns as numbers. */
+export type ConnectSessionState = Omit<Selectable<ConnectSessionsTable>, 'last_seq' | 'windows_session_id'> & { last_seq: number; windows_session_id: number | null };
+
+/** A stored row as the fold's state. */
+export function connectSessionStateOf(r: Selectable<ConnectSessionsTable>): ConnectSessionState {
+  return { ...r, last_seq: Number(r.last_seq), windows_session_id: r.windows_session_id === null ? null : Number(r.windows_session_id) };
+}
 
 export const SESSION_TYPES = ['screen_control', 'view_only', 'backstage'] as const;
 
 /** The connect session an event is about, if any. */
 export function connectSessionKey(e: DecodedEvent): string | undefined {
-  if (e.msg.payload === 'audit') return e.msg.audit?.connectSessionId || undefined;
-  if (e.msg.payload === 'sessionSwitched' && e.msg.sessionSwitched?.ok) return e.msg.sessionSwitched.viewerId || undefined;
+  // As stored (a key with NUL could not even be looked up).
+  if (e.msg.payload === 'audit') return pgText(e.msg.audit?.connectSessionId) || undefined;
+  if (e.msg.payload === 'sessionSwitched' && e.msg.sessionSwitched?.ok) return pgText(e.msg.sessionSwitched.viewerId) || undefined;
   return undefined;
 }
 
@@ -31,8 +39,8 @@ export function evolveConnectSession(prev: ConnectSessionState | undefined, e: D
   const at = new Date(e.atMs);
   const actor = e.msg.meta.actor;
   const opened = (type: string, win: number | null): ConnectSessionState => ({
-    id, agent_id: e.msg.meta.agentId || prev?.agent_id || '', user_id: actor?.userId || prev?.user_id || '',
-    user_name: actor?.userName || prev?.user_name || '', windows_session_id: win, session_type: type,
+    id, agent_id: pgText(e.msg.meta.agentId) || prev?.agent_id || '', user_id: pgText(actor?.userId) || prev?.user_id || '',
+    user_name: pgText(actor?.userName) || prev?.user_name || '', windows_session_id: win, session_type: type,
     started_at: prev?.started_at ?? at, ended_at: null, last_seq: e.seq,
   });
   if (e.msg.payload === 'sessionSwitched') {
@@ -41,7 +49,7 @@ export function evolveConnectSession(prev: ConnectSessionState | undefined, e: D
   }
   const a = e.msg.audit!;
   const d = parseDetails(a.detailsJson);
-  const agentId = e.msg.meta.agentId || detailString(d, 'agent_id') || prev?.agent_id || '';
+  const agentId = pgText(e.msg.meta.agentId || detailString(d, 'agent_id')) || prev?.agent_id || '';
   switch (a.eventType) {
     case 'viewer_joined': {
       const type = sessionType(d, 'screen_control');

@@ -1,7 +1,7 @@
 /** connect_sessions: viewer connections, their type and the Windows session each one watches. */
 import type { Transaction } from 'kysely';
 import type { Database } from '../infra/db/schema.js';
-import { type ConnectSessionState, connectSessionKey, evolveConnectSession } from './connect-sessions-evolve.js';
+import { type ConnectSessionState, connectSessionKey, connectSessionStateOf, evolveConnectSession } from './connect-sessions-evolve.js';
 import { AUDIT_PREFIX, AgentEvent } from '../proto/subjects.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 
@@ -9,7 +9,7 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   const ids = [...new Set(events.flatMap((e) => connectSessionKey(e) ?? []))];
   if (ids.length === 0) return;
   const loaded = await trx.selectFrom('connect_sessions').selectAll().where('id', 'in', ids).execute();
-  const state = new Map<string, ConnectSessionState>(loaded.map((r) => [r.id, { ...r, last_seq: Number(r.last_seq) }]));
+  const state = new Map<string, ConnectSessionState>(loaded.map((r) => [r.id, connectSessionStateOf(r)]));
   const touched = new Set<string>();
   for (const e of events) {
     const id = connectSessionKey(e);

@@ -4,9 +4,20 @@ import { pb } from '../proto/codec.js';
 import type { MachinesTable } from '../infra/db/schema.js';
 import type { DecodedEvent } from './runtime/types.js';
 import { desktopUsers } from './session-fields.js';
-import { pgText } from './pg-text.js';
+import { pgText } from '../infra/db/pg-safe.js';
 
-export type MachineState = Omit<Selectable<MachinesTable>, 'last_seq'> & { last_seq: number };
+/** The fold's view of a row: bigint columns as numbers (a uint32 and a stream sequence are exact). */
+export type MachineState = Omit<Selectable<MachinesTable>, 'last_seq' | 'current_session_id' | 'session_count' | 'heartbeat_interval_ms'> & {
+  last_seq: number;
+  current_session_id: number;
+  session_count: number;
+  heartbeat_interval_ms: number;
+};
+
+/** A stored row as the fold's state. */
+export function machineStateOf(r: Selectable<MachinesTable>): MachineState {
+  return { ...r, last_seq: Number(r.last_seq), current_session_id: Number(r.current_session_id), session_count: Number(r.session_count), heartbeat_interval_ms: Number(r.heartbeat_interval_ms) };
+}
 
 const DEFAULT_HEARTBEAT_MS = 5000;
 

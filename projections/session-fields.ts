@@ -2,7 +2,7 @@
 import { pb } from '../proto/codec.js';
 import type { guruconnect } from '../proto/generated/guruconnect.js';
 import type { DecodedEvent } from './runtime/types.js';
-import { pgText } from './pg-text.js';
+import { pgText } from '../infra/db/pg-safe.js';
 
 type SessionList = guruconnect.ISessionList;
 

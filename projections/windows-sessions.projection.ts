@@ -5,7 +5,8 @@ import { machinesProjection } from './machines.projection.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 import { sessionListOf, sessionStateText, sessionTypeText } from './session-fields.js';
-import { pgText } from './pg-text.js';
+import { pgText } from '../infra/db/pg-safe.js';
+import { agentInstantOrNull } from './runtime/event-time.js';
 
 /** Rows for an agent's latest list (pure). */
 export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsTable>[] {
@@ -18,11 +19,10 @@ export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsT
     const id = s.sessionId ?? 0;
     if (seen.has(id)) continue; // a malformed list must not break the primary key
     seen.add(id);
-    const logon = Number(s.logonTimeMs ?? 0);
     rows.push({
       agent_id: agentId, session_id: id, user_name: pgText(s.userName), domain: pgText(s.domain),
       state: sessionStateText(s.state), type: sessionTypeText(s.type), station_name: pgText(s.stationName),
-      client_name: pgText(s.clientName), client_address: pgText(s.clientAddress), logon_time: logon > 0 ? new Date(logon) : null,
+      client_name: pgText(s.clientName), client_address: pgText(s.clientAddress), logon_time: agentInstantOrNull(Number(s.logonTimeMs ?? 0), e.streamMs),
       idle_secs: s.idleSecs ?? 0, locked: s.locked ?? false, capturable: s.capturable ?? false, updated_at: at,
     });
   }
@@ -30,8 +30,8 @@ export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsT
 }
 
 const columns: Columns<Insertable<WindowsSessionsTable>> = {
-  agent_id: 'text', session_id: 'int4', user_name: 'text', domain: 'text', state: 'text', type: 'text', station_name: 'text',
-  client_name: 'text', client_address: 'text', logon_time: 'timestamptz', idle_secs: 'int4', locked: 'bool', capturable: 'bool', updated_at: 'timestamptz',
+  agent_id: 'text', session_id: 'int8', user_name: 'text', domain: 'text', state: 'text', type: 'text', station_name: 'text',
+  client_name: 'text', client_address: 'text', logon_time: 'timestamptz', idle_secs: 'int8', locked: 'bool', capturable: 'bool', updated_at: 'timestamptz',
 };
 
 /** Per batch only each agent's latest list counts: older ones in the batch are replaced anyway. */

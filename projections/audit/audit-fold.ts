@@ -12,6 +12,7 @@
  * what `audit verify` checks.
  */
 import { pb } from '../../proto/codec.js';
+import { pgText } from '../../infra/db/pg-safe.js';
 import { detailString, parseDetails } from '../details-json.js';
 import type { DecodedEvent } from '../runtime/types.js';
 import type { AuditRow, AuditState, PendingCommand } from './audit-types.js';
@@ -19,21 +20,37 @@ import { backstageOutcomeDetails, backstageRequestDetails, backstageTypeOf, swit
 
 const FAILED_TYPE: Record<string, string> = { session_switched: 'session_switch_failed' };
 
+/**
+ * The id of a row an event makes on its own. An agent chooses its events' ids, so its rows live in
+ * their own namespace (`agent:<agent>:<id>`): otherwise an agent could publish an event whose id is
+ * the id of a command sent to it, before answering, and the command's row would be dropped as a
+ * duplicate. Gateway-published ids (commands, gc.audit.>) are used as they are.
+ */
+export function plainRowId(e: DecodedEvent): string {
+  const id = idOf(e) || `seq-${e.seq}`;
+  return e.parsed.family === 'agent' ? `agent:${e.parsed.agentId}:${id}` : id;
+}
+
 /** Command ids and row ids an event may touch, so the projection loads just those. */
 export function auditKeys(e: DecodedEvent): { commands: string[]; rows: string[]; agents: string[] } {
   const m = e.msg;
-  const cid = m.meta.correlationId || '';
+  const cid = cidOf(e);
   const agents = m.payload === 'agentStatus' || (m.payload === 'audit' && m.audit?.eventType === 'agent_offline') ? [agentOf(e)].filter(Boolean) : [];
-  if (e.parsed.family === 'cmd') return { commands: [m.meta.id], rows: [m.meta.id], agents };
+  if (e.parsed.family === 'cmd') return { commands: [idOf(e)], rows: [idOf(e)], agents };
   if (m.payload === 'sessionSwitched' || m.payload === 'backstageOutput' || (m.payload === 'audit' && m.audit?.eventType === 'command_failed')) {
-    return { commands: cid ? [cid] : [], rows: [cid, m.meta.id].filter(Boolean), agents };
+    return { commands: cid ? [cid] : [], rows: [cid, plainRowId(e)].filter(Boolean), agents };
   }
-  return { commands: [], rows: [m.meta.id], agents };
+  return { commands: [], rows: [plainRowId(e)], agents };
 }
+
+// Ids as Postgres stores them (pg-safe): they are looked up and compared, not only written, and a
+// lookup with a NUL in it fails as surely as a write.
+const idOf = (e: DecodedEvent) => pgText(e.msg.meta.id);
+const cidOf = (e: DecodedEvent) => pgText(e.msg.meta.correlationId);
 
 function agentOf(e: DecodedEvent): string {
   if ('agentId' in e.parsed) return e.parsed.agentId;
-  return e.msg.meta.agentId || detailString(parseDetails(e.msg.audit?.detailsJson), 'agent_id') || '';
+  return pgText(e.msg.meta.agentId || detailString(parseDetails(e.msg.audit?.detailsJson), 'agent_id'));
 }
 
 function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string | null } {
@@ -44,8 +61,8 @@ function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string |
 /** A row for an event that is a fact on its own (not part of a command). */
 function plainRow(e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null = null): AuditRow {
   return {
-    id: e.msg.meta.id, seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
-    created_at: new Date(e.atMs), correlation_id: e.msg.meta.correlationId || null,
+    id: plainRowId(e), seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
+    created_at: new Date(e.atMs), correlation_id: cidOf(e) || null,
   };
 }
 
@@ -56,10 +73,16 @@ function remember(state: AuditState, row: AuditRow | undefined): AuditRow | unde
   return row;
 }
 
-/** Closes a command with its outcome: one row carrying both sides. */
+/**
+ * Closes a command with its outcome: one row carrying both sides. An agent's result closes only a
+ * command sent to that agent (another agent's result naming it is a row of its own); the gateway's
+ * command_failed closes any.
+ */
 function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string, unknown>, failed: boolean, fallbackType: string): AuditRow | undefined {
-  const cid = e.msg.meta.correlationId || '';
-  const p = cid ? state.pending.get(cid) : undefined;
+  const cid = cidOf(e);
+  const fromAgent = e.parsed.family === 'agent';
+  const open = cid ? state.pending.get(cid) : undefined;
+  const p = open && (!fromAgent || open.agent_id === agentOf(e)) ? open : undefined;
   const done = new Date(e.atMs);
   if (p) {
     state.pending.delete(cid);
@@ -76,13 +99,15 @@ function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string
   const late = cid !== '' && state.rowIds.has(cid);
   // No request seen (or already closed): still a fact worth a row, under the event's own id if needed.
   const row = plainRow(e, failed && !late ? (FAILED_TYPE[fallbackType] ?? fallbackType) : fallbackType, { ...outcome, ...(late ? { late: true } : { request_seen: false }) });
-  if (!late && cid) row.id = cid;
+  // A gateway event keeps the command's id (a later request is then no second row); an agent's
+  // stays in its namespace, so it can never take a command's id.
+  if (!late && cid && !fromAgent) row.id = cid;
   row.correlation_id = cid || null;
   return remember(state, row);
 }
 
 function openCommand(state: AuditState, e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null): undefined {
-  const id = e.msg.meta.id;
+  const id = idOf(e);
   if (state.rowIds.has(id) || state.pending.has(id)) return undefined;
   const a = actorOf(e);
   const p: PendingCommand = {
@@ -134,7 +159,7 @@ export function foldAudit(state: AuditState, e: DecodedEvent): AuditRow | undefi
       const d = parseDetails(a.detailsJson);
       if (a.windowsSessionId) d.windows_session_id = a.windowsSessionId;
       if (a.eventType === 'command_failed') {
-        const p = state.pending.get(m.meta.correlationId || '');
+        const p = state.pending.get(cidOf(e));
         return closeCommand(state, e, { ok: false, failed_by: 'gateway', ...d }, true, p ? p.event_type : 'command_failed');
       }
       if (a.eventType === 'agent_offline') state.online.set(agentOf(e), false);

@@ -1,5 +1,6 @@
 /** The tamper-evident chain: each row's hash covers the previous hash and the row's canonical content. */
 import { createHash } from 'node:crypto';
+import { pgJson } from '../../infra/db/pg-safe.js';
 import type { AuditRow, ChainedAuditRow } from './audit-types.js';
 
 export const GENESIS_HASH = '';
@@ -14,41 +15,12 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
- * Postgres text and jsonb refuse NUL; strip it (a command text could carry one). The result is what
- * a JSON round trip gives (Dates become ISO strings, undefined goes, non-finite numbers become null),
- * built by one walk: the round trip was the largest single cost of replay.
+ * The row as Postgres stores it (infra/db/pg-safe.ts: lone surrogates -> U+FFFD, no NUL, a jsonb
+ * round trip's shape). The hash is computed over this cleaned row, so the projection and a replay
+ * from the stream agree.
  */
 export function cleanForJsonb<T>(v: T): T {
-  return clean(v) as T;
-}
-
-function clean(x: unknown): unknown {
-  switch (typeof x) {
-    case 'string':
-      return x.includes('\u0000') ? x.replaceAll('\u0000', '') : x;
-    case 'number':
-      return Number.isFinite(x) ? x + 0 : null;
-    case 'boolean':
-      return x;
-    case 'bigint':
-      throw new TypeError('Do not know how to serialize a BigInt');
-    case 'object': {
-      if (x === null) return null;
-      const j = (x as { toJSON?: unknown }).toJSON;
-      if (typeof j === 'function') return clean(j.call(x));
-      if (Array.isArray(x)) return Array.from(x, (e) => clean(e) ?? null); // holes too, as JSON does
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(x)) {
-        const c = clean((x as Record<string, unknown>)[k]);
-        if (c === undefined) continue;
-        if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
-        else out[k] = c;
-      }
-      return out;
-    }
-    default:
-      return undefined;
-  }
+  return pgJson(v);
 }
 
 export function rowHash(prev: string, r: AuditRow): string {

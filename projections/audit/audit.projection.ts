@@ -2,7 +2,8 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import { AgentEvent } from '../../proto/subjects.js';
-import type { DecodedEvent, ProjectionDef } from '../runtime/types.js';
+import type { DecodedEvent, ProjectionDef, QuarantinedEvent } from '../runtime/types.js';
+import { quarantineRow } from './audit-quarantine.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
 import type { AuditRow, AuditState, ChainedAuditRow, PendingCommand } from './audit-types.js';
@@ -82,6 +83,13 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   }
 }
 
+/** The chained row standing for a quarantined event, in the transaction that quarantines it. */
+async function quarantined(trx: Transaction<Database>, q: QuarantinedEvent): Promise<void> {
+  const draft = cleanForJsonb(quarantineRow(q));
+  const rows = chain(await chainHead(trx, q.seq), [{ ...draft, created_at: new Date(draft.created_at) }]);
+  await unnestInsert(trx, { table: 'events', rows, columns: eventColumns });
+}
+
 /** Commands, audit events and agent status are on different subjects: reads the whole stream. */
 export const auditProjection: ProjectionDef = {
   name: 'audit',
@@ -89,4 +97,5 @@ export const auditProjection: ProjectionDef = {
   relevant: (subject) => !subject.endsWith(`.${AgentEvent.sessions.suffix}`),
   tables: ['events', 'audit_pending', 'audit_agents'],
   apply,
+  quarantined,
 };

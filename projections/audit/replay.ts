@@ -3,8 +3,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { EventsApiSubjects } from '../../proto/subjects.js';
 import { decodeEvent } from '../runtime/decode-event.js';
 import { readStream, streamState } from '../runtime/read-stream.js';
+import type { QuarantinedEvent } from '../runtime/types.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
+import { quarantineRow } from './audit-quarantine.js';
 import { type AuditRow, type ChainedAuditRow, emptyAuditState } from './audit-types.js';
 
 export interface AuditFilter {
@@ -43,8 +45,20 @@ export function matchesFilter(r: AuditRow, f: AuditFilter): boolean {
   return true;
 }
 
+export interface ReplayOptions {
+  toSeq?: number;
+  onProgress?: (seq: number, last: number) => void;
+  /**
+   * The audit projection's quarantined events (audit-quarantine.ts quarantinedAudit): at those
+   * sequences the replay puts the projection's event_quarantined row instead of folding the event.
+   */
+  quarantined?: ReadonlyMap<number, QuarantinedEvent>;
+  /** Where these credentials reach the stream (the readers' import for auditors). */
+  api?: EventsApiSubjects;
+}
+
 /** Folds the stream from its first event (sequence 1 unless aged out) up to `toSeq` (default: its end) into chained audit rows. */
-export async function replayAudit(nc: NatsConnection, o: { toSeq?: number; onProgress?: (seq: number, last: number) => void; api?: EventsApiSubjects } = {}): Promise<ReplayResult> {
+export async function replayAudit(nc: NatsConnection, o: ReplayOptions = {}): Promise<ReplayResult> {
   const state = emptyAuditState();
   const drafts: AuditRow[] = [];
   const uncertain = new Set<string>();
@@ -62,7 +76,13 @@ export async function replayAudit(nc: NatsConnection, o: { toSeq?: number; onPro
     }
     for (const r of batch) {
       eventsRead++;
-      const d = decodeEvent(r.subject, r.seq, r.data);
+      const q = o.quarantined?.get(r.seq);
+      if (q) {
+        const row = quarantineRow(q);
+        drafts.push({ ...cleanForJsonb(row), created_at: row.created_at });
+        continue;
+      }
+      const d = decodeEvent(r.subject, r.seq, r.data, r.timeMs);
       if (!d.ok) { undecodable++; continue; }
       const unseenAgent = partial && d.value.msg.payload === 'agentStatus' && auditKeys(d.value).agents.some((a) => !state.online.has(a));
       const row = foldAudit(state, d.value);

@@ -21,12 +21,27 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import type { EventsApiSubjects } from '../../proto/subjects.js';
+import { streamState } from '../runtime/read-stream.js';
+import { AUDIT_PROJECTION, quarantineRowId, quarantinedAudit } from './audit-quarantine.js';
 import { GENESIS_HASH, canonicalJson, rowHash } from './audit-hash.js';
 import type { AuditRow, ChainedAuditRow } from './audit-types.js';
 import { type ReplayResult, replayAudit } from './replay.js';
 import { type RetentionAnchor, retentionAnchors } from './retention-anchor.js';
 
-export type FindingKind = 'missing' | 'extra' | 'altered' | 'chain_broken' | 'anchor_mismatch';
+export type FindingKind = 'missing' | 'extra' | 'altered' | 'chain_broken' | 'anchor_mismatch' | 'quarantined' | 'lagging';
+
+export interface VerifyOptions {
+  onProgress?: (seq: number, last: number) => void;
+  /**
+   * How long the audit checkpoint may stay behind the stream's last sequence before that is a
+   * `lagging` finding (verify waits this long for it to catch up first). Default 10 s.
+   */
+  graceMs?: number;
+  /** Where these credentials reach the stream (the readers' import for auditors). */
+  api?: EventsApiSubjects;
+}
+
+export const DEFAULT_GRACE_MS = 10_000;
 
 export interface Finding {
   kind: FindingKind;
@@ -82,16 +97,52 @@ function checkAnchors(anchors: RetentionAnchor[], r: ReplayResult, findings: Fin
   }
 }
 
-/** Rows missing, extra or altered compared with the stream (up to the audit checkpoint), chain breaks and anchor mismatches. */
-export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, onProgress?: (seq: number, last: number) => void, api?: EventsApiSubjects): Promise<VerifyResult> {
-  const checkpoint = Number((await db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', 'audit').executeTakeFirst())?.last_seq ?? 0);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function auditCheckpoint(db: Kysely<Database>): Promise<number> {
+  return Number((await db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', AUDIT_PROJECTION).executeTakeFirst())?.last_seq ?? 0);
+}
+
+/**
+ * The audit checkpoint once it reached the stream's last sequence, or after `graceMs` with a
+ * `lagging` finding: a stuck projection means events missing from the log, which the comparison
+ * (only up to the checkpoint) would never show.
+ */
+async function caughtUpCheckpoint(nc: NatsConnection, db: Kysely<Database>, graceMs: number, findings: Finding[], api?: EventsApiSubjects): Promise<number> {
+  const state = await streamState(nc, api);
+  if (!state.ok) throw new Error(state.error.message);
+  const last = state.value.lastSeq;
+  const until = Date.now() + graceMs;
+  let checkpoint = await auditCheckpoint(db);
+  while (checkpoint < last && Date.now() < until) {
+    await sleep(Math.min(250, Math.max(1, until - Date.now())));
+    checkpoint = await auditCheckpoint(db);
+  }
+  if (checkpoint < last) {
+    findings.push({ kind: 'lagging', id: AUDIT_PROJECTION, detail: `the audit checkpoint is at seq ${checkpoint}, ${last - checkpoint} events behind the stream's last seq ${last} after ${graceMs} ms: those events are not in the log (is the audit projection running? GET /api/health shows its lag and quarantine)` });
+  }
+  return checkpoint;
+}
+
+/**
+ * Rows missing, extra or altered compared with the stream (up to the audit checkpoint), chain
+ * breaks, anchor mismatches, quarantined events (each one a finding: the log holds a stand-in row,
+ * not the event) and a checkpoint lagging the stream.
+ */
+export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts: VerifyOptions | ((seq: number, last: number) => void) = {}): Promise<VerifyResult> {
+  const o: VerifyOptions = typeof opts === 'function' ? { onProgress: opts } : opts;
+  const findings: Finding[] = [];
+  const checkpoint = await caughtUpCheckpoint(nc, db, o.graceMs ?? DEFAULT_GRACE_MS, findings, o.api);
   const anchors = await retentionAnchors(db);
   const through = anchors.at(-1)?.throughSeq ?? 0;
-  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress, api }) : emptyReplay();
+  const quarantined = await quarantinedAudit(db);
+  for (const q of quarantined.values()) {
+    if (q.seq <= checkpoint) findings.push({ kind: 'quarantined', id: quarantineRowId(q.seq), detail: `the event at seq ${q.seq} (${q.subject}, sha256 ${q.sha256}) could not be audited: ${q.errorCode} ${q.errorMessage}` });
+  }
+  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress: o.onProgress, quarantined, api: o.api }) : emptyReplay();
   const stored = (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((x) => ({ ...x, seq: Number(x.seq) }) as ChainedAuditRow);
   const partial = r.firstSeq > 1;
   const fields = partial ? CONTENT : FIELDS;
-  const findings: Finding[] = [];
   const notes: string[] = [];
   const byId = new Map(stored.map((x) => [x.id, x]));
   const expectedIds = new Set(r.rows.map((x) => x.id));
@@ -106,14 +157,17 @@ export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, onPr
     const diff = fields.filter((f) => norm(s, f) !== norm(e, f));
     if (diff.length) findings.push({ kind: 'altered', id: e.id, detail: `differs from the stream in ${diff.join(', ')}` });
   }
+  const uncertainCorrelations = new Set(r.rows.flatMap((x) => (r.uncertain.has(x.id) && x.correlation_id ? [x.correlation_id] : [])));
   let unverifiable = 0;
   for (const s of stored) {
     if (s.seq <= through) findings.push({ kind: 'anchor_mismatch', id: s.id, detail: `${s.event_type} at seq ${s.seq} is still stored although the retention anchor says every row through seq ${through} was pruned` });
     if (expectedIds.has(s.id)) continue;
     // A late result whose command row is older than the stream: the replay saw no row to be late for.
     const lateForAgedRow = partial && s.details.late === true && r.uncertain.has(s.correlation_id ?? '');
+    // A command row whose request aged out: the replay has only the agent's result, as a row of its own.
+    const closedByUncertain = partial && uncertainCorrelations.has(s.id);
     if (partial && s.seq < r.firstSeq) unverifiable++;
-    else if (lateForAgedRow) continue;
+    else if (lateForAgedRow || closedByUncertain) continue;
     else findings.push({ kind: 'extra', id: s.id, detail: `${s.event_type} at seq ${s.seq} has no source in the stream up to ${checkpoint}` });
   }
   let prev = anchors.at(-1)?.lastDeletedHash ?? GENESIS_HASH;

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { type AuditFilter, matchesFilter, replayAudit } from '../audit/replay.js';
 import type { ChainedAuditRow } from '../audit/audit-types.js';
 import { progressBar } from '../runtime/progress.js';
-import { cliDeps } from './env.js';
+import { quarantinedAudit } from '../audit/audit-quarantine.js';
+import { cliDb, cliDeps } from './env.js';
 
 function parseTime(v: string | undefined): Date | undefined | string {
   if (v === undefined) return undefined;
@@ -37,7 +38,10 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
-    const r = await replayAudit(deps.nc, { onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); }, api: deps.eventsApi });
+    // With Postgres at hand, quarantined events appear as the projection's stand-in rows.
+    const pg = process.env.DATABASE_URL ? cliDb('gc-audit-replay') : undefined;
+    const quarantined = pg && typeof pg !== 'string' ? await quarantinedAudit(pg.db).finally(() => pg.close()) : undefined;
+    const r = await replayAudit(deps.nc, { quarantined, api: deps.eventsApi, onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); } });
     bar?.finish();
     const rows = r.rows.filter((x) => matchesFilter(x, f.filter));
     if (!f.json) process.stdout.write(`${'seq'.padStart(8)}  ${'time'.padEnd(24)}  ${'type'.padEnd(26)}  ${'user'.padEnd(14)}  ${'agent'.padEnd(14)}  details\n`);

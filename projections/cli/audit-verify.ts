@@ -1,15 +1,28 @@
 /** `audit verify`: Postgres audit rows against the stream and the hash chain; exit 1 on any finding. */
-import { verifyAudit } from '../audit/verify.js';
+import { parseArgs } from 'node:util';
+import { DEFAULT_GRACE_MS, verifyAudit } from '../audit/verify.js';
 import { progressBar } from '../runtime/progress.js';
 import { cliDeps } from './env.js';
 
 /** CLI entry; returns the exit code. */
-export async function main(_argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  let graceMs: number | undefined;
+  try {
+    const p = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' } } });
+    const g = p.values['grace-ms'];
+    if (g !== undefined) {
+      graceMs = Number(g);
+      if (!Number.isInteger(graceMs) || graceMs < 0) throw new Error(`--grace-ms must be a whole number of milliseconds >= 0, not ${g}`);
+    }
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\nusage: audit verify [--grace-ms N]  (default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
+    return 2;
+  }
   const deps = await cliDeps('gc-audit-verify', true);
   if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
-    const r = await verifyAudit(deps.nc, deps.db!, (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); }, deps.eventsApi);
+    const r = await verifyAudit(deps.nc, deps.db!, { graceMs, api: deps.eventsApi, onProgress: (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); } });
     bar?.finish();
     for (const f of r.findings) process.stdout.write(`${f.kind.padEnd(15)} ${f.id}  ${f.detail}\n`);
     const latest = r.anchors.at(-1);

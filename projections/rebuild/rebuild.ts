@@ -75,7 +75,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
       const decoded: DecodedEvent[] = [];
       for (const r of batch) {
         if (o.def.relevant && !o.def.relevant(r.subject)) continue;
-        const d = decodeEvent(r.subject, r.seq, r.data);
+        const d = decodeEvent(r.subject, r.seq, r.data, r.timeMs);
         if (d.ok) decoded.push(d.value);
         else undecodable++;
       }

@@ -3,6 +3,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { decode } from '../../proto/codec.js';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { type ParsedSubject, parseSubject, payloadsFor } from '../../proto/subjects.js';
+import { eventTimeMs } from './event-time.js';
 import type { DecodedEvent } from './types.js';
 
 // A stream holds few distinct subjects (kinds x agents) and each parse is a split plus regexes:
@@ -20,8 +21,12 @@ function parseCached(subject: string): Result<ParsedSubject> {
   return p;
 }
 
-/** Decodes and checks the payload against its subject (codec.decode's rule, with the parse cached); never throws. */
-export function decodeEvent(subject: string, seq: number, data: Uint8Array): Result<DecodedEvent> {
+/**
+ * Decodes and checks the payload against its subject (codec.decode's rule, with the parse cached);
+ * never throws. `streamMs` is the stream's timestamp of the message: every live and replay path
+ * passes it (stored times are bounded by it, see event-time.ts).
+ */
+export function decodeEvent(subject: string, seq: number, data: Uint8Array, streamMs?: number): Result<DecodedEvent> {
   const parsed = parseCached(subject);
   if (!parsed.ok) return parsed;
   const msg = decode(data);
@@ -31,7 +36,8 @@ export function decodeEvent(subject: string, seq: number, data: Uint8Array): Res
   if ('agentId' in p && msg.value.meta.agentId !== p.agentId) {
     return err(ErrorCode.MALFORMED_MESSAGE, `meta.agent_id "${msg.value.meta.agentId}" does not match subject agent "${p.agentId}"`);
   }
-  return ok({ seq, subject, parsed: p, msg: msg.value, atMs: Number(msg.value.meta.atMs ?? 0) });
+  const atMs = eventTimeMs(p, Number(msg.value.meta.atMs ?? 0), streamMs);
+  return ok({ seq, subject, parsed: p, msg: msg.value, atMs, ...(streamMs === undefined ? {} : { streamMs }), data });
 }
 
 // Every projection of a process has its own consumer on the same stream, so each event arrives
@@ -46,8 +52,17 @@ export function decodeJsMsg(m: JsMsg): Result<DecodedEvent> {
   const slot = m.seq % RECENT;
   const hit = recent[slot];
   if (hit && hit.seq === m.seq && hit.subject === m.subject && hit.data.equals(m.data)) return hit.r;
-  const r = decodeEvent(m.subject, m.seq, m.data);
   // A copy: the message's bytes are a view into the connection's read buffer, which we must not pin.
-  recent[slot] = { seq: m.seq, subject: m.subject, data: Buffer.from(m.data), r };
+  const data = Buffer.from(m.data);
+  const r = decodeEvent(m.subject, m.seq, data, streamTimeMs(m.timestampNanos));
+  recent[slot] = { seq: m.seq, subject: m.subject, data, r };
   return r;
+}
+
+/**
+ * A JetStream timestamp (ns since epoch) in whole ms, exactly: from the bigint (a float of ~1.8e18 ns
+ * is off by up to 256 ns, which could move a stored time across a ms and break replay's hashes).
+ */
+export function streamTimeMs(nanos: bigint): number {
+  return Number(nanos / 1_000_000n);
 }

@@ -47,7 +47,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   const js = jetstream(opts.nc);
   let jsm: JetStreamManager | undefined;
   const rate = new RateMeter();
-  const st: ProjectionStats = { name: def.name, applied: 0, skipped: 0, undecodable: 0, dbErrors: 0, resyncs: 0, checkpoint: 0, eventsPerSec: 0, lag: 0, paused: false };
+  const st: ProjectionStats = { name: def.name, applied: 0, skipped: 0, undecodable: 0, dbErrors: 0, quarantined: 0, resyncs: 0, checkpoint: 0, eventsPerSec: 0, lag: 0, paused: false };
   // Decoded on arrival, so decoding overlaps the writer's wait on Postgres.
   let queue: Queued[] = [];
   let wake: (() => void) | undefined;
@@ -121,6 +121,8 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
         st.applied += r.value.applied;
         st.skipped += r.value.skipped;
         st.checkpoint = r.value.checkpoint;
+        st.quarantined += r.value.quarantined.length;
+        for (const q of r.value.quarantined) log(`projection ${def.name}: quarantined seq ${q.seq} (${q.subject}): ${q.errorCode} ${q.errorMessage}`);
         rate.add(r.value.applied);
         break;
       }
@@ -132,6 +134,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
         queue = [];
         return;
       }
+      // Only transient failures come here (a deterministic one is quarantined inside applyBatch).
       // Retry the same batch in place rather than nak: a nak'd message would come back behind newer
       // ones, and once those committed the checkpoint would skip it. working() keeps it ours.
       for (const q of batch) q.m.working();

@@ -10,8 +10,15 @@ export interface DecodedEvent {
   subject: string;
   parsed: ParsedSubject;
   msg: Decoded;
-  /** The producer's clock (meta.at_ms), ms since epoch. */
+  /**
+   * When it happened, ms since epoch, for stored times: the producer's clock (meta.at_ms) when
+   * believable, else the stream's (runtime/event-time.ts).
+   */
   atMs: number;
+  /** When the stream stored it (the trusted clock); undefined only in pure tests. */
+  streamMs?: number;
+  /** The message bytes as stored (quarantine records their sha256). */
+  data: Uint8Array;
 }
 
 /** A read model fed by one durable consumer. `apply` gets only events it has not seen, in stream order. */
@@ -28,6 +35,24 @@ export interface ProjectionDef {
   /** Tables this projection owns and rebuild swaps (besides its checkpoint row). */
   tables: readonly string[];
   apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void>;
+  /**
+   * Called in the transaction that quarantines one of this projection's events (the audit log writes
+   * a chained row for it, so its chain accounts for every sequence).
+   */
+  quarantined?(trx: Transaction<Database>, q: QuarantinedEvent): Promise<void>;
+}
+
+/** An event skipped because applying it failed deterministically (a quarantined_events row). */
+export interface QuarantinedEvent {
+  seq: number;
+  subject: string;
+  /** sha256 of the message bytes, hex. */
+  sha256: string;
+  /** SQLSTATE or JS error name. */
+  errorCode: string;
+  errorMessage: string;
+  /** When it was first quarantined (the audit row's created_at: a rebuild keeps it). */
+  quarantinedAt: Date;
 }
 
 export interface ProjectionStats {
@@ -40,6 +65,8 @@ export interface ProjectionStats {
   undecodable: number;
   /** Failed transactions (each retried). */
   dbErrors: number;
+  /** Events skipped after a deterministic failure (rows of quarantined_events). */
+  quarantined: number;
   /** Times the consumer was repositioned at the checkpoint after a delivery gap. */
   resyncs: number;
   checkpoint: number;

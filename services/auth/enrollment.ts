@@ -2,6 +2,7 @@
  * Agent enrollment: an installer presents an enrollment key and gets the agent's own NATS
  * credentials; an admin can revoke an agent, which cuts it off the bus at once.
  */
+import { pgText } from '../../infra/db/pg-safe.js';
 import type { Kysely } from 'kysely';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
@@ -59,7 +60,7 @@ export async function enrollAgent(db: Kysely<Database>, issuer: AgentCredentialI
     const issued = await issuer.issueAgentCreds(id.value);
     if (!issued.ok) return issued;
     await tx.insertInto('agents').values({
-      agent_id: id.value, hostname: req.hostname, site: key.site, nats_user_key: issued.value.userKey,
+      agent_id: id.value, hostname: pgText(req.hostname), site: key.site, nats_user_key: issued.value.userKey,
       enrollment_key_id: key.id, revoked_at: null,
     }).execute();
     await tx.updateTable('enrollment_keys').set((eb) => ({ uses: eb('uses', '+', 1) })).where('id', '=', key.id).execute();

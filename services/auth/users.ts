@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
+import { pgText } from '../../infra/db/pg-safe.js';
 import type { Database } from '../../infra/db/schema.js';
 import { hashPassword } from './password.js';
 import { ALL_MACHINES, type AuthUser, type Role, roleSchema, userNameSchema } from './roles.js';
@@ -30,7 +31,7 @@ export async function createUser(db: Kysely<Database>, input: { name: string; ro
 
 /** The user with this name, as the gateway sees it, or undefined. */
 export async function findUserByName(db: Kysely<Database>, name: string): Promise<AuthUser | undefined> {
-  const row = await db.selectFrom('users').select(['id', 'name', 'role']).where('name', '=', name).executeTakeFirst();
+  const row = await db.selectFrom('users').select(['id', 'name', 'role']).where('name', '=', pgText(name)).executeTakeFirst();
   return row ? { id: row.id, name: row.name, role: roleSchema.parse(row.role) } : undefined;
 }
 

@@ -17,6 +17,8 @@ import { windowsSessionsProjection } from '../../projections/windows-sessions.pr
 import { type Backbone, type TestNats, type TestPostgres, startBackbone } from '../support/servers.js';
 
 const A = 'agent-1' as AgentId;
+// Agents' clocks count only within a bound of the stream's (projections/runtime/event-time.ts): an hour ago is inside it.
+const T = Date.now() - 3_600_000;
 const sessionList = (users: string[], current: number) => ({
   currentSessionId: current,
   sessions: users.map((u, i) => ({ sessionId: i + 1, userName: u, state: i === 0 ? 0 : 1, type: i === 0 ? 0 : 1, stationName: i === 0 ? 'Console' : `RDP-Tcp#${i}`, logonTimeMs: 1_700_000_000_000 + i, capturable: true })),
@@ -48,28 +50,28 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
   it('builds machines and windows_sessions rows from status and session lists', async () => {
     const w1 = await startProjection(machinesProjection, { nc, db });
     const w2 = await startProjection(windowsSessionsProjection, { nc, db });
-    await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { version: '1.2.3', hostname: 'pc-1', osVersion: 'Windows 11', platform: 'windows', elevated: true, currentSessionId: 1, heartbeatIntervalMs: 5000, sessions: sessionList(['alice', 'bob'], 1) } }, { agentId: A, atMs: 1_000 }));
-    const last = await pub(js, subjects.agentEvent(A, 'sessions'), message({ sessionList: { ...sessionList(['alice', 'carol', 'carol'], 2), sessions: [...sessionList(['alice', 'carol', 'carol'], 2).sessions, { sessionId: 9, userName: 'dave', type: pb.WindowsSessionType.SESSION_TERMINAL }] } }, { agentId: A, atMs: 2_000 }));
+    await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { version: '1.2.3', hostname: 'pc-1', osVersion: 'Windows 11', platform: 'windows', elevated: true, currentSessionId: 1, heartbeatIntervalMs: 5000, sessions: sessionList(['alice', 'bob'], 1) } }, { agentId: A, atMs: T + 1_000 }));
+    const last = await pub(js, subjects.agentEvent(A, 'sessions'), message({ sessionList: { ...sessionList(['alice', 'carol', 'carol'], 2), sessions: [...sessionList(['alice', 'carol', 'carol'], 2).sessions, { sessionId: 9, userName: 'dave', type: pb.WindowsSessionType.SESSION_TERMINAL }] } }, { agentId: A, atMs: T + 2_000 }));
     assert.ok(await w1.caughtUp(last));
     assert.ok(await w2.caughtUp(last));
     const m = await db.selectFrom('machines').selectAll().executeTakeFirstOrThrow();
     assert.equal(m.hostname, 'pc-1');
     assert.equal(m.elevated, true);
-    assert.equal(m.current_session_id, 2);
-    assert.equal(m.session_count, 4);
+    assert.equal(Number(m.current_session_id), 2);
+    assert.equal(Number(m.session_count), 4);
     assert.deepEqual(m.users, ['alice', 'carol']);
     assert.equal(m.state, 'online');
-    assert.equal(m.first_seen.getTime(), 1_000);
-    assert.equal(m.last_seen.getTime(), 2_000);
+    assert.equal(m.first_seen.getTime(), T + 1_000);
+    assert.equal(m.last_seen.getTime(), T + 2_000);
     const ws = await db.selectFrom('windows_sessions').selectAll().orderBy('session_id').execute();
-    assert.deepEqual(ws.map((r) => [r.session_id, r.user_name, r.state, r.type]), [[1, 'alice', 'active', 'console'], [2, 'carol', 'disconnected', 'rdp'], [3, 'carol', 'disconnected', 'rdp'], [9, 'dave', 'active', 'terminal']]);
+    assert.deepEqual(ws.map((r) => [Number(r.session_id), r.user_name, r.state, r.type]), [[1, 'alice', 'active', 'console'], [2, 'carol', 'disconnected', 'rdp'], [3, 'carol', 'disconnected', 'rdp'], [9, 'dave', 'active', 'terminal']]);
     assert.equal(ws[0]?.logon_time?.getTime(), 1_700_000_000_000);
-    const stop = await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-1', state: pb.AgentState.AGENT_STOPPING } }, { agentId: A, atMs: 3_000 }));
+    const stop = await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-1', state: pb.AgentState.AGENT_STOPPING } }, { agentId: A, atMs: T + 3_000 }));
     assert.ok(await w1.caughtUp(stop));
     assert.equal((await db.selectFrom('machines').select('state').executeTakeFirstOrThrow()).state, 'stopped');
     // Undecodable message: counted and skipped, the worker goes on.
     await js.publish(subjects.agentEvent(A, 'sessions'), new Uint8Array([0xff, 0xff, 0x01]));
-    const after = await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-1b' } }, { agentId: A, atMs: 4_000 }));
+    const after = await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-1b' } }, { agentId: A, atMs: T + 4_000 }));
     assert.ok(await w1.caughtUp(after));
     assert.equal(w1.stats().undecodable, 1);
     assert.equal((await db.selectFrom('machines').select('hostname').executeTakeFirstOrThrow()).hostname, 'pc-1b');
@@ -139,7 +141,7 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
     const last = await pub(js, subjects.audit('viewer_left'), audit('viewer_left', 'cs-1', 3, {}, 130));
     assert.ok(await w.caughtUp(last));
     const rows = await db.selectFrom('connect_sessions').selectAll().orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => [r.id, r.session_type, r.windows_session_id, r.user_name, r.agent_id, r.ended_at?.getTime() ?? null]), [
+    assert.deepEqual(rows.map((r) => [r.id, r.session_type, r.windows_session_id === null ? null : Number(r.windows_session_id), r.user_name, r.agent_id, r.ended_at?.getTime() ?? null]), [
       ['cs-1', 'screen_control', 3, 'tech', A, 130],
       ['cs-2', 'backstage', 0, 'tech', A, null],
     ]);

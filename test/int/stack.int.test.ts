@@ -77,7 +77,9 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
   it('serves the OpenAPI document and the health check', async () => {
     const health = await fetch(`${stack.url}/api/health`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: 'ok', nats: true, database: true });
+    const body = (await health.json()) as { status: string; nats: boolean; database: boolean; read_side: { projections: Array<{ name: string }> } | null };
+    assert.deepEqual([body.status, body.nats, body.database], ['ok', true, true]);
+    assert.deepEqual(body.read_side?.projections.map((p) => p.name), ['machines', 'windows_sessions', 'connect_sessions', 'audit']);
     const doc = (await (await fetch(`${stack.url}/api/docs/json`)).json()) as { paths: Record<string, unknown> };
     assert.ok(doc.paths['/api/machines/{agentId}/windows-sessions']);
   });

@@ -32,7 +32,7 @@ describe('decodeEvent', () => {
 });
 
 describe('decodeJsMsg (shared by the projections of one process)', () => {
-  const jsMsg = (subject: string, seq: number, data: Uint8Array) => ({ subject, seq, data }) as unknown as JsMsg;
+  const jsMsg = (subject: string, seq: number, data: Uint8Array) => ({ subject, seq, data, timestampNanos: 1_700_000_000_000_000_000n }) as unknown as JsMsg;
 
   it('decodes an event once for every projection that receives it', () => {
     const subject = subjects.agentEvent(A, 'sessions');

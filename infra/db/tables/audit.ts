@@ -1,6 +1,6 @@
-/** Audit log and viewer connections (issue 5). Owned by the projections work (migrations 0002, 0004). */
+/** Audit log and viewer connections (issue 5). Owned by the projections work (migrations 0002, 0004, 0005). */
 import type { Generated, Selectable } from 'kysely';
-import type { BigIntCol, Timestamp } from './columns.js';
+import type { BigIntCol, ProtoIntCol, Timestamp } from './columns.js';
 
 /** One viewer connection (the spec's connect_sessions, extended with windows_session_id and session_type). */
 export interface ConnectSessionsTable {
@@ -9,7 +9,7 @@ export interface ConnectSessionsTable {
   user_id: string;
   user_name: string;
   /** The Windows session the viewer watches now (follows its switches); null when unknown. */
-  windows_session_id: number | null;
+  windows_session_id: ProtoIntCol | null;
   /** 'screen_control' | 'view_only' | 'backstage' */
   session_type: string;
   started_at: Timestamp;

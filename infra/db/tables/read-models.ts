@@ -1,6 +1,6 @@
 /** Read models of machines and their sessions (issue 2), plus projection checkpoints. */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
-import type { BigIntCol, Timestamp } from './columns.js';
+import type { BigIntCol, ProtoIntCol, Timestamp } from './columns.js';
 
 export interface ProjectionCheckpointsTable {
   name: string;
@@ -15,10 +15,10 @@ export interface MachinesTable {
   platform: string;
   agent_version: string;
   elevated: boolean;
-  current_session_id: number;
-  session_count: number;
+  current_session_id: ProtoIntCol;
+  session_count: ProtoIntCol;
   users: string[];
-  heartbeat_interval_ms: number;
+  heartbeat_interval_ms: ProtoIntCol;
   /** 'online' while heartbeats arrive; 'stopped' after a graceful stop. Staleness is judged at read time. */
   state: string;
   first_seen: Timestamp;
@@ -28,7 +28,7 @@ export interface MachinesTable {
 
 export interface WindowsSessionsTable {
   agent_id: string;
-  session_id: number;
+  session_id: ProtoIntCol;
   user_name: string;
   domain: string;
   state: string;
@@ -37,20 +37,38 @@ export interface WindowsSessionsTable {
   client_name: string;
   client_address: string;
   logon_time: Timestamp | null;
-  idle_secs: number;
+  idle_secs: ProtoIntCol;
   locked: boolean;
   capturable: boolean;
   updated_at: Timestamp;
 }
 
+/**
+ * An event a projection skipped because applying it failed deterministically (migration 0005); the
+ * row is written with the checkpoint that passes it, so every stream sequence is accounted for.
+ */
+export interface QuarantinedEventsTable {
+  projection: string;
+  stream_seq: BigIntCol;
+  subject: string;
+  /** A Postgres SQLSTATE (e.g. 22P02) or a JS error name (TypeError). */
+  error_code: string;
+  error_message: string;
+  quarantined_at: ColumnType<Date, Date | string | undefined, never>;
+  /** sha256 of the message bytes, hex: which message it was, without storing what it said. */
+  sha256: string;
+}
+
 export interface ReadModelTables {
   projection_checkpoints: ProjectionCheckpointsTable;
+  quarantined_events: QuarantinedEventsTable;
   machines: MachinesTable;
   windows_sessions: WindowsSessionsTable;
 }
 
 export type MachineRow = Selectable<MachinesTable>;
 export type NewMachineRow = Insertable<MachinesTable>;
+export type QuarantinedEventRow = Selectable<QuarantinedEventsTable>;
 export type WindowsSessionRow = Selectable<WindowsSessionsTable>;
 export type NewWindowsSessionRow = Insertable<WindowsSessionsTable>;
 export type { ColumnType };

@@ -5,8 +5,9 @@ import { stateLabelOfText, typeLabelOfText } from '../../../proto/session-labels
 import type { MachineDto, WindowsSessionDto } from '../api-schemas.js';
 
 /** Online means: not stopped, and a heartbeat within `offlineAfterBeats` intervals. */
-export function isOnline(row: { state: string; last_seen: Date; heartbeat_interval_ms: number }, offlineAfterBeats: number, now = Date.now()): boolean {
-  return row.state === 'online' && now - row.last_seen.getTime() <= row.heartbeat_interval_ms * offlineAfterBeats;
+export function isOnline(row: { state: string; last_seen: Date; heartbeat_interval_ms: number | string }, offlineAfterBeats: number, now = Date.now()): boolean {
+  // bigint column (migration 0005): pg returns it as a string.
+  return row.state === 'online' && now - row.last_seen.getTime() <= Number(row.heartbeat_interval_ms) * offlineAfterBeats;
 }
 
 export async function listMachines(db: Kysely<Database>, offlineAfterBeats: number, only: '*' | string[] = '*'): Promise<MachineDto[]> {
@@ -23,9 +24,9 @@ export async function listMachines(db: Kysely<Database>, offlineAfterBeats: numb
     elevated: r.elevated,
     online: isOnline(r, offlineAfterBeats),
     last_seen: r.last_seen.toISOString(),
-    session_count: r.session_count,
+    session_count: Number(r.session_count),
     users: r.users,
-    current_session_id: r.current_session_id,
+    current_session_id: Number(r.current_session_id),
   }));
 }
 
@@ -37,7 +38,7 @@ export async function getMachine(db: Kysely<Database>, agentId: string, offlineA
 export async function listWindowsSessions(db: Kysely<Database>, agentId: string): Promise<WindowsSessionDto[]> {
   const rows = await db.selectFrom('windows_sessions').selectAll().where('agent_id', '=', agentId).orderBy('session_id').execute();
   return rows.map((r) => ({
-    id: r.session_id,
+    id: Number(r.session_id),
     user: r.user_name,
     state: stateLabelOfText(r.state),
     type: typeLabelOfText(r.type),
@@ -46,7 +47,7 @@ export async function listWindowsSessions(db: Kysely<Database>, agentId: string)
     client_name: r.client_name,
     client_address: r.client_address,
     logon_time: r.logon_time ? r.logon_time.toISOString() : null,
-    idle_secs: r.idle_secs,
+    idle_secs: Number(r.idle_secs),
     locked: r.locked,
     capturable: r.capturable,
   }));

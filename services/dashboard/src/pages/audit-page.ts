@@ -7,7 +7,28 @@ import { hasRole, currentUser } from '../session.js';
 import type { AuditEventDto, AuditPage } from '../types.js';
 import { download, toCsv, toJsonLines } from './audit-export.js';
 
-const EVENT_TYPES = ['', 'login', 'login_failed', 'logout', 'viewer_joined', 'viewer_left', 'session_switched', 'session_switch_failed', 'backstage_entered', 'backstage_exited', 'backstage_command', 'backstage_service_query', 'backstage_process_query', 'access_denied', 'command_failed', 'api_token_created', 'api_token_revoked', 'api_token_used'];
+/** The part of GET /api/health the banner reads (services/gateway/routes/health.ts). */
+interface ReadSideHealth {
+  projections: Array<{ name: string; checkpoint: number; lag: number | null; quarantined: number }>;
+  quarantined_recent: Array<{ projection: string; stream_seq: number; error_code: string; quarantined_at: string; subject?: string; error_message?: string }>;
+  attention: boolean;
+}
+
+/** A warning when a projection quarantined events or lags the stream: the log below may then be incomplete. */
+async function readSideBanner(banner: HTMLElement): Promise<void> {
+  const r = await api<{ read_side: ReadSideHealth | null }>('GET', '/api/health');
+  const rs = r.ok ? r.value.read_side : null;
+  if (!rs?.attention) return;
+  const lines = rs.projections.filter((p) => p.quarantined > 0 || (p.lag ?? 0) > 0)
+    .map((p) => `${p.name}: ${p.quarantined} quarantined, ${p.lag ?? '?'} events behind the stream (checkpoint ${p.checkpoint})`);
+  replaceChildren(banner,
+    h('strong', null, 'Read side needs attention: '), 'some events were quarantined or a projection lags, so this log may be incomplete. Run `audit verify`.',
+    h('ul', null, ...lines.map((l) => h('li', null, l))),
+    rs.quarantined_recent.length > 0 && h('ul', { class: 'mono' }, ...rs.quarantined_recent.map((q) => h('li', null, `${q.projection} seq ${q.stream_seq} ${q.subject ?? ''} ${q.error_code} ${q.error_message ?? ''} (${dateTime(q.quarantined_at)})`))));
+  banner.hidden = false;
+}
+
+const EVENT_TYPES = ['', 'login', 'login_failed', 'logout', 'viewer_joined', 'viewer_left', 'session_switched', 'session_switch_failed', 'backstage_entered', 'backstage_exited', 'backstage_command', 'backstage_service_query', 'backstage_process_query', 'access_denied', 'command_failed', 'event_quarantined', 'api_token_created', 'api_token_revoked', 'api_token_used', 'integration_created', 'integration_revoked'];
 
 /** Renders /audit. */
 export function auditPage(root: HTMLElement): undefined {
@@ -29,6 +50,7 @@ export function auditPage(root: HTMLElement): undefined {
   const more = h('button', { class: 'btn', hidden: true, onclick: () => void load(false) }, 'Load more');
   const tbody = h('tbody');
   const drawer = h('aside', { class: 'drawer', hidden: true, 'data-testid': 'audit-drawer' });
+  const banner = h('div', { class: 'card notice', role: 'alert', hidden: true, 'data-testid': 'read-side-warning', style: 'background: var(--warn-soft); color: var(--warn);' });
 
   const query = () => {
     const q = new URLSearchParams();
@@ -82,6 +104,7 @@ export function auditPage(root: HTMLElement): undefined {
     h('div', { class: 'page-head' }, h('h1', null, 'Audit log'), status, h('div', { class: 'spacer' }),
       h('button', { class: 'btn btn-sm', onclick: () => download(`audit-${stamp()}.csv`, 'text/csv', toCsv(rows)) }, 'Export CSV'),
       h('button', { class: 'btn btn-sm', onclick: () => download(`audit-${stamp()}.jsonl`, 'application/x-ndjson', toJsonLines(rows)) }, 'Export JSON lines')),
+    banner,
     h('form', { class: 'filters card', onsubmit: (e: SubmitEvent) => {
       e.preventDefault();
       void load(true);
@@ -93,5 +116,6 @@ export function auditPage(root: HTMLElement): undefined {
         h('thead', null, h('tr', null, ...['Seq', 'Time', 'Event', 'User', 'Machine', 'Details'].map((c) => h('th', null, c)))), tbody), h('div', { class: 'table-foot' }, more)),
       drawer));
   void load(true);
+  void readSideBanner(banner);
   return undefined;
 }
