@@ -13,7 +13,7 @@ const usage = `usage: npm run guruconnect -- <command>
   integrations create --name N [--agents <id,id|*>] [--events sessions,status,switched,backstage.output,audit] [--out FILE]
   integrations list | integrations revoke --name N
   events tail [--creds F] [--subject S | --agent A --type T] [--since ISO | --seq N] [--limit N] [--json]
-  audit replay [--agent A] [--user U] [--type T] [--since ISO] [--until ISO] [--json]
+  audit replay [--agent A] [--user U] [--type T] [--since ISO] [--until ISO] [--json] [--follow]
   audit verify
   audit prune [--older-than-days N]   (default GC_AUDIT_RETENTION_DAYS)
   projections rebuild [name]`;

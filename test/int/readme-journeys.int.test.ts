@@ -73,6 +73,19 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     const replay = guruconnect(dataDir, 'audit', 'replay', '--type', 'login');
     assert.equal(await replay.exit, 0, replay.err());
     assert.match(replay.out(), /login\s+admin/);
+
+    // --follow keeps printing: a login after it started shows up as a new row.
+    const follow = guruconnect(dataDir, 'audit', 'replay', '--follow', '--type', 'login', '--json');
+    await until('the replayed login', () => follow.out().split('\n').filter(Boolean).length >= 1);
+    const before = follow.out().split('\n').filter(Boolean).length;
+    await login(url, 'admin', password);
+    await until('a new login row while following', () => follow.out().split('\n').filter(Boolean).length > before);
+    const last = JSON.parse(follow.out().trim().split('\n').at(-1)!) as { event_type: string; user_name: string };
+    assert.deepEqual([last.event_type, last.user_name], ['login', 'admin']);
+    process.kill(-follow.proc.pid!, 'SIGINT');
+    // Ctrl-C ends it: exit 0, or npm itself ended by the signal (run() reports that as 128); never a crash (1).
+    const code = await follow.exit;
+    assert.ok(code === 0 || code === 128, `exit ${code}: ${follow.err()}`);
   });
 
   it('automation: an integration hears a decoded session list, the example sees a logon and a logoff, and revoking ends its connection', async () => {
