@@ -49,9 +49,9 @@ function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<vo
 /** Resolves with the next frame matching `pred`; rejects when none comes within `timeoutMs`. */
 async function nextFrame(frames: VideoFrame[], pred: (f: VideoFrame) => boolean, timeoutMs = 5000): Promise<VideoFrame> {
   const seen = frames.length;
-  let found: VideoFrame | undefined;
-  await until(() => (found = frames.slice(seen).find(pred)) !== undefined, `a frame matching ${pred}`, timeoutMs);
-  return found!;
+  const found = () => frames.slice(seen).find(pred);
+  await until(() => found() !== undefined, `a frame matching ${pred}`, timeoutMs);
+  return found()!;
 }
 
 test('first frame is a keyframe of all tiles, then only changed tiles, and a size change forces a keyframe', async () => {
