@@ -7,6 +7,7 @@ import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { ErrorCode, err } from '../../proto/errors.js';
 import { createLinuxPlatform } from '../../agent/platform/linux/index.js';
 import { isAlive } from '../../agent/platform/linux/kill-process.js';
+import { skipUnlessServiceManager } from '../support/host.js';
 
 const platform = createLinuxPlatform({ openDesktop: async () => err(ErrorCode.NOT_AVAILABLE, 'not in this test'), agentVersion: '9.9.9-test' });
 
@@ -29,14 +30,11 @@ test('CPU sampling gives a percentage for every process', async () => {
   assert.ok(r.value.every((p) => typeof p.cpuPercent === 'number' && p.cpuPercent >= 0 && p.cpuPercent <= 100));
 });
 
-// Which service manager this host has decides what the agent must answer; each case names its host
-// and is skipped, saying why, elsewhere. Here and in CI (root in a container, no systemd as PID 1,
-// Debian's sysv-rc with service(8) and the init scripts of the packages installed) it is sysv.
-const systemd = existsSync('/run/systemd/system');
-const sysv = !systemd && existsSync('/etc/init.d') && (existsSync('/usr/sbin/service') || existsSync('/sbin/service'));
+// Which service manager this host has decides what the agent must answer (test/support/host.ts):
+// one case per kind, the others skipped with the reason.
 const knownStatus = (s: number | null | undefined) => Object.values(guruconnect.ServiceStatus).includes(s as number);
 
-test('systemd host: lists units with names and known statuses; an unknown unit fails to start', { skip: !systemd && 'not a systemd host (/run/systemd/system missing)' }, async () => {
+test('systemd host: lists units with names and known statuses; an unknown unit fails to start', { skip: skipUnlessServiceManager('systemd') }, async () => {
   const r = await platform.listServices();
   assert.ok(r.ok && r.value.available, JSON.stringify(r));
   assert.ok((r.value.services ?? []).length > 0);
@@ -49,7 +47,7 @@ test('systemd host: lists units with names and known statuses; an unknown unit f
   assert.ok(c.ok && c.value.ok === false, JSON.stringify(c));
 });
 
-test('sysv host: lists the init scripts (postgresql among them) with known statuses; an unknown one is NOT_FOUND', { skip: !sysv && 'not a sysv host (systemd runs, or no /etc/init.d with service(8))' }, async () => {
+test('sysv host: lists the init scripts (postgresql among them) with known statuses; an unknown one is NOT_FOUND', { skip: skipUnlessServiceManager('sysv') }, async () => {
   const r = await platform.listServices();
   assert.ok(r.ok && r.value.available, JSON.stringify(r));
   const services = r.value.services ?? [];
@@ -64,7 +62,7 @@ test('sysv host: lists the init scripts (postgresql among them) with known statu
   assert.equal(!c.ok && c.error.code, ErrorCode.NOT_FOUND, JSON.stringify(c));
 });
 
-test('host without a service manager: no list, the reason, and control is NOT_AVAILABLE', { skip: (systemd || sysv) && 'this host has a service manager' }, async () => {
+test('host without a service manager: no list, the reason, and control is NOT_AVAILABLE', { skip: skipUnlessServiceManager('none') }, async () => {
   const r = await platform.listServices();
   assert.ok(r.ok, JSON.stringify(r));
   assert.equal(r.value.available, false);
