@@ -26,6 +26,9 @@ async function openBackstage(page: Page, stack: Stack): Promise<string> {
 
 /** The toolbar text of the pane on show ("N services", "Not available: ..."). */
 const paneInfo = async (page: Page) => (await page.locator('.pane:not([hidden]) .pane-toolbar .muted').textContent()) ?? '';
+/** Waits until the pane on show has the agent's answer (either kind). */
+const waitForPaneInfo = (page: Page) =>
+  page.waitForFunction(() => /^\d+ services$|^Not available: /.test(document.querySelector('.pane:not([hidden]) .pane-toolbar .muted')?.textContent ?? ''), null, { timeout: 20_000 });
 
 describe('dashboard: backstage (real Chromium, whole stack)', () => {
   const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
@@ -87,8 +90,10 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     const { context, page } = await newPage(browser);
     await openBackstage(page, stack);
     await page.click('[data-tab=services]');
-    await page.waitForFunction(() => /^\d+ services$/.test(document.querySelector('.pane:not([hidden]) .pane-toolbar .muted')?.textContent ?? ''), null, { timeout: 20_000 });
-    const count = Number((await paneInfo(page)).split(' ')[0]);
+    await waitForPaneInfo(page);
+    const info = await paneInfo(page);
+    assert.match(info, /^\d+ services$/);
+    const count = Number(info.split(' ')[0]);
     const rows = page.locator('[data-testid=services-table] tbody tr');
     assert.ok(count > 0);
     assert.equal(await rows.count(), count);
@@ -104,7 +109,7 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     const { context, page } = await newPage(browser);
     await openBackstage(page, stack);
     await page.click('[data-tab=services]');
-    await page.waitForFunction(() => (document.querySelector('.pane:not([hidden]) .pane-toolbar .muted')?.textContent ?? '').startsWith('Not available: '), null, { timeout: 20_000 });
+    await waitForPaneInfo(page);
     assert.match(await paneInfo(page), /^Not available: no service manager/);
     await context.close();
   });
