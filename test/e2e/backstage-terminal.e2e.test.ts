@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { withStack } from '../support/e2e-stack.js';
-import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
+import { collectPageErrors, newPage, openBackstage, screenshot } from '../support/browser.js';
 
 describe('dashboard: backstage interactive shell (real Chromium, whole stack)', () => {
   const e2e = withStack();
@@ -16,11 +16,7 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
     const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
-    await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
-    const enter = page.locator('[data-action=enter-backstage]');
-    await enter.waitFor({ state: 'visible' });
-    await enter.click();
-    await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
+    await openBackstage(page, stack);
 
     await page.click('[data-testid=terminal-mode] [data-mode=shell]');
     await page.locator('[data-testid=pty-terminal]').waitFor({ state: 'visible' });

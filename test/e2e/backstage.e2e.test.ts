@@ -8,21 +8,9 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
 import { withStack } from '../support/e2e-stack.js';
-import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
+import { collectPageErrors, grantMachine, newPage, openBackstage, screenshot, signIn } from '../support/browser.js';
 import { skipUnlessServiceManager } from '../support/host.js';
-
-/** Signs in as admin on this machine's page and enters backstage; returns the socket id it used. */
-async function openBackstage(page: Page, stack: Stack): Promise<string> {
-  await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
-  const enter = page.locator('[data-action=enter-backstage]');
-  await enter.waitFor({ state: 'visible' });
-  const socketId = await page.evaluate(() => window.__gcViewer!.socketId);
-  await enter.click();
-  await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
-  return socketId;
-}
 
 /** The toolbar text of the pane on show ("N services", "Not available: ..."). */
 const paneInfo = async (page: Page) => (await page.locator('.pane:not([hidden]) .pane-toolbar .muted').textContent()) ?? '';
