@@ -1,7 +1,9 @@
 /** Agent configuration, read and validated once at start-up from the environment. */
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { agentIdSchema } from '../proto/ids.js';
+import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
 
 const sanitize = (h: string) => h.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'agent';
 
@@ -21,8 +23,19 @@ export const agentConfigSchema = z.object({
   /** JPEG quality of live-view tiles; a viewer that falls behind asks for less. */
   captureQuality: z.coerce.number().int().min(10).max(100).default(70),
   version: z.string().default('0.1.0'),
+  /** Where the agent keeps its state (the ids of the commands it ran); owner-only, like its creds. */
+  stateDir: z.string().min(1).max(4096).refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path'),
+  /** A stored command dated earlier than this is refused (agent/runtime/command-window.ts says why 2 min). */
+  commandMaxAgeMs: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_COMMAND_WINDOW.maxAgeMs),
+  /** A stored command dated later than now + this is refused; allows the gateway's clock to run ahead. */
+  commandMaxFutureMs: z.coerce.number().int().min(0).max(600_000).default(DEFAULT_COMMAND_WINDOW.maxFutureMs),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** Next to the creds (a directory only the agent's account reads); without creds (development), in the home directory. */
+function defaultStateDir(credsFile: string | undefined): string {
+  return credsFile ? dirname(resolve(credsFile)) : resolve(homedir(), '.guruconnect-agent');
+}
 
 /** Reads GC_* variables; throws a readable message when one is invalid. */
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -37,6 +50,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     maxConcurrentCaptures: env.GC_MAX_CAPTURES,
     captureFps: env.GC_CAPTURE_FPS,
     captureQuality: env.GC_CAPTURE_QUALITY,
+    stateDir: env.GC_AGENT_STATE_DIR || defaultStateDir(env.GC_AGENT_CREDS || undefined),
+    commandMaxAgeMs: env.GC_COMMAND_MAX_AGE_MS,
+    commandMaxFutureMs: env.GC_COMMAND_MAX_FUTURE_MS,
   });
   if (!parsed.success) {
     throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

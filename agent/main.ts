@@ -1,6 +1,7 @@
 /** The agent process: reads its configuration, picks the platform, connects to NATS and runs. */
 import { connectBus } from '../infra/bus/connect.js';
 import { createBackstageRunner } from './backstage/runner.js';
+import { inboxes } from '../proto/subjects.js';
 import { loadAgentConfig } from './config.js';
 import { startCaptureLoop } from './frames/capture-loop.js';
 import { selectPlatform } from './platform/select-platform.js';
@@ -19,7 +20,7 @@ if (isSessionHelperInvocation()) await (await import('./platform/windows/session
 const config = loadAgentConfig();
 const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
 const platform = await selectPlatform(config.version);
-const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, inboxPrefix: `_INBOX.${config.agentId}` });
+const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, inboxPrefix: inboxes.agent(config.agentId) });
 const { jetstream } = await import('@nats-io/jetstream');
 const publisher = createPublisher(nc, jetstream(nc), config.agentId);
 const runner = createBackstageRunner(platform, {

@@ -75,6 +75,55 @@ export const subjects = {
   allAudit: () => `${AUDIT_PREFIX}.>`,
 } as const;
 
+/**
+ * Inbox prefixes, disjoint by construction: services answer under `_INBOX.s.<kind>`, agents under
+ * `_INBOX.a.<agentId>`, so no agent id (not even one named like a service) can reach a service's
+ * replies. Readers live in their own account, where `_INBOX.r.<name>` keeps them apart.
+ */
+export const inboxes = {
+  service: (kind: string) => `_INBOX.s.${token(kind, 'service kind')}`,
+  agent: (agent: AgentId | string) => `_INBOX.a.${token(agent, 'agent id')}`,
+  reader: (name: string) => `_INBOX.r.${token(name, 'reader name')}`,
+} as const;
+
+/**
+ * The event stream's read-only API as the readers' account imports it: direct get by sequence and
+ * stream info. Readers never reach the JetStream API itself, so they cannot create consumers (whose
+ * deliver subject the server would publish to) or touch the projections' durables.
+ */
+export const EventsApi = {
+  /** Inside the application account (trusted services). */
+  direct: { info: `$JS.API.STREAM.INFO.${Streams.events.name}`, get: `$JS.API.DIRECT.GET.${Streams.events.name}` },
+  /** As imported into the readers' account. */
+  reader: { info: 'gc.read.events.info', get: 'gc.read.events.get' },
+} as const;
+export type EventsApiSubjects = (typeof EventsApi)[keyof typeof EventsApi];
+
+/** Stored agent-event subjects (one wildcard agent token): what readers may hear live. */
+export function storedAgentEventSubjects(agent: AgentId | '*' = '*'): string[] {
+  const a = agent === '*' ? '*' : token(agent, 'agent id');
+  return Object.values(AgentEvent).filter((e) => e.stored).map((e) => `gc.agent.${a}.${e.suffix}`);
+}
+
+/**
+ * Event names an integration subscribes to: the stored agent events by their subject suffix, and
+ * `audit` (technician actions). These are the names the CLI and the README use.
+ */
+export const integrationEventNames = [...Object.values(AgentEvent).filter((e) => e.stored).map((e) => e.suffix), 'audit'] as const;
+
+/** The subjects of `events` for `agents` ('*' = every agent); audit events are not per machine. */
+export function integrationSubjects(agents: readonly AgentId[] | '*', events: readonly string[]): Result<string[]> {
+  const unknown = events.filter((e) => !(integrationEventNames as readonly string[]).includes(e));
+  if (unknown.length) return err(ErrorCode.VALIDATION_FAILED, `unknown event name ${unknown.join(', ')}; use any of ${integrationEventNames.join(', ')}`);
+  if (events.includes('audit') && agents !== '*') return err(ErrorCode.VALIDATION_FAILED, "audit events are not per machine: use --agents '*' to include them, or leave audit out");
+  const out: string[] = [];
+  for (const e of events) {
+    if (e === 'audit') { out.push(subjects.allAudit()); continue; }
+    for (const a of agents === '*' ? ['*'] : agents) out.push(`gc.agent.${a === '*' ? '*' : token(a, 'agent id')}.${e}`);
+  }
+  return ok(out);
+}
+
 function sessionToken(session: number): string {
   if (!Number.isInteger(session) || session < 0 || session > 0xffffffff) throw new SubjectError(`session id ${session} is not a uint32`);
   return String(session);

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 level="${1:-all}"
 GC_WITH_WINE=1 bash infra/install-deps.sh
+# Fail here, naming what is missing, rather than in some test much later.
+GC_WITH_WINE=1 bash infra/install-deps.sh --check
 
 # X sockets and lock files that no server serves any more (left by killed servers) would show up as
 # disconnected sessions in every agent the tests start: clear them.

@@ -1,4 +1,5 @@
 /** Composes the running agent: heartbeat, session reports, viewers and captures, command handlers. */
+import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Decoded } from '../../proto/codec.js';
@@ -12,6 +13,7 @@ import { createTerminalPublisher } from '../terminal/terminal-publisher.js';
 import { type CommandHandler, listenForCommands } from './commands.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createPublisher } from './publisher.js';
+import { SEEN_FILE_NAME, openSeenStore } from './seen-store.js';
 import { startSessionReporter } from './session-reporter.js';
 import { type StartCapture, createViewerManager } from './viewers.js';
 
@@ -41,6 +43,9 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const js = jetstream(nc);
   const publisher = createPublisher(nc, js, agentId);
   const identity = await platform.identity();
+  const window = { maxAgeMs: config.commandMaxAgeMs, maxFutureMs: config.commandMaxFutureMs };
+  // Opened before anything listens: an unwritable state directory stops the agent here, loudly.
+  const seenStore = await openSeenStore({ file: join(config.stateDir, SEEN_FILE_NAME), maxAgeMs: window.maxAgeMs, log });
 
   let sessionsNow: () => ReturnType<typeof reporter.current> = () => [];
   const viewers = createViewerManager({
@@ -155,7 +160,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     terminalInput: terminal,
     terminalResize: terminal,
     terminalClose: terminal,
-  }, log);
+  }, log, { store: seenStore, window });
 
   // Frames are core NATS: those published while the connection was down are gone, and a still
   // screen sends no new ones. After a reconnect every watched session starts over from a keyframe.
@@ -176,7 +181,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       reporter.stop();
       await viewers.close();
       await heartbeat.stop();
-      log(`stopped (commands received ${stats.received}, rejected ${stats.rejected}, duplicates ${stats.duplicates}, input dropped ${droppedInput})`);
+      log(`stopped (commands received ${stats.received}, rejected ${stats.rejected}, duplicates ${stats.duplicates}, refused ${stats.refused}, input dropped ${droppedInput})`);
     },
   };
 }

@@ -1,12 +1,18 @@
 /**
  * Receives commands on gc.cmd.<self>.>, checks them, drops repeats, and hands each to its handler.
- * Commands are live: one that arrives is run now; the agent never replays old ones.
+ * Commands are live: one that arrives is run now; the agent never replays old ones. A stored
+ * command (switch-session, backstage: also kept in the event stream, so it can be delivered again)
+ * runs only if it is fresh (command-window.ts) and its id was never run, across restarts
+ * (seen-store.ts); its id is on disk before it runs. A refused command is logged and counted, never
+ * run and never answered: an answer would add stream rows whoever replayed it controls.
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type Decoded, decode } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
-import { subjects } from '../../proto/subjects.js';
+import { AgentCommand, type PayloadCase, subjects } from '../../proto/subjects.js';
+import { type CommandWindow, judgeAge } from './command-window.js';
 import { createSeenCommands } from './seen-commands.js';
+import type { SeenStore } from './seen-store.js';
 
 export type CommandHandler = (msg: Decoded) => Promise<void> | void;
 
@@ -14,7 +20,18 @@ export interface CommandStats {
   received: number;
   rejected: number;
   duplicates: number;
+  /** Stored commands refused: too old, dated ahead, or already run. */
+  refused: number;
 }
+
+export interface CommandGuard {
+  store: SeenStore;
+  window: CommandWindow;
+  now?: () => number;
+}
+
+/** Payloads of commands the event stream keeps (and so could deliver again). */
+const STORED_PAYLOADS: ReadonlySet<PayloadCase> = new Set(Object.values(AgentCommand).filter((c) => c.stored).flatMap((c) => c.payloads));
 
 /** Subscribes and dispatches by payload case; returns the subscription and live counters. */
 export function listenForCommands(
@@ -22,9 +39,15 @@ export function listenForCommands(
   agentId: AgentId,
   handlers: Partial<Record<Decoded['payload'], CommandHandler>>,
   log: (msg: string) => void,
+  guard: CommandGuard,
 ): { sub: Subscription; stats: CommandStats } {
-  const stats: CommandStats = { received: 0, rejected: 0, duplicates: 0 };
+  const stats: CommandStats = { received: 0, rejected: 0, duplicates: 0, refused: 0 };
+  const now = guard.now ?? Date.now;
   const seen = createSeenCommands();
+  const refuse = (msg: Decoded, why: string) => {
+    stats.refused++;
+    log(`refused stored command ${msg.meta.id} (${msg.payload}): ${why}; not run`);
+  };
   const sub = nc.subscribe(subjects.commandsFor(agentId), {
     callback: (e, m) => {
       if (e) return log(`command subscription error: ${e.message}`);
@@ -35,19 +58,32 @@ export function listenForCommands(
         return log(`rejected command on ${m.subject}: ${r.error.code} ${r.error.message}`);
       }
       const msg = r.value;
-      // Input is a stream of events, not commands: ids repeat nothing and are not remembered.
-      if (msg.payload !== 'input' && !seen.firstTime(msg.meta.id)) {
-        stats.duplicates++;
-        return;
-      }
       const handler = handlers[msg.payload];
       if (!handler) {
         stats.rejected++;
         return log(`no handler for ${msg.payload}`);
       }
-      Promise.resolve()
-        .then(() => handler(msg))
-        .catch((err) => log(`handler ${msg.payload} failed: ${(err as Error).stack ?? err}`));
+      const run = () =>
+        Promise.resolve()
+          .then(() => handler(msg))
+          .catch((err) => log(`handler ${msg.payload} failed: ${(err as Error).stack ?? err}`));
+      if (STORED_PAYLOADS.has(msg.payload)) {
+        const atMs = Number(msg.meta.atMs ?? 0);
+        const age = judgeAge(atMs, now(), guard.window);
+        if (!age.fresh) return refuse(msg, `${age.reason}: ${age.message}`);
+        if (atMs < guard.store.notBefore) return refuse(msg, `dated before ${new Date(guard.store.notBefore).toISOString()}, when this agent lost its record of the commands it ran`);
+        // Checked and marked in one synchronous step: two deliveries of one id cannot both pass.
+        if (!guard.store.firstTime(msg.meta.id, atMs)) return refuse(msg, 'already run (replayed or delivered twice)');
+        // On disk before it runs: a crash after running must not let the same command in again.
+        guard.store.persisted().then(run, (err) => refuse(msg, `could not record its id (${(err as Error).message})`));
+        return;
+      }
+      // Input is a stream of events, not commands: ids repeat nothing and are not remembered.
+      if (msg.payload !== 'input' && !seen.firstTime(msg.meta.id)) {
+        stats.duplicates++;
+        return;
+      }
+      run();
     },
   });
   return { sub, stats };

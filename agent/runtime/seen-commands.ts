@@ -1,4 +1,4 @@
-/** Remembers recent command ids so a redelivered command is answered, never run twice. */
+/** Remembers recent ids of live commands (in memory) so one delivered twice runs once; stored commands use seen-store.ts. */
 export interface SeenCommands {
   /** True the first time an id is offered; false for a repeat. */
   firstTime(id: string): boolean;

@@ -2,6 +2,7 @@
 import { type ConnectionOptions, type NatsConnection, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
+import { type Permissions, decode } from '@nats-io/jwt';
 
 export interface BusOptions {
   servers: string | string[];
@@ -11,8 +12,13 @@ export interface BusOptions {
   credsFile?: string;
   user?: string;
   pass?: string;
-  /** Inbox prefix; agents use `_INBOX.<agentId>` so their permissions can be scoped to it. */
+  /**
+   * Inbox prefix. Default: the one the credentials allow (each identity may subscribe only to its
+   * own inbox tree, see infra/nats-auth/permissions.ts), else `_INBOX`.
+   */
   inboxPrefix?: string;
+  /** Command-line tools: fail at once when the server cannot be reached, instead of waiting for it. */
+  once?: boolean;
 }
 
 export const busDefaults = {
@@ -27,8 +33,28 @@ export const busDefaults = {
 
 export function connectBus(opts: BusOptions): Promise<NatsConnection> {
   const o: ConnectionOptions = { ...busDefaults, servers: opts.servers, name: opts.name };
-  if (opts.credsFile) o.authenticator = credsAuthenticator(readFileSync(opts.credsFile));
+  if (opts.once) Object.assign(o, { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: 5_000 });
+  const creds = opts.credsFile ? readFileSync(opts.credsFile) : undefined;
+  if (creds) o.authenticator = credsAuthenticator(creds);
   if (opts.user) { o.user = opts.user; o.pass = opts.pass; }
-  if (opts.inboxPrefix) o.inboxPrefix = opts.inboxPrefix;
+  const inboxPrefix = opts.inboxPrefix ?? (creds ? inboxPrefixOfCreds(creds.toString('utf8')) : undefined);
+  if (inboxPrefix) o.inboxPrefix = inboxPrefix;
   return connect(o);
+}
+
+/** The permissions written into a .creds file's user JWT (undefined when it is not one). */
+export function credsPermissions(creds: string): Partial<Permissions> | undefined {
+  const jwt = /-----BEGIN NATS USER JWT-----\s+(\S+)\s+/.exec(creds)?.[1];
+  if (!jwt) return undefined;
+  try {
+    return decode<Permissions>(jwt).nats;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inbox tree a .creds file's user may subscribe to (`_INBOX.x.y` of `_INBOX.x.y.>`), if it names one. */
+export function inboxPrefixOfCreds(creds: string): string | undefined {
+  const allow = credsPermissions(creds)?.sub?.allow ?? [];
+  return allow.find((s) => s.startsWith('_INBOX.') && s.endsWith('.>') && s !== '_INBOX.>')?.slice(0, -2);
 }

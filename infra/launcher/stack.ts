@@ -10,15 +10,17 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { Kysely } from 'kysely';
 import { auditRetentionConfig } from '../../projections/audit/retention-config.js';
 import type { Role } from '../../services/auth/roles.js';
+import { newEventIdKey } from '../../services/gateway/bus/event-ids.js';
 import { createUser, findUserByName } from '../../services/auth/users.js';
 import { connectBus } from '../bus/connect.js';
 import { ensureStreams } from '../bus/streams.js';
 import { openDb } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { inboxPrefixFor } from '../nats-auth/permissions.js';
-import { prepareNatsAuth } from '../nats-auth/setup.js';
+import { type NatsAuthSetup, prepareNatsAuth } from '../nats-auth/setup.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { type Child, startChild } from '../servers/child.js';
 import { freePort } from '../servers/free-port.js';
@@ -149,6 +151,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds });
     await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1, maxAgeSecs: Math.round((opts.eventRetentionDays ?? 0) * 86_400) });
     await nc.close();
+    // Auditors' tools find their credentials here with no settings (infra/launcher/cli.ts).
+    await auth.credsFor('auditor');
 
     // First run: one admin with a generated password, written owner-only and shown once.
     const adminFile = join(dataDir, 'admin-password');
@@ -166,6 +170,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       admin = { name: 'admin', password: readFileSync(adminFile, 'utf8').trim() };
     }
 
+    // One key for every gateway of this data directory: keyed event ids (services/gateway/bus/event-ids.ts).
+    const eventIdKeyFile = join(dataDir, 'nats-auth', 'event-id.key');
+    if (!existsSync(eventIdKeyFile)) await writeSecret(eventIdKeyFile, newEventIdKey());
+
     const port = opts.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
@@ -177,22 +185,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         // Decoding thousands of events a second is allocation-heavy: a larger young generation
         // spends far less time in garbage collection (measured ~29% of the worker's CPU).
         nodeArgs: ['--max-semi-space-size=32'],
-        env: { ...baseEnv, ...auditRetentionEnv, NATS_CREDS: await auth.credsFor('projections'), NATS_INBOX_PREFIX: inboxPrefixFor('projections') },
+        env: { ...baseEnv, ...auditRetentionEnv, NATS_CREDS: await auth.credsFor('projections') },
       }),
       gateway: async () => ({
         entry: 'services/gateway/server.ts',
-        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth') },
+        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile },
       }),
     };
     const agentId = opts.agent === false ? undefined : (opts.agentId ?? defaultAgentId());
     if (agentId) {
       const credsFile = join(dataDir, 'agent', `${agentId}.creds`);
-      if (!existsSync(credsFile)) {
-        const issued = await auth.issueAgentCreds(agentId);
-        if (!issued.ok) throw new Error(`agent credentials: ${issued.error.message}`);
-        mkdirSync(dirname(credsFile), { recursive: true, mode: 0o700 });
-        await writeSecret(credsFile, issued.value.creds);
-      }
+      await ensureLocalAgentIdentity(auth, db, agentId, credsFile);
       specs.agent = async () => ({
         entry: 'agent/main.ts',
         env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
@@ -255,6 +258,30 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   } catch (e) {
     await stopAll();
     throw e;
+  }
+}
+
+/**
+ * The launcher's own agent holds credentials like any enrolled one: issued through the identity
+ * registry (so an enrollment key cannot be used to take its id), re-keyed only by the launcher
+ * itself when the permissions in code changed, and listed in `agents` like an enrolled machine.
+ */
+async function ensureLocalAgentIdentity(auth: NatsAuthSetup, db: Kysely<Database>, agentId: string, credsFile: string): Promise<void> {
+  const existing = existsSync(credsFile) ? readFileSync(credsFile, 'utf8') : undefined;
+  let userKey: string | undefined;
+  if (!existing || !auth.agentCredsCurrent(agentId, existing)) {
+    const issued = await auth.issueAgentCreds(agentId, { reissue: true });
+    if (!issued.ok) throw new Error(`agent credentials: ${issued.error.message}`);
+    mkdirSync(dirname(credsFile), { recursive: true, mode: 0o700 });
+    await writeSecret(credsFile, issued.value.creds);
+    userKey = issued.value.userKey;
+  }
+  const row = await db.selectFrom('agents').select(['nats_user_key', 'revoked_at']).where('agent_id', '=', agentId).executeTakeFirst();
+  if (row?.revoked_at) throw new Error(`the local agent ${agentId} was revoked; start with a fresh data directory (GC_DATA_DIR)`);
+  if (!row) {
+    await db.insertInto('agents').values({ agent_id: agentId, hostname: hostname(), site: 'local', nats_user_key: userKey ?? '', enrollment_key_id: null, revoked_at: null }).execute();
+  } else if (userKey) {
+    await db.updateTable('agents').set({ nats_user_key: userKey }).where('agent_id', '=', agentId).execute();
   }
 }
 

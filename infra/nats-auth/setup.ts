@@ -1,7 +1,14 @@
 /**
- * Decentralized NATS auth for GuruConnect: one operator, a system account and the application
- * account `GC`, whose users (services and agents) are signed by an account signing key we hold.
- * Everything lives in one owner-only directory; enrolling or revoking an agent never restarts NATS.
+ * Decentralized NATS auth for GuruConnect: one operator, a system account, the application account
+ * `GC`, whose users (services and agents) are signed by an account signing key we hold, and the
+ * readers' account `GC_READERS` (auditors, automation), which imports read-only access from `GC`
+ * (see permissions.ts). Everything lives in one owner-only directory; enrolling or revoking an agent
+ * never restarts NATS.
+ *
+ * This directory is also the registry of agent identities: an id gets credentials once
+ * (`agents/<id>.keys` lists every key ever issued to it), service names are reserved, and a second
+ * issue for the same id needs the caller's explicit `reissue` (the launcher re-keying its own agent,
+ * an admin re-enrolling a machine), so an enrollment key cannot take over a running agent.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +30,15 @@ import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { pushAccountJwt } from './claims-update.js';
 import { fastSigner } from './fast-signer.js';
-import { type ServiceKind, agentPermissions, serviceKinds, servicePermissions } from './permissions.js';
+import {
+  type ServiceKind,
+  agentPermissions,
+  appAccountExports,
+  isReaderKind,
+  readerAccountImports,
+  serviceKinds,
+  servicePermissions,
+} from './permissions.js';
 import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
 
 export interface NatsAuthSetup {
@@ -40,10 +55,21 @@ export interface NatsAuthSetup {
   credsFor(kind: ServiceKind): Promise<string>;
   /** Path of the system-account user's .creds (pushes account updates; never give it to a service). */
   systemCreds(): Promise<string>;
-  /** New user key and .creds text for one agent; only its public key is kept here. */
-  issueAgentCreds(agentId: string): Promise<Result<{ creds: string; userKey: string }>>;
+  /** Public key of the readers' account (auditors, automation). */
+  readonly readerAccountKey: string;
+  /**
+   * New user key and .creds text for one agent; only its public key is kept here. Refuses reserved
+   * ids (CONFLICT) and ids that already hold credentials unless `reissue` says the caller may re-key it.
+   */
+  issueAgentCreds(agentId: string, o?: { reissue?: boolean }): Promise<Result<{ creds: string; userKey: string }>>;
+  /** True when `creds` were issued by this setup for `agentId` with today's permissions. */
+  agentCredsCurrent(agentId: string, creds: string): boolean;
   /** Revokes every user ever issued to `agentId` and pushes the account JWT to the running servers. */
   revokeAgent(agentId: string, servers: string | string[]): Promise<Result<{ revokedKeys: string[] }>>;
+  /** A user of the readers' account with `perms` (integrations); only the caller keeps the key. */
+  issueReaderCreds(name: string, perms: Permissions): Promise<{ creds: string; userKey: string }>;
+  /** Revokes readers' account users and pushes the account to the running servers (their connections end). */
+  revokeReaderKeys(keys: string[], servers: string | string[]): Promise<Result<void>>;
   /** The current application account JWT (with its revocations). */
   appAccountJwt(): Promise<string>;
 }
@@ -56,7 +82,10 @@ const files = {
   appSeed: 'app-account.nk',
   appSigningSeed: 'app-signing.nk',
   appJwt: 'app-account.jwt',
+  readerSeed: 'readers-account.nk',
+  readerJwt: 'readers-account.jwt',
   revocations: 'revocations.json',
+  readerRevocations: 'reader-revocations.json',
   agents: 'agents',
   creds: 'creds',
   resolver: 'resolver',
@@ -65,6 +94,12 @@ const files = {
 // Explicit "no limit" values: an absent limit in a v2 account JWT is read as 0 by the server.
 const openLimits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 const jetStreamLimits = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+
+/**
+ * Agent ids that can never be enrolled: the service identities and names an operator would read as
+ * ours. Compared case-insensitively.
+ */
+export const reservedAgentIds: readonly string[] = [...serviceKinds, 'system', 'sys', 'gc', 'guruconnect', 'readers', 'integration', 'integrations', 'admin', 'root'];
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -96,24 +131,43 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
   const sys = await loadOrCreateKey(p(files.sysSeed), createAccount);
   const app = await loadOrCreateKey(p(files.appSeed), createAccount);
   const signing = await loadOrCreateKey(p(files.appSigningSeed), createAccount);
+  const reader = await loadOrCreateKey(p(files.readerSeed), createAccount);
 
   const operatorJwt = await loadOrCreateText(p(files.operatorJwt), () =>
     encodeOperator('guruconnect', operator, { system_account: sys.getPublicKey() }));
   const sysJwt = await loadOrCreateText(p(files.sysJwt), () =>
     encodeAccount('SYS', sys, { limits: openLimits }, { signer: operator }));
 
-  const readRevocations = async (): Promise<Record<string, number>> =>
-    JSON.parse((await readIfExists(p(files.revocations))) ?? '{}') as Record<string, number>;
+  const readRevocationsOf = async (file: string): Promise<Record<string, number>> =>
+    JSON.parse((await readIfExists(p(file))) ?? '{}') as Record<string, number>;
+  const readRevocations = () => readRevocationsOf(files.revocations);
 
   const encodeApp = async (revocations: Record<string, number>): Promise<string> => {
     const claims: Partial<Account> = {
       limits: { ...openLimits, ...jetStreamLimits },
       signing_keys: [signing.getPublicKey()],
       revocations,
+      exports: appAccountExports(),
     };
     return encodeAccount('GC', app, claims, { signer: operator });
   };
+  const encodeReaders = async (): Promise<string> =>
+    encodeAccount('GC_READERS', reader, {
+      limits: openLimits,
+      imports: readerAccountImports(app.getPublicKey()),
+      revocations: await readRevocationsOf(files.readerRevocations),
+    }, { signer: operator });
   await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
+  await loadOrCreateText(p(files.readerJwt), encodeReaders);
+  // A directory made by an older version lacks today's exports and imports: re-sign both (newer iat).
+  const stale = (path: string, field: 'exports' | 'imports', want: unknown) =>
+    JSON.stringify(decode<Account>(readFileSync(path, 'utf8').trim()).nats[field] ?? []) !== JSON.stringify(want);
+  if (stale(p(files.appJwt), 'exports', appAccountExports())) {
+    await writeSecret(p(files.appJwt), await encodeNewer(async () => encodeApp(await readRevocations()), readFileSync(p(files.appJwt), 'utf8').trim()));
+  }
+  if (stale(p(files.readerJwt), 'imports', readerAccountImports(app.getPublicKey()))) {
+    await writeSecret(p(files.readerJwt), await encodeNewer(encodeReaders, readFileSync(p(files.readerJwt), 'utf8').trim()));
+  }
   // Other processes (launcher, gateway) share this directory: the account JWT on disk is the truth.
   const currentAppJwt = (): string => readFileSync(p(files.appJwt), 'utf8').trim();
 
@@ -129,6 +183,10 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     const jwt = await encodeUser(name, kp, app.getPublicKey(), { ...perms, bearer_token: false }, { signer: signing });
     return td.decode(fmtCreds(jwt, kp));
   };
+  const readerCreds = async (name: string, perms: Permissions, kp: KeyPair = newUserKey()): Promise<string> => {
+    const jwt = await encodeUser(name, kp, reader, { ...perms, bearer_token: false });
+    return td.decode(fmtCreds(jwt, kp));
+  };
 
   const configFragment = (resolverDir: string): string => [
     `operator: ${JSON.stringify(operatorJwt)}`,
@@ -138,6 +196,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     'resolver_preload: {',
     `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
     `  ${app.getPublicKey()}: ${JSON.stringify(currentAppJwt())}`,
+    `  ${reader.getPublicKey()}: ${JSON.stringify(readFileSync(p(files.readerJwt), 'utf8').trim())}`,
     '}',
     '',
   ].join('\n');
@@ -156,6 +215,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
     operatorKey: operator.getPublicKey(),
     systemAccountKey: sys.getPublicKey(),
     appAccountKey: app.getPublicKey(),
+    readerAccountKey: reader.getPublicKey(),
     get serverConfig() { return configFragment(p(files.resolver)); },
     configFragment,
 
@@ -164,22 +224,29 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
       const path = join(dir, files.creds, `${kind}.creds`);
       const perms = servicePermissions(kind);
       const existing = await readIfExists(path);
-      // Re-issue when the permissions in code changed since the file was written.
-      if (existing && sameIssuerAndPerms(existing, signing.getPublicKey(), perms)) return path;
-      await writeSecret(path, await userCreds(kind, perms));
+      const issuer = isReaderKind(kind) ? reader.getPublicKey() : signing.getPublicKey();
+      // Re-issue when the permissions in code (or the account) changed since the file was written.
+      if (existing && sameIssuerAndPerms(existing, issuer, perms)) return path;
+      await writeSecret(path, isReaderKind(kind) ? await readerCreds(kind, perms) : await userCreds(kind, perms));
       return path;
     },
 
     systemCreds,
 
-    issueAgentCreds(agentId) {
+    issueAgentCreds(agentId, o = {}) {
       const id = checkSubjectToken(agentId, 'agent id');
       if (!id.ok) return Promise.resolve(id);
-      return serial(async () => {
-        const kp = newUserKey();
-        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
+      if (reservedAgentIds.includes(agentId.toLowerCase())) {
+        return Promise.resolve(err(ErrorCode.CONFLICT, `agent id ${agentId} is reserved for a GuruConnect service; choose another id`));
+      }
+      return serial(async (): Promise<Result<{ creds: string; userKey: string }>> => {
         const keysFile = join(dir, files.agents, `${agentId}.keys`);
         const known = (await readIfExists(keysFile)) ?? '';
+        if (known.trim() && !o.reissue) {
+          return err(ErrorCode.CONFLICT, `agent id ${agentId} already has credentials; revoke it first, or enroll this machine under another id`);
+        }
+        const kp = newUserKey();
+        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
         await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`);
         return ok({ creds, userKey: kp.getPublicKey() });
       });
@@ -200,6 +267,25 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
         await writeSecret(p(files.appJwt), next);
         const pushed = await pushAccountJwt(servers, await systemCreds(), next);
         return pushed.ok ? ok({ revokedKeys: keys }) : pushed;
+      });
+    },
+
+    agentCredsCurrent: (agentId, creds) => sameIssuerAndPerms(creds, signing.getPublicKey(), agentPermissions(agentId)),
+
+    issueReaderCreds(name, perms) {
+      const kp = newUserKey();
+      return readerCreds(name, perms, kp).then((creds) => ({ creds, userKey: kp.getPublicKey() }));
+    },
+
+    revokeReaderKeys(keys, servers) {
+      return serial(async () => {
+        const revocations = await readRevocationsOf(files.readerRevocations);
+        const now = Math.floor(Date.now() / 1000);
+        for (const k of keys) revocations[k] = now;
+        await writeSecret(p(files.readerRevocations), JSON.stringify(revocations, null, 1));
+        const next = await encodeNewer(encodeReaders, readFileSync(p(files.readerJwt), 'utf8').trim());
+        await writeSecret(p(files.readerJwt), next);
+        return pushAccountJwt(servers, await systemCreds(), next);
       });
     },
 

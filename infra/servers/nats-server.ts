@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import { type Child, startChild } from './child.js';
 import { freePort, waitForPort } from './free-port.js';
 
@@ -40,7 +41,9 @@ export function natsConfig(opts: NatsServerOptions & { port: number }): string {
   return [
     `server_name: ${JSON.stringify(opts.serverName ?? `gc-${opts.port}`)}`,
     `listen: "127.0.0.1:${opts.port}"`,
-    'max_payload: 2MB',
+    // The codec's limit, so an oversized message is refused at publish time instead of being stored
+    // and dropped by every decoder later (headers count toward it too).
+    `max_payload: ${MAX_MESSAGE_BYTES}`,
     `jetstream { store_dir: ${JSON.stringify(store)}, max_memory_store: 512MB, max_file_store: 8GB }`,
     opts.websocketPort ? `websocket { listen: "127.0.0.1:${opts.websocketPort}", no_tls: true }` : '',
     opts.extraConfig ?? '',

@@ -1,9 +1,8 @@
 /** Audit rows computed straight from JetStream (the same fold as the projection, all in memory). */
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Streams } from '../../proto/subjects.js';
+import type { EventsApiSubjects } from '../../proto/subjects.js';
 import { decodeEvent } from '../runtime/decode-event.js';
-import { readStream } from '../runtime/read-stream.js';
+import { readStream, streamState } from '../runtime/read-stream.js';
 import { GENESIS_HASH, chain, cleanForJsonb } from './audit-hash.js';
 import { auditKeys, foldAudit } from './audit-fold.js';
 import { type AuditRow, type ChainedAuditRow, emptyAuditState } from './audit-types.js';
@@ -45,16 +44,17 @@ export function matchesFilter(r: AuditRow, f: AuditFilter): boolean {
 }
 
 /** Folds the stream from its first event (sequence 1 unless aged out) up to `toSeq` (default: its end) into chained audit rows. */
-export async function replayAudit(nc: NatsConnection, o: { toSeq?: number; onProgress?: (seq: number, last: number) => void } = {}): Promise<ReplayResult> {
+export async function replayAudit(nc: NatsConnection, o: { toSeq?: number; onProgress?: (seq: number, last: number) => void; api?: EventsApiSubjects } = {}): Promise<ReplayResult> {
   const state = emptyAuditState();
   const drafts: AuditRow[] = [];
   const uncertain = new Set<string>();
   let eventsRead = 0;
   let undecodable = 0;
-  const info = await (await jetstreamManager(nc)).streams.info(Streams.events.name);
-  let firstSeq = Math.max(1, info.state.first_seq);
+  const info = await streamState(nc, o.api);
+  if (!info.ok) throw new Error(info.error.message);
+  let firstSeq = Math.max(1, info.value.firstSeq);
   let partial: boolean | undefined;
-  const lastSeq = await readStream(nc, { fromSeq: 1, toSeq: o.toSeq, batch: 5000 }, (batch) => {
+  const lastSeq = await readStream(nc, { fromSeq: 1, toSeq: o.toSeq, batch: 5000, api: o.api }, (batch) => {
     if (partial === undefined) {
       // Aging may have moved on since the info: the first event delivered is where the fold starts.
       firstSeq = batch[0]?.seq ?? firstSeq;

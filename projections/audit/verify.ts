@@ -20,6 +20,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
+import type { EventsApiSubjects } from '../../proto/subjects.js';
 import { GENESIS_HASH, canonicalJson, rowHash } from './audit-hash.js';
 import type { AuditRow, ChainedAuditRow } from './audit-types.js';
 import { type ReplayResult, replayAudit } from './replay.js';
@@ -82,11 +83,11 @@ function checkAnchors(anchors: RetentionAnchor[], r: ReplayResult, findings: Fin
 }
 
 /** Rows missing, extra or altered compared with the stream (up to the audit checkpoint), chain breaks and anchor mismatches. */
-export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, onProgress?: (seq: number, last: number) => void): Promise<VerifyResult> {
+export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, onProgress?: (seq: number, last: number) => void, api?: EventsApiSubjects): Promise<VerifyResult> {
   const checkpoint = Number((await db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', 'audit').executeTakeFirst())?.last_seq ?? 0);
   const anchors = await retentionAnchors(db);
   const through = anchors.at(-1)?.throughSeq ?? 0;
-  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress }) : emptyReplay();
+  const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress, api }) : emptyReplay();
   const stored = (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((x) => ({ ...x, seq: Number(x.seq) }) as ChainedAuditRow);
   const partial = r.firstSeq > 1;
   const fields = partial ? CONTENT : FIELDS;

@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
-    const r = await replayAudit(deps.nc, { onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); } });
+    const r = await replayAudit(deps.nc, { onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); }, api: deps.eventsApi });
     bar?.finish();
     const rows = r.rows.filter((x) => matchesFilter(x, f.filter));
     if (!f.json) process.stdout.write(`${'seq'.padStart(8)}  ${'time'.padEnd(24)}  ${'type'.padEnd(26)}  ${'user'.padEnd(14)}  ${'agent'.padEnd(14)}  details\n`);

@@ -9,7 +9,7 @@ export async function main(_argv: string[]): Promise<number> {
   if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
-    const r = await verifyAudit(deps.nc, deps.db!, (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); });
+    const r = await verifyAudit(deps.nc, deps.db!, (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); }, deps.eventsApi);
     bar?.finish();
     for (const f of r.findings) process.stdout.write(`${f.kind.padEnd(15)} ${f.id}  ${f.detail}\n`);
     const latest = r.anchors.at(-1);

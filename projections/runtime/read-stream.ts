@@ -1,51 +1,100 @@
-/** Reads the event stream from a sequence with an ordered consumer, in bounded batches (fetch). */
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+/**
+ * Reads the event stream by sequence with JetStream direct get, many requests in flight. Direct get
+ * is read-only and needs no consumer, so the same code serves the projections (inside the
+ * application account) and auditors (who reach it only through the readers' account import,
+ * where creating a consumer is impossible by design).
+ */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Streams } from '../../proto/subjects.js';
+import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { EventsApi, type EventsApiSubjects } from '../../proto/subjects.js';
 
 export interface RawEvent {
   seq: number;
   subject: string;
   data: Uint8Array;
+  /** When the stream stored it (the server's clock, not the producer's), ms since epoch. */
+  timeMs: number;
 }
 
 export interface ReadStreamOptions {
+  /** Only events on subjects this pattern matches (`*` one token, `>` the rest). */
   filterSubject?: string;
   fromSeq?: number;
   /** Stop after this sequence; default: the stream's last sequence when reading starts. */
   toSeq?: number;
+  /** Events per onBatch call, all requested at once. */
   batch?: number;
+  /** Which subjects reach the stream's API: the application account's own, or the readers' import. */
+  api?: EventsApiSubjects;
+  timeoutMs?: number;
+}
+
+export interface StreamState {
+  firstSeq: number;
+  lastSeq: number;
+  messages: number;
+}
+
+const td = new TextDecoder();
+const readDefaults: Required<Pick<ReadStreamOptions, 'batch' | 'timeoutMs'>> = { batch: 1000, timeoutMs: 10_000 };
+
+/** The stream's first and last sequence, through `api`. */
+export async function streamState(nc: NatsConnection, api: EventsApiSubjects = EventsApi.direct, timeoutMs = readDefaults.timeoutMs): Promise<Result<StreamState>> {
+  try {
+    const reply = await nc.request(api.info, new Uint8Array(), { timeout: timeoutMs });
+    const info = JSON.parse(td.decode(reply.data)) as { error?: { description?: string }; state?: { first_seq: number; last_seq: number; messages: number } };
+    if (info.error || !info.state) return err(ErrorCode.BUS_UNAVAILABLE, `the event stream did not answer with its state: ${info.error?.description ?? 'no state'}`);
+    return ok({ firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, messages: info.state.messages });
+  } catch (e) {
+    return err(ErrorCode.BUS_UNAVAILABLE, `cannot read the event stream's state (${(e as Error).message}); are these credentials allowed to read it?`);
+  }
+}
+
+/** True when `subject` matches the NATS pattern `filter`. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
+
+/** `2026-12-07T03:12:33.548693944Z` → ms (Date.parse wants at most milliseconds). */
+function parseStreamTime(t: string | undefined): number {
+  if (!t) return 0;
+  const ms = Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/** One event by sequence, or undefined when the stream holds none there (aged out). */
+async function getOne(nc: NatsConnection, api: EventsApiSubjects, seq: number, timeoutMs: number): Promise<RawEvent | undefined> {
+  const m = await nc.request(api.get, new TextEncoder().encode(JSON.stringify({ seq })), { timeout: timeoutMs });
+  const h = m.headers;
+  if (h?.code === 404) return undefined;
+  const subject = h?.get('Nats-Subject');
+  if (!subject) throw new Error(`direct get of seq ${seq} answered ${h?.code ?? ''} ${h?.description ?? 'without a subject'}`);
+  return { seq, subject, data: m.data, timeMs: parseStreamTime(h?.get('Nats-Time-Stamp')) };
 }
 
 /** Calls `onBatch` for each batch in order; returns the last sequence read (0 if none). */
 export async function readStream(nc: NatsConnection, o: ReadStreamOptions, onBatch: (b: RawEvent[]) => Promise<void> | void): Promise<number> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(Streams.events.name);
-  const from = Math.max(o.fromSeq ?? 1, info.state.first_seq);
-  const to = o.toSeq ?? info.state.last_seq;
-  if (to < from || info.state.messages === 0) return 0;
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(Streams.events.name, {
-    ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: from,
-  });
+  const opts = { ...readDefaults, ...o };
+  const api = o.api ?? EventsApi.direct;
+  const state = await streamState(nc, api, opts.timeoutMs);
+  if (!state.ok) throw new Error(state.error.message);
+  const from = Math.max(o.fromSeq ?? 1, state.value.firstSeq, 1);
+  const to = Math.min(o.toSeq ?? state.value.lastSeq, state.value.lastSeq);
   let last = 0;
-  for (;;) {
-    const it = await consumer.fetch({ max_messages: o.batch ?? 2000, expires: 2000 });
-    const batch: RawEvent[] = [];
-    let drained = false;
-    for await (const m of it) {
-      if (m.seq > to) { drained = true; break; }
-      batch.push({ seq: m.seq, subject: m.subject, data: m.data });
-      if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
-    }
+  for (let start = from; start <= to; start += opts.batch) {
+    const end = Math.min(to, start + opts.batch - 1);
+    const got = await Promise.all(Array.from({ length: end - start + 1 }, (_, i) => getOne(nc, api, start + i, opts.timeoutMs)));
+    const batch = got.filter((e): e is RawEvent => e !== undefined && (!o.filterSubject || subjectMatches(o.filterSubject, e.subject)));
     if (batch.length > 0) {
       last = batch[batch.length - 1]!.seq;
       await onBatch(batch);
     }
-    if (drained || batch.length === 0) break;
   }
-  await consumer.delete().catch(() => {});
   return last;
 }

@@ -1,6 +1,7 @@
 /**
  * Technician administration from the shell (the first admin is created here or by the launcher):
  *   users create --name N --role R        password from GC_PASSWORD, else generated and printed once
+ *   users create --name N --role R --service   a service account: no password, API tokens only
  *   users grant --name N --machine <agentId|*>
  *   enrollment-key create [--site S] [--reusable] [--ttl-hours H]
  * The database comes from --db or DATABASE_URL.
@@ -15,7 +16,7 @@ import { roleSchema } from './roles.js';
 import { createUser, findUserByName, grantMachine } from './users.js';
 
 const usage = `usage:
-  users create --name N --role ${roleSchema.options.join('|')}   (password: GC_PASSWORD or generated)
+  users create --name N --role ${roleSchema.options.join('|')} [--service]   (password: GC_PASSWORD or generated; --service: none, API tokens only)
   users grant --name N --machine <agentId|*>
   enrollment-key create [--site S] [--reusable] [--ttl-hours H]
 options: --db <postgres url> (default DATABASE_URL)`;
@@ -49,6 +50,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (cmd === 'users create') {
       const role = roleSchema.safeParse(v.role);
       if (!v.name || !role.success) { io.err(`users create needs --name and --role (${roleSchema.options.join('|')})`); return 2; }
+      if (v.service) {
+        const r = await createUser(db, { name: v.name, role: role.data, service: true });
+        if (!r.ok) { io.err(`${r.error.code}: ${r.error.message}`); return 1; }
+        io.out(`created service account ${r.value.name} (${r.value.role}, ${r.value.id}); it has no password: create an API token for it (POST /api/tokens)`);
+        return 0;
+      }
       const given = io.env.GC_PASSWORD;
       const password = given && given.length > 0 ? given : generatePassword();
       const r = await createUser(db, { name: v.name, role: role.data, password });
@@ -89,6 +96,7 @@ function parse(argv: string[]) {
       machine: { type: 'string' },
       site: { type: 'string' },
       reusable: { type: 'boolean' },
+      service: { type: 'boolean' },
       'ttl-hours': { type: 'string' },
     },
   });

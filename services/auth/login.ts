@@ -36,7 +36,7 @@ export interface LoginSuccess {
 }
 
 /** Why a login failed, for the audit log (the caller only sees the error code and a generic message). */
-export type LoginFailure = GcError & { reason: 'rate_limited_ip' | 'rate_limited_name' | 'unknown_user' | 'locked' | 'bad_password' | 'now_locked' | 'disabled'; retryAfterMs?: number; userId?: string };
+export type LoginFailure = GcError & { reason: 'rate_limited_ip' | 'rate_limited_name' | 'unknown_user' | 'locked' | 'bad_password' | 'now_locked' | 'disabled' | 'service_account'; retryAfterMs?: number; userId?: string };
 
 export type Login = (attempt: LoginAttempt) => Promise<Result<LoginSuccess, LoginFailure>>;
 
@@ -62,6 +62,11 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
     if (!row) {
       await verifyAgainstDummy(password);
       return fail(ErrorCode.UNAUTHENTICATED, wrong, { reason: 'unknown_user' });
+    }
+    if (row.password_hash === null) {
+      // A service account has no password: the same answer and work as an unknown name, and no lockout count.
+      await verifyAgainstDummy(password);
+      return fail(ErrorCode.UNAUTHENTICATED, wrong, { reason: 'service_account', userId: row.id });
     }
     if (row.locked_until && row.locked_until > new Date()) {
       return fail(ErrorCode.ACCOUNT_LOCKED, `account locked after repeated failed logins until ${row.locked_until.toISOString()}`, { reason: 'locked', userId: row.id, retryAfterMs: row.locked_until.getTime() - Date.now() });

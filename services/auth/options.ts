@@ -14,6 +14,8 @@ export interface AuthPluginOptions {
   audit: AuditFn;
   /** Adds `Secure` to the session cookie; on whenever the dashboard is served over HTTPS. */
   cookieSecure?: boolean;
+  /** API tokens: how often a token's last_used_at is written at most (default api-tokens.ts `apiTokenDefaults`). */
+  apiTokens?: { touchEveryMs?: number };
   /** Lockout and rate-limit policy; defaults in login.ts `loginDefaults`. */
   login?: Partial<LoginPolicy>;
   /** Enables POST /api/agents/enroll and /api/agents/:agentId/revoke; without it they answer NOT_AVAILABLE. */
@@ -31,5 +33,11 @@ export interface AuthPluginOptions {
  * happened (the denial or change stands; the log line carries the correlation id).
  */
 export function loggedAudit(audit: AuditFn, log: { error: (o: object, m: string) => void }): (ev: AuditEvent) => Promise<void> {
-  return (ev) => audit(ev).catch((e: unknown) => log.error({ err: e }, `audit of ${ev.eventType} failed`));
+  return (ev) => audit(withApiToken(ev)).catch((e: unknown) => log.error({ err: e }, `audit of ${ev.eventType} failed`));
+}
+
+/** An action taken with an API token names the token in its details (the actor is the token's user). */
+function withApiToken(ev: AuditEvent): AuditEvent {
+  const t = ev.actor?.api_token;
+  return t ? { ...ev, details: { ...ev.details, api_token_id: t.id, api_token_name: t.name } } : ev;
 }

@@ -5,10 +5,12 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ErrorCode } from '../../proto/errors.js';
+import { createApiTokenAuth } from './api-token-auth.js';
+import { isApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
 import { sendError } from './reply.js';
-import type { AuthUser, Role } from './roles.js';
+import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
 import { resolveToken, tokenIds } from './tokens.js';
 import { accessibleMachines, canAccessMachine } from './users.js';
@@ -24,6 +26,7 @@ declare module 'fastify' {
     /** preHandler: 401 without a user, 403 (audited as access_denied) without one of `roles`. */
     requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
     canAccessMachine(user: AuthUser, agentId: string): Promise<boolean>;
+    /** The machines `user` may see listed: '*' for admins and auditors, else their grants. */
     accessibleMachines(user: AuthUser): Promise<'*' | string[]>;
   }
 }
@@ -38,11 +41,14 @@ export function presentedToken(req: FastifyRequest): string | undefined {
 const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const { db, audit } = opts;
   app.decorateRequest('user', null);
+  const apiTokenAuth = createApiTokenAuth(db, audit, opts.apiTokens);
 
   // onRequest also runs for WebSocket upgrades (they are GET routes), so sockets see request.user.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const token = presentedToken(req);
     if (!token) return;
+    // API tokens (gca_) answer 401 with their own code when revoked or expired; session tokens stay anonymous.
+    if (isApiToken(token)) return apiTokenAuth(req, reply, token);
     const found = await resolveToken(db, token);
     if (!found) return;
     req.user = found.user;
@@ -58,7 +64,9 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
   });
   app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
-  app.decorate('accessibleMachines', (user: AuthUser) => accessibleMachines(db, user));
+  // Auditors see every machine in listings, to map the audit log's agent ids to host names, but
+  // reach none: canAccessMachine stays grant-based, so no machine page, viewer socket or command.
+  app.decorate('accessibleMachines', async (user: AuthUser) => (user.role === 'auditor' ? ALL_MACHINES : accessibleMachines(db, user)));
 
   await app.register(authRoutes, opts);
 };

@@ -1,8 +1,11 @@
-/** Opaque random secrets (session tokens, enrollment keys) and their stored form. */
+/** Opaque random secrets (session tokens, API tokens, enrollment keys) and their stored form. */
 import { createHash, randomBytes } from 'node:crypto';
 
-/** A 256-bit random secret with a readable prefix (`gcs_` session, `gce_` enrollment). */
-export function newSecret(prefix: 'gcs' | 'gce'): string {
+/**
+ * A 256-bit random secret with a readable prefix (`gcs_` session, `gca_` API token, `gce_` enrollment):
+ * the gateway tells the kinds apart by it, and secret scanners can find a leaked one.
+ */
+export function newSecret(prefix: 'gcs' | 'gca' | 'gce'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 

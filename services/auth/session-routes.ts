@@ -36,6 +36,7 @@ export const sessionRoutes: FastifyPluginAsync<AuthPluginOptions> = async (root,
     schema: { tags: ['auth'], summary: 'Revoke the token this request came with', response: { 200: okReplySchema, ...errorReplies } },
   }, async (req, reply) => {
     const tokenId = tokenIds.get(req);
+    if (req.user?.api_token) return sendError(reply, ErrorCode.CONFLICT, 'an API token is not a session: an admin revokes it with DELETE /api/tokens/:id');
     if (!req.user || !tokenId) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'not signed in');
     await revokeToken(db, tokenId);
     await loggedAudit(audit, req.log)({ eventType: 'logout', actor: req.user, details: { token_id: tokenId } });

@@ -8,15 +8,19 @@ import { ALL_MACHINES, type AuthUser, type Role, roleSchema, userNameSchema } fr
 
 export const MIN_PASSWORD_LENGTH = 10;
 
-/** Creates a technician; CONFLICT when the name is taken. */
-export async function createUser(db: Kysely<Database>, input: { name: string; role: Role; password: string }): Promise<Result<AuthUser>> {
+/**
+ * Creates a technician, or with `service` a service account: no password (it can never sign in with
+ * one), only API tokens. CONFLICT when the name is taken.
+ */
+export async function createUser(db: Kysely<Database>, input: { name: string; role: Role; password: string } | { name: string; role: Role; service: true }): Promise<Result<AuthUser>> {
   const name = userNameSchema.safeParse(input.name);
   if (!name.success) return err(ErrorCode.VALIDATION_FAILED, `user name: ${name.error.issues[0]?.message ?? 'invalid'}`);
   const role = roleSchema.safeParse(input.role);
   if (!role.success) return err(ErrorCode.VALIDATION_FAILED, `role must be one of ${roleSchema.options.join(', ')}`);
-  if (input.password.length < MIN_PASSWORD_LENGTH) return err(ErrorCode.VALIDATION_FAILED, `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  const service = 'service' in input;
+  if (!service && input.password.length < MIN_PASSWORD_LENGTH) return err(ErrorCode.VALIDATION_FAILED, `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   const row = await db.insertInto('users')
-    .values({ name: name.data, role: role.data, password_hash: await hashPassword(input.password) })
+    .values({ name: name.data, role: role.data, service, password_hash: service ? null : await hashPassword(input.password) })
     .onConflict((c) => c.column('name').doNothing())
     .returning(['id', 'name', 'role'])
     .executeTakeFirst();

@@ -18,8 +18,10 @@ import { createBackstageClient } from './backstage/backstage-client.js';
 import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
 import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
 import { createCommandClient } from './bus/command-client.js';
+import type { EventIds } from './bus/event-ids.js';
 import type { GatewayConfig } from './config.js';
-import { envelope, installErrorHandler } from './errors.js';
+import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
+import { installInputGuard, safeText } from './input-guard.js';
 import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
@@ -39,6 +41,8 @@ export interface GatewayDeps {
   logger?: boolean | Record<string, unknown>;
   /** Serve the dashboard (off in API-only tests to skip the bundle). */
   dashboard?: boolean;
+  /** Keyed ids of the gateway's derived events (loadEventIds(config.eventIdKeyFile)); default: a key of this process. */
+  eventIds?: EventIds;
 }
 
 export interface Gateway {
@@ -54,10 +58,24 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
+    ...envelopeServerOptions,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  // The API speaks JSON only: a text/plain body is refused with 415, not handed to a schema as a string.
+  app.removeContentTypeParser('text/plain');
+  const audit = createAuditPublisher(js, (m) => app.log.error(m), { windowMs: config.denialFoldMs });
+  installInputGuard(app, async (request, problem) => {
+    // A refused login is still a failed login: record it, with the name made safe to store.
+    if (request.routeOptions.url !== '/api/auth/login') return;
+    const name = (request.body as { name?: unknown } | undefined)?.name;
+    await audit({
+      eventType: 'login_failed',
+      correlationId: String(request.id),
+      details: { name: typeof name === 'string' ? safeText(name) : null, ip: request.ip, reason: 'invalid_input', problem },
+    }).catch((e: unknown) => request.log.error({ err: e }, 'audit of login_failed failed'));
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
@@ -71,8 +89,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   const log = (m: string) => app.log.info(m);
   const events = subscribeAgentEvents(nc, log);
-  const audit = createAuditPublisher(js, (m) => app.log.error(m));
-  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log });
+  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log, eventIds: deps.eventIds });
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const notifications = listenReadModels(config.databaseUrl, log);
   const access = await deps.auth(app, { audit, db });
@@ -119,6 +136,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   if (deps.dashboard !== false) await app.register(dashboardRoutes);
 
   app.addHook('onClose', async () => {
+    await audit.flush();
     events.close();
     await notifications.close();
   });

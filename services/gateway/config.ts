@@ -1,5 +1,6 @@
 /** Gateway configuration, read and validated once at start-up. */
 import { z } from 'zod';
+import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
 
 export const gatewayConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -13,6 +14,10 @@ export const gatewayConfigSchema = z.object({
   offlineAfterBeats: z.coerce.number().min(1.5).max(20).default(3),
   backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
   secureCookies: z.coerce.boolean().default(false),
+  /** File holding the key of the gateway's derived event ids (bus/event-ids.ts); shared by every gateway. */
+  eventIdKeyFile: z.string().min(1).optional(),
+  /** Denials of one actor, action, reason and machine within this window become one more audit event with a count. */
+  denialFoldMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DENIAL_FOLD_MS),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
@@ -27,6 +32,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     offlineAfterBeats: env.GC_OFFLINE_AFTER_BEATS,
     backstageMaxTimeoutSecs: env.GC_BACKSTAGE_MAX_TIMEOUT_SECS,
     secureCookies: env.GC_SECURE_COOKIES,
+    eventIdKeyFile: env.GC_EVENT_ID_KEY_FILE || undefined,
+    denialFoldMs: env.GC_DENIAL_FOLD_MS,
   });
   if (!r.success) throw new Error(`invalid gateway configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;

@@ -11,6 +11,7 @@ import { main as cli } from '../../services/auth/cli.js';
 import { type AuditEvent, type AuthPluginOptions, authPlugin } from '../../services/auth/plugin.js';
 import { hashPassword, verifyPassword } from '../../services/auth/password.js';
 import { createUser } from '../../services/auth/users.js';
+import { installErrorHandler } from '../../services/gateway/errors.js';
 import { type TestPostgres, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
@@ -20,6 +21,8 @@ async function buildApp(db: Kysely<Database>, audits: AuditEvent[], extra: Parti
   const app = Fastify();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // The host's envelope handler, as in the gateway (the auth routes have none of their own).
+  installErrorHandler(app);
   await app.register(websocket);
   await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, ...extra });
   app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
@@ -64,8 +67,8 @@ describe('auth plugin (real PostgreSQL)', () => {
     assert.equal(await verifyPassword('s3cret-password', a), true);
     assert.equal(await verifyPassword('s3cret-passwore', a), false);
     const row = await db.selectFrom('users').select('password_hash').where('name', '=', 'alice').executeTakeFirstOrThrow();
-    assert.ok(!row.password_hash.includes(PASSWORD));
-    assert.equal(await verifyPassword(PASSWORD, row.password_hash), true);
+    assert.ok(row.password_hash && !row.password_hash.includes(PASSWORD));
+    assert.equal(await verifyPassword(PASSWORD, row.password_hash ?? ''), true);
   });
 
   it('logs in with a cookie and a bearer token, resolves /me, and logout revokes the token', async () => {

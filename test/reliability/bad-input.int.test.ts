@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
-import { encode, message, pb } from '../../proto/codec.js';
+import { MAX_MESSAGE_BYTES, encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { subjects } from '../../proto/subjects.js';
 import { type SimAgent, startSimAgent } from '../load/sim-agent.js';
@@ -47,7 +47,7 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
 
   const garbage = (): Uint8Array[] => {
     const valid = encode(message({ backstageCommand: { commandText: 'echo hi' } }, { agentId }));
-    return [new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), valid.slice(0, valid.length - 3), new Uint8Array(0), new TextEncoder().encode('{"json": true}'), new Uint8Array(1_500_000).fill(0x0a)];
+    return [new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), valid.slice(0, valid.length - 3), new Uint8Array(0), new TextEncoder().encode('{"json": true}'), new Uint8Array(MAX_MESSAGE_BYTES - 1024).fill(0x0a)];
   };
 
   it('the agent rejects malformed, truncated, oversized and foreign commands and keeps working', async () => {
@@ -92,8 +92,8 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
       for (const kind of ['status', 'sessions', 'switched', 'backstageOutput'] as const) {
         for (const bytes of garbage().slice(0, 4)) await js.publish(subjects.agentEvent('bad-input-sim' as AgentId, kind), bytes);
       }
-      // Oversized for our codec (1 MB) but under the server's max_payload: stored, then refused by decoders.
-      await js.publish(subjects.agentEvent('bad-input-sim' as AgentId, 'sessions'), new Uint8Array(1_500_000).fill(0x0a));
+      // Oversized for our codec (1 MB): the server's max_payload is the same limit, so it is refused at publish.
+      await assert.rejects(async () => js.publish(subjects.agentEvent('bad-input-sim' as AgentId, 'sessions'), new Uint8Array(1_500_000).fill(0x0a)), /max_payload/);
       const big = Array.from({ length: 10_000 }, (_, i) => ({
         sessionId: i + 1, userName: `${UNICODE_NAMES[i % UNICODE_NAMES.length]}-${i}`, state: pb.SessionState.SESSION_ACTIVE,
         type: pb.WindowsSessionType.SESSION_RDP, stationName: `RDP-Tcp#${i}`, capturable: i % 2 === 0,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentPermissions, inboxPrefixFor, servicePermissions } from '../../infra/nats-auth/permissions.js';
+import { agentInboxPrefix, agentPermissions, inboxPrefixFor, servicePermissions } from '../../infra/nats-auth/permissions.js';
 import { readCookie, sessionCookie } from '../../services/auth/cookies.js';
 import { createRateLimiter } from '../../services/auth/rate-limit.js';
 import { roleSchema } from '../../services/auth/roles.js';
@@ -52,8 +52,8 @@ describe('auth primitives', () => {
 
   it('an agent may publish only as itself and hear only its own commands and inbox', () => {
     const p = agentPermissions('m1');
-    assert.deepEqual(p.pub?.allow, ['gc.agent.m1.>', 'gc.frame.m1.>']);
-    assert.deepEqual(p.sub?.allow, ['gc.cmd.m1.>', '_INBOX.m1.>']);
+    assert.deepEqual(p.pub?.allow, ['gc.agent.m1.>', 'gc.frame.m1.*']);
+    assert.deepEqual(p.sub?.allow, ['gc.cmd.m1.>', '_INBOX.a.m1.>']);
     assert.equal(p.resp?.max, 1);
   });
 
@@ -62,8 +62,11 @@ describe('auth primitives', () => {
       .filter((k) => (servicePermissions(k).pub?.allow ?? []).some((s) => s === 'gc.cmd.>' || s === '>'));
     assert.deepEqual(cmdPublishers, ['gateway', 'launcher']);
     assert.deepEqual(servicePermissions('automation').pub, { allow: [], deny: ['>'] });
-    assert.equal(inboxPrefixFor('auditor'), '_INBOX.auditor');
-    assert.equal(inboxPrefixFor('gateway'), undefined);
+    assert.equal(inboxPrefixFor('auditor'), '_INBOX.r.auditor');
+    assert.equal(inboxPrefixFor('gateway'), '_INBOX.s.gateway');
+    // Disjoint by construction: an agent named like a service still gets the agents' tree.
+    assert.equal(agentInboxPrefix('projections'), '_INBOX.a.projections');
+    assert.ok(!(servicePermissions('auditor').pub?.allow ?? []).some((s) => s.startsWith('$JS.API')), 'readers never reach the JetStream API itself');
     assert.ok(!(servicePermissions('auditor').pub?.allow ?? []).some((s) => s.startsWith('$JS.ACK') || s.includes('DELETE')));
   });
 });

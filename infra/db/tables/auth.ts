@@ -1,12 +1,12 @@
-/** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003). */
-import type { Generated, Insertable, Selectable } from 'kysely';
+/** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003; API tokens and service accounts: 0006). */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { Timestamp } from './columns.js';
 
 export interface UsersTable {
   id: Generated<string>;
   name: string;
-  /** `scrypt$N$r$p$salt$hash` (base64); never a plain password. */
-  password_hash: string;
+  /** `scrypt$N$r$p$salt$hash` (base64); never a plain password. Null exactly for service accounts. */
+  password_hash: string | null;
   /** One of services/auth/roles.ts `roleSchema` (a CHECK constraint enforces it too). */
   role: string;
   disabled: Generated<boolean>;
@@ -14,6 +14,8 @@ export interface UsersTable {
   failed_logins: Generated<number>;
   locked_until: Timestamp | null;
   created_at: Generated<Timestamp>;
+  /** A service account: no password, signs in only with API tokens (a CHECK ties it to password_hash). */
+  service: Generated<boolean>;
 }
 
 /** Opaque session tokens: only sha256(token) is stored, so a database leak yields no usable token. */
@@ -25,6 +27,21 @@ export interface AuthTokensTable {
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
   created_ip: string | null;
+}
+
+/** Named API tokens for automation (`gca_…`): only sha256(token) is stored; no expiry when expires_at is null. */
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_by: string | null;
+  /** Generated<Timestamp> would select as the nested ColumnType, not Date. */
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp | null;
+  /** Written at most about once a minute per token, so a busy script does not write on every request. */
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }
 
 /** Which machines a technician may reach: an agent id, or '*' for all. */
@@ -61,6 +78,7 @@ export interface AgentsTable {
 export interface AuthTables {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
+  api_tokens: ApiTokensTable;
   machine_grants: MachineGrantsTable;
   enrollment_keys: EnrollmentKeysTable;
   agents: AgentsTable;
@@ -69,5 +87,6 @@ export interface AuthTables {
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type AuthTokenRow = Selectable<AuthTokensTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type EnrollmentKeyRow = Selectable<EnrollmentKeysTable>;
 export type AgentRow = Selectable<AgentsTable>;

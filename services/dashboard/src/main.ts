@@ -5,6 +5,7 @@ import { h } from './dom.js';
 import { auditPage } from './pages/audit-page.js';
 import { loginPage } from './pages/login-page.js';
 import { machinesPage } from './pages/machines-page.js';
+import { tokensPage } from './pages/tokens-page.js';
 import { type PageRender, navigate, route, startRouter } from './router.js';
 import { currentUser, loadMe } from './session.js';
 import { viewerPage } from './viewer/viewer-page.js';
@@ -21,6 +22,7 @@ const guarded = (render: PageRender): PageRender => async (root, params, query) 
 route('/login', loginPage);
 route('/machines/:agentId', guarded(viewerPage));
 route('/audit', guarded(auditPage));
+route('/tokens', guarded(tokensPage));
 route('/', guarded(machinesPage));
 
 const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));

@@ -1,8 +1,13 @@
-/** Publishes technician actions to gc.audit.<event_type> (stored in the event stream). */
+/**
+ * Publishes technician actions to gc.audit.<event_type> (stored in the event stream). Denials
+ * (`access_denied`) pass through the denial folder, so every place that refuses someone is folded
+ * alike and nobody can grow the audit log at will by being refused.
+ */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { encode, message } from '../../../proto/codec.js';
 import { subjects } from '../../../proto/subjects.js';
 import type { Actor } from './command-client.js';
+import { type DenialFolderOptions, createDenialFolder, isFoldedRefusal } from './denial-folder.js';
 
 export interface AuditInput {
   eventType: string;
@@ -18,8 +23,11 @@ export interface AuditInput {
 
 export type AuditPublisher = (ev: AuditInput) => Promise<void>;
 
-export function createAuditPublisher(js: JetStreamClient, log: (m: string) => void): AuditPublisher {
-  return async (ev) => {
+/** The gateway's publisher: `flush` publishes the denial counts still held (call it before closing the bus). */
+export type FlushingAuditPublisher = AuditPublisher & { flush(): Promise<void> };
+
+export function createAuditPublisher(js: JetStreamClient, log: (m: string) => void, denials: DenialFolderOptions = {}): FlushingAuditPublisher {
+  const publishNow: AuditPublisher = async (ev) => {
     const msg = message(
       {
         audit: {
@@ -39,4 +47,7 @@ export function createAuditPublisher(js: JetStreamClient, log: (m: string) => vo
       throw e;
     }
   };
+  const folder = createDenialFolder(publishNow, { log, ...denials });
+  const publish: AuditPublisher = (ev) => (isFoldedRefusal(ev) ? folder.deny(ev) : publishNow(ev));
+  return Object.assign(publish, { flush: () => folder.flush() });
 }

@@ -12,6 +12,7 @@ import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/su
 import type { AgentEvents } from './agent-events.js';
 import { replayAnswers } from './answer-replay.js';
 import { createAuditPublisher } from './audit-publisher.js';
+import { type EventIds, processEventIds } from './event-ids.js';
 import { waitForAgentLoss } from './presence-wait.js';
 
 export interface Actor {
@@ -42,17 +43,21 @@ export interface CommandClientOptions {
   /** Heartbeat intervals without a beat after which a waiting command fails with AGENT_OFFLINE (config default 3). */
   offlineAfterBeats?: number;
   log?: (m: string) => void;
+  /** Keyed ids of the gateway's own events (config GC_EVENT_ID_KEY_FILE); default: a key of this process. */
+  eventIds?: EventIds;
 }
 
 export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents, o: CommandClientOptions = {}): CommandClient {
   const offlineAfterBeats = o.offlineAfterBeats ?? 3;
   const audit = createAuditPublisher(js, o.log ?? (() => {}));
+  const eventIds = o.eventIds ?? processEventIds();
   /**
    * A command that was appended but never answered would stay open in the audit log forever: record
-   * its failure under its own id (idempotent: the event id derives from the command id).
+   * its failure under its own id (idempotent: the event id derives from the command id, keyed, so the
+   * agent that saw the command cannot publish that id first and have the stream drop this event).
    */
   const recordFailure = (agentId: string, kind: AgentCommandKind, commandId: string, actor: Actor, code: ErrorCode, message: string) =>
-    audit({ eventType: 'command_failed', eventId: `command_failed-${commandId}`, actor, agentId, correlationId: commandId, details: { command: AgentCommand[kind].suffix, error_code: code, message } }).catch(() => {});
+    audit({ eventType: 'command_failed', eventId: eventIds.commandFailed(commandId), actor, agentId, correlationId: commandId, details: { command: AgentCommand[kind].suffix, error_code: code, message } }).catch(() => {});
   return {
     async issue(agentId, kind, payload, opts) {
       const commandId = opts.commandId ?? newId();

@@ -47,6 +47,8 @@ const execResponseSchema = z.object({
   run_as_user: z.string(),
 });
 const listResponseSchema = z.object({ command_id: z.string(), result: z.record(z.string(), z.unknown()) });
+/** The agent samples CPU over this window before listing (0 = no sample: cpuPercent is -1); it caps at 5000 itself. */
+const processesQuerySchema = z.object({ cpu_sample_ms: z.coerce.number().int().min(0).max(5000).optional() });
 
 export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app, deps) => {
   const { access } = deps;
@@ -115,11 +117,13 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
   for (const [path, kind] of [['services', 'services'], ['processes', 'processes'], ['system-info', 'system']] as const) {
     app.get(`/api/machines/:agentId/backstage/${path}`, {
       preHandler: admin,
-      schema: { tags: ['backstage'], params: agentParamsSchema, response: { 200: listResponseSchema, ...errorResponses } },
+      schema: { tags: ['backstage'], params: agentParamsSchema, ...(kind === 'processes' ? { querystring: processesQuerySchema } : {}), response: { 200: listResponseSchema, ...errorResponses } },
     }, async (request) => {
       const { agentId } = request.params;
       await onlineMachine(request, agentId);
-      const r = await deps.backstage.run(agentId, { kind }, access.actor(request));
+      // One handler serves three paths, so its query is untyped: read the already validated one through the schema.
+      const cpuSampleMs = kind === 'processes' ? processesQuerySchema.parse(request.query).cpu_sample_ms : undefined;
+      const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request));
       if (!r.ok) throw GcHttpError.of(r.error);
       const o = r.value.output;
       // protobufjs' JSON form (the same objects the viewer WebSocket sends): camelCase, enums as names.

@@ -16,9 +16,11 @@ export interface MachinesRouteDeps {
 
 export const machinesRoutes: FastifyPluginAsyncZod<MachinesRouteDeps> = async (app, { db, access, offlineAfterBeats }) => {
   const anyRole = access.requireRole('admin', 'operator', 'viewer');
+  // Auditors may list machines (agent id to host name, for reading the audit log), nothing more.
+  const listers = access.requireRole('admin', 'operator', 'viewer', 'auditor');
 
   app.get('/api/machines', {
-    preHandler: anyRole,
+    preHandler: listers,
     schema: { tags: ['machines'], summary: 'Machines with online status, session count and logged-on users', response: { 200: machinesResponseSchema, ...errorResponses } },
   }, async (request) => ({ machines: await listMachines(db, offlineAfterBeats, await access.accessibleMachines(request)) }));
 

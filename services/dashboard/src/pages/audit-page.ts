@@ -7,7 +7,7 @@ import { hasRole, currentUser } from '../session.js';
 import type { AuditEventDto, AuditPage } from '../types.js';
 import { download, toCsv, toJsonLines } from './audit-export.js';
 
-const EVENT_TYPES = ['', 'login', 'login_failed', 'logout', 'viewer_joined', 'viewer_left', 'session_switched', 'session_switch_failed', 'backstage_entered', 'backstage_exited', 'backstage_command', 'backstage_service_query', 'backstage_process_query', 'access_denied', 'command_failed'];
+const EVENT_TYPES = ['', 'login', 'login_failed', 'logout', 'viewer_joined', 'viewer_left', 'session_switched', 'session_switch_failed', 'backstage_entered', 'backstage_exited', 'backstage_command', 'backstage_service_query', 'backstage_process_query', 'access_denied', 'command_failed', 'api_token_created', 'api_token_revoked', 'api_token_used'];
 
 /** Renders /audit. */
 export function auditPage(root: HTMLElement): undefined {
