@@ -15,7 +15,7 @@ import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
 import { encode, message } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
-import { subjects } from '../../proto/subjects.js';
+import { EventsApi, subjects } from '../../proto/subjects.js';
 import { type Api, eventually, login } from '../support/api.js';
 import { busAs, jetstreamManager, lastSeq, lastSeqOn, pg, waitForCheckpoint } from './support.js';
 
@@ -110,7 +110,7 @@ describe('fault: PostgreSQL down for ~30 s', { timeout: 180_000 }, () => {
         const auditor = await busAs(stack, 'auditor');
         const kdb = openDb({ url: stack.databaseUrl });
         try {
-          const v = await verifyAudit(auditor, kdb);
+          const v = await verifyAudit(auditor, kdb, undefined, EventsApi.reader);
           assert.deepEqual(v.findings, []);
           assert.ok(v.rowsChecked > probeIds.length, `${v.rowsChecked} rows checked`);
         } finally {
