@@ -4,13 +4,14 @@
  * side in one visit with their own output and their own cancel, and the sampled CPU % column.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { withStack } from '../support/e2e-stack.js';
 import { eventually, login } from '../support/api.js';
-import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
-import type { UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
+import { collectPageErrors, newPage, openBackstage, screenshot } from '../support/browser.js';
 
 interface AuditRow { event_type: string; user_name: string | null; session_id: string | number | null; details: Record<string, unknown> | null; created_at: string }
 
@@ -21,34 +22,28 @@ async function typeCommand(page: Page, command: string): Promise<void> {
 }
 const termText = (page: Page) => page.evaluate(() => window.__gcViewer!.terminalText());
 
+/** Escapes `s` for use inside a RegExp. */
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('dashboard: backstage as a session user, concurrent commands, CPU column', { timeout: 120_000 }, () => {
-  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
-  let e2e: E2eStack | undefined;
-  let stack: Stack;
-  let browser: Browser;
+  const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
+  let context: BrowserContext | undefined;
   let page: Page;
   let errors: string[];
-  let bob: UserDisplay;
 
-  before(async () => {
-    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
-    ({ displays, stack, browser } = e2e);
-    bob = displays.displays[1]!;
-    const p = await newPage(browser);
-    page = p.page;
+  // Each case has its own signed-in page in backstage: none depends on what another left behind.
+  beforeEach(async () => {
+    ({ context, page } = await newPage(e2e.browser));
     errors = collectPageErrors(page);
-    await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
-    const enter = page.locator('[data-action=enter-backstage]');
-    await enter.waitFor({ state: 'visible', timeout: 20_000 });
-    await enter.click();
-    await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
+    await openBackstage(page, e2e.stack);
   });
-  after(async () => {
-    await e2e?.stop();
+  afterEach(async () => {
+    await context?.close();
   });
 
   it('runs `id -un` as the second session\'s user and audits who it ran as', async () => {
-    const bobSession = bob.display + 1;
+    const { stack } = e2e;
+    const bobSession = e2e.displays.displays[1]!.display + 1;
     await page.waitForFunction((sid) => !!document.querySelector(`[data-testid=run-as] option[value="${sid}"]`), bobSession, { timeout: 20_000 });
     await page.selectOption('[data-testid=run-as]', String(bobSession));
     assert.match((await page.locator('[data-testid=run-as-badge]').textContent()) ?? '', new RegExp(`as gc-bob \\(session ${bobSession}\\)`));
@@ -86,28 +81,42 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
   });
 
   it('runs commands side by side: each has its own output and is cancelled on its own', async () => {
-    await typeCommand(page, 'sleep 3; echo one &');
-    await typeCommand(page, 'sleep 60; echo never &');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=jobs] li[data-job-id]').length === 2, null, { timeout: 10_000 });
-    const listed = await page.locator('[data-testid=jobs] li').allTextContents();
-    assert.ok(listed.some((t) => t.includes('sleep 3; echo one')) && listed.some((t) => t.includes('sleep 60; echo never')), listed.join('\n'));
-    // A foreground command while both run in the background.
-    await typeCommand(page, 'echo two');
-    await page.waitForFunction(() => /> echo two\s*\n\s*two\s*\n\s*\[exit 0/.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
-    await screenshot(page, 'backstage-jobs-running');
-    // Cancel only the long one.
-    const never = page.locator('[data-testid=jobs] li', { hasText: 'sleep 60' });
-    const neverN = await never.getAttribute('data-job-n');
-    await never.locator('[data-action=cancel-job]').click();
-    await page.waitForFunction((n) => new RegExp(`\\[${n}\\] done: sleep 60; echo never\\s*\\n\\s*\\[exit -?\\d+[^\\]]*cancelled`).test(window.__gcViewer!.terminalText()), neverN, { timeout: 20_000 });
-    // The other keeps running and ends with its own output.
-    const one = await page.evaluate(() => window.__gcViewer!.terminalText());
-    await page.waitForFunction(() => /\] done: sleep 3; echo one\s*\n\s*one\s*\n\s*\[exit 0/.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
-    const text = await termText(page);
-    assert.equal(text.split('\n').some((l) => l.trim() === 'never'), false, 'the cancelled command printed nothing');
-    assert.ok(!/\] done: sleep 3; echo one/.test(one) || /cancelled/.test(one), 'the short job was not cut short by the cancel');
-    assert.equal(await page.locator('[data-testid=jobs] li').count(), 0);
-    await screenshot(page, 'backstage-jobs-done');
+    // The short job ends when the test says so (a file appears), not after a sleep: it is certainly
+    // still running when the long one is cancelled.
+    const gateDir = mkdtempSync(join(tmpdir(), 'gc-e2e-gate-'));
+    const gate = join(gateDir, 'go');
+    const short = `until [ -e ${gate} ]; do sleep 0.1; done; echo one`;
+    try {
+      await typeCommand(page, `${short} &`);
+      await typeCommand(page, 'sleep 60; echo never &');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=jobs] li[data-job-id]').length === 2, null, { timeout: 10_000 });
+      const listed = await page.locator('[data-testid=jobs] li').allTextContents();
+      assert.ok(listed.some((t) => t.includes(short)) && listed.some((t) => t.includes('sleep 60; echo never')), listed.join('\n'));
+      // A foreground command while both run in the background.
+      await typeCommand(page, 'echo two');
+      await page.waitForFunction(() => /> echo two\s*\n\s*two\s*\n\s*\[exit 0/.test(window.__gcViewer!.terminalText()), null, { timeout: 20_000 });
+      await screenshot(page, 'backstage-jobs-running');
+      // Cancel only the long one.
+      const never = page.locator('[data-testid=jobs] li', { hasText: 'sleep 60' });
+      const neverN = await never.getAttribute('data-job-n');
+      await never.locator('[data-action=cancel-job]').click();
+      await page.waitForFunction((n) => new RegExp(`\\[${n}\\] done: sleep 60; echo never\\s*\\n\\s*\\[exit -?\\d+[^\\]]*cancelled`).test(window.__gcViewer!.terminalText()), neverN, { timeout: 20_000 });
+      // The short one was not touched by that cancel: still listed, not done.
+      assert.deepEqual((await page.locator('[data-testid=jobs] li').allTextContents()).map((t) => t.includes(short)), [true], 'only the short job is left running');
+      assert.doesNotMatch(await termText(page), new RegExp(`done: ${literal(short)}`), 'the short job has not ended');
+      // Released, it ends normally with its own output.
+      writeFileSync(gate, '');
+      const doneLine = new RegExp(`\\] done: ${literal(short)}\\s*\\n\\s*one\\s*\\n\\s*(\\[exit [^\\]]*\\])`);
+      await page.waitForFunction((re) => new RegExp(re).test(window.__gcViewer!.terminalText()), doneLine.source, { timeout: 20_000 });
+      const exit = doneLine.exec(await termText(page))?.[1] ?? '';
+      assert.match(exit, /^\[exit 0 · \d+ ms( · as \S+)?\]$/, 'the short job exited 0, not cancelled');
+      const text = await termText(page);
+      assert.equal(text.split('\n').some((l) => l.trim() === 'never'), false, 'the cancelled command printed nothing');
+      assert.equal(await page.locator('[data-testid=jobs] li').count(), 0);
+      await screenshot(page, 'backstage-jobs-done');
+    } finally {
+      rmSync(gateDir, { recursive: true, force: true });
+    }
   });
 
   it('lists processes with a sampled CPU % and memory, sortable by either', async () => {

@@ -5,33 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
-import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
+import { describe, it } from 'node:test';
+import { withStack } from '../support/e2e-stack.js';
+import { collectPageErrors, newPage, openBackstage, screenshot } from '../support/browser.js';
 
 describe('dashboard: backstage interactive shell (real Chromium, whole stack)', () => {
-  let e2e: E2eStack | undefined;
-  let stack: Stack;
-  let browser: Browser;
-
-  before(async () => {
-    e2e = await startE2eStack();
-    ({ stack, browser } = e2e);
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = withStack();
 
   it('admin: switches to Interactive shell, types into a pty, and Commands mode still runs commands', async () => {
+    const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
-    await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
-    const enter = page.locator('[data-action=enter-backstage]');
-    await enter.waitFor({ state: 'visible' });
-    await enter.click();
-    await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
+    await openBackstage(page, stack);
 
     await page.click('[data-testid=terminal-mode] [data-mode=shell]');
     await page.locator('[data-testid=pty-terminal]').waitFor({ state: 'visible' });
@@ -61,7 +46,25 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
       return m ? `${m[1]} ${m[2]}` : false;
     }, null, { timeout: 20_000 });
     const [rows, cols] = String(await size.jsonValue()).split(' ').map(Number);
-    assert.ok(rows! > 5 && cols! > 40, `a fitted size, not 0 or a default: ${rows}x${cols}`);
+    // The xterm's own size: its rows are the renderer's row elements; its columns are where it wraps
+    // a line longer than any panel (the pty does not wrap; the terminal does).
+    await page.keyboard.type('printf "%0300d\\n" 0');
+    await page.keyboard.press('Enter');
+    const wrapped = await page.waitForFunction(() => window.__gcViewer!.terminalText().split('\n').find((l) => /^0+$/.test(l.trim()))?.trim().length ?? false, null, { timeout: 20_000 });
+    const xterm = await page.evaluate(() => {
+      const el = document.querySelector<HTMLElement>('[data-testid=pty-terminal]')!;
+      const screen = el.querySelector<HTMLElement>('.xterm-screen')!.getBoundingClientRect();
+      return { rows: el.querySelector('.xterm-rows')!.children.length, screenWidth: screen.width, screenHeight: screen.height, panelWidth: el.clientWidth, panelHeight: el.clientHeight };
+    });
+    const xtermCols = Number(await wrapped.jsonValue());
+    console.log(`pty ${rows}x${cols}; xterm ${xterm.rows}x${xtermCols}, ${Math.round(xterm.screenWidth)}x${Math.round(xterm.screenHeight)} px in a ${xterm.panelWidth}x${xterm.panelHeight} px panel`);
+    assert.deepEqual({ rows, cols }, { rows: xterm.rows, cols: xtermCols }, 'the pty has the xterm\'s size');
+    // And that size is fitted to the panel, not xterm's 80x24 default: what the fit leaves over is
+    // less than a cell (plus, across, the scrollbar it keeps room for).
+    const cell = { width: xterm.screenWidth / xtermCols, height: xterm.screenHeight / xterm.rows };
+    const spare = { width: xterm.panelWidth - xterm.screenWidth, height: xterm.panelHeight - xterm.screenHeight };
+    assert.ok(spare.width >= 0 && spare.width < cell.width + 16, `columns fill the panel: ${spare.width} px spare, cells ${cell.width} px`);
+    assert.ok(spare.height >= 0 && spare.height < cell.height, `rows fill the panel: ${spare.height} px spare, cells ${cell.height} px`);
 
     // Ending the shell says so; Commands mode runs a command as before.
     await page.click('[data-action=close-shell]');

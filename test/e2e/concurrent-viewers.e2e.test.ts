@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { withStack } from '../support/e2e-stack.js';
 import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
-import type { UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
+import type { UserDisplay } from '../../infra/servers/x-displays.js';
 
 interface SessionDto { id: number; user: string; station: string; capturable: boolean }
 type Rgba = [number, number, number, number];
@@ -49,19 +49,18 @@ async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', time
 }
 
 describe('dashboard: concurrent viewers on different sessions of one machine', { timeout: 240_000 }, () => {
-  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
-  let e2e: E2eStack | undefined;
+  const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
   let stack: Stack;
   let browser: Browser;
-  let alice: UserDisplay;
   let bob: UserDisplay;
   let a: SessionDto;
   let b: SessionDto;
 
+  // After withStack's start: both displays must be capturable sessions in the read model.
   before(async () => {
-    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
-    ({ displays, stack, browser, dataDir } = e2e);
-    [alice, bob] = displays.displays as [UserDisplay, UserDisplay];
+    ({ stack, browser, dataDir } = e2e);
+    const [alice, bobDisplay] = e2e.displays.displays as [UserDisplay, UserDisplay];
+    bob = bobDisplay;
     const r = await fetch(`${stack.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stack.admin) });
     const { token } = (await r.json()) as { token: string };
     for (let i = 0; i < 100; i++) {
@@ -76,9 +75,6 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
       await new Promise((res) => setTimeout(res, 200));
     }
     assert.ok(a && b, 'both displays are capturable sessions in the read model');
-  });
-  after(async () => {
-    await e2e?.stop();
   });
 
   it('two technicians see their own sessions; one switching away and back never disturbs the other', async () => {

@@ -4,33 +4,19 @@
  * switches to the other on the same WebSocket.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { describe, it } from 'node:test';
+import { withStack } from '../support/e2e-stack.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
-import type { UserDisplay, startUserDisplays } from '../../infra/servers/x-displays.js';
+import type { UserDisplay } from '../../infra/servers/x-displays.js';
 
 interface SessionDto { id: number; user: string; station: string; capturable: boolean }
 
 describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
-  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
-  let e2e: E2eStack | undefined;
-  let stack: Stack;
-  let browser: Browser;
-  let alice: UserDisplay;
-  let bob: UserDisplay;
-
-  before(async () => {
-    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
-    ({ displays, stack, browser } = e2e);
-    [alice, bob] = displays.displays as [UserDisplay, UserDisplay];
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
 
   it('lists this machine online with its session count and both logged-on users', async () => {
+    const { stack, browser } = e2e;
+    const [alice, bob] = e2e.displays.displays as [UserDisplay, UserDisplay];
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
     await signIn(page, stack.url, stack.admin);
@@ -61,13 +47,15 @@ describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
     // Our two sessions are listed; other tests' displays may come and go while this one runs.
     for (const s of ours) await page.locator(`[data-testid=sessions-table] tr[data-session-id="${s.id}"]`).waitFor();
     assert.ok((await modalRows.count()) >= 2);
-    await page.locator(`[data-testid=sessions-table] tr[data-session-id="${ours[0]!.id}"] [data-action=view-session]`).isVisible();
+    for (const s of ours) assert.equal(await page.locator(`[data-testid=sessions-table] tr[data-session-id="${s.id}"] [data-action=view-session]`).isVisible(), true, `session ${s.id} has a View button`);
     await screenshot(page, 'machines-sessions-modal');
     assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
     await context.close();
   });
 
   it('paints display A (red), switches to B (blue) on the same WebSocket', async () => {
+    const { stack, browser } = e2e;
+    const [alice, bob] = e2e.displays.displays as [UserDisplay, UserDisplay];
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
     const viewerSockets: string[] = [];

@@ -4,30 +4,20 @@
  * the sessions modal and the viewer's session selector show the same facts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { after, describe, it } from 'node:test';
+import { withStack } from '../support/e2e-stack.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 describe('dashboard: session details update live', { timeout: 120_000 }, () => {
-  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
+  const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
   let carol: Awaited<ReturnType<typeof startUserDisplays>> | undefined;
-  let e2e: E2eStack | undefined;
-  let stack: Stack;
-  let browser: Browser;
-
-  before(async () => {
-    e2e = await startE2eStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
-    ({ displays, stack, browser } = e2e);
-  });
   after(async () => {
-    await e2e?.stop();
     await carol?.stop();
   });
 
   it('a new session appears on the open machines page with logon and idle time, without a reload', async () => {
+    const { stack, browser, displays } = e2e;
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
     let loads = 0;
@@ -78,6 +68,7 @@ describe('dashboard: session details update live', { timeout: 120_000 }, () => {
   });
 
   it('the viewer shows logon and idle time of the watched session and in the selector', async () => {
+    const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
     await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
     await page.waitForFunction(() => window.__gcViewer?.currentSession !== undefined, null, { timeout: 20_000 });

@@ -5,12 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { Stack } from '../../infra/launcher/stack.js';
-import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { withStack } from '../support/e2e-stack.js';
 import { newPage, screenshot, signIn } from '../support/browser.js';
-import type { startUserDisplays } from '../../infra/servers/x-displays.js';
 
 type Rgba = [number, number, number, number];
 
@@ -25,20 +23,10 @@ async function waitForPixel(page: Page, ok: string, timeout = 60_000): Promise<v
 }
 
 describe('live view across a nats-server restart', { timeout: 240_000 }, () => {
-  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
-  let e2e: E2eStack | undefined;
-  let stack: Stack;
-  let browser: Browser;
-
-  before(async () => {
-    e2e = await startE2eStack({ users: ['gc-alice'], colors: ['#ff0000'] });
-    ({ displays, stack, browser } = e2e);
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = withStack({ users: ['gc-alice'], colors: ['#ff0000'] });
 
   it('resumes painting on the same WebSocket after NATS comes back', async () => {
+    const { stack, browser, displays } = e2e;
     const alice = displays.displays[0]!;
     const { context, page } = await newPage(browser);
     await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}?session=${alice.display + 1}`);

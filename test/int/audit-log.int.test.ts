@@ -12,6 +12,7 @@ import { pendingCommands } from '../../projections/audit/pending.js';
 import { matchesFilter, replayAudit } from '../../projections/audit/replay.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
 import { startProjection } from '../../projections/runtime/start-projection.js';
+import { verifyTampered } from '../support/audit-tamper.js';
 import { type Backbone, startBackbone } from '../support/servers.js';
 
 const A = 'pc-7' as AgentId;
@@ -30,16 +31,11 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     pub(subjects.audit(t), message({ audit: { eventType: t, connectSessionId: cs, detailsJson: JSON.stringify(details) } }, { agentId: A, actor, atMs: at, correlationId }));
 
   let backbone: Backbone | undefined;
+  // One history for every case: published and projected once here, never changed by a case (the
+  // tampering one rolls its edits back), so each case runs alone or in any order.
   before(async () => {
     backbone = await startBackbone();
     ({ nc, js, db } = backbone);
-  });
-  after(async () => {
-    await backbone?.stop();
-  });
-
-  it('turns commands, results and gateway events into exactly the expected chained rows', async () => {
-    const w = await startProjection(auditProjection, { nc, db });
     await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-7', version: '1.0' } }, { agentId: A, atMs: 1000 }));
     await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-7', version: '1.0' } }, { agentId: A, atMs: 6000 }));
     await auditEv('login', admin, 1100);
@@ -57,9 +53,15 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     await pub(subjects.command(A, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_PROCESSES } }, { id: 'bc-3', agentId: A, actor: admin, atMs: 1900 }));
     await auditEv('access_denied', op, 2000, { action: 'backstage', reason: 'admin only', agent_id: A });
     await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-7', state: pb.AgentState.AGENT_STOPPING } }, { agentId: A, atMs: 9000 }));
+    const w = await startProjection(auditProjection, { nc, db });
     assert.ok(await w.caughtUp(last));
     await w.stop();
+  });
+  after(async () => {
+    await backbone?.stop();
+  });
 
+  it('turns commands, results and gateway events into exactly the expected chained rows', async () => {
     const rows = await db.selectFrom('events').selectAll().orderBy('seq').execute();
     assert.deepEqual(rows.map((r) => [r.event_type, r.id.startsWith('sw-') || r.id.startsWith('bc-') ? r.id : '-', r.user_name]), [
       ['agent_online', '-', null],
@@ -91,9 +93,11 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     const changed = rows.find((r) => r.event_type === 'backstage_command')!.id;
     const deleted = rows.find((r) => r.event_type === 'access_denied')!.id;
     const next = rows[rows.findIndex((r) => r.id === deleted) + 1]!.id;
-    await db.updateTable('events').set({ details: JSON.stringify({ command_text: 'dir' }) as unknown as Record<string, unknown> }).where('id', '=', changed).execute();
-    await db.deleteFrom('events').where('id', '=', deleted).execute();
-    const f = (await verifyAudit(nc, db)).findings.map((x) => [x.kind, x.id]).sort();
+    const r = await verifyTampered(nc, db, async (trx) => {
+      await trx.updateTable('events').set({ details: JSON.stringify({ command_text: 'dir' }) as unknown as Record<string, unknown> }).where('id', '=', changed).execute();
+      await trx.deleteFrom('events').where('id', '=', deleted).execute();
+    });
+    const f = r.findings.map((x) => [x.kind, x.id]).sort();
     assert.deepEqual(f, [['altered', changed], ['chain_broken', changed], ['chain_broken', next], ['missing', deleted]].sort());
   });
 

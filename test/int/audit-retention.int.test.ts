@@ -29,6 +29,7 @@ import { auditProjection } from '../../projections/audit/audit.projection.js';
 import { retentionAnchors } from '../../projections/audit/retention-anchor.js';
 import { pruneAudit } from '../../projections/audit/retention-prune.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
+import { verifyTampered } from '../support/audit-tamper.js';
 import { rebuildProjection } from '../../projections/rebuild/rebuild.js';
 import { startProjection } from '../../projections/runtime/start-projection.js';
 import { type Backbone, type TestNats, type TestPostgres, startBackbone, startTestNats, startTestPostgres } from '../support/servers.js';
@@ -69,17 +70,6 @@ async function project(nc: NatsConnection, db: Kysely<Database>, last: number): 
 const rowsOf = async (db: Kysely<Database>) => (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((r) => ({ ...r, seq: Number(r.seq) }));
 const tableDump = async (db: Kysely<Database>, table: string, order: string) => (await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by ${sql.raw(order)}`.execute(db)).rows;
 const findings = (r: Awaited<ReturnType<typeof verifyAudit>>) => r.findings.map((f) => [f.kind, f.id]).sort();
-
-/** Tampers inside a transaction, verifies what the tampering leaves, then rolls it all back. */
-async function verifyTampered(nc: NatsConnection, db: Kysely<Database>, tamper: (trx: Kysely<Database>) => Promise<void>): Promise<Awaited<ReturnType<typeof verifyAudit>>> {
-  let out: Awaited<ReturnType<typeof verifyAudit>> | undefined;
-  await db.transaction().execute(async (trx) => {
-    await tamper(trx);
-    out = await verifyAudit(nc, trx);
-    throw new Error('rollback');
-  }).catch((e: Error) => { if (e.message !== 'rollback') throw e; });
-  return out!;
-}
 
 describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () => {
   let backbone: Backbone | undefined;

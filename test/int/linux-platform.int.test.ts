@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { ErrorCode, err } from '../../proto/errors.js';
 import { createLinuxPlatform } from '../../agent/platform/linux/index.js';
 import { isAlive } from '../../agent/platform/linux/kill-process.js';
+import { skipUnlessServiceManager } from '../support/host.js';
 
 const platform = createLinuxPlatform({ openDesktop: async () => err(ErrorCode.NOT_AVAILABLE, 'not in this test'), agentVersion: '9.9.9-test' });
 
@@ -28,26 +30,51 @@ test('CPU sampling gives a percentage for every process', async () => {
   assert.ok(r.value.every((p) => typeof p.cpuPercent === 'number' && p.cpuPercent >= 0 && p.cpuPercent <= 100));
 });
 
-test('service list is well-formed: entries with names and known statuses, or a reason', async () => {
+// Which service manager this host has decides what the agent must answer (test/support/host.ts):
+// one case per kind, the others skipped with the reason.
+const knownStatus = (s: number | null | undefined) => Object.values(guruconnect.ServiceStatus).includes(s as number);
+
+test('systemd host: lists units with names and known statuses; an unknown unit fails to start', { skip: skipUnlessServiceManager('systemd') }, async () => {
   const r = await platform.listServices();
-  assert.ok(r.ok, JSON.stringify(r));
-  if (r.value.available) {
-    assert.ok((r.value.services ?? []).length > 0);
-    for (const s of r.value.services ?? []) {
-      assert.match(s.name ?? '', /^\S+$/);
-      assert.ok(Object.values(guruconnect.ServiceStatus).includes(s.status as number));
-      assert.ok(s.startupType);
-    }
-  } else {
-    assert.ok((r.value.unavailableReason ?? '').length > 10);
+  assert.ok(r.ok && r.value.available, JSON.stringify(r));
+  assert.ok((r.value.services ?? []).length > 0);
+  for (const s of r.value.services ?? []) {
+    assert.match(s.name ?? '', /^\S+$/);
+    assert.ok(knownStatus(s.status), JSON.stringify(s));
+    assert.ok(s.startupType);
   }
+  const c = await platform.controlService('gc-no-such-service', 'start');
+  assert.ok(c.ok && c.value.ok === false, JSON.stringify(c));
 });
 
-test('service control validates the name and reports unknown services', async () => {
+test('sysv host: lists the init scripts (postgresql among them) with known statuses; an unknown one is NOT_FOUND', { skip: skipUnlessServiceManager('sysv') }, async () => {
+  const r = await platform.listServices();
+  assert.ok(r.ok && r.value.available, JSON.stringify(r));
+  const services = r.value.services ?? [];
+  // install-deps.sh installs PostgreSQL, whose package ships an init script.
+  assert.ok(services.some((s) => s.name === 'postgresql'), JSON.stringify(services.map((s) => s.name)));
+  for (const s of services) {
+    assert.ok(existsSync(`/etc/init.d/${s.name}`), `${s.name} is an init script`);
+    assert.ok(knownStatus(s.status), JSON.stringify(s));
+    assert.match(s.startupType ?? '', /^(enabled|disabled)$/);
+  }
+  const c = await platform.controlService('gc-no-such-service', 'start');
+  assert.equal(!c.ok && c.error.code, ErrorCode.NOT_FOUND, JSON.stringify(c));
+});
+
+test('host without a service manager: no list, the reason, and control is NOT_AVAILABLE', { skip: skipUnlessServiceManager('none') }, async () => {
+  const r = await platform.listServices();
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.value.available, false);
+  assert.deepEqual(r.value.services, []);
+  assert.match(r.value.unavailableReason ?? '', /no service manager/);
+  const c = await platform.controlService('gc-no-such-service', 'start');
+  assert.equal(!c.ok && c.error.code, ErrorCode.NOT_AVAILABLE, JSON.stringify(c));
+});
+
+test('service control validates the name before asking any manager', async () => {
   const bad = await platform.controlService('x; reboot', 'restart');
   assert.equal(!bad.ok && bad.error.code, ErrorCode.VALIDATION_FAILED);
-  const r = await platform.controlService('gc-no-such-service', 'start');
-  assert.ok(!r.ok || r.value.ok === false, JSON.stringify(r));
 });
 
 test('killProcess ends a process, escalating to SIGKILL when SIGTERM is ignored', async () => {

@@ -31,6 +31,12 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     dir = mkdtempSync(join(tmpdir(), 'gc-stack-'));
     stack = await startStack({ dataDir: dir, port: 0, agentId, heartbeatMs: 1000, fastPostgres: true });
     admin = await login(stack.url, stack.admin.name, stack.admin.password);
+    // Every case may run alone: each needs the agent's report of both displays in the read model
+    // (a switch or a watch checks its target there).
+    await eventually(async () => {
+      const r = await admin.get<{ sessions: Session[] }>(`/api/machines/${agentId}/windows-sessions`);
+      return r.status === 200 && displays.displays.every((d) => r.body.sessions?.some((x) => x.station === d.name)) ? true : undefined;
+    }, 'both displays in the read model', 30_000);
   });
   after(async () => {
     await stack?.stop();
@@ -135,7 +141,7 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     assert.equal(denied.body.error_code, 'FORBIDDEN');
     const audit = await eventually(async () => {
       const a = await admin.get<{ events: { event_type: string; user_name: string; details: Record<string, unknown> }[] }>('/api/audit?limit=200');
-      const cmd = a.body.events.find((e) => e.event_type === 'backstage_command');
+      const cmd = a.body.events.find((e) => e.event_type === 'backstage_command' && String(e.details.command_text).startsWith('printf'));
       const deny = a.body.events.find((e) => e.event_type === 'access_denied' && e.user_name === 'oscar');
       return cmd && deny ? { cmd, deny } : undefined;
     }, 'audit rows for the command and the denial');

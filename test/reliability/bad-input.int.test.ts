@@ -5,7 +5,7 @@
  * every process stays up, and a normal request works afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,14 +51,17 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
   };
 
   it('the agent rejects malformed, truncated, oversized and foreign commands and keeps working', async () => {
+    // What the two well-formed forgeries would create if the agent ran them.
+    const forgedAgent = join(dir, 'ran-for-someone-else');
+    const forgedSubject = join(dir, 'ran-from-the-wrong-subject');
     const nc = await busAs(stack, 'launcher');
     try {
       for (const kind of ['backstage', 'switchSession', 'input', 'stream', 'requestSessions'] as const) {
         for (const bytes of garbage()) nc.publish(subjects.command(agentId, kind), bytes);
       }
       // A well-formed command for another agent on our subject, and a payload on the wrong subject.
-      nc.publish(subjects.command(agentId, 'backstage'), encode(message({ backstageCommand: { commandText: 'touch /tmp/never' } }, { agentId: 'someone-else' })));
-      nc.publish(subjects.command(agentId, 'switchSession'), encode(message({ backstageCommand: { commandText: 'id' } }, { agentId })));
+      nc.publish(subjects.command(agentId, 'backstage'), encode(message({ backstageCommand: { commandText: `touch ${forgedAgent}` } }, { agentId: 'someone-else' })));
+      nc.publish(subjects.command(agentId, 'switchSession'), encode(message({ backstageCommand: { commandText: `touch ${forgedSubject}` } }, { agentId })));
       await nc.flush();
     } finally {
       await nc.close();
@@ -68,8 +71,15 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
       return x.status === 200 ? x : undefined;
     }, 'a normal command afterwards');
     assert.equal(r.body.stdout, 'still-here\n');
+    // The agent handles its commands in arrival order and the forgeries came first: had it run them,
+    // their files would exist by the time the later command has answered.
+    assert.equal(existsSync(forgedAgent), false, 'the command for another agent did not run');
+    assert.equal(existsSync(forgedSubject), false, 'the command on the wrong subject did not run');
     const log = readFileSync(join(dir, 'logs', 'agent.log'), 'utf8');
-    assert.ok((log.match(/rejected command/g) ?? []).length >= 20, 'each bad command was rejected and logged');
+    const rejected = log.split('\n').filter((l) => l.includes('rejected command'));
+    assert.equal(rejected.length, 5 * garbage().length + 2, `each bad command was rejected and logged:\n${rejected.join('\n')}`);
+    assert.ok(rejected.some((l) => l.includes('meta.agent_id "someone-else" does not match')), 'the forgery for another agent was refused for that');
+    assert.ok(rejected.some((l) => /payload backstageCommand does not belong on \S+switch-session/.test(l)), 'the payload on the wrong subject was refused for that');
     assert.equal(stack.services.agent!.proc.exitCode, null);
   });
 

@@ -49,7 +49,6 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
       const total = 3000;
       const ids: string[] = [];
       let retries = 0;
-      let ackedAfterKill = 0;
       let killedAt = 0;
       let leader = '';
       const publishOne = async (i: number) => {
@@ -60,7 +59,6 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
         for (let attempt = 0; ; attempt++) {
           try {
             await js.publish(subjects.audit('cluster_probe'), data, { msgID: id, timeout: 2000 });
-            if (killedAt) ackedAfterKill++;
             return;
           } catch (e) {
             retries++;
@@ -84,7 +82,6 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
       }
       const after = await jsm.streams.info(Streams.events.name);
       console.log(`killed leader ${leader} after 1000 of ${total} writes; first batch after the kill acked in ${recoveredMs} ms; ${retries} publish retries; new leader ${after.cluster?.leader}; total ${Date.now() - t0} ms`);
-      assert.ok(ackedAfterKill >= total - 1000, 'writes continued after the kill');
       assert.notEqual(after.cluster?.leader, leader);
 
       // Exactly the ids published, once each (retries were deduplicated by Nats-Msg-Id).

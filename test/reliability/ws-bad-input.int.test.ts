@@ -1,7 +1,7 @@
 /**
  * Bad input on the viewer WebSocket: non-JSON, binary, unknown messages, oversized frames, bad ids,
- * no credentials and an input flood each get a clear error (or a standard close code), the socket
- * and the gateway stay up, and a normal request still works afterwards.
+ * no credentials each get a clear error (or a standard close code), an input flood is cut to the
+ * rate limit and counted, the socket and the gateway stay up, and a normal request still works afterwards.
  * Runs under `node --experimental-websocket` (test/run.sh), which gives Node 20 its WebSocket.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
-import { login } from '../support/api.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
+import { MAX_INPUT_PER_SEC } from '../../services/gateway/ws/protocol.js';
+import { eventually, login } from '../support/api.js';
 
 type Incoming = { t?: string; error_code?: string; message?: string };
 
@@ -71,9 +73,11 @@ describe('bad input on the viewer WebSocket', { timeout: 120_000 }, () => {
   let dir: string;
   let token: string;
   let base: string;
+  let displays: Awaited<ReturnType<typeof startUserDisplays>>;
   const agentId = 'ws-bad-input';
 
   before(async () => {
+    displays = await startUserDisplays(['gc-alice']);
     dir = mkdtempSync(join(tmpdir(), 'gc-wsbad-'));
     stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true });
     token = (await login(stack.url, stack.admin.name, stack.admin.password)).token;
@@ -81,6 +85,7 @@ describe('bad input on the viewer WebSocket', { timeout: 120_000 }, () => {
   });
   after(async () => {
     await stack?.stop();
+    await displays?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -111,16 +116,37 @@ describe('bad input on the viewer WebSocket', { timeout: 120_000 }, () => {
     c.ws.close();
   });
 
-  it('drops an input flood without falling over', async () => {
+  it('drops an input flood beyond the rate limit without falling over, and counts what it dropped', async () => {
+    // Input counts only for the session a controlling viewer watches: watch the X display first.
+    const session = displays.displays[0]!.display + 1;
     const c = open(`${base}/ws/viewer/${agentId}`, token);
     await c.opened;
     await c.waitFor((m) => m.t === 'hello');
-    for (let i = 0; i < 5000; i++) c.ws.send(JSON.stringify({ t: 'input', session_id: 1, mouse: { x: i % 500, y: 1, buttons: 0 } }));
+    const watched = await eventually(async () => {
+      const from = c.messages.length;
+      c.ws.send(JSON.stringify({ t: 'watch', session_id: session }));
+      const m = await c.waitFor((x) => x.t === 'watching' || x.t === 'error', from);
+      return m.t === 'watching' ? m : undefined;
+    }, `watching session ${session}`, 30_000);
+    assert.equal((watched as { control?: boolean }).control, true, 'an admin controls the session');
+    const flood = 5000;
+    for (let i = 0; i < flood; i++) c.ws.send(JSON.stringify({ t: 'input', session_id: session, mouse: { x: i % 500, y: 1, buttons: 0 } }));
     const from = c.messages.length;
     c.ws.send(JSON.stringify({ t: 'sessions' }));
     await c.waitFor((m) => m.t === 'sessions', from, 30_000);
     assert.equal(c.closeCode, undefined, 'the socket stays open');
+    assert.deepEqual(c.messages.filter((m) => m.t === 'error'), [], 'input is dropped silently, not answered with errors');
     c.ws.close();
+    // The viewer's audit row when it leaves says how many input events the gateway dropped: some (the
+    // flood outran the limit), but never the first second's allowance, which reached the agent.
+    const admin = await login(stack.url, stack.admin.name, stack.admin.password);
+    const left = await eventually(async () => {
+      const a = await admin.get<{ events: { event_type: string; details: { input_dropped?: number } }[] }>(`/api/audit?agent=${agentId}&type=viewer_left&limit=50`);
+      return a.body.events.find((e) => e.event_type === 'viewer_left' && e.details.input_dropped !== undefined);
+    }, 'the viewer_left audit row');
+    const dropped = left.details.input_dropped!;
+    console.log(`input flood: the gateway dropped ${dropped} of ${flood} events`);
+    assert.ok(dropped > 0 && dropped <= flood - MAX_INPUT_PER_SEC, `dropped ${dropped} of ${flood} input events (limit ${MAX_INPUT_PER_SEC}/s)`);
   });
 
   it('closes with 1009 on a frame over the 64 KB limit, and the gateway stays up', async () => {

@@ -35,6 +35,17 @@ export async function signIn(page: Page, baseUrl: string, user: { name: string; 
   await page.waitForURL((u) => u.pathname === next.split('?')[0], { timeout: 15_000 });
 }
 
+/** Signs in as the stack's admin on its machine's page and enters backstage; returns the page's socket id. */
+export async function openBackstage(page: Page, stack: { url: string; agentId?: string; admin: { name: string; password: string } }): Promise<string> {
+  await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
+  const enter = page.locator('[data-action=enter-backstage]');
+  await enter.waitFor({ state: 'visible', timeout: 20_000 });
+  const socketId = await page.evaluate(() => window.__gcViewer!.socketId);
+  await enter.click();
+  await page.locator('[data-testid=backstage]').waitFor({ state: 'visible' });
+  return socketId;
+}
+
 /** Saves a full-page screenshot to test-results/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(resultsDir, { recursive: true });

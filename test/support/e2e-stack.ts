@@ -1,10 +1,12 @@
 /**
  * The fixture of the end-to-end tests: X displays owned by real users (optional), the whole stack
  * in its own data directory, and a headless Chromium; `stop` ends them all in the right order.
+ * `withStack` registers that start and stop as the calling suite's before / after hooks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { launchBrowser } from './browser.js';
@@ -38,4 +40,38 @@ export async function startE2eStack(opts: { users?: string[]; colors?: string[] 
     await stop();
     throw e;
   }
+}
+
+type E2eOptions = Parameters<typeof startE2eStack>[0];
+
+/**
+ * Call inside a `describe`: starts the e2e stack before its first test and stops it after its last.
+ * The handle's fields are there once the suite's tests run; reading one earlier throws.
+ */
+export function withStack(opts: E2eOptions = {}): Omit<E2eStack, 'stop'> {
+  let e2e: E2eStack | undefined;
+  before(async () => {
+    e2e = await startE2eStack(opts);
+  });
+  after(async () => {
+    await e2e?.stop();
+  });
+  const started = (): E2eStack => {
+    if (!e2e) throw new Error('the e2e stack is not running: read it inside a test or a later before()');
+    return e2e;
+  };
+  return {
+    get displays() {
+      return started().displays;
+    },
+    get stack() {
+      return started().stack;
+    },
+    get browser() {
+      return started().browser;
+    },
+    get dataDir() {
+      return started().dataDir;
+    },
+  };
 }

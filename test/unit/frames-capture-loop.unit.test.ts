@@ -30,18 +30,28 @@ function scriptedDesktop(first: RawFrame, grabDelayMs = 0) {
 
 const solid = (w: number, h: number, v: number): RawFrame => ({ width: w, height: h, stride: w * 4, data: Buffer.alloc(w * h * 4, v) });
 
-/** Resolves with the next frame matching `pred`. */
-function nextFrame(frames: VideoFrame[], pred: (f: VideoFrame) => boolean): Promise<VideoFrame> {
-  const seen = frames.length;
-  return new Promise((resolve) => {
+/** Resolves once `probe` holds; rejects naming `what` after `timeoutMs` (a stalled loop fails, not hangs). */
+function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
     const iv = setInterval(() => {
-      const f = frames.slice(seen).find(pred);
-      if (f) {
+      if (probe()) {
         clearInterval(iv);
-        resolve(f);
+        resolve();
+      } else if (Date.now() > deadline) {
+        clearInterval(iv);
+        reject(new Error(`timed out waiting for ${what}`));
       }
     }, 5);
   });
+}
+
+/** Resolves with the next frame matching `pred`; rejects when none comes within `timeoutMs`. */
+async function nextFrame(frames: VideoFrame[], pred: (f: VideoFrame) => boolean, timeoutMs = 5000): Promise<VideoFrame> {
+  const seen = frames.length;
+  const found = () => frames.slice(seen).find(pred);
+  await until(() => found() !== undefined, `a frame matching ${pred}`, timeoutMs);
+  return found()!;
 }
 
 test('first frame is a keyframe of all tiles, then only changed tiles, and a size change forces a keyframe', async () => {
@@ -62,8 +72,11 @@ test('first frame is a keyframe of all tiles, then only changed tiles, and a siz
     d.set(changed);
     const delta = await nextFrame(frames, (f) => !f.keyframe);
     assert.deepEqual(delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]), [[128, 64, 64, 64]]);
-    const stats = loop.stats();
-    assert.ok(stats.unchanged > 0 || frames.length === 2, 'unchanged grabs send nothing');
+    // The desktop stays as it is now: the next grabs find nothing changed and must send nothing.
+    const sent = frames.length;
+    const unchanged = loop.stats().unchanged;
+    await until(() => loop.stats().unchanged >= unchanged + 3, 'three more grabs of an unchanged desktop');
+    assert.equal(frames.length, sent, 'unchanged grabs send nothing');
 
     d.set(solid(320, 128, 0x40));
     const resized = await nextFrame(frames, (f) => f.width === 320);
