@@ -9,6 +9,7 @@ import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
+import { type RefineTracker, refineTracker } from './refine.js';
 import { dirtyTiles, keyframeBands } from './tiles.js';
 
 export type VideoFrame = guruconnect.VideoFrame.$Properties;
@@ -28,6 +29,8 @@ export interface CaptureOptions {
 export interface CaptureStats {
   frames: number;
   keyframes: number;
+  /** Settled lossy tiles sent again at high quality (refine.ts). */
+  refined: number;
   /** Ticks dropped because the previous frame was still in progress. */
   skippedTicks: number;
   /** Grabs with nothing changed (no frame sent). */
@@ -91,7 +94,8 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let workTotal = 0;
   let worked = 0;
   let encodeTotal = 0;
-  const s = { frames: 0, keyframes: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
+  let refine: RefineTracker | undefined;
+  const s = { frames: 0, keyframes: 0, refined: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
@@ -105,20 +109,32 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
     const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame);
+    const sized = prev && prev.width === frame.width && prev.height === frame.height;
     spare = prev;
     prev = frame;
-    if (!rects.length) {
+    if (!refine) refine = refineTracker(frame.width, frame.height);
+    else if (!sized) refine.reset(frame.width, frame.height);
+    const q = quality.current;
+    const now = performance.now();
+    // Only JPEG and WebP lose detail; raw and PNG tiles are exact already.
+    const lossyCodec = encoding === TileEncoding.TILE_JPEG || encoding === TileEncoding.TILE_WEBP;
+    if (lossyCodec) refine.sent(rects, q, now);
+    const settled = lossyCodec ? refine.due(now) : [];
+    if (!rects.length && !settled.length) {
       s.unchanged++;
       return;
     }
     wantKey = false;
     const encodeStart = performance.now();
-    const tiles = await encodeTiles(frame, rects, encoding, quality.current);
-    const work = performance.now() - started;
-    // Only encode time reacts to quality, and keyframes are expensive by nature: judge deltas only.
+    const changed = await encodeTiles(frame, rects, encoding, q);
     const encodeMs = performance.now() - encodeStart;
+    const tiles = settled.length ? [...changed, ...(await encodeTiles(frame, settled, encoding, refine.quality))] : changed;
+    s.refined += settled.length;
+    const work = performance.now() - started;
     encodeTotal += encodeMs;
-    if (!keyframe) quality.observe(encodeMs, intervalMs);
+    // Only encode time reacts to quality, and keyframes are expensive by nature: judge the changed
+    // tiles of deltas only (refinement runs at its own fixed quality, a bounded amount per frame).
+    if (!keyframe && rects.length) quality.observe(encodeMs, intervalMs);
     workTotal += work;
     worked++;
     if (stopped) return;

@@ -82,6 +82,11 @@ export function dirtyTiles(prev: RawFrame | undefined, next: RawFrame, opts: Dif
   return toRects(dirty, next.width, next.height, t, merge);
 }
 
+/** The rectangles of the marked tiles of a grid (rows of columns), merged into runs up to `mergeWidth`. */
+export function tileRects(marked: boolean[][], width: number, height: number, t = DEFAULT_TILE, mergeWidth = DEFAULT_MERGE_WIDTH): Rect[] {
+  return toRects(marked, width, height, t, mergeWidth);
+}
+
 function toRects(dirty: boolean[][], width: number, height: number, t: number, mergeWidth: number): Rect[] {
   const out: Rect[] = [];
   const maxRun = Math.max(1, Math.floor(mergeWidth / t));

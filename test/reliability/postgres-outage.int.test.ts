@@ -110,7 +110,7 @@ describe('fault: PostgreSQL down for ~30 s', { timeout: 180_000 }, () => {
         const auditor = await busAs(stack, 'auditor');
         const kdb = openDb({ url: stack.databaseUrl });
         try {
-          const v = await verifyAudit(auditor, kdb, undefined, EventsApi.reader);
+          const v = await verifyAudit(auditor, kdb, { api: EventsApi.reader });
           assert.deepEqual(v.findings, []);
           assert.ok(v.rowsChecked > probeIds.length, `${v.rowsChecked} rows checked`);
         } finally {
