@@ -1,10 +1,16 @@
 /**
  * Live-view capture on a 1920x1080 Xvfb with a small square moving all the time: what the capture
  * loop achieves at a 30 fps target (rate, CPU, bytes and tiles per frame), beside plain full-frame
- * grabs (no diff, no encode) and raw frame size measured in the same run.
+ * grabs (no diff, no encode) and raw frame size measured in the same run. Then the square stops, and
+ * one second later the tiles sent so far, painted in order, are compared with the screen (fidelity),
+ * beside one full-frame JPEG of that screen at the same quality.
  */
 import { execFileSync } from 'node:child_process';
 import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
+import { encodeTiles, TileEncoding } from '../../agent/frames/encode.js';
+import { keyframeBands } from '../../agent/frames/tiles.js';
+import { fidelity } from '../support/fidelity.js';
+import { paintFrames } from './paint-tiles.js';
 import { openX11Desktop } from '../../agent/platform/linux/x11/desktop.js';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
@@ -76,11 +82,23 @@ export const run: BenchRun = async (progress) => {
     const ticker = setInterval(() => progress(`  ${frames.length} frames, quality ${loop.stats().quality}`), 1000);
     await new Promise((r) => setTimeout(r, RUN_MS));
     clearInterval(ticker);
-    await loop.stop();
     const secs = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const s = loop.stats();
-    const deltas = frames.filter((f) => !f.keyframe);
+    const movingFrames = frames.length;
+
+    progress('square stopped; fidelity of what was sent, 1 s later');
+    clearInterval(mover);
+    mover = undefined;
+    l.XFlush(dpy);
+    await new Promise((r) => setTimeout(r, 1000));
+    await loop.stop();
+    const screen = await desk.grab();
+    if (!screen.ok) throw new Error(screen.error.message);
+    const painted = fidelity(screen.value, await paintFrames(W, H, frames));
+    const whole = fidelity(screen.value, await paintFrames(W, H, [{ tiles: await encodeTiles(screen.value, keyframeBands(W, H), TileEncoding.TILE_JPEG, 70) }]));
+    const refined = loop.stats().refined - s.refined;
+    const deltas = frames.slice(0, movingFrames).filter((f) => !f.keyframe);
     const deltaBytes = deltas.reduce((n, f) => n + f.tiles!.reduce((m, t) => m + (t.data?.length ?? 0), 0), 0);
     const deltaTiles = deltas.reduce((n, f) => n + f.tiles!.length, 0);
     const cpuPct = ((cpu.user + cpu.system) / 1000 / (secs * 1000)) * 100;
@@ -110,6 +128,13 @@ export const run: BenchRun = async (progress) => {
         value: fmt(deltas.length ? deltaTiles / deltas.length : 0),
         baseline: 'tiles in a full frame',
         baselineValue: `${Math.ceil(W / 64) * Math.ceil(H / 64)} (64 px); a keyframe is ${frames[0]?.tiles?.length ?? 0} full-width bands`,
+      },
+      {
+        figure: 'fidelity 1 s after the square stopped (every tile sent, painted in order, vs the screen)',
+        value: `PSNR ${fmt(painted.psnr)} dB, largest pixel difference ${painted.maxDiff}`,
+        baseline: 'one full-frame JPEG of the settled screen at q70',
+        baselineValue: `PSNR ${fmt(whole.psnr)} dB, largest pixel difference ${whole.maxDiff}`,
+        note: `${refined} settled tiles refined at q92 after the stop (refine.ts)`,
       },
     ];
   } finally {
