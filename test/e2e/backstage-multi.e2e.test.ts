@@ -35,7 +35,8 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
   beforeEach(async () => {
     ({ context, page } = await newPage(e2e.browser));
     errors = collectPageErrors(page);
-    await openBackstage(page, e2e.stack);
+    // Linux session ids are the display number + 1.
+    await openBackstage(page, e2e.stack, e2e.displays.displays[0]!.display + 1);
   });
   afterEach(async () => {
     await context?.close();

@@ -25,7 +25,7 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
     const errors = collectPageErrors(page);
-    const socketId = await openBackstage(page, stack);
+    const socketId = await openBackstage(page, stack, e2e.displays.displays[0]!.display + 1);
     assert.equal(await page.evaluate(() => window.__gcViewer!.mode), 'backstage');
 
     await page.locator('[data-testid=terminal]').click();
@@ -76,7 +76,7 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
   it('admin: the services tab lists the host\'s services, postgresql among them', { skip: skipUnlessServiceManager('systemd', 'sysv') }, async () => {
     const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
-    await openBackstage(page, stack);
+    await openBackstage(page, stack, e2e.displays.displays[0]!.display + 1);
     await page.click('[data-tab=services]');
     await waitForPaneInfo(page);
     const info = await paneInfo(page);
@@ -95,7 +95,7 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
   it('admin: the services tab says why there are none', { skip: skipUnlessServiceManager('none') }, async () => {
     const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
-    await openBackstage(page, stack);
+    await openBackstage(page, stack, e2e.displays.displays[0]!.display + 1);
     await page.click('[data-tab=services]');
     await waitForPaneInfo(page);
     assert.match(await paneInfo(page), /^Not available: no service manager/);

@@ -36,8 +36,10 @@ export async function signIn(page: Page, baseUrl: string, user: { name: string; 
 }
 
 /** Signs in as the stack's admin on its machine's page and enters backstage; returns the page's socket id. */
-export async function openBackstage(page: Page, stack: { url: string; agentId?: string; admin: { name: string; password: string } }): Promise<string> {
-  await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}`);
+export async function openBackstage(page: Page, stack: { url: string; agentId?: string; admin: { name: string; password: string } }, session?: number): Promise<string> {
+  // With a session of the test's own, the viewer never starts on another test's display that may
+  // be gone by the time the stream starts (other test files start and stop displays side by side).
+  await signIn(page, stack.url, stack.admin, `/machines/${stack.agentId}${session === undefined ? '' : `?session=${session}`}`);
   const enter = page.locator('[data-action=enter-backstage]');
   await enter.waitFor({ state: 'visible', timeout: 20_000 });
   const socketId = await page.evaluate(() => window.__gcViewer!.socketId);
