@@ -1,12 +1,15 @@
 /**
- * Reads the event stream by sequence with JetStream direct get, many requests in flight. Direct get
- * is read-only and needs no consumer, so the same code serves the projections (inside the
- * application account) and auditors (who reach it only through the readers' account import,
- * where creating a consumer is impossible by design).
+ * Reads the event stream in order, in batches. Inside the application account (projections,
+ * rebuild, the launcher) through an ordered consumer: the fastest read there is. Through the
+ * readers' account (auditors) by direct get, many requests in flight: read-only and needing no
+ * consumer, since readers can create none by design — slower per event (measured in the audit
+ * bench), but it cannot be turned into a write.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
-import { EventsApi, type EventsApiSubjects } from '../../proto/subjects.js';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { EventsApi, type EventsApiSubjects, Streams } from '../../proto/subjects.js';
+import { streamTimeMs } from './decode-event.js';
 
 export interface RawEvent {
   seq: number;
@@ -86,11 +89,47 @@ export async function readStream(nc: NatsConnection, o: ReadStreamOptions, onBat
   if (!state.ok) throw new Error(state.error.message);
   const from = Math.max(o.fromSeq ?? 1, state.value.firstSeq, 1);
   const to = Math.min(o.toSeq ?? state.value.lastSeq, state.value.lastSeq);
+  if (to < from || state.value.messages === 0) return 0;
+  return api === EventsApi.reader ? readByDirectGet(nc, api, from, to, opts, onBatch) : readByOrderedConsumer(nc, from, to, opts, onBatch);
+}
+
+/** The application account's path: one ordered consumer, fetched in batches, deleted at the end. */
+async function readByOrderedConsumer(nc: NatsConnection, from: number, to: number, o: ReadStreamOptions & typeof readDefaults, onBatch: (b: RawEvent[]) => Promise<void> | void): Promise<number> {
+  const consumer = await jetstream(nc).consumers.get(Streams.events.name, {
+    ...(o.filterSubject ? { filter_subjects: o.filterSubject } : {}),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: from,
+  });
+  let last = 0;
+  try {
+    for (;;) {
+      const it = await consumer.fetch({ max_messages: o.batch, expires: 2000 });
+      const batch: RawEvent[] = [];
+      let drained = false;
+      for await (const m of it) {
+        if (m.seq > to) { drained = true; break; }
+        batch.push({ seq: m.seq, subject: m.subject, data: m.data, timeMs: streamTimeMs(m.timestampNanos) });
+        if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
+      }
+      if (batch.length > 0) {
+        last = batch[batch.length - 1]!.seq;
+        await onBatch(batch);
+      }
+      if (drained || batch.length === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => {});
+  }
+  return last;
+}
+
+/** The readers' path: direct get by sequence, a batch of requests in flight at a time. */
+async function readByDirectGet(nc: NatsConnection, api: EventsApiSubjects, from: number, to: number, opts: ReadStreamOptions & typeof readDefaults, onBatch: (b: RawEvent[]) => Promise<void> | void): Promise<number> {
   let last = 0;
   for (let start = from; start <= to; start += opts.batch) {
     const end = Math.min(to, start + opts.batch - 1);
     const got = await Promise.all(Array.from({ length: end - start + 1 }, (_, i) => getOne(nc, api, start + i, opts.timeoutMs)));
-    const batch = got.filter((e): e is RawEvent => e !== undefined && (!o.filterSubject || subjectMatches(o.filterSubject, e.subject)));
+    const batch = got.filter((e): e is RawEvent => e !== undefined && (!opts.filterSubject || subjectMatches(opts.filterSubject, e.subject)));
     if (batch.length > 0) {
       last = batch[batch.length - 1]!.seq;
       await onBatch(batch);
