@@ -31,8 +31,8 @@ export const run: BenchRun = async (progress) => {
     }, 'both sessions in the read model');
 
     progress('raw NATS request round trip');
-    const nc = await connectBus({ servers: stack.natsUrl, name: 'bench', credsFile: await stack.credsFor('launcher') });
-    const responder = await connectBus({ servers: stack.natsUrl, name: 'bench-responder', credsFile: await stack.credsFor('launcher') });
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'bench', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
+    const responder = await connectBus({ servers: stack.natsUrl, name: 'bench-responder', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
     responder.subscribe('bench.echo', {
       callback: (_e, m) => {
         m.respond(m.data);

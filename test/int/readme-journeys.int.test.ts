@@ -80,10 +80,13 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     assert.equal(await created.exit, 0, created.err());
     const creds = /credentials: (\S+)/.exec(created.out())![1]!;
     const natsUrl = /NATS URL:\s+(\S+)/.exec(created.out())![1]!;
+    const natsCa = /NATS CA:\s+(\S+)/.exec(created.out())?.[1];
+    assert.match(natsUrl, /^tls:\/\//, 'the stack speaks TLS');
+    assert.ok(natsCa, created.out());
     assert.equal(statSync(creds).mode & 0o777, 0o600);
 
     const tail = guruconnect(dataDir, 'events', 'tail', '--creds', creds, '--type', 'sessions', '--json');
-    const example = run(dataDir, 'npx', ['tsx', 'docs/examples/automation/session-watch.ts', '--creds', creds, '--server', natsUrl]);
+    const example = run(dataDir, 'npx', ['tsx', 'docs/examples/automation/session-watch.ts', '--creds', creds, '--ca', natsCa, '--server', natsUrl]);
     // The example's first list of an agent is its baseline (at most one heartbeat away).
     await until('the example to track the local agent', () => /tracking \S+: \d+ session/.test(example.err()));
     const second = await startUserDisplays(['gc-journey-ben']);

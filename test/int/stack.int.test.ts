@@ -93,7 +93,7 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
   });
 
   it('slows a viewer that falls behind: the gateway asks the agent for half the rate and lower quality', async () => {
-    const nc = await connectBus({ servers: stack.natsUrl, name: 'pace-watch', credsFile: await stack.credsFor('launcher') });
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'pace-watch', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
     const asked: { fps: number; quality: number }[] = [];
     const sub = nc.subscribe(subjects.command(agentId as AgentId, 'stream'), {
       callback: (_e, m) => {
