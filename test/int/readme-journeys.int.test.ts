@@ -25,7 +25,7 @@ interface Run {
 /** Starts a command in the repo with the data directory set, as the README's commands run. */
 function run(dataDir: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, GC_DATA_DIR: dataDir, ...extraEnv };
-  for (const k of ['NATS_URL', 'NATS_CREDS', 'DATABASE_URL']) if (!(k in extraEnv)) delete env[k];
+  for (const k of ['NATS_URL', 'NATS_CREDS', 'NATS_CA', 'DATABASE_URL']) if (!(k in extraEnv)) delete env[k];
   const proc = spawn(cmd, args, { cwd: repo, env, detached: true });
   let out = '';
   let err = '';
