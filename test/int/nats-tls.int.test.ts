@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectBus } from '../../infra/bus/connect.js';
-import { readNatsCa } from '../../infra/bus/nats-ca.js';
+import { natsCaFromEnv, readNatsCa } from '../../infra/bus/nats-ca.js';
+import { loadAgentConfig } from '../../agent/config.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { ensureLocalTls, operatorTls, tlsDefaults } from '../../infra/servers/tls-ca.js';
 import { type TestNats, type TestTls, makeTestTls, startTestNats } from '../support/servers.js';
@@ -122,6 +123,15 @@ describe('TLS for NATS (real nats-server)', { timeout: 120_000 }, () => {
         if (!r.ok) assert.match(r.error.message, why);
       }
       assert.ok(readNatsCa(tls.caFile).ok);
+      // The agent's GC_NATS_CA and the services' NATS_CA are checked at start-up, not at first connect.
+      const agentEnv = { GC_AGENT_ID: 'pc-1', NATS_URL: 'tls://nats.example.test:4222', GC_AGENT_STATE_DIR: dir };
+      assert.throws(() => loadAgentConfig({ ...agentEnv, GC_NATS_CA: join(dir, 'garbage.pem') }), /GC_NATS_CA .* cannot be parsed/);
+      assert.throws(() => loadAgentConfig({ ...agentEnv, GC_NATS_CA: 'x\ud800' }), /GC_NATS_CA is not a usable file path/);
+      assert.equal(loadAgentConfig({ ...agentEnv, GC_NATS_CA: tls.caFile }).natsCa, tls.caFile);
+      assert.equal(loadAgentConfig({ GC_AGENT_ID: 'pc-1', GC_AGENT_STATE_DIR: dir }).natsUrl, 'tls://127.0.0.1:4222', 'TLS by default');
+      const svc = natsCaFromEnv({ NATS_CA: join(dir, 'empty.pem') });
+      assert.equal(svc.ok, false);
+      assert.deepEqual(natsCaFromEnv({}), { ok: true, value: undefined });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
