@@ -45,7 +45,7 @@ export function natsServerBinary(): string {
 /**
  * A `tls { }` block. Debian's nats-server is 2.9: no `handshake_first` (2.10+), so clients read the
  * plain INFO line (tls_required: true) and upgrade before they send anything, credentials included.
- * The timeout is the handshake's, roomy for a loaded machine (the default is half a second).
+ * The timeout is the handshake's, roomy for a loaded machine (the documented default is 0.5 s).
  */
 export function natsTlsBlock(tls: NatsTls): string {
   return `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, timeout: 5 }`;

@@ -128,6 +128,9 @@ async function issue(dir: string, o: { names: string[]; days: number; subject: s
  */
 export async function ensureLocalTls(dir: string, o: { names?: string[]; now?: Date; log?: (line: string) => void } = {}): Promise<TlsFiles> {
   const names = o.names ?? defaultServerNames();
+  // Names go into the openssl configuration: only IPv4 addresses and DNS names, nothing that could add a line.
+  const bad = names.find((n) => !isIPv4(n) && !isDnsName(n));
+  if (bad !== undefined || names.length === 0) throw new Error(`cannot issue a certificate for ${JSON.stringify(bad ?? names)}: names are IPv4 addresses or DNS names`);
   const now = o.now ?? new Date();
   const log = o.log ?? (() => {});
   await ensurePrivateDir(dir);

@@ -200,6 +200,10 @@ describe('the launcher\'s CA and server certificate', () => {
     assert.notEqual(fingerprint((await ensureLocalTls(dir, { names: ['127.0.0.1'] })).certFile), first);
     const named = await ensureLocalTls(dir, { names: ['127.0.0.1', 'nats.example.test'] });
     assert.ok(new X509Certificate(readFileSync(named.certFile)).checkHost('nats.example.test'));
+    for (const bad of ['evil\nsubjectAltName = DNS:*', 'x\ud800', '-', '', 'a'.repeat(100_000)]) {
+      await assert.rejects(ensureLocalTls(dir, { names: ['127.0.0.1', bad] }), /names are IPv4 addresses or DNS names/, bad.slice(0, 30));
+    }
+    await assert.rejects(ensureLocalTls(dir, { names: [] }), /names are IPv4/);
   });
 
   it('the operator\'s GC_TLS_* files are checked: all three, matching key, chained to the CA, naming 127.0.0.1', async () => {
