@@ -119,7 +119,7 @@ export const run: BenchRun = async (progress) => {
     }
     progress('burst throughput');
     const mib = { tls: [] as number[], plain: [] as number[] };
-    for (let r = 0; r < 4; r++) {
+    for (let r = 0; r < 10; r++) {
       for (const [k, p] of (r % 2 === 0 ? [['tls', onTls], ['plain', onPlain]] : [['plain', onPlain], ['tls', onTls]]) as ['tls' | 'plain', Pair][]) {
         mib[k].push(await burst(p, FRAME_BYTES[0]!, BURST_FRAMES));
       }
