@@ -2,6 +2,7 @@
 import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { readNatsCa } from '../infra/bus/nats-ca.js';
 import { agentIdSchema } from '../proto/ids.js';
 import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
 
@@ -11,6 +12,14 @@ export const agentConfigSchema = z.object({
   /** The agent's id: one subject token (see proto/ids.ts). Defaults to the sanitized hostname. */
   agentId: agentIdSchema,
   natsUrl: z.string().min(1),
+  /**
+   * PEM file of the CA the NATS servers' certificates chain to (the `nats_ca` of the enrollment reply):
+   * the agent trusts exactly its own deployment. Absent: a tls:// URL is verified against the system's CAs.
+   */
+  natsCa: z.string().optional().superRefine((p, ctx) => {
+    const r = p === undefined ? undefined : readNatsCa(p, 'GC_NATS_CA');
+    if (r && !r.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: r.error.message });
+  }),
   /** Per-agent NATS credentials (issued at enrollment); absent on an open development server. */
   credsFile: z.string().optional(),
   heartbeatMs: z.coerce.number().int().min(200).max(60_000).default(5_000),
@@ -41,7 +50,8 @@ function defaultStateDir(credsFile: string | undefined): string {
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const parsed = agentConfigSchema.safeParse({
     agentId: env.GC_AGENT_ID ?? sanitize(hostname()),
-    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    natsUrl: env.NATS_URL ?? 'tls://127.0.0.1:4222',
+    natsCa: env.GC_NATS_CA || undefined,
     credsFile: env.GC_AGENT_CREDS || undefined,
     heartbeatMs: env.GC_HEARTBEAT_MS,
     sessionPollMs: env.GC_SESSION_POLL_MS,

@@ -20,7 +20,7 @@ if (isSessionHelperInvocation()) await (await import('./platform/windows/session
 const config = loadAgentConfig();
 const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
 const platform = await selectPlatform(config.version);
-const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, inboxPrefix: inboxes.agent(config.agentId) });
+const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
 const { jetstream } = await import('@nats-io/jetstream');
 const publisher = createPublisher(nc, jetstream(nc), config.agentId);
 const runner = createBackstageRunner(platform, {

@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 DEPS=(
   # the servers
   "bin nats-server nats-server"
+  # the launcher's private CA and NATS server certificate (infra/servers/tls-ca.ts)
+  "bin openssl openssl"
   "file /usr/lib/postgresql/*/bin/initdb postgresql"
   "bin pg_config postgresql-common"
   # virtual X displays and the X tools the launcher and the tests run on them

@@ -4,6 +4,7 @@
  * single ordered consumer (the durable is shared, ordered by the server).
  */
 import { connectBus } from '../infra/bus/connect.js';
+import { natsCaFromEnv } from '../infra/bus/nats-ca.js';
 import { openDb } from '../infra/db/connect.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
 import { projections } from './all.js';
@@ -11,7 +12,12 @@ import { auditRetentionConfig } from './audit/retention-config.js';
 import { startAuditRetention } from './audit/retention-timer.js';
 import { startProjection } from './runtime/start-projection.js';
 
-const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const natsUrl = process.env.NATS_URL ?? 'tls://127.0.0.1:4222';
+const natsCa = natsCaFromEnv(process.env);
+if (!natsCa.ok) {
+  console.error(natsCa.error.message);
+  process.exit(2);
+}
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
   console.error('DATABASE_URL is required (postgres://user@host:port/db)');
@@ -27,7 +33,7 @@ if (!retention.ok) {
 
 const db = openDb({ url: databaseUrl, max: projections.length + 1, applicationName: 'gc-projections' });
 await migrateToLatest(db);
-const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined });
+const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, caFile: natsCa.value, inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined });
 const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log })));
 log(`running: ${workers.map((w) => w.name).join(', ')}`);
 // Postgres audit retention runs beside the audit worker (several processes may: the checkpoint lock serializes them).

@@ -3,6 +3,7 @@ import { type ConnectionOptions, type NatsConnection, credsAuthenticator } from 
 import { connect } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import { type Permissions, decode } from '@nats-io/jwt';
+import { readNatsCa } from './nats-ca.js';
 
 export interface BusOptions {
   servers: string | string[];
@@ -19,6 +20,11 @@ export interface BusOptions {
   inboxPrefix?: string;
   /** Command-line tools: fail at once when the server cannot be reached, instead of waiting for it. */
   once?: boolean;
+  /**
+   * PEM file of the CA that signed the servers' certificates (NATS_CA, GC_NATS_CA, stack.natsCa).
+   * Given, the connection is TLS and the server is verified against this CA only, not the system's.
+   */
+  caFile?: string;
 }
 
 export const busDefaults = {
@@ -29,10 +35,36 @@ export const busDefaults = {
   reconnectTimeWait: 250,
   waitOnFirstConnect: true,
   pingInterval: 10_000,
+  // The client adds up to 1 s of jitter per reconnect when TLS is on; keep the plain-text pace.
+  reconnectJitterTLS: 100,
 } as const satisfies Partial<ConnectionOptions>;
 
-export function connectBus(opts: BusOptions): Promise<NatsConnection> {
-  const o: ConnectionOptions = { ...busDefaults, servers: opts.servers, name: opts.name };
+const isTlsUrl = (u: string) => /^tls:\/\//i.test(u.trim());
+/** Host of `scheme://host:port` or `host:port`, brackets kept for IPv6. */
+const hostOf = (u: string) => u.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]*@/, '').replace(/(:\d+)?(\/.*)?$/, '').toLowerCase();
+const isLoopback = (u: string) => /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/.test(hostOf(u));
+
+/**
+ * How a connection is secured, decided once: TLS when a CA is given or a URL says `tls://` (then the
+ * client refuses a server that offers no TLS: nats.js checks the server's INFO before anything is
+ * sent); plain text only to loopback (the test harness, a development server), never across a network.
+ */
+export function busTls(opts: Pick<BusOptions, 'servers' | 'caFile'>): Pick<ConnectionOptions, 'tls'> {
+  const servers = [opts.servers].flat();
+  if (opts.caFile !== undefined) {
+    const ca = readNatsCa(opts.caFile, 'the NATS CA file');
+    if (!ca.ok) throw new Error(ca.error.message);
+    // `ca` replaces Node's default roots: only this deployment's servers are trusted.
+    return { tls: { ca: ca.value } };
+  }
+  if (servers.some(isTlsUrl)) return { tls: {} };
+  const remote = servers.find((s) => !isLoopback(s));
+  if (remote) throw new Error(`refusing plain-text NATS to ${remote}: use a tls:// URL (and NATS_CA / GC_NATS_CA for a private CA)`);
+  return {};
+}
+
+export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
+  const o: ConnectionOptions = { ...busDefaults, servers: opts.servers, name: opts.name, ...busTls(opts) };
   if (opts.once) Object.assign(o, { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: 5_000 });
   const creds = opts.credsFile ? readFileSync(opts.credsFile) : undefined;
   if (creds) o.authenticator = credsAuthenticator(creds);

@@ -1,7 +1,7 @@
 /**
  * `npm run guruconnect -- <area> <verb> ...`: one entry for the admin and auditor tools. Against
- * the local stack it needs no settings: NATS_URL, DATABASE_URL and NATS_CREDS default to what the
- * running launcher wrote in <GC_DATA_DIR>/stack.json.
+ * the local stack it needs no settings: NATS_URL, NATS_CA, DATABASE_URL and NATS_CREDS default to
+ * what the running launcher wrote in <GC_DATA_DIR>/stack.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,8 +23,10 @@ function localDefaults(credsKind: 'auditor' | 'launcher'): void {
   const dataDir = resolve(process.env.GC_DATA_DIR ?? 'data');
   const file = join(dataDir, 'stack.json');
   if (!existsSync(file)) return;
-  const s = JSON.parse(readFileSync(file, 'utf8')) as { natsUrl: string; databaseUrl: string };
+  const s = JSON.parse(readFileSync(file, 'utf8')) as { natsUrl: string; natsCa?: string; databaseUrl: string };
   process.env.NATS_URL ??= s.natsUrl;
+  // The CA goes with the URL: a NATS_URL of another deployment keeps its own NATS_CA (or none).
+  if (process.env.NATS_URL === s.natsUrl && s.natsCa) process.env.NATS_CA ??= s.natsCa;
   process.env.DATABASE_URL ??= s.databaseUrl;
   const creds = join(dataDir, 'nats-auth', 'creds', `${credsKind}.creds`);
   if (!process.env.NATS_CREDS && existsSync(creds)) process.env.NATS_CREDS = creds;

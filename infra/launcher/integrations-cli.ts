@@ -13,6 +13,7 @@ import { type AgentId, checkSubjectToken } from '../../proto/ids.js';
 import { integrationEventNames } from '../../proto/subjects.js';
 import { createAuditPublisher } from '../../services/gateway/bus/audit-publisher.js';
 import { connectBus } from '../bus/connect.js';
+import { readNatsCa } from '../bus/nats-ca.js';
 import { createIntegration, listIntegrations, revokeIntegration } from '../nats-auth/integrations.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { prepareNatsAuth } from '../nats-auth/setup.js';
@@ -26,6 +27,8 @@ interface Where {
   dataDir: string;
   authDir: string;
   natsUrl: string;
+  /** The servers' CA file (NATS_CA, else the local stack's); undefined for a plain-text loopback server. */
+  natsCa: string | undefined;
 }
 
 /** The deployment this command acts on: the local stack's data directory unless told otherwise. */
@@ -34,14 +37,20 @@ function where(env: NodeJS.ProcessEnv): Where | string {
   const authDir = env.GC_NATS_AUTH_DIR ?? join(dataDir, 'nats-auth');
   if (!existsSync(join(authDir, 'operator.nk'))) return `no NATS key directory at ${authDir}: start the stack once (bash infra/up.sh) or set GC_NATS_AUTH_DIR`;
   const stackFile = join(dataDir, 'stack.json');
-  const natsUrl = env.NATS_URL ?? (existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as { natsUrl: string }).natsUrl : undefined);
+  const stack = existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as { natsUrl?: string; natsCa?: string }) : {};
+  const natsUrl = env.NATS_URL ?? stack.natsUrl;
   if (!natsUrl) return 'no NATS URL: start the stack (bash infra/up.sh) or set NATS_URL';
-  return { dataDir, authDir, natsUrl };
+  const natsCa = env.NATS_CA || (natsUrl === stack.natsUrl ? stack.natsCa : undefined);
+  if (natsCa) {
+    const ca = readNatsCa(natsCa);
+    if (!ca.ok) return ca.error.message;
+  }
+  return { dataDir, authDir, natsUrl, natsCa };
 }
 
 /** Records the action in the audit log, as the launcher identity on behalf of the OS user who ran it. */
 async function audit(w: Where, creds: string, eventType: string, details: Record<string, unknown>): Promise<void> {
-  const nc = await connectBus({ servers: w.natsUrl, name: 'guruconnect-integrations', credsFile: creds, once: true });
+  const nc = await connectBus({ servers: w.natsUrl, name: 'guruconnect-integrations', credsFile: creds, caFile: w.natsCa, once: true });
   try {
     const user = userInfo().username;
     await createAuditPublisher(jetstream(nc), () => {})({ eventType, actor: { userId: `os:${user}`, userName: user, role: 'cli' }, details });
@@ -62,7 +71,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const [verb] = p.positionals;
   const w = where(env);
   if (typeof w === 'string') { console.error(w); return 2; }
-  const setup = await prepareNatsAuth(w.authDir);
+  const setup = await prepareNatsAuth(w.authDir, { caFile: w.natsCa });
 
   if (verb === 'list') {
     const all = await listIntegrations(setup);
@@ -90,6 +99,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.log(`integration ${name} created`);
     console.log(`  credentials: ${out}   (mode 0600: whoever holds it hears these events)`);
     console.log(`  NATS URL:    ${w.natsUrl}`);
+    if (w.natsCa) console.log(`  NATS CA:     ${w.natsCa}   (TLS: clients verify the server against this file)`);
     console.log(`  subjects:    ${r.value.integration.subjects.join(' ')}`);
     console.log(`  try:         npm run guruconnect -- events tail --creds ${out}`);
     return 0;

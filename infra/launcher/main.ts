@@ -40,6 +40,7 @@ const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABAS
 say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 say(`services: nats ${stack.natsUrls.join(', ')}, postgres ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}, agent ${stack.agentId ?? '(none)'}`);
 say(`logs:\n${logLocations(dataDir)}`);
+say(`NATS speaks TLS only; clients verify it against ${stack.natsCa}`);
 console.log('');
 console.log(`  Dashboard: ${stack.url}/`);
 console.log(`  API docs:  ${stack.url}/api/docs`);

@@ -27,6 +27,7 @@ import { freePort } from '../servers/free-port.js';
 import { type NatsCluster, startNatsCluster } from '../servers/nats-cluster.js';
 import { type NatsServer, startNatsServer } from '../servers/nats-server.js';
 import { type PostgresServer, startPostgresServer } from '../servers/postgres-server.js';
+import { natsTlsFiles } from '../servers/tls-ca.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -58,6 +59,8 @@ export interface Stack {
   natsUrl: string;
   /** Every node's client URL (one unless `cluster`). */
   natsUrls: string[];
+  /** The CA file NATS clients verify the servers against (TLS is always on: <dataDir>/tls, or GC_TLS_CA). */
+  natsCa: string;
   databaseUrl: string;
   /** The NATS auth directory (prepareNatsAuth(natsAuthDir).issueAgentCreds for simulated agents). */
   natsAuthDir: string;
@@ -112,19 +115,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.length = 0;
   };
   try {
+    // TLS for every NATS connection: the operator's GC_TLS_* files, else a private CA made here.
+    const tls = await natsTlsFiles(join(dataDir, 'tls'), { ...process.env, ...opts.env }, log);
     log('preparing NATS credentials');
-    const auth = await prepareNatsAuth(join(dataDir, 'nats-auth'));
+    const auth = await prepareNatsAuth(join(dataDir, 'nats-auth'), { caFile: tls.caFile });
     let nats: NatsServer | undefined;
     let cluster: NatsCluster | undefined;
     let natsUrls: string[];
     if (opts.cluster) {
       log('starting a 3-node NATS cluster');
-      cluster = await startNatsCluster({ dir: join(dataDir, 'nats-cluster'), extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
+      cluster = await startNatsCluster({ dir: join(dataDir, 'nats-cluster'), tls, extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
       cleanups.push(() => cluster!.stop());
       natsUrls = cluster.urls;
     } else {
       log('starting nats-server');
-      nats = await startNatsServer({ dir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
+      nats = await startNatsServer({ dir: join(dataDir, 'nats'), extraConfig: auth.serverConfig, tls });
       cleanups.push(() => nats?.stop() ?? Promise.resolve());
       natsUrls = [nats.url];
     }
@@ -148,7 +153,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const applied = await migrateToLatest(db);
     if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
     const launcherCreds = await auth.credsFor('launcher');
-    const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds });
+    const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds, caFile: tls.caFile });
     await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1, maxAgeSecs: Math.round((opts.eventRetentionDays ?? 0) * 86_400) });
     await nc.close();
     // Auditors' tools find their credentials here with no settings (infra/launcher/cli.ts).
@@ -176,7 +181,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const port = opts.port || (await freePort());
     const url = `http://127.0.0.1:${port}`;
-    const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
+    const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, NATS_CA: tls.caFile, DATABASE_URL: databaseUrl };
     const tsx = (entry: string, nodeArgs: string[] = []) => [process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, entry)]] as const;
     const services: Record<string, Child> = {};
     const specs: Record<string, () => Promise<{ entry: string; env: NodeJS.ProcessEnv; nodeArgs?: string[] }>> = {
@@ -198,7 +203,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await ensureLocalAgentIdentity(auth, db, agentId, credsFile);
       specs.agent = async () => ({
         entry: 'agent/main.ts',
-        env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
+        env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, GC_NATS_CA: tls.caFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
       });
     }
     const launch = async (name: string) => {
@@ -213,12 +218,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
     await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
     // Where the CLI tools find the running stack (no secrets: credentials stay in nats-auth/).
-    writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify({ url, natsUrl, databaseUrl, agentId }, null, 2)}\n`);
+    writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify({ url, natsUrl, natsCa: tls.caFile, databaseUrl, agentId }, null, 2)}\n`);
 
     return {
       url,
       natsUrl,
       natsUrls,
+      natsCa: tls.caFile,
       databaseUrl,
       natsAuthDir: auth.dir,
       cluster,
@@ -243,7 +249,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       },
       async startNats() {
         if (!nats || nats.child.proc.exitCode === null && nats.child.proc.signalCode === null) return;
-        nats = await startNatsServer({ dir: join(dataDir, 'nats'), port: natsPort, extraConfig: auth.serverConfig });
+        nats = await startNatsServer({ dir: join(dataDir, 'nats'), port: natsPort, extraConfig: auth.serverConfig, tls });
       },
       async stopPostgres() {
         if (!pg) throw new Error('stopPostgres needs the private PostgreSQL (no databaseUrl option)');

@@ -4,18 +4,23 @@ import { connect } from '@nats-io/transport-node';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { busTls } from '../bus/connect.js';
 
 const claimsReplySchema = z.object({
   data: z.object({ code: z.number().optional(), message: z.string().optional() }).optional(),
   error: z.object({ code: z.number().optional(), description: z.string().optional() }).optional(),
 });
 
-/** Sends `accountJwt` to the servers; a full resolver stores it and applies it (revocations disconnect users). */
-export async function pushAccountJwt(servers: string | string[], systemCredsFile: string, accountJwt: string): Promise<Result<void>> {
+/**
+ * Sends `accountJwt` to the servers; a full resolver stores it and applies it (revocations disconnect
+ * users). Over TLS verified against `caFile` when given, as every client of ours (infra/bus/connect.ts).
+ */
+export async function pushAccountJwt(servers: string | string[], systemCredsFile: string, accountJwt: string, caFile?: string): Promise<Result<void>> {
   let nc: Awaited<ReturnType<typeof connect>> | undefined;
   try {
     nc = await connect({
       servers,
+      ...busTls({ servers, caFile }),
       name: 'gc-claims-update',
       authenticator: credsAuthenticator(await readFile(systemCredsFile)),
       maxReconnectAttempts: 2,

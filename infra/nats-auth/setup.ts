@@ -28,6 +28,7 @@ import {
 } from '@nats-io/jwt';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
+import { readNatsCa } from '../bus/nats-ca.js';
 import { pushAccountJwt } from './claims-update.js';
 import { fastSigner } from './fast-signer.js';
 import {
@@ -72,6 +73,16 @@ export interface NatsAuthSetup {
   revokeReaderKeys(keys: string[], servers: string | string[]): Promise<Result<void>>;
   /** The current application account JWT (with its revocations). */
   appAccountJwt(): Promise<string>;
+  /**
+   * PEM of the CA the NATS servers' certificates chain to (handed to agents at enrollment, so each
+   * trusts exactly its own deployment); undefined on a plain-text development server.
+   */
+  natsCaPem(): string | undefined;
+}
+
+export interface NatsAuthOptions {
+  /** The servers' CA file: account pushes (revocations) verify the servers against it. */
+  caFile?: string;
 }
 
 const files = {
@@ -124,7 +135,9 @@ async function loadOrCreateText(path: string, create: () => Promise<string>): Pr
 }
 
 /** Prepares (or reloads) keys and JWTs in `dir`; idempotent, so every start-up may call it. */
-export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
+export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): Promise<NatsAuthSetup> {
+  const caPem = opts.caFile === undefined ? undefined : readNatsCa(opts.caFile, 'the NATS CA file');
+  if (caPem && !caPem.ok) throw new Error(caPem.error.message);
   await ensurePrivateDir(dir);
   const p = (name: string) => join(dir, name);
   const operator = await loadOrCreateKey(p(files.operatorSeed), createOperator);
@@ -265,7 +278,7 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
         await writeSecret(p(files.revocations), JSON.stringify(revocations, null, 1));
         const next = await encodeNewer(() => encodeApp(revocations), currentAppJwt());
         await writeSecret(p(files.appJwt), next);
-        const pushed = await pushAccountJwt(servers, await systemCreds(), next);
+        const pushed = await pushAccountJwt(servers, await systemCreds(), next, opts.caFile);
         return pushed.ok ? ok({ revokedKeys: keys }) : pushed;
       });
     },
@@ -285,11 +298,12 @@ export async function prepareNatsAuth(dir: string): Promise<NatsAuthSetup> {
         await writeSecret(p(files.readerRevocations), JSON.stringify(revocations, null, 1));
         const next = await encodeNewer(encodeReaders, readFileSync(p(files.readerJwt), 'utf8').trim());
         await writeSecret(p(files.readerJwt), next);
-        return pushAccountJwt(servers, await systemCreds(), next);
+        return pushAccountJwt(servers, await systemCreds(), next, opts.caFile);
       });
     },
 
     appAccountJwt: () => Promise.resolve(currentAppJwt()),
+    natsCaPem: () => (caPem?.ok ? caPem.value : undefined),
   };
 }
 

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { type NatsServer, startNatsServer } from './nats-server.js';
+import { type NatsServer, type NatsTls, natsTlsBlock, natsUrl, startNatsServer } from './nats-server.js';
 
 export interface NatsClusterOptions {
   /** Each node keeps its files in `<dir>/node-<i>`. */
@@ -16,6 +16,8 @@ export interface NatsClusterOptions {
   /** Per-node configuration (auth): `(nodeDir) => fragment`, e.g. setup.configFragment(join(nodeDir, 'resolver')). */
   extraConfig?: (nodeDir: string, index: number) => string;
   clusterName?: string;
+  /** TLS for clients and for the routes between nodes (mutual: each node presents the same certificate). */
+  tls?: NatsTls;
 }
 
 export interface NatsCluster {
@@ -35,11 +37,13 @@ interface NodeSpec {
   routePort: number;
 }
 
-function clusterFragment(name: string, self: NodeSpec, all: NodeSpec[]): string {
+function clusterFragment(name: string, self: NodeSpec, all: NodeSpec[], tls: NatsTls | undefined): string {
   const routes = all.filter((n) => n !== self).map((n) => `"nats-route://127.0.0.1:${n.routePort}"`);
+  // Routes carry every message between nodes: the same TLS as clients, verified against the CA.
+  const routeTls = tls ? `, ${natsTlsBlock(tls)}` : '';
   // Advertise the loopback client URL so clients discover the other nodes from one seed URL.
   return [
-    `cluster { name: ${JSON.stringify(name)}, listen: "127.0.0.1:${self.routePort}", no_advertise: false, routes: [${routes.join(', ')}] }`,
+    `cluster { name: ${JSON.stringify(name)}, listen: "127.0.0.1:${self.routePort}", no_advertise: false, routes: [${routes.join(', ')}]${routeTls} }`,
     `client_advertise: "127.0.0.1:${self.port}"`,
   ].join('\n');
 }
@@ -57,8 +61,8 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
   const nodes: (NatsServer | undefined)[] = new Array(size).fill(undefined);
   const start = async (i: number) => {
     const s = specs[i]!;
-    const extra = [clusterFragment(name, s, specs), opts.extraConfig?.(s.dir, i) ?? ''].join('\n');
-    nodes[i] = await startNatsServer({ dir: s.dir, port: s.port, serverName: `${name}-${i}`, extraConfig: extra });
+    const extra = [clusterFragment(name, s, specs, opts.tls), opts.extraConfig?.(s.dir, i) ?? ''].join('\n');
+    nodes[i] = await startNatsServer({ dir: s.dir, port: s.port, serverName: `${name}-${i}`, extraConfig: extra, tls: opts.tls });
   };
   try {
     await Promise.all(specs.map((_, i) => start(i)));
@@ -67,7 +71,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     throw e;
   }
   return {
-    urls: specs.map((s) => `nats://127.0.0.1:${s.port}`),
+    urls: specs.map((s) => natsUrl(s.port, opts.tls !== undefined)),
     nodes,
     async stopNode(i, kill = false) {
       const n = nodes[i];

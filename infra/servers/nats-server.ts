@@ -1,10 +1,17 @@
-/** Starts a private nats-server (JetStream on, its own store directory) on a free loopback port. */
+/**
+ * Starts a private nats-server (JetStream on, its own store directory) on a free loopback port; with
+ * `tls`, clients must speak TLS (the test harness keeps plain text for tests not about transport).
+ */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import { type Child, startChild } from './child.js';
 import { freePort, waitForPort } from './free-port.js';
+import type { TlsFiles } from './tls-ca.js';
+
+/** The certificate, key and CA nats-server uses (infra/servers/tls-ca.ts makes or checks them). */
+export type NatsTls = Pick<TlsFiles, 'certFile' | 'keyFile' | 'caFile'>;
 
 export interface NatsServerOptions {
   /** Holds nats.conf, the JetStream store and the log. */
@@ -12,12 +19,13 @@ export interface NatsServerOptions {
   port?: number;
   /** Extra configuration appended to the generated nats.conf (accounts, authorization, cluster). */
   extraConfig?: string;
-  /** Port for the NATS WebSocket listener (browsers do not use it; automation may). */
-  websocketPort?: number;
   serverName?: string;
+  /** TLS required for every client connection (and, in a cluster, for routes: nats-cluster.ts). */
+  tls?: NatsTls;
 }
 
 export interface NatsServer {
+  /** `tls://127.0.0.1:<port>` when TLS is on, else `nats://…`. */
   readonly url: string;
   readonly port: number;
   readonly confFile: string;
@@ -34,6 +42,18 @@ export function natsServerBinary(): string {
   throw new Error('nats-server not found: install it with `apt-get install -y nats-server`');
 }
 
+/**
+ * A `tls { }` block. Debian's nats-server is 2.9: no `handshake_first` (2.10+), so clients read the
+ * plain INFO line (tls_required: true) and upgrade before they send anything, credentials included.
+ * The timeout is the handshake's, roomy for a loaded machine (the documented default is 0.5 s).
+ */
+export function natsTlsBlock(tls: NatsTls): string {
+  return `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, timeout: 5 }`;
+}
+
+/** The client URL of a loopback server. */
+export const natsUrl = (port: number, tls: boolean): string => `${tls ? 'tls' : 'nats'}://127.0.0.1:${port}`;
+
 /** Writes nats.conf for `opts` and returns its text. */
 export function natsConfig(opts: NatsServerOptions & { port: number }): string {
   const store = join(opts.dir, 'jetstream');
@@ -45,7 +65,7 @@ export function natsConfig(opts: NatsServerOptions & { port: number }): string {
     // and dropped by every decoder later (headers count toward it too).
     `max_payload: ${MAX_MESSAGE_BYTES}`,
     `jetstream { store_dir: ${JSON.stringify(store)}, max_memory_store: 512MB, max_file_store: 8GB }`,
-    opts.websocketPort ? `websocket { listen: "127.0.0.1:${opts.websocketPort}", no_tls: true }` : '',
+    opts.tls ? natsTlsBlock(opts.tls) : '',
     opts.extraConfig ?? '',
   ].join('\n');
 }
@@ -60,7 +80,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   await Promise.race([waitForPort(port, 15_000), failed]);
   failed.catch(() => {});
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: natsUrl(port, opts.tls !== undefined),
     port,
     confFile,
     child,

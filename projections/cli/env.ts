@@ -4,13 +4,16 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { connectBus, credsPermissions } from '../../infra/bus/connect.js';
+import { readNatsCa } from '../../infra/bus/nats-ca.js';
 import { openDb } from '../../infra/db/connect.js';
 import type { Database } from '../../infra/db/schema.js';
 import { EventsApi, type EventsApiSubjects } from '../../proto/subjects.js';
 
 const envSchema = z.object({
-  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  NATS_URL: z.string().default('tls://127.0.0.1:4222'),
   NATS_CREDS: z.string().optional(),
+  /** The servers' CA (the local stack's is in data/stack.json, filled in by infra/launcher/cli.ts). */
+  NATS_CA: z.string().optional(),
   DATABASE_URL: z.string().optional(),
 });
 
@@ -50,11 +53,17 @@ export async function cliDeps(name: string, needDb: boolean, env: NodeJS.Process
       return `cannot read NATS_CREDS ${e.data.NATS_CREDS}: ${(x as NodeJS.ErrnoException).code ?? (x as Error).message}; point it at a .creds file (the auditor's, or one written by integrations create)`;
     }
   }
-  const nc = await connectBus({ servers: e.data.NATS_URL, name, credsFile: e.data.NATS_CREDS, once: true }).catch((x: Error) => x);
+  if (e.data.NATS_CA) {
+    const ca = readNatsCa(e.data.NATS_CA);
+    if (!ca.ok) return `${ca.error.message}; point NATS_CA at the deployment's CA file (the local stack's is <GC_DATA_DIR>/tls/ca.pem)`;
+  }
+  const nc = await connectBus({ servers: e.data.NATS_URL, name, credsFile: e.data.NATS_CREDS, caFile: e.data.NATS_CA, once: true }).catch((x: Error) => x);
   if (nc instanceof Error) {
     const hint = /authorization/i.test(nc.message)
       ? e.data.NATS_CREDS ? ` (the server refused ${e.data.NATS_CREDS}: revoked, or for another deployment)` : ' (set NATS_CREDS to the auditor\'s .creds file, or start the local stack with `bash infra/up.sh`)'
-      : ' (is the stack running? `bash infra/up.sh` starts it)';
+      : /certificate|self[- ]signed|TLS|tls/.test(nc.message)
+        ? ' (the server\'s certificate is not trusted: set NATS_CA to the deployment\'s CA file)'
+        : ' (is the stack running? `bash infra/up.sh` starts it)';
     return `cannot reach NATS at ${e.data.NATS_URL}: ${nc.message}${hint}`;
   }
   const db = needDb && e.data.DATABASE_URL ? openDb({ url: e.data.DATABASE_URL, max: 2, applicationName: name }) : undefined;

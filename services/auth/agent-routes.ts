@@ -31,7 +31,7 @@ export const agentRoutes: FastifyPluginAsync<AuthPluginOptions> = async (root, o
       return sendError(reply, r.error.code, r.error.message);
     }
     await loggedAudit(audit, req.log)({ eventType: 'agent_enrolled', agentId: r.value.agent_id, details: { hostname: req.body.hostname, site: r.value.site, ip: req.ip } });
-    return { agent_id: r.value.agent_id, creds: r.value.creds, nats_url: enroll.natsUrl, site: r.value.site };
+    return { agent_id: r.value.agent_id, creds: r.value.creds, nats_url: enroll.natsUrl, site: r.value.site, ...(r.value.nats_ca ? { nats_ca: r.value.nats_ca } : {}) };
   });
 
   app.post('/api/agents/:agentId/revoke', {

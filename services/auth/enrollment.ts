@@ -11,7 +11,7 @@ import type { NatsAuthSetup } from '../../infra/nats-auth/setup.js';
 import { hashSecret, newSecret } from './secrets.js';
 
 /** The part of the NATS auth setup enrollment needs (infra/nats-auth/setup.ts implements it). */
-export type AgentCredentialIssuer = Pick<NatsAuthSetup, 'issueAgentCreds' | 'revokeAgent'>;
+export type AgentCredentialIssuer = Pick<NatsAuthSetup, 'issueAgentCreds' | 'revokeAgent' | 'natsCaPem'>;
 
 export const enrollmentDefaults = { ttlMs: 7 * 24 * 3600_000 } as const;
 
@@ -40,8 +40,11 @@ export interface EnrollRequest {
   hostname: string;
 }
 
-/** Enrolls an agent: consumes the key and issues NATS creds scoped to this agent id. */
-export async function enrollAgent(db: Kysely<Database>, issuer: AgentCredentialIssuer, req: EnrollRequest): Promise<Result<{ agent_id: string; creds: string; site: string }>> {
+/**
+ * Enrolls an agent: consumes the key and issues NATS creds scoped to this agent id, with the CA of
+ * this deployment's NATS servers (the agent trusts exactly them; absent on a plain-text dev server).
+ */
+export async function enrollAgent(db: Kysely<Database>, issuer: AgentCredentialIssuer, req: EnrollRequest): Promise<Result<{ agent_id: string; creds: string; site: string; nats_ca: string | undefined }>> {
   const id = checkSubjectToken(req.agent_id, 'agent id');
   if (!id.ok) return id;
   const invalid = err(ErrorCode.UNAUTHENTICATED, 'enrollment key is unknown, expired, already used or revoked');
@@ -64,7 +67,7 @@ export async function enrollAgent(db: Kysely<Database>, issuer: AgentCredentialI
       enrollment_key_id: key.id, revoked_at: null,
     }).execute();
     await tx.updateTable('enrollment_keys').set((eb) => ({ uses: eb('uses', '+', 1) })).where('id', '=', key.id).execute();
-    return ok({ agent_id: id.value, creds: issued.value.creds, site: key.site });
+    return ok({ agent_id: id.value, creds: issued.value.creds, site: key.site, nats_ca: issuer.natsCaPem() });
   });
 }
 

@@ -1,6 +1,7 @@
 /** The gateway process: configuration, connections, the app from buildApp, and listen. */
 import { jetstream } from '@nats-io/jetstream';
 import { connectBus } from '../../infra/bus/connect.js';
+import { natsCaFromEnv } from '../../infra/bus/nats-ca.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import { inboxPrefixFor } from '../../infra/nats-auth/permissions.js';
@@ -15,11 +16,14 @@ const config = loadGatewayConfig();
 const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
 await migrateToLatest(db);
 // Its own inbox tree (permissions.ts): replies to the gateway are never readable by an agent.
-const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, inboxPrefix: inboxPrefixFor('gateway') });
+// TLS verified against NATS_CA (the launcher sets it); infra/bus/connect.ts decides, never plain text off loopback.
+const natsCa = natsCaFromEnv(process.env);
+if (!natsCa.ok) throw new Error(`invalid gateway configuration: ${natsCa.error.message}`);
+const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value, inboxPrefix: inboxPrefixFor('gateway') });
 const js = jetstream(nc);
 // The enrollment service holds the account signing key; on one machine that is the gateway.
 const authDir = process.env.GC_NATS_AUTH_DIR;
-const issuer = authDir ? await prepareNatsAuth(authDir) : undefined;
+const issuer = authDir ? await prepareNatsAuth(authDir, { caFile: natsCa.value }) : undefined;
 const notes: string[] = [];
 const eventIds = await loadEventIds(config.eventIdKeyFile, (m) => notes.push(m));
 if (!eventIds.ok) throw new Error(`invalid gateway configuration: ${eventIds.error.message}`);

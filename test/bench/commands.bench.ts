@@ -1,7 +1,8 @@
 /**
  * Command paths through the real stack: backstage `echo` round trip (API -> gateway -> JetStream ->
  * agent -> shell -> output -> gateway -> API), switch round trip, and the process-list latency, each
- * beside a raw NATS request round trip and a local spawn measured in the same run.
+ * beside a raw NATS request round trip and a local spawn measured in the same run. The stack's NATS
+ * is TLS (always): these figures include encryption; tls.bench.ts measures its cost per hop.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,8 +32,8 @@ export const run: BenchRun = async (progress) => {
     }, 'both sessions in the read model');
 
     progress('raw NATS request round trip');
-    const nc = await connectBus({ servers: stack.natsUrl, name: 'bench', credsFile: await stack.credsFor('launcher') });
-    const responder = await connectBus({ servers: stack.natsUrl, name: 'bench-responder', credsFile: await stack.credsFor('launcher') });
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'bench', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
+    const responder = await connectBus({ servers: stack.natsUrl, name: 'bench-responder', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
     responder.subscribe('bench.echo', {
       callback: (_e, m) => {
         m.respond(m.data);
@@ -68,7 +69,7 @@ export const run: BenchRun = async (progress) => {
     await nc.close();
     await responder.close();
     return [
-      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'raw NATS request round trip', baselineValue: latency(raw) },
+      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'NATS over TLS throughout (cost per hop: tls bench)' },
       { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'local spawn of sh -c "echo hi"', baselineValue: latency(local) },
       { figure: 'switch-session round trip (API -> agent switched -> API)', value: latency(switches), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'command stored in JetStream, answered through the stream' },
       { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },

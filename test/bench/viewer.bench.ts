@@ -99,8 +99,8 @@ export const run: BenchRun = async (progress) => {
 
     progress(`raw NATS baselines (publish -> subscribe of ${kib(frameBytes)}, request round trip)`);
     const creds = await stack.credsFor('launcher');
-    const pub = await connectBus({ servers: stack.natsUrl, name: 'bench-pub', credsFile: creds });
-    const sub = await connectBus({ servers: stack.natsUrl, name: 'bench-sub', credsFile: creds });
+    const pub = await connectBus({ servers: stack.natsUrl, name: 'bench-pub', credsFile: creds, caFile: stack.natsCa });
+    const sub = await connectBus({ servers: stack.natsUrl, name: 'bench-sub', credsFile: creds, caFile: stack.natsCa });
     const transfer: number[] = [];
     let sentAt = 0;
     let got: () => void = () => {};

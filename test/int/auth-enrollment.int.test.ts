@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,16 +17,19 @@ import { agentInboxPrefix } from '../../infra/nats-auth/permissions.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { type AuditEvent, authPlugin } from '../../services/auth/plugin.js';
 import { createUser } from '../../services/auth/users.js';
-import { type TestNats, type TestPostgres, startTestNats, startTestPostgres } from '../support/servers.js';
+import { type TestNats, type TestPostgres, type TestTls, makeTestTls, startTestNats, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
 const te = new TextEncoder();
 
-function connectAgent(url: string, agentId: string, creds: string): Promise<NatsConnection> {
-  return connect({ servers: url, authenticator: credsAuthenticator(te.encode(creds)), inboxPrefix: agentInboxPrefix(agentId), maxReconnectAttempts: 0 });
+/** An agent as an installer sets it up from the enrollment reply: its creds and the CA it trusts. */
+function connectAgent(url: string, agentId: string, creds: string, ca: string): Promise<NatsConnection> {
+  return connect({ servers: url, tls: { ca }, authenticator: credsAuthenticator(te.encode(creds)), inboxPrefix: agentInboxPrefix(agentId), maxReconnectAttempts: 0 });
 }
 
-describe('agent enrollment and revocation through the gateway (real NATS and PostgreSQL)', () => {
+describe('agent enrollment and revocation through the gateway (real NATS over TLS and PostgreSQL)', () => {
+  let tls: TestTls;
+  let caPem: string;
   let authDir: string;
   let setup: NatsAuthSetup;
   let nats: TestNats;
@@ -40,9 +43,11 @@ describe('agent enrollment and revocation through the gateway (real NATS and Pos
 
   before(async () => {
     authDir = mkdtempSync(join(tmpdir(), 'gc-enroll-'));
-    setup = await prepareNatsAuth(authDir);
-    [nats, pgs] = await Promise.all([startTestNats(setup.serverConfig), startTestPostgres()]);
-    const launcher = await connectBus({ servers: nats.url, name: 'launcher', credsFile: await setup.credsFor('launcher') });
+    tls = await makeTestTls();
+    caPem = readFileSync(tls.caFile, 'utf8');
+    setup = await prepareNatsAuth(authDir, { caFile: tls.caFile });
+    [nats, pgs] = await Promise.all([startTestNats(setup.serverConfig, { tls }), startTestPostgres()]);
+    const launcher = await connectBus({ servers: nats.url, name: 'launcher', credsFile: await setup.credsFor('launcher'), caFile: tls.caFile });
     open.push(launcher);
     await ensureStreams(await jetstreamManager(launcher));
     db = openDb({ url: pgs.url });
@@ -62,6 +67,7 @@ describe('agent enrollment and revocation through the gateway (real NATS and Pos
     await db?.destroy();
     await Promise.all([nats?.stop(), pgs?.stop()]);
     rmSync(authDir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   const newKey = async (body: Record<string, unknown>) => {
@@ -80,13 +86,15 @@ describe('agent enrollment and revocation through the gateway (real NATS and Pos
 
     const r = await enroll(k.key, 'host-1');
     assert.equal(r.statusCode, 200);
-    const body = r.json() as { agent_id: string; creds: string; nats_url: string; site: string };
+    const body = r.json() as { agent_id: string; creds: string; nats_url: string; site: string; nats_ca: string };
     assert.equal(body.agent_id, 'host-1');
     assert.equal(body.nats_url, nats.url);
+    // The reply carries this deployment's CA: the agent trusts exactly its own servers.
+    assert.equal(body.nats_ca, caPem);
     assert.equal(body.site, 'hq');
     assert.match(body.creds, /BEGIN NATS USER JWT/);
 
-    const nc = await connectAgent(body.nats_url, 'host-1', body.creds);
+    const nc = await connectAgent(body.nats_url, 'host-1', body.creds, body.nats_ca);
     open.push(nc);
     const ack = await jetstream(nc).publish('gc.agent.host-1.status', te.encode('up'));
     assert.equal(ack.stream, 'GC_EVENTS');
@@ -116,7 +124,7 @@ describe('agent enrollment and revocation through the gateway (real NATS and Pos
   it('an admin revokes an agent: it is disconnected at once and cannot reconnect', async () => {
     const k = await newKey({});
     const creds = (await enroll(k.key, 'host-5')).json().creds as string;
-    const nc = await connectAgent(nats.url, 'host-5', creds);
+    const nc = await connectAgent(nats.url, 'host-5', creds, caPem);
     open.push(nc);
     await nc.flush();
 
@@ -129,7 +137,7 @@ describe('agent enrollment and revocation through the gateway (real NATS and Pos
     assert.equal(r.json().revoked_keys.length, 1);
     await nc.closed();
     assert.equal(nc.isClosed(), true);
-    await assert.rejects(connectAgent(nats.url, 'host-5', creds), /authorization|revoked/i);
+    await assert.rejects(connectAgent(nats.url, 'host-5', creds, caPem), /authorization|revoked/i);
     const row = await db.selectFrom('agents').select('revoked_at').where('agent_id', '=', 'host-5').executeTakeFirstOrThrow();
     assert.ok(row.revoked_at);
     assert.ok(audits.some((a) => a.eventType === 'agent_revoked' && a.agentId === 'host-5'));

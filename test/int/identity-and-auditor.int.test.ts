@@ -17,7 +17,7 @@ const repo = join(import.meta.dirname, '..', '..');
 /** Runs `npm run guruconnect -- ...args` as a person would, with only GC_DATA_DIR set (no NATS_* or DATABASE_URL). */
 function guruconnect(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, GC_DATA_DIR: dataDir };
-  for (const k of ['NATS_URL', 'NATS_CREDS', 'DATABASE_URL']) delete env[k];
+  for (const k of ['NATS_URL', 'NATS_CREDS', 'NATS_CA', 'DATABASE_URL']) delete env[k];
   return new Promise((resolve) => {
     const p = spawn('npm', ['run', '--silent', 'guruconnect', '--', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -25,7 +25,7 @@ interface Run {
 /** Starts a command in the repo with the data directory set, as the README's commands run. */
 function run(dataDir: string, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, GC_DATA_DIR: dataDir, ...extraEnv };
-  for (const k of ['NATS_URL', 'NATS_CREDS', 'DATABASE_URL']) if (!(k in extraEnv)) delete env[k];
+  for (const k of ['NATS_URL', 'NATS_CREDS', 'NATS_CA', 'DATABASE_URL']) if (!(k in extraEnv)) delete env[k];
   const proc = spawn(cmd, args, { cwd: repo, env, detached: true });
   let out = '';
   let err = '';
@@ -93,10 +93,13 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     assert.equal(await created.exit, 0, created.err());
     const creds = /credentials: (\S+)/.exec(created.out())![1]!;
     const natsUrl = /NATS URL:\s+(\S+)/.exec(created.out())![1]!;
+    const natsCa = /NATS CA:\s+(\S+)/.exec(created.out())?.[1];
+    assert.match(natsUrl, /^tls:\/\//, 'the stack speaks TLS');
+    assert.ok(natsCa, created.out());
     assert.equal(statSync(creds).mode & 0o777, 0o600);
 
     const tail = guruconnect(dataDir, 'events', 'tail', '--creds', creds, '--type', 'sessions', '--json');
-    const example = run(dataDir, 'npx', ['tsx', 'docs/examples/automation/session-watch.ts', '--creds', creds, '--server', natsUrl]);
+    const example = run(dataDir, 'npx', ['tsx', 'docs/examples/automation/session-watch.ts', '--creds', creds, '--ca', natsCa, '--server', natsUrl]);
     // The example's first list of an agent is its baseline (at most one heartbeat away).
     await until('the example to track the local agent', () => /tracking \S+: \d+ session/.test(example.err()));
     const second = await startUserDisplays(['gc-journey-ben']);

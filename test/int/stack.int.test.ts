@@ -3,7 +3,7 @@
  * launcher's stack (nats-server, PostgreSQL, projections, gateway, agent), and the HTTP API.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +90,18 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     assert.ok(doc.paths['/api/machines/{agentId}/windows-sessions']);
   });
 
+  it('runs NATS over TLS only, with its private CA in the data directory (every service above reached it)', async () => {
+    assert.match(stack.natsUrl, /^tls:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(stack.natsCa, join(dir, 'tls', 'ca.pem'));
+    assert.equal(statSync(join(dir, 'tls', 'ca.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'tls', 'nats-server.key')).mode & 0o777, 0o600);
+    assert.match(readFileSync(join(dir, 'nats', 'nats.conf'), 'utf8'), /^tls \{ cert_file: .*nats-server\.pem.*ca_file: .*ca\.pem/m);
+    const written = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as { natsUrl: string; natsCa: string };
+    assert.deepEqual([written.natsUrl, written.natsCa], [stack.natsUrl, stack.natsCa]);
+    // Without the CA the server's certificate is not trusted: no service could have connected in clear or unverified.
+    await assert.rejects(connectBus({ servers: stack.natsUrl, name: 'no-ca', credsFile: await stack.credsFor('launcher'), once: true }), /certificate/i);
+  });
+
   it('switches the captured session and refuses an unknown one', async () => {
     const target = displays.displays[1]!.display + 1;
     const ok = await admin.post<{ ok: boolean; to_session_id: number }>(`/api/machines/${agentId}/switch-session`, { session_id: target });
@@ -101,7 +113,7 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
   });
 
   it('slows a viewer that falls behind: the gateway asks the agent for half the rate and lower quality', async () => {
-    const nc = await connectBus({ servers: stack.natsUrl, name: 'pace-watch', credsFile: await stack.credsFor('launcher') });
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'pace-watch', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
     const asked: { fps: number; quality: number }[] = [];
     const sub = nc.subscribe(subjects.command(agentId as AgentId, 'stream'), {
       callback: (_e, m) => {

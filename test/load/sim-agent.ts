@@ -8,7 +8,7 @@ import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { type NatsConnection, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { createSeenCommands } from '../../agent/runtime/seen-commands.js';
-import { busDefaults } from '../../infra/bus/connect.js';
+import { busDefaults, busTls } from '../../infra/bus/connect.js';
 import { agentInboxPrefix } from '../../infra/nats-auth/permissions.js';
 import { type Decoded, type MessageInit, decode, encode, message, pb } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
@@ -27,6 +27,8 @@ export interface SimAgentOptions {
   /** How long a backstage exec "runs" before its final answer. */
   backstageMs?: number;
   hostname?: string;
+  /** The stack's CA file (stack.natsCa): the simulated agent speaks TLS like a real one. */
+  caFile?: string;
 }
 
 export interface SimAgentStats {
@@ -69,6 +71,7 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
   const agentId = o.agentId as AgentId;
   const nc = await connect({
     ...busDefaults,
+    ...busTls({ servers: o.servers, caFile: o.caFile }),
     servers: o.servers,
     name: `sim-${agentId}`,
     authenticator: credsAuthenticator(new TextEncoder().encode(o.creds)),

@@ -16,6 +16,8 @@ export interface LoadOptions {
   natsUrl: string | string[];
   databaseUrl: string;
   natsAuthDir: string;
+  /** The stack's NATS CA file (stack.natsCa). */
+  natsCa?: string;
   admin: { name: string; password: string };
   gatewayPid?: number;
   agents: number;
@@ -101,7 +103,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   await inBatches(ids, o.connectConcurrency ?? 50, async (id) => {
     const creds = await auth.issueAgentCreds(id);
     if (!creds.ok) throw new Error(creds.error.message);
-    agents.push(await startSimAgent({ agentId: id, servers: o.natsUrl, creds: creds.value.creds, heartbeatMs, sessions: defaultSessions(id) }));
+    agents.push(await startSimAgent({ agentId: id, servers: o.natsUrl, caFile: o.natsCa, creds: creds.value.creds, heartbeatMs, sessions: defaultSessions(id) }));
   });
   // Every agent visible and online before viewers start (the API refuses commands to unknown machines).
   for (;;) {

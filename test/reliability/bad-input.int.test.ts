@@ -35,7 +35,7 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
     db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
     const creds = await (await prepareNatsAuth(stack.natsAuthDir)).issueAgentCreds('bad-input-sim');
     assert.ok(creds.ok);
-    sim = await startSimAgent({ agentId: 'bad-input-sim', servers: stack.natsUrl, creds: creds.value.creds, heartbeatMs: 1000 });
+    sim = await startSimAgent({ agentId: 'bad-input-sim', servers: stack.natsUrl, caFile: stack.natsCa, creds: creds.value.creds, heartbeatMs: 1000 });
     await eventually(async () => ((await admin.get<{ online: boolean }>(`/api/machines/${agentId}`)).body.online ? true : undefined), 'the agent online');
   });
   after(async () => {

@@ -26,7 +26,7 @@ describe('load: 100 agents and 5 viewers through the whole stack', { timeout: 24
 
   it('answers every command, projects every event and loses nothing', async () => {
     const report = await runLoad({
-      gatewayUrl: stack.url, natsUrl: stack.natsUrl, databaseUrl: stack.databaseUrl, natsAuthDir: stack.natsAuthDir,
+      gatewayUrl: stack.url, natsUrl: stack.natsUrl, databaseUrl: stack.databaseUrl, natsAuthDir: stack.natsAuthDir, natsCa: stack.natsCa,
       admin: stack.admin, gatewayPid: stack.services.gateway!.proc.pid,
       agents: 100, viewers: 5, durationMs: 20_000, heartbeatMs: 1000, sessionChangeMs: 5000,
       log: (m) => console.log(`[load] ${m}`),

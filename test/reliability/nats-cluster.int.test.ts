@@ -1,10 +1,12 @@
 /**
- * A 3-node NATS cluster on loopback with the event stream at 3 replicas: killing the stream leader
- * (SIGKILL) during traffic does not stop writes and loses nothing. Then the launcher's --cluster
- * stack keeps serving when the node its services connected to dies.
+ * A 3-node NATS cluster on loopback with the event stream at 3 replicas, TLS for clients and routes:
+ * killing the stream leader (SIGKILL) during traffic does not stop writes and loses nothing. Then the
+ * launcher's --cluster stack (TLS as always) keeps serving when the node its services connected to dies.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,11 +16,32 @@ import { ensureStreams } from '../../infra/bus/streams.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { type NatsCluster, startNatsCluster } from '../../infra/servers/nats-cluster.js';
+import { ensureLocalTls } from '../../infra/servers/tls-ca.js';
 import { encode, message } from '../../proto/codec.js';
 import { Streams, subjects } from '../../proto/subjects.js';
 import { eventually, login } from '../support/api.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What a route port says to a plain-text peer (sending a route INFO in clear) and to a TLS peer
+ * presenting `cert`: everything received until the server closes, or until its first line over TLS.
+ */
+function routeProbe(port: number, cert?: { ca: string; cert: string; key: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const s = cert ? tlsConnect({ port, host: '127.0.0.1', ...cert }) : tcpConnect(port, '127.0.0.1');
+    s.setEncoding('latin1');
+    if (!cert) s.on('connect', () => s.write('INFO {"server_id":"plain-peer"}\r\n'));
+    s.on('data', (d: string) => {
+      got += d;
+      if (cert && got.includes('\r\n')) s.destroy();
+    });
+    s.on('error', (e) => (cert && !got ? reject(e) : undefined));
+    s.on('close', () => resolve(got));
+    setTimeout(() => { s.destroy(); reject(new Error(`route port ${port} neither answered nor closed: ${got}`)); }, 10_000).unref();
+  });
+}
 
 describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, () => {
   const dirs: string[] = [];
@@ -33,12 +56,22 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
 
   it('keeps accepting writes at R3 and loses none when the stream leader is killed', async () => {
     const dir = tmp('gc-cluster-');
-    const auth = await prepareNatsAuth(join(dir, 'auth'));
+    const tls = await ensureLocalTls(join(dir, 'tls'), { names: ['127.0.0.1', 'localhost'] });
+    const auth = await prepareNatsAuth(join(dir, 'auth'), { caFile: tls.caFile });
     let cluster: NatsCluster | undefined;
     let nc: Awaited<ReturnType<typeof connectBus>> | undefined;
     try {
-      cluster = await startNatsCluster({ dir, extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
-      nc = await connectBus({ servers: cluster.urls, name: 'cluster-test', credsFile: await auth.credsFor('launcher') });
+      cluster = await startNatsCluster({ dir, tls, extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
+      assert.ok(cluster.urls.every((u) => u.startsWith('tls://')), cluster.urls.join(' '));
+      // Routes are TLS too: the cluster block of every node carries its own tls { }, and the route
+      // port announces it before anything else is said.
+      const conf = readFileSync(cluster.nodes[0]!.confFile, 'utf8');
+      assert.match(conf, /^cluster \{.*routes: \[.*\], tls \{ cert_file: /m);
+      const routePort = Number(/^cluster \{[^\n]*listen: "127\.0\.0\.1:(\d+)"/m.exec(conf)?.[1]);
+      assert.equal(await routeProbe(routePort), '', 'a plain-text peer hears nothing and is hung up on');
+      const peer = { ca: readFileSync(tls.caFile, 'utf8'), cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') };
+      assert.match(await routeProbe(routePort, peer), /^INFO \{.*"cluster":"gc"/, 'a peer with the CA\'s certificate is spoken to over TLS');
+      nc = await connectBus({ servers: cluster.urls, name: 'cluster-test', credsFile: await auth.credsFor('launcher'), caFile: tls.caFile });
       // The meta leader needs a moment after the nodes start.
       const jsm = await eventually(() => jetstreamManager(nc!), 'JetStream in the cluster', 30_000, 500);
       await eventually(() => ensureStreams(jsm, { replicas: 3 }).then(() => true), 'the R3 stream', 30_000, 500);
@@ -115,6 +148,7 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
     const stack = await startStack({ dataDir: dir, port: 0, agentId: 'cluster-agent', heartbeatMs: 500, fastPostgres: true, cluster: true });
     try {
       assert.equal(stack.natsUrls.length, 3);
+      assert.ok(stack.natsUrls.every((u) => u.startsWith('tls://')), stack.natsUrls.join(' '));
       const admin = await login(stack.url, stack.admin.name, stack.admin.password);
       await eventually(async () => ((await admin.get<{ online: boolean }>('/api/machines/cluster-agent')).body.online ? true : undefined), 'the agent online');
       await stack.cluster!.stopNode(0, true);

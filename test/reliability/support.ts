@@ -9,7 +9,7 @@ import { Streams } from '../../proto/subjects.js';
 
 /** A NATS connection as one of the stack's service users (launcher may publish anything). */
 export async function busAs(stack: Stack, kind: 'launcher' | 'gateway' | 'auditor'): Promise<NatsConnection> {
-  return connectBus({ servers: stack.natsUrls, name: `reliability-${kind}`, credsFile: await stack.credsFor(kind), inboxPrefix: inboxPrefixFor(kind) });
+  return connectBus({ servers: stack.natsUrls, name: `reliability-${kind}`, credsFile: await stack.credsFor(kind), inboxPrefix: inboxPrefixFor(kind), caFile: stack.natsCa });
 }
 
 /** The event stream's last sequence. */

@@ -14,17 +14,21 @@ import { ensureStreams } from '../../infra/bus/streams.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
-import { type NatsServer, startNatsServer } from '../../infra/servers/nats-server.js';
+import { type NatsServer, type NatsTls, startNatsServer } from '../../infra/servers/nats-server.js';
 import { startPostgresServer } from '../../infra/servers/postgres-server.js';
+import { type TlsFiles, ensureLocalTls } from '../../infra/servers/tls-ca.js';
 
 export interface TestNats extends NatsServer {
   dir: string;
 }
 
-/** A nats-server on a free loopback port with its own JetStream directory; `stop` removes it. */
-export async function startTestNats(extraConfig?: string): Promise<TestNats> {
+/**
+ * A nats-server on a free loopback port with its own JetStream directory; `stop` removes it. Plain
+ * text unless `tls` is given: the launcher's stack always runs TLS, tests not about transport need not.
+ */
+export async function startTestNats(extraConfig?: string, o: { tls?: NatsTls } = {}): Promise<TestNats> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-nats-'));
-  const srv = await startNatsServer({ dir, extraConfig });
+  const srv = await startNatsServer({ dir, extraConfig, tls: o.tls });
   return {
     ...srv,
     dir,
@@ -33,6 +37,18 @@ export async function startTestNats(extraConfig?: string): Promise<TestNats> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TestTls extends TlsFiles {
+  dir: string;
+  remove(): void;
+}
+
+/** A private CA and a server certificate for 127.0.0.1 and localhost in a fresh temporary directory. */
+export async function makeTestTls(): Promise<TestTls> {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-tls-'));
+  const files = await ensureLocalTls(dir, { names: ['127.0.0.1', 'localhost'] });
+  return { ...files, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface TestPostgres {

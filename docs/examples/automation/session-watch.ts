@@ -2,7 +2,10 @@
  * Prints logons and logoffs on the machines an integration may see, as they happen.
  *
  *   npm run guruconnect -- integrations create --name session-watch --events sessions,status
- *   npx tsx docs/examples/automation/session-watch.ts --creds data/integrations/session-watch.creds --server nats://127.0.0.1:4222
+ *   npx tsx docs/examples/automation/session-watch.ts --creds data/integrations/session-watch.creds --ca data/tls/ca.pem --server tls://127.0.0.1:4222
+ *
+ * NATS speaks TLS: `--ca` is the deployment's CA file (printed by `integrations create`), and the
+ * client verifies the server against it; without `--ca` the system's CAs are used.
  *
  * Each agent publishes its whole session list on `gc.agent.<agent>.sessions` when it starts and
  * whenever a session appears, goes away or changes, and repeats it in every heartbeat
@@ -18,13 +21,15 @@ import type { guruconnect } from '../../../proto/generated/guruconnect.js';
 
 type Session = guruconnect.ISessionInfo;
 
-const { values } = parseArgs({ options: { creds: { type: 'string' }, server: { type: 'string', default: 'nats://127.0.0.1:4222' } } });
+const { values } = parseArgs({ options: { creds: { type: 'string' }, ca: { type: 'string' }, server: { type: 'string', default: 'tls://127.0.0.1:4222' } } });
 if (!values.creds) {
-  console.error('usage: session-watch.ts --creds FILE [--server nats://host:port]');
+  console.error('usage: session-watch.ts --creds FILE [--ca CA_FILE] [--server tls://host:port]');
   process.exit(2);
 }
 
-const nc = await connect({ servers: values.server, authenticator: credsAuthenticator(readFileSync(values.creds)), name: 'session-watch' });
+// `tls` set: the client refuses a server that does not offer TLS, and `ca` replaces the system's CAs.
+const tls = values.ca ? { ca: readFileSync(values.ca, 'utf8') } : {};
+const nc = await connect({ servers: values.server, tls, authenticator: credsAuthenticator(readFileSync(values.creds)), name: 'session-watch' });
 console.error(`watching session lists on ${values.server}`);
 
 /** A session is the same logon while its id and user stay the same. */
