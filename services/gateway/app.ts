@@ -18,7 +18,8 @@ import { createBackstageClient } from './backstage/backstage-client.js';
 import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
 import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
 import { createCommandClient } from './bus/command-client.js';
-import type { EventIds } from './bus/event-ids.js';
+import { commandFailureRecorder } from './bus/command-failures.js';
+import { type EventIds, processEventIds } from './bus/event-ids.js';
 import type { GatewayConfig } from './config.js';
 import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
 import { installInputGuard, safeText } from './input-guard.js';
@@ -89,7 +90,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   const log = (m: string) => app.log.info(m);
   const events = subscribeAgentEvents(nc, log);
-  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log, eventIds: deps.eventIds });
+  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, recordFailure: commandFailureRecorder(audit, deps.eventIds ?? processEventIds()) });
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const notifications = listenReadModels(config.databaseUrl, log);
   const access = await deps.auth(app, { audit, db });
