@@ -1,5 +1,5 @@
 /** Read models of machines and their sessions (issue 2), plus projection checkpoints. */
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType } from 'kysely';
 import type { BigIntCol, Timestamp } from './columns.js';
 
 export interface ProjectionCheckpointsTable {
@@ -49,8 +49,4 @@ export interface ReadModelTables {
   windows_sessions: WindowsSessionsTable;
 }
 
-export type MachineRow = Selectable<MachinesTable>;
-export type NewMachineRow = Insertable<MachinesTable>;
-export type WindowsSessionRow = Selectable<WindowsSessionsTable>;
-export type NewWindowsSessionRow = Insertable<WindowsSessionsTable>;
 export type { ColumnType };

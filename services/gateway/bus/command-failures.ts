@@ -5,6 +5,7 @@
  * command cannot publish that id first and have the stream drop this event.
  */
 import type { ErrorCode } from '../../../proto/errors.js';
+import { type Logger, withCorrelation } from '../../../infra/log/logger.js';
 import { AgentCommand, type AgentCommandKind } from '../../../proto/subjects.js';
 import type { AuditPublisher } from './audit-publisher.js';
 import type { Actor } from './command-client.js';
@@ -22,9 +23,10 @@ export interface CommandFailure {
 export type RecordCommandFailure = (f: CommandFailure) => Promise<void>;
 
 /** Publishes command_failed through the gateway's one audit publisher; a failed publish is logged by it, never thrown here. */
-export function commandFailureRecorder(audit: AuditPublisher, eventIds: EventIds): RecordCommandFailure {
-  return (f) =>
-    audit({
+export function commandFailureRecorder(audit: AuditPublisher, eventIds: EventIds, log?: Logger): RecordCommandFailure {
+  return (f) => {
+    if (log) withCorrelation(log, f.commandId, { agent_id: f.agentId, command: f.kind }).warn({ error_code: f.code }, f.message);
+    return audit({
       eventType: 'command_failed',
       eventId: eventIds.commandFailed(f.commandId),
       actor: f.actor,
@@ -32,4 +34,5 @@ export function commandFailureRecorder(audit: AuditPublisher, eventIds: EventIds
       correlationId: f.commandId,
       details: { command: AgentCommand[f.kind].suffix, error_code: f.code, message: f.message },
     }).catch(() => {});
+  };
 }

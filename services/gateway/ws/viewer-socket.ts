@@ -12,6 +12,7 @@ import { pb } from '../../../proto/codec.js';
 import { ErrorCode, err } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import type { Database } from '../../../infra/db/schema.js';
+import type { Logger } from '../../../infra/log/logger.js';
 import type { Access } from '../access.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
 import type { AgentEvents } from '../bus/agent-events.js';
@@ -38,7 +39,8 @@ export interface ViewerSocketDeps {
   access: Access;
   offlineAfterBeats: number;
   commandTimeoutMs: number;
-  log: (m: string) => void;
+  /** The viewer's logger, every line bound to its viewer id (its errors' correlation id). */
+  log: (viewerId: string) => Logger;
 }
 
 const STREAM_RENEW_MS = 15_000;
@@ -46,6 +48,7 @@ const PACE_WINDOW_MS = 1000;
 
 export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, agentId: AgentId, actor: Actor, deps: ViewerSocketDeps): void {
   const viewerId = newId();
+  const log = deps.log(viewerId);
   let state: ViewerState = initialViewerState(viewerId, actor.role, Date.now());
   const channel: ViewerChannel = {
     viewerId,
@@ -135,7 +138,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
           },
         }))()
           .catch((x: unknown) => {
-            deps.log(`viewer ${viewerId}: switch: ${(x as Error).stack ?? x}`);
+            log.error({ err: x }, 'switch failed inside the gateway');
             return err(ErrorCode.INTERNAL, `internal error; quote ${viewerId}`);
           })
           .then(done);
@@ -193,7 +196,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     }
   };
   const internal = (x: unknown) => {
-    deps.log(`viewer ${viewerId}: ${(x as Error).stack ?? x}`);
+    log.error({ err: x }, 'viewer message failed inside the gateway');
     channel.error(ErrorCode.INTERNAL, `internal error; quote ${viewerId}`);
   };
   /** parse → facts → decide → evolve → effects → reply. */
