@@ -14,6 +14,7 @@ import { subjects } from '../../proto/subjects.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
+import { createLogger } from '../../infra/log/logger.js';
 import type { Role } from '../../services/auth/roles.js';
 import { createUser, grantMachine } from '../../services/auth/users.js';
 import { withAuth } from '../../services/gateway/access-auth.js';
@@ -74,6 +75,7 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
   let fake: ReturnType<typeof fakeBus>;
   const tokens: Partial<Record<Role, string>> = {};
   const ids: Partial<Record<Role, string>> = {};
+  const logLines: Record<string, unknown>[] = [];
 
   before(async () => {
     pg = await startTestPostgres();
@@ -81,7 +83,15 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     await migrateToLatest(db);
     fake = fakeBus();
     const config = gatewayConfigSchema.parse({ natsUrl: 'nats://unused.invalid:4222', databaseUrl: pg.url, port: 0 });
-    gw = await buildApp({ config, db, bus: fake.bus, notifications: { on: () => () => {}, close: async () => {} }, auth: withAuth({ cookieSecure: false }), dashboard: false });
+    gw = await buildApp({
+      config,
+      db,
+      bus: fake.bus,
+      notifications: { on: () => () => {}, close: async () => {} },
+      auth: withAuth({ cookieSecure: false }),
+      dashboard: false,
+      logger: createLogger({ name: 'gateway', level: 'info', destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } }),
+    });
     for (const role of ['admin', 'operator', 'viewer', 'auditor'] as const) {
       const u = await createUser(db, { name: `inj-${role}`, role, password: PASSWORD });
       assert.ok(u.ok);
@@ -198,6 +208,15 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     envelopeOf(text, 415, ErrorCode.VALIDATION_FAILED);
     envelopeOf(await call('GET', '/api/nothing-here', 'admin'), 404, ErrorCode.NOT_FOUND);
     assert.deepEqual(fake.issued, [], 'no command left for invalid input');
+  });
+
+  it('logs every line of a request with its correlation id, the one the caller got in x-correlation-id', async () => {
+    const r = await call('GET', '/api/machines', 'admin');
+    const id = r.headers['x-correlation-id'];
+    assert.ok(typeof id === 'string' && id.length > 0);
+    const lines = logLines.filter((l) => l.correlation_id === id);
+    assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed']);
+    assert.ok(lines.every((l) => l.process === 'gateway'));
   });
 
   describe('switch-session over REST (the switch use case)', () => {
