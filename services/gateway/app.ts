@@ -126,8 +126,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       db, nc: bus.nc, commands, backstage, events, audit, access,
       offlineAfterBeats: config.offlineAfterBeats,
       commandTimeoutMs: config.commandTimeoutMs,
-      // The viewer's lines carry its viewer id (the correlation id of its errors), not the upgrade's request id.
-      log: (viewerId) => withCorrelation(request.log as Logger, viewerId, { agent_id: id.value, request_id: String(request.id) }),
+      // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.
+      log: (viewerId) => withCorrelation(app.log as Logger, viewerId, { agent_id: id.value, upgrade_request_id: String(request.id) }),
     });
     socket.off('message', keep);
     for (const [data, isBinary] of early) socket.emit('message', data, isBinary);
