@@ -69,7 +69,7 @@ export function commandClient(ports: CommandPorts): CommandClient {
       const deadline = ports.deadline(opts.timeoutMs);
       const agentLost = new AbortController();
       const signal = AbortSignal.any([deadline, agentLost.signal, ...(opts.signal ? [opts.signal] : [])]);
-      const stopWatching = ports.watchAgent(agentId, (why) => agentLost.abort(why));
+      const stopWatching = ports.watchAgent(agentId, (why) => agentLost.abort({ code: why.code, message: `${why.message} (command ${commandId})` }));
       // Listen before publishing: a fast agent may answer before the publish ack returns.
       const answers = ports.answers(agentId, kind, commandId, signal);
       try {
