@@ -7,27 +7,29 @@ import { connectBus } from '../infra/bus/connect.js';
 import { natsCaFromEnv } from '../infra/bus/nats-ca.js';
 import { openDb } from '../infra/db/connect.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
+import { createLogger, logLevelSchema } from '../infra/log/logger.js';
 import { projections } from './all.js';
 import { auditRetentionConfig } from './audit/retention-config.js';
 import { startAuditRetention } from './audit/retention-timer.js';
 import { startProjection } from './runtime/start-projection.js';
 
+const logger = createLogger({ name: 'projections', level: logLevelSchema.catch('info').parse(process.env.GC_LOG_LEVEL || 'info') });
+const log = (m: string) => logger.info(m);
 const natsUrl = process.env.NATS_URL ?? 'tls://127.0.0.1:4222';
 const natsCa = natsCaFromEnv(process.env);
 if (!natsCa.ok) {
-  console.error(natsCa.error.message);
+  logger.fatal(natsCa.error.message);
   process.exit(2);
 }
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
-  console.error('DATABASE_URL is required (postgres://user@host:port/db)');
+  logger.fatal('DATABASE_URL is required (postgres://user@host:port/db)');
   process.exit(2);
 }
 const only = process.env.GC_PROJECTIONS?.split(',').filter(Boolean);
-const log = (m: string) => console.log(`${new Date().toISOString()} [projections] ${m}`);
 const retention = auditRetentionConfig(process.env);
 if (!retention.ok) {
-  console.error(retention.error.message);
+  logger.fatal(retention.error.message);
   process.exit(2);
 }
 
@@ -44,7 +46,7 @@ if (auditRetention.days > 0) log(`audit retention: rows created more than ${audi
 const report = setInterval(() => {
   for (const w of workers) {
     const s = w.stats();
-    if (s.lastError || s.undecodable || s.dbErrors || s.quarantined) log(`${s.name}: checkpoint ${s.checkpoint}, lag ${s.lag}, undecodable ${s.undecodable}, quarantined ${s.quarantined}, db errors ${s.dbErrors}${s.lastError ? `, last error: ${s.lastError}` : ''}`);
+    if (s.lastError || s.undecodable || s.dbErrors || s.quarantined) logger.warn(`${s.name}: checkpoint ${s.checkpoint}, lag ${s.lag}, undecodable ${s.undecodable}, quarantined ${s.quarantined}, db errors ${s.dbErrors}${s.lastError ? `, last error: ${s.lastError}` : ''}`);
   }
 }, 30_000);
 

@@ -6,9 +6,6 @@ declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 export type AgentId = Brand<string, 'AgentId'>;
-export type CommandId = Brand<string, 'CommandId'>;
-export type StreamSeq = Brand<number, 'StreamSeq'>;
-export type WinSessionId = Brand<number, 'WinSessionId'>;
 
 export const MAX_ID_LENGTH = 64;
 // Subject tokens are split on '.', and '*' / '>' are wildcards; whitespace and control characters
@@ -36,8 +33,6 @@ export const agentIdSchema = z.string().superRefine((v, ctx) => {
   const r = checkSubjectToken(v, 'agent id');
   if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.message });
 }).transform((v) => v as AgentId);
-
-export const winSessionIdSchema = z.coerce.number().int().min(0).max(0xffffffff).transform((v) => v as WinSessionId);
 
 /** A new random id for commands, events and correlation. */
 export function newId(): string {

@@ -73,6 +73,10 @@ export const subjects = {
   commandsFor: (agent: AgentId) => `gc.cmd.${token(agent, 'agent id')}.>`,
   audit: (eventType: string) => `${AUDIT_PREFIX}.${token(eventType, 'audit event type')}`,
   allAudit: () => `${AUDIT_PREFIX}.>`,
+  /** Every subject of one family, for permissions: every command, every agent event, every frame. */
+  allCommands: () => 'gc.cmd.>',
+  allAgentEvents: () => 'gc.agent.>',
+  allFrames: () => 'gc.frame.>',
 } as const;
 
 /**

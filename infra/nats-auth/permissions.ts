@@ -10,7 +10,7 @@
  */
 import type { Export, Import, Permissions } from '@nats-io/jwt';
 import type { AgentId } from '../../proto/ids.js';
-import { AUDIT_PREFIX, EventsApi, Streams, inboxes, storedAgentEventSubjects, subjects } from '../../proto/subjects.js';
+import { EventsApi, Streams, inboxes, storedAgentEventSubjects, subjects } from '../../proto/subjects.js';
 
 export const serviceKinds = ['gateway', 'projections', 'automation', 'auditor', 'launcher'] as const;
 export type ServiceKind = (typeof serviceKinds)[number];
@@ -42,8 +42,8 @@ export function servicePermissions(kind: ServiceKind): Permissions {
       return { pub: { allow: ['>'] }, sub: { allow: ['>'] } };
     case 'gateway':
       return {
-        pub: { allow: ['gc.cmd.>', `${AUDIT_PREFIX}.>`, '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'], deny: ['gc.agent.>', 'gc.frame.>'] },
-        sub: { allow: ['gc.agent.>', 'gc.frame.>', allAudit, inbox] },
+        pub: { allow: [subjects.allCommands(), allAudit, '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'], deny: [subjects.allAgentEvents(), subjects.allFrames()] },
+        sub: { allow: [subjects.allAgentEvents(), subjects.allFrames(), allAudit, inbox] },
       };
     case 'projections':
       return {

@@ -9,6 +9,7 @@ import { createApiTokenAuth } from './api-token-auth.js';
 import { isApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
+import { type PolicyAction, can, isPolicyAction, rolesFor } from './policy.js';
 import { sendError } from './reply.js';
 import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
@@ -23,8 +24,11 @@ declare module 'fastify' {
     user: AuthUser | null;
   }
   interface FastifyInstance {
-    /** preHandler: 401 without a user, 403 (audited as access_denied) without one of `roles`. */
-    requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
+    /**
+     * preHandler: 401 without a user, 403 (audited as access_denied) unless the policy table allows
+     * `action` (policy.ts), or, for auth's own admin routes, without one of `roles`.
+     */
+    requireRole(...allowed: [PolicyAction] | Role[]): preHandlerAsyncHookHandler;
     canAccessMachine(user: AuthUser, agentId: string): Promise<boolean>;
     /** The machines `user` may see listed: '*' for admins and auditors, else their grants. */
     accessibleMachines(user: AuthUser): Promise<'*' | string[]>;
@@ -55,13 +59,18 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     tokenIds.set(req, found.tokenId);
   });
 
-  app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => async function requireRole(req, reply) {
-    if (!req.user) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'sign in first (Authorization: Bearer <token> or the gc_session cookie)');
-    if (roles.includes(req.user.role)) return;
-    const action = `${req.method} ${req.routeOptions.url ?? req.url}`;
-    const reason = `role ${req.user.role} is not one of ${roles.join(', ')}`;
-    await loggedAudit(audit, req.log)({ eventType: 'access_denied', actor: req.user, details: { action, reason } });
-    return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
+  app.decorate('requireRole', (...allowed: [PolicyAction] | Role[]): preHandlerAsyncHookHandler => {
+    const [first] = allowed;
+    const policyAction = allowed.length === 1 && first !== undefined && isPolicyAction(first) ? first : undefined;
+    const roles: readonly Role[] = policyAction ? rolesFor(policyAction) : (allowed as Role[]);
+    return async function requireRole(req, reply) {
+      if (!req.user) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'sign in first (Authorization: Bearer <token> or the gc_session cookie)');
+      if (policyAction ? can(req.user, policyAction).allowed : roles.includes(req.user.role)) return;
+      const action = `${req.method} ${req.routeOptions.url ?? req.url}`;
+      const reason = `role ${req.user.role} is not one of ${roles.join(', ')}`;
+      await loggedAudit(audit, req.log)({ eventType: 'access_denied', actor: req.user, details: { action, reason } });
+      return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
+    };
   });
   app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
   // Auditors see every machine in listings, to map the audit log's agent ids to host names, but

@@ -45,10 +45,3 @@ export async function revokeToken(db: Kysely<Database>, tokenId: string): Promis
     .returning('user_id').executeTakeFirst();
   return row ? ok({ userId: row.user_id }) : err(ErrorCode.NOT_FOUND, `no live token with id ${tokenId}`);
 }
-
-/** Revokes every live token of a user (password change, disable, compromise); returns how many. */
-export async function revokeUserTokens(db: Kysely<Database>, userId: string): Promise<number> {
-  const r = await db.updateTable('auth_tokens').set({ revoked_at: new Date() })
-    .where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}

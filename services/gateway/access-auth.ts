@@ -27,7 +27,7 @@ export function withAuth(wiring: AuthWiring) {
     });
     return {
       actor: (request) => actorOf(request) ?? { userId: '', userName: '', role: '' },
-      requireRole: (...roles) => app.requireRole(...roles),
+      requireRole: (action) => app.requireRole(action),
       canAccessMachine: async (request, agentId) => (request.user ? app.canAccessMachine(request.user, agentId) : false),
       accessibleMachines: async (request) => (request.user ? app.accessibleMachines(request.user) : []),
       wsActor: actorOf,

@@ -1,28 +1,27 @@
 /**
- * builds the gateway app from its dependencies; server.ts only listens. Tests build it without a
- * port and call app.inject(), or listen on port 0.
+ * Builds the gateway app from its dependencies; it opens no connection of its own (the bus, the
+ * read-model notifications and the logger are passed in), so server.ts only wires and listens, and
+ * tests build it over fakes without a port and call app.inject() (test/int/gateway-inject.int.test.ts).
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { ErrorCode } from '../../proto/errors.js';
 import { parseAgentId } from '../../proto/ids.js';
 import type { Database } from '../../infra/db/schema.js';
+import { CORRELATION_KEY, type Logger, withCorrelation } from '../../infra/log/logger.js';
 import type { Access } from './access.js';
 import { createBackstageClient } from './backstage/backstage-client.js';
-import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
-import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
-import { createCommandClient } from './bus/command-client.js';
-import type { EventIds } from './bus/event-ids.js';
+import type { AgentEvents } from './bus/agent-events.js';
+import type { AuditPublisher } from './bus/audit-publisher.js';
+import type { GatewayBus } from './bus/gateway-bus.js';
 import type { GatewayConfig } from './config.js';
 import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
 import { installInputGuard, safeText } from './input-guard.js';
-import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
+import type { ReadModelNotifications } from './read/notifications.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -34,15 +33,16 @@ import { handleViewerSocket } from './ws/viewer-socket.js';
 export interface GatewayDeps {
   config: GatewayConfig;
   db: Kysely<Database>;
-  nc: NatsConnection;
-  js: JetStreamClient;
+  /** The gateway's side of NATS (bus/gateway-bus.ts openGatewayBus); buildApp closes it with the app. */
+  bus: GatewayBus;
+  /** The projections' commit notifications (read/notifications.ts listenReadModels); closed with the app. */
+  notifications: ReadModelNotifications;
   /** Registers authentication on the app and returns what routes need to know about callers. */
   auth: (app: FastifyInstance, ctx: { audit: AuditPublisher; db: Kysely<Database> }) => Promise<Access>;
-  logger?: boolean | Record<string, unknown>;
+  /** The process logger (infra/log/logger.ts); none: silent. */
+  logger?: Logger;
   /** Serve the dashboard (off in API-only tests to skip the bundle). */
   dashboard?: boolean;
-  /** Keyed ids of the gateway's derived events (loadEventIds(config.eventIdKeyFile)); default: a key of this process. */
-  eventIds?: EventIds;
 }
 
 export interface Gateway {
@@ -53,9 +53,13 @@ export interface Gateway {
 }
 
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
-  const { config, db, nc, js } = deps;
+  const { config, db, bus, notifications } = deps;
+  const { events, audit, commands } = bus;
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // A pino Logger is a FastifyBaseLogger; typed as such so routes keep fastify's default logger type.
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
+    // Every line of a request carries its id under the same key as a viewer's or a command's.
+    requestIdLogLabel: CORRELATION_KEY,
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
     ...envelopeServerOptions,
@@ -65,7 +69,6 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   installErrorHandler(app);
   // The API speaks JSON only: a text/plain body is refused with 415, not handed to a schema as a string.
   app.removeContentTypeParser('text/plain');
-  const audit = createAuditPublisher(js, (m) => app.log.error(m), { windowMs: config.denialFoldMs });
   installInputGuard(app, async (request, problem) => {
     // A refused login is still a failed login: record it, with the name made safe to store.
     if (request.routeOptions.url !== '/api/auth/login') return;
@@ -87,15 +90,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  const log = (m: string) => app.log.info(m);
-  const events = subscribeAgentEvents(nc, log);
-  const commands = createCommandClient(nc, js, events, { offlineAfterBeats: config.offlineAfterBeats, log, eventIds: deps.eventIds });
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
-  const notifications = listenReadModels(config.databaseUrl, log);
   const access = await deps.auth(app, { audit, db });
   const routeDeps = { db, access, offlineAfterBeats: config.offlineAfterBeats };
 
-  await app.register(healthRoutes, { db, nc });
+  await app.register(healthRoutes, { db, busConnected: bus.connected, projectionLag: bus.projectionLag });
   await app.register(machinesRoutes, routeDeps);
   await app.register(auditRoutes, { db, access });
   await app.register(commandRoutes, { ...routeDeps, commands, events, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
@@ -124,10 +123,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     if (!id.ok) return fail(ErrorCode.INVALID_ID, id.error.message, 4400);
     if (!(await access.canAccessMachine(request, id.value))) return fail(ErrorCode.MACHINE_NOT_FOUND, `no machine ${id.value} (or no access to it)`, 4404);
     handleViewerSocket(socket, request, id.value, actor, {
-      db, nc, commands, backstage, events, audit, access,
+      db, nc: bus.nc, commands, backstage, events, audit, access,
       offlineAfterBeats: config.offlineAfterBeats,
       commandTimeoutMs: config.commandTimeoutMs,
-      log: (m) => request.log.warn(m),
+      // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.
+      log: (viewerId) => withCorrelation(app.log as Logger, viewerId, { agent_id: id.value, upgrade_request_id: String(request.id) }),
     });
     socket.off('message', keep);
     for (const [data, isBinary] of early) socket.emit('message', data, isBinary);
@@ -136,8 +136,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   if (deps.dashboard !== false) await app.register(dashboardRoutes);
 
   app.addHook('onClose', async () => {
-    await audit.flush();
-    events.close();
+    await bus.close();
     await notifications.close();
   });
   return { app, events, notifications, audit };

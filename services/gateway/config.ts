@@ -1,5 +1,6 @@
 /** Gateway configuration, read and validated once at start-up. */
 import { z } from 'zod';
+import { logLevelSchema } from '../../infra/log/logger.js';
 import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
 
 export const gatewayConfigSchema = z.object({
@@ -18,6 +19,9 @@ export const gatewayConfigSchema = z.object({
   eventIdKeyFile: z.string().min(1).optional(),
   /** Denials of one actor, action, reason and machine within this window become one more audit event with a count. */
   denialFoldMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DENIAL_FOLD_MS),
+  logLevel: logLevelSchema.default('info'),
+  /** Directory of the NATS account keys: set where this gateway also enrolls agents (one machine). */
+  natsAuthDir: z.string().min(1).optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
@@ -34,6 +38,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     secureCookies: env.GC_SECURE_COOKIES,
     eventIdKeyFile: env.GC_EVENT_ID_KEY_FILE || undefined,
     denialFoldMs: env.GC_DENIAL_FOLD_MS,
+    logLevel: env.GC_LOG_LEVEL || undefined,
+    natsAuthDir: env.GC_NATS_AUTH_DIR || undefined,
   });
   if (!r.success) throw new Error(`invalid gateway configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;

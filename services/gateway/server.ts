@@ -2,6 +2,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connectBus } from '../../infra/bus/connect.js';
 import { natsCaFromEnv } from '../../infra/bus/nats-ca.js';
+import { createLogger } from '../../infra/log/logger.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import { inboxPrefixFor } from '../../infra/nats-auth/permissions.js';
@@ -9,10 +10,13 @@ import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { withAuth } from './access-auth.js';
 import { buildApp } from './app.js';
 import { loadEventIds } from './bus/event-ids.js';
+import { openGatewayBus } from './bus/gateway-bus.js';
 import { loadGatewayConfig } from './config.js';
 import { startPresenceWatchdog } from './presence-watchdog.js';
+import { listenReadModels } from './read/notifications.js';
 
 const config = loadGatewayConfig();
+const log = createLogger({ name: 'gateway', level: config.logLevel });
 const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
 await migrateToLatest(db);
 // Its own inbox tree (permissions.ts): replies to the gateway are never readable by an agent.
@@ -22,24 +26,22 @@ if (!natsCa.ok) throw new Error(`invalid gateway configuration: ${natsCa.error.m
 const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value, inboxPrefix: inboxPrefixFor('gateway') });
 const js = jetstream(nc);
 // The enrollment service holds the account signing key; on one machine that is the gateway.
-const authDir = process.env.GC_NATS_AUTH_DIR;
-const issuer = authDir ? await prepareNatsAuth(authDir, { caFile: natsCa.value }) : undefined;
+const issuer = config.natsAuthDir ? await prepareNatsAuth(config.natsAuthDir, { caFile: natsCa.value }) : undefined;
 const notes: string[] = [];
 const eventIds = await loadEventIds(config.eventIdKeyFile, (m) => notes.push(m));
 if (!eventIds.ok) throw new Error(`invalid gateway configuration: ${eventIds.error.message}`);
+for (const n of notes) log.warn(n);
 const gw = await buildApp({
   config,
-  eventIds: eventIds.value,
   db,
-  nc,
-  js,
+  bus: openGatewayBus(nc, js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: eventIds.value, log }),
+  notifications: listenReadModels(config.databaseUrl, (m) => log.warn(m)),
   auth: withAuth({ cookieSecure: config.secureCookies, enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined }),
-  logger: { level: process.env.GC_LOG_LEVEL ?? 'info' },
+  logger: log,
 });
-for (const n of notes) gw.app.log.warn(n);
-const watchdog = startPresenceWatchdog(db, js, { offlineAfterBeats: config.offlineAfterBeats, eventIds: eventIds.value, log: (m) => gw.app.log.info(m) });
+const watchdog = startPresenceWatchdog(db, js, { offlineAfterBeats: config.offlineAfterBeats, eventIds: eventIds.value, log: (m) => log.info(m) });
 const address = await gw.app.listen({ port: config.port, host: config.host });
-gw.app.log.info(`gateway listening on ${address}`);
+log.info(`gateway listening on ${address}`);
 
 const shutdown = async () => {
   watchdog.stop();

@@ -113,10 +113,22 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     assert.equal(await page.locator('[data-action=enter-backstage]').isVisible(), false);
     assert.equal(await page.locator('[data-testid=view-only]').isVisible(), true);
 
-    assert.equal(await page.evaluate(() => window.__gcViewer!.sendRaw({ t: 'backstage.enter' })), true);
-    await page.waitForFunction(() => window.__gcViewer!.errors.some((e) => e.error_code === 'FORBIDDEN'), null, { timeout: 10_000 });
+    // Forged from the page with its own cookie on a second socket: the dashboard has no way to send it.
+    const answer = await page.evaluate((agentId) => new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/viewer/${encodeURIComponent(agentId)}`);
+      const timer = setTimeout(() => reject(new Error('no answer to the forged backstage.enter')), 10_000);
+      ws.onmessage = (e) => {
+        const m = JSON.parse(String(e.data)) as { t: string; error_code?: string };
+        if (m.t === 'hello') ws.send(JSON.stringify({ t: 'backstage.enter' }));
+        if (m.t === 'backstage.entered' || m.t === 'error') {
+          clearTimeout(timer);
+          ws.close();
+          resolve(m.error_code ?? m.t);
+        }
+      };
+    }), stack.agentId!);
+    assert.equal(answer, 'FORBIDDEN');
     assert.equal(await page.evaluate(() => window.__gcViewer!.mode), 'screen');
-    await page.locator('.toast-error[data-code=FORBIDDEN]').waitFor({ state: 'visible' });
     assert.equal(await page.locator('[data-testid=backstage]').count(), 0);
     await screenshot(page, 'viewer-role-forbidden');
     await context.close();

@@ -29,7 +29,9 @@ import { ErrorCode } from '../../proto/errors.js';
 import type { AgentId } from '../../proto/ids.js';
 import { Streams, subjects } from '../../proto/subjects.js';
 import { type AgentEvents, subscribeAgentEvents } from '../../services/gateway/bus/agent-events.js';
+import { createAuditPublisher } from '../../services/gateway/bus/audit-publisher.js';
 import { createCommandClient } from '../../services/gateway/bus/command-client.js';
+import { commandFailureRecorder } from '../../services/gateway/bus/command-failures.js';
 import { type EventIds, createEventIds } from '../../services/gateway/bus/event-ids.js';
 import { startPresenceWatchdog } from '../../services/gateway/presence-watchdog.js';
 import { eventually } from '../support/api.js';
@@ -101,7 +103,7 @@ describe('forged event ids cannot suppress gateway audit events (real nats-serve
       },
     });
     await agent.flush();
-    const commands = createCommandClient(gateway, gwJs, events, { eventIds, offlineAfterBeats: 3 });
+    const commands = createCommandClient(gateway, gwJs, events, { offlineAfterBeats: 3, recordFailure: commandFailureRecorder(createAuditPublisher(gwJs, () => {}), eventIds) });
     const r = await commands.issue(AGENT, 'backstage', { backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_SERVICES } }, { actor: admin, timeoutMs: 1500 });
     sub.unsubscribe();
     assert.equal(!r.ok && r.error.code, ErrorCode.TIMEOUT);

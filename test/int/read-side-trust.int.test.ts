@@ -20,7 +20,7 @@ import { healthRoutes } from '../../services/gateway/routes/health.js';
 import { quarantinedAudit } from '../../projections/audit/audit-quarantine.js';
 import { replayAudit } from '../../projections/audit/replay.js';
 import { verifyAudit } from '../../projections/audit/verify.js';
-import { projectionLag, readSideHealth } from '../../projections/runtime/read-side-health.js';
+import { projectionLag, readSideHealth } from '../../infra/db/read-side-health.js';
 import { startProjection } from '../../projections/runtime/start-projection.js';
 import type { ProjectionWorker } from '../../projections/runtime/types.js';
 import { type Backbone, startBackbone } from '../support/servers.js';
@@ -128,7 +128,7 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     const app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
-    await app.register(healthRoutes, { db, nc: backbone!.nc });
+    await app.register(healthRoutes, { db, busConnected: () => true, projectionLag: async (name, cp) => projectionLag(jsm, { name }, cp, last) });
     const res = await app.inject({ method: 'GET', url: '/api/health' });
     await app.close();
     assert.equal(res.statusCode, 200, res.body);

@@ -4,7 +4,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type Gateway, buildApp } from '../../services/gateway/app.js';
+import { createLogger } from '../../infra/log/logger.js';
 import { withAuth } from '../../services/gateway/access-auth.js';
+import { processEventIds } from '../../services/gateway/bus/event-ids.js';
+import { openGatewayBus } from '../../services/gateway/bus/gateway-bus.js';
+import { listenReadModels } from '../../services/gateway/read/notifications.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { Role } from '../../services/auth/roles.js';
 import { createUser } from '../../services/auth/users.js';
@@ -25,7 +29,14 @@ export const TEST_PASSWORD = 'correct horse battery';
 export async function startTestGateway(opts: { dashboard?: boolean } = {}): Promise<TestGateway> {
   const backbone = await startBackbone();
   const config = gatewayConfigSchema.parse({ natsUrl: backbone.nats.url, databaseUrl: backbone.pgs.url, port: 0 });
-  const gw = await buildApp({ config, db: backbone.db, nc: backbone.nc, js: backbone.js, auth: withAuth({ cookieSecure: false }), dashboard: opts.dashboard ?? false });
+  const gw = await buildApp({
+    config,
+    db: backbone.db,
+    bus: openGatewayBus(backbone.nc, backbone.js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: processEventIds(), log: createLogger({ name: 'gateway', level: 'silent' }) }),
+    notifications: listenReadModels(config.databaseUrl, () => {}),
+    auth: withAuth({ cookieSecure: false }),
+    dashboard: opts.dashboard ?? false,
+  });
   await gw.app.listen({ port: 0, host: '127.0.0.1' });
   const port = (gw.app.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

@@ -82,7 +82,4 @@ export interface AuditTables {
   audit_retention_anchor: AuditRetentionAnchorTable;
 }
 
-export type ConnectSessionRow = Selectable<ConnectSessionsTable>;
-export type AuditEventRow = Selectable<EventsTable>;
 export type AuditPendingRow = Selectable<AuditPendingTable>;
-export type AuditRetentionAnchorRow = Selectable<AuditRetentionAnchorTable>;

@@ -1,5 +1,5 @@
 /** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003; API tokens and service accounts: 0006). */
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from './columns.js';
 
 export interface UsersTable {
@@ -83,10 +83,3 @@ export interface AuthTables {
   enrollment_keys: EnrollmentKeysTable;
   agents: AgentsTable;
 }
-
-export type UserRow = Selectable<UsersTable>;
-export type NewUserRow = Insertable<UsersTable>;
-export type AuthTokenRow = Selectable<AuthTokensTable>;
-export type ApiTokenRow = Selectable<ApiTokensTable>;
-export type EnrollmentKeyRow = Selectable<EnrollmentKeysTable>;
-export type AgentRow = Selectable<AgentsTable>;

@@ -1,5 +1,5 @@
 /** Read models of machines and their sessions (issue 2), plus projection checkpoints. */
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType } from 'kysely';
 import type { BigIntCol, ProtoIntCol, Timestamp } from './columns.js';
 
 export interface ProjectionCheckpointsTable {
@@ -66,9 +66,4 @@ export interface ReadModelTables {
   windows_sessions: WindowsSessionsTable;
 }
 
-export type MachineRow = Selectable<MachinesTable>;
-export type NewMachineRow = Insertable<MachinesTable>;
-export type QuarantinedEventRow = Selectable<QuarantinedEventsTable>;
-export type WindowsSessionRow = Selectable<WindowsSessionsTable>;
-export type NewWindowsSessionRow = Insertable<WindowsSessionsTable>;
 export type { ColumnType };

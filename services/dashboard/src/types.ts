@@ -39,8 +39,6 @@ export type ServerMessage =
   | { t: 'terminal.output'; data: string }
   | { t: 'terminal.closed'; exit_code: unknown; error_code?: string; reason?: string };
 
-export type ServerMessageOf<T extends ServerMessage['t']> = Extract<ServerMessage, { t: T }>;
-
 /** One audit event as GET /api/audit returns it. */
 export interface AuditEventDto {
   id: string;

@@ -24,6 +24,8 @@ export interface AgentEvents {
   lastStatus(agentId: string): LastStatus | undefined;
   /** Whether this gateway can hear agents now, and since when (a disconnected gateway cannot judge silence). */
   hearing(): { connected: boolean; sinceMs: number };
+  /** Calls `fn` each time this gateway reconnects to NATS (what it missed meanwhile is only in the stream). */
+  onReconnect(fn: () => void): () => void;
   readonly rejected: number;
   close(): void;
 }
@@ -35,10 +37,14 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   const byAgent = new Map<string, Set<Listener>>();
   const statuses = new Map<string, LastStatus>();
   const hearing = { connected: true, sinceMs: 0 };
+  const reconnectListeners = new Set<() => void>();
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') Object.assign(hearing, { connected: false, sinceMs: Date.now() });
-      else if (s.type === 'reconnect') Object.assign(hearing, { connected: true, sinceMs: Date.now() });
+      else if (s.type === 'reconnect') {
+        Object.assign(hearing, { connected: true, sinceMs: Date.now() });
+        for (const fn of reconnectListeners) fn();
+      }
     }
   })().catch(() => {});
   let rejected = 0;
@@ -79,6 +85,10 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
     onAgent: (id, fn) => add(byAgent, id, fn),
     lastStatus: (id) => statuses.get(id),
     hearing: () => ({ ...hearing }),
+    onReconnect: (fn) => {
+      reconnectListeners.add(fn);
+      return () => reconnectListeners.delete(fn);
+    },
     get rejected() {
       return rejected;
     },

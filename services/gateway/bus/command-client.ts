@@ -1,18 +1,19 @@
 /**
  * Issues commands to agents: stored commands are appended to the event stream (audit) and delivered
- * live; the result event is awaited with a deadline. Live-only commands (input, stream control) go
- * over core NATS.
+ * live; the answers are read as an async iterator (command-answers.ts) under one AbortSignal that
+ * joins the caller's, the deadline and the agent's loss. Live-only commands (input, stream control)
+ * go over core NATS.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type Decoded, type MessageInit, encode, message } from '../../../proto/codec.js';
-import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
+import { ErrorCode, type GcError, type Result, err, ok } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/subjects.js';
 import type { AgentEvents } from './agent-events.js';
+import { type AnswerStream, answerStream } from './command-answers.js';
+import type { RecordCommandFailure } from './command-failures.js';
 import { replayAnswers } from './answer-replay.js';
-import { createAuditPublisher } from './audit-publisher.js';
-import { type EventIds, processEventIds } from './event-ids.js';
 import { waitForAgentLoss } from './presence-wait.js';
 
 export interface Actor {
@@ -33,98 +34,123 @@ export interface IssueOptions {
 }
 
 export interface CommandClient {
-  /** Appends a stored command and resolves with the agent's final answer, TIMEOUT, or BUS_UNAVAILABLE. */
+  /**
+   * Appends a stored command and resolves with the agent's final answer, or TIMEOUT, AGENT_OFFLINE,
+   * CANCELLED or BUS_UNAVAILABLE; throws only on a programming error (a live-only kind).
+   */
   issue(agentId: AgentId, kind: AgentCommandKind, payload: Omit<MessageInit, 'meta'>, opts: IssueOptions): Promise<Result<{ commandId: string; answer: Decoded }>>;
   /** Publishes a live-only command (input, stream control); nothing is awaited. */
   send(agentId: AgentId, kind: AgentCommandKind, payload: Omit<MessageInit, 'meta'>, actor?: Actor): void;
 }
 
+/** What the client needs from the outside; `createCommandClient` wires the real ones, unit tests fakes. */
+export interface CommandPorts {
+  /** Appends a stored command (Nats-Msg-Id = its id) and returns its stream sequence. */
+  append(subject: string, data: Uint8Array, commandId: string): Promise<number>;
+  /** Publishes a live-only command. */
+  publish(subject: string, data: Uint8Array): void;
+  /** The answers to `commandId`, listening from now on, until `signal` aborts. */
+  answers(agentId: AgentId, kind: AgentCommandKind, commandId: string, signal: AbortSignal): AnswerStream;
+  /** Calls `lost` once the agent stops heartbeating or says it is stopping; returns a cancel. */
+  watchAgent(agentId: AgentId, lost: (why: GcError) => void): () => void;
+  /** A signal that aborts after `ms` (AbortSignal.timeout). */
+  deadline(ms: number): AbortSignal;
+  /** Closes the audit row of a command that was appended but not answered. */
+  recordFailure: RecordCommandFailure;
+}
+
+/** The command client over its ports: every branch runs with fakes (test/unit/command-client.unit.test.ts). */
+export function commandClient(ports: CommandPorts): CommandClient {
+  return {
+    async issue(agentId, kind, payload, opts) {
+      if (!AgentCommand[kind].stored) throw new TypeError(`${kind} is not a stored command; use send()`);
+      const commandId = opts.commandId ?? newId();
+      if (opts.signal?.aborted) return err(ErrorCode.CANCELLED, `command ${commandId} was abandoned by the caller before it was sent`);
+      const deadline = ports.deadline(opts.timeoutMs);
+      const agentLost = new AbortController();
+      const signal = AbortSignal.any([deadline, agentLost.signal, ...(opts.signal ? [opts.signal] : [])]);
+      const stopWatching = ports.watchAgent(agentId, (why) => agentLost.abort({ code: why.code, message: `${why.message} (command ${commandId})` }));
+      // Listen before publishing: a fast agent may answer before the publish ack returns.
+      const answers = ports.answers(agentId, kind, commandId, signal);
+      try {
+        const msg = message(payload, { id: commandId, agentId, actor: opts.actor });
+        let seq: number;
+        try {
+          seq = await ports.append(subjects.command(agentId, kind), encode(msg), commandId);
+        } catch (e) {
+          return err(ErrorCode.BUS_UNAVAILABLE, `could not append the command to the event stream (${(e as Error).message}); retry shortly`);
+        }
+        answers.replayFrom(seq);
+        for await (const m of answers) {
+          if (!opts.isFinal || opts.isFinal(m)) return ok({ commandId, answer: m });
+          opts.onProgress?.(m);
+        }
+        const failure = whyStopped(signal, { deadline, agentLost: agentLost.signal, caller: opts.signal }, answers, commandId, opts.timeoutMs);
+        if (failure.record) await ports.recordFailure({ agentId, kind, commandId, actor: opts.actor, code: failure.code, message: failure.message });
+        return err(failure.code, failure.message);
+      } finally {
+        answers.close();
+        stopWatching();
+      }
+    },
+    send(agentId, kind, payload, actor) {
+      ports.publish(subjects.command(agentId, kind), encode(message(payload, { agentId, actor })));
+    },
+  };
+}
+
+/** Why the answers ended without a final one; `record`: the command's audit row must be closed as failed. */
+function whyStopped(
+  signal: AbortSignal,
+  sources: { deadline: AbortSignal; agentLost: AbortSignal; caller: AbortSignal | undefined },
+  answers: AnswerStream,
+  commandId: string,
+  timeoutMs: number,
+): GcError & { record: boolean } {
+  // The first source to abort gave the joined signal its reason.
+  if (sources.agentLost.aborted && signal.reason === sources.agentLost.reason) return { ...(sources.agentLost.reason as GcError), record: true };
+  if (sources.caller?.aborted && signal.reason === sources.caller.reason) return { code: ErrorCode.CANCELLED, message: `command ${commandId} was abandoned by the caller`, record: false };
+  if (sources.deadline.aborted) return { code: ErrorCode.TIMEOUT, message: `the agent did not answer within ${timeoutMs} ms (command ${commandId}); it may be busy or offline`, record: true };
+  if (answers.overflowed) return { code: ErrorCode.CAPACITY_EXCEEDED, message: `command ${commandId} sent more answers than the gateway holds unread`, record: true };
+  return { code: ErrorCode.INTERNAL, message: `the answers to command ${commandId} ended early`, record: true };
+}
+
 export interface CommandClientOptions {
   /** Heartbeat intervals without a beat after which a waiting command fails with AGENT_OFFLINE (config default 3). */
   offlineAfterBeats?: number;
-  log?: (m: string) => void;
-  /** Keyed ids of the gateway's own events (config GC_EVENT_ID_KEY_FILE); default: a key of this process. */
-  eventIds?: EventIds;
+  /** How a command that got no answer is recorded (command-failures.ts over the gateway's audit publisher). */
+  recordFailure: RecordCommandFailure;
 }
 
-export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents, o: CommandClientOptions = {}): CommandClient {
+/** The command client over NATS: core publish, JetStream append and replay, the gateway's agent events. */
+export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents, o: CommandClientOptions): CommandClient {
   const offlineAfterBeats = o.offlineAfterBeats ?? 3;
-  const audit = createAuditPublisher(js, o.log ?? (() => {}));
-  const eventIds = o.eventIds ?? processEventIds();
-  /**
-   * A command that was appended but never answered would stay open in the audit log forever: record
-   * its failure under its own id (idempotent: the event id derives from the command id, keyed, so the
-   * agent that saw the command cannot publish that id first and have the stream drop this event).
-   */
-  const recordFailure = (agentId: string, kind: AgentCommandKind, commandId: string, actor: Actor, code: ErrorCode, message: string) =>
-    audit({ eventType: 'command_failed', eventId: eventIds.commandFailed(commandId), actor, agentId, correlationId: commandId, details: { command: AgentCommand[kind].suffix, error_code: code, message } }).catch(() => {});
-  return {
-    async issue(agentId, kind, payload, opts) {
-      const commandId = opts.commandId ?? newId();
-      const msg = message(payload, { id: commandId, agentId, actor: opts.actor });
-      let stopListening = () => {};
-      // Live delivery and a replay after a reconnect may both bring an answer: each counts once.
-      const heard = new Set<string>();
-      let finished = false;
-      const onAnswer = (m: Decoded) => {
-        if (finished || heard.has(m.meta.id)) return;
-        heard.add(m.meta.id);
-        if (!opts.isFinal || opts.isFinal(m)) {
-          finished = true;
-          resolveAnswer(m);
-        } else opts.onProgress?.(m);
-      };
-      let resolveAnswer: (m: Decoded) => void = () => {};
-      const answered = new Promise<Decoded>((resolve) => {
-        resolveAnswer = resolve;
-        stopListening = events.onCorrelation(commandId, onAnswer);
-      });
-      let commandSeq = 0;
-      try {
-        if (!AgentCommand[kind].stored) throw new Error(`${kind} is not a stored command; use send()`);
-        // Listen before publishing: a fast agent may answer before the publish ack returns.
-        commandSeq = (await js.publish(subjects.command(agentId, kind), encode(msg), { msgID: commandId })).seq;
-      } catch (e) {
-        stopListening();
-        return err(ErrorCode.BUS_UNAVAILABLE, `could not append the command to the event stream (${(e as Error).message}); retry shortly`);
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
-      });
-      const aborted = new Promise<'aborted'>((resolve) => opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }));
-      const presence = waitForAgentLoss(events, agentId, offlineAfterBeats);
-      // Deaf for a while: look in the stream for what was missed, once per reconnect.
-      const publishedAt = Date.now();
-      let replayedFor = publishedAt;
-      const replayer = setInterval(() => {
-        const h = events.hearing();
-        if (!h.connected || h.sinceMs <= replayedFor || finished) return;
-        replayedFor = h.sinceMs;
-        void replayAnswers(js, agentId, kind, commandId, commandSeq, onAnswer);
-      }, 250);
-      const first = await Promise.race([answered, timedOut, aborted, presence.lost]);
-      clearTimeout(timer);
-      clearInterval(replayer);
-      presence.cancel();
-      stopListening();
-      if (first === 'timeout') {
-        const message = `the agent did not answer within ${opts.timeoutMs} ms (command ${commandId}); it may be busy or offline`;
-        await recordFailure(agentId, kind, commandId, opts.actor, ErrorCode.TIMEOUT, message);
-        return err(ErrorCode.TIMEOUT, message);
-      }
-      if (first === 'aborted') return err(ErrorCode.CANCELLED, `command ${commandId} was abandoned by the caller`);
-      if ('silentMs' in first) {
-        const message = first.stopping
-          ? `agent ${agentId} shut down while command ${commandId} was running; it may or may not have completed`
-          : `agent ${agentId} stopped sending heartbeats (silent for ${first.silentMs} ms) while command ${commandId} was running; it may have crashed or lost its network, and the command may or may not have run`;
-        await recordFailure(agentId, kind, commandId, opts.actor, ErrorCode.AGENT_OFFLINE, message);
-        return err(ErrorCode.AGENT_OFFLINE, message);
-      }
-      return ok({ commandId, answer: first });
+  return commandClient({
+    append: async (subject, data, commandId) => (await js.publish(subject, data, { msgID: commandId })).seq,
+    publish: (subject, data) => nc.publish(subject, data),
+    answers: (agentId, kind, commandId, signal) =>
+      answerStream(
+        {
+          live: (id, fn) => events.onCorrelation(id, fn),
+          onReconnect: (fn) => events.onReconnect(fn),
+          replay: (id, fromSeq, fn) => replayAnswers(js, agentId, kind, id, fromSeq, fn),
+        },
+        commandId,
+        signal,
+      ),
+    watchAgent: (agentId, lost) => {
+      const w = waitForAgentLoss(events, agentId, offlineAfterBeats);
+      void w.lost.then((l) =>
+        lost({
+          code: ErrorCode.AGENT_OFFLINE,
+          message: l.stopping
+            ? `agent ${agentId} shut down while the command was running; it may or may not have completed`
+            : `agent ${agentId} stopped sending heartbeats (silent for ${l.silentMs} ms) while the command was running; it may have crashed or lost its network, and the command may or may not have run`,
+        }),
+      );
+      return w.cancel;
     },
-    send(agentId, kind, payload, actor) {
-      nc.publish(subjects.command(agentId, kind), encode(message(payload, { agentId, actor })));
-    },
-  };
+    deadline: (ms) => AbortSignal.timeout(ms),
+    recordFailure: o.recordFailure,
+  });
 }

@@ -69,7 +69,7 @@ async function auditPage(db: Kysely<Database>, q: AuditQuery): Promise<{ events:
 }
 
 export const auditRoutes: FastifyPluginAsyncZod<{ db: Kysely<Database>; access: Access }> = async (app, { db, access }) => {
-  const auditors = access.requireRole('admin', 'auditor');
+  const auditors = access.requireRole('audit.read');
 
   app.get('/api/audit', {
     preHandler: auditors,

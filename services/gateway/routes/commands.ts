@@ -15,7 +15,8 @@ import type { CommandClient } from '../bus/command-client.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
 import { GcHttpError } from '../errors.js';
 import { agentOnline } from '../presence.js';
-import { getMachine, listWindowsSessions } from '../read/machines.js';
+import { getMachine } from '../read/machines.js';
+import { switchSession } from '../use-cases/switch-session.js';
 
 export interface CommandRouteDeps {
   db: Kysely<Database>;
@@ -62,7 +63,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
   };
 
   app.post('/api/machines/:agentId/switch-session', {
-    preHandler: access.requireRole('admin', 'operator'),
+    preHandler: access.requireRole('session.switch'),
     schema: {
       tags: ['sessions'],
       summary: "Switch the machine's captured session (a viewer's stream when viewer_id is given)",
@@ -72,23 +73,19 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
     },
   }, async (request) => {
     const { agentId } = request.params;
-    const actor = access.actor(request);
-    await onlineMachine(request, agentId);
-    const sessions = await listWindowsSessions(deps.db, agentId);
-    if (!sessions.some((s) => s.id === request.body.session_id)) {
-      throw new GcHttpError(ErrorCode.SESSION_NOT_FOUND, `session ${request.body.session_id} is not in machine ${agentId}'s latest session list; GET /api/machines/${agentId}/windows-sessions`);
-    }
-    const r = await deps.commands.issue(agentId, 'switchSession', {
-      switchSession: { targetSessionId: request.body.session_id, viewerId: request.body.viewer_id ?? '' },
-    }, { actor, timeoutMs: deps.commandTimeoutMs });
-    // The command client records command_failed under the command id, closing its audit row.
+    const r = await switchSession(deps, {
+      actor: access.actor(request),
+      agentId,
+      granted: await access.canAccessMachine(request, agentId),
+      sessionId: request.body.session_id,
+      viewerId: request.body.viewer_id,
+    });
     if (!r.ok) throw GcHttpError.of(r.error);
-    const s = r.value.answer.sessionSwitched!;
-    if (!s.ok) throw new GcHttpError((s.error?.code as ErrorCode) || ErrorCode.PLATFORM_ERROR, s.error?.message ?? 'switch failed');
-    return { ok: true as const, command_id: r.value.commandId, from_session_id: s.fromSessionId ?? 0, to_session_id: s.toSessionId ?? 0, duration_ms: Number(s.durationMs ?? 0) };
+    const s = r.value;
+    return { ok: true as const, command_id: s.commandId, from_session_id: s.fromSessionId, to_session_id: s.toSessionId, duration_ms: s.durationMs };
   });
 
-  const admin = access.requireRole('admin');
+  const admin = access.requireRole('backstage');
 
   app.post('/api/machines/:agentId/backstage/exec', {
     preHandler: admin,

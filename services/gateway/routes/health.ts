@@ -3,15 +3,11 @@
  * trust signals (issue 13): each projection's lag behind the stream and its quarantined events.
  * Public, so without a signed-in admin or auditor the quarantine list carries no subject or message.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../../infra/db/schema.js';
-import { projections } from '../../../projections/all.js';
-import { projectionLag, readSideHealth } from '../../../projections/runtime/read-side-health.js';
-import { Streams } from '../../../proto/subjects.js';
+import { readSideHealth } from '../../../infra/db/read-side-health.js';
 import { healthResponseSchema } from '../api-schemas.js';
 
 /** A projection is lagging when this many events are after its checkpoint (a live one is within a few). */
@@ -29,16 +25,21 @@ const readSideSchema = z.object({
 
 export const healthWithReadSideSchema = healthResponseSchema.extend({ read_side: readSideSchema.nullable() });
 
-export const healthRoutes: FastifyPluginAsyncZod<{ db: Kysely<Database>; nc: NatsConnection }> = async (app, { db, nc }) => {
+export interface HealthDeps {
+  db: Kysely<Database>;
+  busConnected: () => boolean;
+  /** Events after a projection's checkpoint, from the stream (null: unknown). */
+  projectionLag: (name: string, checkpoint: number) => Promise<number | null>;
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<HealthDeps> = async (app, { db, busConnected, projectionLag }) => {
   app.get('/api/health', {
     schema: { tags: ['health'], response: { 200: healthWithReadSideSchema, 503: healthWithReadSideSchema } },
   }, async (request, reply) => {
-    const nats = !nc.isClosed() && nc.info !== undefined && !(nc as { protocol?: { transport?: { isClosed?: boolean } } }).protocol?.transport?.isClosed;
+    const nats = busConnected();
     const database = await sql`select 1`.execute(db).then(() => true, () => false);
-    const jsm = nats ? await jetstreamManager(nc).catch(() => null) : null;
-    const lastSeq = jsm ? await jsm.streams.info(Streams.events.name).then((i) => i.state.last_seq, () => null) : null;
-    const lagOf = async (name: string, checkpoint: number) => (jsm && lastSeq !== null ? projectionLag(jsm, { name }, checkpoint, lastSeq) : null);
-    const rs = database ? await readSideHealth(db, projections.map((p) => p.name), lagOf).catch(() => null) : null;
+    const lagOf = (name: string, checkpoint: number) => (nats ? projectionLag(name, checkpoint) : Promise.resolve(null));
+    const rs = database ? await readSideHealth(db, undefined, lagOf).catch(() => null) : null;
     const role = (request as { user?: { role?: string } | null }).user?.role;
     const full = role === 'admin' || role === 'auditor';
     const read_side = rs && {

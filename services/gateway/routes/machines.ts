@@ -15,9 +15,9 @@ export interface MachinesRouteDeps {
 }
 
 export const machinesRoutes: FastifyPluginAsyncZod<MachinesRouteDeps> = async (app, { db, access, offlineAfterBeats }) => {
-  const anyRole = access.requireRole('admin', 'operator', 'viewer');
+  const anyRole = access.requireRole('machines.read');
   // Auditors may list machines (agent id to host name, for reading the audit log), nothing more.
-  const listers = access.requireRole('admin', 'operator', 'viewer', 'auditor');
+  const listers = access.requireRole('machines.list');
 
   app.get('/api/machines', {
     preHandler: listers,

@@ -1,50 +1,34 @@
 /**
- * Backstage messages of a viewer socket. Admin-only, checked for every message: a non-admin's
- * message is refused with FORBIDDEN and the denial is audited, whatever the UI showed.
+ * Backstage operations of a viewer socket (exec, cancel, services, processes, system, service
+ * control, kill). Who may send them, and in which mode, the viewer decider checked already
+ * (viewer-decider.ts, through the policy table).
  */
-import type { FastifyRequest } from 'fastify';
 import { pb } from '../../../proto/codec.js';
 import { ErrorCode } from '../../../proto/errors.js';
 import { newId } from '../../../proto/ids.js';
 import type { BackstageClient, BackstageRequest } from '../backstage/backstage-client.js';
-import type { ClientMessage } from './protocol.js';
-import type { ViewerState } from './viewer-socket.js';
+import type { ViewerChannel } from './viewer-channel.js';
+import type { BackstageMessage } from './viewer-decider.js';
 
-type BackstageMessage = Exclude<ClientMessage, { t: 'watch' | 'switch' | 'input' | 'keyframe' | 'sessions' | `terminal.${string}` }>;
+export type BackstageOperation = Exclude<BackstageMessage, { t: 'backstage.enter' | 'backstage.exit' }>;
+
+/** A running exec's abort controller, with the command id a cancel names. */
+export type BackstageRun = AbortController & { commandId: string };
 
 export interface BackstageSocketDeps {
   backstage: BackstageClient;
-  request: FastifyRequest;
-  runs: Map<string, AbortController>;
-  audit: (eventType: string, details?: Record<string, unknown>) => Promise<void>;
+  runs: Map<string, BackstageRun>;
 }
 
 const CPU_SAMPLE_MS = 500;
 
-export async function handleBackstageMessage(m: BackstageMessage, state: ViewerState, deps: BackstageSocketDeps): Promise<void> {
+export async function handleBackstageMessage(m: BackstageOperation, state: ViewerChannel, deps: BackstageSocketDeps): Promise<void> {
   const req = 'req' in m ? m.req : 'id' in m ? m.id : undefined;
-  if (state.actor.role !== 'admin') {
-    await deps.audit('access_denied', { action: m.t, reason: `backstage is admin-only; role ${state.actor.role}`, agent_id: state.agentId });
-    return state.error(ErrorCode.FORBIDDEN, 'backstage is for admins only; this attempt was recorded', req);
-  }
-  if (m.t === 'backstage.enter') {
-    state.mode = 'backstage';
-    await deps.audit('backstage_entered');
-    return state.send({ t: 'backstage.entered' });
-  }
-  if (m.t === 'backstage.exit') {
-    state.mode = 'screen';
-    // The connection goes on as screen control (connect_sessions follows the mode it returns to).
-    await deps.audit('backstage_exited', { reason: 'user', session_type: 'screen_control' });
-    return state.send({ t: 'backstage.exited' });
-  }
-  if (state.mode !== 'backstage') return state.error(ErrorCode.CONFLICT, 'enter backstage first', req);
 
   if (m.t === 'backstage.cancel') {
     const running = deps.runs.get(m.id);
     if (!running) return state.error(ErrorCode.NOT_FOUND, `no running command ${m.id}`, m.id);
-    const commandId = (running as AbortController & { commandId?: string }).commandId ?? '';
-    const r = await deps.backstage.run(state.agentId, { kind: 'cancel', commandId }, state.actor);
+    const r = await deps.backstage.run(state.agentId, { kind: 'cancel', commandId: running.commandId }, state.actor);
     if (!r.ok) state.error(r.error.code, r.error.message, m.id);
     return;
   }
@@ -79,7 +63,7 @@ export async function handleBackstageMessage(m: BackstageMessage, state: ViewerS
   }
 }
 
-function toRequest(m: Exclude<BackstageMessage, { t: 'backstage.enter' | 'backstage.exit' | 'backstage.cancel' }>): BackstageRequest {
+function toRequest(m: Exclude<BackstageOperation, { t: 'backstage.cancel' }>): BackstageRequest {
   switch (m.t) {
     case 'backstage.exec': return { kind: 'exec', command: m.command, shell: m.shell, timeoutSecs: m.timeout_secs, asSessionId: m.as_session_id };
     case 'backstage.services': return { kind: 'services' };

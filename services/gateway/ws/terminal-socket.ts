@@ -1,7 +1,8 @@
 /**
- * The interactive backstage terminal of one viewer socket: at most one, admin-only for every message,
- * only in backstage mode. Keystrokes and output pass through live (core NATS, correlated by a terminal
- * id made here) and are never stored; the audit log gets who opened it, as whom, and for how long.
+ * The interactive backstage terminal of one viewer socket: at most one. Admin-only and only in
+ * backstage mode for every message: the viewer decider checks both before handing one here.
+ * Keystrokes and output pass through live (core NATS, correlated by a terminal id made here) and
+ * are never stored; the audit log gets who opened it, as whom, and for how long.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type Decoded, type MessageInit, encode, message } from '../../../proto/codec.js';
@@ -10,10 +11,8 @@ import { newId } from '../../../proto/ids.js';
 import { subjects } from '../../../proto/subjects.js';
 import type { AgentEvents } from '../bus/agent-events.js';
 import { waitForAgentLoss } from '../bus/presence-wait.js';
-import type { ClientMessage } from './protocol.js';
-import type { ViewerState } from './viewer-socket.js';
-
-export type TerminalMessage = Extract<ClientMessage, { t: 'terminal.open' | 'terminal.input' | 'terminal.resize' | 'terminal.close' }>;
+import type { ViewerChannel } from './viewer-channel.js';
+import type { TerminalMessage } from './viewer-decider.js';
 
 export interface TerminalSocketDeps {
   nc: NatsConnection;
@@ -23,7 +22,7 @@ export interface TerminalSocketDeps {
 }
 
 export interface TerminalSocket {
-  handle(m: TerminalMessage): Promise<void>;
+  handle(m: TerminalMessage): void;
   /** Closes the agent's terminal (socket closed, backstage exited). */
   close(reason: string): void;
 }
@@ -47,7 +46,7 @@ interface Open {
 }
 
 /** One per viewer socket. */
-export function createTerminalSocket(state: ViewerState, deps: TerminalSocketDeps): TerminalSocket {
+export function createTerminalSocket(state: ViewerChannel, deps: TerminalSocketDeps): TerminalSocket {
   let term: Open | undefined;
   const publish = (id: string, payload: Omit<MessageInit, 'meta'>) =>
     deps.nc.publish(subjects.command(state.agentId, 'terminal'), encode(message(payload, { agentId: state.agentId, correlationId: id, actor: state.actor })));
@@ -115,12 +114,7 @@ export function createTerminalSocket(state: ViewerState, deps: TerminalSocketDep
   };
 
   return {
-    async handle(m) {
-      if (state.actor.role !== 'admin') {
-        await deps.audit('access_denied', { action: m.t, reason: `the backstage terminal is admin-only; role ${state.actor.role}`, agent_id: state.agentId });
-        return state.error(ErrorCode.FORBIDDEN, 'backstage is for admins only; this attempt was recorded', 'terminal');
-      }
-      if (state.mode !== 'backstage') return state.error(ErrorCode.CONFLICT, 'enter backstage first', 'terminal');
+    handle(m) {
       if (m.t === 'terminal.open') return open(m);
       if (!term) return state.error(ErrorCode.NOT_FOUND, 'no interactive terminal is open; open one first', 'terminal');
       const id = term.id;

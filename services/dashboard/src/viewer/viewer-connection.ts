@@ -10,8 +10,6 @@ export interface ViewerConnection {
   readonly socketId: string;
   readonly ws: WebSocket;
   send(m: ClientMessage): boolean;
-  /** Sends anything (tests use it to forge messages the UI would never send). */
-  sendRaw(obj: unknown): boolean;
   close(): void;
 }
 
@@ -37,10 +35,10 @@ export function openViewerConnection(agentId: string, handlers: ViewerHandlers):
     }
   };
   ws.onclose = (e) => handlers.closed(e.code, e.reason);
-  const sendRaw = (obj: unknown) => {
+  const send = (m: ClientMessage) => {
     if (ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(obj));
+    ws.send(JSON.stringify(m));
     return true;
   };
-  return { socketId, ws, send: sendRaw, sendRaw, close: () => ws.close(1000, 'page left') };
+  return { socketId, ws, send, close: () => ws.close(1000, 'page left') };
 }

@@ -24,7 +24,6 @@ export interface ViewerTestHooks {
   readonly errors: { error_code: string; message: string }[];
   readonly connected: boolean;
   lastPixel(x: number, y: number): [number, number, number, number];
-  sendRaw(obj: unknown): boolean;
   terminalText(): string;
   /** Painted-frame latency and size samples. */
   readonly paint: PaintStats;
@@ -301,7 +300,6 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
     get connected() { return connected; },
     errors,
     lastPixel: (x, y) => painter.pixel(x, y),
-    sendRaw: (obj) => conn.sendRaw(obj),
     terminalText: () => backstage?.terminal.text() ?? '',
     paint: painter.stats,
     switchTimes,

@@ -4,9 +4,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Database } from '../../infra/db/schema.js';
 import { Streams } from '../../proto/subjects.js';
-import type { ProjectionDef } from './types.js';
+import type { Database } from './schema.js';
 
 export interface ProjectionHealth {
   name: string;
@@ -36,15 +35,18 @@ export interface ReadSideHealth {
  * unacknowledged messages (a filtered projection's checkpoint stops at its last matching event, so
  * stream last seq - checkpoint would overstate it); without a durable, stream last seq - checkpoint.
  */
-export async function projectionLag(jsm: JetStreamManager, def: Pick<ProjectionDef, 'name'>, checkpoint: number, streamLastSeq: number): Promise<number> {
+export async function projectionLag(jsm: JetStreamManager, def: { name: string }, checkpoint: number, streamLastSeq: number): Promise<number> {
   const c = await jsm.consumers.info(Streams.events.name, def.name).catch(() => undefined);
   if (!c) return Math.max(0, streamLastSeq - checkpoint);
   // Delivered and acked past the checkpoint cannot happen (ack after commit); pending counts from the ack floor.
   return c.num_pending + c.num_ack_pending;
 }
 
-/** Checkpoints and quarantine of `names` (every projection); `lagOf` says how far each is behind the stream (null: unknown). */
-export async function readSideHealth(db: Kysely<Database>, names: readonly string[], lagOf: (name: string, checkpoint: number) => Promise<number | null>, recent = 5): Promise<ReadSideHealth> {
+/**
+ * Checkpoints and quarantine of `names` (default: every projection that has a checkpoint); `lagOf`
+ * says how far each is behind the stream (null: unknown).
+ */
+export async function readSideHealth(db: Kysely<Database>, names: readonly string[] | undefined, lagOf: (name: string, checkpoint: number) => Promise<number | null>, recent = 5): Promise<ReadSideHealth> {
   const [cps, counts, newest] = await Promise.all([
     db.selectFrom('projection_checkpoints').select(['name', 'last_seq']).execute(),
     db.selectFrom('quarantined_events').select(['projection', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('projection').execute(),
@@ -53,7 +55,7 @@ export async function readSideHealth(db: Kysely<Database>, names: readonly strin
   const cp = new Map(cps.map((c) => [c.name, Number(c.last_seq)]));
   const n = new Map(counts.map((c) => [c.projection, Number(c.n)]));
   return {
-    projections: await Promise.all(names.map(async (name) => {
+    projections: await Promise.all((names ?? [...cp.keys()].sort()).map(async (name) => {
       const checkpoint = cp.get(name) ?? 0;
       return { name, checkpoint, lag: await lagOf(name, checkpoint).catch(() => null), quarantined: n.get(name) ?? 0 };
     })),
