@@ -19,7 +19,8 @@ import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
 import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
 import { createCommandClient } from './bus/command-client.js';
 import type { EventIds } from './bus/event-ids.js';
-import type { GatewayConfig } from './config.js';
+import { installBrowserSecurity } from './browser-security.js';
+import { type GatewayConfig, readHttpsFiles } from './config.js';
 import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
 import { installInputGuard, safeText } from './input-guard.js';
 import { type ReadModelNotifications, listenReadModels } from './read/notifications.js';
@@ -54,12 +55,19 @@ export interface Gateway {
 
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const { config, db, nc, js } = deps;
+  const https = readHttpsFiles(config);
+  if (https && !https.ok) throw new Error(`invalid gateway configuration: ${https.error}`);
+  // One instance type for HTTP and HTTPS: routes and hooks do not care which server carries them.
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
+    // Only behind a TLS-terminating proxy the operator named: else X-Forwarded-* is ignored (rate limits key on the socket address).
+    // (fastify takes a hop count too; its type does not say so.)
+    trustProxy: config.trustProxy as boolean | string,
+    ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
     ...envelopeServerOptions,
-  });
+  }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
@@ -79,6 +87,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
+  installBrowserSecurity(app);
 
   await app.register(swagger, {
     openapi: { info: { title: 'GuruConnect Sessions & Backstage API', version: '0.1.0' } },

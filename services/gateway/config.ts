@@ -1,6 +1,36 @@
 /** Gateway configuration, read and validated once at start-up. */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { roleSchema } from '../auth/roles.js';
 import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
+
+/**
+ * GC_TRUST_PROXY: unset, '', 0, false or off trusts no proxy (X-Forwarded-For/-Proto ignored, the
+ * login rate limits key on the socket address); a positive number trusts that many hops; 'true'
+ * any; anything else a comma-separated list of proxy addresses or CIDRs (fastify's trustProxy).
+ */
+const trustProxySchema = z.string().optional().transform((v, ctx): boolean | number | string => {
+  const s = (v ?? '').trim();
+  if (s === '' || /^(0|false|off|no)$/i.test(s)) return false;
+  if (/^(true|on|yes)$/i.test(s)) return true;
+  if (/^\d+$/.test(s)) return Number(s);
+  if (/^[0-9A-Fa-f.:/, ]+$/.test(s)) return s;
+  ctx.addIssue({ code: 'custom', message: 'GC_TRUST_PROXY must be off, a hop count, true, or proxy addresses/CIDRs separated by commas' });
+  return z.NEVER;
+});
+
+/** GC_MFA_REQUIRED: comma-separated roles that must use a second factor. */
+const mfaRolesSchema = z.string().optional().transform((v, ctx) => {
+  const names = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const roles = names.map((n) => roleSchema.safeParse(n));
+  const bad = names.filter((_n, i) => !roles[i]?.success);
+  if (bad.length) {
+    ctx.addIssue({ code: 'custom', message: `GC_MFA_REQUIRED names unknown roles ${bad.join(', ')}; use ${roleSchema.options.join(', ')}` });
+    return z.NEVER;
+  }
+  return [...new Set(roles.flatMap((r) => (r.success ? [r.data] : [])))];
+});
 
 export const gatewayConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -18,7 +48,12 @@ export const gatewayConfigSchema = z.object({
   eventIdKeyFile: z.string().min(1).optional(),
   /** Denials of one actor, action, reason and machine within this window become one more audit event with a count. */
   denialFoldMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DENIAL_FOLD_MS),
-});
+  /** PEM files of the gateway's own certificate (chain) and key: HTTPS when both are given. */
+  httpsCert: z.string().min(1).optional(),
+  httpsKey: z.string().min(1).optional(),
+  trustProxy: trustProxySchema,
+  mfaRequiredRoles: mfaRolesSchema,
+}).refine((c) => !c.httpsCert === !c.httpsKey, { message: 'give both GC_HTTPS_CERT and GC_HTTPS_KEY, or neither', path: ['httpsCert'] });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -34,7 +69,38 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     secureCookies: env.GC_SECURE_COOKIES,
     eventIdKeyFile: env.GC_EVENT_ID_KEY_FILE || undefined,
     denialFoldMs: env.GC_DENIAL_FOLD_MS,
+    httpsCert: env.GC_HTTPS_CERT || undefined,
+    httpsKey: env.GC_HTTPS_KEY || undefined,
+    trustProxy: env.GC_TRUST_PROXY,
+    mfaRequiredRoles: env.GC_MFA_REQUIRED,
   });
   if (!r.success) throw new Error(`invalid gateway configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const https = readHttpsFiles(r.data);
+  if (https && !https.ok) throw new Error(`invalid gateway configuration: ${https.error}`);
   return r.data;
+}
+
+/**
+ * The certificate and key of GC_HTTPS_CERT / GC_HTTPS_KEY, checked to be readable PEM that belong
+ * together (so a wrong pair stops the start with a message, not the first browser); undefined
+ * without HTTPS.
+ */
+export function readHttpsFiles(c: Pick<GatewayConfig, 'httpsCert' | 'httpsKey'>): { ok: true; cert: Buffer; key: Buffer } | { ok: false; error: string } | undefined {
+  if (!c.httpsCert || !c.httpsKey) return undefined;
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    cert = readFileSync(c.httpsCert);
+    key = readFileSync(c.httpsKey);
+  } catch (e) {
+    return { ok: false, error: `cannot read the HTTPS certificate or key: ${(e as Error).message}` };
+  }
+  try {
+    const x = new X509Certificate(cert);
+    if (!x.checkPrivateKey(createPrivateKey(key))) return { ok: false, error: `GC_HTTPS_KEY ${c.httpsKey} is not the key of the certificate in GC_HTTPS_CERT ${c.httpsCert}` };
+    if (new Date(x.validTo) < new Date()) return { ok: false, error: `the certificate in GC_HTTPS_CERT expired on ${x.validTo}` };
+  } catch (e) {
+    return { ok: false, error: `GC_HTTPS_CERT / GC_HTTPS_KEY are not a PEM certificate and private key: ${(e as Error).message}` };
+  }
+  return { ok: true, cert, key };
 }

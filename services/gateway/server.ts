@@ -29,7 +29,7 @@ const gw = await buildApp({
   db,
   nc,
   js,
-  auth: withAuth({ cookieSecure: config.secureCookies, enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined }),
+  auth: withAuth({ cookieSecure: config.secureCookies, mfa: { requiredRoles: config.mfaRequiredRoles }, enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined }),
   logger: { level: process.env.GC_LOG_LEVEL ?? 'info' },
 });
 for (const n of notes) gw.app.log.warn(n);
