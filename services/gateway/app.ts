@@ -19,7 +19,7 @@ import { type AgentEvents, subscribeAgentEvents } from './bus/agent-events.js';
 import { type AuditPublisher, createAuditPublisher } from './bus/audit-publisher.js';
 import { createCommandClient } from './bus/command-client.js';
 import type { EventIds } from './bus/event-ids.js';
-import { installBrowserSecurity } from './browser-security.js';
+import { installSecurityHeaders, installWebSocketOriginCheck } from './browser-security.js';
 import { type GatewayConfig, readHttpsFiles } from './config.js';
 import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
 import { installInputGuard, safeText } from './input-guard.js';
@@ -63,8 +63,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
     // Only behind a TLS-terminating proxy the operator named: else X-Forwarded-* is ignored (rate limits key on the socket address).
-    // (fastify takes a hop count too; its type does not say so.)
-    trustProxy: config.trustProxy as boolean | string,
+    trustProxy: config.trustProxy,
     ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
     ...envelopeServerOptions,
   }) as unknown as FastifyInstance;
@@ -87,7 +86,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
-  installBrowserSecurity(app);
+  installSecurityHeaders(app);
 
   await app.register(swagger, {
     openapi: { info: { title: 'GuruConnect Sessions & Backstage API', version: '0.1.0' } },
@@ -95,6 +94,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  installWebSocketOriginCheck(app);
 
   const log = (m: string) => app.log.info(m);
   const events = subscribeAgentEvents(nc, log);

@@ -34,8 +34,23 @@ export function ownOrigin(req: FastifyRequest): string {
   return `${req.protocol}://${req.host}`.toLowerCase();
 }
 
-/** Installs the response headers and the WebSocket Origin check; call before the auth plugin. */
-export function installBrowserSecurity(app: FastifyInstance): void {
+/** Installs the response headers; call before any route is registered, so every answer has them. */
+export function installSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (req.protocol === 'https') reply.header('strict-transport-security', HSTS);
+  });
+}
+
+/**
+ * Installs the WebSocket Origin check. Call after @fastify/websocket is registered (its own
+ * onRequest hook must run first, or a refused upgrade's socket is never closed) and before the
+ * auth plugin (an upgrade from elsewhere is refused before any token is looked at).
+ */
+export function installWebSocketOriginCheck(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') return;
     const origin = req.headers.origin;
@@ -44,12 +59,5 @@ export function installBrowserSecurity(app: FastifyInstance): void {
       req.log.warn({ origin }, 'WebSocket upgrade from another origin refused');
       return reply.code(403).send(envelope(ErrorCode.ORIGIN_REFUSED, `a WebSocket from origin ${origin.slice(0, 200)} is refused: open the dashboard from ${ownOrigin(req)}`, String(req.id)));
     }
-  });
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    if (req.protocol === 'https') reply.header('strict-transport-security', HSTS);
   });
 }

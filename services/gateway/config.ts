@@ -7,16 +7,17 @@ import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
 
 /**
  * GC_TRUST_PROXY: unset, '', 0, false or off trusts no proxy (X-Forwarded-For/-Proto ignored, the
- * login rate limits key on the socket address); a positive number trusts that many hops; 'true'
- * any; anything else a comma-separated list of proxy addresses or CIDRs (fastify's trustProxy).
+ * login rate limits key on the socket address); a comma-separated list of the proxies' addresses or
+ * CIDRs trusts X-Forwarded-* from those peers only; 'true' from any peer (only when nothing but the
+ * proxy can reach the gateway). Hop counts are refused: fastify ignores them (it cannot tell the
+ * proxy from a client that forged enough hops).
  */
-const trustProxySchema = z.string().optional().transform((v, ctx): boolean | number | string => {
+const trustProxySchema = z.string().optional().transform((v, ctx): boolean | string => {
   const s = (v ?? '').trim();
   if (s === '' || /^(0|false|off|no)$/i.test(s)) return false;
   if (/^(true|on|yes)$/i.test(s)) return true;
-  if (/^\d+$/.test(s)) return Number(s);
-  if (/^[0-9A-Fa-f.:/, ]+$/.test(s)) return s;
-  ctx.addIssue({ code: 'custom', message: 'GC_TRUST_PROXY must be off, a hop count, true, or proxy addresses/CIDRs separated by commas' });
+  if (/^[0-9A-Fa-f.:/, ]+$/.test(s) && /[.:]/.test(s)) return s;
+  ctx.addIssue({ code: 'custom', message: "GC_TRUST_PROXY must be off, the proxies' addresses or CIDRs separated by commas, or true" });
   return z.NEVER;
 });
 
