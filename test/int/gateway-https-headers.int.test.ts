@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -108,8 +108,7 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
     assert.ok(https);
     assert.ok(https.note?.includes('self-signed'));
     assert.match(https.note ?? '', /SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
-    const keyMode = execFileSync('stat', ['-c', '%a', https.env.GC_HTTPS_KEY], { encoding: 'utf8' }).trim();
-    assert.equal(keyMode, '600');
+    assert.equal(statSync(https.env.GC_HTTPS_KEY).mode & 0o777, 0o600, 'the key is owner-only');
     const ca = readFileSync(https.certFile);
     const { url, port } = await start(https.env);
     assert.ok(url.startsWith('https://'));
