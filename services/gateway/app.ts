@@ -75,7 +75,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const audit = createAuditPublisher(js, (m) => app.log.error(m), { windowMs: config.denialFoldMs });
   installInputGuard(app, async (request, problem) => {
     // A refused login is still a failed login: record it, with the name made safe to store.
-    if (request.routeOptions.url !== '/api/auth/login') return;
+    if (request.routeOptions.url !== '/api/auth/login' && request.routeOptions.url !== '/api/auth/login/mfa') return;
     const name = (request.body as { name?: unknown } | undefined)?.name;
     await audit({
       eventType: 'login_failed',

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { prepareGatewayHttps } from '../../infra/launcher/https-cert.js';
+import { decode } from '../../proto/codec.js';
+import { subjects } from '../../proto/subjects.js';
 import { type Gateway, buildApp } from '../../services/gateway/app.js';
 import { type AuthWiring, withAuth } from '../../services/gateway/access-auth.js';
 import { gatewayConfigSchema, loadGatewayConfig } from '../../services/gateway/config.js';
@@ -170,6 +172,29 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
     assert.equal(own.status, 101);
     const script = await upgrade(`${url}/ws/live`, auth);
     assert.equal(script.status, 101, 'a non-browser client sends no Origin and is judged by its token');
+  });
+
+  it('refuses NUL or a lone surrogate in the second sign-in step with 400 and audits it as a failed login', async () => {
+    const { url } = await start({});
+    const seen: Record<string, unknown>[] = [];
+    const sub = backbone.nc.subscribe(subjects.audit('login_failed'), {
+      callback: (_e, m) => {
+        const d = decode(m.data, m.subject);
+        if (d.ok && d.value.audit) seen.push(JSON.parse(d.value.audit.detailsJson ?? '{}') as Record<string, unknown>);
+      },
+    });
+    try {
+      for (const body of ['{"challenge":"gcm_x","code":"12345\\u0000"}', '{"challenge":"gcm_\\ud800","code":"123456"}']) {
+        const r = await call(`${url}/api/auth/login/mfa`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        assert.equal(r.status, 400, r.body);
+        assert.equal((JSON.parse(r.body) as { error_code: string }).error_code, 'VALIDATION_FAILED');
+      }
+      const deadline = Date.now() + 10_000;
+      while (seen.filter((f) => f.reason === 'invalid_input').length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(seen.filter((f) => f.reason === 'invalid_input').length, 2, JSON.stringify(seen));
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it('refuses a bad HTTPS, proxy or MFA configuration at start with a message', async () => {
