@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
+import { createApiToken } from '../../services/auth/api-tokens.js';
 import { type AuditEvent, type AuthPluginOptions, authPlugin } from '../../services/auth/plugin.js';
 import type { Role } from '../../services/auth/roles.js';
 import { totpCode } from '../../services/auth/totp.js';
@@ -281,7 +282,7 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
     assert.equal(cross.statusCode, 401, "nora's code does not complete olga's challenge");
   });
 
-  it('GC_MFA_REQUIRED: an operator without a factor reaches set-up and nothing else (HTTP and WebSocket); a viewer is not affected', async () => {
+  it('GC_MFA_REQUIRED: an operator without a factor reaches set-up and nothing else (HTTP and WebSocket); a viewer and API tokens are not affected', async () => {
     const token = await sessionOf(strict, 'rita');
     const me = await strict.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(token) });
     assert.equal(me.statusCode, 200);
@@ -292,6 +293,11 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
     const ws = await strict.inject({ method: 'GET', url: '/ws/probe', headers: { ...bearer(token), connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
     assert.equal(ws.statusCode, 403);
     assert.equal((ws.json() as Json).error_code, 'MFA_SETUP_REQUIRED');
+    // An API token of the same user is a script's credential: not held to the requirement.
+    const apiToken = await createApiToken(db, { name: 'ci', userName: 'rita' });
+    assert.ok(apiToken.ok);
+    const script = await strict.inject({ method: 'POST', url: '/api/machines/m1/backstage', headers: bearer(apiToken.value.token) });
+    assert.equal(script.statusCode, 200, script.body);
     // The same route without the requirement answers for the viewer's role only.
     const viewer = await sessionOf(strict, 'vic');
     const v = await strict.inject({ method: 'POST', url: '/api/machines/m1/backstage', headers: bearer(viewer) });
