@@ -21,6 +21,8 @@ DEPS=(
   "bin openssl openssl"
   "file /usr/lib/postgresql/*/bin/initdb postgresql"
   "bin pg_config postgresql-common"
+  # certificates: the local gateway's self-signed one (GC_HTTPS=1)
+  "bin openssl openssl"
   # virtual X displays and the X tools the launcher and the tests run on them
   "bin Xvfb xvfb"
   "bin xdpyinfo x11-utils"

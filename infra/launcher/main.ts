@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole system on this machine, and the dashboard URL. Ctrl-C stops everything.
- * Environment: PORT (default 8080), GC_DATA_DIR (default ./data), DATABASE_URL (optional).
+ * Environment: PORT (default 8080), GC_DATA_DIR (default ./data), DATABASE_URL (optional), GC_HTTPS=1
+ * (HTTPS with a generated self-signed certificate) or GC_HTTPS_CERT/GC_HTTPS_KEY (your certificate).
  * `npm start -- --cluster` (or GC_NATS_CLUSTER=1) runs three nats-servers in a cluster with the event
  * stream at 3 replicas, as production does (docs/RELIABILITY.md). `--demo` adds two desktops of two
  * demo users (Xvfb) for a headless machine, so the live view and switching can be tried at once.
@@ -44,6 +45,7 @@ say(`NATS speaks TLS only; clients verify it against ${stack.natsCa}`);
 console.log('');
 console.log(`  Dashboard: ${stack.url}/`);
 console.log(`  API docs:  ${stack.url}/api/docs`);
+if (stack.httpsNote) console.log(`  Note: ${stack.httpsNote}`);
 if (stack.admin.password) console.log(`  Sign in as: admin / ${stack.admin.password}   (kept in ${dataDir}/admin-password)`);
 console.log('');
 say('press Ctrl-C to stop');

@@ -23,6 +23,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../nats-auth/setup.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { type Child, startChild } from '../servers/child.js';
+import { prepareGatewayHttps, probeHealth } from './https-cert.js';
 import { freePort } from '../servers/free-port.js';
 import { type NatsCluster, startNatsCluster } from '../servers/nats-cluster.js';
 import { type NatsServer, startNatsServer } from '../servers/nats-server.js';
@@ -67,6 +68,8 @@ export interface Stack {
   /** The cluster's nodes, when started with `cluster`. */
   cluster: NatsCluster | undefined;
   agentId: string | undefined;
+  /** Set when the launcher made a self-signed HTTPS certificate (GC_HTTPS=1): printed with the URL. */
+  httpsNote?: string;
   /** The first admin; its password is printed on first start and kept in <dataDir>/admin-password. */
   admin: { name: string; password: string };
   /** Creates a technician with a generated password (tests, demos). */
@@ -93,7 +96,7 @@ async function waitForHealth(url: string, child: Child, logFile: string, timeout
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.proc.exitCode !== null) throw new Error(`gateway exited with ${child.proc.exitCode}; see ${logFile}`);
-    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    const ok = await probeHealth(url);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -180,7 +183,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!existsSync(eventIdKeyFile)) await writeSecret(eventIdKeyFile, newEventIdKey());
 
     const port = opts.port || (await freePort());
-    const url = `http://127.0.0.1:${port}`;
+    // HTTPS only when asked (GC_HTTPS=1 or GC_HTTPS_CERT/KEY): see https-cert.ts for why HTTP stays the local default.
+    const https = await prepareGatewayHttps(dataDir, { ...process.env, ...opts.env });
+    const url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
     const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, NATS_CA: tls.caFile, DATABASE_URL: databaseUrl };
     const tsx = (entry: string, nodeArgs: string[] = []) => [process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, entry)]] as const;
     const services: Record<string, Child> = {};
@@ -194,7 +199,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
       gateway: async () => ({
         entry: 'services/gateway/server.ts',
-        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile },
+        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile, ...https?.env },
       }),
     };
     const agentId = opts.agent === false ? undefined : (opts.agentId ?? defaultAgentId());
@@ -229,6 +234,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       natsAuthDir: auth.dir,
       cluster,
       agentId,
+      httpsNote: https?.note,
       admin,
       services,
       credsFor: (kind) => auth.credsFor(kind),

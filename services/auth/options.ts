@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import type { AgentCredentialIssuer } from './enrollment.js';
 import type { LoginPolicy } from './login.js';
-import type { AuthUser } from './roles.js';
+import type { AuthUser, Role } from './roles.js';
 
 export type AuditEvent = { eventType: string; actor?: AuthUser; agentId?: string; details: Record<string, unknown> };
 export type AuditFn = (ev: AuditEvent) => Promise<void>;
@@ -16,6 +16,8 @@ export interface AuthPluginOptions {
   cookieSecure?: boolean;
   /** API tokens: how often a token's last_used_at is written at most (default api-tokens.ts `apiTokenDefaults`). */
   apiTokens?: { touchEveryMs?: number };
+  /** The second factor: roles that must have one (GC_MFA_REQUIRED), the issuer name shown by authenticator apps. */
+  mfa?: { requiredRoles?: readonly Role[]; issuer?: string };
   /** Lockout and rate-limit policy; defaults in login.ts `loginDefaults`. */
   login?: Partial<LoginPolicy>;
   /** Enables POST /api/agents/enroll and /api/agents/:agentId/revoke; without it they answer NOT_AVAILABLE. */

@@ -8,6 +8,7 @@ import { ErrorCode } from '../../proto/errors.js';
 import { createApiTokenAuth } from './api-token-auth.js';
 import { isApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
+import { allowedBeforeSetup, mfaRequiredFor } from './mfa-policy.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
 import { type PolicyAction, can, isPolicyAction, rolesFor } from './policy.js';
 import { sendError } from './reply.js';
@@ -57,6 +58,10 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     if (!found) return;
     req.user = found.user;
     tokenIds.set(req, found.tokenId);
+    // GC_MFA_REQUIRED: a session of such a role without a factor reaches set-up and nothing else.
+    if (!found.mfaEnabled && mfaRequiredFor(opts, found.user) && !allowedBeforeSetup(req)) {
+      return sendError(reply, ErrorCode.MFA_SETUP_REQUIRED, `your role (${found.user.role}) must use a second factor: set it up first (dashboard, or POST /api/auth/mfa/setup then /api/auth/mfa/confirm)`);
+    }
   });
 
   app.decorate('requireRole', (...allowed: [PolicyAction] | Role[]): preHandlerAsyncHookHandler => {

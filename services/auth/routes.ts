@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { adminRoutes } from './admin-routes.js';
 import { agentRoutes } from './agent-routes.js';
 import { apiTokenRoutes } from './api-token-routes.js';
+import { mfaRoutes } from './mfa-routes.js';
 import type { AuthPluginOptions } from './options.js';
 import { sessionRoutes } from './session-routes.js';
 
@@ -17,4 +18,5 @@ export const authRoutes: FastifyPluginAsync<AuthPluginOptions> = async (app, opt
   await app.register(adminRoutes, opts);
   await app.register(agentRoutes, opts);
   await app.register(apiTokenRoutes, opts);
+  await app.register(mfaRoutes, opts);
 };

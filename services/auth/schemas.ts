@@ -5,7 +5,26 @@ import { authUserSchema, roleSchema, userNameSchema } from './roles.js';
 
 export const loginBodySchema = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 export const loginReplySchema = z.object({ token: z.string(), user: authUserSchema, expires_at: z.string() });
-export const meReplySchema = z.object({ user: authUserSchema });
+/** The password step's answer for a user with a second factor: no session, a challenge for POST /api/auth/login/mfa. */
+export const mfaChallengeReplySchema = z.object({ mfa_required: z.literal(true), challenge: z.string(), expires_at: z.string() });
+export const passwordStepReplySchema = z.union([loginReplySchema, mfaChallengeReplySchema]);
+export const loginCodeBodySchema = z.object({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(64) });
+export const mfaStatusSchema = z.object({
+  enabled: z.boolean(),
+  /** GC_MFA_REQUIRED names this user's role: without a factor, everything but set-up answers MFA_SETUP_REQUIRED. */
+  required: z.boolean(),
+  recovery_codes_left: z.number().int(),
+});
+export const meReplySchema = z.object({ user: authUserSchema, mfa: mfaStatusSchema });
+export const mfaSetupReplySchema = z.object({
+  /** Base32, for typing into an app; shown only during set-up, never again. */
+  secret: z.string(),
+  otpauth_uri: z.string(),
+  /** The otpauth URI as a QR code (data:image/png;base64,…). */
+  qr_png: z.string(),
+});
+export const mfaConfirmBodySchema = z.object({ code: z.string().min(1).max(64) });
+export const mfaConfirmReplySchema = z.object({ recovery_codes: z.array(z.string()) });
 export const okReplySchema = z.object({ ok: z.literal(true) });
 
 export const createUserBodySchema = z.object({ name: userNameSchema, role: roleSchema, password: z.string().min(10).max(1024).optional() });

@@ -2,10 +2,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
- * A 256-bit random secret with a readable prefix (`gcs_` session, `gca_` API token, `gce_` enrollment):
+ * A 256-bit random secret with a readable prefix (`gcs_` session, `gca_` API token, `gce_` enrollment,
+ * `gcm_` second-factor challenge):
  * the gateway tells the kinds apart by it, and secret scanners can find a leaked one.
  */
-export function newSecret(prefix: 'gcs' | 'gca' | 'gce'): string {
+export function newSecret(prefix: 'gcs' | 'gca' | 'gce' | 'gcm'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -22,12 +22,16 @@ export async function issueToken(db: Kysely<Database>, userId: string, opts: { t
   return { id: row.id, token, expiresAt };
 }
 
-/** The user behind a live token (not expired, not revoked, user not disabled), with the token id. */
-export async function resolveToken(db: Kysely<Database>, token: string): Promise<{ user: AuthUser; tokenId: string } | undefined> {
+/**
+ * The user behind a live token (not expired, not revoked, user not disabled), with the token id and
+ * whether the user has a confirmed second factor (GC_MFA_REQUIRED enforcement needs it on every request).
+ */
+export async function resolveToken(db: Kysely<Database>, token: string): Promise<{ user: AuthUser; tokenId: string; mfaEnabled: boolean } | undefined> {
   if (token.length > 200) return undefined;
   const row = await db.selectFrom('auth_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id as token_id', 'u.id', 'u.name', 'u.role'])
+    .leftJoin('user_mfa as m', 'm.user_id', 'u.id')
+    .select(['t.id as token_id', 'u.id', 'u.name', 'u.role', 'm.confirmed_at'])
     .where('t.token_hash', '=', hashSecret(token))
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', new Date())
@@ -35,7 +39,7 @@ export async function resolveToken(db: Kysely<Database>, token: string): Promise
     .executeTakeFirst();
   if (!row) return undefined;
   const role = roleSchema.safeParse(row.role);
-  return role.success ? { user: { id: row.id, name: row.name, role: role.data }, tokenId: row.token_id } : undefined;
+  return role.success ? { user: { id: row.id, name: row.name, role: role.data }, tokenId: row.token_id, mfaEnabled: row.confirmed_at !== null } : undefined;
 }
 
 /** Revokes one token by id; NOT_FOUND when it does not exist or was already revoked. */

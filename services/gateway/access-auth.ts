@@ -3,13 +3,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import type { AgentCredentialIssuer } from '../auth/enrollment.js';
-import { authPlugin } from '../auth/plugin.js';
+import { type AuthPluginOptions, authPlugin } from '../auth/plugin.js';
 import type { Access } from './access.js';
 import type { AuditPublisher } from './bus/audit-publisher.js';
 import type { Actor } from './bus/command-client.js';
 
 export interface AuthWiring {
   cookieSecure: boolean;
+  /** Second factor: GC_MFA_REQUIRED roles and the name authenticator apps show. */
+  mfa?: AuthPluginOptions['mfa'];
+  /** Login policy overrides (tests: small limits, a fixed clock). */
+  login?: AuthPluginOptions['login'];
   enrollment?: { issuer: AgentCredentialIssuer; natsUrl: string | string[] };
 }
 
@@ -24,6 +28,8 @@ export function withAuth(wiring: AuthWiring) {
       audit: (ev) => audit({ eventType: ev.eventType, agentId: ev.agentId, details: ev.details, actor: ev.actor ? { userId: ev.actor.id, userName: ev.actor.name, role: ev.actor.role } : undefined }),
       cookieSecure: wiring.cookieSecure,
       enrollment: wiring.enrollment,
+      mfa: wiring.mfa,
+      login: wiring.login,
     });
     return {
       actor: (request) => actorOf(request) ?? { userId: '', userName: '', role: '' },

@@ -18,7 +18,8 @@ import { createBackstageClient } from './backstage/backstage-client.js';
 import type { AgentEvents } from './bus/agent-events.js';
 import type { AuditPublisher } from './bus/audit-publisher.js';
 import type { GatewayBus } from './bus/gateway-bus.js';
-import type { GatewayConfig } from './config.js';
+import { installSecurityHeaders, installWebSocketOriginCheck } from './browser-security.js';
+import { type GatewayConfig, readHttpsFiles } from './config.js';
 import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
 import { installInputGuard, safeText } from './input-guard.js';
 import type { ReadModelNotifications } from './read/notifications.js';
@@ -55,6 +56,9 @@ export interface Gateway {
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const { config, db, bus, notifications } = deps;
   const { events, audit, commands } = bus;
+  const https = readHttpsFiles(config);
+  if (https && !https.ok) throw new Error(`invalid gateway configuration: ${https.error}`);
+  // One instance type for HTTP and HTTPS: routes and hooks do not care which server carries them.
   const app = Fastify({
     // A pino Logger is a FastifyBaseLogger; typed as such so routes keep fastify's default logger type.
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
@@ -62,8 +66,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     requestIdLogLabel: CORRELATION_KEY,
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
+    // Only behind a TLS-terminating proxy the operator named: else X-Forwarded-* is ignored (rate limits key on the socket address).
+    trustProxy: config.trustProxy,
+    ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
     ...envelopeServerOptions,
-  });
+  }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
@@ -71,7 +78,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   app.removeContentTypeParser('text/plain');
   installInputGuard(app, async (request, problem) => {
     // A refused login is still a failed login: record it, with the name made safe to store.
-    if (request.routeOptions.url !== '/api/auth/login') return;
+    if (request.routeOptions.url !== '/api/auth/login' && request.routeOptions.url !== '/api/auth/login/mfa') return;
     const name = (request.body as { name?: unknown } | undefined)?.name;
     await audit({
       eventType: 'login_failed',
@@ -82,6 +89,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
+  installSecurityHeaders(app);
 
   await app.register(swagger, {
     openapi: { info: { title: 'GuruConnect Sessions & Backstage API', version: '0.1.0' } },
@@ -89,6 +97,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  installWebSocketOriginCheck(app);
 
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const access = await deps.auth(app, { audit, db });

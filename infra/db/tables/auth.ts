@@ -1,5 +1,5 @@
-/** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003; API tokens and service accounts: 0006). */
-import type { ColumnType, Generated } from 'kysely';
+/** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003; API tokens and service accounts: 0006; second factor: 0007). */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { Timestamp } from './columns.js';
 
 export interface UsersTable {
@@ -75,6 +75,37 @@ export interface AgentsTable {
   revoked_at: Timestamp | null;
 }
 
+/** A technician's TOTP factor (RFC 6238): the secret is never returned after set-up. */
+export interface UserMfaTable {
+  user_id: string;
+  /** Base32 secret. */
+  secret: string;
+  /** Null while set-up is begun but not confirmed with a code. */
+  confirmed_at: Timestamp | null;
+  /** The last accepted time step (bigint; kysely reads it as a string): no code of it or before is accepted again. */
+  last_step: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  created_at: Generated<Timestamp>;
+}
+
+/** Single-use recovery codes, stored as sha256 only. */
+export interface MfaRecoveryCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+}
+
+/** Between password and code: a short-lived, single-use challenge (`gcm_…`, stored as sha256), never a session. */
+export interface MfaChallengesTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_ip: string | null;
+}
+
 export interface AuthTables {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -82,4 +113,7 @@ export interface AuthTables {
   machine_grants: MachineGrantsTable;
   enrollment_keys: EnrollmentKeysTable;
   agents: AgentsTable;
+  user_mfa: UserMfaTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }

@@ -2,12 +2,16 @@
 import type { MachineDto, WindowsSessionDto } from '../../gateway/api-schemas.js';
 import type { AuthUser, Role } from '../../auth/roles.js';
 import type { apiTokenInfoSchema, createApiTokenReplySchema } from '../../auth/api-token-schemas.js';
+import type { mfaSetupReplySchema, mfaStatusSchema } from '../../auth/schemas.js';
 import type { z } from 'zod';
 
 export type { AuthUser, MachineDto, Role, WindowsSessionDto };
 /** An API token as GET /api/tokens lists it, and the one-time reply of POST /api/tokens. */
 export type ApiTokenDto = z.infer<typeof apiTokenInfoSchema>;
 export type CreatedApiTokenDto = z.infer<typeof createApiTokenReplySchema>;
+/** The second factor's state (GET /api/auth/me, GET /api/auth/mfa) and the one-time set-up answer. */
+export type MfaStatusDto = z.infer<typeof mfaStatusSchema>;
+export type MfaSetupDto = z.infer<typeof mfaSetupReplySchema>;
 
 /** What the viewer socket sends to the browser (services/gateway/ws/viewer-socket.ts, backstage-socket.ts). */
 export type ServerMessage =

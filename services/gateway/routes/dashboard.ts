@@ -56,7 +56,7 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
   });
   // The dashboard is a single page: every non-API path gets index.html.
-  for (const path of ['/', '/machines/*', '/audit', '/tokens', '/login']) {
+  for (const path of ['/', '/machines/*', '/audit', '/tokens', '/login', '/mfa']) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(index?.body));
   }
   if (!assets.has('/favicon.ico')) {

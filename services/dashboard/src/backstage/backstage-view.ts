@@ -26,8 +26,6 @@ export interface BackstageView {
 type Tab = 'terminal' | 'services' | 'processes';
 /** Commands: one command per Enter, no state kept. Interactive shell: a pty kept across commands. */
 export type TerminalMode = 'commands' | 'shell';
-// styles.css has no pressed-button look; the accent marks the terminal mode in use.
-const PRESSED = 'background: var(--accent); border-color: var(--accent); color: #fff;';
 
 /** Builds the view; `send` writes to the viewer socket, `exit` leaves backstage. */
 export function createBackstageView(opts: { host: string; send(m: ClientMessage): boolean; exit(): void }): BackstageView {
@@ -46,7 +44,7 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   const modeButtons = new Map<TerminalMode, HTMLButtonElement>();
   const modeToggle = h('div', { class: 'btn-group', role: 'group', 'aria-label': 'Terminal mode', 'data-testid': 'terminal-mode' },
     ...([['commands', 'Commands'], ['shell', 'Interactive shell']] as const).map(([m, label]) => {
-      const b = h('button', { class: 'btn btn-xs', 'data-mode': m, 'aria-pressed': String(m === termMode), style: m === termMode ? PRESSED : '', onclick: () => setTermMode(m) }, label);
+      const b = h('button', { 'data-mode': m, 'aria-pressed': String(m === termMode), class: m === termMode ? 'btn btn-xs btn-pressed' : 'btn btn-xs', onclick: () => setTermMode(m) }, label);
       modeButtons.set(m, b);
       return b;
     }));
@@ -56,7 +54,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     for (const [k, b] of modeButtons) {
       b.classList.toggle('active', k === m);
       b.setAttribute('aria-pressed', String(k === m));
-      b.style.cssText = k === m ? PRESSED : '';
+      // The accent marks the terminal mode in use (a class: the CSP allows no style attributes of ours).
+      b.classList.toggle('btn-pressed', k === m);
     }
     termEl.hidden = m !== 'commands';
     ptyEl.hidden = m !== 'shell';
@@ -229,7 +228,7 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       h('dl', { class: 'kv kv-compact' },
         row('Hostname', s.hostname), row('OS', s.osVersion), row('Platform', `${s.platform} ${s.arch}`.trim()), row('CPUs', String(s.cpuCount)),
         row('Memory', s.memoryTotalKb ? `${kb(used)} of ${kb(s.memoryTotalKb)} used` : '—'), row('Uptime', duration(s.uptimeSecs)), row('Agent', s.agentVersion || '—')),
-      s.memoryTotalKb ? h('div', { class: 'meter' }, h('div', { class: 'meter-fill', style: `width:${Math.round((used / s.memoryTotalKb) * 100)}%` })) : null,
+      s.memoryTotalKb ? h('div', { class: 'meter' }, meterFill(Math.round((used / s.memoryTotalKb) * 100))) : null,
       h('h4', null, `Logged-on sessions (${s.sessions.length})`),
       h('ul', { class: 'sys-sessions' }, ...s.sessions.map((x) => h('li', null, h('strong', null, x.userName || '—'), ` #${x.sessionId} · ${x.state} · ${x.type}`, x.station ? h('span', { class: 'mono muted' }, ` ${x.station}`) : null))));
   };
@@ -297,4 +296,11 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       terminal.dispose();
     },
   };
+}
+
+/** The filled part of a meter; its width set through the CSSOM, which the CSP allows (a style attribute it would not need to). */
+function meterFill(percent: number): HTMLElement {
+  const el = h('div', { class: 'meter-fill' });
+  el.style.width = `${percent}%`;
+  return el;
 }
