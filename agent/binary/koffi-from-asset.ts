@@ -13,7 +13,7 @@ export function nativePath(execPath: string, hash: string): string {
   return join(dirname(execPath), 'guruconnect-native', `koffi-${hash.slice(0, 16)}.node`);
 }
 
-function loadNative(): Record<string, unknown> {
+function loadNative(): Record<string | symbol, unknown> {
   // node:sea exists only in Node 20.12+ and only means something inside a SEA.
   const sea = process.getBuiltinModule?.('node:sea') ?? require('node:sea');
   const bytes = Buffer.from(sea.getAsset('koffi.node') as ArrayBuffer);
@@ -27,10 +27,24 @@ function loadNative(): Record<string, unknown> {
     renameSync(tmp, file);
     if (!same(file)) throw new Error(`koffi's native module at ${file} does not match the one in this executable`);
   }
-  const mod = { exports: {} as Record<string, unknown> };
+  const mod = { exports: {} as Record<string | symbol, unknown> };
   process.dlopen(mod, file);
   return mod.exports;
 }
 
-const koffi = loadNative();
+let native: Record<string | symbol, unknown> | undefined;
+/**
+ * Loaded on first use, not at start-up: modules that declare koffi types at their top level are
+ * imported by every agent, but most never call a native function (and `--version` writes no file).
+ */
+const koffi = new Proxy({} as Record<string | symbol, unknown>, {
+  get: (_t, prop) => {
+    native ??= loadNative();
+    return native[prop];
+  },
+  has: (_t, prop) => {
+    native ??= loadNative();
+    return prop in native;
+  },
+});
 export default koffi;

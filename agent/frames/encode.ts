@@ -8,7 +8,7 @@
  * UI but large on anything photographic — kept for callers that need exact pixels.
  */
 import { deflateRawSync } from 'node:zlib';
-import sharp from 'sharp';
+import type sharpType from 'sharp';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame } from '../platform/port.js';
 import type { Rect } from './tiles.js';
@@ -18,8 +18,20 @@ export type Tile = guruconnect.Tile.$Properties;
 export const TileEncoding = guruconnect.TileEncoding;
 export type TileEncoding = guruconnect.TileEncoding;
 
-// One thread per core: the capture loop runs several tile encodes at once.
-sharp.concurrency(1);
+let sharpModule: Promise<typeof sharpType> | undefined;
+/**
+ * sharp (and libvips, ~40 MiB resident) loads on the first tile that needs it, not at the agent's
+ * start: most agents never capture, and the single-file binary does not carry it at all (its JPEG
+ * tiles need libturbojpeg).
+ */
+function loadSharp(): Promise<typeof sharpType> {
+  sharpModule ??= import('sharp').then((m) => {
+    // One thread per core: the capture loop runs several tile encodes at once.
+    m.default.concurrency(1);
+    return m.default;
+  });
+  return sharpModule;
+}
 
 /** Copies `rect` out of a BGRX frame, tightly packed, as RGBA or BGRA (alpha forced to 255). */
 export function extractPixels(frame: RawFrame, rect: Rect, order: 'rgba' | 'bgra' = 'rgba'): Buffer {
@@ -52,6 +64,7 @@ export async function encodeTile(frame: RawFrame, rect: Rect, encoding: TileEnco
 export async function encodePortable(frame: RawFrame, rect: Rect, encoding: TileEncoding, q: number): Promise<Buffer> {
   // Raw DEFLATE (no zlib header) of width*height*4 bytes in B G R A order, alpha 255.
   if (encoding === TileEncoding.TILE_RAW_BGRA) return deflateRawSync(extractPixels(frame, rect, 'bgra'), { level: 1 });
+  const sharp = await loadSharp();
   const img = sharp(extractPixels(frame, rect, 'rgba'), { raw: { width: rect.width, height: rect.height, channels: 4 } });
   if (encoding === TileEncoding.TILE_WEBP) return img.webp({ quality: q, effort: 0 }).toBuffer();
   if (encoding === TileEncoding.TILE_PNG) return img.png({ compressionLevel: 1 }).toBuffer();

