@@ -2,27 +2,23 @@
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '../../proto/errors.js';
 import type { InstallArgs } from './install-args.js';
+import { postJson } from './post-json.js';
 
 // The gateway's reply (services/auth/schemas.ts enrollReplySchema); the agent may not import services/.
 const enrollReplySchema = z.object({ agent_id: z.string(), creds: z.string().min(1).max(64 * 1024), nats_url: z.union([z.string(), z.array(z.string())]), site: z.string() });
 export type Enrollment = z.infer<typeof enrollReplySchema>;
 
 /** Enrolls this machine; an error names the gateway's code (e.g. CONFLICT for an id already enrolled). */
-export async function enroll(args: InstallArgs, host: string, fetchImpl: typeof fetch = fetch): Promise<{ ok: true; value: Enrollment } | { ok: false; code: string; message: string }> {
+export async function enroll(args: InstallArgs, host: string): Promise<{ ok: true; value: Enrollment } | { ok: false; code: string; message: string }> {
   const url = new URL('/api/agents/enroll', args.server);
-  let res: Response;
+  let res: { status: number; body: unknown };
   try {
-    res = await fetchImpl(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ enrollment_key: args.enrollKey, agent_id: args.agentId, hostname: host.slice(0, 255) || args.agentId }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    res = await postJson(url, { enrollment_key: args.enrollKey, agent_id: args.agentId, hostname: host.slice(0, 255) || args.agentId });
   } catch (e) {
     return { ok: false, code: 'UNREACHABLE', message: `cannot reach ${url.origin}: ${(e as Error).message}` };
   }
-  const body: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
+  const body = res.body;
+  if (res.status < 200 || res.status > 299) {
     const env = errorEnvelopeSchema.safeParse(body);
     if (!env.success) return { ok: false, code: `HTTP_${res.status}`, message: `the gateway answered ${res.status} without an error envelope` };
     const hint = env.data.error_code === 'CONFLICT' ? ' (an admin revokes the old agent first to re-enroll under this id, or pass another --agent-id)' : '';

@@ -77,6 +77,7 @@ export async function installWindows(args: InstallArgs, out: Out, isBinary: bool
   }
   const created = createAgentService(SERVICE_NAME, 'GuruConnect Agent', cmd, 'Lets GuruConnect technicians see and support this machine.');
   if (!created.ok) return fail(out, created.code === ERROR_SERVICE_EXISTS ? `the service ${SERVICE_NAME} already exists` : created.message);
+  for (const w of created.value) out(`warning: ${w}`);
   const started = await startAgentService(SERVICE_NAME);
   if (!started.ok) return fail(out, `installed, but the service did not start: ${started.message}`);
   out(`installed: ${args.agentId} enrolled, service ${SERVICE_NAME} running`);

@@ -28,7 +28,7 @@ export const PRIVATE_DIR_SDDL = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)';
 
 export type WinResult<T> = { ok: true; value: T } | { ok: false; code: number; message: string };
 
-const fail = (api: string): WinResult<never> => {
+const fail = (api: string): { ok: false; code: number; message: string } => {
   const code = serviceApi().GetLastError() as number;
   return { ok: false, code, message: `${api} failed (Win32 error ${code})` };
 };
@@ -72,25 +72,35 @@ export function buildFailureActions(resetSecs: number, delaysMs: readonly number
   return { info, keep: [acts] };
 }
 
-/** Creates the service: LocalSystem, automatic start, restart 5 s / 10 s / 30 s after failures (counter reset after a day). */
-export function createAgentService(name: string, displayName: string, commandLine: string, description: string): WinResult<void> {
+/**
+ * Creates the service: LocalSystem, automatic start, restart 5 s / 10 s / 30 s after failures (counter
+ * reset after a day). Resolves to warnings (settings Windows refused that the service can do without).
+ * A service whose restart actions cannot be set is deleted again: it would not come back after a crash.
+ */
+export function createAgentService(name: string, displayName: string, commandLine: string, description: string): WinResult<string[]> {
   return withScm((scm) => {
     const api = serviceApi();
     const svc = api.CreateServiceW(scm, wide(name), wide(displayName), SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, wide(commandLine), null, null, null, null, null) as bigint;
     if (isBadHandle(svc)) return fail('CreateServiceW');
+    const warnings: string[] = [];
     try {
       const descText = wide(description);
       const desc = Buffer.alloc(8);
       desc.writeBigUInt64LE(addressOfBuffer(descText), 0);
-      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, desc)) return fail('ChangeServiceConfig2W(DESCRIPTION)');
+      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, desc)) warnings.push(fail('ChangeServiceConfig2W(DESCRIPTION)').message);
       const fa = buildFailureActions(86_400, [5_000, 10_000, 30_000]);
-      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, fa.info)) return fail('ChangeServiceConfig2W(FAILURE_ACTIONS)');
-      // Also restart when the agent stops itself with an error (not only when the process dies).
+      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, fa.info)) {
+        const f = fail('ChangeServiceConfig2W(FAILURE_ACTIONS)');
+        api.DeleteService(svc);
+        return f;
+      }
+      // Also restart when the agent stops itself with an error, not only when the process dies
+      // (Windows Vista and later; Wine 8 answers ERROR_INVALID_LEVEL).
       const flag = Buffer.alloc(4);
       flag.writeUInt32LE(1, 0);
-      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, flag)) return fail('ChangeServiceConfig2W(FAILURE_ACTIONS_FLAG)');
+      if (!api.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, flag)) warnings.push(fail('ChangeServiceConfig2W(FAILURE_ACTIONS_FLAG)').message);
       void fa.keep;
-      return { ok: true, value: undefined };
+      return { ok: true, value: warnings };
     } finally {
       api.CloseServiceHandle(svc);
     }
