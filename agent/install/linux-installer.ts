@@ -4,7 +4,7 @@
  * systemd unit with Restart=always, enabled and started.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { chosenNatsUrl, enroll } from './enroll.js';
@@ -30,7 +30,9 @@ const systemctl = (...args: string[]) => execFileSync('systemctl', args, { stdio
 /** Writes `text` to `file` with `mode` through a temporary file (never a half-written credential). */
 function writePrivate(file: string, text: string, mode: number): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text, { mode });
+  // A leftover temporary file would keep its own mode: writeFileSync applies `mode` only when creating.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, text, { mode, flag: 'wx' });
   renameSync(tmp, file);
 }
 
@@ -49,8 +51,11 @@ export async function installLinux(args: InstallArgs, out: Out, isBinary: boolea
   if (!isBinary) return fail(out, 'install runs from the single-file binary (npm run build:agent), not from source');
   const enrolled = await enroll(args, hostname());
   if (!enrolled.ok) return fail(out, `enrollment refused: ${enrolled.code}: ${enrolled.message}`);
-  mkdirSync(LINUX_PATHS.configDir, { recursive: true, mode: 0o700 });
-  mkdirSync(LINUX_PATHS.stateDir, { recursive: true, mode: 0o700 });
+  // mkdir keeps the mode of a directory that already exists: set it either way.
+  for (const d of [LINUX_PATHS.configDir, LINUX_PATHS.stateDir]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
   writePrivate(LINUX_PATHS.credsFile, enrolled.value.creds, 0o600);
   const env = { NATS_URL: chosenNatsUrl(args, enrolled.value), GC_AGENT_ID: args.agentId, GC_AGENT_CREDS: LINUX_PATHS.credsFile, GC_AGENT_STATE_DIR: LINUX_PATHS.stateDir };
   writePrivate(LINUX_PATHS.configFile, renderEnvFile(env), 0o600);

@@ -62,7 +62,10 @@ export async function installWindows(args: InstallArgs, out: Out, isBinary: bool
   if (existing.ok) return fail(out, `the service ${SERVICE_NAME} is already installed (guruconnect-agent uninstall first)`);
   const enrolled = await enroll(args, hostname());
   if (!enrolled.ok) return fail(out, `enrollment refused: ${enrolled.code}: ${enrolled.message}`);
-  // The DACL goes on the directory before any secret is written into it; files inherit it.
+  // A directory made earlier by someone else keeps its owner, and an owner may always rewrite the
+  // DACL: start from a directory this (elevated) process creates. The DACL goes on it before any
+  // secret is written into it; files inherit it.
+  rmSync(p.dataDir, { recursive: true, force: true });
   mkdirSync(p.dataDir, { recursive: true });
   const protectedDir = protectPath(p.dataDir);
   if (!protectedDir.ok) return fail(out, `cannot protect ${p.dataDir}: ${protectedDir.message}`);
