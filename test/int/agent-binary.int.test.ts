@@ -13,7 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import { enroll } from '../../agent/install/enroll.js';
 import { renderEnvFile } from '../../agent/install/env-file.js';
 import { parseInstallArgs } from '../../agent/install/install-args.js';
+import { connectBus } from '../../infra/bus/connect.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import { startUserDisplays } from '../../infra/servers/x-displays.js';
+import { decode } from '../../proto/codec.js';
+import type { AgentId } from '../../proto/ids.js';
+import { subjects } from '../../proto/subjects.js';
+import { openViewerSocket } from '../support/viewer-ws.js';
 import { type Api, eventually, login } from '../support/api.js';
 import { createEnrollmentKey, ensureAgentBinary, machineRow, watchAgentStates } from '../support/agent-binary.js';
 
@@ -27,6 +33,7 @@ describe('the single-file Linux agent', () => {
   let dir: string;
   let stack: Stack;
   let api: Api;
+  let displays: Awaited<ReturnType<typeof startUserDisplays>> | undefined;
 
   before(async () => {
     binary = ensureAgentBinary('linux-x64');
@@ -34,11 +41,13 @@ describe('the single-file Linux agent', () => {
     dir = mkdtempSync(join(tmpdir(), 'gc-binary-alone-'));
     copyFileSync(binary, join(dir, 'guruconnect-agent'));
     spawnSync('chmod', ['0755', join(dir, 'guruconnect-agent')]);
+    displays = await startUserDisplays(['gc-binary-ann']);
     stack = await startStack({ dataDir, agent: false, fastPostgres: true });
     api = await login(stack.url, stack.admin.name, stack.admin.password);
   });
   after(async () => {
     await stack?.stop();
+    await displays?.stop();
     for (const d of [dataDir, dir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
@@ -101,6 +110,32 @@ describe('the single-file Linux agent', () => {
       const conn = JSON.parse(readFileSync(join(stateDir, 'connection.json'), 'utf8')) as { connected: boolean; pid: number };
       assert.deepEqual([conn.connected, conn.pid], [true, proc.pid]);
       assert.ok(watch.states.includes(0), 'an AGENT_ONLINE status was heard');
+
+      // Backstage: a command spawned by the binary.
+      const exec = await api.post<{ stdout: string; exit_code: number }>(`/api/machines/${AGENT}/backstage/exec`, { command: "printf 'hi %s' \"$((6*7))\"" });
+      assert.equal(exec.status, 200, JSON.stringify(exec.body));
+      assert.equal(exec.body.stdout, 'hi 42');
+
+      // Live view: X11 capture and JPEG tiles go through koffi, whose native module the binary carries as an asset.
+      const nc = await connectBus({ servers: stack.natsUrl, name: 'binary-frames', credsFile: await stack.credsFor('launcher') });
+      let tiles = 0;
+      const sub = nc.subscribe(subjects.frames(AGENT as AgentId), {
+        callback: (_e, m) => {
+          const d = decode(m.data, m.subject);
+          if (d.ok) tiles += d.value.videoFrame?.tiles?.length ?? 0;
+        },
+      });
+      const ws = await openViewerSocket(stack.url, AGENT, api.token, () => {});
+      try {
+        ws.send(JSON.stringify({ t: 'watch' }));
+        await eventually(async () => (tiles > 0 ? true : undefined), `frames with tiles from the binary\n${out}`, 30_000, 100);
+      } finally {
+        ws.close();
+        sub.unsubscribe();
+        await nc.close();
+      }
+      assert.ok(readdirSync(join(dir, 'guruconnect-native')).some((f) => /^koffi-[0-9a-f]{16}\.node$/.test(f)), 'koffi extracted beside the binary on first use');
+
       proc.kill('SIGTERM');
       assert.equal(await exit, 0, out);
       await eventually(async () => (watch.states.includes(1) ? true : undefined), 'AGENT_STOPPING', 10_000, 100);
