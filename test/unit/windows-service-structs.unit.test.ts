@@ -1,7 +1,7 @@
 /** The Windows service structures, built for x64 (issue 15); pure, no DLL is loaded. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServiceState, buildServiceStatus, buildServiceTable } from '../../agent/platform/windows/service-dispatcher.js';
+import { ServiceControl, ServiceState, buildServiceStatus, buildServiceTable, handleControl } from '../../agent/platform/windows/service-dispatcher.js';
 import { PRIVATE_DIR_SDDL, buildFailureActions } from '../../agent/platform/windows/service-install.js';
 
 const dwords = (b: Buffer) => Array.from({ length: b.length / 4 }, (_, i) => b.readUInt32LE(i * 4));
@@ -39,5 +39,36 @@ describe('SERVICE_TABLE_ENTRYW[2] and SERVICE_FAILURE_ACTIONSW', () => {
   it('the private directory DACL is protected and names only SYSTEM and Administrators', () => {
     assert.match(PRIVATE_DIR_SDDL, /^D:P/);
     assert.deepEqual(PRIVATE_DIR_SDDL.match(/;;;(\w+)\)/g), [';;;SY)', ';;;BA)']);
+  });
+});
+
+describe('HandlerEx', () => {
+  const run = (control: number, throwing = false) => {
+    const seen: string[] = [];
+    const code = handleControl(control, {
+      stop: (r) => {
+        if (throwing) throw new Error('boom');
+        seen.push(`stop ${r}`);
+      },
+      sessionChanged: () => {
+        if (throwing) throw new Error('boom');
+        seen.push('relist');
+      },
+      log: (m) => seen.push(`log ${m}`),
+    });
+    return { code, seen };
+  };
+
+  it('STOP and SHUTDOWN run the graceful stop, SESSIONCHANGE re-lists sessions, INTERROGATE is acknowledged', () => {
+    assert.deepEqual(run(ServiceControl.STOP), { code: 0, seen: ['stop SERVICE_CONTROL_STOP'] });
+    assert.deepEqual(run(ServiceControl.SHUTDOWN), { code: 0, seen: ['stop SERVICE_CONTROL_SHUTDOWN'] });
+    assert.deepEqual(run(ServiceControl.SESSIONCHANGE), { code: 0, seen: ['relist'] });
+    assert.deepEqual(run(ServiceControl.INTERROGATE), { code: 0, seen: [] });
+  });
+
+  it('other controls (PAUSE, 0, 2^32-1) are not implemented; a throwing body is logged, never thrown into advapi32', () => {
+    for (const c of [2, 0, 0xffffffff, -1]) assert.deepEqual(run(c), { code: 120, seen: [] });
+    assert.deepEqual(run(ServiceControl.STOP, true), { code: 120, seen: ['log service control 1: boom'] });
+    assert.deepEqual(run(ServiceControl.SESSIONCHANGE, true), { code: 120, seen: ['log service control 14: boom'] });
   });
 });

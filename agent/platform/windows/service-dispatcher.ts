@@ -42,6 +42,28 @@ export function buildServiceTable(name: bigint, main: bigint): Buffer {
   return b;
 }
 
+/**
+ * What HandlerEx answers for `control`: STOP and SHUTDOWN start the stop, SESSIONCHANGE re-lists,
+ * INTERROGATE is acknowledged, anything else is ERROR_CALL_NOT_IMPLEMENTED. Exceptions must not cross
+ * into advapi32 (koffi would answer 0, NO_ERROR, for a throwing callback): they are logged.
+ */
+export function handleControl(control: number, o: { stop(reason: string): void; sessionChanged(): void; log(msg: string): void }): number {
+  try {
+    if (control === ServiceControl.STOP || control === ServiceControl.SHUTDOWN) {
+      o.stop(control === ServiceControl.STOP ? 'SERVICE_CONTROL_STOP' : 'SERVICE_CONTROL_SHUTDOWN');
+      return NO_ERROR;
+    }
+    if (control === ServiceControl.SESSIONCHANGE) {
+      o.sessionChanged();
+      return NO_ERROR;
+    }
+    if (control === ServiceControl.INTERROGATE) return NO_ERROR;
+  } catch (e) {
+    o.log(`service control ${control}: ${(e as Error).message}`);
+  }
+  return ERROR_CALL_NOT_IMPLEMENTED;
+}
+
 export interface ServiceBody {
   /** Starts the agent; resolves once it runs. */
   start(): Promise<void>;
@@ -85,23 +107,7 @@ export function runServiceDispatcher(name: string, body: ServiceBody): Promise<{
         report(ServiceState.STOPPED);
       });
   };
-  // Exceptions must not cross into advapi32: koffi would answer 0 (NO_ERROR) for a throwing handler.
-  const handler: ServiceHandler = (control) => {
-    try {
-      if (control === ServiceControl.STOP || control === ServiceControl.SHUTDOWN) {
-        stop(control === ServiceControl.STOP ? 'SERVICE_CONTROL_STOP' : 'SERVICE_CONTROL_SHUTDOWN');
-        return NO_ERROR;
-      }
-      if (control === ServiceControl.SESSIONCHANGE) {
-        body.sessionChanged();
-        return NO_ERROR;
-      }
-      if (control === ServiceControl.INTERROGATE) return NO_ERROR;
-    } catch (e) {
-      body.log(`service control ${control}: ${(e as Error).message}`);
-    }
-    return ERROR_CALL_NOT_IMPLEMENTED;
-  };
+  const handler: ServiceHandler = (control) => handleControl(control, { stop, sessionChanged: body.sessionChanged, log: body.log });
   const serviceMain = () => {
     mainCalled = true;
     try {
@@ -131,10 +137,12 @@ export function runServiceDispatcher(name: string, body: ServiceBody): Promise<{
   const callbacks = registerServiceCallbacks(serviceMain, handler);
   const table = buildServiceTable(addressOfBuffer(nameW), callbacks.main);
   return new Promise((resolve) => {
-    // `table` and `nameW` are used by the dispatcher until it returns: this closure keeps them alive.
+    // The dispatcher reads `table` and `nameW` until it returns: held here until then, not collected.
+    const inUse = [table, nameW];
     api.StartServiceCtrlDispatcherW.async(table, (e: Error | null, ok: boolean) => {
+      inUse.length = 0;
       callbacks.release();
-      if (e) body.log(`StartServiceCtrlDispatcherW: ${e.message} (${nameW.length}, ${table.length})`);
+      if (e) body.log(`StartServiceCtrlDispatcherW: ${e.message}`);
       resolve({ exitCode: ok ? 0 : 1, notAService: !ok && !mainCalled });
     });
   });
