@@ -8,7 +8,7 @@
  * UI but large on anything photographic — kept for callers that need exact pixels.
  */
 import { deflateRawSync } from 'node:zlib';
-import sharp from 'sharp';
+import type sharpType from 'sharp';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame } from '../platform/port.js';
 import type { Rect } from './tiles.js';
@@ -18,8 +18,24 @@ export type Tile = guruconnect.Tile.$Properties;
 export const TileEncoding = guruconnect.TileEncoding;
 export type TileEncoding = guruconnect.TileEncoding;
 
-// One thread per core: the capture loop runs several tile encodes at once.
-sharp.concurrency(1);
+let sharpModule: Promise<typeof sharpType | undefined> | undefined;
+/**
+ * sharp (and libvips, ~40 MiB resident) loads on the first tile that needs it, not at the agent's
+ * start: most agents never capture. The single-file binary does not carry it at all: there JPEG
+ * tiles need libturbojpeg, and without it tiles go out lossless (raw BGRA + deflate), which every
+ * viewer paints too.
+ */
+function loadSharp(): Promise<typeof sharpType | undefined> {
+  sharpModule ??= import('sharp').then(
+    (m) => {
+      // One thread per core: the capture loop runs several tile encodes at once.
+      m.default.concurrency(1);
+      return m.default;
+    },
+    () => undefined,
+  );
+  return sharpModule;
+}
 
 /** Copies `rect` out of a BGRX frame, tightly packed, as RGBA or BGRA (alpha forced to 255). */
 export function extractPixels(frame: RawFrame, rect: Rect, order: 'rgba' | 'bgra' = 'rgba'): Buffer {
@@ -44,14 +60,18 @@ export function extractPixels(frame: RawFrame, rect: Rect, order: 'rgba' | 'bgra
 export async function encodeTile(frame: RawFrame, rect: Rect, encoding: TileEncoding, quality: number): Promise<Tile> {
   const q = Math.max(1, Math.min(100, Math.round(quality)));
   const turbo = encoding === TileEncoding.TILE_JPEG ? turboJpeg() : undefined;
-  const data = turbo ? await turbo.encode(frame, rect, q) : await encodePortable(frame, rect, encoding, q);
-  return { x: rect.x, y: rect.y, width: rect.width, height: rect.height, encoding, data };
+  // Neither TurboJPEG nor sharp (the single-file binary on a host without libturbojpeg): lossless tiles.
+  const enc = turbo || encoding === TileEncoding.TILE_RAW_BGRA || (await loadSharp()) ? encoding : TileEncoding.TILE_RAW_BGRA;
+  const data = turbo ? await turbo.encode(frame, rect, q) : await encodePortable(frame, rect, enc, q);
+  return { x: rect.x, y: rect.y, width: rect.width, height: rect.height, encoding: enc, data };
 }
 
 /** Every codec without native help: sharp for the image formats, zlib for raw pixels. */
 export async function encodePortable(frame: RawFrame, rect: Rect, encoding: TileEncoding, q: number): Promise<Buffer> {
   // Raw DEFLATE (no zlib header) of width*height*4 bytes in B G R A order, alpha 255.
   if (encoding === TileEncoding.TILE_RAW_BGRA) return deflateRawSync(extractPixels(frame, rect, 'bgra'), { level: 1 });
+  const sharp = await loadSharp();
+  if (!sharp) throw new Error('sharp is not available to this agent');
   const img = sharp(extractPixels(frame, rect, 'rgba'), { raw: { width: rect.width, height: rect.height, channels: 4 } });
   if (encoding === TileEncoding.TILE_WEBP) return img.webp({ quality: q, effort: 0 }).toBuffer();
   if (encoding === TileEncoding.TILE_PNG) return img.png({ compressionLevel: 1 }).toBuffer();

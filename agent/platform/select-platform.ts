@@ -6,6 +6,7 @@ export async function selectPlatform(agentVersion: string): Promise<PlatformPort
     const { createWindowsPlatform } = await import('./windows/index.js');
     return createWindowsPlatform({ agentVersion });
   }
-  const [{ createLinuxPlatform }, { openX11Desktop }] = await Promise.all([import('./linux/index.js'), import('./linux/x11/desktop.js')]);
-  return createLinuxPlatform({ openDesktop: openX11Desktop, agentVersion });
+  const { createLinuxPlatform } = await import('./linux/index.js');
+  // X11 capture (libX11 through koffi) loads when a viewer first opens a desktop, not at start-up.
+  return createLinuxPlatform({ openDesktop: async (t) => (await import('./linux/x11/desktop.js')).openX11Desktop(t), agentVersion });
 }

@@ -32,6 +32,8 @@ export interface AgentDeps {
 export interface RunningAgent {
   readonly agentId: AgentId;
   stop(): Promise<void>;
+  /** Publishes a fresh session list now (e.g. a service control told of a session change). */
+  refreshSessions(): Promise<void>;
 }
 
 const VIEWER_LEASE_MS = 45_000;
@@ -176,6 +178,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   log(`online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`);
   return {
     agentId,
+    refreshSessions: () => reporter.publishNow(),
     async stop() {
       sub.unsubscribe();
       reporter.stop();

@@ -87,7 +87,17 @@ run_node_tests() {
 say "running $(ls "$root"/tests/*.mjs | wc -l) test file(s) under Wine with $node_pkg"
 run_node_tests "$cache/last-run.txt" "" wine "$cache/node/bin/node.exe" --test --test-reporter=spec --test-concurrency=1 tests/*.mjs
 
-# 6. Screen capture once more with a screen: Wine without a display has no screen pixels (BitBlt
+# 6. The single-file agent as a real Windows service (issue 15), driven from Linux against a real
+#    stack: built once (reused while its sources are unchanged), installed, stopped and uninstalled.
+say "building the single-file Windows agent (skipped when up to date)"
+npx tsx infra/build/agent-binary.ts --if-stale win-x64 2>&1 | grep -v "Can't find string offset" || true
+exe="$repo/dist/agent/win-x64/guruconnect-agent.exe"
+[ -f "$exe" ] || { say "FAILED: $exe was not built"; exit 1; }
+say "running the agent service test (install, RUNNING, sc stop, uninstall)"
+GC_AGENT_EXE="$exe" GC_WINE_NODE="$cache/node/bin/node.exe" \
+  node --import tsx --test --test-reporter=spec --test-timeout=300000 test/windows/agent-service.host.ts
+
+# 7. Screen capture once more with a screen: Wine without a display has no screen pixels (BitBlt
 #    fails), so capture.wine runs again under Xvfb, in a fresh wineserver (Wine picks the display
 #    driver when the server starts).
 if [ -f "$root/tests/capture.wine.mjs" ]; then

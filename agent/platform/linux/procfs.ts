@@ -1,5 +1,29 @@
 /** Reading /proc: every read may fail because the process vanished meanwhile; they return undefined. */
-import { readFile, readdir } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
+
+/**
+ * A /proc file's text. Not fs.readFile: /proc files report size 0, so readFile gives each one a
+ * 64 KiB buffer — hundreds of processes read at once every poll made ~14 MiB of short-lived buffers
+ * that the allocator kept resident. Reads 4 KiB at a time instead; at most `maxBytes`.
+ */
+export async function readProcFile(path: string, maxBytes = 1 << 20): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(4096);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total >= maxBytes) break;
+    }
+    return Buffer.concat(chunks, Math.min(total, maxBytes)).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
 
 export interface ProcStat {
   pid: number;
@@ -31,7 +55,7 @@ export function parseStat(pid: number, text: string): ProcStat | undefined {
 
 export async function readStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    return parseStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return parseStat(pid, await readProcFile(`/proc/${pid}/stat`));
   } catch {
     return undefined;
   }
@@ -40,7 +64,7 @@ export async function readStat(pid: number): Promise<ProcStat | undefined> {
 /** argv of a process; [] for kernel threads or vanished processes. */
 export async function readCmdline(pid: number): Promise<string[]> {
   try {
-    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const raw = await readProcFile(`/proc/${pid}/cmdline`);
     const parts = raw.split('\0');
     if (parts.at(-1) === '') parts.pop();
     return parts;
@@ -52,7 +76,7 @@ export async function readCmdline(pid: number): Promise<string[]> {
 /** Real uid and VmRSS (kB) from /proc/<pid>/status. */
 export async function readStatus(pid: number): Promise<{ uid: number; rssKb: number } | undefined> {
   try {
-    const text = await readFile(`/proc/${pid}/status`, 'utf8');
+    const text = await readProcFile(`/proc/${pid}/status`);
     const uid = Number(/^Uid:\s+(\d+)/m.exec(text)?.[1] ?? -1);
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0);
     return { uid, rssKb };
@@ -64,7 +88,7 @@ export async function readStatus(pid: number): Promise<{ uid: number; rssKb: num
 /** Whether the environment of `pid` holds exactly `entry` ("NAME=value"). */
 export async function environHas(pid: number, entry: string): Promise<boolean> {
   try {
-    const raw = await readFile(`/proc/${pid}/environ`, 'utf8');
+    const raw = await readProcFile(`/proc/${pid}/environ`);
     return raw.split('\0').includes(entry);
   } catch {
     return false;

@@ -7,6 +7,8 @@ import { connectLive } from '../live-client.js';
 import { toastError } from '../toast.js';
 import { sessionFacts } from '../session-facts.js';
 import type { MachineDto, WindowsSessionDto } from '../types.js';
+import { currentUser, hasRole } from '../session.js';
+import { openEnrollDialog } from './enroll-dialog.js';
 import { type SessionsModal, fetchSessions, openSessionsModal } from './sessions-modal.js';
 
 /** Renders the machines page. */
@@ -31,7 +33,8 @@ export function machinesPage(root: HTMLElement): () => void {
   const tbody = h('tbody');
   const detail = h('aside', { class: 'detail-panel', 'data-testid': 'machine-detail' });
   main.append(
-    h('div', { class: 'page-head' }, h('h1', null, 'Machines'), count, h('div', { class: 'spacer' }), search, h('span', { class: 'live' }, liveDot, 'Live')),
+    h('div', { class: 'page-head' }, h('h1', null, 'Machines'), count, h('div', { class: 'spacer' }), search, h('span', { class: 'live' }, liveDot, 'Live'),
+      hasRole(currentUser(), 'admin') ? h('button', { class: 'btn', 'data-action': 'add-machine', onclick: openEnrollDialog }, 'Add machine') : ''),
     h('div', { class: 'split' },
       h('div', { class: 'card table-wrap' }, h('table', { class: 'table table-hover', 'data-testid': 'machines-table' },
         h('thead', null, h('tr', null, ...['Status', 'Hostname', 'Agent ID', 'OS', 'Users', 'Sessions', ''].map((c) => h('th', null, c)))),

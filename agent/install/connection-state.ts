@@ -1,0 +1,39 @@
+/**
+ * The running agent's connection state in its state directory (`connection.json`), so that
+ * `guruconnect-agent status` can say whether the service is connected without credentials of its own.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const CONNECTION_FILE = 'connection.json';
+
+const stateSchema = z.object({ pid: z.number().int(), connected: z.boolean(), server: z.string().max(2048), since: z.string().max(64) });
+export type ConnectionState = z.infer<typeof stateSchema>;
+
+/** Records the state (best effort: a full disk must not stop the agent). */
+export function writeConnectionState(stateDir: string, s: ConnectionState): void {
+  try {
+    const file = join(stateDir, CONNECTION_FILE);
+    writeFileSync(`${file}.tmp`, JSON.stringify(s), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  } catch {}
+}
+
+/** The recorded state as a line of text, and whether it says connected by a process that still runs. */
+export function readConnectionState(stateDir: string): { connected: boolean; text: string } {
+  let s: ConnectionState;
+  try {
+    s = stateSchema.parse(JSON.parse(readFileSync(join(stateDir, CONNECTION_FILE), 'utf8')));
+  } catch {
+    return { connected: false, text: 'unknown (the agent has not recorded a connection)' };
+  }
+  let alive = true;
+  try {
+    process.kill(s.pid, 0);
+  } catch (e) {
+    alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (!alive) return { connected: false, text: `not running (last ${s.connected ? 'connected' : 'disconnected'} at ${s.since})` };
+  return { connected: s.connected, text: `${s.connected ? 'connected to' : 'disconnected from'} ${s.server} since ${s.since}` };
+}

@@ -1,0 +1,55 @@
+/** `guruconnect-agent service`: the agent under the Windows Service Control Manager. */
+import { appendFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import type { AgentProcess } from '../run-agent.js';
+
+const LOG_FILE = 'agent.log';
+const LOG_MAX_BYTES = 10 * 2 ** 20;
+
+/** A service has no console: its output goes to agent.log in the state directory (one old file kept). */
+function logToFile(dir: string): (msg: string) => void {
+  const file = join(dir, LOG_FILE);
+  try {
+    if (statSync(file).size > LOG_MAX_BYTES) renameSync(file, `${file}.1`);
+  } catch {}
+  const write = (...args: unknown[]) => {
+    try {
+      appendFileSync(file, `${format(...args)}\n`, { mode: 0o600 });
+    } catch {}
+  };
+  console.log = write;
+  console.info = write;
+  console.warn = write;
+  console.error = write;
+  return (msg) => write(`${new Date().toISOString()} [service] ${msg}`);
+}
+
+/** Runs the service until the SCM stops it; resolves to the exit code. */
+export async function runWindowsService(opts: { version?: string }): Promise<number> {
+  const stateDir = process.env.GC_AGENT_STATE_DIR;
+  if (process.platform !== 'win32' || !stateDir) {
+    console.error('`service` is started by the Windows service manager (see `install`); run `guruconnect-agent run` in a console');
+    return 2;
+  }
+  // The dispatcher holds one libuv worker thread for the service's whole life: keep four for the rest.
+  process.env.UV_THREADPOOL_SIZE ??= '6';
+  const log = logToFile(stateDir);
+  const { runServiceDispatcher, SERVICE_NAME } = await import('../platform/windows/service-dispatcher.js');
+  let agent: AgentProcess | undefined;
+  const r = await runServiceDispatcher(SERVICE_NAME, {
+    async start() {
+      const { runAgent } = await import('../run-agent.js');
+      agent = await runAgent({ version: opts.version, handleSignals: false });
+      log('running');
+    },
+    stop: async (reason) => {
+      await agent?.stop(reason);
+      log('stopped');
+    },
+    sessionChanged: () => void agent?.refreshSessions().catch((e: Error) => log(`session re-list: ${e.message}`)),
+    log,
+  });
+  if (r.notAService) log('not started by the service manager');
+  return r.exitCode;
+}

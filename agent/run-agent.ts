@@ -1,0 +1,97 @@
+/**
+ * The agent process's work: reads its configuration, picks the platform, connects to NATS and runs
+ * until stopped. Shared by the source entry (`agent/main.ts`), the single-file binary's foreground
+ * run and its Windows service (`agent/cli.ts`), so that all three stop the same way.
+ */
+import { connectBus } from '../infra/bus/connect.js';
+import { inboxes } from '../proto/subjects.js';
+import { createBackstageRunner } from './backstage/runner.js';
+import { loadAgentConfig } from './config.js';
+import { writeConnectionState } from './install/connection-state.js';
+import { startCaptureLoop } from './frames/capture-loop.js';
+import { selectPlatform } from './platform/select-platform.js';
+import { startAgent } from './runtime/agent.js';
+import { createBackstageHandler } from './runtime/backstage-handler.js';
+import { createPublisher } from './runtime/publisher.js';
+import { selectSpawnPty } from './terminal/select-pty.js';
+import { createTerminalManager } from './terminal/terminal-manager.js';
+import { createTerminalPublisher } from './terminal/terminal-publisher.js';
+
+export interface AgentProcess {
+  /** Graceful stop: commands cancelled, shells closed, AGENT_STOPPING published, NATS drained. Idempotent. */
+  stop(reason: string): Promise<void>;
+  /** Publishes a fresh session list now (a service hears session changes before the poll does). */
+  refreshSessions(): Promise<void>;
+}
+
+export interface RunAgentOptions {
+  /** Stop on SIGINT / SIGTERM and exit 0 afterwards (a console or systemd run); default true. */
+  handleSignals?: boolean;
+  /** The agent's version (the binary's build version; from source the configuration's default). */
+  version?: string;
+}
+
+/** Starts the agent with the configuration of `process.env`; resolves once it is online. */
+export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess> {
+  const loaded = loadAgentConfig();
+  const config = opts.version ? { ...loaded, version: opts.version } : loaded;
+  const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
+  const platform = await selectPlatform(config.version);
+  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
+  const recordConnection = (connected: boolean) =>
+    writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
+  const { jetstream } = await import('@nats-io/jetstream');
+  const publisher = createPublisher(nc, jetstream(nc), config.agentId);
+  const runner = createBackstageRunner(platform, {
+    defaultTimeoutMs: config.backstageDefaultTimeoutSecs * 1000,
+    maxTimeoutMs: config.backstageMaxTimeoutSecs * 1000,
+  });
+  const terminals = createTerminalManager({ spawnPty: await selectSpawnPty(), publish: createTerminalPublisher(nc, config.agentId), log });
+  let epoch = 0;
+  const agent = await startAgent({
+    nc,
+    platform,
+    config,
+    log,
+    startCapture: (desktop) => {
+      epoch++;
+      return startCaptureLoop(desktop, {
+        fps: config.captureFps,
+        quality: config.captureQuality,
+        epoch: () => epoch,
+        onFrame: (frame) => publisher.frame(desktop.sessionId, { videoFrame: frame }),
+        onError: (e) => log(`capture of session ${desktop.sessionId}: ${e.code} ${e.message}`),
+      });
+    },
+    backstage: createBackstageHandler({ platform, runner, publisher, agentVersion: config.version, log }),
+    terminal: (msg) => terminals.handle(msg),
+  });
+
+  // After startAgent: it creates the state directory.
+  recordConnection(true);
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect') recordConnection(s.type === 'reconnect');
+    }
+  })().catch(() => {});
+
+  let stopped: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopped ??= (async () => {
+      log(`${reason}: stopping`);
+      runner.cancelAll();
+      // Shells do not outlive the agent: each tree is killed and its viewer told the terminal closed.
+      await terminals.closeAll();
+      await agent.stop();
+      await nc.drain().catch(() => {});
+      recordConnection(false);
+    })();
+    return stopped;
+  };
+  if (opts.handleSignals ?? true) {
+    const onSignal = (signal: string) => void stop(signal).then(() => process.exit(0));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+  }
+  return { stop, refreshSessions: () => agent.refreshSessions() };
+}

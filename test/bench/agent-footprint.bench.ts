@@ -1,0 +1,108 @@
+/**
+ * The agent's footprint (issue 15): the single-file binary beside the same agent run from source
+ * (Node + tsx), each against a real stack with its own enrolled identity: time from spawn to its
+ * first heartbeat heard on the bus, resident memory once idle, and the size of what ships.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { enroll } from '../../agent/install/enroll.js';
+import { renderEnvFile } from '../../agent/install/env-file.js';
+import { parseInstallArgs } from '../../agent/install/install-args.js';
+import { binaryPath } from '../../infra/build/agent-binary.js';
+import { type Stack, startStack } from '../../infra/launcher/stack.js';
+import { login } from '../support/api.js';
+import { createEnrollmentKey, ensureAgentBinary, watchAgentStates } from '../support/agent-binary.js';
+import type { BenchRow, BenchRun } from './types.js';
+
+const repo = join(import.meta.dirname, '..', '..');
+const IDLE_MS = 15_000;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+interface Figures {
+  firstHeartbeatMs: number;
+  idleRss: number;
+}
+
+/** Starts one agent (`cmd args`) with enrolled credentials; measures and stops it. */
+async function measure(stack: Stack, token: string, work: string, agentId: string, cmd: string, args: string[], cwd: string): Promise<Figures> {
+  const parsed = parseInstallArgs(['--server', stack.url, '--enroll-key', await createEnrollmentKey(stack.url, token), '--agent-id', agentId]);
+  if (!parsed.ok) throw new Error(parsed.message);
+  const e = await enroll(parsed.value, agentId);
+  if (!e.ok) throw new Error(`${e.code}: ${e.message}`);
+  const creds = join(work, `${agentId}.creds`);
+  const envFile = join(work, `${agentId}.env`);
+  writeFileSync(creds, e.value.creds, { mode: 0o600 });
+  writeFileSync(envFile, renderEnvFile({ NATS_URL: stack.natsUrl, GC_AGENT_ID: agentId, GC_AGENT_CREDS: creds, GC_AGENT_STATE_DIR: join(work, agentId) }));
+  const watch = await watchAgentStates(stack, agentId);
+  let proc: ChildProcess | undefined;
+  try {
+    const t0 = performance.now();
+    proc = spawn(cmd, [...args, 'run', '--config', envFile], { cwd, env: { PATH: process.env.PATH, HOME: work }, stdio: 'ignore' });
+    while (!watch.states.includes(0)) {
+      if (proc.exitCode !== null) throw new Error(`${agentId} exited with ${proc.exitCode}`);
+      if (performance.now() - t0 > 60_000) throw new Error(`${agentId}: no heartbeat within 60 s`);
+      await sleep(5);
+    }
+    const firstHeartbeatMs = performance.now() - t0;
+    await sleep(IDLE_MS);
+    return { firstHeartbeatMs, idleRss: rssBytes(proc.pid!) };
+  } finally {
+    proc?.kill('SIGTERM');
+    await watch.close();
+  }
+}
+
+export const run: BenchRun = async (progress) => {
+  progress('building the single-file agent (skipped when up to date)');
+  const binary = ensureAgentBinary('linux-x64');
+  const work = mkdtempSync(join(tmpdir(), 'gc-bench-footprint-'));
+  const stack = await startStack({ dataDir: join(work, 'stack'), agent: false, fastPostgres: true });
+  try {
+    const api = await login(stack.url, stack.admin.name, stack.admin.password);
+    progress('the single-file agent');
+    const bin = await measure(stack, api.token, work, 'bench-binary', binary, [], work);
+    progress('the agent from source (node --import tsx agent/main.ts)');
+    const src = await measure(stack, api.token, work, 'bench-source', process.execPath, ['--import', 'tsx', join(repo, 'agent', 'main.ts')], repo);
+    const rows: BenchRow[] = [
+      {
+        figure: `agent idle RSS, Linux (${IDLE_MS / 1000} s after its first heartbeat)`,
+        value: `single-file binary ${mib(bin.idleRss)}`,
+        baseline: 'the same agent from source (Node + tsx)',
+        baselineValue: mib(src.idleRss),
+        note: `goal < 60 MiB: ${bin.idleRss < 60 * 2 ** 20 ? '✓' : '✗'}`,
+      },
+      {
+        figure: 'agent start to first heartbeat on the bus',
+        value: `single-file binary ${bin.firstHeartbeatMs.toFixed(0)} ms`,
+        baseline: 'the same agent from source (Node + tsx)',
+        baselineValue: `${src.firstHeartbeatMs.toFixed(0)} ms`,
+        note: `goal < 1 s: ${bin.firstHeartbeatMs < 1000 ? '✓' : '✗'}`,
+      },
+      {
+        figure: 'agent binary size (one file, nothing else needed)',
+        value: `linux-x64 ${mib(statSync(binary).size)}${(() => {
+          try {
+            return `, win-x64 ${mib(statSync(binaryPath('win-x64')).size)}`;
+          } catch {
+            return '';
+          }
+        })()}`,
+        baseline: 'the Node runtime it embeds (linux-x64)',
+        baselineValue: mib(statSync(process.execPath).size),
+        note: 'the bundled agent and koffi add the difference',
+      },
+    ];
+    return rows;
+  } finally {
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+};
