@@ -35,7 +35,7 @@ describe('dashboard: audit page banner for quarantined events', { timeout: 180_0
     await page.locator('[data-testid=audit-table] tbody tr').first().waitFor();
     assert.equal(await page.locator('[data-testid=read-side-warning]').isVisible(), false, 'nothing quarantined yet');
 
-    const nc = await connectBus({ servers: stack.natsUrl, name: 'e2e-gateway-like', credsFile: await stack.credsFor('gateway') });
+    const nc = await connectBus({ servers: stack.natsUrl, name: 'e2e-gateway-like', credsFile: await stack.credsFor('gateway'), caFile: stack.natsCa });
     // events.event_type is varchar(50): Postgres refuses this one on every try.
     const seq = (await jetstream(nc).publish(subjects.audit('login'), encode(message({ audit: { eventType: 'q'.repeat(80), detailsJson: '{}' } })))).seq;
     await nc.close();

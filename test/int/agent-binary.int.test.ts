@@ -120,7 +120,7 @@ describe('the single-file Linux agent', () => {
       assert.equal(exec.body.stdout, 'hi 42');
 
       // Live view: X11 capture and JPEG tiles go through koffi, whose native module the binary carries as an asset.
-      const nc = await connectBus({ servers: stack.natsUrl, name: 'binary-frames', credsFile: await stack.credsFor('launcher') });
+      const nc = await connectBus({ servers: stack.natsUrl, name: 'binary-frames', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
       let tiles = 0;
       const sub = nc.subscribe(subjects.frames(AGENT as AgentId), {
         callback: (_e, m) => {

@@ -27,7 +27,7 @@ export async function createEnrollmentKey(url: string, token: string): Promise<s
 
 /** Every AgentStatus state (0 online, 1 stopping) `agentId` publishes from now on, heard with the launcher's credentials. */
 export async function watchAgentStates(stack: Stack, agentId: string): Promise<{ states: number[]; close(): Promise<void> }> {
-  const nc = await connectBus({ servers: stack.natsUrl, name: 'test-status-watch', credsFile: await stack.credsFor('launcher') });
+  const nc = await connectBus({ servers: stack.natsUrl, name: 'test-status-watch', credsFile: await stack.credsFor('launcher'), caFile: stack.natsCa });
   const states: number[] = [];
   const sub = nc.subscribe(subjects.agentEvent(agentId as AgentId, 'status'), {
     callback: (_e, m) => {
