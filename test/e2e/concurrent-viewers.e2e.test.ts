@@ -123,7 +123,8 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
       clearInterval(w.__sampler);
       return w.__samples;
     });
-    assert.ok(samples.length > 10, `viewer 2 was sampled (${samples.length})`);
+    // Sampled every 50 ms while viewer 1 switched away and back (a fast switch pair takes ~0.5 s here).
+    assert.ok(samples.length >= 5, `viewer 2 was sampled (${samples.length})`);
     const off = samples.filter((s) => s.cur !== b.id || !isBlue(s.px));
     assert.deepEqual(off.slice(0, 5), [], `viewer 2 always showed session ${b.id} in blue`);
     assert.ok(samples.at(-1)!.frames > samples[0]!.frames, 'viewer 2 painted frames during the switches');
