@@ -17,12 +17,13 @@ cd "$(dirname "$0")/.."
 DEPS=(
   # the servers
   "bin nats-server nats-server"
-  # the launcher's private CA and NATS server certificate (infra/servers/tls-ca.ts)
+  # certificates: the launcher's private CA and NATS server certificate (infra/servers/tls-ca.ts),
+  # and the local gateway's self-signed one (GC_HTTPS=1)
   "bin openssl openssl"
   "file /usr/lib/postgresql/*/bin/initdb postgresql"
   "bin pg_config postgresql-common"
-  # certificates: the local gateway's self-signed one (GC_HTTPS=1)
-  "bin openssl openssl"
+  # the single-file agent build unpacks the Windows Node from its npm tarball (infra/build/agent-binary.ts)
+  "bin tar tar"
   # virtual X displays and the X tools the launcher and the tests run on them
   "bin Xvfb xvfb"
   "bin xdpyinfo x11-utils"
