@@ -40,7 +40,10 @@ async function measure(stack: Stack, token: string, work: string, agentId: strin
   const creds = join(work, `${agentId}.creds`);
   const envFile = join(work, `${agentId}.env`);
   writeFileSync(creds, e.value.creds, { mode: 0o600 });
-  writeFileSync(envFile, renderEnvFile({ NATS_URL: stack.natsUrl, GC_AGENT_ID: agentId, GC_AGENT_CREDS: creds, GC_AGENT_STATE_DIR: join(work, agentId) }));
+  // The deployment's NATS CA comes with the credentials, as the installers store it.
+  const ca = join(work, `${agentId}-nats-ca.pem`);
+  writeFileSync(ca, e.value.nats_ca ?? '', { mode: 0o600 });
+  writeFileSync(envFile, renderEnvFile({ NATS_URL: stack.natsUrl, GC_AGENT_ID: agentId, GC_AGENT_CREDS: creds, GC_NATS_CA: ca, GC_AGENT_STATE_DIR: join(work, agentId) }));
   const watch = await watchAgentStates(stack, agentId);
   let proc: ChildProcess | undefined;
   try {
