@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectBus } from '../../infra/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
-import { latency, timeEach } from './stats.js';
+import { latency, p50, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
 
 const run$ = promisify(execFile);
@@ -42,6 +43,27 @@ export const run: BenchRun = async (progress) => {
     await responder.flush();
     const payload = new TextEncoder().encode('hi');
     const raw = await timeEach(500, () => nc.request('bench.echo', payload, { timeout: 2000 }));
+
+    // The honest floor of a stored command: the same hops with bare JetStream calls and nothing of
+    // ours. A publish the stream acknowledges, live delivery to a subscriber (as the agent hears
+    // commands), an answer published with its own acknowledgement, delivered back (as the gateway
+    // hears answers). In a stream of its own, file storage like GC_EVENTS.
+    progress('bare JetStream floor: publish-ack, delivery, answer publish-ack, delivery');
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BENCH_FLOOR', subjects: ['bench.floor.>'], storage: StorageType.File });
+    const js = jetstream(nc);
+    const rjs = jetstream(responder);
+    responder.subscribe('bench.floor.cmd', { callback: (_e, m) => { void rjs.publish('bench.floor.ans', m.data); } });
+    await responder.flush();
+    let answered: (() => void) | undefined;
+    nc.subscribe('bench.floor.ans', { callback: () => answered?.() });
+    await nc.flush();
+    const floor = await timeEach(300, async () => {
+      const got = new Promise<void>((r) => { answered = r; });
+      await js.publish('bench.floor.cmd', payload);
+      await got;
+    });
+    await jsm.streams.delete('BENCH_FLOOR');
 
     progress('local spawn of sh -c "echo hi"');
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
@@ -72,6 +94,20 @@ export const run: BenchRun = async (progress) => {
       { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'NATS over TLS throughout (cost per hop: tls bench)' },
       { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'local spawn of sh -c "echo hi"', baselineValue: latency(local) },
       { figure: 'switch-session round trip (API -> agent switched -> API)', value: latency(switches), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'command stored in JetStream, answered through the stream' },
+      {
+        figure: 'switch-session round trip (API -> agent switched -> API)',
+        value: latency(switches),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(switches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)`,
+      },
+      {
+        figure: 'backstage `echo hi` round trip minus a local spawn (p50)',
+        value: `${(p50(echo) - p50(local)).toFixed(2)} ms`,
+        baseline: 'bare JetStream floor (p50)',
+        baselineValue: `${p50(floor).toFixed(2)} ms`,
+        note: `${((p50(echo) - p50(local)) / p50(floor)).toFixed(1)}x the floor (issue 18 goal: ≤ 3x)`,
+      },
       { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },
     ];
   } finally {
