@@ -16,10 +16,13 @@ export const agentConfigSchema = z.object({
    * PEM file of the CA the NATS servers' certificates chain to (the `nats_ca` of the enrollment reply):
    * the agent trusts exactly its own deployment. Absent: a tls:// URL is verified against the system's CAs.
    */
-  natsCa: z.string().optional().superRefine((p, ctx) => {
-    const r = p === undefined ? undefined : readNatsCa(p, 'GC_NATS_CA');
-    if (r && !r.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: r.error.message });
-  }),
+  natsCa: z
+    .string()
+    .optional()
+    .superRefine((p, ctx) => {
+      const r = p === undefined ? undefined : readNatsCa(p, 'GC_NATS_CA');
+      if (r && !r.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: r.error.message });
+    }),
   /** Per-agent NATS credentials (issued at enrollment); absent on an open development server. */
   credsFile: z.string().optional(),
   heartbeatMs: z.coerce.number().int().min(200).max(60_000).default(5_000),
@@ -33,7 +36,11 @@ export const agentConfigSchema = z.object({
   captureQuality: z.coerce.number().int().min(10).max(100).default(70),
   version: z.string().default('0.1.0'),
   /** Where the agent keeps its state (the ids of the commands it ran); owner-only, like its creds. */
-  stateDir: z.string().min(1).max(4096).refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path'),
+  stateDir: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path'),
   /** A stored command dated earlier than this is refused (agent/runtime/command-window.ts says why 2 min). */
   commandMaxAgeMs: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_COMMAND_WINDOW.maxAgeMs),
   /** A stored command dated later than now + this is refused; allows the gateway's clock to run ahead. */

@@ -38,8 +38,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
   const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
   const platform = await selectPlatform(config.version);
   const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
-  const recordConnection = (connected: boolean) =>
-    writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
+  const recordConnection = (connected: boolean) => writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
   const { jetstream } = await import('@nats-io/jetstream');
   const publisher = createPublisher(nc, jetstream(nc), config.agentId);
   const runner = createBackstageRunner(platform, {

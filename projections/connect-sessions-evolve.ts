@@ -39,9 +39,15 @@ export function evolveConnectSession(prev: ConnectSessionState | undefined, e: D
   const at = new Date(e.atMs);
   const actor = e.msg.meta.actor;
   const opened = (type: string, win: number | null): ConnectSessionState => ({
-    id, agent_id: pgText(e.msg.meta.agentId) || prev?.agent_id || '', user_id: pgText(actor?.userId) || prev?.user_id || '',
-    user_name: pgText(actor?.userName) || prev?.user_name || '', windows_session_id: win, session_type: type,
-    started_at: prev?.started_at ?? at, ended_at: null, last_seq: e.seq,
+    id,
+    agent_id: pgText(e.msg.meta.agentId) || prev?.agent_id || '',
+    user_id: pgText(actor?.userId) || prev?.user_id || '',
+    user_name: pgText(actor?.userName) || prev?.user_name || '',
+    windows_session_id: win,
+    session_type: type,
+    started_at: prev?.started_at ?? at,
+    ended_at: null,
+    last_seq: e.seq,
   });
   if (e.msg.payload === 'sessionSwitched') {
     const s = e.msg.sessionSwitched!;

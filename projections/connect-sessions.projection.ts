@@ -16,15 +16,29 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
     if (!id) continue;
     const prev = state.get(id);
     const next = evolveConnectSession(prev, e);
-    if (next && next !== prev) { state.set(id, next); touched.add(id); }
+    if (next && next !== prev) {
+      state.set(id, next);
+      touched.add(id);
+    }
   }
   if (touched.size === 0) return;
   const rows = [...touched].map((id) => state.get(id)!);
-  await trx.insertInto('connect_sessions').values(rows).onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({
-    agent_id: eb.ref('excluded.agent_id'), user_id: eb.ref('excluded.user_id'), user_name: eb.ref('excluded.user_name'),
-    windows_session_id: eb.ref('excluded.windows_session_id'), session_type: eb.ref('excluded.session_type'),
-    started_at: eb.ref('excluded.started_at'), ended_at: eb.ref('excluded.ended_at'), last_seq: eb.ref('excluded.last_seq'),
-  }))).execute();
+  await trx
+    .insertInto('connect_sessions')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        agent_id: eb.ref('excluded.agent_id'),
+        user_id: eb.ref('excluded.user_id'),
+        user_name: eb.ref('excluded.user_name'),
+        windows_session_id: eb.ref('excluded.windows_session_id'),
+        session_type: eb.ref('excluded.session_type'),
+        started_at: eb.ref('excluded.started_at'),
+        ended_at: eb.ref('excluded.ended_at'),
+        last_seq: eb.ref('excluded.last_seq'),
+      })),
+    )
+    .execute();
 }
 
 /** Needs gc.audit.> and gc.agent.*.switched: one filter on 2.9 cannot say both, so it reads the whole stream. */

@@ -23,9 +23,20 @@ const DEFAULT_HEARTBEAT_MS = 5000;
 
 function blank(agentId: string, at: Date, seq: number): MachineState {
   return {
-    agent_id: agentId, hostname: '', os_version: '', platform: '', agent_version: '', elevated: false,
-    current_session_id: 0, session_count: 0, users: [], heartbeat_interval_ms: DEFAULT_HEARTBEAT_MS,
-    state: 'online', first_seen: at, last_seen: at, last_seq: seq,
+    agent_id: agentId,
+    hostname: '',
+    os_version: '',
+    platform: '',
+    agent_version: '',
+    elevated: false,
+    current_session_id: 0,
+    session_count: 0,
+    users: [],
+    heartbeat_interval_ms: DEFAULT_HEARTBEAT_MS,
+    state: 'online',
+    first_seen: at,
+    last_seen: at,
+    last_seq: seq,
   };
 }
 
@@ -40,14 +51,18 @@ export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): 
     const list = s.sessions ?? undefined;
     return {
       ...base,
-      hostname: pgText(s.hostname), os_version: pgText(s.osVersion), platform: pgText(s.platform), agent_version: pgText(s.version),
+      hostname: pgText(s.hostname),
+      os_version: pgText(s.osVersion),
+      platform: pgText(s.platform),
+      agent_version: pgText(s.version),
       elevated: s.elevated ?? false,
       current_session_id: s.currentSessionId ?? 0,
       session_count: list ? (list.sessions ?? []).length : base.session_count,
       users: list ? desktopUsers(list) : base.users,
       heartbeat_interval_ms: s.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS,
       state: s.state === pb.AgentState.AGENT_STOPPING ? 'stopped' : 'online',
-      last_seen: at, last_seq: e.seq,
+      last_seen: at,
+      last_seq: e.seq,
     };
   }
   if (e.msg.payload === 'sessionList' && e.msg.sessionList) {
@@ -81,7 +96,10 @@ export function foldMachines(state: Map<string, MachineState>, events: readonly 
     const prev = state.get(id);
     if (prev && i < (lastFull.get(id) ?? -1)) continue;
     const next = evolveMachine(prev, e);
-    if (next && next !== prev) { state.set(id, next); touched.add(id); }
+    if (next && next !== prev) {
+      state.set(id, next);
+      touched.add(id);
+    }
   }
   return touched;
 }

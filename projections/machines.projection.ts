@@ -7,9 +7,20 @@ import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
 
 const columns: Columns<MachineState> = {
-  agent_id: 'text', hostname: 'text', os_version: 'text', platform: 'text', agent_version: 'text', elevated: 'bool',
-  current_session_id: 'int8', session_count: 'int8', users: 'text[]', heartbeat_interval_ms: 'int8', state: 'text',
-  first_seen: 'timestamptz', last_seen: 'timestamptz', last_seq: 'int8',
+  agent_id: 'text',
+  hostname: 'text',
+  os_version: 'text',
+  platform: 'text',
+  agent_version: 'text',
+  elevated: 'bool',
+  current_session_id: 'int8',
+  session_count: 'int8',
+  users: 'text[]',
+  heartbeat_interval_ms: 'int8',
+  state: 'text',
+  first_seen: 'timestamptz',
+  last_seen: 'timestamptz',
+  last_seq: 'int8',
 };
 
 async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promise<void> {
@@ -22,8 +33,12 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   // A stored row keeps its first_seen, and a row never goes back to an older event (the fold's own
   // rule, here for the rows it did not load).
   await unnestInsert(trx, {
-    table: 'machines', rows: [...touched].map((id) => state.get(id)!), columns,
-    upsertOn: ['agent_id'], keepOnConflict: ['first_seen'], onlyIfNewer: 'last_seq',
+    table: 'machines',
+    rows: [...touched].map((id) => state.get(id)!),
+    columns,
+    upsertOn: ['agent_id'],
+    keepOnConflict: ['first_seen'],
+    onlyIfNewer: 'last_seq',
   });
 }
 

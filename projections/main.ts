@@ -46,7 +46,10 @@ if (auditRetention.days > 0) log(`audit retention: rows created more than ${audi
 const report = setInterval(() => {
   for (const w of workers) {
     const s = w.stats();
-    if (s.lastError || s.undecodable || s.dbErrors || s.quarantined) logger.warn(`${s.name}: checkpoint ${s.checkpoint}, lag ${s.lag}, undecodable ${s.undecodable}, quarantined ${s.quarantined}, db errors ${s.dbErrors}${s.lastError ? `, last error: ${s.lastError}` : ''}`);
+    if (s.lastError || s.undecodable || s.dbErrors || s.quarantined)
+      logger.warn(
+        `${s.name}: checkpoint ${s.checkpoint}, lag ${s.lag}, undecodable ${s.undecodable}, quarantined ${s.quarantined}, db errors ${s.dbErrors}${s.lastError ? `, last error: ${s.lastError}` : ''}`,
+      );
   }
 }, 30_000);
 

@@ -20,18 +20,40 @@ export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsT
     if (seen.has(id)) continue; // a malformed list must not break the primary key
     seen.add(id);
     rows.push({
-      agent_id: agentId, session_id: id, user_name: pgText(s.userName), domain: pgText(s.domain),
-      state: sessionStateText(s.state), type: sessionTypeText(s.type), station_name: pgText(s.stationName),
-      client_name: pgText(s.clientName), client_address: pgText(s.clientAddress), logon_time: agentInstantOrNull(Number(s.logonTimeMs ?? 0), e.streamMs),
-      idle_secs: s.idleSecs ?? 0, locked: s.locked ?? false, capturable: s.capturable ?? false, updated_at: at,
+      agent_id: agentId,
+      session_id: id,
+      user_name: pgText(s.userName),
+      domain: pgText(s.domain),
+      state: sessionStateText(s.state),
+      type: sessionTypeText(s.type),
+      station_name: pgText(s.stationName),
+      client_name: pgText(s.clientName),
+      client_address: pgText(s.clientAddress),
+      logon_time: agentInstantOrNull(Number(s.logonTimeMs ?? 0), e.streamMs),
+      idle_secs: s.idleSecs ?? 0,
+      locked: s.locked ?? false,
+      capturable: s.capturable ?? false,
+      updated_at: at,
     });
   }
   return rows;
 }
 
 const columns: Columns<Insertable<WindowsSessionsTable>> = {
-  agent_id: 'text', session_id: 'int8', user_name: 'text', domain: 'text', state: 'text', type: 'text', station_name: 'text',
-  client_name: 'text', client_address: 'text', logon_time: 'timestamptz', idle_secs: 'int8', locked: 'bool', capturable: 'bool', updated_at: 'timestamptz',
+  agent_id: 'text',
+  session_id: 'int8',
+  user_name: 'text',
+  domain: 'text',
+  state: 'text',
+  type: 'text',
+  station_name: 'text',
+  client_name: 'text',
+  client_address: 'text',
+  logon_time: 'timestamptz',
+  idle_secs: 'int8',
+  locked: 'bool',
+  capturable: 'bool',
+  updated_at: 'timestamptz',
 };
 
 /** Per batch only each agent's latest list counts: older ones in the batch are replaced anyway. */
@@ -39,7 +61,10 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
   const latest = new Map<string, DecodedEvent>();
   for (const e of events) if (e.parsed.family === 'agent' && sessionListOf(e)) latest.set(e.parsed.agentId, e);
   if (latest.size === 0) return;
-  await trx.deleteFrom('windows_sessions').where(anyOf('agent_id', [...latest.keys()])).execute();
+  await trx
+    .deleteFrom('windows_sessions')
+    .where(anyOf('agent_id', [...latest.keys()]))
+    .execute();
   await unnestInsert(trx, { table: 'windows_sessions', rows: [...latest.values()].flatMap(windowsSessionRows), columns });
 }
 

@@ -29,10 +29,13 @@ export function parseAgentId(raw: string): Result<AgentId> {
 }
 
 /** zod schema for agent ids in HTTP params and config. */
-export const agentIdSchema = z.string().superRefine((v, ctx) => {
-  const r = checkSubjectToken(v, 'agent id');
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.message });
-}).transform((v) => v as AgentId);
+export const agentIdSchema = z
+  .string()
+  .superRefine((v, ctx) => {
+    const r = checkSubjectToken(v, 'agent id');
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.message });
+  })
+  .transform((v) => v as AgentId);
 
 /** A new random id for commands, events and correlation. */
 export function newId(): string {

@@ -7,10 +7,26 @@ import { type AgentId, checkSubjectToken } from './ids.js';
 
 /** Payload case of `guruconnect.Message` (the oneof field names). */
 export type PayloadCase =
-  | 'agentStatus' | 'startStream' | 'stopStream' | 'videoFrame' | 'input' | 'requestSessions'
-  | 'requestKeyframe' | 'audit' | 'error' | 'clipboardCleared' | 'sessionList' | 'switchSession'
-  | 'backstageCommand' | 'backstageOutput' | 'sessionSwitched'
-  | 'terminalOpen' | 'terminalInput' | 'terminalResize' | 'terminalClose' | 'terminalOutput';
+  | 'agentStatus'
+  | 'startStream'
+  | 'stopStream'
+  | 'videoFrame'
+  | 'input'
+  | 'requestSessions'
+  | 'requestKeyframe'
+  | 'audit'
+  | 'error'
+  | 'clipboardCleared'
+  | 'sessionList'
+  | 'switchSession'
+  | 'backstageCommand'
+  | 'backstageOutput'
+  | 'sessionSwitched'
+  | 'terminalOpen'
+  | 'terminalInput'
+  | 'terminalResize'
+  | 'terminalClose'
+  | 'terminalOutput';
 
 export const AgentEvent = {
   status: { stored: true, suffix: 'status', payloads: ['agentStatus'] },
@@ -41,8 +57,12 @@ export const Streams = {
   events: {
     name: 'GC_EVENTS',
     subjects: [
-      ...Object.values(AgentEvent).filter((e) => e.stored).map((e) => `gc.agent.*.${e.suffix}`),
-      ...Object.values(AgentCommand).filter((c) => c.stored).map((c) => `gc.cmd.*.${c.suffix}`),
+      ...Object.values(AgentEvent)
+        .filter((e) => e.stored)
+        .map((e) => `gc.agent.*.${e.suffix}`),
+      ...Object.values(AgentCommand)
+        .filter((c) => c.stored)
+        .map((c) => `gc.cmd.*.${c.suffix}`),
       `${AUDIT_PREFIX}.>`,
     ],
   },
@@ -106,14 +126,21 @@ export type EventsApiSubjects = (typeof EventsApi)[keyof typeof EventsApi];
 /** Stored agent-event subjects (one wildcard agent token): what readers may hear live. */
 export function storedAgentEventSubjects(agent: AgentId | '*' = '*'): string[] {
   const a = agent === '*' ? '*' : token(agent, 'agent id');
-  return Object.values(AgentEvent).filter((e) => e.stored).map((e) => `gc.agent.${a}.${e.suffix}`);
+  return Object.values(AgentEvent)
+    .filter((e) => e.stored)
+    .map((e) => `gc.agent.${a}.${e.suffix}`);
 }
 
 /**
  * Event names an integration subscribes to: the stored agent events by their subject suffix, and
  * `audit` (technician actions). These are the names the CLI and the README use.
  */
-export const integrationEventNames = [...Object.values(AgentEvent).filter((e) => e.stored).map((e) => e.suffix), 'audit'] as const;
+export const integrationEventNames = [
+  ...Object.values(AgentEvent)
+    .filter((e) => e.stored)
+    .map((e) => e.suffix),
+  'audit',
+] as const;
 
 /** The subjects of `events` for `agents` ('*' = every agent); audit events are not per machine. */
 export function integrationSubjects(agents: readonly AgentId[] | '*', events: readonly string[]): Result<string[]> {
@@ -122,7 +149,10 @@ export function integrationSubjects(agents: readonly AgentId[] | '*', events: re
   if (events.includes('audit') && agents !== '*') return err(ErrorCode.VALIDATION_FAILED, "audit events are not per machine: use --agents '*' to include them, or leave audit out");
   const out: string[] = [];
   for (const e of events) {
-    if (e === 'audit') { out.push(subjects.allAudit()); continue; }
+    if (e === 'audit') {
+      out.push(subjects.allAudit());
+      continue;
+    }
     for (const a of agents === '*' ? ['*'] : agents) out.push(`gc.agent.${a === '*' ? '*' : token(a, 'agent id')}.${e}`);
   }
   return ok(out);
@@ -175,9 +205,13 @@ export function parseSubject(subject: string): Result<ParsedSubject> {
 /** The payload cases a message on this subject may carry. */
 export function payloadsFor(parsed: ParsedSubject): readonly PayloadCase[] {
   switch (parsed.family) {
-    case 'agent': return AgentEvent[parsed.kind].payloads;
-    case 'cmd': return AgentCommand[parsed.kind].payloads;
-    case 'frame': return ['videoFrame'];
-    case 'audit': return ['audit'];
+    case 'agent':
+      return AgentEvent[parsed.kind].payloads;
+    case 'cmd':
+      return AgentCommand[parsed.kind].payloads;
+    case 'frame':
+      return ['videoFrame'];
+    case 'audit':
+      return ['audit'];
   }
 }

@@ -27,12 +27,7 @@ const KILL_GRACE_MS = 5000;
  * Runs one command to completion. Output goes to `onChunk` while it runs; the result carries the
  * same capped text in stdout/stderr. Spawn failures (unknown session, missing shell) are errors.
  */
-export async function runCommand(
-  platform: PlatformPort,
-  req: RunCommandRequest,
-  onChunk: (c: OutputChunk) => void,
-  signal: AbortSignal,
-): Promise<Result<CommandOutput>> {
+export async function runCommand(platform: PlatformPort, req: RunCommandRequest, onChunk: (c: OutputChunk) => void, signal: AbortSignal): Promise<Result<CommandOutput>> {
   const started = performance.now();
   const capBytes = req.capBytes > 0 ? req.capBytes : DEFAULT_CAP_BYTES;
   if (signal.aborted) {

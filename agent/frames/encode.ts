@@ -75,7 +75,10 @@ export async function encodePortable(frame: RawFrame, rect: Rect, encoding: Tile
   const img = sharp(extractPixels(frame, rect, 'rgba'), { raw: { width: rect.width, height: rect.height, channels: 4 } });
   if (encoding === TileEncoding.TILE_WEBP) return img.webp({ quality: q, effort: 0 }).toBuffer();
   if (encoding === TileEncoding.TILE_PNG) return img.png({ compressionLevel: 1 }).toBuffer();
-  return img.removeAlpha().jpeg({ quality: q, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' }).toBuffer();
+  return img
+    .removeAlpha()
+    .jpeg({ quality: q, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' })
+    .toBuffer();
 }
 
 /** Encodes all rectangles, a few at a time so sharp's pool stays busy without piling up work. */

@@ -6,7 +6,19 @@ import { postJson } from './post-json.js';
 
 // The gateway's reply (services/auth/schemas.ts enrollReplySchema); the agent may not import services/.
 // nats_ca: the deployment's private CA (PEM), so the agent trusts exactly its own NATS servers.
-const enrollReplySchema = z.object({ agent_id: z.string(), creds: z.string().min(1).max(64 * 1024), nats_url: z.union([z.string(), z.array(z.string())]), site: z.string(), nats_ca: z.string().max(64 * 1024).optional() });
+const enrollReplySchema = z.object({
+  agent_id: z.string(),
+  creds: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
+  nats_url: z.union([z.string(), z.array(z.string())]),
+  site: z.string(),
+  nats_ca: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
+});
 export type Enrollment = z.infer<typeof enrollReplySchema>;
 
 /** Enrolls this machine; an error names the gateway's code (e.g. CONFLICT for an id already enrolled). */
@@ -26,7 +38,8 @@ export async function enroll(args: InstallArgs, host: string): Promise<{ ok: tru
     return { ok: false, code: env.data.error_code, message: `${env.data.message}${hint}` };
   }
   const reply = enrollReplySchema.safeParse(body);
-  if (!reply.success || reply.data.agent_id !== args.agentId) return { ok: false, code: 'BAD_REPLY', message: 'the gateway answered the enrollment with something other than credentials for this agent' };
+  if (!reply.success || reply.data.agent_id !== args.agentId)
+    return { ok: false, code: 'BAD_REPLY', message: 'the gateway answered the enrollment with something other than credentials for this agent' };
   return { ok: true, value: reply.data };
 }
 

@@ -13,7 +13,7 @@ export function renderEnvFile(env: EnvFile): string {
   return Object.entries(env)
     .map(([k, v]) => {
       if (!KEY.test(k)) throw new Error(`${JSON.stringify(k)} may not be set in agent.env`);
-      if (/[\r\n\0]/.test(v) || v.length > 4096 || /[\ud800-\udfff]/.test(v.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) throw new Error(`the value of ${k} cannot be written to agent.env`);
+      if (/[\r\n\0]/.test(v) || v.length > 4096 || /[\ud800-\udfff]/.test(v.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) throw new Error(`the value of ${k} cannot be written to agent.env`);
       return `${k}=${v}\n`;
     })
     .join('');

@@ -3,19 +3,29 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { agentIdSchema } from '../../proto/ids.js';
 
-const httpUrl = z.string().max(2048).refine((s) => {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
-  } catch {
-    return false;
-  }
-}, 'must be an http(s) URL without user or password');
-const natsUrl = z.string().max(2048).regex(/^(nats|tls|wss?):\/\/[^\s\0]+$/, 'must be a nats://, tls:// or ws(s):// URL');
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without user or password');
+const natsUrl = z
+  .string()
+  .max(2048)
+  .regex(/^(nats|tls|wss?):\/\/[^\s\0]+$/, 'must be a nats://, tls:// or ws(s):// URL');
 
 export const installArgsSchema = z.object({
   server: httpUrl,
-  enrollKey: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'),
+  enrollKey: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'),
   agentId: agentIdSchema,
   /** Overrides the NATS URL the gateway hands out (e.g. when it names a loopback address). */
   nats: natsUrl.optional(),

@@ -60,7 +60,10 @@ export async function installLinux(args: InstallArgs, out: Out, isBinary: boolea
   writePrivate(LINUX_PATHS.credsFile, enrolled.value.creds, 0o600);
   if (enrolled.value.nats_ca) writePrivate(LINUX_PATHS.caFile, enrolled.value.nats_ca, 0o600);
   const env = {
-    NATS_URL: chosenNatsUrl(args, enrolled.value), GC_AGENT_ID: args.agentId, GC_AGENT_CREDS: LINUX_PATHS.credsFile, GC_AGENT_STATE_DIR: LINUX_PATHS.stateDir,
+    NATS_URL: chosenNatsUrl(args, enrolled.value),
+    GC_AGENT_ID: args.agentId,
+    GC_AGENT_CREDS: LINUX_PATHS.credsFile,
+    GC_AGENT_STATE_DIR: LINUX_PATHS.stateDir,
     ...(enrolled.value.nats_ca ? { GC_NATS_CA: LINUX_PATHS.caFile } : {}),
   };
   writePrivate(LINUX_PATHS.configFile, renderEnvFile(env), 0o600);
@@ -120,4 +123,3 @@ function fail(out: Out, message: string): number {
   out(`error: ${message}`);
   return 1;
 }
-

@@ -73,7 +73,10 @@ export async function installWindows(args: InstallArgs, out: Out, isBinary: bool
   mkdirSync(p.stateDir, { recursive: true });
   if (enrolled.value.nats_ca) writeFileSync(p.caFile, enrolled.value.nats_ca);
   const env = {
-    NATS_URL: chosenNatsUrl(args, enrolled.value), GC_AGENT_ID: args.agentId, GC_AGENT_CREDS: p.credsFile, GC_AGENT_STATE_DIR: p.stateDir,
+    NATS_URL: chosenNatsUrl(args, enrolled.value),
+    GC_AGENT_ID: args.agentId,
+    GC_AGENT_CREDS: p.credsFile,
+    GC_AGENT_STATE_DIR: p.stateDir,
     ...(enrolled.value.nats_ca ? { GC_NATS_CA: p.caFile } : {}),
   };
   writeFileSync(`${p.credsFile}.tmp`, enrolled.value.creds);

@@ -111,9 +111,13 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       const s = msg.startStream;
       const r = await viewers.start(s.viewerId ?? '', s.targetSessionId ?? 0, s.sessionType !== pb.SessionType.VIEW_ONLY, { fps: s.maxFps ?? 0, quality: s.quality ?? 0 });
       if (!r.ok) {
-        await publisher.event('switched', {
-          sessionSwitched: { ok: false, toSessionId: s.targetSessionId, viewerId: s.viewerId, error: { code: r.error.code, message: r.error.message } },
-        }, msg.meta.id);
+        await publisher.event(
+          'switched',
+          {
+            sessionSwitched: { ok: false, toSessionId: s.targetSessionId, viewerId: s.viewerId, error: { code: r.error.code, message: r.error.message } },
+          },
+          msg.meta.id,
+        );
       }
     } else if (msg.stopStream) {
       await viewers.stop(msg.stopStream.viewerId ?? '');
@@ -134,35 +138,49 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     if (!r.ok) droppedInput++;
   };
 
-  const backstage: CommandHandler = deps.backstage ?? (async (msg: Decoded) => {
-    await publisher.event('backstageOutput', {
-      backstageOutput: {
-        commandType: msg.backstageCommand?.commandType ?? 0,
-        final: true,
-        error: { code: ErrorCode.NOT_AVAILABLE, message: 'backstage is not enabled on this agent' },
-      },
-    }, msg.meta.id);
-  });
+  const backstage: CommandHandler =
+    deps.backstage ??
+    (async (msg: Decoded) => {
+      await publisher.event(
+        'backstageOutput',
+        {
+          backstageOutput: {
+            commandType: msg.backstageCommand?.commandType ?? 0,
+            final: true,
+            error: { code: ErrorCode.NOT_AVAILABLE, message: 'backstage is not enabled on this agent' },
+          },
+        },
+        msg.meta.id,
+      );
+    });
 
   // Live-only subject (no stream): answered over core NATS, never through the publisher's JetStream.
   const refuseTerminal = createTerminalPublisher(nc, agentId);
-  const terminal: CommandHandler = deps.terminal ?? ((msg: Decoded) => {
-    if (msg.terminalOpen) refuseTerminal(msg.meta.correlationId ?? '', { closed: true, exitCode: -1, error: { code: ErrorCode.NOT_AVAILABLE, message: NOT_AVAILABLE_MESSAGE } });
-  });
+  const terminal: CommandHandler =
+    deps.terminal ??
+    ((msg: Decoded) => {
+      if (msg.terminalOpen) refuseTerminal(msg.meta.correlationId ?? '', { closed: true, exitCode: -1, error: { code: ErrorCode.NOT_AVAILABLE, message: NOT_AVAILABLE_MESSAGE } });
+    });
 
-  const { sub, stats } = listenForCommands(nc, agentId, {
-    switchSession,
-    startStream: stream,
-    stopStream: stream,
-    requestKeyframe: stream,
-    input,
-    requestSessions: (msg) => reporter.publishNow(msg.meta.id),
-    backstageCommand: backstage,
-    terminalOpen: terminal,
-    terminalInput: terminal,
-    terminalResize: terminal,
-    terminalClose: terminal,
-  }, log, { store: seenStore, window });
+  const { sub, stats } = listenForCommands(
+    nc,
+    agentId,
+    {
+      switchSession,
+      startStream: stream,
+      stopStream: stream,
+      requestKeyframe: stream,
+      input,
+      requestSessions: (msg) => reporter.publishNow(msg.meta.id),
+      backstageCommand: backstage,
+      terminalOpen: terminal,
+      terminalInput: terminal,
+      terminalResize: terminal,
+      terminalClose: terminal,
+    },
+    log,
+    { store: seenStore, window },
+  );
 
   // Frames are core NATS: those published while the connection was down are gone, and a still
   // screen sends no new ones. After a reconnect every watched session starts over from a keyframe.

@@ -39,8 +39,9 @@ export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandl
         const r = await runner.run(
           { commandId: id, commandText: cmd.commandText ?? '', shell: cmd.shell ?? 0, timeoutMs: (cmd.timeoutSecs ?? 0) * 1000, capBytes: cmd.outputCapBytes ?? 0, asSessionId: cmd.asSessionId ?? 0 },
           (c) => {
-            answer(id, { commandType: type, chunk: { stream: c.stream === 'stderr' ? pb.OutputStream.STDERR : pb.OutputStream.STDOUT, data: c.data, seq: c.seq } })
-              .catch((e) => deps.log(`output chunk of ${id} not published: ${(e as Error).message}`));
+            answer(id, { commandType: type, chunk: { stream: c.stream === 'stderr' ? pb.OutputStream.STDERR : pb.OutputStream.STDOUT, data: c.data, seq: c.seq } }).catch((e) =>
+              deps.log(`output chunk of ${id} not published: ${(e as Error).message}`),
+            );
           },
         );
         // The text already went out in the chunks; the final message carries the facts, not a second copy.
@@ -74,9 +75,10 @@ export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandl
       }
       case T.BACKSTAGE_PROCESS_KILL: {
         const pid = Number(cmd.target);
-        out = Number.isInteger(pid) && pid > 0
-          ? finalOf(type, await platform.killProcess(pid), (c) => ({ controlResult: c }))
-          : fail(type, { code: ErrorCode.VALIDATION_FAILED, message: `"${cmd.target}" is not a process id` });
+        out =
+          Number.isInteger(pid) && pid > 0
+            ? finalOf(type, await platform.killProcess(pid), (c) => ({ controlResult: c }))
+            : fail(type, { code: ErrorCode.VALIDATION_FAILED, message: `"${cmd.target}" is not a process id` });
         break;
       }
       default:

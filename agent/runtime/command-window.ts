@@ -25,7 +25,11 @@ export type Freshness = { fresh: true } | { fresh: false; reason: 'stale' | 'fut
 export function judgeAge(atMs: number, nowMs: number, w: CommandWindow): Freshness {
   // An unset at_ms is 0, and an int64 beyond 2^53 arrives as some number far from now: both refused.
   if (!Number.isFinite(atMs) || atMs < nowMs - w.maxAgeMs) {
-    return { fresh: false, reason: 'stale', message: `dated ${describeAt(atMs)}, ${Math.round(nowMs - atMs)} ms ago (at most ${w.maxAgeMs} ms allowed; if every command is refused, compare this machine's clock with the gateway's)` };
+    return {
+      fresh: false,
+      reason: 'stale',
+      message: `dated ${describeAt(atMs)}, ${Math.round(nowMs - atMs)} ms ago (at most ${w.maxAgeMs} ms allowed; if every command is refused, compare this machine's clock with the gateway's)`,
+    };
   }
   if (atMs > nowMs + w.maxFutureMs) {
     return { fresh: false, reason: 'future', message: `dated ${describeAt(atMs)}, ${Math.round(atMs - nowMs)} ms ahead of this machine's clock (at most ${w.maxFutureMs} ms allowed)` };

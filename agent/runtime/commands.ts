@@ -31,7 +31,11 @@ export interface CommandGuard {
 }
 
 /** Payloads of commands the event stream keeps (and so could deliver again). */
-const STORED_PAYLOADS: ReadonlySet<PayloadCase> = new Set(Object.values(AgentCommand).filter((c) => c.stored).flatMap((c) => c.payloads));
+const STORED_PAYLOADS: ReadonlySet<PayloadCase> = new Set(
+  Object.values(AgentCommand)
+    .filter((c) => c.stored)
+    .flatMap((c) => c.payloads),
+);
 
 /** Subscribes and dispatches by payload case; returns the subscription and live counters. */
 export function listenForCommands(

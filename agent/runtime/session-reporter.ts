@@ -24,8 +24,7 @@ export interface SessionReporterDeps {
 }
 
 // Idle seconds change every poll; they are reported but must not count as a change of the list.
-const fingerprint = (list: SessionInfo[]) =>
-  JSON.stringify(list.map((s) => ({ ...s, idleSecs: Math.min(1, Number(s.idleSecs ?? 0)) })));
+const fingerprint = (list: SessionInfo[]) => JSON.stringify(list.map((s) => ({ ...s, idleSecs: Math.min(1, Number(s.idleSecs ?? 0)) })));
 
 export async function startSessionReporter(deps: SessionReporterDeps): Promise<SessionReporter> {
   let latest: SessionInfo[] = [];

@@ -164,17 +164,20 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     quality: clampInt(p?.quality, 1, deps.quality) ?? prev?.quality ?? deps.quality,
   });
 
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [id, v] of viewers) {
-      if (v.leaseUntil < now) {
-        deps.log(`viewer ${id} lease expired`);
-        viewers.delete(id);
-        void release(v.sessionId);
-        applyPace(v.sessionId);
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, v] of viewers) {
+        if (v.leaseUntil < now) {
+          deps.log(`viewer ${id} lease expired`);
+          viewers.delete(id);
+          void release(v.sessionId);
+          applyPace(v.sessionId);
+        }
       }
-    }
-  }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
+    },
+    Math.max(1000, Math.floor(deps.leaseMs / 3)),
+  );
 
   return {
     /** Starts (or renews) a viewer's stream on a session; a renewal on the same session is cheap. */

@@ -103,7 +103,16 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
     if (!o.spawnPty) return refuse(id, ErrorCode.NOT_AVAILABLE, NOT_AVAILABLE_MESSAGE);
     if (terminals.size >= max) return refuse(id, ErrorCode.CAPACITY_EXCEEDED, `this agent already runs ${max} interactive terminals; close one first`);
     let release = () => {};
-    const e: Entry = { id, queued: [], seq: 0, out: [], outBytes: 0, done: new Promise((r) => { release = r; }) };
+    const e: Entry = {
+      id,
+      queued: [],
+      seq: 0,
+      out: [],
+      outBytes: 0,
+      done: new Promise((r) => {
+        release = r;
+      }),
+    };
     terminals.set(id, e);
     renew(e);
     const r = await o.spawnPty({ cols: req.cols ?? 80, rows: req.rows ?? 24, shell: req.shell ?? 0, asSessionId: req.asSessionId ?? 0 });

@@ -41,7 +41,13 @@ export const busDefaults = {
 
 const isTlsUrl = (u: string) => /^tls:\/\//i.test(u.trim());
 /** Host of `scheme://host:port` or `host:port`, brackets kept for IPv6. */
-const hostOf = (u: string) => u.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]*@/, '').replace(/(:\d+)?(\/.*)?$/, '').toLowerCase();
+const hostOf = (u: string) =>
+  u
+    .trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/^[^@/]*@/, '')
+    .replace(/(:\d+)?(\/.*)?$/, '')
+    .toLowerCase();
 const isLoopback = (u: string) => /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/.test(hostOf(u));
 
 /**
@@ -68,7 +74,10 @@ export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
   if (opts.once) Object.assign(o, { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: 5_000 });
   const creds = opts.credsFile ? readFileSync(opts.credsFile) : undefined;
   if (creds) o.authenticator = credsAuthenticator(creds);
-  if (opts.user) { o.user = opts.user; o.pass = opts.pass; }
+  if (opts.user) {
+    o.user = opts.user;
+    o.pass = opts.pass;
+  }
   const inboxPrefix = opts.inboxPrefix ?? (creds ? inboxPrefixOfCreds(creds.toString('utf8')) : undefined);
   if (inboxPrefix) o.inboxPrefix = inboxPrefix;
   return connect(o);

@@ -46,21 +46,37 @@ export async function projectionLag(jsm: JetStreamManager, def: { name: string }
  * Checkpoints and quarantine of `names` (default: every projection that has a checkpoint); `lagOf`
  * says how far each is behind the stream (null: unknown).
  */
-export async function readSideHealth(db: Kysely<Database>, names: readonly string[] | undefined, lagOf: (name: string, checkpoint: number) => Promise<number | null>, recent = 5): Promise<ReadSideHealth> {
+export async function readSideHealth(
+  db: Kysely<Database>,
+  names: readonly string[] | undefined,
+  lagOf: (name: string, checkpoint: number) => Promise<number | null>,
+  recent = 5,
+): Promise<ReadSideHealth> {
   const [cps, counts, newest] = await Promise.all([
     db.selectFrom('projection_checkpoints').select(['name', 'last_seq']).execute(),
-    db.selectFrom('quarantined_events').select(['projection', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('projection').execute(),
+    db
+      .selectFrom('quarantined_events')
+      .select(['projection', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy('projection')
+      .execute(),
     db.selectFrom('quarantined_events').selectAll().orderBy('quarantined_at', 'desc').orderBy('stream_seq', 'desc').limit(recent).execute(),
   ]);
   const cp = new Map(cps.map((c) => [c.name, Number(c.last_seq)]));
   const n = new Map(counts.map((c) => [c.projection, Number(c.n)]));
   return {
-    projections: await Promise.all((names ?? [...cp.keys()].sort()).map(async (name) => {
-      const checkpoint = cp.get(name) ?? 0;
-      return { name, checkpoint, lag: await lagOf(name, checkpoint).catch(() => null), quarantined: n.get(name) ?? 0 };
-    })),
+    projections: await Promise.all(
+      (names ?? [...cp.keys()].sort()).map(async (name) => {
+        const checkpoint = cp.get(name) ?? 0;
+        return { name, checkpoint, lag: await lagOf(name, checkpoint).catch(() => null), quarantined: n.get(name) ?? 0 };
+      }),
+    ),
     quarantined_recent: newest.map((q) => ({
-      projection: q.projection, stream_seq: Number(q.stream_seq), subject: q.subject, error_code: q.error_code, error_message: q.error_message, quarantined_at: new Date(q.quarantined_at),
+      projection: q.projection,
+      stream_seq: Number(q.stream_seq),
+      subject: q.subject,
+      error_code: q.error_code,
+      error_message: q.error_message,
+      quarantined_at: new Date(q.quarantined_at),
     })),
   };
 }

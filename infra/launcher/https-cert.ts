@@ -37,8 +37,7 @@ export async function prepareGatewayHttps(dataDir: string, env: NodeJS.ProcessEn
   return {
     env: { GC_HTTPS_CERT: certFile, GC_HTTPS_KEY: keyFile },
     certFile,
-    note: `HTTPS with a self-signed certificate (${certFile}, SHA-256 ${fp}): browsers warn until you trust it; `
-      + 'compare the fingerprint, or set GC_HTTPS_CERT/GC_HTTPS_KEY to a real certificate',
+    note: `HTTPS with a self-signed certificate (${certFile}, SHA-256 ${fp}): browsers warn until you trust it; ` + 'compare the fingerprint, or set GC_HTTPS_CERT/GC_HTTPS_KEY to a real certificate',
   };
 }
 
@@ -61,9 +60,27 @@ async function makeSelfSigned(dir: string, certFile: string, keyFile: string): P
   const host = hostname().replace(/[^A-Za-z0-9.-]/g, '');
   const san = ['IP:127.0.0.1', 'IP:::1', 'DNS:localhost', ...(host && host !== 'localhost' ? [`DNS:${host}`] : [])].join(',');
   // 397 days: the longest validity browsers accept for a server certificate.
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '397',
-    '-subj', '/CN=GuruConnect local gateway', '-addext', `subjectAltName=${san}`, '-addext', 'extendedKeyUsage=serverAuth',
-    '-keyout', keyFile, '-out', certFile]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '397',
+    '-subj',
+    '/CN=GuruConnect local gateway',
+    '-addext',
+    `subjectAltName=${san}`,
+    '-addext',
+    'extendedKeyUsage=serverAuth',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
   chmodSync(keyFile, 0o600);
 }
 
@@ -72,7 +89,11 @@ async function makeSelfSigned(dir: string, certFile: string, keyFile: string): P
  * only asks our own child process on loopback whether it is up, and sends nothing secret.
  */
 export async function probeHealth(url: string): Promise<boolean> {
-  if (!url.startsWith('https:')) return fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+  if (!url.startsWith('https:'))
+    return fetch(`${url}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
   const { get } = await import('node:https');
   return new Promise((resolve) => {
     const req = get(`${url}/api/health`, { rejectUnauthorized: false, timeout: 5000 }, (res) => {

@@ -70,7 +70,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const [verb] = p.positionals;
   const w = where(env);
-  if (typeof w === 'string') { console.error(w); return 2; }
+  if (typeof w === 'string') {
+    console.error(w);
+    return 2;
+  }
   const setup = await prepareNatsAuth(w.authDir, { caFile: w.natsCa });
 
   if (verb === 'list') {
@@ -81,18 +84,33 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (verb === 'create') {
     const name = p.values.name;
-    if (!name) { console.error(`integrations create needs --name\n${usage}`); return 2; }
+    if (!name) {
+      console.error(`integrations create needs --name\n${usage}`);
+      return 2;
+    }
     const agentsArg = p.values.agents ?? '*';
     let agents: AgentId[] | '*' = '*';
     if (agentsArg !== '*') {
-      const ids = agentsArg.split(',').map((s) => s.trim()).filter(Boolean);
+      const ids = agentsArg
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = ids.map((id) => checkSubjectToken(id, 'agent id')).find((r) => !r.ok);
-      if (bad && !bad.ok) { console.error(`--agents: ${bad.error.message}`); return 2; }
+      if (bad && !bad.ok) {
+        console.error(`--agents: ${bad.error.message}`);
+        return 2;
+      }
       agents = ids as AgentId[];
     }
-    const events = (p.values.events ?? 'sessions,status,switched').split(',').map((s) => s.trim()).filter(Boolean);
+    const events = (p.values.events ?? 'sessions,status,switched')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const r = await createIntegration(setup, { name, agents, events });
-    if (!r.ok) { console.error(`${r.error.code}: ${r.error.message}`); return r.error.code === ErrorCode.VALIDATION_FAILED || r.error.code === ErrorCode.INVALID_ID ? 2 : 1; }
+    if (!r.ok) {
+      console.error(`${r.error.code}: ${r.error.message}`);
+      return r.error.code === ErrorCode.VALIDATION_FAILED || r.error.code === ErrorCode.INVALID_ID ? 2 : 1;
+    }
     const out = resolve(p.values.out ?? join(w.dataDir, 'integrations', `${name}.creds`));
     await writeSecret(out, r.value.creds);
     await audit(w, await setup.credsFor('launcher'), 'integration_created', { integration: name, agents, events, subjects: r.value.integration.subjects });
@@ -106,9 +124,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (verb === 'revoke') {
     const name = p.values.name;
-    if (!name) { console.error(`integrations revoke needs --name\n${usage}`); return 2; }
+    if (!name) {
+      console.error(`integrations revoke needs --name\n${usage}`);
+      return 2;
+    }
     const r = await revokeIntegration(setup, name, w.natsUrl);
-    if (!r.ok) { console.error(`${r.error.code}: ${r.error.message}`); return 1; }
+    if (!r.ok) {
+      console.error(`${r.error.code}: ${r.error.message}`);
+      return 1;
+    }
     await audit(w, await setup.credsFor('launcher'), 'integration_revoked', { integration: name });
     console.log(`integration ${name} revoked: its connections are closed and its credentials refused`);
     return 0;

@@ -89,7 +89,11 @@ export interface Stack {
 }
 
 export function defaultAgentId(): string {
-  return hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'local-agent';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64) || 'local-agent'
+  );
 }
 
 async function waitForHealth(url: string, child: Child, logFile: string, timeoutMs = 60_000): Promise<void> {
@@ -254,7 +258,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await nats.child.stop(kill ? 0 : 5000, kill ? 'SIGKILL' : 'SIGTERM');
       },
       async startNats() {
-        if (!nats || nats.child.proc.exitCode === null && nats.child.proc.signalCode === null) return;
+        if (!nats || (nats.child.proc.exitCode === null && nats.child.proc.signalCode === null)) return;
         nats = await startNatsServer({ dir: join(dataDir, 'nats'), port: natsPort, extraConfig: auth.serverConfig, tls });
       },
       async stopPostgres() {
@@ -262,7 +266,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await pg.stop();
       },
       async startPostgres() {
-        if (!pg || pg.child.proc.exitCode === null && pg.child.proc.signalCode === null) return;
+        if (!pg || (pg.child.proc.exitCode === null && pg.child.proc.signalCode === null)) return;
         pg = await startPostgresServer({ dir: join(dataDir, 'postgres'), port: pgPort, fast: opts.fastPostgres });
       },
       stop: stopAll,
@@ -291,7 +295,10 @@ async function ensureLocalAgentIdentity(auth: NatsAuthSetup, db: Kysely<Database
   const row = await db.selectFrom('agents').select(['nats_user_key', 'revoked_at']).where('agent_id', '=', agentId).executeTakeFirst();
   if (row?.revoked_at) throw new Error(`the local agent ${agentId} was revoked; start with a fresh data directory (GC_DATA_DIR)`);
   if (!row) {
-    await db.insertInto('agents').values({ agent_id: agentId, hostname: hostname(), site: 'local', nats_user_key: userKey ?? '', enrollment_key_id: null, revoked_at: null }).execute();
+    await db
+      .insertInto('agents')
+      .values({ agent_id: agentId, hostname: hostname(), site: 'local', nats_user_key: userKey ?? '', enrollment_key_id: null, revoked_at: null })
+      .execute();
   } else if (userKey) {
     await db.updateTable('agents').set({ nats_user_key: userKey }).where('agent_id', '=', agentId).execute();
   }
@@ -299,7 +306,5 @@ async function ensureLocalAgentIdentity(auth: NatsAuthSetup, db: Kysely<Database
 
 /** Writes a line-per-service summary of where logs are (printed by the launcher). */
 export function logLocations(dataDir: string): string {
-  return ['nats/nats-server.log', 'postgres/postgres.log', 'logs/projections.log', 'logs/gateway.log', 'logs/agent.log']
-    .map((f) => `  ${join(dataDir, f)}`)
-    .join('\n');
+  return ['nats/nats-server.log', 'postgres/postgres.log', 'logs/projections.log', 'logs/gateway.log', 'logs/agent.log'].map((f) => `  ${join(dataDir, f)}`).join('\n');
 }

@@ -12,34 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Account,
-  type KeyPair,
-  type Permissions,
-  createAccount,
-  createOperator,
-  createUser,
-  decode,
-  encodeAccount,
-  encodeOperator,
-  encodeUser,
-  fmtCreds,
-  fromSeed,
-} from '@nats-io/jwt';
+import { type Account, type KeyPair, type Permissions, createAccount, createOperator, createUser, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed } from '@nats-io/jwt';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { readNatsCa } from '../bus/nats-ca.js';
 import { pushAccountJwt } from './claims-update.js';
 import { fastSigner } from './fast-signer.js';
-import {
-  type ServiceKind,
-  agentPermissions,
-  appAccountExports,
-  isReaderKind,
-  readerAccountImports,
-  serviceKinds,
-  servicePermissions,
-} from './permissions.js';
+import { type ServiceKind, agentPermissions, appAccountExports, isReaderKind, readerAccountImports, serviceKinds, servicePermissions } from './permissions.js';
 import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
 
 export interface NatsAuthSetup {
@@ -146,13 +125,10 @@ export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): 
   const signing = await loadOrCreateKey(p(files.appSigningSeed), createAccount);
   const reader = await loadOrCreateKey(p(files.readerSeed), createAccount);
 
-  const operatorJwt = await loadOrCreateText(p(files.operatorJwt), () =>
-    encodeOperator('guruconnect', operator, { system_account: sys.getPublicKey() }));
-  const sysJwt = await loadOrCreateText(p(files.sysJwt), () =>
-    encodeAccount('SYS', sys, { limits: openLimits }, { signer: operator }));
+  const operatorJwt = await loadOrCreateText(p(files.operatorJwt), () => encodeOperator('guruconnect', operator, { system_account: sys.getPublicKey() }));
+  const sysJwt = await loadOrCreateText(p(files.sysJwt), () => encodeAccount('SYS', sys, { limits: openLimits }, { signer: operator }));
 
-  const readRevocationsOf = async (file: string): Promise<Record<string, number>> =>
-    JSON.parse((await readIfExists(p(file))) ?? '{}') as Record<string, number>;
+  const readRevocationsOf = async (file: string): Promise<Record<string, number>> => JSON.parse((await readIfExists(p(file))) ?? '{}') as Record<string, number>;
   const readRevocations = () => readRevocationsOf(files.revocations);
 
   const encodeApp = async (revocations: Record<string, number>): Promise<string> => {
@@ -165,16 +141,20 @@ export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): 
     return encodeAccount('GC', app, claims, { signer: operator });
   };
   const encodeReaders = async (): Promise<string> =>
-    encodeAccount('GC_READERS', reader, {
-      limits: openLimits,
-      imports: readerAccountImports(app.getPublicKey()),
-      revocations: await readRevocationsOf(files.readerRevocations),
-    }, { signer: operator });
+    encodeAccount(
+      'GC_READERS',
+      reader,
+      {
+        limits: openLimits,
+        imports: readerAccountImports(app.getPublicKey()),
+        revocations: await readRevocationsOf(files.readerRevocations),
+      },
+      { signer: operator },
+    );
   await loadOrCreateText(p(files.appJwt), async () => encodeApp(await readRevocations()));
   await loadOrCreateText(p(files.readerJwt), encodeReaders);
   // A directory made by an older version lacks today's exports and imports: re-sign both (newer iat).
-  const stale = (path: string, field: 'exports' | 'imports', want: unknown) =>
-    JSON.stringify(decode<Account>(readFileSync(path, 'utf8').trim()).nats[field] ?? []) !== JSON.stringify(want);
+  const stale = (path: string, field: 'exports' | 'imports', want: unknown) => JSON.stringify(decode<Account>(readFileSync(path, 'utf8').trim()).nats[field] ?? []) !== JSON.stringify(want);
   if (stale(p(files.appJwt), 'exports', appAccountExports())) {
     await writeSecret(p(files.appJwt), await encodeNewer(async () => encodeApp(await readRevocations()), readFileSync(p(files.appJwt), 'utf8').trim()));
   }
@@ -201,18 +181,19 @@ export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): 
     return td.decode(fmtCreds(jwt, kp));
   };
 
-  const configFragment = (resolverDir: string): string => [
-    `operator: ${JSON.stringify(operatorJwt)}`,
-    `system_account: ${JSON.stringify(sys.getPublicKey())}`,
-    // A full resolver stores pushed account JWTs in its own directory and takes updates live.
-    `resolver: { type: full, dir: ${JSON.stringify(resolverDir)}, allow_delete: false, interval: "2m", timeout: "1.9s" }`,
-    'resolver_preload: {',
-    `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
-    `  ${app.getPublicKey()}: ${JSON.stringify(currentAppJwt())}`,
-    `  ${reader.getPublicKey()}: ${JSON.stringify(readFileSync(p(files.readerJwt), 'utf8').trim())}`,
-    '}',
-    '',
-  ].join('\n');
+  const configFragment = (resolverDir: string): string =>
+    [
+      `operator: ${JSON.stringify(operatorJwt)}`,
+      `system_account: ${JSON.stringify(sys.getPublicKey())}`,
+      // A full resolver stores pushed account JWTs in its own directory and takes updates live.
+      `resolver: { type: full, dir: ${JSON.stringify(resolverDir)}, allow_delete: false, interval: "2m", timeout: "1.9s" }`,
+      'resolver_preload: {',
+      `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
+      `  ${app.getPublicKey()}: ${JSON.stringify(currentAppJwt())}`,
+      `  ${reader.getPublicKey()}: ${JSON.stringify(readFileSync(p(files.readerJwt), 'utf8').trim())}`,
+      '}',
+      '',
+    ].join('\n');
 
   const systemCreds = async (): Promise<string> => {
     const path = join(dir, files.creds, 'system.creds');
@@ -229,7 +210,9 @@ export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): 
     systemAccountKey: sys.getPublicKey(),
     appAccountKey: app.getPublicKey(),
     readerAccountKey: reader.getPublicKey(),
-    get serverConfig() { return configFragment(p(files.resolver)); },
+    get serverConfig() {
+      return configFragment(p(files.resolver));
+    },
     configFragment,
 
     async credsFor(kind) {

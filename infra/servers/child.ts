@@ -10,7 +10,11 @@ export interface Child {
   stop(graceMs?: number, signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startChild(cmd: string, args: string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number; /** Open a pipe as fd 3 (e.g. Xvfb -displayfd 3). */ fd3?: boolean }): Child {
+export function startChild(
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number /** Open a pipe as fd 3 (e.g. Xvfb -displayfd 3). */; fd3?: boolean },
+): Child {
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, uid: opts.uid, gid: opts.gid, stdio: opts.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
@@ -20,7 +24,7 @@ export function startChild(cmd: string, args: string[], opts: { logFile: string;
   return {
     proc,
     exited,
-    async stop(graceMs = 5000, signal: NodeJS.Signals = "SIGTERM") {
+    async stop(graceMs = 5000, signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);

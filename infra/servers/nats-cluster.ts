@@ -82,7 +82,15 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
       if (!nodes[i]) await start(i);
     },
     async stop() {
-      await Promise.all(nodes.map((n, i) => (n ? n.stop().then(() => { nodes[i] = undefined; }) : undefined)));
+      await Promise.all(
+        nodes.map((n, i) =>
+          n
+            ? n.stop().then(() => {
+                nodes[i] = undefined;
+              })
+            : undefined,
+        ),
+      );
     },
   };
 }

@@ -37,7 +37,12 @@ export interface NatsServer {
 
 export function natsServerBinary(): string {
   for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
-    try { execFileSync(p, ['--version'], { stdio: 'ignore' }); return p; } catch { /* next */ }
+    try {
+      execFileSync(p, ['--version'], { stdio: 'ignore' });
+      return p;
+    } catch {
+      /* next */
+    }
   }
   throw new Error('nats-server not found: install it with `apt-get install -y nats-server`');
 }
@@ -76,7 +81,9 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   const confFile = join(opts.dir, 'nats.conf');
   writeFileSync(confFile, natsConfig({ ...opts, port }));
   const child = startChild(natsServerBinary(), ['-c', confFile], { logFile: join(opts.dir, 'nats-server.log') });
-  const failed = child.exited.then((code) => { throw new Error(`nats-server exited with ${code}; see ${join(opts.dir, 'nats-server.log')}`); });
+  const failed = child.exited.then((code) => {
+    throw new Error(`nats-server exited with ${code}; see ${join(opts.dir, 'nats-server.log')}`);
+  });
   await Promise.race([waitForPort(port, 15_000), failed]);
   failed.catch(() => {});
   return {
@@ -85,6 +92,8 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
     confFile,
     child,
     stop: () => child.stop(),
-    reload: () => { child.proc.kill('SIGHUP'); },
+    reload: () => {
+      child.proc.kill('SIGHUP');
+    },
   };
 }

@@ -27,7 +27,9 @@ export interface PostgresServer {
 export function postgresBinDir(): string {
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const majors = readdirSync(base).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync(base)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const m of majors) if (existsSync(join(base, m, 'bin', 'initdb'))) return join(base, m, 'bin');
   }
   try {
@@ -80,11 +82,20 @@ export async function startPostgresServer(opts: PostgresServerOptions): Promise<
   }
   const port = opts.port ?? (await freePort());
   const settings = [
-    '-p', String(port), '-k', sockDir, '-h', '127.0.0.1', '-c', 'max_connections=200',
+    '-p',
+    String(port),
+    '-k',
+    sockDir,
+    '-h',
+    '127.0.0.1',
+    '-c',
+    'max_connections=200',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   const child = startChild(join(bin, 'postgres'), ['-D', pgdata, ...settings], { logFile: join(opts.dir, 'postgres.log'), cwd: opts.dir, ...postgresIds() });
-  const failed = child.exited.then((code) => { throw new Error(`postgres exited with ${code}; see ${join(opts.dir, 'postgres.log')}`); });
+  const failed = child.exited.then((code) => {
+    throw new Error(`postgres exited with ${code}; see ${join(opts.dir, 'postgres.log')}`);
+  });
   await Promise.race([waitForPort(port, 30_000), failed]);
   failed.catch(() => {});
   // The port opens a moment before the server accepts logins; wait for a real answer.

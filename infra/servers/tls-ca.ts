@@ -77,7 +77,9 @@ async function load(dir: string, certName: string, keyName: string): Promise<{ c
 function opensslConfig(names: string[]): string {
   const alt = names.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   return [
-    '[req]', 'distinguished_name = dn', '[dn]',
+    '[req]',
+    'distinguished_name = dn',
+    '[dn]',
     '[ca_ext]',
     'basicConstraints = critical,CA:TRUE,pathlen:0',
     'keyUsage = critical,keyCertSign,cRLSign',
@@ -101,16 +103,35 @@ async function issue(dir: string, o: { names: string[]; days: number; subject: s
     const cnf = join(tmp, 'openssl.cnf');
     await writeFile(cnf, opensslConfig(o.names), { mode: 0o600 });
     const args = [
-      'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-noenc',
-      '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'), '-days', String(o.days),
-      '-subj', o.subject, '-config', cnf, '-extensions', o.ext,
+      'req',
+      '-x509',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-noenc',
+      '-keyout',
+      join(tmp, 'key.pem'),
+      '-out',
+      join(tmp, 'cert.pem'),
+      '-days',
+      String(o.days),
+      '-subj',
+      o.subject,
+      '-config',
+      cnf,
+      '-extensions',
+      o.ext,
       ...(o.caFiles ? ['-CA', o.caFiles[0], '-CAkey', o.caFiles[1]] : []),
     ];
     try {
       await run('openssl', args, { timeout: 30_000 });
     } catch (e) {
       const x = e as NodeJS.ErrnoException & { stderr?: string };
-      throw new Error(x.code === 'ENOENT' ? 'openssl not found: install it with `apt-get install -y openssl` (bash infra/install-deps.sh)' : `openssl could not make a certificate: ${x.stderr?.trim() || x.message}`);
+      throw new Error(
+        x.code === 'ENOENT' ? 'openssl not found: install it with `apt-get install -y openssl` (bash infra/install-deps.sh)' : `openssl could not make a certificate: ${x.stderr?.trim() || x.message}`,
+      );
     }
     await chmod(join(tmp, 'key.pem'), 0o600);
     await chmod(join(tmp, 'cert.pem'), 0o644);
@@ -148,7 +169,15 @@ export async function ensureLocalTls(dir: string, o: { names?: string[]; now?: D
   const serverWhy = server ? unusable(server.cert, server.keyPem, ca.cert, names, now, tlsDefaults.renewBeforeDays) : 'none yet';
   if (serverWhy) {
     log(`issuing the NATS server certificate for ${names.join(', ')} (${serverWhy})`);
-    await issue(dir, { names, days: tlsDefaults.serverDays, subject: `/CN=${names.find((n) => !isIPv4(n) && n !== 'localhost') ?? 'localhost'}`, ext: 'server_ext', caFiles: [out.caFile, join(dir, files.caKey)], certName: files.cert, keyName: files.key });
+    await issue(dir, {
+      names,
+      days: tlsDefaults.serverDays,
+      subject: `/CN=${names.find((n) => !isIPv4(n) && n !== 'localhost') ?? 'localhost'}`,
+      ext: 'server_ext',
+      caFiles: [out.caFile, join(dir, files.caKey)],
+      certName: files.cert,
+      keyName: files.key,
+    });
   }
   return out;
 }
@@ -163,7 +192,13 @@ export async function operatorTls(env: NodeJS.ProcessEnv, mustName: string[] = [
   const given = { GC_TLS_CERT: env.GC_TLS_CERT || undefined, GC_TLS_KEY: env.GC_TLS_KEY || undefined, GC_TLS_CA: env.GC_TLS_CA || undefined };
   const set = Object.entries(given).filter(([, v]) => v !== undefined);
   if (set.length === 0) return undefined;
-  if (set.length < 3) throw new Error(`GC_TLS_CERT, GC_TLS_KEY and GC_TLS_CA go together; missing ${Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k).join(', ')}`);
+  if (set.length < 3)
+    throw new Error(
+      `GC_TLS_CERT, GC_TLS_KEY and GC_TLS_CA go together; missing ${Object.entries(given)
+        .filter(([, v]) => v === undefined)
+        .map(([k]) => k)
+        .join(', ')}`,
+    );
   const read = async (name: keyof typeof given): Promise<string> => {
     const path = given[name]!;
     if (path.length > 4096 || path.includes('\0')) throw new Error(`${name} is not a usable path`);
@@ -187,7 +222,10 @@ export async function operatorTls(env: NodeJS.ProcessEnv, mustName: string[] = [
   if (!leaf) throw new Error(`GC_TLS_CERT ${given.GC_TLS_CERT} holds no PEM certificate`);
   if (anchors.length === 0) throw new Error(`GC_TLS_CA ${given.GC_TLS_CA} holds no PEM certificate`);
   const why = unusable(leaf, keyPem, undefined, mustName, now, 0);
-  if (why) throw new Error(`GC_TLS_CERT ${given.GC_TLS_CERT} cannot serve NATS: ${why}${why.startsWith('it does not name') ? ' (the launcher\'s own services connect to 127.0.0.1: add IP:127.0.0.1 to its subjectAltName)' : ''}`);
+  if (why)
+    throw new Error(
+      `GC_TLS_CERT ${given.GC_TLS_CERT} cannot serve NATS: ${why}${why.startsWith('it does not name') ? " (the launcher's own services connect to 127.0.0.1: add IP:127.0.0.1 to its subjectAltName)" : ''}`,
+    );
   const top = chain[chain.length - 1]!;
   const trusted = anchors.some((a) => a.fingerprint256 === top.fingerprint256 || (top.checkIssued(a) && top.verify(a.publicKey)));
   if (!trusted) throw new Error(`GC_TLS_CERT ${given.GC_TLS_CERT} does not chain to a certificate in GC_TLS_CA ${given.GC_TLS_CA}: clients would refuse the server`);

@@ -34,10 +34,7 @@ export function ensureUser(user: string): { uid: number; gid: number } {
  * Starts one Xvfb per user (`users[i]` owns the i-th display), waits until each accepts clients,
  * and optionally paints each root window a solid colour so captures can tell them apart.
  */
-export async function startUserDisplays(
-  users: string[],
-  opts: { width?: number; height?: number; colors?: string[] } = {},
-): Promise<{ displays: UserDisplay[]; stop(): Promise<void> }> {
+export async function startUserDisplays(users: string[], opts: { width?: number; height?: number; colors?: string[] } = {}): Promise<{ displays: UserDisplay[]; stop(): Promise<void> }> {
   const { width = 1024, height = 768 } = opts;
   const logDir = mkdtempSync(join(tmpdir(), 'gc-xvfb-'));
   const displays: UserDisplay[] = [];

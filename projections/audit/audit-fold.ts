@@ -61,8 +61,15 @@ function actorOf(e: DecodedEvent): { user_id: string | null; user_name: string |
 /** A row for an event that is a fact on its own (not part of a command). */
 function plainRow(e: DecodedEvent, event_type: string, details: Record<string, unknown>, session_id: string | null = null): AuditRow {
   return {
-    id: plainRowId(e), seq: e.seq, session_id, ...actorOf(e), agent_id: agentOf(e) || null, event_type, details,
-    created_at: new Date(e.atMs), correlation_id: cidOf(e) || null,
+    id: plainRowId(e),
+    seq: e.seq,
+    session_id,
+    ...actorOf(e),
+    agent_id: agentOf(e) || null,
+    event_type,
+    details,
+    created_at: new Date(e.atMs),
+    correlation_id: cidOf(e) || null,
   };
 }
 
@@ -88,10 +95,20 @@ function closeCommand(state: AuditState, e: DecodedEvent, outcome: Record<string
     state.pending.delete(cid);
     const type = failed ? (FAILED_TYPE[p.event_type] ?? p.event_type) : p.event_type;
     return remember(state, {
-      id: cid, seq: e.seq, session_id: p.session_id, user_id: p.user_id || null, user_name: p.user_name || null, agent_id: p.agent_id,
-      event_type: type, created_at: p.requested_at, correlation_id: cid,
+      id: cid,
+      seq: e.seq,
+      session_id: p.session_id,
+      user_id: p.user_id || null,
+      user_name: p.user_name || null,
+      agent_id: p.agent_id,
+      event_type: type,
+      created_at: p.requested_at,
+      correlation_id: cid,
       details: {
-        ...p.details, ...outcome, requested_seq: p.seq, completed_at: done.toISOString(),
+        ...p.details,
+        ...outcome,
+        requested_seq: p.seq,
+        completed_at: done.toISOString(),
         duration_ms: typeof outcome.duration_ms === 'number' && outcome.duration_ms > 0 ? outcome.duration_ms : Math.max(0, done.getTime() - p.requested_at.getTime()),
       },
     });
@@ -111,8 +128,15 @@ function openCommand(state: AuditState, e: DecodedEvent, event_type: string, det
   if (state.rowIds.has(id) || state.pending.has(id)) return undefined;
   const a = actorOf(e);
   const p: PendingCommand = {
-    command_id: id, seq: e.seq, agent_id: agentOf(e), event_type, user_id: a.user_id ?? '', user_name: a.user_name ?? '',
-    session_id, requested_at: new Date(e.atMs), details,
+    command_id: id,
+    seq: e.seq,
+    agent_id: agentOf(e),
+    event_type,
+    user_id: a.user_id ?? '',
+    user_name: a.user_name ?? '',
+    session_id,
+    requested_at: new Date(e.atMs),
+    details,
   };
   state.pending.set(id, p);
   return undefined;
@@ -150,9 +174,16 @@ export function foldAudit(state: AuditState, e: DecodedEvent): AuditRow | undefi
       }
       if (state.online.get(agent) === true) return undefined;
       state.online.set(agent, true);
-      return remember(state, plainRow(e, 'agent_online', {
-        hostname: s.hostname ?? '', agent_version: s.version ?? '', platform: s.platform ?? '', os_version: s.osVersion ?? '', elevated: s.elevated ?? false,
-      }));
+      return remember(
+        state,
+        plainRow(e, 'agent_online', {
+          hostname: s.hostname ?? '',
+          agent_version: s.version ?? '',
+          platform: s.platform ?? '',
+          os_version: s.osVersion ?? '',
+          elevated: s.elevated ?? false,
+        }),
+      );
     }
     case 'audit': {
       const a = m.audit!;

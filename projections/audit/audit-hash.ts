@@ -10,7 +10,9 @@ export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
 }
 
@@ -24,10 +26,7 @@ export function cleanForJsonb<T>(v: T): T {
 }
 
 export function rowHash(prev: string, r: AuditRow): string {
-  const content = canonicalJson([
-    r.id, r.seq, r.session_id, r.user_id, r.user_name, r.agent_id, r.event_type,
-    new Date(r.created_at).getTime(), r.correlation_id, r.details,
-  ]);
+  const content = canonicalJson([r.id, r.seq, r.session_id, r.user_id, r.user_name, r.agent_id, r.event_type, new Date(r.created_at).getTime(), r.correlation_id, r.details]);
   return createHash('sha256').update(prev).update('\n').update(content).digest('hex');
 }
 

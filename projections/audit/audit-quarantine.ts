@@ -21,16 +21,33 @@ export function quarantineRow(q: QuarantinedEvent): AuditRow {
   const parsed = parseSubject(q.subject);
   const agent = parsed.ok && 'agentId' in parsed.value ? parsed.value.agentId : null;
   return {
-    id: quarantineRowId(q.seq), seq: q.seq, session_id: null, user_id: null, user_name: null, agent_id: agent, event_type: QUARANTINED_TYPE,
+    id: quarantineRowId(q.seq),
+    seq: q.seq,
+    session_id: null,
+    user_id: null,
+    user_name: null,
+    agent_id: agent,
+    event_type: QUARANTINED_TYPE,
     details: { stream_seq: q.seq, subject: q.subject, sha256: q.sha256, error: `${q.errorCode}: ${q.errorMessage}` },
-    created_at: q.quarantinedAt, correlation_id: null,
+    created_at: q.quarantinedAt,
+    correlation_id: null,
   };
 }
 
 /** The audit projection's quarantined events by sequence, as stored. */
 export async function quarantinedAudit(db: Kysely<Database>): Promise<Map<number, QuarantinedEvent>> {
   const rows = await db.selectFrom('quarantined_events').selectAll().where('projection', '=', AUDIT_PROJECTION).orderBy('stream_seq').execute();
-  return new Map(rows.map((r) => [Number(r.stream_seq), {
-    seq: Number(r.stream_seq), subject: r.subject, sha256: r.sha256, errorCode: r.error_code, errorMessage: r.error_message, quarantinedAt: new Date(r.quarantined_at),
-  }]));
+  return new Map(
+    rows.map((r) => [
+      Number(r.stream_seq),
+      {
+        seq: Number(r.stream_seq),
+        subject: r.subject,
+        sha256: r.sha256,
+        errorCode: r.error_code,
+        errorMessage: r.error_message,
+        quarantinedAt: new Date(r.quarantined_at),
+      },
+    ]),
+  );
 }

@@ -11,12 +11,28 @@ import { latestAnchor } from './retention-anchor.js';
 import { type Columns, anyOf, unnestInsert } from '../runtime/unnest-insert.js';
 
 const eventColumns: Columns<ChainedAuditRow> = {
-  id: 'text', seq: 'int8', session_id: 'text', user_id: 'text', user_name: 'text', agent_id: 'text', event_type: 'text',
-  details: 'jsonb', created_at: 'timestamptz', correlation_id: 'text', hash: 'text',
+  id: 'text',
+  seq: 'int8',
+  session_id: 'text',
+  user_id: 'text',
+  user_name: 'text',
+  agent_id: 'text',
+  event_type: 'text',
+  details: 'jsonb',
+  created_at: 'timestamptz',
+  correlation_id: 'text',
+  hash: 'text',
 };
 const pendingColumns: Columns<PendingCommand> = {
-  command_id: 'text', seq: 'int8', agent_id: 'text', event_type: 'text', user_id: 'text', user_name: 'text', session_id: 'text',
-  requested_at: 'timestamptz', details: 'jsonb',
+  command_id: 'text',
+  seq: 'int8',
+  agent_id: 'text',
+  event_type: 'text',
+  user_id: 'text',
+  user_name: 'text',
+  session_id: 'text',
+  requested_at: 'timestamptz',
+  details: 'jsonb',
 };
 
 async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Promise<{ state: AuditState; commands: string[]; agents: string[]; wasOnline: Map<string, boolean> }> {
@@ -30,9 +46,27 @@ async function loadState(trx: Transaction<Database>, events: DecodedEvent[]): Pr
     for (const a of k.agents) agents.add(a);
   }
   const [pending, existing, online] = await Promise.all([
-    commands.size ? trx.selectFrom('audit_pending').selectAll().where(anyOf('command_id', [...commands])).execute() : [],
-    rows.size ? trx.selectFrom('events').select('id').where(anyOf('id', [...rows])).execute() : [],
-    agents.size ? trx.selectFrom('audit_agents').selectAll().where(anyOf('agent_id', [...agents])).execute() : [],
+    commands.size
+      ? trx
+          .selectFrom('audit_pending')
+          .selectAll()
+          .where(anyOf('command_id', [...commands]))
+          .execute()
+      : [],
+    rows.size
+      ? trx
+          .selectFrom('events')
+          .select('id')
+          .where(anyOf('id', [...rows]))
+          .execute()
+      : [],
+    agents.size
+      ? trx
+          .selectFrom('audit_agents')
+          .selectAll()
+          .where(anyOf('agent_id', [...agents]))
+          .execute()
+      : [],
   ]);
   return {
     state: {
@@ -65,7 +99,10 @@ async function apply(trx: Transaction<Database>, events: DecodedEvent[]): Promis
     if (row) drafts.push(cleanForJsonb({ ...row, created_at: row.created_at }));
   }
   if (drafts.length > 0) {
-    const rows = chain(await chainHead(trx, drafts[0]!.seq), drafts.map((d) => ({ ...d, created_at: new Date(d.created_at) })));
+    const rows = chain(
+      await chainHead(trx, drafts[0]!.seq),
+      drafts.map((d) => ({ ...d, created_at: new Date(d.created_at) })),
+    );
     await unnestInsert(trx, { table: 'events', rows, columns: eventColumns });
   }
   if (commands.length > 0) {

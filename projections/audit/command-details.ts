@@ -48,8 +48,13 @@ export function backstageOutcomeDetails(o: guruconnect.IBackstageOutput): Record
   const c = o.commandOutput;
   if (c) {
     Object.assign(d, {
-      exit_code: c.exitCode ?? 0, truncated: c.truncated ?? false, timed_out: c.timedOut ?? false, cancelled: c.cancelled ?? false,
-      duration_ms: Number(c.durationMs ?? 0), output_bytes: Number(c.outputBytes ?? 0), run_as_user: c.runAsUser ?? '',
+      exit_code: c.exitCode ?? 0,
+      truncated: c.truncated ?? false,
+      timed_out: c.timedOut ?? false,
+      cancelled: c.cancelled ?? false,
+      duration_ms: Number(c.durationMs ?? 0),
+      output_bytes: Number(c.outputBytes ?? 0),
+      run_as_user: c.runAsUser ?? '',
     });
   }
   if (o.serviceList) Object.assign(d, { service_count: (o.serviceList.services ?? []).length, available: o.serviceList.available ?? false, unavailable_reason: o.serviceList.unavailableReason ?? '' });
@@ -68,8 +73,12 @@ export function switchRequestDetails(s: guruconnect.ISwitchSession): Record<stri
 
 export function switchOutcomeDetails(s: guruconnect.ISessionSwitched): Record<string, unknown> {
   const d: Record<string, unknown> = {
-    ok: s.ok ?? false, from_session: s.fromSessionId ?? 0, to_session: s.toSessionId ?? 0, viewer_id: s.viewerId ?? '',
-    duration_ms: Number(s.durationMs ?? 0), epoch: s.epoch ?? 0,
+    ok: s.ok ?? false,
+    from_session: s.fromSessionId ?? 0,
+    to_session: s.toSessionId ?? 0,
+    viewer_id: s.viewerId ?? '',
+    duration_ms: Number(s.durationMs ?? 0),
+    epoch: s.epoch ?? 0,
   };
   if (s.error?.code) Object.assign(d, { error_code: s.error.code, error_message: s.error.message ?? '' });
   return d;

@@ -90,7 +90,10 @@ export function createAuditReplayFold(o: Pick<ReplayOptions, 'quarantined'> & { 
           continue;
         }
         const d = decodeEvent(r.subject, r.seq, r.data, r.timeMs);
-        if (!d.ok) { undecodable++; continue; }
+        if (!d.ok) {
+          undecodable++;
+          continue;
+        }
         const unseenAgent = partial && d.value.msg.payload === 'agentStatus' && auditKeys(d.value).agents.some((a) => !state.online.has(a));
         const row = foldAudit(state, d.value);
         if (!row) continue;
@@ -143,7 +146,12 @@ export async function followAudit(nc: NatsConnection, o: ReplayOptions & { every
       continue;
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([aborted, new Promise<void>((r) => { timer = setTimeout(r, o.everyMs ?? 500); })]);
+    await Promise.race([
+      aborted,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, o.everyMs ?? 500);
+      }),
+    ]);
     clearTimeout(timer);
   }
 }

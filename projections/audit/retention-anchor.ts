@@ -16,8 +16,12 @@ export interface RetentionAnchor {
 export async function retentionAnchors(db: Kysely<Database> | Transaction<Database>): Promise<RetentionAnchor[]> {
   const rows = await db.selectFrom('audit_retention_anchor').selectAll().orderBy('through_seq').execute();
   return rows.map((r) => ({
-    fromSeq: Number(r.from_seq), throughSeq: Number(r.through_seq), lastDeletedHash: r.last_deleted_hash,
-    cutoff: new Date(r.cutoff), deletedCount: Number(r.deleted_count), ranAt: new Date(r.ran_at),
+    fromSeq: Number(r.from_seq),
+    throughSeq: Number(r.through_seq),
+    lastDeletedHash: r.last_deleted_hash,
+    cutoff: new Date(r.cutoff),
+    deletedCount: Number(r.deleted_count),
+    ranAt: new Date(r.ran_at),
   }));
 }
 

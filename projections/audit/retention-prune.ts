@@ -58,15 +58,19 @@ export async function pruneAudit(db: Kysely<Database>, o: PruneOptions): Promise
         // Under the lock nothing else writes events; a different count means the table is not what we read.
         if (Number(del.numDeletedRows) !== n) throw new Error(`expected to delete ${n} rows through seq ${last.seq}, deleted ${del.numDeletedRows}`);
         if (anchorId === undefined) {
-          const a = await trx.insertInto('audit_retention_anchor')
+          const a = await trx
+            .insertInto('audit_retention_anchor')
             .values({ from_seq: first.seq, through_seq: last.seq, last_deleted_hash: last.hash, cutoff, deleted_count: n, ran_at: ranAt })
-            .returning('id').executeTakeFirstOrThrow();
+            .returning('id')
+            .executeTakeFirstOrThrow();
           anchorId = a.id;
           out.fromSeq = Number(first.seq);
         } else {
-          await trx.updateTable('audit_retention_anchor')
+          await trx
+            .updateTable('audit_retention_anchor')
             .set({ through_seq: last.seq, last_deleted_hash: last.hash, deleted_count: sql`deleted_count + ${n}` })
-            .where('id', '=', anchorId!).execute();
+            .where('id', '=', anchorId!)
+            .execute();
         }
         out.deleted += n;
         out.throughSeq = Number(last.seq);

@@ -20,7 +20,10 @@ export const auditRebuildHooks: RebuildHooks = {
   async precheck(nc) {
     const info = await (await jetstreamManager(nc)).streams.info(Streams.events.name);
     if (info.state.first_seq <= 1) return ok(undefined);
-    return err(ErrorCode.CONFLICT, `the event stream starts at seq ${info.state.first_seq} (stream retention aged out older events): an audit rebuild would re-chain the log from there and drop every stored row older than the stream, so it is refused; audit verify still checks the log`);
+    return err(
+      ErrorCode.CONFLICT,
+      `the event stream starts at seq ${info.state.first_seq} (stream retention aged out older events): an audit rebuild would re-chain the log from there and drop every stored row older than the stream, so it is refused; audit verify still checks the log`,
+    );
   },
 
   async beforeSwap(trx, shadow) {

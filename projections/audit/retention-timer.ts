@@ -19,10 +19,14 @@ export function startAuditRetention(db: Kysely<Database>, cfg: AuditRetentionCon
     // A run longer than the interval (a first prune of years of rows) is not started twice.
     if (busy) return;
     busy = true;
-    running = pruneAudit(db, { olderThanDays: cfg.days, signal: stopping.signal }).then((r) => {
-      if (!r.ok) log(`audit retention: ${r.error.message}`);
-      else if (r.value.deleted > 0) log(`audit retention: deleted ${r.value.deleted} rows (seq ${r.value.fromSeq}..${r.value.throughSeq}) created before ${r.value.cutoff.toISOString()}`);
-    }).finally(() => { busy = false; });
+    running = pruneAudit(db, { olderThanDays: cfg.days, signal: stopping.signal })
+      .then((r) => {
+        if (!r.ok) log(`audit retention: ${r.error.message}`);
+        else if (r.value.deleted > 0) log(`audit retention: deleted ${r.value.deleted} rows (seq ${r.value.fromSeq}..${r.value.throughSeq}) created before ${r.value.cutoff.toISOString()}`);
+      })
+      .finally(() => {
+        busy = false;
+      });
   };
   run();
   const t = setInterval(run, cfg.intervalMs);

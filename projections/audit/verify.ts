@@ -89,11 +89,16 @@ function checkAnchors(anchors: RetentionAnchor[], r: ReplayResult, findings: Fin
       const x = r.rows[i]!;
       if (x.seq === a.throughSeq) atThrough = x;
       if (r.uncertain.has(x.id) || new Date(x.created_at).getTime() < a.cutoff.getTime()) continue;
-      findings.push({ kind: 'anchor_mismatch', id, detail: `pruned row ${x.id} at seq ${x.seq} was created ${new Date(x.created_at).toISOString()}, inside the anchor's cutoff ${a.cutoff.toISOString()}` });
+      findings.push({
+        kind: 'anchor_mismatch',
+        id,
+        detail: `pruned row ${x.id} at seq ${x.seq} was created ${new Date(x.created_at).toISOString()}, inside the anchor's cutoff ${a.cutoff.toISOString()}`,
+      });
     }
     if (partial) continue;
     if (!atThrough) findings.push({ kind: 'anchor_mismatch', id, detail: `the stream gives no audit row at seq ${a.throughSeq}, the last row this anchor says it pruned` });
-    else if (atThrough.hash !== a.lastDeletedHash) findings.push({ kind: 'anchor_mismatch', id, detail: `last_deleted_hash differs from the chain hash the stream gives row ${atThrough.id} at seq ${a.throughSeq}` });
+    else if (atThrough.hash !== a.lastDeletedHash)
+      findings.push({ kind: 'anchor_mismatch', id, detail: `last_deleted_hash differs from the chain hash the stream gives row ${atThrough.id} at seq ${a.throughSeq}` });
   }
 }
 
@@ -119,7 +124,11 @@ async function caughtUpCheckpoint(nc: NatsConnection, db: Kysely<Database>, grac
     checkpoint = await auditCheckpoint(db);
   }
   if (checkpoint < last) {
-    findings.push({ kind: 'lagging', id: AUDIT_PROJECTION, detail: `the audit checkpoint is at seq ${checkpoint}, ${last - checkpoint} events behind the stream's last seq ${last} after ${graceMs} ms: those events are not in the log (is the audit projection running? GET /api/health shows its lag and quarantine)` });
+    findings.push({
+      kind: 'lagging',
+      id: AUDIT_PROJECTION,
+      detail: `the audit checkpoint is at seq ${checkpoint}, ${last - checkpoint} events behind the stream's last seq ${last} after ${graceMs} ms: those events are not in the log (is the audit projection running? GET /api/health shows its lag and quarantine)`,
+    });
   }
   return checkpoint;
 }
@@ -137,7 +146,8 @@ export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts
   const through = anchors.at(-1)?.throughSeq ?? 0;
   const quarantined = await quarantinedAudit(db);
   for (const q of quarantined.values()) {
-    if (q.seq <= checkpoint) findings.push({ kind: 'quarantined', id: quarantineRowId(q.seq), detail: `the event at seq ${q.seq} (${q.subject}, sha256 ${q.sha256}) could not be audited: ${q.errorCode} ${q.errorMessage}` });
+    if (q.seq <= checkpoint)
+      findings.push({ kind: 'quarantined', id: quarantineRowId(q.seq), detail: `the event at seq ${q.seq} (${q.subject}, sha256 ${q.sha256}) could not be audited: ${q.errorCode} ${q.errorMessage}` });
   }
   const r = checkpoint > 0 ? await replayAudit(nc, { toSeq: checkpoint, onProgress: o.onProgress, quarantined, api: o.api }) : emptyReplay();
   const stored = (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((x) => ({ ...x, seq: Number(x.seq) }) as ChainedAuditRow);
@@ -160,7 +170,8 @@ export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts
   const uncertainCorrelations = new Set(r.rows.flatMap((x) => (r.uncertain.has(x.id) && x.correlation_id ? [x.correlation_id] : [])));
   let unverifiable = 0;
   for (const s of stored) {
-    if (s.seq <= through) findings.push({ kind: 'anchor_mismatch', id: s.id, detail: `${s.event_type} at seq ${s.seq} is still stored although the retention anchor says every row through seq ${through} was pruned` });
+    if (s.seq <= through)
+      findings.push({ kind: 'anchor_mismatch', id: s.id, detail: `${s.event_type} at seq ${s.seq} is still stored although the retention anchor says every row through seq ${through} was pruned` });
     if (expectedIds.has(s.id)) continue;
     // A late result whose command row is older than the stream: the replay saw no row to be late for.
     const lateForAgedRow = partial && s.details.late === true && r.uncertain.has(s.correlation_id ?? '');
@@ -176,6 +187,9 @@ export async function verifyAudit(nc: NatsConnection, db: Kysely<Database>, opts
     prev = s.hash;
   }
   checkAnchors(anchors, r, findings, notes);
-  if (partial) notes.push(`the stream starts at seq ${r.firstSeq}: ${unverifiable} older stored rows are vouched for by the hash chain only; ${r.uncertain.size} rows near that start may depend on aged-out events and were not compared`);
+  if (partial)
+    notes.push(
+      `the stream starts at seq ${r.firstSeq}: ${unverifiable} older stored rows are vouched for by the hash chain only; ${r.uncertain.size} rows near that start may depend on aged-out events and were not compared`,
+    );
   return { findings, rowsChecked: stored.length, checkpoint, streamFirstSeq: r.firstSeq, anchors, unverifiable, notes };
 }

@@ -28,20 +28,31 @@ export function pruneDays(argv: string[], env: NodeJS.ProcessEnv = process.env):
 export function describePrune(r: PruneOutcome): string {
   const kept = r.firstKept ? `first kept row: seq ${r.firstKept.seq}, created ${r.firstKept.createdAt.toISOString()}` : 'no rows kept';
   if (r.deleted === 0) return `nothing to prune before ${r.cutoff.toISOString()}; ${kept}\n`;
-  return `deleted ${r.deleted} audit rows, seq ${r.fromSeq}..${r.throughSeq}, created before ${r.cutoff.toISOString()}\n`
-    + `anchor: through seq ${r.throughSeq}, last deleted hash ${r.lastDeletedHash}\n${kept}\n`;
+  return (
+    `deleted ${r.deleted} audit rows, seq ${r.fromSeq}..${r.throughSeq}, created before ${r.cutoff.toISOString()}\n` +
+    `anchor: through seq ${r.throughSeq}, last deleted hash ${r.lastDeletedHash}\n${kept}\n`
+  );
 }
 
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const days = pruneDays(argv);
-  if (typeof days === 'string') { process.stderr.write(`${days}\n${usage}\n`); return 2; }
+  if (typeof days === 'string') {
+    process.stderr.write(`${days}\n${usage}\n`);
+    return 2;
+  }
   const deps = cliDb('gc-audit-prune');
-  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  if (typeof deps === 'string') {
+    process.stderr.write(`${deps}\n`);
+    return 2;
+  }
   try {
     await migrateToLatest(deps.db);
     const r = await pruneAudit(deps.db, { olderThanDays: days });
-    if (!r.ok) { process.stderr.write(`${r.error.code}: ${r.error.message}\n`); return 1; }
+    if (!r.ok) {
+      process.stderr.write(`${r.error.code}: ${r.error.message}\n`);
+      return 1;
+    }
     process.stdout.write(describePrune(r.value));
     return 0;
   } finally {

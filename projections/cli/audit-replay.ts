@@ -15,8 +15,24 @@ function parseTime(v: string | undefined): Date | undefined | string {
 /** Filter from argv, or an error message. */
 export function replayFilter(argv: string[]): { filter: AuditFilter; json: boolean; follow: boolean } | string {
   let p: ReturnType<typeof parse>;
-  const parse = () => parseArgs({ args: argv, options: { agent: { type: 'string' }, user: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' }, follow: { type: 'boolean' } } });
-  try { p = parse(); } catch (e) { return (e as Error).message; }
+  const parse = () =>
+    parseArgs({
+      args: argv,
+      options: {
+        agent: { type: 'string' },
+        user: { type: 'string' },
+        type: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        json: { type: 'boolean' },
+        follow: { type: 'boolean' },
+      },
+    });
+  try {
+    p = parse();
+  } catch (e) {
+    return (e as Error).message;
+  }
   const since = parseTime(p.values.since);
   const until = parseTime(p.values.until);
   if (typeof since === 'string') return since;
@@ -27,7 +43,14 @@ export function replayFilter(argv: string[]): { filter: AuditFilter; json: boole
 
 /** One aligned line per row (details as compact JSON). */
 export function formatRow(r: ChainedAuditRow): string {
-  return [String(r.seq).padStart(8), new Date(r.created_at).toISOString(), r.event_type.padEnd(26), (r.user_name ?? r.user_id ?? '-').padEnd(14), (r.agent_id ?? '-').padEnd(14), JSON.stringify(r.details)].join('  ');
+  return [
+    String(r.seq).padStart(8),
+    new Date(r.created_at).toISOString(),
+    r.event_type.padEnd(26),
+    (r.user_name ?? r.user_id ?? '-').padEnd(14),
+    (r.agent_id ?? '-').padEnd(14),
+    JSON.stringify(r.details),
+  ].join('  ');
 }
 
 const header = `${'seq'.padStart(8)}  ${'time'.padEnd(24)}  ${'type'.padEnd(26)}  ${'user'.padEnd(14)}  ${'agent'.padEnd(14)}  details`;
@@ -35,15 +58,23 @@ const header = `${'seq'.padStart(8)}  ${'time'.padEnd(24)}  ${'type'.padEnd(26)}
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const f = replayFilter(argv);
-  if (typeof f === 'string') { process.stderr.write(`${f}\nusage: audit replay [--agent A] [--user U] [--type T[,T]] [--since ISO] [--until ISO] [--json] [--follow]\n`); return 2; }
+  if (typeof f === 'string') {
+    process.stderr.write(`${f}\nusage: audit replay [--agent A] [--user U] [--type T[,T]] [--since ISO] [--until ISO] [--json] [--follow]\n`);
+    return 2;
+  }
   const deps = await cliDeps('gc-audit-replay', false);
-  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  if (typeof deps === 'string') {
+    process.stderr.write(`${deps}\n`);
+    return 2;
+  }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
     // With Postgres at hand, quarantined events appear as the projection's stand-in rows.
     const pg = process.env.DATABASE_URL ? cliDb('gc-audit-replay') : undefined;
     const quarantined = pg && typeof pg !== 'string' ? await quarantinedAudit(pg.db).finally(() => pg.close()) : undefined;
-    const print = (x: ChainedAuditRow) => { if (matchesFilter(x, f.filter)) process.stdout.write(`${f.json ? JSON.stringify(x) : formatRow(x)}\n`); };
+    const print = (x: ChainedAuditRow) => {
+      if (matchesFilter(x, f.filter)) process.stdout.write(`${f.json ? JSON.stringify(x) : formatRow(x)}\n`);
+    };
     if (f.follow) {
       // Every row from the first event on, then each new one as the stream grows, until Ctrl-C.
       if (!f.json) process.stdout.write(`${header}\n`);
@@ -53,7 +84,14 @@ export async function main(argv: string[]): Promise<number> {
       await followAudit(deps.nc, { quarantined, api: deps.eventsApi, signal: stop.signal, onRow: print });
       return 0;
     }
-    const r = await replayAudit(deps.nc, { quarantined, api: deps.eventsApi, onProgress: (seq, last) => { bar ??= progressBar('replay', last); bar.update(seq); } });
+    const r = await replayAudit(deps.nc, {
+      quarantined,
+      api: deps.eventsApi,
+      onProgress: (seq, last) => {
+        bar ??= progressBar('replay', last);
+        bar.update(seq);
+      },
+    });
     bar?.finish();
     const rows = r.rows.filter((x) => matchesFilter(x, f.filter));
     if (!f.json) process.stdout.write(`${header}\n`);

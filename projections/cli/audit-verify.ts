@@ -19,16 +19,28 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const deps = await cliDeps('gc-audit-verify', true);
-  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  if (typeof deps === 'string') {
+    process.stderr.write(`${deps}\n`);
+    return 2;
+  }
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
-    const r = await verifyAudit(deps.nc, deps.db!, { graceMs, api: deps.eventsApi, onProgress: (seq, last) => { bar ??= progressBar('verify', last); bar.update(seq); } });
+    const r = await verifyAudit(deps.nc, deps.db!, {
+      graceMs,
+      api: deps.eventsApi,
+      onProgress: (seq, last) => {
+        bar ??= progressBar('verify', last);
+        bar.update(seq);
+      },
+    });
     bar?.finish();
     for (const f of r.findings) process.stdout.write(`${f.kind.padEnd(15)} ${f.id}  ${f.detail}\n`);
     const latest = r.anchors.at(-1);
     if (latest) {
       const pruned = r.anchors.reduce((n, a) => n + a.deletedCount, 0);
-      process.stderr.write(`retention: ${r.anchors.length} prune runs deleted ${pruned} rows through seq ${latest.throughSeq}; the latest ran ${latest.ranAt.toISOString()} with cutoff ${latest.cutoff.toISOString()}\n`);
+      process.stderr.write(
+        `retention: ${r.anchors.length} prune runs deleted ${pruned} rows through seq ${latest.throughSeq}; the latest ran ${latest.ranAt.toISOString()} with cutoff ${latest.cutoff.toISOString()}\n`,
+      );
     }
     for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
     process.stderr.write(`${r.rowsChecked} rows checked up to seq ${r.checkpoint}: ${r.findings.length === 0 ? 'OK' : `${r.findings.length} findings`}\n`);

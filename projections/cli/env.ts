@@ -36,7 +36,7 @@ export function cliDb(name: string, env: NodeJS.ProcessEnv = process.env): { db:
 
 /** Reader credentials may publish only the readers' stream API; anything else uses the account's own. */
 function eventsApiOf(credsText: string | undefined): EventsApiSubjects {
-  const pub = credsText ? credsPermissions(credsText)?.pub?.allow ?? [] : [];
+  const pub = credsText ? (credsPermissions(credsText)?.pub?.allow ?? []) : [];
   return pub.includes(EventsApi.reader.get) ? EventsApi.reader : EventsApi.direct;
 }
 
@@ -60,9 +60,11 @@ export async function cliDeps(name: string, needDb: boolean, env: NodeJS.Process
   const nc = await connectBus({ servers: e.data.NATS_URL, name, credsFile: e.data.NATS_CREDS, caFile: e.data.NATS_CA, once: true }).catch((x: Error) => x);
   if (nc instanceof Error) {
     const hint = /authorization/i.test(nc.message)
-      ? e.data.NATS_CREDS ? ` (the server refused ${e.data.NATS_CREDS}: revoked, or for another deployment)` : ' (set NATS_CREDS to the auditor\'s .creds file, or start the local stack with `bash infra/up.sh`)'
+      ? e.data.NATS_CREDS
+        ? ` (the server refused ${e.data.NATS_CREDS}: revoked, or for another deployment)`
+        : " (set NATS_CREDS to the auditor's .creds file, or start the local stack with `bash infra/up.sh`)"
       : /certificate|self[- ]signed|TLS|tls/.test(nc.message)
-        ? ' (the server\'s certificate is not trusted: set NATS_CA to the deployment\'s CA file)'
+        ? " (the server's certificate is not trusted: set NATS_CA to the deployment's CA file)"
         : ' (is the stack running? `bash infra/up.sh` starts it)';
     return `cannot reach NATS at ${e.data.NATS_URL}: ${nc.message}${hint}`;
   }

@@ -45,8 +45,25 @@ function subjectOf(v: { subject?: string; agent?: string; type?: string }): stri
 
 function parse(argv: string[]): TailArgs | Error {
   let p: ReturnType<typeof run>;
-  const run = () => parseArgs({ args: argv, options: { creds: { type: 'string' }, subject: { type: 'string' }, agent: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, seq: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
-  try { p = run(); } catch (e) { return e as Error; }
+  const run = () =>
+    parseArgs({
+      args: argv,
+      options: {
+        creds: { type: 'string' },
+        subject: { type: 'string' },
+        agent: { type: 'string' },
+        type: { type: 'string' },
+        since: { type: 'string' },
+        seq: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+  try {
+    p = run();
+  } catch (e) {
+    return e as Error;
+  }
   const subject = subjectOf(p.values);
   if (subject instanceof Error) return subject;
   const since = p.values.since === undefined ? undefined : new Date(p.values.since);
@@ -100,7 +117,11 @@ async function tailLive(nc: NatsConnection, credsText: string, a: TailArgs, prin
   let n = 0;
   let finished = false;
   let resolveDone: (code: number) => void = () => {};
-  const done = new Promise<number>((r) => { resolveDone = r; }).finally(() => { finished = true; });
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  }).finally(() => {
+    finished = true;
+  });
   for (const s of wanted) {
     nc.subscribe(s, {
       callback: (e, m) => {
@@ -126,7 +147,9 @@ async function seqAt(nc: NatsConnection, since: Date, first: number, last: numbe
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     let t = Number.POSITIVE_INFINITY;
-    await readStream(nc, { fromSeq: mid, toSeq: mid, api: EventsApi.reader }, (b) => { t = b[0]?.timeMs ?? t; });
+    await readStream(nc, { fromSeq: mid, toSeq: mid, api: EventsApi.reader }, (b) => {
+      t = b[0]?.timeMs ?? t;
+    });
     if (t < since.getTime()) lo = mid + 1;
     else hi = mid;
   }
@@ -136,14 +159,22 @@ async function seqAt(nc: NatsConnection, since: Date, first: number, last: numbe
 /** Stored: read from the start point, then follow the stream's end. */
 async function tailStream(nc: NatsConnection, a: TailArgs, print: (e: Record<string, unknown>) => void): Promise<number> {
   const st = await streamState(nc, EventsApi.reader);
-  if (!st.ok) { process.stderr.write(`${st.error.message}\n`); return 1; }
+  if (!st.ok) {
+    process.stderr.write(`${st.error.message}\n`);
+    return 1;
+  }
   let next = a.seq ?? (a.since ? await seqAt(nc, a.since, st.value.firstSeq, st.value.lastSeq) : st.value.lastSeq + 1);
   let n = 0;
   let stop = false;
-  process.on('SIGINT', () => { stop = true; });
+  process.on('SIGINT', () => {
+    stop = true;
+  });
   while (!stop) {
     const now = await streamState(nc, EventsApi.reader);
-    if (!now.ok) { process.stderr.write(`${now.error.message}\n`); return 1; }
+    if (!now.ok) {
+      process.stderr.write(`${now.error.message}\n`);
+      return 1;
+    }
     if (now.value.lastSeq >= next) {
       await readStream(nc, { fromSeq: next, toSeq: now.value.lastSeq, api: EventsApi.reader, batch: 500 }, (b: RawEvent[]) => {
         for (const e of b) {
@@ -163,18 +194,27 @@ async function tailStream(nc: NatsConnection, a: TailArgs, print: (e: Record<str
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const a = parse(argv);
-  if (a instanceof Error) { process.stderr.write(`${a.message}\n${usage}\n`); return 2; }
+  if (a instanceof Error) {
+    process.stderr.write(`${a.message}\n${usage}\n`);
+    return 2;
+  }
   const env = a.creds ? { ...process.env, NATS_CREDS: a.creds } : process.env;
   const deps = await cliDeps('gc-events-tail', false, env);
-  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  if (typeof deps === 'string') {
+    process.stderr.write(`${deps}\n`);
+    return 2;
+  }
   try {
     const print = printer(a);
     if (deps.eventsApi === EventsApi.reader) return await tailStream(deps.nc, a, print);
     if (a.since || a.seq) {
-      process.stderr.write('--since and --seq read the stored stream, which needs the auditor\'s credentials; integration credentials hear events live only\n');
+      process.stderr.write("--since and --seq read the stored stream, which needs the auditor's credentials; integration credentials hear events live only\n");
       return 2;
     }
-    if (!env.NATS_CREDS) { process.stderr.write('events tail needs credentials: --creds FILE (an integration\'s or the auditor\'s)\n'); return 2; }
+    if (!env.NATS_CREDS) {
+      process.stderr.write("events tail needs credentials: --creds FILE (an integration's or the auditor's)\n");
+      return 2;
+    }
     return await tailLive(deps.nc, readFileSync(env.NATS_CREDS, 'utf8'), a, print);
   } finally {
     await deps.close();

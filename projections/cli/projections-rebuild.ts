@@ -16,17 +16,28 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const deps = await cliDeps('gc-projections-rebuild', true);
-  if (typeof deps === 'string') { process.stderr.write(`${deps}\n`); return 2; }
+  if (typeof deps === 'string') {
+    process.stderr.write(`${deps}\n`);
+    return 2;
+  }
   try {
     await migrateToLatest(deps.db!);
     for (const def of defs) {
       let bar: ReturnType<typeof progressBar> | undefined;
       const r = await rebuildProjection({
-        nc: deps.nc, db: deps.db!, def,
-        onProgress: (seq, last) => { bar ??= progressBar(`rebuild ${def.name}`, last); bar.update(seq); },
+        nc: deps.nc,
+        db: deps.db!,
+        def,
+        onProgress: (seq, last) => {
+          bar ??= progressBar(`rebuild ${def.name}`, last);
+          bar.update(seq);
+        },
       });
       bar?.finish();
-      if (!r.ok) { process.stderr.write(`${r.error.code}: ${r.error.message}\n`); return 1; }
+      if (!r.ok) {
+        process.stderr.write(`${r.error.code}: ${r.error.message}\n`);
+        return 1;
+      }
       const rate = Math.round((r.value.events * 1000) / Math.max(1, r.value.ms));
       process.stderr.write(`rebuilt ${def.name}: ${r.value.events} events in ${r.value.ms} ms (${rate} events/s), checkpoint ${r.value.checkpoint}, ${r.value.undecodable} undecodable\n`);
     }

@@ -83,7 +83,10 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
       await inflight;
       if (failure) throw new Error(failure);
       inflight = applyBatch(o.db, o.def, decoded, upto, { schema: shadow, notify: false }).then((res) => {
-        if (!res.ok) { failure = res.error.message; return; }
+        if (!res.ok) {
+          failure = res.error.message;
+          return;
+        }
         events += batch.length;
         o.onProgress?.(upto, lastSeq);
       });

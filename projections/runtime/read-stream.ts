@@ -107,9 +107,15 @@ async function readByOrderedConsumer(nc: NatsConnection, from: number, to: numbe
       const batch: RawEvent[] = [];
       let drained = false;
       for await (const m of it) {
-        if (m.seq > to) { drained = true; break; }
+        if (m.seq > to) {
+          drained = true;
+          break;
+        }
         batch.push({ seq: m.seq, subject: m.subject, data: m.data, timeMs: streamTimeMs(m.timestampNanos) });
-        if (m.seq >= to || m.info.pending === 0) { drained = true; break; }
+        if (m.seq >= to || m.info.pending === 0) {
+          drained = true;
+          break;
+        }
       }
       if (batch.length > 0) {
         last = batch[batch.length - 1]!.seq;
@@ -124,7 +130,14 @@ async function readByOrderedConsumer(nc: NatsConnection, from: number, to: numbe
 }
 
 /** The readers' path: direct get by sequence, a batch of requests in flight at a time. */
-async function readByDirectGet(nc: NatsConnection, api: EventsApiSubjects, from: number, to: number, opts: ReadStreamOptions & typeof readDefaults, onBatch: (b: RawEvent[]) => Promise<void> | void): Promise<number> {
+async function readByDirectGet(
+  nc: NatsConnection,
+  api: EventsApiSubjects,
+  from: number,
+  to: number,
+  opts: ReadStreamOptions & typeof readDefaults,
+  onBatch: (b: RawEvent[]) => Promise<void> | void,
+): Promise<number> {
   let last = 0;
   for (let start = from; start <= to; start += opts.batch) {
     const end = Math.min(to, start + opts.batch - 1);

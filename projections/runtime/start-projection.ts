@@ -57,10 +57,18 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   let serverPending = 0;
   let stopping = false;
 
-  const waitForWork = (ms: number) => new Promise<void>((r) => {
-    const t = setTimeout(() => { wake = undefined; r(); }, ms);
-    wake = () => { clearTimeout(t); wake = undefined; r(); };
-  });
+  const waitForWork = (ms: number) =>
+    new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        wake = undefined;
+        r();
+      }, ms);
+      wake = () => {
+        clearTimeout(t);
+        wake = undefined;
+        r();
+      };
+    });
 
   async function readCheckpoint(): Promise<number> {
     const row = await opts.db.selectFrom('projection_checkpoints').select('last_seq').where('name', '=', def.name).executeTakeFirst();

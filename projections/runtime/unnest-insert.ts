@@ -12,7 +12,13 @@ export type ColumnType = 'text' | 'int4' | 'int8' | 'bool' | 'timestamptz' | 'te
 export type Columns<R> = { readonly [K in keyof R & string]?: ColumnType };
 
 const arrayType: Record<ColumnType, string> = {
-  text: 'text[]', int4: 'int4[]', int8: 'int8[]', bool: 'bool[]', timestamptz: 'timestamptz[]', 'text[]': 'text[]', jsonb: 'text[]',
+  text: 'text[]',
+  int4: 'int4[]',
+  int8: 'int8[]',
+  bool: 'bool[]',
+  timestamptz: 'timestamptz[]',
+  'text[]': 'text[]',
+  jsonb: 'text[]',
 };
 
 function param(v: unknown, t: ColumnType): unknown {

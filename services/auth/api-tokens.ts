@@ -42,7 +42,8 @@ export async function createApiToken(
   const token = newSecret('gca');
   const expiresAt = input.expiresInDays === undefined ? null : new Date(Date.now() + input.expiresInDays * 86_400_000);
   try {
-    const row = await db.insertInto('api_tokens')
+    const row = await db
+      .insertInto('api_tokens')
       .values({ user_id: user.id, name: input.name, token_hash: hashSecret(token), created_by: input.createdBy ?? null, expires_at: expiresAt })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -56,20 +57,19 @@ export async function createApiToken(
 
 /** Every token, newest first, with its user's name. */
 export async function listApiTokens(db: Kysely<Database>): Promise<ApiTokenInfo[]> {
-  const rows = await db.selectFrom('api_tokens as t')
+  const rows = await db
+    .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .select(['t.id', 't.name', 'u.name as user', 'u.id as user_id', 't.created_at', 't.expires_at', 't.last_used_at', 't.revoked_at'])
-    .orderBy('t.created_at', 'desc').orderBy('t.id')
+    .orderBy('t.created_at', 'desc')
+    .orderBy('t.id')
     .execute();
   return rows.map((r) => ({ ...r, created_at: r.created_at.toISOString(), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at) }));
 }
 
 /** Revokes a token by id: NOT_FOUND for an unknown id, CONFLICT when it was already revoked. */
 export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<Result<{ id: string; name: string; userId: string }>> {
-  const row = await db.updateTable('api_tokens').set({ revoked_at: new Date() })
-    .where('id', '=', id).where('revoked_at', 'is', null)
-    .returning(['id', 'name', 'user_id'])
-    .executeTakeFirst();
+  const row = await db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning(['id', 'name', 'user_id']).executeTakeFirst();
   if (row) return ok({ id: row.id, name: row.name, userId: row.user_id });
   const exists = await db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst();
   return exists ? err(ErrorCode.CONFLICT, `token ${id} is already revoked`) : err(ErrorCode.NOT_FOUND, `no API token with id ${id}`);
@@ -82,7 +82,8 @@ export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<
 export async function resolveApiToken(db: Kysely<Database>, token: string, now = new Date()): Promise<Result<AuthUser & { api_token: { id: string; name: string } }>> {
   const unknown = err(ErrorCode.UNAUTHENTICATED, 'unknown API token');
   if (token.length > 200) return unknown;
-  const row = await db.selectFrom('api_tokens as t')
+  const row = await db
+    .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .select(['t.id as token_id', 't.name as token_name', 't.expires_at', 't.revoked_at', 'u.id', 'u.name', 'u.role', 'u.disabled'])
     .where('t.token_hash', '=', hashSecret(token))
@@ -112,7 +113,9 @@ export function createApiTokenTouch(db: Kysely<Database>, opts: { touchEveryMs?:
     // Drop stale entries so the map holds only tokens used in the last interval.
     if (lastWrite.size > 10_000) for (const [k, t] of lastWrite) if (now - t >= every) lastWrite.delete(k);
     const cutoff = new Date(now - every);
-    const row = await db.updateTable('api_tokens').set({ last_used_at: new Date(now) })
+    const row = await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: new Date(now) })
       .where('id', '=', tokenId)
       .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', cutoff)]))
       .returning('id')

@@ -38,44 +38,74 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.err(`${(e as Error).message}\n${usage}`);
     return 2;
   }
-  const { positionals: [area, verb], values: v } = parsed;
+  const {
+    positionals: [area, verb],
+    values: v,
+  } = parsed;
   const url = v.db ?? io.env.DATABASE_URL;
-  if (!url) { io.err(`no database: pass --db or set DATABASE_URL\n${usage}`); return 2; }
+  if (!url) {
+    io.err(`no database: pass --db or set DATABASE_URL\n${usage}`);
+    return 2;
+  }
   const cmd = `${area ?? ''} ${verb ?? ''}`;
-  if (!['users create', 'users grant', 'enrollment-key create'].includes(cmd)) { io.err(usage); return 2; }
+  if (!['users create', 'users grant', 'enrollment-key create'].includes(cmd)) {
+    io.err(usage);
+    return 2;
+  }
 
   const db = openDb({ url, max: 1, applicationName: 'guruconnect-auth-cli' });
   try {
     await migrateToLatest(db);
     if (cmd === 'users create') {
       const role = roleSchema.safeParse(v.role);
-      if (!v.name || !role.success) { io.err(`users create needs --name and --role (${roleSchema.options.join('|')})`); return 2; }
+      if (!v.name || !role.success) {
+        io.err(`users create needs --name and --role (${roleSchema.options.join('|')})`);
+        return 2;
+      }
       if (v.service) {
         const r = await createUser(db, { name: v.name, role: role.data, service: true });
-        if (!r.ok) { io.err(`${r.error.code}: ${r.error.message}`); return 1; }
+        if (!r.ok) {
+          io.err(`${r.error.code}: ${r.error.message}`);
+          return 1;
+        }
         io.out(`created service account ${r.value.name} (${r.value.role}, ${r.value.id}); it has no password: create an API token for it (POST /api/tokens)`);
         return 0;
       }
       const given = io.env.GC_PASSWORD;
       const password = given && given.length > 0 ? given : generatePassword();
       const r = await createUser(db, { name: v.name, role: role.data, password });
-      if (!r.ok) { io.err(`${r.error.code}: ${r.error.message}`); return 1; }
+      if (!r.ok) {
+        io.err(`${r.error.code}: ${r.error.message}`);
+        return 1;
+      }
       io.out(`created ${r.value.role} ${r.value.name} (${r.value.id})`);
       // Printed once; only the scrypt hash is stored.
       if (!given) io.out(`password: ${password}`);
       return 0;
     }
     if (cmd === 'users grant') {
-      if (!v.name || !v.machine) { io.err('users grant needs --name and --machine <agentId|*>'); return 2; }
+      if (!v.name || !v.machine) {
+        io.err('users grant needs --name and --machine <agentId|*>');
+        return 2;
+      }
       const user = await findUserByName(db, v.name);
-      if (!user) { io.err(`NOT_FOUND: no user named ${v.name}`); return 1; }
+      if (!user) {
+        io.err(`NOT_FOUND: no user named ${v.name}`);
+        return 1;
+      }
       const r = await grantMachine(db, user.id, v.machine);
-      if (!r.ok) { io.err(`${r.error.code}: ${r.error.message}`); return 1; }
+      if (!r.ok) {
+        io.err(`${r.error.code}: ${r.error.message}`);
+        return 1;
+      }
       io.out(`granted ${user.name} access to ${v.machine === '*' ? 'all machines' : v.machine}`);
       return 0;
     }
     const hours = v['ttl-hours'] ? Number(v['ttl-hours']) : 24 * 7;
-    if (!(hours > 0)) { io.err('--ttl-hours must be a positive number'); return 2; }
+    if (!(hours > 0)) {
+      io.err('--ttl-hours must be a positive number');
+      return 2;
+    }
     const k = await createEnrollmentKey(db, { site: v.site ?? '', reusable: v.reusable ?? false, ttlMs: hours * 3600_000 });
     io.out(`enrollment key ${k.id} (site "${k.site}", ${k.reusable ? 'reusable' : 'single use'}, expires ${k.expiresAt.toISOString()})`);
     io.out(`key: ${k.key}`);

@@ -8,7 +8,8 @@ import type { Database } from '../../infra/db/schema.js';
  */
 export async function recordLoginFailure(db: Kysely<Database>, userId: string, policy: { lockAfterFailures: number; lockMinutes: number }): Promise<boolean> {
   const n = policy.lockAfterFailures;
-  const upd = await db.updateTable('users')
+  const upd = await db
+    .updateTable('users')
     .set({
       failed_logins: sql<number>`case when failed_logins + 1 >= ${n} then 0 else failed_logins + 1 end`,
       locked_until: sql<Date | null>`case when failed_logins + 1 >= ${n} then now() + make_interval(mins => ${policy.lockMinutes}) else locked_until end`,

@@ -68,8 +68,20 @@ export type LoginSuccess = SessionIssued | MfaChallenged;
 
 /** Why a login failed, for the audit log (the caller only sees the error code and a generic message). */
 export type LoginFailure = GcError & {
-  reason: 'rate_limited_ip' | 'rate_limited_name' | 'unknown_user' | 'locked' | 'bad_password' | 'now_locked' | 'disabled' | 'service_account'
-    | 'challenge_invalid' | 'code_wrong' | 'code_reused' | 'recovery_wrong' | 'no_factor';
+  reason:
+    | 'rate_limited_ip'
+    | 'rate_limited_name'
+    | 'unknown_user'
+    | 'locked'
+    | 'bad_password'
+    | 'now_locked'
+    | 'disabled'
+    | 'service_account'
+    | 'challenge_invalid'
+    | 'code_wrong'
+    | 'code_reused'
+    | 'recovery_wrong'
+    | 'no_factor';
   retryAfterMs?: number;
   userId?: string;
   name?: string;
@@ -86,8 +98,7 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
   const now = p.now ?? Date.now;
   const byIp: RateLimiter = createRateLimiter(p.perIp);
   const byName: RateLimiter = createRateLimiter(p.perName);
-  const fail = (code: ErrorCode, message: string, extra: Omit<LoginFailure, 'code' | 'message'>): Result<never, LoginFailure> =>
-    ({ ok: false, error: { code, message, ...extra } });
+  const fail = (code: ErrorCode, message: string, extra: Omit<LoginFailure, 'code' | 'message'>): Result<never, LoginFailure> => ({ ok: false, error: { code, message, ...extra } });
   const lockedFail = (userId: string, name?: string) =>
     fail(ErrorCode.ACCOUNT_LOCKED, `account locked for ${p.lockMinutes} minutes after ${p.lockAfterFailures} failed logins`, { reason: 'now_locked', userId, ...(name ? { name } : {}) });
   const session = async (user: AuthUser, ip: string, method?: 'totp' | 'recovery'): Promise<SessionIssued> => {
@@ -104,8 +115,7 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
     const nameWait = byName.hit(name.toLowerCase());
     if (nameWait) return fail(ErrorCode.RATE_LIMITED, `too many login attempts for this user; retry in ${Math.ceil(nameWait / 1000)} s`, { reason: 'rate_limited_name', retryAfterMs: nameWait });
 
-    const row = await db.selectFrom('users').select(['id', 'name', 'role', 'password_hash', 'disabled', 'locked_until'])
-      .where('name', '=', name).executeTakeFirst();
+    const row = await db.selectFrom('users').select(['id', 'name', 'role', 'password_hash', 'disabled', 'locked_until']).where('name', '=', name).executeTakeFirst();
     if (!row) {
       await verifyAgainstDummy(password);
       return fail(ErrorCode.UNAUTHENTICATED, wrong, { reason: 'unknown_user' });
@@ -116,7 +126,11 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
       return fail(ErrorCode.UNAUTHENTICATED, wrong, { reason: 'service_account', userId: row.id });
     }
     if (row.locked_until && row.locked_until > new Date()) {
-      return fail(ErrorCode.ACCOUNT_LOCKED, `account locked after repeated failed logins until ${row.locked_until.toISOString()}`, { reason: 'locked', userId: row.id, retryAfterMs: row.locked_until.getTime() - Date.now() });
+      return fail(ErrorCode.ACCOUNT_LOCKED, `account locked after repeated failed logins until ${row.locked_until.toISOString()}`, {
+        reason: 'locked',
+        userId: row.id,
+        retryAfterMs: row.locked_until.getTime() - Date.now(),
+      });
     }
     if (!(await verifyPassword(password, row.password_hash))) {
       if (await recordLoginFailure(db, row.id, p)) return lockedFail(row.id);
@@ -146,9 +160,14 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
     if (!row || !role.success || row.disabled) return fail(ErrorCode.FORBIDDEN, 'this account is disabled; ask an administrator', { reason: 'disabled', userId: ch.userId });
     const who = { userId: row.id, name: row.name };
     const nameWait = byName.hit(row.name.toLowerCase());
-    if (nameWait) return fail(ErrorCode.RATE_LIMITED, `too many login attempts for this user; retry in ${Math.ceil(nameWait / 1000)} s`, { reason: 'rate_limited_name', retryAfterMs: nameWait, ...who });
+    if (nameWait)
+      return fail(ErrorCode.RATE_LIMITED, `too many login attempts for this user; retry in ${Math.ceil(nameWait / 1000)} s`, { reason: 'rate_limited_name', retryAfterMs: nameWait, ...who });
     if (row.locked_until && row.locked_until > new Date()) {
-      return fail(ErrorCode.ACCOUNT_LOCKED, `account locked after repeated failed logins until ${row.locked_until.toISOString()}`, { reason: 'locked', retryAfterMs: row.locked_until.getTime() - Date.now(), ...who });
+      return fail(ErrorCode.ACCOUNT_LOCKED, `account locked after repeated failed logins until ${row.locked_until.toISOString()}`, {
+        reason: 'locked',
+        retryAfterMs: row.locked_until.getTime() - Date.now(),
+        ...who,
+      });
     }
     const v = await verifySecondFactor(db, row.id, code, now());
     if (!v.ok) {
@@ -156,7 +175,8 @@ export function createLogin(db: Kysely<Database>, policy: Partial<LoginPolicy> =
       return fail(v.error.code, v.error.message, { reason: v.error.reason, ...who });
     }
     // One challenge, one session: a second request with the same challenge and another code loses here.
-    if (!(await consumeMfaChallenge(db, ch.id, now()))) return fail(ErrorCode.MFA_CHALLENGE_INVALID, 'this sign-in was already completed; sign in again with your password', { reason: 'challenge_invalid', ...who });
+    if (!(await consumeMfaChallenge(db, ch.id, now())))
+      return fail(ErrorCode.MFA_CHALLENGE_INVALID, 'this sign-in was already completed; sign in again with your password', { reason: 'challenge_invalid', ...who });
     return ok(await session({ id: row.id, name: row.name, role: role.data }, ip, v.value.method));
   };
 

@@ -32,17 +32,19 @@ export interface MfaStatus {
 export async function mfaStatus(db: Kysely<Database>, userId: string): Promise<MfaStatus> {
   const row = await db.selectFrom('user_mfa').select('confirmed_at').where('user_id', '=', userId).executeTakeFirst();
   if (!row?.confirmed_at) return { enabled: false, recoveryCodesLeft: 0 };
-  const n = await db.selectFrom('mfa_recovery_codes').select(sql<string>`count(*)`.as('n'))
-    .where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow();
+  const n = await db.selectFrom('mfa_recovery_codes').select(sql<string>`count(*)`.as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow();
   return { enabled: true, recoveryCodesLeft: Number(n.n) };
 }
 
 /** Starts (or restarts) set-up with a fresh secret; CONFLICT when a factor is already confirmed. */
 export async function beginMfaSetup(db: Kysely<Database>, userId: string): Promise<Result<{ secret: string }>> {
   const secret = newTotpSecret();
-  const row = await db.insertInto('user_mfa').values({ user_id: userId, secret, confirmed_at: null, last_step: null })
+  const row = await db
+    .insertInto('user_mfa')
+    .values({ user_id: userId, secret, confirmed_at: null, last_step: null })
     .onConflict((c) => c.column('user_id').doUpdateSet({ secret, last_step: null }).where('user_mfa.confirmed_at', 'is', null))
-    .returning('user_id').executeTakeFirst();
+    .returning('user_id')
+    .executeTakeFirst();
   if (!row) return err(ErrorCode.CONFLICT, 'a second factor is already set up; an admin resets it before a new one can be set up');
   return ok({ secret });
 }
@@ -58,10 +60,17 @@ export async function confirmMfaSetup(db: Kysely<Database>, userId: string, code
     if (row.confirmed_at) return err(ErrorCode.CONFLICT, 'the second factor is already confirmed');
     const step = matchTotp(row.secret, code, nowMs);
     if (step === undefined) return err(ErrorCode.MFA_CODE_INVALID, 'the code does not match; check the device clock and type the code the app shows now');
-    await tx.updateTable('user_mfa').set({ confirmed_at: new Date(nowMs), last_step: step }).where('user_id', '=', userId).execute();
+    await tx
+      .updateTable('user_mfa')
+      .set({ confirmed_at: new Date(nowMs), last_step: step })
+      .where('user_id', '=', userId)
+      .execute();
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await tx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
-    await tx.insertInto('mfa_recovery_codes').values(codes.map((c) => ({ user_id: userId, code_hash: hashSecret(normalizeRecovery(c)), used_at: null }))).execute();
+    await tx
+      .insertInto('mfa_recovery_codes')
+      .values(codes.map((c) => ({ user_id: userId, code_hash: hashSecret(normalizeRecovery(c)), used_at: null })))
+      .execute();
     return ok({ recoveryCodes: codes });
   });
 }
@@ -73,8 +82,10 @@ export type SecondFactorFailure = GcError & { reason: 'code_wrong' | 'code_reuse
  * one (so each code works once), or an unused recovery code (used up here).
  */
 export async function verifySecondFactor(db: Kysely<Database>, userId: string, code: string, nowMs: number): Promise<Result<{ method: 'totp' | 'recovery' }, SecondFactorFailure>> {
-  const fail = (reason: SecondFactorFailure['reason']): Result<never, SecondFactorFailure> =>
-    ({ ok: false, error: { code: ErrorCode.MFA_CODE_INVALID, message: 'the code is wrong or was already used; type the code the app shows now, or a recovery code', reason } });
+  const fail = (reason: SecondFactorFailure['reason']): Result<never, SecondFactorFailure> => ({
+    ok: false,
+    error: { code: ErrorCode.MFA_CODE_INVALID, message: 'the code is wrong or was already used; type the code the app shows now, or a recovery code', reason },
+  });
   const row = await db.selectFrom('user_mfa').select(['secret', 'confirmed_at']).where('user_id', '=', userId).executeTakeFirst();
   if (!row?.confirmed_at) return fail('no_factor');
   const trimmed = code.trim();
@@ -82,17 +93,25 @@ export async function verifySecondFactor(db: Kysely<Database>, userId: string, c
     const step = matchTotp(row.secret, trimmed, nowMs);
     if (step === undefined) return fail('code_wrong');
     // Conditional on the last step, so two concurrent uses of one code cannot both pass.
-    const used = await db.updateTable('user_mfa').set({ last_step: step })
+    const used = await db
+      .updateTable('user_mfa')
+      .set({ last_step: step })
       .where('user_id', '=', userId)
       .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', String(step))]))
-      .returning('user_id').executeTakeFirst();
+      .returning('user_id')
+      .executeTakeFirst();
     return used ? ok({ method: 'totp' }) : fail('code_reused');
   }
   const norm = normalizeRecovery(trimmed);
   if (!/^[a-z0-9]{10}$/.test(norm)) return fail('recovery_wrong');
-  const hit = await db.updateTable('mfa_recovery_codes').set({ used_at: new Date(nowMs) })
-    .where('user_id', '=', userId).where('code_hash', '=', hashSecret(norm)).where('used_at', 'is', null)
-    .returning('id').executeTakeFirst();
+  const hit = await db
+    .updateTable('mfa_recovery_codes')
+    .set({ used_at: new Date(nowMs) })
+    .where('user_id', '=', userId)
+    .where('code_hash', '=', hashSecret(norm))
+    .where('used_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
   return hit ? ok({ method: 'recovery' }) : fail('recovery_wrong');
 }
 

@@ -60,7 +60,11 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     tokenIds.set(req, found.tokenId);
     // GC_MFA_REQUIRED: a session of such a role without a factor reaches set-up and nothing else.
     if (!found.mfaEnabled && mfaRequiredFor(opts, found.user) && !allowedBeforeSetup(req)) {
-      return sendError(reply, ErrorCode.MFA_SETUP_REQUIRED, `your role (${found.user.role}) must use a second factor: set it up first (dashboard, or POST /api/auth/mfa/setup then /api/auth/mfa/confirm)`);
+      return sendError(
+        reply,
+        ErrorCode.MFA_SETUP_REQUIRED,
+        `your role (${found.user.role}) must use a second factor: set it up first (dashboard, or POST /api/auth/mfa/setup then /api/auth/mfa/confirm)`,
+      );
     }
   });
 

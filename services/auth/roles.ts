@@ -6,7 +6,11 @@ export const roleSchema = z.enum(['admin', 'operator', 'viewer', 'auditor']);
 export type Role = z.infer<typeof roleSchema>;
 
 /** Technician names: short, printable, safe in logs and audit details. */
-export const userNameSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, . _ @ -');
+export const userNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, . _ @ -');
 
 export const authUserSchema = z.object({
   id: z.string(),

@@ -8,9 +8,7 @@ import { mfaRequiredFor } from './mfa-policy.js';
 import { mfaStatus } from './mfa.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
 import { sendError } from './reply.js';
-import {
-  errorReplies, loginBodySchema, loginCodeBodySchema, loginReplySchema, meReplySchema, okReplySchema, passwordStepReplySchema,
-} from './schemas.js';
+import { errorReplies, loginBodySchema, loginCodeBodySchema, loginReplySchema, meReplySchema, okReplySchema, passwordStepReplySchema } from './schemas.js';
 import { revokeToken, tokenIds } from './tokens.js';
 
 /** Whether the session cookie gets `Secure`: always when configured, and whenever this request came over HTTPS. */
@@ -33,46 +31,67 @@ export const sessionRoutes: FastifyPluginAsync<AuthPluginOptions> = async (root,
     return { token: s.token, user: s.user, expires_at: s.expiresAt.toISOString() };
   };
 
-  app.post('/api/auth/login', {
-    schema: {
-      tags: ['auth'],
-      summary: 'Sign in with name and password (a user with a second factor gets a challenge for /api/auth/login/mfa, not a session)',
-      body: loginBodySchema,
-      response: { 200: passwordStepReplySchema, ...errorReplies },
+  app.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with name and password (a user with a second factor gets a challenge for /api/auth/login/mfa, not a session)',
+        body: loginBodySchema,
+        response: { 200: passwordStepReplySchema, ...errorReplies },
+      },
     },
-  }, async (req, reply) => {
-    const r = await login.password({ name: req.body.name, password: req.body.password, ip: req.ip });
-    if (!r.ok) return refused(req, reply, r.error, req.body.name);
-    if (r.value.step === 'session') return signedIn(req, reply, r.value);
-    await loggedAudit(audit, req.log)({ eventType: 'login_mfa_challenged', actor: r.value.user, details: { ip: req.ip } });
-    return { mfa_required: true as const, challenge: r.value.challenge, expires_at: r.value.expiresAt.toISOString() };
-  });
+    async (req, reply) => {
+      const r = await login.password({ name: req.body.name, password: req.body.password, ip: req.ip });
+      if (!r.ok) return refused(req, reply, r.error, req.body.name);
+      if (r.value.step === 'session') return signedIn(req, reply, r.value);
+      await loggedAudit(audit, req.log)({ eventType: 'login_mfa_challenged', actor: r.value.user, details: { ip: req.ip } });
+      return { mfa_required: true as const, challenge: r.value.challenge, expires_at: r.value.expiresAt.toISOString() };
+    },
+  );
 
-  app.post('/api/auth/login/mfa', {
-    schema: { tags: ['auth'], summary: 'Second sign-in step: the challenge and a code from the authenticator app (or a recovery code)', body: loginCodeBodySchema, response: { 200: loginReplySchema, ...errorReplies } },
-  }, async (req, reply) => {
-    const r = await login.code({ challenge: req.body.challenge, code: req.body.code, ip: req.ip });
-    if (!r.ok) return refused(req, reply, r.error, r.error.name ?? null);
-    return signedIn(req, reply, r.value);
-  });
+  app.post(
+    '/api/auth/login/mfa',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Second sign-in step: the challenge and a code from the authenticator app (or a recovery code)',
+        body: loginCodeBodySchema,
+        response: { 200: loginReplySchema, ...errorReplies },
+      },
+    },
+    async (req, reply) => {
+      const r = await login.code({ challenge: req.body.challenge, code: req.body.code, ip: req.ip });
+      if (!r.ok) return refused(req, reply, r.error, r.error.name ?? null);
+      return signedIn(req, reply, r.value);
+    },
+  );
 
-  app.post('/api/auth/logout', {
-    schema: { tags: ['auth'], summary: 'Revoke the token this request came with', response: { 200: okReplySchema, ...errorReplies } },
-  }, async (req, reply) => {
-    const tokenId = tokenIds.get(req);
-    if (req.user?.api_token) return sendError(reply, ErrorCode.CONFLICT, 'an API token is not a session: an admin revokes it with DELETE /api/tokens/:id');
-    if (!req.user || !tokenId) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'not signed in');
-    await revokeToken(db, tokenId);
-    await loggedAudit(audit, req.log)({ eventType: 'logout', actor: req.user, details: { token_id: tokenId } });
-    reply.header('set-cookie', sessionCookie('', 0, cookieSecureFor(opts, req)));
-    return { ok: true as const };
-  });
+  app.post(
+    '/api/auth/logout',
+    {
+      schema: { tags: ['auth'], summary: 'Revoke the token this request came with', response: { 200: okReplySchema, ...errorReplies } },
+    },
+    async (req, reply) => {
+      const tokenId = tokenIds.get(req);
+      if (req.user?.api_token) return sendError(reply, ErrorCode.CONFLICT, 'an API token is not a session: an admin revokes it with DELETE /api/tokens/:id');
+      if (!req.user || !tokenId) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'not signed in');
+      await revokeToken(db, tokenId);
+      await loggedAudit(audit, req.log)({ eventType: 'logout', actor: req.user, details: { token_id: tokenId } });
+      reply.header('set-cookie', sessionCookie('', 0, cookieSecureFor(opts, req)));
+      return { ok: true as const };
+    },
+  );
 
-  app.get('/api/auth/me', {
-    schema: { tags: ['auth'], summary: 'The signed-in technician and the state of their second factor', response: { 200: meReplySchema, ...errorReplies } },
-  }, async (req, reply) => {
-    if (!req.user) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'not signed in');
-    const s = await mfaStatus(db, req.user.id);
-    return { user: req.user, mfa: { enabled: s.enabled, required: mfaRequiredFor(opts, req.user), recovery_codes_left: s.recoveryCodesLeft } };
-  });
+  app.get(
+    '/api/auth/me',
+    {
+      schema: { tags: ['auth'], summary: 'The signed-in technician and the state of their second factor', response: { 200: meReplySchema, ...errorReplies } },
+    },
+    async (req, reply) => {
+      if (!req.user) return sendError(reply, ErrorCode.UNAUTHENTICATED, 'not signed in');
+      const s = await mfaStatus(db, req.user.id);
+      return { user: req.user, mfa: { enabled: s.enabled, required: mfaRequiredFor(opts, req.user), recovery_codes_left: s.recoveryCodesLeft } };
+    },
+  );
 };

@@ -15,7 +15,8 @@ export const tokenDefaults = { ttlMs: 12 * 3600_000 } as const;
 export async function issueToken(db: Kysely<Database>, userId: string, opts: { ttlMs?: number; ip?: string } = {}): Promise<{ id: string; token: string; expiresAt: Date }> {
   const token = newSecret('gcs');
   const expiresAt = new Date(Date.now() + (opts.ttlMs ?? tokenDefaults.ttlMs));
-  const row = await db.insertInto('auth_tokens')
+  const row = await db
+    .insertInto('auth_tokens')
     .values({ user_id: userId, token_hash: hashSecret(token), expires_at: expiresAt, revoked_at: null, created_ip: opts.ip ?? null })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -28,7 +29,8 @@ export async function issueToken(db: Kysely<Database>, userId: string, opts: { t
  */
 export async function resolveToken(db: Kysely<Database>, token: string): Promise<{ user: AuthUser; tokenId: string; mfaEnabled: boolean } | undefined> {
   if (token.length > 200) return undefined;
-  const row = await db.selectFrom('auth_tokens as t')
+  const row = await db
+    .selectFrom('auth_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .leftJoin('user_mfa as m', 'm.user_id', 'u.id')
     .select(['t.id as token_id', 'u.id', 'u.name', 'u.role', 'm.confirmed_at'])
@@ -44,8 +46,6 @@ export async function resolveToken(db: Kysely<Database>, token: string): Promise
 
 /** Revokes one token by id; NOT_FOUND when it does not exist or was already revoked. */
 export async function revokeToken(db: Kysely<Database>, tokenId: string): Promise<Result<{ userId: string }>> {
-  const row = await db.updateTable('auth_tokens').set({ revoked_at: new Date() })
-    .where('id', '=', tokenId).where('revoked_at', 'is', null)
-    .returning('user_id').executeTakeFirst();
+  const row = await db.updateTable('auth_tokens').set({ revoked_at: new Date() }).where('id', '=', tokenId).where('revoked_at', 'is', null).returning('user_id').executeTakeFirst();
   return row ? ok({ userId: row.user_id }) : err(ErrorCode.NOT_FOUND, `no live token with id ${tokenId}`);
 }

@@ -20,7 +20,8 @@ export async function createUser(db: Kysely<Database>, input: { name: string; ro
   if (!role.success) return err(ErrorCode.VALIDATION_FAILED, `role must be one of ${roleSchema.options.join(', ')}`);
   const service = 'service' in input;
   if (!service && input.password.length < MIN_PASSWORD_LENGTH) return err(ErrorCode.VALIDATION_FAILED, `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-  const row = await db.insertInto('users')
+  const row = await db
+    .insertInto('users')
     .values({ name: name.data, role: role.data, service, password_hash: service ? null : await hashPassword(input.password) })
     .onConflict((c) => c.column('name').doNothing())
     .returning(['id', 'name', 'role'])
@@ -43,7 +44,11 @@ export async function grantMachine(db: Kysely<Database>, userId: string, agentId
   }
   const user = await db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
   if (!user) return err(ErrorCode.NOT_FOUND, `no user with id ${userId}`);
-  await db.insertInto('machine_grants').values({ user_id: userId, agent_id: agentId }).onConflict((c) => c.doNothing()).execute();
+  await db
+    .insertInto('machine_grants')
+    .values({ user_id: userId, agent_id: agentId })
+    .onConflict((c) => c.doNothing())
+    .execute();
   return ok({ user_id: userId, agent_id: agentId });
 }
 
@@ -64,7 +69,6 @@ export async function accessibleMachines(db: Kysely<Database>, user: AuthUser): 
 /** Whether `user` may reach the machine `agentId` (admins always; others through a grant). */
 export async function canAccessMachine(db: Kysely<Database>, user: AuthUser, agentId: string): Promise<boolean> {
   if (user.role === 'admin') return true;
-  const row = await db.selectFrom('machine_grants').select('agent_id')
-    .where('user_id', '=', user.id).where('agent_id', 'in', [agentId, ALL_MACHINES]).executeTakeFirst();
+  const row = await db.selectFrom('machine_grants').select('agent_id').where('user_id', '=', user.id).where('agent_id', 'in', [agentId, ALL_MACHINES]).executeTakeFirst();
   return row !== undefined;
 }

@@ -17,8 +17,7 @@ export interface AuthWiring {
   enrollment?: { issuer: AgentCredentialIssuer; natsUrl: string | string[] };
 }
 
-const actorOf = (request: FastifyRequest): Actor | undefined =>
-  request.user ? { userId: request.user.id, userName: request.user.name, role: request.user.role } : undefined;
+const actorOf = (request: FastifyRequest): Actor | undefined => (request.user ? { userId: request.user.id, userName: request.user.name, role: request.user.role } : undefined);
 
 /** Returns the `auth` dependency of buildApp. */
 export function withAuth(wiring: AuthWiring) {

@@ -132,7 +132,13 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     if (!id.ok) return fail(ErrorCode.INVALID_ID, id.error.message, 4400);
     if (!(await access.canAccessMachine(request, id.value))) return fail(ErrorCode.MACHINE_NOT_FOUND, `no machine ${id.value} (or no access to it)`, 4404);
     handleViewerSocket(socket, request, id.value, actor, {
-      db, nc: bus.nc, commands, backstage, events, audit, access,
+      db,
+      nc: bus.nc,
+      commands,
+      backstage,
+      events,
+      audit,
+      access,
       offlineAfterBeats: config.offlineAfterBeats,
       commandTimeoutMs: config.commandTimeoutMs,
       // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.

@@ -13,52 +13,63 @@ import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
  * proxy can reach the gateway). Hop counts are refused: fastify ignores them (it cannot tell the
  * proxy from a client that forged enough hops).
  */
-const trustProxySchema = z.string().optional().transform((v, ctx): boolean | string => {
-  const s = (v ?? '').trim();
-  if (s === '' || /^(0|false|off|no)$/i.test(s)) return false;
-  if (/^(true|on|yes)$/i.test(s)) return true;
-  if (/^[0-9A-Fa-f.:/, ]+$/.test(s) && /[.:]/.test(s)) return s;
-  ctx.addIssue({ code: 'custom', message: "GC_TRUST_PROXY must be off, the proxies' addresses or CIDRs separated by commas, or true" });
-  return z.NEVER;
-});
+const trustProxySchema = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | string => {
+    const s = (v ?? '').trim();
+    if (s === '' || /^(0|false|off|no)$/i.test(s)) return false;
+    if (/^(true|on|yes)$/i.test(s)) return true;
+    if (/^[0-9A-Fa-f.:/, ]+$/.test(s) && /[.:]/.test(s)) return s;
+    ctx.addIssue({ code: 'custom', message: "GC_TRUST_PROXY must be off, the proxies' addresses or CIDRs separated by commas, or true" });
+    return z.NEVER;
+  });
 
 /** GC_MFA_REQUIRED: comma-separated roles that must use a second factor. */
-const mfaRolesSchema = z.string().optional().transform((v, ctx) => {
-  const names = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const roles = names.map((n) => roleSchema.safeParse(n));
-  const bad = names.filter((_n, i) => !roles[i]?.success);
-  if (bad.length) {
-    ctx.addIssue({ code: 'custom', message: `GC_MFA_REQUIRED names unknown roles ${bad.join(', ')}; use ${roleSchema.options.join(', ')}` });
-    return z.NEVER;
-  }
-  return [...new Set(roles.flatMap((r) => (r.success ? [r.data] : [])))];
-});
+const mfaRolesSchema = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const names = (v ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const roles = names.map((n) => roleSchema.safeParse(n));
+    const bad = names.filter((_n, i) => !roles[i]?.success);
+    if (bad.length) {
+      ctx.addIssue({ code: 'custom', message: `GC_MFA_REQUIRED names unknown roles ${bad.join(', ')}; use ${roleSchema.options.join(', ')}` });
+      return z.NEVER;
+    }
+    return [...new Set(roles.flatMap((r) => (r.success ? [r.data] : [])))];
+  });
 
-export const gatewayConfigSchema = z.object({
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  host: z.string().default('127.0.0.1'),
-  natsUrl: z.string().min(1),
-  natsCreds: z.string().optional(),
-  databaseUrl: z.string().min(1),
-  /** How long a command waits for the agent's answer before TIMEOUT. */
-  commandTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  /** A machine whose last heartbeat is older than this many intervals is offline. */
-  offlineAfterBeats: z.coerce.number().min(1.5).max(20).default(3),
-  backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
-  secureCookies: z.coerce.boolean().default(false),
-  /** File holding the key of the gateway's derived event ids (bus/event-ids.ts); shared by every gateway. */
-  eventIdKeyFile: z.string().min(1).optional(),
-  /** Denials of one actor, action, reason and machine within this window become one more audit event with a count. */
-  denialFoldMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DENIAL_FOLD_MS),
-  logLevel: logLevelSchema.default('info'),
-  /** Directory of the NATS account keys: set where this gateway also enrolls agents (one machine). */
-  natsAuthDir: z.string().min(1).optional(),
-  /** PEM files of the gateway's own certificate (chain) and key: HTTPS when both are given. */
-  httpsCert: z.string().min(1).optional(),
-  httpsKey: z.string().min(1).optional(),
-  trustProxy: trustProxySchema,
-  mfaRequiredRoles: mfaRolesSchema,
-}).refine((c) => !c.httpsCert === !c.httpsKey, { message: 'give both GC_HTTPS_CERT and GC_HTTPS_KEY, or neither', path: ['httpsCert'] });
+export const gatewayConfigSchema = z
+  .object({
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    host: z.string().default('127.0.0.1'),
+    natsUrl: z.string().min(1),
+    natsCreds: z.string().optional(),
+    databaseUrl: z.string().min(1),
+    /** How long a command waits for the agent's answer before TIMEOUT. */
+    commandTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    /** A machine whose last heartbeat is older than this many intervals is offline. */
+    offlineAfterBeats: z.coerce.number().min(1.5).max(20).default(3),
+    backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
+    secureCookies: z.coerce.boolean().default(false),
+    /** File holding the key of the gateway's derived event ids (bus/event-ids.ts); shared by every gateway. */
+    eventIdKeyFile: z.string().min(1).optional(),
+    /** Denials of one actor, action, reason and machine within this window become one more audit event with a count. */
+    denialFoldMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DENIAL_FOLD_MS),
+    logLevel: logLevelSchema.default('info'),
+    /** Directory of the NATS account keys: set where this gateway also enrolls agents (one machine). */
+    natsAuthDir: z.string().min(1).optional(),
+    /** PEM files of the gateway's own certificate (chain) and key: HTTPS when both are given. */
+    httpsCert: z.string().min(1).optional(),
+    httpsKey: z.string().min(1).optional(),
+    trustProxy: trustProxySchema,
+    mfaRequiredRoles: mfaRolesSchema,
+  })
+  .refine((c) => !c.httpsCert === !c.httpsKey, { message: 'give both GC_HTTPS_CERT and GC_HTTPS_KEY, or neither', path: ['httpsCert'] });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {

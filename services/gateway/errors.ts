@@ -10,7 +10,10 @@ import { ErrorCode, type ErrorEnvelope, type GcError, httpStatusOf } from '../..
 
 /** Thrown inside route handlers to answer with a coded error; the handler below formats it. */
 export class GcHttpError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
   static of(e: GcError): GcHttpError {
@@ -80,15 +83,18 @@ export const envelopeServerOptions: Pick<FastifyServerOptions, 'frameworkErrors'
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
     // A reset connection has no one to answer; Node's parser errors get the envelope on the raw socket.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const [status, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, ErrorCode.PAYLOAD_TOO_LARGE, 'request line and headers too large (16 KB at most); shorten the URL or headers']
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, ErrorCode.TIMEOUT, 'the request was not received in time']
-        : [400, ErrorCode.VALIDATION_FAILED, 'malformed HTTP request'];
+    const [status, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, ErrorCode.PAYLOAD_TOO_LARGE, 'request line and headers too large (16 KB at most); shorten the URL or headers']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, ErrorCode.TIMEOUT, 'the request was not received in time']
+          : [400, ErrorCode.VALIDATION_FAILED, 'malformed HTTP request'];
     const id = crypto.randomUUID();
     const body = JSON.stringify(envelope(code, message, id));
     if (socket.writable) {
-      socket.write(`HTTP/1.1 ${status} ${statusText[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+      socket.write(
+        `HTTP/1.1 ${status} ${statusText[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
     socket.destroy(error);
   },

@@ -48,9 +48,7 @@ export type OnRefused = (request: FastifyRequest, problem: string) => Promise<vo
 /** Adds the check as a root preValidation hook; call before any route or plugin is registered. */
 export function installInputGuard(app: FastifyInstance, onRefused: OnRefused = async () => {}): void {
   app.addHook('preValidation', async (request, reply) => {
-    const problem = findUnsafeInput(request.params, 'params')
-      ?? findUnsafeInput(request.query, 'query')
-      ?? findUnsafeInput(request.body, 'body');
+    const problem = findUnsafeInput(request.params, 'params') ?? findUnsafeInput(request.query, 'query') ?? findUnsafeInput(request.body, 'body');
     if (!problem) return;
     await onRefused(request, problem);
     return reply.code(400).send(envelope(ErrorCode.VALIDATION_FAILED, problem, String(request.id)));

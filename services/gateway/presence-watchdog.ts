@@ -15,7 +15,11 @@ export interface PresenceWatchdog {
   stop(): void;
 }
 
-export function startPresenceWatchdog(db: Kysely<Database>, js: JetStreamClient, opts: { offlineAfterBeats: number; everyMs?: number; eventIds?: EventIds; log: (m: string) => void }): PresenceWatchdog {
+export function startPresenceWatchdog(
+  db: Kysely<Database>,
+  js: JetStreamClient,
+  opts: { offlineAfterBeats: number; everyMs?: number; eventIds?: EventIds; log: (m: string) => void },
+): PresenceWatchdog {
   const reported = new Set<string>();
   const eventIds = opts.eventIds ?? processEventIds();
   const check = async () => {

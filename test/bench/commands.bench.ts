@@ -53,13 +53,19 @@ export const run: BenchRun = async (progress) => {
     await jsm.streams.add({ name: 'BENCH_FLOOR', subjects: ['bench.floor.>'], storage: StorageType.File });
     const js = jetstream(nc);
     const rjs = jetstream(responder);
-    responder.subscribe('bench.floor.cmd', { callback: (_e, m) => { void rjs.publish('bench.floor.ans', m.data); } });
+    responder.subscribe('bench.floor.cmd', {
+      callback: (_e, m) => {
+        void rjs.publish('bench.floor.ans', m.data);
+      },
+    });
     await responder.flush();
     let answered: (() => void) | undefined;
     nc.subscribe('bench.floor.ans', { callback: () => answered?.() });
     await nc.flush();
     const floor = await timeEach(300, async () => {
-      const got = new Promise<void>((r) => { answered = r; });
+      const got = new Promise<void>((r) => {
+        answered = r;
+      });
       await js.publish('bench.floor.cmd', payload);
       await got;
     });
@@ -69,10 +75,14 @@ export const run: BenchRun = async (progress) => {
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
 
     progress('backstage echo round trip through the API');
-    const echo = await timeEach(100, async () => {
-      const r = await api.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo hi' });
-      if (r.status !== 200 || r.body.stdout !== 'hi\n') throw new Error(`backstage echo failed: ${r.status} ${JSON.stringify(r.body)}`);
-    }, (i) => progress(`  ${i}/100`));
+    const echo = await timeEach(
+      100,
+      async () => {
+        const r = await api.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo hi' });
+        if (r.status !== 200 || r.body.stdout !== 'hi\n') throw new Error(`backstage echo failed: ${r.status} ${JSON.stringify(r.body)}`);
+      },
+      (i) => progress(`  ${i}/100`),
+    );
 
     progress('switch round trip through the API');
     const switches = await timeEach(60, async (i) => {
@@ -91,9 +101,21 @@ export const run: BenchRun = async (progress) => {
     await nc.close();
     await responder.close();
     return [
-      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'NATS over TLS throughout (cost per hop: tls bench)' },
+      {
+        figure: 'backstage `echo hi` round trip (API -> agent -> API)',
+        value: latency(echo),
+        baseline: 'raw NATS request round trip',
+        baselineValue: latency(raw),
+        note: 'NATS over TLS throughout (cost per hop: tls bench)',
+      },
       { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'local spawn of sh -c "echo hi"', baselineValue: latency(local) },
-      { figure: 'switch-session round trip (API -> agent switched -> API)', value: latency(switches), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: 'command stored in JetStream, answered through the stream' },
+      {
+        figure: 'switch-session round trip (API -> agent switched -> API)',
+        value: latency(switches),
+        baseline: 'raw NATS request round trip',
+        baselineValue: latency(raw),
+        note: 'command stored in JetStream, answered through the stream',
+      },
       {
         figure: 'switch-session round trip (API -> agent switched -> API)',
         value: latency(switches),

@@ -21,9 +21,19 @@ const stack = await startStack({ dataDir: dir, port: 0, agent: false, fastPostgr
 let failed = true;
 try {
   const report = await runLoad({
-    gatewayUrl: stack.url, natsUrl: stack.natsUrl, databaseUrl: stack.databaseUrl, natsAuthDir: stack.natsAuthDir, natsCa: stack.natsCa,
-    admin: stack.admin, gatewayPid: stack.services.gateway?.proc.pid,
-    agents, viewers, durationMs: seconds * 1000, heartbeatMs, connectConcurrency: 100, log: say,
+    gatewayUrl: stack.url,
+    natsUrl: stack.natsUrl,
+    databaseUrl: stack.databaseUrl,
+    natsAuthDir: stack.natsAuthDir,
+    natsCa: stack.natsCa,
+    admin: stack.admin,
+    gatewayPid: stack.services.gateway?.proc.pid,
+    agents,
+    viewers,
+    durationMs: seconds * 1000,
+    heartbeatMs,
+    connectConcurrency: 100,
+    log: say,
   });
   console.log(`\n${formatReport(report)}\n`);
   console.log(JSON.stringify(report));

@@ -59,7 +59,12 @@ const md = [
     '',
     ...(r.error
       ? [`Failed: ${r.error}`, '']
-      : ['| figure | value | baseline | baseline value | note |', '|---|---|---|---|---|', ...r.rows.map((x) => `| ${cell(x.figure)} | ${cell(x.value)} | ${cell(x.baseline)} | ${cell(x.baselineValue)} | ${cell(x.note ?? '')} |`), '']),
+      : [
+          '| figure | value | baseline | baseline value | note |',
+          '|---|---|---|---|---|',
+          ...r.rows.map((x) => `| ${cell(x.figure)} | ${cell(x.value)} | ${cell(x.baseline)} | ${cell(x.baselineValue)} | ${cell(x.note ?? '')} |`),
+          '',
+        ]),
   ]),
 ].join('\n');
 if (only.length === 0) writeFileSync(join(here, '..', '..', 'docs', 'BENCHMARKS.md'), `${md}\n`);

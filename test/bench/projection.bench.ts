@@ -44,17 +44,33 @@ export async function publishMany(js: JetStreamClient, count: number, make: (i: 
   const step = Math.max(1, Math.floor(count / 5));
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
-    while (active >= inFlight) await new Promise<void>((r) => { free = r; });
+    while (active >= inFlight)
+      await new Promise<void>((r) => {
+        free = r;
+      });
     if (failed) throw failed;
     const { subject, msg } = make(i);
     active++;
-    js.publish(subject, encode(msg), { msgID: msg.meta?.id ?? undefined }).then(
-      (a) => { if (a.seq > last) last = a.seq; },
-      (e: Error) => { failed = e; },
-    ).finally(() => { active--; free?.(); free = undefined; });
+    js.publish(subject, encode(msg), { msgID: msg.meta?.id ?? undefined })
+      .then(
+        (a) => {
+          if (a.seq > last) last = a.seq;
+        },
+        (e: Error) => {
+          failed = e;
+        },
+      )
+      .finally(() => {
+        active--;
+        free?.();
+        free = undefined;
+      });
     if ((i + 1) % step === 0) progress(`  published ${n0(i + 1)}/${n0(count)} (${n0(((i + 1) * 1000) / (performance.now() - t0))} msg/s)`);
   }
-  while (active > 0) await new Promise<void>((r) => { free = r; });
+  while (active > 0)
+    await new Promise<void>((r) => {
+      free = r;
+    });
   if (failed) throw failed;
   return last;
 }
@@ -68,18 +84,39 @@ export function agentEvent(i: number, agents = AGENTS): { subject: string; msg: 
   const list = {
     currentSessionId: 1 + (i % n),
     sessions: Array.from({ length: n }, (_, k) => ({
-      sessionId: k + 1, userName: users[(i + k) % users.length], domain: 'CORP', state: k === 0 ? 0 : 1, type: k === 0 ? 0 : 1,
-      stationName: k === 0 ? 'Console' : `RDP-Tcp#${k}`, logonTimeMs: 1_700_000_000_000 + k, idleSecs: i % 600, capturable: true,
+      sessionId: k + 1,
+      userName: users[(i + k) % users.length],
+      domain: 'CORP',
+      state: k === 0 ? 0 : 1,
+      type: k === 0 ? 0 : 1,
+      stationName: k === 0 ? 'Console' : `RDP-Tcp#${k}`,
+      logonTimeMs: 1_700_000_000_000 + k,
+      idleSecs: i % 600,
+      capturable: true,
     })),
   };
   const meta = { agentId: a, atMs: 1_700_000_000_000 + i };
   if (i % 7 === 0) return { subject: subjects.agentEvent(a, 'sessions'), msg: message({ sessionList: list }, meta) };
   return {
     subject: subjects.agentEvent(a, 'status'),
-    msg: message({ agentStatus: {
-      version: '1.4.2', hostname: `host-${i % agents}`, osVersion: 'Windows 11 23H2', platform: 'windows', elevated: true,
-      currentSessionId: list.currentSessionId, sessions: list, uptimeSecs: i, heartbeatIntervalMs: 5000, state: pb.AgentState.AGENT_ONLINE, startedAtMs: 1_700_000_000_000,
-    } }, meta),
+    msg: message(
+      {
+        agentStatus: {
+          version: '1.4.2',
+          hostname: `host-${i % agents}`,
+          osVersion: 'Windows 11 23H2',
+          platform: 'windows',
+          elevated: true,
+          currentSessionId: list.currentSessionId,
+          sessions: list,
+          uptimeSecs: i,
+          heartbeatIntervalMs: 5000,
+          state: pb.AgentState.AGENT_ONLINE,
+          startedAtMs: 1_700_000_000_000,
+        },
+      },
+      meta,
+    ),
   };
 }
 
@@ -88,7 +125,9 @@ async function sessionListLatency(js: JetStreamClient, db: Kysely<Database>, url
   const listener = new pg.Client({ connectionString: url });
   await listener.connect();
   let notified: (() => void) | undefined;
-  listener.on('notification', (m) => { if (m.payload === 'machines') notified?.(); });
+  listener.on('notification', (m) => {
+    if (m.payload === 'machines') notified?.();
+  });
   await listener.query(`LISTEN ${READ_MODEL_CHANNEL}`);
   const a = 'latency-agent' as AgentId;
   const visible = async (seq: number) => Number((await db.selectFrom('machines').select('last_seq').where('agent_id', '=', a).executeTakeFirst())?.last_seq ?? 0) >= seq;
@@ -100,8 +139,21 @@ async function sessionListLatency(js: JetStreamClient, db: Kysely<Database>, url
       while (!(await visible(seq))) await sleep(1);
     }
     return await timeEach(n, async (i) => {
-      const m = message({ sessionList: { currentSessionId: 1, sessions: [{ sessionId: 1, userName: `u${i}` }, { sessionId: 2, userName: 'bob', type: 1 }] } }, { agentId: a });
-      const woke = new Promise<void>((r) => { notified = r; });
+      const m = message(
+        {
+          sessionList: {
+            currentSessionId: 1,
+            sessions: [
+              { sessionId: 1, userName: `u${i}` },
+              { sessionId: 2, userName: 'bob', type: 1 },
+            ],
+          },
+        },
+        { agentId: a },
+      );
+      const woke = new Promise<void>((r) => {
+        notified = r;
+      });
       const seq = (await js.publish(subjects.agentEvent(a, 'sessions'), encode(m))).seq;
       for (;;) {
         if (await visible(seq)) return;
@@ -138,7 +190,11 @@ async function catchUp(def: ProjectionDef, nc: NatsConnection, db: Kysely<Databa
  * each list), computed up front and inserted with `unnest` 1,000 at a time into plain tables of the
  * same shape — no decoding, no fold, no checkpoint.
  */
-async function rawInsert(db: Kysely<Database>, events: ReturnType<typeof agentEvent>[], progress: (msg: string) => void): Promise<{ machinesPerSec: number; sessionsPerSec: number; sessionRows: number }> {
+async function rawInsert(
+  db: Kysely<Database>,
+  events: ReturnType<typeof agentEvent>[],
+  progress: (msg: string) => void,
+): Promise<{ machinesPerSec: number; sessionsPerSec: number; sessionRows: number }> {
   const machines: MachineState[] = [];
   const sessions: ReturnType<typeof windowsSessionRows> = [];
   for (const [i, e] of events.entries()) {
@@ -161,9 +217,11 @@ async function rawInsert(db: Kysely<Database>, events: ReturnType<typeof agentEv
       ${r.map((x) => x.agent_version)}::text[], ${r.map((x) => x.elevated)}::bool[], ${r.map((x) => x.current_session_id)}::int[], ${r.map((x) => x.session_count)}::int[],
       ${r.map((x) => `{${x.users.map((u) => JSON.stringify(u)).join(',')}}`)}::text[], ${r.map((x) => x.heartbeat_interval_ms)}::int[], ${r.map((x) => x.state)}::text[],
       ${r.map((x) => x.first_seen)}::timestamptz[], ${r.map((x) => x.last_seen)}::timestamptz[], ${r.map((x) => x.last_seq)}::bigint[]
-    ) as t(agent_id, hostname, os_version, platform, agent_version, elevated, current_session_id, session_count, users, heartbeat_interval_ms, state, first_seen, last_seen, last_seq)`.execute(db).catch(async (e: Error) => {
-      throw new Error(`raw machines insert: ${e.message}`);
-    });
+    ) as t(agent_id, hostname, os_version, platform, agent_version, elevated, current_session_id, session_count, users, heartbeat_interval_ms, state, first_seen, last_seen, last_seq)`
+      .execute(db)
+      .catch(async (e: Error) => {
+        throw new Error(`raw machines insert: ${e.message}`);
+      });
   }
   const machinesPerSec = (machines.length * 1000) / (performance.now() - t0);
   progress(`  raw unnest insert of ${n0(sessions.length)} windows_sessions rows`);
@@ -202,7 +260,11 @@ export const run: BenchRun = async (progress) => {
 
     progress('raw NATS request round trip (core request/reply, local responder)');
     responder = await connectBus({ servers: nats.url, name: 'bench-responder' });
-    responder.subscribe('bench.echo', { callback: (_e, m) => { m.respond(m.data); } });
+    responder.subscribe('bench.echo', {
+      callback: (_e, m) => {
+        m.respond(m.data);
+      },
+    });
     await responder.flush();
     const payload = new TextEncoder().encode('hi');
     const conn = nc;
@@ -223,7 +285,14 @@ export const run: BenchRun = async (progress) => {
     /** Empties the projections' tables, checkpoints and durables, so their next worker starts at sequence 1. */
     const reset = async (defs: readonly ProjectionDef[]) => {
       await sql`truncate ${sql.join(defs.flatMap((d) => d.tables).map((t) => sql.table(t)))}`.execute(pool);
-      await pool.deleteFrom('projection_checkpoints').where('name', 'in', defs.map((d) => d.name)).execute();
+      await pool
+        .deleteFrom('projection_checkpoints')
+        .where(
+          'name',
+          'in',
+          defs.map((d) => d.name),
+        )
+        .execute();
       for (const d of defs) await jsm.consumers.delete('GC_EVENTS', d.name).catch(() => {});
     };
     const total = last; // a fresh worker reads from sequence 1: the latency events plus the bulk
@@ -260,10 +329,34 @@ export const run: BenchRun = async (progress) => {
     if (machineRows !== AGENTS + 1) throw new Error(`machines has ${machineRows} rows, expected ${AGENTS + 1}`);
 
     return [
-      { figure: 'SessionList published -> machines row visible in Postgres', value: latency(visible), baseline: 'raw NATS request round trip', baselineValue: latency(raw), note: `${fmt(p50(visible) / p50(raw))}x the round trip at p50; commit signalled by LISTEN ${READ_MODEL_CHANNEL}` },
-      { figure: `machines projection catch-up, fresh worker (${n0(total)} events, ${AGENTS} agents, rows + checkpoint per transaction)`, value: `${n0(m.perSec)} events/s`, baseline: 'raw unnest INSERT of one machines row per event', baselineValue: `${n0(r.machinesPerSec)} rows/s`, note: goal(m.perSec, r.machinesPerSec) },
-      { figure: `windows_sessions projection catch-up, fresh worker (${n0(total)} events)`, value: `${n0(w.perSec)} events/s`, baseline: `raw unnest INSERT of the events' session rows (${n0(r.sessionRows)} rows)`, baselineValue: `${n0(r.sessionsPerSec)} rows/s = ${n0((r.sessionsPerSec * EVENTS) / r.sessionRows)} events/s`, note: goal(w.perSec, (r.sessionsPerSec * EVENTS) / r.sessionRows) },
-      { figure: `all four projections restarted together, one process (${n0(total)} events each)`, value: `${n0(allPerSec)} events/s per projection (${n0(allPerSec * projections.length)} deliveries/s)`, baseline: 'raw unnest INSERT of one machines row per event', baselineValue: `${n0(r.machinesPerSec)} rows/s`, note: `machines, windows_sessions, connect_sessions and audit share one Node thread; goal > 10,000 events/s: ${allPerSec > 10_000 ? 'met' : 'NOT met'}` },
+      {
+        figure: 'SessionList published -> machines row visible in Postgres',
+        value: latency(visible),
+        baseline: 'raw NATS request round trip',
+        baselineValue: latency(raw),
+        note: `${fmt(p50(visible) / p50(raw))}x the round trip at p50; commit signalled by LISTEN ${READ_MODEL_CHANNEL}`,
+      },
+      {
+        figure: `machines projection catch-up, fresh worker (${n0(total)} events, ${AGENTS} agents, rows + checkpoint per transaction)`,
+        value: `${n0(m.perSec)} events/s`,
+        baseline: 'raw unnest INSERT of one machines row per event',
+        baselineValue: `${n0(r.machinesPerSec)} rows/s`,
+        note: goal(m.perSec, r.machinesPerSec),
+      },
+      {
+        figure: `windows_sessions projection catch-up, fresh worker (${n0(total)} events)`,
+        value: `${n0(w.perSec)} events/s`,
+        baseline: `raw unnest INSERT of the events' session rows (${n0(r.sessionRows)} rows)`,
+        baselineValue: `${n0(r.sessionsPerSec)} rows/s = ${n0((r.sessionsPerSec * EVENTS) / r.sessionRows)} events/s`,
+        note: goal(w.perSec, (r.sessionsPerSec * EVENTS) / r.sessionRows),
+      },
+      {
+        figure: `all four projections restarted together, one process (${n0(total)} events each)`,
+        value: `${n0(allPerSec)} events/s per projection (${n0(allPerSec * projections.length)} deliveries/s)`,
+        baseline: 'raw unnest INSERT of one machines row per event',
+        baselineValue: `${n0(r.machinesPerSec)} rows/s`,
+        note: `machines, windows_sessions, connect_sessions and audit share one Node thread; goal > 10,000 events/s: ${allPerSec > 10_000 ? 'met' : 'NOT met'}`,
+      },
     ] satisfies BenchRow[];
   } finally {
     await db?.destroy().catch(() => {});

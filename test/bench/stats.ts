@@ -12,7 +12,10 @@ export function latency(samples: number[]): string {
 }
 
 export function p50(samples: number[]): number {
-  return percentile([...samples].sort((a, b) => a - b), 50);
+  return percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
 }
 
 export function fmt(n: number): string {

@@ -32,7 +32,11 @@ interface Pair {
 async function pairOn(nats: TestNats, creds: string, caFile: string | undefined): Promise<Pair> {
   const pub = await connectBus({ servers: nats.url, name: 'bench-tls-pub', credsFile: creds, caFile });
   const sub = await connectBus({ servers: nats.url, name: 'bench-tls-sub', credsFile: creds, caFile });
-  sub.subscribe('bench.echo', { callback: (_e, m) => { m.respond(m.data); } });
+  sub.subscribe('bench.echo', {
+    callback: (_e, m) => {
+      m.respond(m.data);
+    },
+  });
   await sub.flush();
   return { pub, sub };
 }
@@ -51,11 +55,18 @@ async function frames(p: Pair, bytes: number, n: number, out: number[]): Promise
   const subject = `bench.frame.${bytes}`;
   let sentAt = 0;
   let got: () => void = () => {};
-  const sub = p.sub.subscribe(subject, { callback: () => { out.push(performance.now() - sentAt); got(); } });
+  const sub = p.sub.subscribe(subject, {
+    callback: () => {
+      out.push(performance.now() - sentAt);
+      got();
+    },
+  });
   await p.sub.flush();
   const payload = new Uint8Array(bytes).map((_, i) => (i * 31) & 0xff);
   for (let i = 0; i < n; i++) {
-    const arrived = new Promise<void>((r) => { got = r; });
+    const arrived = new Promise<void>((r) => {
+      got = r;
+    });
     sentAt = performance.now();
     p.pub.publish(subject, payload);
     await arrived;
@@ -68,8 +79,14 @@ async function burst(p: Pair, bytes: number, n: number): Promise<number> {
   const subject = `bench.burst.${bytes}`;
   let left = n;
   let done: () => void = () => {};
-  const all = new Promise<void>((r) => { done = r; });
-  const sub = p.sub.subscribe(subject, { callback: () => { if (--left === 0) done(); } });
+  const all = new Promise<void>((r) => {
+    done = r;
+  });
+  const sub = p.sub.subscribe(subject, {
+    callback: () => {
+      if (--left === 0) done();
+    },
+  });
   await p.sub.flush();
   const payload = new Uint8Array(bytes).map((_, i) => (i * 17) & 0xff);
   const t = performance.now();
@@ -94,7 +111,7 @@ export const run: BenchRun = async (progress) => {
   const servers: TestNats[] = [];
   const pairs: Pair[] = [];
   try {
-    progress('a private CA, a TLS nats-server and a plain-text one, both with the stack\'s auth');
+    progress("a private CA, a TLS nats-server and a plain-text one, both with the stack's auth");
     const tls = await ensureLocalTls(join(dir, 'tls'));
     const auth = await prepareNatsAuth(join(dir, 'auth'), { caFile: tls.caFile });
     const creds = await auth.credsFor('launcher');
@@ -111,7 +128,16 @@ export const run: BenchRun = async (progress) => {
     const relay = new Map(FRAME_BYTES.map((b) => [b, { tls: [] as number[], plain: [] as number[] }]));
     for (let r = 0; r < ROUNDS; r++) {
       progress(`round ${r + 1}/${ROUNDS}`);
-      const order: ['tls' | 'plain', Pair][] = r % 2 === 0 ? [['tls', onTls], ['plain', onPlain]] : [['plain', onPlain], ['tls', onTls]];
+      const order: ['tls' | 'plain', Pair][] =
+        r % 2 === 0
+          ? [
+              ['tls', onTls],
+              ['plain', onPlain],
+            ]
+          : [
+              ['plain', onPlain],
+              ['tls', onTls],
+            ];
       for (const [k, p] of order) {
         await requests(p, REQUESTS_PER_ROUND, rtt[k]);
         for (const b of FRAME_BYTES) await frames(p, b, FRAMES_PER_ROUND, relay.get(b)![k]);
@@ -120,7 +146,15 @@ export const run: BenchRun = async (progress) => {
     progress('burst throughput');
     const mib = { tls: [] as number[], plain: [] as number[] };
     for (let r = 0; r < 10; r++) {
-      for (const [k, p] of (r % 2 === 0 ? [['tls', onTls], ['plain', onPlain]] : [['plain', onPlain], ['tls', onTls]]) as ['tls' | 'plain', Pair][]) {
+      for (const [k, p] of (r % 2 === 0
+        ? [
+            ['tls', onTls],
+            ['plain', onPlain],
+          ]
+        : [
+            ['plain', onPlain],
+            ['tls', onTls],
+          ]) as ['tls' | 'plain', Pair][]) {
         mib[k].push(await burst(p, FRAME_BYTES[0]!, BURST_FRAMES));
       }
     }
@@ -145,7 +179,7 @@ export const run: BenchRun = async (progress) => {
         value: `${fmt(p50(mib.tls))} MiB/s (median of ${mib.tls.length})`,
         baseline: 'the same over plain text, same run',
         baselineValue: `${fmt(p50(mib.plain))} MiB/s (median of ${mib.plain.length})`,
-        note: 'ECDSA P-256 certificate from the launcher\'s private CA, as the stack runs it',
+        note: "ECDSA P-256 certificate from the launcher's private CA, as the stack runs it",
       },
     ];
   } finally {

@@ -42,11 +42,15 @@ export const run: BenchRun = async (progress) => {
   let mover: NodeJS.Timeout | undefined;
   try {
     const api = await login(stack.url, stack.admin.name, stack.admin.password);
-    const [sa, sb] = await eventually(async () => {
-      const r = await api.get<{ sessions: { id: number; station: string; capturable: boolean }[] }>(`/api/machines/${agentId}/windows-sessions`);
-      const ids = [da, db].map((d) => r.body.sessions?.find((s) => s.station === d.name && s.capturable)?.id);
-      return ids.every((i) => i !== undefined) ? (ids as [number, number]) : undefined;
-    }, 'both sessions in the read model', 30_000);
+    const [sa, sb] = await eventually(
+      async () => {
+        const r = await api.get<{ sessions: { id: number; station: string; capturable: boolean }[] }>(`/api/machines/${agentId}/windows-sessions`);
+        const ids = [da, db].map((d) => r.body.sessions?.find((s) => s.station === d.name && s.capturable)?.id);
+        return ids.every((i) => i !== undefined) ? (ids as [number, number]) : undefined;
+      },
+      'both sessions in the read model',
+      30_000,
+    );
 
     progress('opening the viewer in Chromium on session A');
     const { page } = await newPage(browser, { width: 1600, height: 1000 });
@@ -104,10 +108,12 @@ export const run: BenchRun = async (progress) => {
     const transfer: number[] = [];
     let sentAt = 0;
     let got: () => void = () => {};
-    sub.subscribe('bench.frame', { callback: () => {
-      transfer.push(performance.now() - sentAt);
-      got();
-    } });
+    sub.subscribe('bench.frame', {
+      callback: () => {
+        transfer.push(performance.now() - sentAt);
+        got();
+      },
+    });
     sub.subscribe('bench.echo', {
       callback: (_e, m) => {
         m.respond(m.data);

@@ -60,13 +60,18 @@ describe('dashboard: API tokens (real Chromium, whole stack)', () => {
     // The script: plain HTTP with the bearer token, no password, no session.
     const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const exec = async () => fetch(`${stack.url}/api/machines/${stack.agentId}/backstage/exec`, { method: 'POST', headers: bearer, body: JSON.stringify({ command: 'echo nightly-ok', shell: 'sh' }) });
-    const ran = await eventually(async () => {
-      const r = await exec();
-      const body = (await r.json()) as { stdout?: string; exit_code?: number; error_code?: string };
-      // The agent may still be coming online; anything else is a failure.
-      if (body.error_code === 'AGENT_OFFLINE' || body.error_code === 'MACHINE_NOT_FOUND') return undefined;
-      return { status: r.status, body };
-    }, 'the agent online and the backstage echo', 30_000, 500);
+    const ran = await eventually(
+      async () => {
+        const r = await exec();
+        const body = (await r.json()) as { stdout?: string; exit_code?: number; error_code?: string };
+        // The agent may still be coming online; anything else is a failure.
+        if (body.error_code === 'AGENT_OFFLINE' || body.error_code === 'MACHINE_NOT_FOUND') return undefined;
+        return { status: r.status, body };
+      },
+      'the agent online and the backstage echo',
+      30_000,
+      500,
+    );
     assert.equal(ran.status, 200, JSON.stringify(ran.body));
     assert.equal(ran.body.stdout?.trim(), 'nightly-ok');
     assert.equal(ran.body.exit_code, 0);

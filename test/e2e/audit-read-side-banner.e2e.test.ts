@@ -14,7 +14,9 @@ import { eventually } from '../support/api.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
 import { type E2eStack, startE2eStack } from '../support/e2e-stack.js';
 
-interface Health { read_side: { attention: boolean; projections: Array<{ name: string; quarantined: number }> } | null }
+interface Health {
+  read_side: { attention: boolean; projections: Array<{ name: string; quarantined: number }> } | null;
+}
 
 describe('dashboard: audit page banner for quarantined events', { timeout: 180_000 }, () => {
   let e2e: E2eStack | undefined;
@@ -39,10 +41,14 @@ describe('dashboard: audit page banner for quarantined events', { timeout: 180_0
     // events.event_type is varchar(50): Postgres refuses this one on every try.
     const seq = (await jetstream(nc).publish(subjects.audit('login'), encode(message({ audit: { eventType: 'q'.repeat(80), detailsJson: '{}' } })))).seq;
     await nc.close();
-    await eventually(async () => {
-      const h = (await (await fetch(`${stack.url}/api/health`)).json()) as Health;
-      return h.read_side?.projections.find((p) => p.name === 'audit' && p.quarantined === 1);
-    }, 'the audit projection to quarantine the event', 60_000);
+    await eventually(
+      async () => {
+        const h = (await (await fetch(`${stack.url}/api/health`)).json()) as Health;
+        return h.read_side?.projections.find((p) => p.name === 'audit' && p.quarantined === 1);
+      },
+      'the audit projection to quarantine the event',
+      60_000,
+    );
 
     await page.reload();
     const banner = page.locator('[data-testid=read-side-warning]');

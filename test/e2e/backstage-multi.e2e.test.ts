@@ -13,7 +13,13 @@ import { withStack } from '../support/e2e-stack.js';
 import { eventually, login } from '../support/api.js';
 import { collectPageErrors, newPage, openBackstage, screenshot } from '../support/browser.js';
 
-interface AuditRow { event_type: string; user_name: string | null; session_id: string | number | null; details: Record<string, unknown> | null; created_at: string }
+interface AuditRow {
+  event_type: string;
+  user_name: string | null;
+  session_id: string | number | null;
+  details: Record<string, unknown> | null;
+  created_at: string;
+}
 
 async function typeCommand(page: Page, command: string): Promise<void> {
   await page.locator('[data-testid=terminal]').click();
@@ -42,7 +48,7 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
     await context?.close();
   });
 
-  it('runs `id -un` as the second session\'s user and audits who it ran as', async () => {
+  it("runs `id -un` as the second session's user and audits who it ran as", async () => {
     const { stack } = e2e;
     const bobSession = e2e.displays.displays[1]!.display + 1;
     await page.waitForFunction((sid) => !!document.querySelector(`[data-testid=run-as] option[value="${sid}"]`), bobSession, { timeout: 20_000 });
@@ -70,11 +76,15 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
     // Back to Session 0: the agent's own account.
     await page.selectOption('[data-testid=run-as]', '0');
     await typeCommand(page, 'id -un');
-    await page.waitForFunction(() => {
-      const t = window.__gcViewer!.terminalText();
-      const i = t.lastIndexOf('> id -un');
-      return t.split('> id -un').length === 3 && t.slice(i).includes('[exit');
-    }, null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const t = window.__gcViewer!.terminalText();
+        const i = t.lastIndexOf('> id -un');
+        return t.split('> id -un').length === 3 && t.slice(i).includes('[exit');
+      },
+      null,
+      { timeout: 20_000 },
+    );
     const last = (await termText(page)).split('\n').map((l) => l.trim());
     const at2 = last.findLastIndex((l) => l.endsWith('> id -un'));
     assert.ok(last[at2]!.startsWith('backstage@'), last[at2]);
@@ -101,9 +111,15 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
       const never = page.locator('[data-testid=jobs] li', { hasText: 'sleep 60' });
       const neverN = await never.getAttribute('data-job-n');
       await never.locator('[data-action=cancel-job]').click();
-      await page.waitForFunction((n) => new RegExp(`\\[${n}\\] done: sleep 60; echo never\\s*\\n\\s*\\[exit -?\\d+[^\\]]*cancelled`).test(window.__gcViewer!.terminalText()), neverN, { timeout: 20_000 });
+      await page.waitForFunction((n) => new RegExp(`\\[${n}\\] done: sleep 60; echo never\\s*\\n\\s*\\[exit -?\\d+[^\\]]*cancelled`).test(window.__gcViewer!.terminalText()), neverN, {
+        timeout: 20_000,
+      });
       // The short one was not touched by that cancel: still listed, not done.
-      assert.deepEqual((await page.locator('[data-testid=jobs] li').allTextContents()).map((t) => t.includes(short)), [true], 'only the short job is left running');
+      assert.deepEqual(
+        (await page.locator('[data-testid=jobs] li').allTextContents()).map((t) => t.includes(short)),
+        [true],
+        'only the short job is left running',
+      );
       assert.doesNotMatch(await termText(page), new RegExp(`done: ${literal(short)}`), 'the short job has not ended');
       // Released, it ends normally with its own output.
       writeFileSync(gate, '');
@@ -112,7 +128,11 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
       const exit = doneLine.exec(await termText(page))?.[1] ?? '';
       assert.match(exit, /^\[exit 0 · \d+ ms( · as \S+)?\]$/, 'the short job exited 0, not cancelled');
       const text = await termText(page);
-      assert.equal(text.split('\n').some((l) => l.trim() === 'never'), false, 'the cancelled command printed nothing');
+      assert.equal(
+        text.split('\n').some((l) => l.trim() === 'never'),
+        false,
+        'the cancelled command printed nothing',
+      );
       assert.equal(await page.locator('[data-testid=jobs] li').count(), 0);
       await screenshot(page, 'backstage-jobs-done');
     } finally {
@@ -131,9 +151,16 @@ describe('dashboard: backstage as a session user, concurrent commands, CPU colum
     await page.click('[data-testid=processes-table] th[data-sort-key=cpu]');
     const cpu = (await page.locator(`[data-testid=processes-table] tbody tr td:nth-child(${cpuIdx + 1})`).allTextContents()).map(Number);
     assert.ok(cpu.length > 5 && cpu.every((x) => Number.isFinite(x) && x >= 0), cpu.slice(0, 10).join(','));
-    assert.deepEqual(cpu, [...cpu].sort((x, y) => y - x), 'sorted by CPU %, largest first');
+    assert.deepEqual(
+      cpu,
+      [...cpu].sort((x, y) => y - x),
+      'sorted by CPU %, largest first',
+    );
     await screenshot(page, 'backstage-processes-cpu');
     assert.deepEqual(await page.evaluate(() => window.__gcViewer!.errors), []);
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
   });
 });

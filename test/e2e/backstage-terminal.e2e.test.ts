@@ -30,10 +30,21 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
     await page.keyboard.press('Enter');
     await page.keyboard.type('echo hi-from-pty $GC_E2E $(pwd)');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => window.__gcViewer!.terminalText().split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        window
+          .__gcViewer!.terminalText()
+          .split('\n')
+          .some((l) => l.trim() === 'hi-from-pty pty-state /tmp'),
+      null,
+      { timeout: 20_000 },
+    );
     const text = await page.evaluate(() => window.__gcViewer!.terminalText());
     assert.match(text, /Interactive shell as root/);
-    assert.ok(text.split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'), text);
+    assert.ok(
+      text.split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'),
+      text,
+    );
     // Rendered, not only in the buffer.
     assert.ok(((await page.locator('[data-testid=pty-terminal] .xterm-rows').textContent()) ?? '').includes('hi-from-pty pty-state /tmp'));
     await screenshot(page, 'backstage-interactive-shell');
@@ -41,16 +52,31 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
     // The panel's size reached the pty: stty size is the xterm's rows and columns.
     await page.keyboard.type('stty size');
     await page.keyboard.press('Enter');
-    const size = await page.waitForFunction(() => {
-      const m = /^(\d+) (\d+)$/m.exec(window.__gcViewer!.terminalText());
-      return m ? `${m[1]} ${m[2]}` : false;
-    }, null, { timeout: 20_000 });
-    const [rows, cols] = String(await size.jsonValue()).split(' ').map(Number);
+    const size = await page.waitForFunction(
+      () => {
+        const m = /^(\d+) (\d+)$/m.exec(window.__gcViewer!.terminalText());
+        return m ? `${m[1]} ${m[2]}` : false;
+      },
+      null,
+      { timeout: 20_000 },
+    );
+    const [rows, cols] = String(await size.jsonValue())
+      .split(' ')
+      .map(Number);
     // The xterm's own size: its rows are the renderer's row elements; its columns are where it wraps
     // a line longer than any panel (the pty does not wrap; the terminal does).
     await page.keyboard.type('printf "%0300d\\n" 0');
     await page.keyboard.press('Enter');
-    const wrapped = await page.waitForFunction(() => window.__gcViewer!.terminalText().split('\n').find((l) => /^0+$/.test(l.trim()))?.trim().length ?? false, null, { timeout: 20_000 });
+    const wrapped = await page.waitForFunction(
+      () =>
+        window
+          .__gcViewer!.terminalText()
+          .split('\n')
+          .find((l) => /^0+$/.test(l.trim()))
+          ?.trim().length ?? false,
+      null,
+      { timeout: 20_000 },
+    );
     const xterm = await page.evaluate(() => {
       const el = document.querySelector<HTMLElement>('[data-testid=pty-terminal]')!;
       const screen = el.querySelector<HTMLElement>('.xterm-screen')!.getBoundingClientRect();
@@ -58,7 +84,7 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
     });
     const xtermCols = Number(await wrapped.jsonValue());
     console.log(`pty ${rows}x${cols}; xterm ${xterm.rows}x${xtermCols}, ${Math.round(xterm.screenWidth)}x${Math.round(xterm.screenHeight)} px in a ${xterm.panelWidth}x${xterm.panelHeight} px panel`);
-    assert.deepEqual({ rows, cols }, { rows: xterm.rows, cols: xtermCols }, 'the pty has the xterm\'s size');
+    assert.deepEqual({ rows, cols }, { rows: xterm.rows, cols: xtermCols }, "the pty has the xterm's size");
     // And that size is fitted to the panel, not xterm's 80x24 default: what the fit leaves over is
     // less than a cell (plus, across, the scrollbar it keeps room for).
     const cell = { width: xterm.screenWidth / xtermCols, height: xterm.screenHeight / xterm.rows };
@@ -77,8 +103,14 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
     assert.ok((await page.evaluate(() => window.__gcViewer!.terminalText())).split('\n').some((l) => l.trim() === hostname()));
 
     // No X display runs in this test (the terminal needs none): only the screen's watch is refused.
-    assert.deepEqual((await page.evaluate(() => window.__gcViewer!.errors)).filter((e) => e.error_code !== 'SESSION_NOT_FOUND'), []);
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      (await page.evaluate(() => window.__gcViewer!.errors)).filter((e) => e.error_code !== 'SESSION_NOT_FOUND'),
+      [],
+    );
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await context.close();
   });
 });

@@ -51,7 +51,7 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     await page.click('[data-tab=processes]');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=processes-table] tbody tr td.num').length > 0, null, { timeout: 20_000 });
     const procText = (await page.locator('[data-testid=processes-table] tbody').textContent()) ?? '';
-    assert.ok(procText.includes('Xvfb'), 'the users\' X servers are in the process list');
+    assert.ok(procText.includes('Xvfb'), "the users' X servers are in the process list");
     await page.fill('[data-testid=processes-filter]', 'Xvfb');
     const filtered = await page.locator('[data-testid=processes-table] tbody tr').allTextContents();
     assert.ok(filtered.length >= 2 && filtered.every((r) => r.includes('Xvfb')), filtered.join('\n'));
@@ -60,7 +60,10 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     const desc = await page.locator('[data-testid=processes-table] tbody tr td:first-child').allTextContents();
     await page.click('[data-testid=processes-table] th[data-sort-key=pid]');
     const asc = await page.locator('[data-testid=processes-table] tbody tr td:first-child').allTextContents();
-    assert.deepEqual(desc.map(Number), [...desc.map(Number)].sort((a, b) => b - a));
+    assert.deepEqual(
+      desc.map(Number),
+      [...desc.map(Number)].sort((a, b) => b - a),
+    );
     assert.deepEqual(asc, [...desc].reverse());
     await screenshot(page, 'backstage-processes');
 
@@ -68,12 +71,15 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     await page.waitForFunction(() => window.__gcViewer!.mode === 'screen' && window.__gcViewer!.framesPainted > 0, null, { timeout: 30_000 });
     assert.equal(await page.evaluate(() => window.__gcViewer!.socketId), socketId);
     assert.deepEqual(await page.evaluate(() => window.__gcViewer!.errors), []);
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await context.close();
   });
 
   // What the services tab must show depends on this host's service manager (test/support/host.ts).
-  it('admin: the services tab lists the host\'s services, postgresql among them', { skip: skipUnlessServiceManager('systemd', 'sysv') }, async () => {
+  it("admin: the services tab lists the host's services, postgresql among them", { skip: skipUnlessServiceManager('systemd', 'sysv') }, async () => {
     const { stack, browser } = e2e;
     const { context, page } = await newPage(browser);
     await openBackstage(page, stack, e2e.displays.displays[0]!.display + 1);
@@ -87,7 +93,10 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     assert.equal(await rows.count(), count);
     // install-deps.sh installs PostgreSQL: its service (init script or unit) is on every such host.
     const names = await page.locator('[data-testid=services-table] tbody tr td:first-child').allTextContents();
-    assert.ok(names.some((n) => /^postgresql(\.service)?$/.test(n.trim())), names.join(', '));
+    assert.ok(
+      names.some((n) => /^postgresql(\.service)?$/.test(n.trim())),
+      names.join(', '),
+    );
     await screenshot(page, 'backstage-services');
     await context.close();
   });
@@ -114,19 +123,23 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     assert.equal(await page.locator('[data-testid=view-only]').isVisible(), true);
 
     // Forged from the page with its own cookie on a second socket: the dashboard has no way to send it.
-    const answer = await page.evaluate((agentId) => new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/viewer/${encodeURIComponent(agentId)}`);
-      const timer = setTimeout(() => reject(new Error('no answer to the forged backstage.enter')), 10_000);
-      ws.onmessage = (e) => {
-        const m = JSON.parse(String(e.data)) as { t: string; error_code?: string };
-        if (m.t === 'hello') ws.send(JSON.stringify({ t: 'backstage.enter' }));
-        if (m.t === 'backstage.entered' || m.t === 'error') {
-          clearTimeout(timer);
-          ws.close();
-          resolve(m.error_code ?? m.t);
-        }
-      };
-    }), stack.agentId!);
+    const answer = await page.evaluate(
+      (agentId) =>
+        new Promise<string>((resolve, reject) => {
+          const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/viewer/${encodeURIComponent(agentId)}`);
+          const timer = setTimeout(() => reject(new Error('no answer to the forged backstage.enter')), 10_000);
+          ws.onmessage = (e) => {
+            const m = JSON.parse(String(e.data)) as { t: string; error_code?: string };
+            if (m.t === 'hello') ws.send(JSON.stringify({ t: 'backstage.enter' }));
+            if (m.t === 'backstage.entered' || m.t === 'error') {
+              clearTimeout(timer);
+              ws.close();
+              resolve(m.error_code ?? m.t);
+            }
+          };
+        }),
+      stack.agentId!,
+    );
     assert.equal(answer, 'FORBIDDEN');
     assert.equal(await page.evaluate(() => window.__gcViewer!.mode), 'screen');
     assert.equal(await page.locator('[data-testid=backstage]').count(), 0);

@@ -15,7 +15,12 @@ import { withStack } from '../support/e2e-stack.js';
 import { collectPageErrors, grantMachine, newPage, screenshot, signIn } from '../support/browser.js';
 import type { UserDisplay } from '../../infra/servers/x-displays.js';
 
-interface SessionDto { id: number; user: string; station: string; capturable: boolean }
+interface SessionDto {
+  id: number;
+  user: string;
+  station: string;
+  capturable: boolean;
+}
 type Rgba = [number, number, number, number];
 
 const isRed = ([r, g, b]: Rgba) => r > 200 && g < 60 && b < 60;
@@ -27,18 +32,24 @@ let dataDir: string;
 /** Waits until the page watches `sid` with at least one painted frame whose pixel passes `colour`. */
 async function waitShowing(page: Page, sid: number, colour: 'red' | 'blue', timeout = 60_000): Promise<void> {
   try {
-    await page.waitForFunction(([s, c]) => {
-      const v = window.__gcViewer;
-      if (!v || v.currentSession !== s || v.framesPainted === 0) return false;
-      const [r, g, b] = v.lastPixel(100, 100);
-      return c === 'red' ? r > 200 && g < 60 && b < 60 : b > 190 && r < 60 && g < 60;
-    }, [sid, colour] as const, { timeout });
+    await page.waitForFunction(
+      ([s, c]) => {
+        const v = window.__gcViewer;
+        if (!v || v.currentSession !== s || v.framesPainted === 0) return false;
+        const [r, g, b] = v.lastPixel(100, 100);
+        return c === 'red' ? r > 200 && g < 60 && b < 60 : b > 190 && r < 60 && g < 60;
+      },
+      [sid, colour] as const,
+      { timeout },
+    );
   } catch (e) {
     // Say what the page and the services saw, so a failure in CI can be understood from its log.
-    const state = await page.evaluate(() => {
-      const v = window.__gcViewer;
-      return v ? { current: v.currentSession, frames: v.framesPainted, connected: v.connected, errors: v.errors, pixel: v.lastPixel(100, 100) } : 'no viewer';
-    }).catch((x: Error) => x.message);
+    const state = await page
+      .evaluate(() => {
+        const v = window.__gcViewer;
+        return v ? { current: v.currentSession, frames: v.framesPainted, connected: v.connected, errors: v.errors, pixel: v.lastPixel(100, 100) } : 'no viewer';
+      })
+      .catch((x: Error) => x.message);
     console.log(`waitShowing(${sid}, ${colour}) failed; viewer: ${JSON.stringify(state)}`);
     for (const f of ['agent.log', 'gateway.log']) {
       const text = existsSync(join(dataDir, 'logs', f)) ? readFileSync(join(dataDir, 'logs', f), 'utf8') : '(missing)';
@@ -84,10 +95,7 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     const v2 = await newPage(browser, { width: 1200, height: 800 });
     const errors1 = collectPageErrors(v1.page);
     const errors2 = collectPageErrors(v2.page);
-    await Promise.all([
-      signIn(v1.page, stack.url, stack.admin, `/machines/${stack.agentId}?session=${a.id}`),
-      signIn(v2.page, stack.url, oscar, `/machines/${stack.agentId}?session=${b.id}`),
-    ]);
+    await Promise.all([signIn(v1.page, stack.url, stack.admin, `/machines/${stack.agentId}?session=${a.id}`), signIn(v2.page, stack.url, oscar, `/machines/${stack.agentId}?session=${b.id}`)]);
     await Promise.all([waitShowing(v1.page, a.id, 'red'), waitShowing(v2.page, b.id, 'blue')]);
     assert.equal(await v2.page.locator('[data-testid=view-only]').isVisible(), false, 'an operator controls');
 
@@ -132,13 +140,19 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     assert.equal(await v2.page.locator('[data-testid=session-select]').inputValue(), String(b.id));
 
     const switches = await v1.page.evaluate(() => window.__gcViewer!.switchTimes);
-    assert.deepEqual(switches.map((s) => s.to), [b.id, a.id]);
+    assert.deepEqual(
+      switches.map((s) => s.to),
+      [b.id, a.id],
+    );
     console.log(`switch -> first painted frame: ${switches.map((s) => `${s.ms} ms`).join(', ')}`);
     assert.ok(isRed(await v1.page.evaluate(() => window.__gcViewer!.lastPixel(100, 100))));
     await screenshot(v2.page, 'concurrent-v2-kept-b');
     assert.deepEqual(await v1.page.evaluate(() => window.__gcViewer!.errors), []);
     assert.deepEqual(await v2.page.evaluate(() => window.__gcViewer!.errors), []);
-    assert.deepEqual([...errors1, ...errors2].filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      [...errors1, ...errors2].filter((e) => !e.includes('401')),
+      [],
+    );
     await v1.context.close();
     await v2.context.close();
   });
@@ -157,7 +171,9 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     // Session A is already captured for the admin: the view-only viewer joins that capture.
     await waitShowing(v.page, a.id, 'red');
     const firstFrame = await v.page.evaluate(() => ({ at: window.__gcViewer!.paint.samples[0]!.at, watchingAt: window.__gcViewer!.watchingAt, nudges: window.__gcViewer!.keyframeNudges }));
-    console.log(`view-only viewer: first frame ${Date.now() - started} ms after sign-in started, ${firstFrame.at - (firstFrame.watchingAt ?? 0)} ms after "watching", keyframe nudges ${firstFrame.nudges}`);
+    console.log(
+      `view-only viewer: first frame ${Date.now() - started} ms after sign-in started, ${firstFrame.at - (firstFrame.watchingAt ?? 0)} ms after "watching", keyframe nudges ${firstFrame.nudges}`,
+    );
     assert.equal(await v.page.locator('[data-testid=view-only]').isVisible(), true);
     const rec = await v.page.evaluate(() => window.__gcViewer!.paint.samples[0]!);
     assert.equal(rec.sessionId, a.id);
@@ -167,13 +183,19 @@ describe('dashboard: concurrent viewers on different sessions of one machine', {
     // Watching another session (a new watch, not a switch: view-only may not move the capture).
     await v.page.selectOption('[data-testid=session-select]', String(b.id));
     await waitShowing(v.page, b.id, 'blue', 20_000);
-    assert.deepEqual((await v.page.evaluate(() => window.__gcViewer!.switchTimes)).map((s) => s.to), [b.id]);
+    assert.deepEqual(
+      (await v.page.evaluate(() => window.__gcViewer!.switchTimes)).map((s) => s.to),
+      [b.id],
+    );
     // The admin is still on A.
     assert.ok(isRed(await admin.page.evaluate(() => window.__gcViewer!.lastPixel(100, 100))));
     assert.equal(await admin.page.evaluate(() => window.__gcViewer!.currentSession), a.id);
     await screenshot(v.page, 'concurrent-view-only');
     assert.deepEqual(await v.page.evaluate(() => window.__gcViewer!.errors), []);
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await v.context.close();
     await admin.context.close();
   });

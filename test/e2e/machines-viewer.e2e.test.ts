@@ -9,7 +9,12 @@ import { withStack } from '../support/e2e-stack.js';
 import { collectPageErrors, newPage, screenshot, signIn } from '../support/browser.js';
 import type { UserDisplay } from '../../infra/servers/x-displays.js';
 
-interface SessionDto { id: number; user: string; station: string; capturable: boolean }
+interface SessionDto {
+  id: number;
+  user: string;
+  station: string;
+  capturable: boolean;
+}
 
 describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
   const e2e = withStack({ users: ['gc-alice', 'gc-bob'], colors: ['#ff0000', '#0000ff'] });
@@ -22,10 +27,14 @@ describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
     await signIn(page, stack.url, stack.admin);
     const row = page.locator(`tr[data-agent-id="${stack.agentId}"]`);
     // Both users appear once the agent's session report has been projected (pushed via /ws/live).
-    await page.waitForFunction((id) => {
-      const users = document.querySelector(`tr[data-agent-id="${id}"] [data-testid=users]`)?.textContent ?? '';
-      return users.includes('gc-alice') && users.includes('gc-bob');
-    }, stack.agentId, { timeout: 30_000 });
+    await page.waitForFunction(
+      (id) => {
+        const users = document.querySelector(`tr[data-agent-id="${id}"] [data-testid=users]`)?.textContent ?? '';
+        return users.includes('gc-alice') && users.includes('gc-bob');
+      },
+      stack.agentId,
+      { timeout: 30_000 },
+    );
     assert.equal(await row.locator('[data-testid=status]').textContent(), 'Online');
     const sessions = await page.evaluate(async (id) => (await (await fetch(`/api/machines/${id}/windows-sessions`)).json()).sessions as SessionDto[], stack.agentId!);
     const ours = sessions.filter((s) => s.station === alice.name || s.station === bob.name);
@@ -49,9 +58,13 @@ describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
     // Our two sessions are listed; other tests' displays may come and go while this one runs.
     for (const s of ours) await page.locator(`[data-testid=sessions-table] tr[data-session-id="${s.id}"]`).waitFor();
     assert.ok((await modalRows.count()) >= 2);
-    for (const s of ours) assert.equal(await page.locator(`[data-testid=sessions-table] tr[data-session-id="${s.id}"] [data-action=view-session]`).isVisible(), true, `session ${s.id} has a View button`);
+    for (const s of ours)
+      assert.equal(await page.locator(`[data-testid=sessions-table] tr[data-session-id="${s.id}"] [data-action=view-session]`).isVisible(), true, `session ${s.id} has a View button`);
     await screenshot(page, 'machines-sessions-modal');
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await context.close();
   });
 
@@ -76,13 +89,22 @@ describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
     const before = await page.evaluate(() => ({ socketId: window.__gcViewer!.socketId, viewerId: window.__gcViewer!.viewerId, frames: window.__gcViewer!.framesPainted }));
 
     await page.selectOption('[data-testid=session-select]', String(b.id));
-    await page.waitForFunction((sid) => {
-      const v = window.__gcViewer!;
-      if (v.currentSession !== sid) return false;
-      const [r, , bl] = v.lastPixel(100, 100);
-      return bl > 200 && r < 60;
-    }, b.id, { timeout: 30_000 });
-    const afterSwitch = await page.evaluate(() => ({ socketId: window.__gcViewer!.socketId, viewerId: window.__gcViewer!.viewerId, frames: window.__gcViewer!.framesPainted, connected: window.__gcViewer!.connected }));
+    await page.waitForFunction(
+      (sid) => {
+        const v = window.__gcViewer!;
+        if (v.currentSession !== sid) return false;
+        const [r, , bl] = v.lastPixel(100, 100);
+        return bl > 200 && r < 60;
+      },
+      b.id,
+      { timeout: 30_000 },
+    );
+    const afterSwitch = await page.evaluate(() => ({
+      socketId: window.__gcViewer!.socketId,
+      viewerId: window.__gcViewer!.viewerId,
+      frames: window.__gcViewer!.framesPainted,
+      connected: window.__gcViewer!.connected,
+    }));
     // Same browser socket and same server-side viewer: the switch did not reconnect.
     assert.equal(afterSwitch.socketId, before.socketId);
     assert.equal(afterSwitch.viewerId, before.viewerId);
@@ -94,7 +116,10 @@ describe('dashboard: machines and viewer (real Chromium, whole stack)', () => {
     await page.waitForTimeout(300);
     await screenshot(page, 'viewer-after-switch');
     assert.deepEqual(await page.evaluate(() => window.__gcViewer!.errors), []);
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await context.close();
   });
 });

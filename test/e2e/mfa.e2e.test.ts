@@ -75,7 +75,10 @@ describe('dashboard: second factor and CSP (real Chromium, whole stack, GC_MFA_R
     });
     assert.equal(ran, false, 'the inline script did not run');
     await page.waitForTimeout(200);
-    assert.ok(csp.some((m) => /script-src/.test(m)), `the violation was reported: ${csp.join(' | ')}`);
+    assert.ok(
+      csp.some((m) => /script-src/.test(m)),
+      `the violation was reported: ${csp.join(' | ')}`,
+    );
     await context.close();
   });
 
@@ -89,14 +92,14 @@ describe('dashboard: second factor and CSP (real Chromium, whole stack, GC_MFA_R
     await page.locator('[data-testid=mfa-required]').waitFor();
     const machines = await page.request.get(`${stack!.url}/api/machines`);
     assert.equal(machines.status(), 403);
-    assert.equal((await machines.json() as { error_code: string }).error_code, 'MFA_SETUP_REQUIRED');
+    assert.equal(((await machines.json()) as { error_code: string }).error_code, 'MFA_SETUP_REQUIRED');
     await screenshot(page, 'mfa-required');
 
     await page.click('[data-action=mfa-setup]');
     const qr = page.locator('#mfa-qr');
     await qr.waitFor();
     assert.ok(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 100), 'the QR code image rendered');
-    const secret = (await page.locator('#mfa-secret').textContent() ?? '').replace(/\s/g, '');
+    const secret = ((await page.locator('#mfa-secret').textContent()) ?? '').replace(/\s/g, '');
     assert.match(secret, /^[A-Z2-7]{32}$/);
     await screenshot(page, 'mfa-setup-qr');
     await page.fill('#mfa-code', '000000' === totpCode(secret, Date.now()) ? '111111' : '000000');
@@ -142,7 +145,7 @@ describe('dashboard: second factor and CSP (real Chromium, whole stack, GC_MFA_R
     await page.waitForURL((u) => u.pathname === '/');
     await page.goto(`${stack!.url}/mfa`);
     await page.locator('[data-testid=mfa-state]').waitFor();
-    assert.match(await page.locator('[data-testid=mfa-card]').textContent() ?? '', /Recovery codes left: 9/);
+    assert.match((await page.locator('[data-testid=mfa-card]').textContent()) ?? '', /Recovery codes left: 9/);
     assert.deepEqual(csp, []);
 
     // An admin resets the factor: the next sign-in needs only the password, and set-up comes first again.

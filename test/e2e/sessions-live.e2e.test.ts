@@ -63,7 +63,10 @@ describe('dashboard: session details update live', { timeout: 120_000 }, () => {
     await carol.stop();
     carol = undefined;
     await modalRow.waitFor({ state: 'detached', timeout: 20_000 });
-    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
     await context.close();
   });
 

@@ -15,7 +15,11 @@ import { fidelity } from '../support/fidelity.js';
 import { newPage, screenshot, signIn } from '../support/browser.js';
 import { withStack } from '../support/e2e-stack.js';
 
-interface SessionDto { id: number; station: string; capturable: boolean }
+interface SessionDto {
+  id: number;
+  station: string;
+  capturable: boolean;
+}
 
 describe('live view fidelity once the screen settles (real Chromium, whole stack)', () => {
   const e2e = withStack({ users: ['gc-fidelity'], colors: ['#3a6ea5'] });
@@ -55,7 +59,10 @@ describe('live view fidelity once the screen settles (real Chromium, whole stack
     l.XCloseDisplay(dpy);
     assert.ok(grabbed.ok);
     const png = await page.evaluate(() => (document.querySelector('canvas') as HTMLCanvasElement).toDataURL('image/png'));
-    const painted = await sharp(Buffer.from(png.split(',')[1]!, 'base64')).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const painted = await sharp(Buffer.from(png.split(',')[1]!, 'base64'))
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     assert.deepEqual([painted.info.width, painted.info.height], [1024, 768]);
     const f = fidelity(grabbed.value, painted.data);
     await screenshot(page, 'viewer-settled');

@@ -15,12 +15,16 @@ type Rgba = [number, number, number, number];
 /** Waits until the painted pixel at (100, 100) is pure `color`: that channel over 200, the others under 60. */
 async function waitForPixel(page: Page, color: 'red' | 'green', timeout = 60_000): Promise<void> {
   // Data, not code, goes into the page: the dashboard's CSP refuses eval and new Function.
-  await page.waitForFunction((high) => {
-    const v = window.__gcViewer;
-    if (!v || v.framesPainted === 0) return false;
-    const px = v.lastPixel(100, 100) as Rgba;
-    return [0, 1, 2].every((i) => (i === high ? px[i]! > 200 : px[i]! < 60));
-  }, color === 'red' ? 0 : 1, { timeout });
+  await page.waitForFunction(
+    (high) => {
+      const v = window.__gcViewer;
+      if (!v || v.framesPainted === 0) return false;
+      const px = v.lastPixel(100, 100) as Rgba;
+      return [0, 1, 2].every((i) => (i === high ? px[i]! > 200 : px[i]! < 60));
+    },
+    color === 'red' ? 0 : 1,
+    { timeout },
+  );
 }
 
 describe('live view across a nats-server restart', { timeout: 240_000 }, () => {

@@ -96,18 +96,37 @@ describe('the single-file Linux agent', () => {
 
   it('connects with those credentials: online in the API, then SIGTERM publishes AGENT_STOPPING and exits 0', async () => {
     const stateDir = join(dir, 'state');
-    writeFileSync(join(dir, 'agent.env'), renderEnvFile({ NATS_URL: stack.natsUrl, GC_AGENT_ID: AGENT, GC_AGENT_CREDS: join(dir, 'agent.creds'), GC_NATS_CA: join(dir, 'nats-ca.pem'), GC_AGENT_STATE_DIR: stateDir, GC_HEARTBEAT_MS: '1000' }));
+    writeFileSync(
+      join(dir, 'agent.env'),
+      renderEnvFile({
+        NATS_URL: stack.natsUrl,
+        GC_AGENT_ID: AGENT,
+        GC_AGENT_CREDS: join(dir, 'agent.creds'),
+        GC_NATS_CA: join(dir, 'nats-ca.pem'),
+        GC_AGENT_STATE_DIR: stateDir,
+        GC_HEARTBEAT_MS: '1000',
+      }),
+    );
     const watch = await watchAgentStates(stack, AGENT);
     const proc = spawn(join(dir, 'guruconnect-agent'), ['run', '--config', join(dir, 'agent.env')], { cwd: dir, env: bareEnv() });
     let out = '';
-    proc.stdout.on('data', (d) => { out += d; });
-    proc.stderr.on('data', (d) => { out += d; });
+    proc.stdout.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr.on('data', (d) => {
+      out += d;
+    });
     const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
     try {
-      const row = await eventually(async () => {
-        const m = await machineRow(api, AGENT);
-        return m?.online ? m : undefined;
-      }, `machine ${AGENT} online\n${out}`, 60_000, 250);
+      const row = await eventually(
+        async () => {
+          const m = await machineRow(api, AGENT);
+          return m?.online ? m : undefined;
+        },
+        `machine ${AGENT} online\n${out}`,
+        60_000,
+        250,
+      );
       assert.equal(row.agent_version, version);
       assert.equal(row.platform, 'linux');
       const conn = JSON.parse(readFileSync(join(stateDir, 'connection.json'), 'utf8')) as { connected: boolean; pid: number };
@@ -115,7 +134,7 @@ describe('the single-file Linux agent', () => {
       assert.ok(watch.states.includes(0), 'an AGENT_ONLINE status was heard');
 
       // Backstage: a command spawned by the binary.
-      const exec = await api.post<{ stdout: string; exit_code: number }>(`/api/machines/${AGENT}/backstage/exec`, { command: "printf 'hi %s' \"$((6*7))\"" });
+      const exec = await api.post<{ stdout: string; exit_code: number }>(`/api/machines/${AGENT}/backstage/exec`, { command: 'printf \'hi %s\' "$((6*7))"' });
       assert.equal(exec.status, 200, JSON.stringify(exec.body));
       assert.equal(exec.body.stdout, 'hi 42');
 
@@ -137,7 +156,10 @@ describe('the single-file Linux agent', () => {
         sub.unsubscribe();
         await nc.close();
       }
-      assert.ok(readdirSync(join(dir, 'guruconnect-native')).some((f) => /^koffi-[0-9a-f]{16}\.node$/.test(f)), 'koffi extracted beside the binary on first use');
+      assert.ok(
+        readdirSync(join(dir, 'guruconnect-native')).some((f) => /^koffi-[0-9a-f]{16}\.node$/.test(f)),
+        'koffi extracted beside the binary on first use',
+      );
 
       proc.kill('SIGTERM');
       assert.equal(await exit, 0, out);

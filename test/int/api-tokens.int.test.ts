@@ -44,10 +44,20 @@ describe('API tokens (real PostgreSQL)', () => {
     // The host's envelope handler, as in the gateway (the auth routes have none of their own).
     installErrorHandler(app);
     // A 300 ms interval instead of a minute, so the throttle is observable in a test.
-    await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, apiTokens: { touchEveryMs: 300 } });
+    await app.register(authPlugin, {
+      db,
+      audit: async (ev) => {
+        audits.push(ev);
+      },
+      apiTokens: { touchEveryMs: 300 },
+    });
     app.post('/api/backstage', { preHandler: app.requireRole('admin', 'operator') }, async (req) => ({ ran_as: req.user?.name }));
     await app.ready();
-    for (const [name, role] of [['alice', 'admin'], ['olga', 'operator']] as const) assert.ok((await createUser(db, { name, role, password: PASSWORD })).ok);
+    for (const [name, role] of [
+      ['alice', 'admin'],
+      ['olga', 'operator'],
+    ] as const)
+      assert.ok((await createUser(db, { name, role, password: PASSWORD })).ok);
     const tokenOf = async (name: string) => (await app.inject({ method: 'POST', url: '/api/auth/login', payload: { name, password: PASSWORD } })).json().token as string;
     admin = as(await tokenOf('alice'));
     operator = as(await tokenOf('olga'));
@@ -91,7 +101,10 @@ describe('API tokens (real PostgreSQL)', () => {
     const listed = (await app.inject({ url: '/api/tokens', headers: admin })).body;
     assert.ok(!listed.includes(token.slice(4)) && !listed.includes(stored.token_hash), 'the list shows neither the token nor its hash');
     const info = (await list()).find((t) => t.id === id);
-    assert.deepEqual({ name: info?.name, user: info?.user, last_used_at: info?.last_used_at, revoked_at: info?.revoked_at }, { name: 'nightly backup', user: 'ci-bot', last_used_at: null, revoked_at: null });
+    assert.deepEqual(
+      { name: info?.name, user: info?.user, last_used_at: info?.last_used_at, revoked_at: info?.revoked_at },
+      { name: 'nightly backup', user: 'ci-bot', last_used_at: null, revoked_at: null },
+    );
     const created = audits.find((a) => a.eventType === 'api_token_created' && a.details.token_id === id);
     assert.equal(created?.actor?.name, 'alice');
     assert.equal(created?.details.user_name, 'ci-bot');
@@ -152,7 +165,11 @@ describe('API tokens (real PostgreSQL)', () => {
 
     const exp = (await create(admin, { name: 'short', user: 'ci-bot', expires_in_days: 1 })).json() as { id: string; token: string };
     assert.equal((await app.inject({ method: 'POST', url: '/api/backstage', headers: as(exp.token) })).statusCode, 200);
-    await db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', exp.id).execute();
+    await db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', exp.id)
+      .execute();
     const r = await app.inject({ method: 'POST', url: '/api/backstage', headers: as(exp.token) });
     assert.equal(r.statusCode, 401);
     assert.equal(r.json().error_code, 'TOKEN_EXPIRED');

@@ -35,25 +35,62 @@ function eventAt(i: number): [string, ReturnType<typeof message>] {
   const meta = { agentId: a, atMs: at };
   const sessions = { currentSessionId: 1 + (b % 3), sessions: [1, 2, 3].map((s) => ({ sessionId: s, userName: `u${(b + s) % 7}`, state: s === 1 ? 0 : 1, type: s === 1 ? 0 : 1, capturable: true })) };
   switch (i % 10) {
-    case 0: return b % 11 === 10
-      ? [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, state: pb.AgentState.AGENT_STOPPING } }, meta)]
-      : [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, version: `v${b}`, currentSessionId: 1, sessions } }, meta)];
-    case 1: return [subjects.agentEvent(a, 'sessions'), message({ sessionList: sessions }, meta)];
-    case 2: return [subjects.command(a, 'switchSession'), message({ switchSession: { fromSessionId: 1, targetSessionId: 2, viewerId: `cs-${b}` } }, { ...meta, id: `sw-${b}`, actor: ann })];
-    case 3: return [subjects.agentEvent(a, 'switched'), message({ sessionSwitched: { ok: b % 4 !== 0, fromSessionId: 1, toSessionId: 2, viewerId: `cs-${b}`, durationMs: 30, ...(b % 4 === 0 ? { error: { code: 'SESSION_NOT_FOUND', message: 'gone' } } : {}) } }, { ...meta, correlationId: `sw-${b}` })];
-    case 4: return [subjects.command(a, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: `echo ${b}`, shell: pb.Shell.SHELL_CMD } }, { ...meta, id: `bc-${b}`, actor: ann })];
-    case 5: return [subjects.agentEvent(a, 'backstageOutput'), message({ backstageOutput: { chunk: { data: `out ${b}` } } }, { ...meta, correlationId: `bc-${b}` })];
-    case 6: return b % 5 === 0
-      // Never answered: stays in audit_pending. Every seventh one times out at the gateway.
-      ? [subjects.audit('login'), message({ audit: { eventType: 'login', detailsJson: '{}' } }, { ...meta, actor: ann })]
-      : b % 7 === 0
-        ? [subjects.audit('command_failed'), message({ audit: { eventType: 'command_failed', detailsJson: '{"error_code":"TIMEOUT"}' } }, { ...meta, correlationId: `bc-${b}`, actor: ann })]
-        : [subjects.agentEvent(a, 'backstageOutput'), message({ backstageOutput: { final: true, commandOutput: { exitCode: b % 3, durationMs: 12, outputBytes: 6, runAsUser: 'SYSTEM' } } }, { ...meta, correlationId: `bc-${b}` })];
-    case 7: return [subjects.audit('viewer_joined'), message({ audit: { eventType: 'viewer_joined', connectSessionId: `cs-${b}`, windowsSessionId: 1, detailsJson: '{"session_type":"screen_control"}' } }, { ...meta, actor: ann })];
-    case 8: return b % 3 === 0
-      ? [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, version: `v${b}`, currentSessionId: 2 } }, meta)]
-      : [subjects.audit('viewer_left'), message({ audit: { eventType: 'viewer_left', connectSessionId: `cs-${b}`, windowsSessionId: 2, detailsJson: '{}' } }, { ...meta, actor: ann })];
-    default: return [subjects.audit('access_denied'), message({ audit: { eventType: 'access_denied', detailsJson: `{"action":"backstage","n":${b}}` } }, { ...meta, actor: { userId: 'u-op', userName: 'otto', role: 'operator' } })];
+    case 0:
+      return b % 11 === 10
+        ? [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, state: pb.AgentState.AGENT_STOPPING } }, meta)]
+        : [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, version: `v${b}`, currentSessionId: 1, sessions } }, meta)];
+    case 1:
+      return [subjects.agentEvent(a, 'sessions'), message({ sessionList: sessions }, meta)];
+    case 2:
+      return [subjects.command(a, 'switchSession'), message({ switchSession: { fromSessionId: 1, targetSessionId: 2, viewerId: `cs-${b}` } }, { ...meta, id: `sw-${b}`, actor: ann })];
+    case 3:
+      return [
+        subjects.agentEvent(a, 'switched'),
+        message(
+          {
+            sessionSwitched: {
+              ok: b % 4 !== 0,
+              fromSessionId: 1,
+              toSessionId: 2,
+              viewerId: `cs-${b}`,
+              durationMs: 30,
+              ...(b % 4 === 0 ? { error: { code: 'SESSION_NOT_FOUND', message: 'gone' } } : {}),
+            },
+          },
+          { ...meta, correlationId: `sw-${b}` },
+        ),
+      ];
+    case 4:
+      return [
+        subjects.command(a, 'backstage'),
+        message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: `echo ${b}`, shell: pb.Shell.SHELL_CMD } }, { ...meta, id: `bc-${b}`, actor: ann }),
+      ];
+    case 5:
+      return [subjects.agentEvent(a, 'backstageOutput'), message({ backstageOutput: { chunk: { data: `out ${b}` } } }, { ...meta, correlationId: `bc-${b}` })];
+    case 6:
+      return b % 5 === 0
+        ? // Never answered: stays in audit_pending. Every seventh one times out at the gateway.
+          [subjects.audit('login'), message({ audit: { eventType: 'login', detailsJson: '{}' } }, { ...meta, actor: ann })]
+        : b % 7 === 0
+          ? [subjects.audit('command_failed'), message({ audit: { eventType: 'command_failed', detailsJson: '{"error_code":"TIMEOUT"}' } }, { ...meta, correlationId: `bc-${b}`, actor: ann })]
+          : [
+              subjects.agentEvent(a, 'backstageOutput'),
+              message({ backstageOutput: { final: true, commandOutput: { exitCode: b % 3, durationMs: 12, outputBytes: 6, runAsUser: 'SYSTEM' } } }, { ...meta, correlationId: `bc-${b}` }),
+            ];
+    case 7:
+      return [
+        subjects.audit('viewer_joined'),
+        message({ audit: { eventType: 'viewer_joined', connectSessionId: `cs-${b}`, windowsSessionId: 1, detailsJson: '{"session_type":"screen_control"}' } }, { ...meta, actor: ann }),
+      ];
+    case 8:
+      return b % 3 === 0
+        ? [subjects.agentEvent(a, 'status'), message({ agentStatus: { hostname: `h-${a}`, version: `v${b}`, currentSessionId: 2 } }, meta)]
+        : [subjects.audit('viewer_left'), message({ audit: { eventType: 'viewer_left', connectSessionId: `cs-${b}`, windowsSessionId: 2, detailsJson: '{}' } }, { ...meta, actor: ann })];
+    default:
+      return [
+        subjects.audit('access_denied'),
+        message({ audit: { eventType: 'access_denied', detailsJson: `{"action":"backstage","n":${b}}` } }, { ...meta, actor: { userId: 'u-op', userName: 'otto', role: 'operator' } }),
+      ];
   }
 }
 
@@ -66,9 +103,12 @@ describe('projections process SIGKILLed mid-batch (real nats-server, PostgreSQL 
   const dir = mkdtempSync(join(tmpdir(), 'gc-kill-worker-'));
   const logFile = join(dir, 'projections.log');
 
-  const startWorker = () => startChild(process.execPath, ['--import', 'tsx', join(repo, 'projections/main.ts')], {
-    logFile, cwd: repo, env: { ...process.env, NATS_URL: backbone!.nats.url, DATABASE_URL: backbone!.pgs.url, GC_AUDIT_RETENTION_DAYS: '0' },
-  });
+  const startWorker = () =>
+    startChild(process.execPath, ['--import', 'tsx', join(repo, 'projections/main.ts')], {
+      logFile,
+      cwd: repo,
+      env: { ...process.env, NATS_URL: backbone!.nats.url, DATABASE_URL: backbone!.pgs.url, GC_AUDIT_RETENTION_DAYS: '0' },
+    });
   const checkpoints = async () => new Map((await db.selectFrom('projection_checkpoints').select(['name', 'last_seq']).execute()).map((r) => [r.name, Number(r.last_seq)]));
   const publish = async (from: number, to: number) => {
     let last = 0;
@@ -122,7 +162,9 @@ describe('projections process SIGKILLed mid-batch (real nats-server, PostgreSQL 
     assert.equal(child.proc.signalCode, 'SIGKILL');
     const afterKill = await checkpoints();
     const ackState = await (await jetstreamManager(backbone!.nc)).consumers.info(Streams.events.name, 'audit');
-    console.log(`killed with audit checkpoint ${killed.audit} of ${last1} (its batch transaction open); after the kill: checkpoints ${JSON.stringify(Object.fromEntries(afterKill))}, audit consumer delivered ${ackState.delivered.stream_seq}, ack floor ${ackState.ack_floor.stream_seq}`);
+    console.log(
+      `killed with audit checkpoint ${killed.audit} of ${last1} (its batch transaction open); after the kill: checkpoints ${JSON.stringify(Object.fromEntries(afterKill))}, audit consumer delivered ${ackState.delivered.stream_seq}, ack floor ${ackState.ack_floor.stream_seq}`,
+    );
     assert.ok((afterKill.get('audit') ?? 0) < last1, 'work was left for the restarted worker');
     assert.ok(ackState.delivered.stream_seq > ackState.ack_floor.stream_seq, 'the server had delivered events the dead worker never acked');
 

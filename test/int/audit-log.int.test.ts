@@ -41,13 +41,34 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     await auditEv('login', admin, 1100);
     await auditEv('viewer_joined', admin, 1200, { session_type: 'screen_control' }, 'cs-1');
     await pub(subjects.command(A, 'switchSession'), message({ switchSession: { targetSessionId: 2, fromSessionId: 1, viewerId: 'cs-1' } }, { id: 'sw-1', agentId: A, actor: admin, atMs: 1300 }));
-    await pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-1', durationMs: 40 } }, { agentId: A, correlationId: 'sw-1', atMs: 1340 }));
+    await pub(
+      subjects.agentEvent(A, 'switched'),
+      message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-1', durationMs: 40 } }, { agentId: A, correlationId: 'sw-1', atMs: 1340 }),
+    );
     await pub(subjects.command(A, 'switchSession'), message({ switchSession: { targetSessionId: 9, fromSessionId: 2, viewerId: 'cs-1' } }, { id: 'sw-2', agentId: A, actor: admin, atMs: 1400 }));
-    await pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: false, fromSessionId: 2, toSessionId: 9, viewerId: 'cs-1', error: { code: 'SESSION_NOT_FOUND', message: 'no session 9' } } }, { agentId: A, correlationId: 'sw-2', atMs: 1410 }));
+    await pub(
+      subjects.agentEvent(A, 'switched'),
+      message(
+        { sessionSwitched: { ok: false, fromSessionId: 2, toSessionId: 9, viewerId: 'cs-1', error: { code: 'SESSION_NOT_FOUND', message: 'no session 9' } } },
+        { agentId: A, correlationId: 'sw-2', atMs: 1410 },
+      ),
+    );
     await auditEv('backstage_entered', admin, 1500, {}, 'cs-2');
-    await pub(subjects.command(A, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: 'ipconfig /all', shell: pb.Shell.SHELL_CMD } }, { id: 'bc-1', agentId: A, actor: admin, atMs: 1600 }));
+    await pub(
+      subjects.command(A, 'backstage'),
+      message(
+        { backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: 'ipconfig /all', shell: pb.Shell.SHELL_CMD } },
+        { id: 'bc-1', agentId: A, actor: admin, atMs: 1600 },
+      ),
+    );
     await pub(subjects.agentEvent(A, 'backstageOutput'), message({ backstageOutput: { chunk: { data: 'SECRET-OUTPUT' } } }, { agentId: A, correlationId: 'bc-1', atMs: 1650 }));
-    await pub(subjects.agentEvent(A, 'backstageOutput'), message({ backstageOutput: { final: true, commandOutput: { stdout: 'SECRET-OUTPUT', exitCode: 0, durationMs: 120, outputBytes: 13, runAsUser: 'SYSTEM' } } }, { agentId: A, correlationId: 'bc-1', atMs: 1720 }));
+    await pub(
+      subjects.agentEvent(A, 'backstageOutput'),
+      message(
+        { backstageOutput: { final: true, commandOutput: { stdout: 'SECRET-OUTPUT', exitCode: 0, durationMs: 120, outputBytes: 13, runAsUser: 'SYSTEM' } } },
+        { agentId: A, correlationId: 'bc-1', atMs: 1720 },
+      ),
+    );
     await pub(subjects.command(A, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_SERVICES } }, { id: 'bc-2', agentId: A, actor: admin, atMs: 1800 }));
     await auditEv('command_failed', admin, 31_800, { error_code: 'TIMEOUT', message: 'no answer' }, '', 'bc-2');
     await pub(subjects.command(A, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_PROCESSES } }, { id: 'bc-3', agentId: A, actor: admin, atMs: 1900 }));
@@ -63,18 +84,21 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
 
   it('turns commands, results and gateway events into exactly the expected chained rows', async () => {
     const rows = await db.selectFrom('events').selectAll().orderBy('seq').execute();
-    assert.deepEqual(rows.map((r) => [r.event_type, r.id.startsWith('sw-') || r.id.startsWith('bc-') ? r.id : '-', r.user_name]), [
-      ['agent_online', '-', null],
-      ['login', '-', 'ann'],
-      ['viewer_joined', '-', 'ann'],
-      ['session_switched', 'sw-1', 'ann'],
-      ['session_switch_failed', 'sw-2', 'ann'],
-      ['backstage_entered', '-', 'ann'],
-      ['backstage_command', 'bc-1', 'ann'],
-      ['backstage_service_query', 'bc-2', 'ann'],
-      ['access_denied', '-', 'otto'],
-      ['agent_offline', '-', null],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.event_type, r.id.startsWith('sw-') || r.id.startsWith('bc-') ? r.id : '-', r.user_name]),
+      [
+        ['agent_online', '-', null],
+        ['login', '-', 'ann'],
+        ['viewer_joined', '-', 'ann'],
+        ['session_switched', 'sw-1', 'ann'],
+        ['session_switch_failed', 'sw-2', 'ann'],
+        ['backstage_entered', '-', 'ann'],
+        ['backstage_command', 'bc-1', 'ann'],
+        ['backstage_service_query', 'bc-2', 'ann'],
+        ['access_denied', '-', 'otto'],
+        ['agent_offline', '-', null],
+      ],
+    );
     const cmd = rows.find((r) => r.id === 'bc-1')!;
     assert.equal(cmd.details.command_text, 'ipconfig /all');
     assert.equal(cmd.details.shell, 'cmd');
@@ -84,7 +108,10 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     assert.ok(!JSON.stringify(rows).includes('SECRET-OUTPUT'), 'command output never reaches the audit log');
     assert.equal(rows.find((r) => r.id === 'sw-2')!.details.error_code, 'SESSION_NOT_FOUND');
     assert.equal(rows.find((r) => r.id === 'bc-2')!.details.error_code, 'TIMEOUT');
-    assert.deepEqual((await pendingCommands(db)).map((p) => [p.command_id, p.event_type]), [['bc-3', 'backstage_process_query']]);
+    assert.deepEqual(
+      (await pendingCommands(db)).map((p) => [p.command_id, p.event_type]),
+      [['bc-3', 'backstage_process_query']],
+    );
     assert.deepEqual((await verifyAudit(nc, db)).findings, []);
   });
 
@@ -94,11 +121,23 @@ describe('audit log (real nats-server and PostgreSQL)', () => {
     const deleted = rows.find((r) => r.event_type === 'access_denied')!.id;
     const next = rows[rows.findIndex((r) => r.id === deleted) + 1]!.id;
     const r = await verifyTampered(nc, db, async (trx) => {
-      await trx.updateTable('events').set({ details: JSON.stringify({ command_text: 'dir' }) as unknown as Record<string, unknown> }).where('id', '=', changed).execute();
+      await trx
+        .updateTable('events')
+        .set({ details: JSON.stringify({ command_text: 'dir' }) as unknown as Record<string, unknown> })
+        .where('id', '=', changed)
+        .execute();
       await trx.deleteFrom('events').where('id', '=', deleted).execute();
     });
     const f = r.findings.map((x) => [x.kind, x.id]).sort();
-    assert.deepEqual(f, [['altered', changed], ['chain_broken', changed], ['chain_broken', next], ['missing', deleted]].sort());
+    assert.deepEqual(
+      f,
+      [
+        ['altered', changed],
+        ['chain_broken', changed],
+        ['chain_broken', next],
+        ['missing', deleted],
+      ].sort(),
+    );
   });
 
   it('replay from the stream with filters returns exactly the matching rows', async () => {

@@ -51,12 +51,26 @@ function publisher(js: JetStreamClient) {
   };
   return {
     last: () => last,
-    status: (at: number, stopping = false) => pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-ret', version: '1.0', ...(stopping ? { state: pb.AgentState.AGENT_STOPPING } : {}) } }, { agentId: A, atMs: at })),
+    status: (at: number, stopping = false) =>
+      pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-ret', version: '1.0', ...(stopping ? { state: pb.AgentState.AGENT_STOPPING } : {}) } }, { agentId: A, atMs: at })),
     audit: (t: string, at: number) => pub(subjects.audit(t), message({ audit: { eventType: t, detailsJson: JSON.stringify({ at }) } }, { agentId: A, actor: ann, atMs: at })),
-    backstage: (id: string, at: number) => pub(subjects.command(A, 'backstage'), message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: 'whoami', shell: pb.Shell.SHELL_CMD } }, { id, agentId: A, actor: ann, atMs: at })),
-    output: (cid: string, at: number) => pub(subjects.agentEvent(A, 'backstageOutput'), message({ backstageOutput: { final: true, commandOutput: { exitCode: 0, durationMs: 30, outputBytes: 4, runAsUser: 'SYSTEM' } } }, { agentId: A, correlationId: cid, atMs: at })),
-    switchTo: (id: string, at: number) => pub(subjects.command(A, 'switchSession'), message({ switchSession: { fromSessionId: 1, targetSessionId: 2, viewerId: 'cs-1' } }, { id, agentId: A, actor: ann, atMs: at })),
-    switched: (cid: string, at: number) => pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-1', durationMs: 20 } }, { agentId: A, correlationId: cid, atMs: at })),
+    backstage: (id: string, at: number) =>
+      pub(
+        subjects.command(A, 'backstage'),
+        message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: 'whoami', shell: pb.Shell.SHELL_CMD } }, { id, agentId: A, actor: ann, atMs: at }),
+      ),
+    output: (cid: string, at: number) =>
+      pub(
+        subjects.agentEvent(A, 'backstageOutput'),
+        message({ backstageOutput: { final: true, commandOutput: { exitCode: 0, durationMs: 30, outputBytes: 4, runAsUser: 'SYSTEM' } } }, { agentId: A, correlationId: cid, atMs: at }),
+      ),
+    switchTo: (id: string, at: number) =>
+      pub(subjects.command(A, 'switchSession'), message({ switchSession: { fromSessionId: 1, targetSessionId: 2, viewerId: 'cs-1' } }, { id, agentId: A, actor: ann, atMs: at })),
+    switched: (cid: string, at: number) =>
+      pub(
+        subjects.agentEvent(A, 'switched'),
+        message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-1', durationMs: 20 } }, { agentId: A, correlationId: cid, atMs: at }),
+      ),
   };
 }
 
@@ -102,10 +116,21 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
     await p.audit('backstage_entered', ago(1)); // 12
     await project(nc, db, p.last());
     beforePrune = await rowsOf(db);
-    assert.deepEqual(beforePrune.map((r) => r.seq), [1, 2, 4, 5, 7, 8, 9, 10, 12]);
+    assert.deepEqual(
+      beforePrune.map((r) => r.seq),
+      [1, 2, 4, 5, 7, 8, 9, 10, 12],
+    );
     // Without any anchor, deleting the oldest rows is still evident: the chain starts at genesis.
-    const noAnchor = await verifyTampered(nc, db, async (trx) => { await trx.deleteFrom('events').where('seq', '=', '1').execute(); });
-    assert.deepEqual(findings(noAnchor), [['chain_broken', beforePrune[1]!.id], ['missing', beforePrune[0]!.id]].sort());
+    const noAnchor = await verifyTampered(nc, db, async (trx) => {
+      await trx.deleteFrom('events').where('seq', '=', '1').execute();
+    });
+    assert.deepEqual(
+      findings(noAnchor),
+      [
+        ['chain_broken', beforePrune[1]!.id],
+        ['missing', beforePrune[0]!.id],
+      ].sort(),
+    );
 
     // Small chunks: one anchor row, advanced by each transaction.
     const r = await pruneAudit(db, { olderThanDays: 30, now: NOW, chunkRows: 2 });
@@ -113,13 +138,33 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
     assert.equal(r.value.deleted, 5);
     assert.deepEqual([r.value.fromSeq, r.value.throughSeq, r.value.firstKept?.seq], [1, 7, 8]);
     const kept = await rowsOf(db);
-    assert.deepEqual(kept, beforePrune.filter((x) => x.seq > 7), 'kept rows untouched, every one from the first in-window row on');
-    assert.deepEqual(kept.map((x) => [x.seq, x.event_type]), [[8, 'viewer_left'], [9, 'login'], [10, 'session_switched'], [12, 'backstage_entered']]);
+    assert.deepEqual(
+      kept,
+      beforePrune.filter((x) => x.seq > 7),
+      'kept rows untouched, every one from the first in-window row on',
+    );
+    assert.deepEqual(
+      kept.map((x) => [x.seq, x.event_type]),
+      [
+        [8, 'viewer_left'],
+        [9, 'login'],
+        [10, 'session_switched'],
+        [12, 'backstage_entered'],
+      ],
+    );
     const anchors = await retentionAnchors(db);
     assert.equal(anchors.length, 1);
-    assert.deepEqual({ ...anchors[0], ranAt: undefined }, {
-      fromSeq: 1, throughSeq: 7, lastDeletedHash: beforePrune.find((x) => x.seq === 7)!.hash, cutoff: new Date(ago(30)), deletedCount: 5, ranAt: undefined,
-    });
+    assert.deepEqual(
+      { ...anchors[0], ranAt: undefined },
+      {
+        fromSeq: 1,
+        throughSeq: 7,
+        lastDeletedHash: beforePrune.find((x) => x.seq === 7)!.hash,
+        cutoff: new Date(ago(30)),
+        deletedCount: 5,
+        ranAt: undefined,
+      },
+    );
     const again = await pruneAudit(db, { olderThanDays: 30, now: NOW });
     assert.ok(again.ok && again.value.deleted === 0 && again.value.firstKept?.seq === 8, 'a second prune finds nothing');
     assert.equal((await retentionAnchors(db)).length, 1);
@@ -139,14 +184,33 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
 
   it('verify catches a DELETE of the oldest kept row done behind its back', async () => {
     const kept = await rowsOf(db);
-    const r = await verifyTampered(nc, db, async (trx) => { await trx.deleteFrom('events').where('id', '=', kept[0]!.id).execute(); });
-    assert.deepEqual(findings(r), [['chain_broken', kept[1]!.id], ['missing', kept[0]!.id]].sort());
+    const r = await verifyTampered(nc, db, async (trx) => {
+      await trx.deleteFrom('events').where('id', '=', kept[0]!.id).execute();
+    });
+    assert.deepEqual(
+      findings(r),
+      [
+        ['chain_broken', kept[1]!.id],
+        ['missing', kept[0]!.id],
+      ].sort(),
+    );
   });
 
   it('verify catches a forged anchor: a wrong hash, or one moved over deleted rows inside the window', async () => {
     const kept = await rowsOf(db);
-    const wrongHash = await verifyTampered(nc, db, async (trx) => { await trx.updateTable('audit_retention_anchor').set({ last_deleted_hash: 'f'.repeat(64) }).execute(); });
-    assert.deepEqual(findings(wrongHash), [['anchor_mismatch', 'anchor@7'], ['chain_broken', kept[0]!.id]].sort());
+    const wrongHash = await verifyTampered(nc, db, async (trx) => {
+      await trx
+        .updateTable('audit_retention_anchor')
+        .set({ last_deleted_hash: 'f'.repeat(64) })
+        .execute();
+    });
+    assert.deepEqual(
+      findings(wrongHash),
+      [
+        ['anchor_mismatch', 'anchor@7'],
+        ['chain_broken', kept[0]!.id],
+      ].sort(),
+    );
     // The careful forger: deletes the two oldest kept rows and moves the anchor over them with the
     // right hash, so the chain checks out; but the stream says they were inside the cutoff.
     const moved = await verifyTampered(nc, db, async (trx) => {
@@ -157,9 +221,18 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
     assert.match(moved.findings[0]!.detail, new RegExp(`pruned row ${kept[0]!.id} .* inside the anchor's cutoff`));
     const resurrected = await verifyTampered(nc, db, async (trx) => {
       const old = beforePrune.find((x) => x.seq === 7)!;
-      await trx.insertInto('events').values({ ...old, details: JSON.stringify(old.details) as unknown as Record<string, unknown> }).execute();
+      await trx
+        .insertInto('events')
+        .values({ ...old, details: JSON.stringify(old.details) as unknown as Record<string, unknown> })
+        .execute();
     });
-    assert.deepEqual(findings(resurrected), [['anchor_mismatch', beforePrune.find((x) => x.seq === 7)!.id], ['chain_broken', beforePrune.find((x) => x.seq === 7)!.id]].sort());
+    assert.deepEqual(
+      findings(resurrected),
+      [
+        ['anchor_mismatch', beforePrune.find((x) => x.seq === 7)!.id],
+        ['chain_broken', beforePrune.find((x) => x.seq === 7)!.id],
+      ].sort(),
+    );
   });
 
   it('a rebuild after the prune gives the same rows: pruned rows are not resurrected', async () => {
@@ -174,11 +247,17 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
 
   it('a rebuild refuses to swap when the rebuilt chain disagrees with the anchor', async () => {
     const before = await tableDump(db, 'events', 'seq');
-    await db.updateTable('audit_retention_anchor').set({ last_deleted_hash: '0'.repeat(64) }).execute();
+    await db
+      .updateTable('audit_retention_anchor')
+      .set({ last_deleted_hash: '0'.repeat(64) })
+      .execute();
     const r = await rebuildProjection({ nc, db, def: auditProjection });
     assert.ok(!r.ok && r.error.code === 'CONFLICT' && /retention anchor at seq 7/.test(r.error.message), r.ok ? 'swapped' : r.error.message);
     assert.deepEqual(await tableDump(db, 'events', 'seq'), before, 'nothing swapped');
-    await db.updateTable('audit_retention_anchor').set({ last_deleted_hash: beforePrune.find((x) => x.seq === 7)!.hash }).execute();
+    await db
+      .updateTable('audit_retention_anchor')
+      .set({ last_deleted_hash: beforePrune.find((x) => x.seq === 7)!.hash })
+      .execute();
   });
 
   it('pruning every row leaves the anchor as the head: new rows chain onto it, verify and rebuild agree', async () => {
@@ -186,7 +265,13 @@ describe('audit retention in PostgreSQL (real nats-server and PostgreSQL)', () =
     const r = await pruneAudit(db, { olderThanDays: 30, now: new Date(NOW.getTime() + 1000 * DAY) });
     assert.ok(r.ok && r.value.deleted === all.length && r.value.firstKept === undefined);
     assert.equal((await rowsOf(db)).length, 0);
-    assert.deepEqual((await retentionAnchors(db)).map((a) => [a.throughSeq, a.lastDeletedHash]), [[7, beforePrune.find((x) => x.seq === 7)!.hash], [all.at(-1)!.seq, all.at(-1)!.hash]]);
+    assert.deepEqual(
+      (await retentionAnchors(db)).map((a) => [a.throughSeq, a.lastDeletedHash]),
+      [
+        [7, beforePrune.find((x) => x.seq === 7)!.hash],
+        [all.at(-1)!.seq, all.at(-1)!.hash],
+      ],
+    );
     await p.audit('login', NOW.getTime());
     await project(nc, db, p.last());
     const after = await rowsOf(db);
@@ -236,7 +321,10 @@ describe('audit verify when stream retention aged out the first events', () => {
     await project(nc, db, p.last());
     await jsm.streams.purge(Streams.events.name, { seq: 5 });
     const stored = await rowsOf(db);
-    assert.deepEqual(stored.map((x) => x.seq), [1, 2, 4, 6, 7, 9, 10]);
+    assert.deepEqual(
+      stored.map((x) => x.seq),
+      [1, 2, 4, 6, 7, 9, 10],
+    );
 
     const r = await verifyAudit(nc, db);
     assert.deepEqual(r.findings, []);
@@ -245,11 +333,29 @@ describe('audit verify when stream retention aged out the first events', () => {
     assert.ok(r.notes.some((n) => n.includes('starts at seq 5')));
 
     const row = (seq: number) => stored.find((x) => x.seq === seq)!;
-    const edited = await verifyTampered(nc, db, async (trx) => { await trx.updateTable('events').set({ user_name: 'mallory' }).where('seq', '=', '9').execute(); });
-    assert.deepEqual(findings(edited), [['altered', row(9).id], ['chain_broken', row(9).id]].sort());
-    const deleted = await verifyTampered(nc, db, async (trx) => { await trx.deleteFrom('events').where('seq', '=', '7').execute(); });
-    assert.deepEqual(findings(deleted), [['chain_broken', row(9).id], ['missing', row(7).id]].sort());
-    const oldEdited = await verifyTampered(nc, db, async (trx) => { await trx.updateTable('events').set({ user_name: 'mallory' }).where('seq', '=', '2').execute(); });
+    const edited = await verifyTampered(nc, db, async (trx) => {
+      await trx.updateTable('events').set({ user_name: 'mallory' }).where('seq', '=', '9').execute();
+    });
+    assert.deepEqual(
+      findings(edited),
+      [
+        ['altered', row(9).id],
+        ['chain_broken', row(9).id],
+      ].sort(),
+    );
+    const deleted = await verifyTampered(nc, db, async (trx) => {
+      await trx.deleteFrom('events').where('seq', '=', '7').execute();
+    });
+    assert.deepEqual(
+      findings(deleted),
+      [
+        ['chain_broken', row(9).id],
+        ['missing', row(7).id],
+      ].sort(),
+    );
+    const oldEdited = await verifyTampered(nc, db, async (trx) => {
+      await trx.updateTable('events').set({ user_name: 'mallory' }).where('seq', '=', '2').execute();
+    });
     assert.deepEqual(findings(oldEdited), [['chain_broken', row(2).id]], 'older than the stream: the chain still vouches');
   });
 
@@ -260,7 +366,12 @@ describe('audit verify when stream retention aged out the first events', () => {
     assert.deepEqual(r.findings, []);
     assert.equal(r.rowsChecked, 1);
     const kept = await rowsOf(db);
-    const forged = await verifyTampered(nc, db, async (trx) => { await trx.updateTable('audit_retention_anchor').set({ last_deleted_hash: 'f'.repeat(64) }).execute(); });
+    const forged = await verifyTampered(nc, db, async (trx) => {
+      await trx
+        .updateTable('audit_retention_anchor')
+        .set({ last_deleted_hash: 'f'.repeat(64) })
+        .execute();
+    });
     assert.deepEqual(findings(forged), [['chain_broken', kept[0]!.id]]);
     const rebuilt = await rebuildProjection({ nc, db, def: auditProjection });
     assert.ok(!rebuilt.ok && rebuilt.error.code === 'CONFLICT' && /starts at seq 5/.test(rebuilt.error.message));
@@ -274,8 +385,11 @@ describe('audit prune from the CLI and in the projections process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gc-prune-'));
   const logFile = join(dir, 'projections.log');
   const env = () => ({ ...process.env, GC_DATA_DIR: dir, NATS_URL: backbone!.nats.url, DATABASE_URL: backbone!.pgs.url, GC_AUDIT_RETENTION_DAYS: '' });
-  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => run(process.execPath, ['--import', 'tsx', join(repo, 'infra/launcher/cli.ts'), ...args], { cwd: repo, env: { ...env(), ...extra } })
-    .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    run(process.execPath, ['--import', 'tsx', join(repo, 'infra/launcher/cli.ts'), ...args], { cwd: repo, env: { ...env(), ...extra } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
   const projectionsProcess = (extra: NodeJS.ProcessEnv) => startChild(process.execPath, ['--import', 'tsx', join(repo, 'projections/main.ts')], { logFile, cwd: repo, env: { ...env(), ...extra } });
 
   before(async () => {
@@ -297,7 +411,10 @@ describe('audit prune from the CLI and in the projections process', () => {
     await project(backbone!.nc, backbone!.db, p.last());
     const r = await cli(['audit', 'prune', '--older-than-days', '2.5']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await rowsOf(backbone!.db)).map((x) => x.seq), [2, 3, 4]);
+    assert.deepEqual(
+      (await rowsOf(backbone!.db)).map((x) => x.seq),
+      [2, 3, 4],
+    );
     const hash = (await retentionAnchors(backbone!.db))[0]?.lastDeletedHash;
     assert.match(r.stdout, /^deleted 1 audit rows, seq 1\.\.1, created before /);
     assert.ok(hash && r.stdout.includes(`anchor: through seq 1, last deleted hash ${hash}`), r.stdout);
@@ -320,7 +437,10 @@ describe('audit prune from the CLI and in the projections process', () => {
       assert.ok(Date.now() < until && child.proc.exitCode === null, `pruned by the projections process (${state}; log: ${readFileSync(logFile, 'utf8')})`);
       await new Promise((res) => setTimeout(res, 50));
     }
-    assert.deepEqual((await rowsOf(backbone!.db)).map((x) => x.seq), [4]);
+    assert.deepEqual(
+      (await rowsOf(backbone!.db)).map((x) => x.seq),
+      [4],
+    );
     assert.match(readFileSync(logFile, 'utf8'), /audit retention: deleted 2 rows \(seq 2\.\.3\)/);
     assert.deepEqual((await verifyAudit(backbone!.nc, backbone!.db)).findings, []);
   });

@@ -53,7 +53,13 @@ describe('agent enrollment and revocation through the gateway (real NATS over TL
     db = openDb({ url: pgs.url });
     await migrateToLatest(db);
     app = Fastify();
-    await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, enrollment: { issuer: setup, natsUrl: nats.url } });
+    await app.register(authPlugin, {
+      db,
+      audit: async (ev) => {
+        audits.push(ev);
+      },
+      enrollment: { issuer: setup, natsUrl: nats.url },
+    });
     await app.ready();
     assert.ok((await createUser(db, { name: 'alice', role: 'admin', password: PASSWORD })).ok);
     assert.ok((await createUser(db, { name: 'vic', role: 'viewer', password: PASSWORD })).ok);
@@ -75,8 +81,7 @@ describe('agent enrollment and revocation through the gateway (real NATS over TL
     assert.equal(r.statusCode, 201);
     return r.json() as { id: string; key: string };
   };
-  const enroll = (key: string, agentId: string) =>
-    app.inject({ method: 'POST', url: '/api/agents/enroll', payload: { enrollment_key: key, agent_id: agentId, hostname: `${agentId}.example` } });
+  const enroll = (key: string, agentId: string) => app.inject({ method: 'POST', url: '/api/agents/enroll', payload: { enrollment_key: key, agent_id: agentId, hostname: `${agentId}.example` } });
 
   it('enrolls an agent with a single-use key; the creds work on the bus and the key is spent', async () => {
     assert.equal((await app.inject({ method: 'POST', url: '/api/enrollment-keys', payload: {}, headers: viewer })).statusCode, 403);

@@ -24,9 +24,17 @@ async function buildApp(db: Kysely<Database>, audits: AuditEvent[], extra: Parti
   // The host's envelope handler, as in the gateway (the auth routes have none of their own).
   installErrorHandler(app);
   await app.register(websocket);
-  await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, ...extra });
+  await app.register(authPlugin, {
+    db,
+    audit: async (ev) => {
+      audits.push(ev);
+    },
+    ...extra,
+  });
   app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
-  app.get('/ws', { websocket: true }, (socket, req) => { socket.send(req.user?.name ?? 'anonymous'); });
+  app.get('/ws', { websocket: true }, (socket, req) => {
+    socket.send(req.user?.name ?? 'anonymous');
+  });
   await app.ready();
   return app;
 }
@@ -47,7 +55,12 @@ describe('auth plugin (real PostgreSQL)', () => {
     db = openDb({ url: pgs.url });
     await migrateToLatest(db);
     app = await buildApp(db, audits);
-    for (const [name, role] of [['alice', 'admin'], ['olga', 'operator'], ['vic', 'viewer'], ['brute', 'operator']] as const) {
+    for (const [name, role] of [
+      ['alice', 'admin'],
+      ['olga', 'operator'],
+      ['vic', 'viewer'],
+      ['brute', 'operator'],
+    ] as const) {
       const r = await createUser(db, { name, role, password: PASSWORD });
       assert.ok(r.ok);
       ids[name] = r.value.id;
@@ -78,8 +91,15 @@ describe('auth plugin (real PostgreSQL)', () => {
     assert.deepEqual(body.user, { id: ids.olga, name: 'olga', role: 'operator' });
     const cookie = String(res.headers['set-cookie']);
     assert.match(cookie, /^gc_session=gcs_[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+/);
-    const stored = await db.selectFrom('auth_tokens').select('token_hash').where('user_id', '=', ids.olga ?? '').execute();
-    assert.ok(stored.every((t) => t.token_hash !== body.token), 'only a hash of the token is stored');
+    const stored = await db
+      .selectFrom('auth_tokens')
+      .select('token_hash')
+      .where('user_id', '=', ids.olga ?? '')
+      .execute();
+    assert.ok(
+      stored.every((t) => t.token_hash !== body.token),
+      'only a hash of the token is stored',
+    );
 
     const viaBearer = await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${body.token}` } });
     assert.equal(viaBearer.json().user.name, 'olga');
@@ -100,7 +120,9 @@ describe('auth plugin (real PostgreSQL)', () => {
     const read = async (headers: Record<string, string>) => {
       // Listen before the upgrade completes: the route sends right after it.
       let got: (m: string) => void = () => {};
-      const msg = new Promise<string>((res) => { got = res; });
+      const msg = new Promise<string>((res) => {
+        got = res;
+      });
       const ws = await app.injectWS('/ws', { headers }, { onInit: (w) => w.once('message', (d: unknown) => got(String(d))) });
       const text = await msg;
       ws.terminate();
@@ -122,7 +144,11 @@ describe('auth plugin (real PostgreSQL)', () => {
     // The lock lasts 15 minutes; move it into the past instead of waiting.
     const row = await db.selectFrom('users').select('locked_until').where('name', '=', 'brute').executeTakeFirstOrThrow();
     assert.ok(row.locked_until && row.locked_until.getTime() - Date.now() > 14 * 60_000);
-    await db.updateTable('users').set({ locked_until: new Date(Date.now() - 1000) }).where('name', '=', 'brute').execute();
+    await db
+      .updateTable('users')
+      .set({ locked_until: new Date(Date.now() - 1000) })
+      .where('name', '=', 'brute')
+      .execute();
     assert.equal((await login(app, 'brute', PASSWORD)).statusCode, 200);
   });
 

@@ -62,7 +62,10 @@ test('5 MB of output is capped at 100 KB with one marker; output_bytes counts al
   assert.equal(out.outputBytes, 5_000_000);
   assert.equal(out.exitCode, 0);
   assert.equal(chunks.filter((c) => c.data === marker).length, 1);
-  const payload = chunks.filter((c) => c.data !== marker).map((c) => c.data).join('');
+  const payload = chunks
+    .filter((c) => c.data !== marker)
+    .map((c) => c.data)
+    .join('');
   assert.equal(payload, 'x'.repeat(102_400));
   assert.equal(out.stdout, payload + marker);
 });

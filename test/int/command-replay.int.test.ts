@@ -28,12 +28,26 @@ describe('stored commands cannot be replayed into an agent (whole stack, real ag
   let launcher: NatsConnection;
   let jsm: JetStreamManager;
   const agentLog = () => readFileSync(join(dir, 'logs', 'agent.log'), 'utf8');
-  const onlineLines = () => agentLog().split('\n').filter((l) => l.includes(`online as ${agentId}`)).length;
+  const onlineLines = () =>
+    agentLog()
+      .split('\n')
+      .filter((l) => l.includes(`online as ${agentId}`)).length;
   /** The agent's log line refusing command `id`, once it is there. */
-  const refusal = (id: string) => eventually(async () => agentLog().split('\n').find((l) => l.includes(`refused stored command ${id}`)), `the agent refusing ${id}`, 30_000);
+  const refusal = (id: string) =>
+    eventually(
+      async () =>
+        agentLog()
+          .split('\n')
+          .find((l) => l.includes(`refused stored command ${id}`)),
+      `the agent refusing ${id}`,
+      30_000,
+    );
   /** A backstage exec of `echo ran >> file` dated `atMs`, as the gateway would publish it. */
   const execCommand = (file: string, atMs: number) =>
-    message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: `echo ran >> ${file}`, shell: pb.Shell.SHELL_DEFAULT } }, { agentId, atMs, actor: { userId: 'u-x', userName: 'mallory', role: 'admin' } });
+    message(
+      { backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND, commandText: `echo ran >> ${file}`, shell: pb.Shell.SHELL_DEFAULT } },
+      { agentId, atMs, actor: { userId: 'u-x', userName: 'mallory', role: 'admin' } },
+    );
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gc-replay-'));

@@ -14,7 +14,10 @@ test('demo desktops are two capturable sessions of gc-demo-alice and gc-demo-bob
     const listed = await platform.listSessions();
     assert.ok(listed.ok);
     const mine = listed.value.filter((s) => demo.names.includes(s.stationName ?? ''));
-    assert.deepEqual(mine.map((s) => [s.userName, s.capturable]).sort(), [['gc-demo-alice', true], ['gc-demo-bob', true]]);
+    assert.deepEqual(mine.map((s) => [s.userName, s.capturable]).sort(), [
+      ['gc-demo-alice', true],
+      ['gc-demo-bob', true],
+    ]);
     const alice = mine.find((s) => s.userName === 'gc-demo-alice')!;
     const desk = await openX11Desktop({ sessionId: alice.sessionId ?? 0, display: alice.stationName ?? '', uid: 0, user: 'gc-demo-alice' });
     assert.ok(desk.ok);

@@ -55,15 +55,22 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
     for (let i = 0; i < 200; i++) v.ws.send(JSON.stringify({ t: 'switch', session_id: 1, req: `r${i}` }));
     await eventually(async () => (v.forbidden() === 200 ? true : undefined), '200 FORBIDDEN answers');
     // The rest of the window arrives when it closes (10 s by default).
-    const rows = await eventually(async () => {
-      const r = await denialsOf('vic', 'switch-session');
-      return sum(r) >= 200 ? r : undefined;
-    }, 'the folded denials in the audit log', 60_000);
+    const rows = await eventually(
+      async () => {
+        const r = await denialsOf('vic', 'switch-session');
+        return sum(r) >= 200 ? r : undefined;
+      },
+      'the folded denials in the audit log',
+      60_000,
+    );
     v.ws.close();
     assert.ok(rows.length <= 2, `${rows.length} rows: ${JSON.stringify(rows.map((r) => r.details.count))}`);
     assert.equal(sum(rows), 200);
     assert.ok(rows.every((r) => r.agent_id === agentId && r.user_name === 'vic'));
-    assert.ok(rows.some((r) => r.details.count === 1), 'the first denial was recorded at once');
+    assert.ok(
+      rows.some((r) => r.details.count === 1),
+      'the first denial was recorded at once',
+    );
     // The audit page's one-line summary shows the first four detail entries: the count is among them.
     for (const r of rows) assert.ok(Object.keys(r.details).slice(0, 4).includes('count'), JSON.stringify(r.details));
   });
@@ -73,7 +80,7 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.ok(readFileSync(keyFile, 'utf8').trim().length >= 43);
     const gatewayLog = readFileSync(join(dir, 'logs', 'gateway.log'), 'utf8');
-    assert.ok(gatewayLog.includes('gateway listening'), 'the log is the gateway\'s');
+    assert.ok(gatewayLog.includes('gateway listening'), "the log is the gateway's");
     assert.equal(gatewayLog.includes('GC_EVENT_ID_KEY_FILE is not set'), false);
   });
 
@@ -82,11 +89,18 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
     for (let i = 0; i < 20; i++) v.ws.send(JSON.stringify({ t: 'backstage.enter' }));
     await eventually(async () => (v.forbidden() === 20 ? true : undefined), '20 FORBIDDEN answers');
     await stack.restart('gateway');
-    const rows = await eventually(async () => {
-      const r = await denialsOf('val', 'backstage.enter');
-      return sum(r) >= 20 ? r : undefined;
-    }, 'the flushed denials in the audit log', 30_000);
+    const rows = await eventually(
+      async () => {
+        const r = await denialsOf('val', 'backstage.enter');
+        return sum(r) >= 20 ? r : undefined;
+      },
+      'the flushed denials in the audit log',
+      30_000,
+    );
     assert.equal(sum(rows), 20);
-    assert.deepEqual(rows.map((r) => r.details.count).sort((a, b) => Number(a) - Number(b)), [1, 19]);
+    assert.deepEqual(
+      rows.map((r) => r.details.count).sort((a, b) => Number(a) - Number(b)),
+      [1, 19],
+    );
   });
 });

@@ -66,7 +66,13 @@ describe('forged event ids cannot suppress gateway audit events (real nats-serve
     gwJs = jetstream(gateway);
     const creds = await setup.issueAgentCreds(AGENT);
     assert.ok(creds.ok);
-    agent = await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(creds.value.creds)), inboxPrefix: agentInboxPrefix(AGENT), maxReconnectAttempts: 0, name: 'forging-agent' });
+    agent = await connect({
+      servers: nats.url,
+      authenticator: credsAuthenticator(new TextEncoder().encode(creds.value.creds)),
+      inboxPrefix: agentInboxPrefix(AGENT),
+      maxReconnectAttempts: 0,
+      name: 'forging-agent',
+    });
     agentJs = jetstream(agent);
     db = openDb({ url: pgs.url });
     await migrateToLatest(db);
@@ -103,11 +109,19 @@ describe('forged event ids cannot suppress gateway audit events (real nats-serve
       },
     });
     await agent.flush();
-    const commands = createCommandClient(gateway, gwJs, events, { offlineAfterBeats: 3, recordFailure: commandFailureRecorder(createAuditPublisher(gwJs, () => {}), eventIds) });
+    const commands = createCommandClient(gateway, gwJs, events, {
+      offlineAfterBeats: 3,
+      recordFailure: commandFailureRecorder(
+        createAuditPublisher(gwJs, () => {}),
+        eventIds,
+      ),
+    });
     const r = await commands.issue(AGENT, 'backstage', { backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_SERVICES } }, { actor: admin, timeoutMs: 1500 });
     sub.unsubscribe();
     assert.equal(!r.ok && r.error.code, ErrorCode.TIMEOUT);
-    const cid = Object.keys(forged).find((k) => k.startsWith('command_failed-'))!.slice('command_failed-'.length);
+    const cid = Object.keys(forged)
+      .find((k) => k.startsWith('command_failed-'))!
+      .slice('command_failed-'.length);
     // The attack is real: the agent's forged id was stored, so the old derived id would have been dropped...
     assert.ok(forged[`command_failed-${cid}`]! > 0, 'the forged old-style id was stored');
     assert.equal(forged[cid], 0, "the command's own id is already taken by the command");
@@ -133,7 +147,10 @@ describe('forged event ids cannot suppress gateway audit events (real nats-serve
     const lastBeat = Date.now();
     const beat = message({ agentStatus: { hostname: 'pc-a', version: '1', heartbeatIntervalMs: 200 } }, { agentId: AGENT, atMs: lastBeat });
     await agentJs.publish(subjects.agentEvent(AGENT, 'status'), encode(beat), { msgID: beat.meta!.id! });
-    await eventually(async () => (await db.selectFrom('machines').select('last_seen').where('agent_id', '=', AGENT).executeTakeFirst())?.last_seen.getTime() === lastBeat || undefined, 'the machine row');
+    await eventually(
+      async () => (await db.selectFrom('machines').select('last_seen').where('agent_id', '=', AGENT).executeTakeFirst())?.last_seen.getTime() === lastBeat || undefined,
+      'the machine row',
+    );
     // The agent knows its last heartbeat's time, so it knows the old id, and goes silent after storing it.
     const forgedSeq = await forge(`agent_offline-${AGENT}-${lastBeat}`);
     assert.ok(forgedSeq > 0);

@@ -71,11 +71,23 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
   const gateways: Gateway[] = [];
 
   async function start(env: Record<string, string>, wiring: Partial<AuthWiring> = {}): Promise<{ url: string; port: number }> {
-    const config = gatewayConfigSchema.parse({ natsUrl: backbone.nats.url, databaseUrl: backbone.pgs.url, port: 0, httpsCert: env.GC_HTTPS_CERT, httpsKey: env.GC_HTTPS_KEY, trustProxy: env.GC_TRUST_PROXY });
+    const config = gatewayConfigSchema.parse({
+      natsUrl: backbone.nats.url,
+      databaseUrl: backbone.pgs.url,
+      port: 0,
+      httpsCert: env.GC_HTTPS_CERT,
+      httpsKey: env.GC_HTTPS_KEY,
+      trustProxy: env.GC_TRUST_PROXY,
+    });
     const gw = await buildApp({
       config,
       db: backbone.db,
-      bus: openGatewayBus(backbone.nc, backbone.js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: processEventIds(), log: createLogger({ name: 'gateway', level: 'silent' }) }),
+      bus: openGatewayBus(backbone.nc, backbone.js, {
+        offlineAfterBeats: config.offlineAfterBeats,
+        denialFoldMs: config.denialFoldMs,
+        eventIds: processEventIds(),
+        log: createLogger({ name: 'gateway', level: 'silent' }),
+      }),
       notifications: listenReadModels(config.databaseUrl, () => {}),
       auth: withAuth({ cookieSecure: false, ...wiring }),
       dashboard: false,
@@ -104,7 +116,12 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
     for (const path of ['/api/health', '/api/nope', '/api/docs/json']) {
       const r = await call(`${url}${path}`);
       const csp = String(r.headers['content-security-policy']);
-      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v] as const));
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([k, ...v]) => [k, v] as const),
+      );
       assert.deepEqual(directives.get('script-src'), ["'self'"], `${path}: scripts only from our origin, no inline, no eval`);
       assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
       assert.deepEqual(directives.get('object-src'), ["'none'"]);
@@ -134,7 +151,10 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
     assert.match(String(login.headers['set-cookie']), /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
 
     await assert.rejects(call(`${url}/api/health`), /self-signed|self signed|unable to verify/i, 'a client that does not trust the certificate refuses it');
-    const plain = await call(`http://127.0.0.1:${port}/api/health`).then((r) => r.status, (e: Error) => e.message);
+    const plain = await call(`http://127.0.0.1:${port}/api/health`).then(
+      (r) => r.status,
+      (e: Error) => e.message,
+    );
     assert.notEqual(plain, 200, 'no plain HTTP on the HTTPS port');
     // A second start keeps the certificate (same fingerprint), so a browser's exception stays valid.
     const again = await prepareGatewayHttps(dir, { GC_HTTPS: '1' });

@@ -35,7 +35,10 @@ function fakeBus() {
   const audits: AuditInput[] = [];
   const issued: { agentId: string; kind: string; payload: unknown }[] = [];
   const answer = (commandId: string, to: number): Decoded => {
-    const r = decode(encode(message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: to, durationMs: 12 } }, { agentId: PC, correlationId: commandId })), subjects.agentEvent(PC, 'switched'));
+    const r = decode(
+      encode(message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: to, durationMs: 12 } }, { agentId: PC, correlationId: commandId })),
+      subjects.agentEvent(PC, 'switched'),
+    );
     assert.ok(r.ok);
     return r.value;
   };
@@ -105,16 +108,46 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     for (const role of ['operator', 'viewer'] as const) assert.ok((await grantMachine(db, ids[role]!, PC)).ok);
     const now = new Date();
     for (const agent_id of [PC, OTHER]) {
-      await db.insertInto('machines').values({
-        agent_id, hostname: agent_id, os_version: 'test', platform: 'linux', agent_version: '1', elevated: true, current_session_id: 1, session_count: 3, users: ['ann'],
-        heartbeat_interval_ms: 3_600_000, state: 'online', first_seen: now, last_seen: now, last_seq: 1,
-      }).execute();
+      await db
+        .insertInto('machines')
+        .values({
+          agent_id,
+          hostname: agent_id,
+          os_version: 'test',
+          platform: 'linux',
+          agent_version: '1',
+          elevated: true,
+          current_session_id: 1,
+          session_count: 3,
+          users: ['ann'],
+          heartbeat_interval_ms: 3_600_000,
+          state: 'online',
+          first_seen: now,
+          last_seen: now,
+          last_seq: 1,
+        })
+        .execute();
     }
     const session = (session_id: number, capturable: boolean) => ({
-      agent_id: PC, session_id, user_name: `u${session_id}`, domain: '', state: 'active', type: 'console', station_name: 'x', client_name: '', client_address: '',
-      logon_time: null, idle_secs: 0, locked: false, capturable, updated_at: now,
+      agent_id: PC,
+      session_id,
+      user_name: `u${session_id}`,
+      domain: '',
+      state: 'active',
+      type: 'console',
+      station_name: 'x',
+      client_name: '',
+      client_address: '',
+      logon_time: null,
+      idle_secs: 0,
+      locked: false,
+      capturable,
+      updated_at: now,
     });
-    await db.insertInto('windows_sessions').values([session(1, true), session(2, true), session(3, false)]).execute();
+    await db
+      .insertInto('windows_sessions')
+      .values([session(1, true), session(2, true), session(3, false)])
+      .execute();
   });
   after(async () => {
     await gw?.app.close();
@@ -205,7 +238,12 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
       envelopeOf(r, r.statusCode, r.statusCode === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.VALIDATION_FAILED);
     }
     // A text/plain body is refused, not handed to a schema as a string.
-    const text = await gw.app.inject({ method: 'POST', url: `/api/machines/${PC}/switch-session`, payload: '{"session_id":2}', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' } });
+    const text = await gw.app.inject({
+      method: 'POST',
+      url: `/api/machines/${PC}/switch-session`,
+      payload: '{"session_id":2}',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' },
+    });
     envelopeOf(text, 415, ErrorCode.VALIDATION_FAILED);
     envelopeOf(await call('GET', '/api/nothing-here', 'admin'), 404, ErrorCode.NOT_FOUND);
     assert.deepEqual(fake.issued, [], 'no command left for invalid input');
@@ -216,7 +254,10 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     const id = r.headers['x-correlation-id'];
     assert.ok(typeof id === 'string' && id.length > 0);
     const lines = logLines.filter((l) => l.correlation_id === id);
-    assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed']);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['incoming request', 'request completed'],
+    );
     assert.ok(lines.every((l) => l.process === 'gateway'));
   });
 
@@ -224,12 +265,15 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     const switchTo = (session_id: number, role: Role = 'operator', agent = PC) => call('POST', `/api/machines/${agent}/switch-session`, role, { session_id });
     const lastFailure = () => fake.audits.filter((a) => a.eventType === 'session_switch_failed').at(-1);
 
-    it('switches a listed, capturable session and answers with the agent\'s outcome', async () => {
+    it("switches a listed, capturable session and answers with the agent's outcome", async () => {
       const before = fake.issued.length;
       const r = await switchTo(2);
       assert.equal(r.statusCode, 200, r.body);
       assert.deepEqual(r.json(), { ok: true, command_id: 'cmd-1', from_session_id: 1, to_session_id: 2, duration_ms: 12 });
-      assert.deepEqual(fake.issued.slice(before).map((c) => [c.agentId, c.kind]), [[PC, 'switchSession']]);
+      assert.deepEqual(
+        fake.issued.slice(before).map((c) => [c.agentId, c.kind]),
+        [[PC, 'switchSession']],
+      );
     });
 
     it('refuses a session that is not listed with SESSION_NOT_FOUND, audited with that code, and issues nothing', async () => {
@@ -254,7 +298,11 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     });
 
     it('refuses an offline machine with AGENT_OFFLINE, audited', async () => {
-      await db.updateTable('machines').set({ last_seen: new Date(Date.now() - 86_400_000), heartbeat_interval_ms: 1000 }).where('agent_id', '=', OTHER).execute();
+      await db
+        .updateTable('machines')
+        .set({ last_seen: new Date(Date.now() - 86_400_000), heartbeat_interval_ms: 1000 })
+        .where('agent_id', '=', OTHER)
+        .execute();
       const before = fake.issued.length;
       envelopeOf(await switchTo(1, 'admin', OTHER), 503, ErrorCode.AGENT_OFFLINE);
       assert.equal(lastFailure()?.details?.error_code, ErrorCode.AGENT_OFFLINE);

@@ -40,10 +40,15 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     const created = await admin.post<{ id: string; token: string }>('/api/tokens', { name: 'nightly', user: 'ci-bot', expires_in_days: 7 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     ({ id: tokenId, token } = created.body);
-    await eventually(async () => {
-      const r = await call<{ machines: { agent_id: string; online: boolean }[] }>('/api/machines');
-      return r.body.machines?.some((m) => m.agent_id === agentId && m.online) ? true : undefined;
-    }, 'the local agent online', 60_000, 500);
+    await eventually(
+      async () => {
+        const r = await call<{ machines: { agent_id: string; online: boolean }[] }>('/api/machines');
+        return r.body.machines?.some((m) => m.agent_id === agentId && m.online) ? true : undefined;
+      },
+      'the local agent online',
+      60_000,
+      500,
+    );
   });
   after(async () => {
     await stack?.stop();
@@ -62,7 +67,10 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     assert.equal(plain.status, 200, JSON.stringify(plain.body));
     const before = plain.body.result.processes ?? [];
     assert.ok(before.length > 0);
-    assert.ok(before.every((p) => p.cpuPercent === -1), 'no sample: every cpuPercent is -1');
+    assert.ok(
+      before.every((p) => p.cpuPercent === -1),
+      'no sample: every cpuPercent is -1',
+    );
 
     const sampled = await processes('?cpu_sample_ms=500');
     assert.equal(sampled.status, 200, JSON.stringify(sampled.body));
@@ -70,12 +78,21 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     const cpu = (p: Proc) => p.cpuPercent ?? 0;
     const procs = sampled.body.result.processes ?? [];
     assert.ok(procs.length > 0);
-    assert.ok(procs.some((p) => cpu(p) >= 0), 'some process has a sampled cpuPercent');
-    assert.ok(procs.every((p) => cpu(p) >= 0 && cpu(p) <= 100), JSON.stringify(procs.filter((p) => !(cpu(p) >= 0 && cpu(p) <= 100)).slice(0, 3)));
+    assert.ok(
+      procs.some((p) => cpu(p) >= 0),
+      'some process has a sampled cpuPercent',
+    );
+    assert.ok(
+      procs.every((p) => cpu(p) >= 0 && cpu(p) <= 100),
+      JSON.stringify(procs.filter((p) => !(cpu(p) >= 0 && cpu(p) <= 100)).slice(0, 3)),
+    );
 
     const zero = await processes('?cpu_sample_ms=0');
     assert.equal(zero.status, 200);
-    assert.ok((zero.body.result.processes ?? []).every((p) => p.cpuPercent === -1), '0 means no sample');
+    assert.ok(
+      (zero.body.result.processes ?? []).every((p) => p.cpuPercent === -1),
+      '0 means no sample',
+    );
   });
 
   it('refuses a cpu_sample_ms out of 0..5000 or not an integer with a 400 envelope', async () => {
@@ -113,7 +130,10 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     const doc = (await r.json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
     assert.ok(doc.paths['/api/tokens']?.post && doc.paths['/api/tokens']?.get && doc.paths['/api/tokens/{id}']?.delete, Object.keys(doc.paths).join(' '));
     const params = doc.paths['/api/machines/{agentId}/backstage/processes']?.get?.parameters ?? [];
-    assert.ok(params.some((p) => p.name === 'cpu_sample_ms' && p.in === 'query'), JSON.stringify(params));
+    assert.ok(
+      params.some((p) => p.name === 'cpu_sample_ms' && p.in === 'query'),
+      JSON.stringify(params),
+    );
   });
 
   it('answers 401 TOKEN_REVOKED once an admin revokes the token', async () => {

@@ -22,8 +22,12 @@ function guruconnect(dataDir: string, args: string[]): Promise<{ code: number; s
     const p = spawn('npm', ['run', '--silent', 'guruconnect', '--', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -47,11 +51,12 @@ describe('identities cannot be taken; auditors need no settings (whole stack)', 
   it("an enrollment key cannot enroll the launcher's agent id or a service name", async () => {
     const key = await admin.post<{ key: string }>('/api/enrollment-keys', { reusable: true });
     assert.equal(key.status, 201);
-    const enroll = (agent_id: string) => fetch(`${stack.url}/api/agents/enroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ enrollment_key: key.body.key, agent_id, hostname: 'impostor' }),
-    });
+    const enroll = (agent_id: string) =>
+      fetch(`${stack.url}/api/agents/enroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ enrollment_key: key.body.key, agent_id, hostname: 'impostor' }),
+      });
     for (const id of [stack.agentId!, 'projections', 'auditor', 'gateway']) {
       const r = await enroll(id);
       assert.equal(r.status, 409, `enrolling ${id} must be refused`);
@@ -66,10 +71,15 @@ describe('identities cannot be taken; auditors need no settings (whole stack)', 
   it('audit verify and audit replay run with no environment, as the auditor', async () => {
     // Something to replay: a login is audited.
     await login(stack.url, stack.admin.name, stack.admin.password);
-    const verify = await eventually(async () => {
-      const r = await guruconnect(dataDir, ['audit', 'verify']);
-      return r.code === 0 ? r : undefined;
-    }, 'audit verify exit 0', 60_000, 1000);
+    const verify = await eventually(
+      async () => {
+        const r = await guruconnect(dataDir, ['audit', 'verify']);
+        return r.code === 0 ? r : undefined;
+      },
+      'audit verify exit 0',
+      60_000,
+      1000,
+    );
     assert.match(verify.stderr, /rows checked up to seq \d+: OK/);
     const replay = await guruconnect(dataDir, ['audit', 'replay', '--type', 'login']);
     assert.equal(replay.code, 0, replay.stderr);
@@ -82,7 +92,9 @@ describe('identities cannot be taken; auditors need no settings (whole stack)', 
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
       const p = spawn('npm', ['run', '--silent', 'guruconnect', '--', 'audit', 'replay'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
-      p.stderr.on('data', (d) => { stderr += d; });
+      p.stderr.on('data', (d) => {
+        stderr += d;
+      });
       p.on('close', (code) => resolve({ code: code ?? -1, stderr }));
     });
     assert.equal(r.code, 2);

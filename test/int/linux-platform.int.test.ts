@@ -52,7 +52,10 @@ test('sysv host: lists the init scripts (postgresql among them) with known statu
   assert.ok(r.ok && r.value.available, JSON.stringify(r));
   const services = r.value.services ?? [];
   // install-deps.sh installs PostgreSQL, whose package ships an init script.
-  assert.ok(services.some((s) => s.name === 'postgresql'), JSON.stringify(services.map((s) => s.name)));
+  assert.ok(
+    services.some((s) => s.name === 'postgresql'),
+    JSON.stringify(services.map((s) => s.name)),
+  );
   for (const s of services) {
     assert.ok(existsSync(`/etc/init.d/${s.name}`), `${s.name} is an init script`);
     assert.ok(knownStatus(s.status), JSON.stringify(s));
@@ -113,5 +116,5 @@ test('system info and identity describe this host', async () => {
   const id = await platform.identity();
   assert.equal(id.hostname, hostname());
   assert.equal(id.elevated, process.getuid?.() === 0);
-  assert.ok(await platform.uptimeSecs() > 0);
+  assert.ok((await platform.uptimeSecs()) > 0);
 });

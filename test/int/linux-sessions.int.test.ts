@@ -96,8 +96,14 @@ test('a socket file nobody listens on (what a killed X server leaves) is no sess
     assert.ok(existsSync(path));
     const r = await platform.listSessions();
     assert.ok(r.ok);
-    assert.equal(r.value.find((x) => x.stationName === `:${n}`), undefined);
-    assert.ok(r.value.some((x) => x.stationName === xs.displays[0]!.name), 'live displays are still listed');
+    assert.equal(
+      r.value.find((x) => x.stationName === `:${n}`),
+      undefined,
+    );
+    assert.ok(
+      r.value.some((x) => x.stationName === xs.displays[0]!.name),
+      'live displays are still listed',
+    );
   } finally {
     unlinkSync(path);
   }

@@ -40,10 +40,14 @@ describe('X idle time (MIT-SCREEN-SAVER over the wire)', () => {
   it('answers 0 for a display that dies while it is being asked, and the process lives on', async () => {
     const d = x.displays[0]!;
     // A live display idle for a second answers 1 or more: a dead one's 0 cannot pass for it.
-    const idle = await eventually(async () => {
-      const s = await xIdleSecs(d.name);
-      return s >= 1 ? s : undefined;
-    }, 'the display idle for a second', 10_000);
+    const idle = await eventually(
+      async () => {
+        const s = await xIdleSecs(d.name);
+        return s >= 1 ? s : undefined;
+      },
+      'the display idle for a second',
+      10_000,
+    );
     assert.ok(idle >= 1);
 
     let exitedAt: number | undefined;
@@ -66,7 +70,11 @@ describe('X idle time (MIT-SCREEN-SAVER over the wire)', () => {
       assert.ok(Number.isInteger(a) && (a === 0 || (a >= 1 && a <= upTo)), `answer ${i} is 0 or the idle time (at most ${upTo} s): ${a}`);
     }
     const afterDeath = answers.filter((_, i) => asked[i]!.at > exitedAt!);
-    assert.deepEqual(afterDeath, afterDeath.map(() => 0), 'a dead display answers 0');
+    assert.deepEqual(
+      afterDeath,
+      afterDeath.map(() => 0),
+      'a dead display answers 0',
+    );
     assert.equal(await xIdleSecs(d.name), 0);
     assert.equal(await xIdleSecs(':59999'), 0, 'no such display');
   });

@@ -15,15 +15,36 @@ describe('machines API by role', { timeout: 120_000 }, () => {
   before(async () => {
     t = await startTestGateway();
     const now = new Date();
-    const row = { os_version: '', platform: 'linux', agent_version: '0', elevated: false, current_session_id: 0, session_count: 0, users: [], heartbeat_interval_ms: 1000, state: 'online', first_seen: now, last_seen: now };
+    const row = {
+      os_version: '',
+      platform: 'linux',
+      agent_version: '0',
+      elevated: false,
+      current_session_id: 0,
+      session_count: 0,
+      users: [],
+      heartbeat_interval_ms: 1000,
+      state: 'online',
+      first_seen: now,
+      last_seen: now,
+    };
     // Read-model rows as the machines projection writes them.
-    await t.backbone.db.insertInto('machines').values([
-      { ...row, agent_id: 'm-alpha', hostname: 'alpha.example', last_seq: '1' },
-      { ...row, agent_id: 'm-beta', hostname: 'beta.example', last_seq: '2' },
-    ]).execute();
-    for (const [name, role] of [['audrey', 'auditor'], ['vera', 'viewer']] as const) tokens[name] = await t.userToken(name, role);
+    await t.backbone.db
+      .insertInto('machines')
+      .values([
+        { ...row, agent_id: 'm-alpha', hostname: 'alpha.example', last_seq: '1' },
+        { ...row, agent_id: 'm-beta', hostname: 'beta.example', last_seq: '2' },
+      ])
+      .execute();
+    for (const [name, role] of [
+      ['audrey', 'auditor'],
+      ['vera', 'viewer'],
+    ] as const)
+      tokens[name] = await t.userToken(name, role);
   });
-  after(async () => { await t?.stop(); });
+  after(async () => {
+    await t?.stop();
+  });
 
   const call = async (who: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.url}${path}`, {
@@ -38,7 +59,13 @@ describe('machines API by role', { timeout: 120_000 }, () => {
     const r = await call('audrey', 'GET', '/api/machines');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const machines = r.body.machines as Machine[];
-    assert.deepEqual(machines.map((m) => [m.agent_id, m.hostname]), [['m-alpha', 'alpha.example'], ['m-beta', 'beta.example']]);
+    assert.deepEqual(
+      machines.map((m) => [m.agent_id, m.hostname]),
+      [
+        ['m-alpha', 'alpha.example'],
+        ['m-beta', 'beta.example'],
+      ],
+    );
   });
 
   it('gives an auditor no machine page, no sessions and no control', async () => {

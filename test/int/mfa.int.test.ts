@@ -31,9 +31,18 @@ async function buildApp(db: Kysely<Database>, audits: AuditEvent[], extra: Parti
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   await app.register(websocket);
-  await app.register(authPlugin, { db, audit: async (ev) => { audits.push(ev); }, login: { now: () => clock.t, perIp: { max: 10_000, windowMs: 60_000 }, perName: { max: 10_000, windowMs: 60_000 } }, ...extra });
+  await app.register(authPlugin, {
+    db,
+    audit: async (ev) => {
+      audits.push(ev);
+    },
+    login: { now: () => clock.t, perIp: { max: 10_000, windowMs: 60_000 }, perName: { max: 10_000, windowMs: 60_000 } },
+    ...extra,
+  });
   app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
-  app.get('/ws/probe', { websocket: true }, (socket, req) => { socket.send(req.user?.name ?? 'anonymous'); });
+  app.get('/ws/probe', { websocket: true }, (socket, req) => {
+    socket.send(req.user?.name ?? 'anonymous');
+  });
   await app.ready();
   return app;
 }
@@ -51,10 +60,8 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
   const secrets: Record<string, string> = {};
   const recovery: Record<string, string[]> = {};
 
-  const password = (a: FastifyInstance, name: string, remoteAddress = '127.0.0.1') =>
-    a.inject({ method: 'POST', url: '/api/auth/login', payload: { name, password: PASSWORD }, remoteAddress });
-  const codeStep = (a: FastifyInstance, challenge: string, code: string) =>
-    a.inject({ method: 'POST', url: '/api/auth/login/mfa', payload: { challenge, code } });
+  const password = (a: FastifyInstance, name: string, remoteAddress = '127.0.0.1') => a.inject({ method: 'POST', url: '/api/auth/login', payload: { name, password: PASSWORD }, remoteAddress });
+  const codeStep = (a: FastifyInstance, challenge: string, code: string) => a.inject({ method: 'POST', url: '/api/auth/login/mfa', payload: { challenge, code } });
   const sessionOf = async (a: FastifyInstance, name: string) => {
     const r = await password(a, name);
     assert.equal(r.statusCode, 200, r.body);
@@ -90,7 +97,15 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
     await migrateToLatest(db);
     app = await buildApp(db, audits);
     strict = await buildApp(db, audits, { mfa: { requiredRoles: ['admin', 'operator'] } });
-    const users: [string, Role][] = [['alice', 'admin'], ['olga', 'operator'], ['rita', 'operator'], ['brute', 'operator'], ['nora', 'operator'], ['vic', 'viewer'], ['hank', 'operator']];
+    const users: [string, Role][] = [
+      ['alice', 'admin'],
+      ['olga', 'operator'],
+      ['rita', 'operator'],
+      ['brute', 'operator'],
+      ['nora', 'operator'],
+      ['vic', 'viewer'],
+      ['hank', 'operator'],
+    ];
     for (const [name, role] of users) {
       const r = await createUser(db, { name, role, password: PASSWORD });
       assert.ok(r.ok);
@@ -246,7 +261,11 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
     // A challenge issued before the lock cannot be finished with the right code either.
     await db.updateTable('users').set({ locked_until: null }).where('name', '=', 'brute').execute();
     const ch = await challengeOf(app, 'brute');
-    await db.updateTable('users').set({ locked_until: new Date(Date.now() + 60_000) }).where('name', '=', 'brute').execute();
+    await db
+      .updateTable('users')
+      .set({ locked_until: new Date(Date.now() + 60_000) })
+      .where('name', '=', 'brute')
+      .execute();
     const right = await codeStep(app, ch, totpCode(secrets.brute!, clock.t));
     assert.equal(right.statusCode, 423);
     assert.equal((right.json() as Json).error_code, 'ACCOUNT_LOCKED');
@@ -290,7 +309,11 @@ describe('second factor (TOTP) with a fixed clock (real PostgreSQL)', () => {
     const blocked = await strict.inject({ method: 'POST', url: '/api/machines/m1/backstage', headers: bearer(token) });
     assert.equal(blocked.statusCode, 403);
     assert.equal((blocked.json() as Json).error_code, 'MFA_SETUP_REQUIRED');
-    const ws = await strict.inject({ method: 'GET', url: '/ws/probe', headers: { ...bearer(token), connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const ws = await strict.inject({
+      method: 'GET',
+      url: '/ws/probe',
+      headers: { ...bearer(token), connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
     assert.equal(ws.statusCode, 403);
     assert.equal((ws.json() as Json).error_code, 'MFA_SETUP_REQUIRED');
     // An API token of the same user is a script's credential: not held to the requirement.

@@ -49,7 +49,11 @@ describe('read-only identities and reserved identities (real nats-server, two ac
     await jetstream(launcher).publish('gc.agent.agent-a.status', te.encode('status'));
     projections = await connectBus({ servers: nats.url, name: 'projections', credsFile: await setup.credsFor('projections') });
     await (await jetstreamManager(projections, { checkAPI: false })).consumers.add('GC_EVENTS', { durable_name: 'machines', description: 'projection', ack_policy: AckPolicy.Explicit });
-    launcher.subscribe('gc.cmd.>', { callback: (_e, m) => { onCommandSubject.push(`${m.subject} ${m.string()}`); } });
+    launcher.subscribe('gc.cmd.>', {
+      callback: (_e, m) => {
+        onCommandSubject.push(`${m.subject} ${m.string()}`);
+      },
+    });
     await launcher.flush();
     open.push(launcher, projections);
   });
@@ -80,7 +84,10 @@ describe('read-only identities and reserved identities (real nats-server, two ac
       // A marker after the attempts: once it arrives, anything the server delivered would have too.
       launcher.publish('gc.cmd.agent-a.marker', te.encode(kind));
       while (!onCommandSubject.includes(`gc.cmd.agent-a.marker ${kind}`)) await launcher.flush();
-      assert.deepEqual(onCommandSubject.filter((l) => l.startsWith(COMMAND_SUBJECT)), []);
+      assert.deepEqual(
+        onCommandSubject.filter((l) => l.startsWith(COMMAND_SUBJECT)),
+        [],
+      );
       assert.equal((await durable()).description, 'projection');
       const names: string[] = [];
       for await (const n of (await jetstreamManager(launcher)).consumers.list('GC_EVENTS')) names.push(n.name);
@@ -121,7 +128,11 @@ describe('read-only identities and reserved identities (real nats-server, two ac
     open.push(agent);
     const heard: string[] = [];
     const denied = permissionError(auto, 'gc.agent.*.terminal');
-    auto.subscribe('gc.agent.*.terminal', { callback: (e, m) => { if (!e) heard.push(m.subject); } });
+    auto.subscribe('gc.agent.*.terminal', {
+      callback: (e, m) => {
+        if (!e) heard.push(m.subject);
+      },
+    });
     await denied;
     const sessions = auto.subscribe('gc.agent.*.sessions', { max: 1 });
     await auto.flush();
@@ -153,7 +164,11 @@ describe('read-only identities and reserved identities (real nats-server, two ac
     const heard: string[] = [];
     for (const subject of ['_INBOX.s.projections.>', '_INBOX.s.gateway.>', '_INBOX.>']) {
       const denied = permissionError(agent, subject);
-      agent.subscribe(subject, { callback: (e, m) => { if (!e) heard.push(m.subject); } });
+      agent.subscribe(subject, {
+        callback: (e, m) => {
+          if (!e) heard.push(m.subject);
+        },
+      });
       await denied;
     }
     // The projections' own requests still work, and their replies reach no agent.

@@ -41,8 +41,12 @@ const pub = (subject: string, size: number) =>
 
 describe('nats-server max_payload follows the codec limit', { timeout: 120_000 }, () => {
   let bb: Backbone;
-  before(async () => { bb = await startBackbone(); });
-  after(async () => { await bb?.stop(); });
+  before(async () => {
+    bb = await startBackbone();
+  });
+  after(async () => {
+    await bb?.stop();
+  });
 
   it('announces MAX_MESSAGE_BYTES and refuses one byte more at publish time', async () => {
     const over = await rawNats(bb.nats.port, () => pub('gc.test.big', MAX_MESSAGE_BYTES + 1), /-ERR|PONG/);

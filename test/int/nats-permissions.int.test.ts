@@ -77,7 +77,11 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
 
   it('agent A cannot publish as agent B, and the message never arrives', async () => {
     const seen: string[] = [];
-    const sub = launcher.subscribe('gc.>', { callback: (_e, m) => { seen.push(m.subject); } });
+    const sub = launcher.subscribe('gc.>', {
+      callback: (_e, m) => {
+        seen.push(m.subject);
+      },
+    });
     await launcher.flush();
     const denied = permissionError(agentA, 'publish', 'gc.agent.agent-b.status');
     agentA.publish('gc.agent.agent-b.status', te.encode('spoof'));
@@ -92,7 +96,11 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
 
   it('agent A cannot publish any command, not even to itself', async () => {
     const seen: string[] = [];
-    const sub = launcher.subscribe('gc.>', { callback: (_e, m) => { seen.push(m.subject); } });
+    const sub = launcher.subscribe('gc.>', {
+      callback: (_e, m) => {
+        seen.push(m.subject);
+      },
+    });
     await launcher.flush();
     const denied = permissionError(agentA, 'publish', 'gc.cmd.agent-b.switch-session');
     agentA.publish('gc.cmd.agent-b.switch-session', te.encode('x'));
@@ -110,7 +118,14 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
     const sub = agentA.subscribe('gc.cmd.agent-b.>');
     const err = await denied;
     assert.match(err.message, /permissions violation/i);
-    await assert.rejects((async () => { for await (const _ of sub) { /* nothing may arrive */ } })(), PermissionViolationError);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of sub) {
+          /* nothing may arrive */
+        }
+      })(),
+      PermissionViolationError,
+    );
   });
 
   it('agent A publishes its events with JetStream and receives its own commands', async () => {
@@ -130,7 +145,12 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
   });
 
   it('the agent answers a gateway request once through allow_responses', async () => {
-    const cmds = agentA.subscribe('gc.cmd.agent-a.request-sessions', { max: 1, callback: (_e, m) => { m.respond(te.encode('pong')); } });
+    const cmds = agentA.subscribe('gc.cmd.agent-a.request-sessions', {
+      max: 1,
+      callback: (_e, m) => {
+        m.respond(te.encode('pong'));
+      },
+    });
     await agentA.flush();
     const r = await gateway.request('gc.cmd.agent-a.request-sessions', te.encode('ping'), { timeout: 10_000 });
     assert.equal(r.string(), 'pong');
@@ -146,7 +166,11 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
     for await (const m of sessions) assert.equal(m.string(), 'list-2');
 
     const seen: string[] = [];
-    const sub = launcher.subscribe('gc.cmd.>', { callback: (_e, m) => { seen.push(m.subject); } });
+    const sub = launcher.subscribe('gc.cmd.>', {
+      callback: (_e, m) => {
+        seen.push(m.subject);
+      },
+    });
     await launcher.flush();
     const denied = permissionError(auto, 'publish', 'gc.cmd.agent-a.backstage');
     auto.publish('gc.cmd.agent-a.backstage', te.encode('rd /s /q C:\\'));
@@ -161,8 +185,13 @@ describe('per-agent and per-service NATS permissions (real nats-server, operator
     const aud = await connectBus({ servers: nats.url, name: 'auditor', credsFile: await setup.credsFor('auditor') });
     open.push(aud);
     const read: RawEvent[] = [];
-    await readStream(aud, { api: EventsApi.reader, toSeq: 2 }, (b) => { read.push(...b); });
-    assert.deepEqual(read.map((e) => e.seq), [1, 2]);
+    await readStream(aud, { api: EventsApi.reader, toSeq: 2 }, (b) => {
+      read.push(...b);
+    });
+    assert.deepEqual(
+      read.map((e) => e.seq),
+      [1, 2],
+    );
     assert.ok(read.every((e) => e.subject.startsWith('gc.') && e.timeMs > 0));
     const denied = permissionError(aud, 'publish', 'gc.cmd.agent-a.switch-session');
     aud.publish('gc.cmd.agent-a.switch-session', te.encode('x'));

@@ -37,7 +37,10 @@ function plainTextClient(port: number): Promise<string> {
     });
     s.on('error', (e) => (said ? resolve(said) : reject(e)));
     s.on('close', () => resolve(said));
-    setTimeout(() => { s.destroy(); reject(new Error(`the server neither closed nor answered: ${said}`)); }, 10_000).unref();
+    setTimeout(() => {
+      s.destroy();
+      reject(new Error(`the server neither closed nor answered: ${said}`));
+    }, 10_000).unref();
   });
 }
 
@@ -62,7 +65,7 @@ describe('TLS for NATS (real nats-server)', { timeout: 120_000 }, () => {
     rmSync(authDir, { recursive: true, force: true });
   });
 
-  it('a client with the deployment\'s CA connects over TLS and messages flow', async () => {
+  it("a client with the deployment's CA connects over TLS and messages flow", async () => {
     assert.match(nats.url, /^tls:\/\/127\.0\.0\.1:\d+$/);
     const nc = await connectBus({ servers: nats.url, name: 'tls-ok', credsFile: await setup.credsFor('launcher'), caFile: tls.caFile, once: true });
     try {
@@ -85,7 +88,7 @@ describe('TLS for NATS (real nats-server)', { timeout: 120_000 }, () => {
     assert.match(await plainTextClient(plain.port), /-ERR 'Authorization Violation'/);
   });
 
-  it('a client that trusts another CA (or only the system\'s) is refused', async () => {
+  it("a client that trusts another CA (or only the system's) is refused", async () => {
     const creds = await setup.credsFor('launcher');
     await assert.rejects(connectBus({ servers: nats.url, name: 'other-ca', credsFile: creds, caFile: other.caFile, once: true }), /certificate|self[- ]signed/i);
     await assert.rejects(connectBus({ servers: nats.url, name: 'system-ca', credsFile: creds, once: true }), /certificate|self[- ]signed/i);
@@ -146,14 +149,16 @@ describe('TLS for NATS (real nats-server)', { timeout: 120_000 }, () => {
   });
 });
 
-describe('the launcher\'s CA and server certificate', () => {
+describe("the launcher's CA and server certificate", () => {
   const dirs: string[] = [];
   const tmp = () => {
     const d = mkdtempSync(join(tmpdir(), 'gc-tls-ca-'));
     dirs.push(d);
     return d;
   };
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('are made on first start (keys 0600), reused on later starts, renewed when about to expire', async () => {
     const dir = tmp();
@@ -206,7 +211,7 @@ describe('the launcher\'s CA and server certificate', () => {
     await assert.rejects(ensureLocalTls(dir, { names: [] }), /names are IPv4/);
   });
 
-  it('the operator\'s GC_TLS_* files are checked: all three, matching key, chained to the CA, naming 127.0.0.1', async () => {
+  it("the operator's GC_TLS_* files are checked: all three, matching key, chained to the CA, naming 127.0.0.1", async () => {
     const mine = await ensureLocalTls(tmp());
     const theirs = await ensureLocalTls(tmp());
     const remoteOnly = await ensureLocalTls(tmp(), { names: ['nats.example.test'] });

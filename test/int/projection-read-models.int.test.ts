@@ -21,7 +21,15 @@ const A = 'agent-1' as AgentId;
 const T = Date.now() - 3_600_000;
 const sessionList = (users: string[], current: number) => ({
   currentSessionId: current,
-  sessions: users.map((u, i) => ({ sessionId: i + 1, userName: u, state: i === 0 ? 0 : 1, type: i === 0 ? 0 : 1, stationName: i === 0 ? 'Console' : `RDP-Tcp#${i}`, logonTimeMs: 1_700_000_000_000 + i, capturable: true })),
+  sessions: users.map((u, i) => ({
+    sessionId: i + 1,
+    userName: u,
+    state: i === 0 ? 0 : 1,
+    type: i === 0 ? 0 : 1,
+    stationName: i === 0 ? 'Console' : `RDP-Tcp#${i}`,
+    logonTimeMs: 1_700_000_000_000 + i,
+    capturable: true,
+  })),
 });
 
 async function pub(js: JetStreamClient, subject: string, m: ReturnType<typeof message>): Promise<number> {
@@ -50,8 +58,38 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
   it('builds machines and windows_sessions rows from status and session lists', async () => {
     const w1 = await startProjection(machinesProjection, { nc, db });
     const w2 = await startProjection(windowsSessionsProjection, { nc, db });
-    await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { version: '1.2.3', hostname: 'pc-1', osVersion: 'Windows 11', platform: 'windows', elevated: true, currentSessionId: 1, heartbeatIntervalMs: 5000, sessions: sessionList(['alice', 'bob'], 1) } }, { agentId: A, atMs: T + 1_000 }));
-    const last = await pub(js, subjects.agentEvent(A, 'sessions'), message({ sessionList: { ...sessionList(['alice', 'carol', 'carol'], 2), sessions: [...sessionList(['alice', 'carol', 'carol'], 2).sessions, { sessionId: 9, userName: 'dave', type: pb.WindowsSessionType.SESSION_TERMINAL }] } }, { agentId: A, atMs: T + 2_000 }));
+    await pub(
+      js,
+      subjects.agentEvent(A, 'status'),
+      message(
+        {
+          agentStatus: {
+            version: '1.2.3',
+            hostname: 'pc-1',
+            osVersion: 'Windows 11',
+            platform: 'windows',
+            elevated: true,
+            currentSessionId: 1,
+            heartbeatIntervalMs: 5000,
+            sessions: sessionList(['alice', 'bob'], 1),
+          },
+        },
+        { agentId: A, atMs: T + 1_000 },
+      ),
+    );
+    const last = await pub(
+      js,
+      subjects.agentEvent(A, 'sessions'),
+      message(
+        {
+          sessionList: {
+            ...sessionList(['alice', 'carol', 'carol'], 2),
+            sessions: [...sessionList(['alice', 'carol', 'carol'], 2).sessions, { sessionId: 9, userName: 'dave', type: pb.WindowsSessionType.SESSION_TERMINAL }],
+          },
+        },
+        { agentId: A, atMs: T + 2_000 },
+      ),
+    );
     assert.ok(await w1.caughtUp(last));
     assert.ok(await w2.caughtUp(last));
     const m = await db.selectFrom('machines').selectAll().executeTakeFirstOrThrow();
@@ -64,7 +102,15 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
     assert.equal(m.first_seen.getTime(), T + 1_000);
     assert.equal(m.last_seen.getTime(), T + 2_000);
     const ws = await db.selectFrom('windows_sessions').selectAll().orderBy('session_id').execute();
-    assert.deepEqual(ws.map((r) => [Number(r.session_id), r.user_name, r.state, r.type]), [[1, 'alice', 'active', 'console'], [2, 'carol', 'disconnected', 'rdp'], [3, 'carol', 'disconnected', 'rdp'], [9, 'dave', 'active', 'terminal']]);
+    assert.deepEqual(
+      ws.map((r) => [Number(r.session_id), r.user_name, r.state, r.type]),
+      [
+        [1, 'alice', 'active', 'console'],
+        [2, 'carol', 'disconnected', 'rdp'],
+        [3, 'carol', 'disconnected', 'rdp'],
+        [9, 'dave', 'active', 'terminal'],
+      ],
+    );
     assert.equal(ws[0]?.logon_time?.getTime(), 1_700_000_000_000);
     const stop = await pub(js, subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-1', state: pb.AgentState.AGENT_STOPPING } }, { agentId: A, atMs: T + 3_000 }));
     assert.ok(await w1.caughtUp(stop));
@@ -85,9 +131,10 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
       const acks: Promise<{ seq: number }>[] = [];
       for (let i = 0; i < n; i++) {
         const a = agents[i % agents.length]!;
-        const m = i % 3 === 0
-          ? message({ sessionList: sessionList([`u${i % 7}`, `v${i % 5}`], i % 4) }, { agentId: a, atMs: base + i })
-          : message({ agentStatus: { hostname: `h-${a}`, version: `v${i}`, sessions: sessionList([`u${i % 7}`], 1) } }, { agentId: a, atMs: base + i });
+        const m =
+          i % 3 === 0
+            ? message({ sessionList: sessionList([`u${i % 7}`, `v${i % 5}`], i % 4) }, { agentId: a, atMs: base + i })
+            : message({ agentStatus: { hostname: `h-${a}`, version: `v${i}`, sessions: sessionList([`u${i % 7}`], 1) } }, { agentId: a, atMs: base + i });
         const subj = m.sessionList ? subjects.agentEvent(a, 'sessions') : subjects.agentEvent(a, 'status');
         acks.push(js.publish(subj, encode(m), { msgID: m.meta!.id! }));
       }
@@ -133,7 +180,8 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
   it('connect_sessions follow viewers, their type and their switches', async () => {
     const w = await startProjection(connectSessionsProjection, { nc, db });
     const actor = { userId: 'u-1', userName: 'tech', role: 'admin' };
-    const audit = (t: string, cs: string, win: number, details: object, at: number) => message({ audit: { eventType: t, connectSessionId: cs, windowsSessionId: win, detailsJson: JSON.stringify(details) } }, { agentId: A, actor, atMs: at });
+    const audit = (t: string, cs: string, win: number, details: object, at: number) =>
+      message({ audit: { eventType: t, connectSessionId: cs, windowsSessionId: win, detailsJson: JSON.stringify(details) } }, { agentId: A, actor, atMs: at });
     await pub(js, subjects.audit('viewer_joined'), audit('viewer_joined', 'cs-1', 1, { session_type: 'screen_control' }, 100));
     await pub(js, subjects.audit('viewer_joined'), audit('viewer_joined', 'cs-2', 0, { session_type: 'backstage' }, 110));
     await pub(js, subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 3, viewerId: 'cs-1' } }, { agentId: A, atMs: 120 }));
@@ -141,10 +189,13 @@ describe('read-model projections (real nats-server and PostgreSQL)', () => {
     const last = await pub(js, subjects.audit('viewer_left'), audit('viewer_left', 'cs-1', 3, {}, 130));
     assert.ok(await w.caughtUp(last));
     const rows = await db.selectFrom('connect_sessions').selectAll().orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => [r.id, r.session_type, r.windows_session_id === null ? null : Number(r.windows_session_id), r.user_name, r.agent_id, r.ended_at?.getTime() ?? null]), [
-      ['cs-1', 'screen_control', 3, 'tech', A, 130],
-      ['cs-2', 'backstage', 0, 'tech', A, null],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.session_type, r.windows_session_id === null ? null : Number(r.windows_session_id), r.user_name, r.agent_id, r.ended_at?.getTime() ?? null]),
+      [
+        ['cs-1', 'screen_control', 3, 'tech', A, 130],
+        ['cs-2', 'backstage', 0, 'tech', A, null],
+      ],
+    );
     await w.stop();
   });
 });

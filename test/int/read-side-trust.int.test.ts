@@ -38,8 +38,7 @@ describe('read side trust: no event stalls a projection or silences the audit lo
   const workers = new Map<string, ProjectionWorker>();
   const w = (name: string) => workers.get(name)!;
   /** Publishes with the message id as Nats-Msg-Id (as producers do), unless `msgID` says otherwise. */
-  const pub = async (subject: string, m: ReturnType<typeof message>, msgID: string | undefined = m.meta!.id!) =>
-    (await backbone!.js.publish(subject, encode(m), msgID ? { msgID } : {})).seq;
+  const pub = async (subject: string, m: ReturnType<typeof message>, msgID: string | undefined = m.meta!.id!) => (await backbone!.js.publish(subject, encode(m), msgID ? { msgID } : {})).seq;
   const rowsOf = async () => db.selectFrom('events').selectAll().orderBy('seq').execute();
 
   before(async () => {
@@ -67,14 +66,20 @@ describe('read side trust: no event stalls a projection or silences the audit lo
   });
 
   it('finding 2a: a sessions list with session_id 2^32-1 is stored (windows_sessions) and the next list is projected', async () => {
-    const huge = await pub(subjects.agentEvent(A, 'sessions'), message({ sessionList: { currentSessionId: U32_MAX, sessions: [{ sessionId: U32_MAX, userName: 'max', idleSecs: U32_MAX, logonTimeMs: 8.64e15 }] } }, { agentId: A }));
+    const huge = await pub(
+      subjects.agentEvent(A, 'sessions'),
+      message({ sessionList: { currentSessionId: U32_MAX, sessions: [{ sessionId: U32_MAX, userName: 'max', idleSecs: U32_MAX, logonTimeMs: 8.64e15 }] } }, { agentId: A }),
+    );
     assert.ok(await w('windows_sessions').caughtUp(huge, LIVE_MS));
     assert.ok(await w('machines').caughtUp(huge, LIVE_MS));
     const row = await db.selectFrom('windows_sessions').selectAll().where('agent_id', '=', A).executeTakeFirstOrThrow();
     assert.deepEqual([row.session_id, row.idle_secs, row.logon_time], [String(U32_MAX), String(U32_MAX), null], 'a logon time past stream time + 1 day is unknown');
     const next = await pub(subjects.agentEvent(A, 'sessions'), message({ sessionList: { currentSessionId: 1, sessions: [{ sessionId: 1, userName: 'next' }] } }, { agentId: A }));
     assert.ok(await w('windows_sessions').caughtUp(next, LIVE_MS));
-    assert.deepEqual((await db.selectFrom('windows_sessions').select('user_name').where('agent_id', '=', A).execute()).map((r) => r.user_name), ['next']);
+    assert.deepEqual(
+      (await db.selectFrom('windows_sessions').select('user_name').where('agent_id', '=', A).execute()).map((r) => r.user_name),
+      ['next'],
+    );
   });
 
   it('finding 2b: a status with heartbeat_interval_ms 2^32-1 is stored (machines) and the next status is projected', async () => {
@@ -90,7 +95,10 @@ describe('read side trust: no event stalls a projection or silences the audit lo
 
   it('finding 2c: a switched event with meta.at_ms = -10^15 is audited at the stream time and later events follow', async () => {
     const before = Date.now();
-    const odd = await pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-odd' } }, { agentId: A, atMs: -1e15, correlationId: 'no-such-command' }));
+    const odd = await pub(
+      subjects.agentEvent(A, 'switched'),
+      message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-odd' } }, { agentId: A, atMs: -1e15, correlationId: 'no-such-command' }),
+    );
     const later = await pub(subjects.audit('login'), message({ audit: { eventType: 'login', detailsJson: '{"marker":"after-at-ms"}' } }, { actor: ann }));
     assert.ok(await w('audit').caughtUp(later, LIVE_MS));
     assert.ok(await w('connect_sessions').caughtUp(later, LIVE_MS));
@@ -107,7 +115,10 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     const next = await pub(subjects.audit('logout'), message({ audit: { eventType: 'logout', detailsJson: '{"marker":"after-quarantine"}' } }, { actor: ann }));
     assert.ok(await w('audit').caughtUp(next, LIVE_MS));
     const q = await db.selectFrom('quarantined_events').selectAll().where('projection', '=', 'audit').execute();
-    assert.deepEqual(q.map((r) => [Number(r.stream_seq), r.subject, r.error_code, r.sha256]), [[bad, subjects.audit('login'), '22001', createHash('sha256').update(encode(m)).digest('hex')]]);
+    assert.deepEqual(
+      q.map((r) => [Number(r.stream_seq), r.subject, r.error_code, r.sha256]),
+      [[bad, subjects.audit('login'), '22001', createHash('sha256').update(encode(m)).digest('hex')]],
+    );
     const rows = await rowsOf();
     const stand = rows.find((r) => Number(r.seq) === bad);
     assert.equal(stand?.event_type, 'event_quarantined');
@@ -115,14 +126,32 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     assert.equal(rows.at(-1)?.details.marker, 'after-quarantine');
     assert.equal(w('audit').stats().quarantined, 1);
     const v = await verifyAudit(backbone!.nc, db, { graceMs: LIVE_MS });
-    assert.deepEqual(v.findings.map((f) => [f.kind, f.id]), [['quarantined', `quarantined:${bad}`]]);
+    assert.deepEqual(
+      v.findings.map((f) => [f.kind, f.id]),
+      [['quarantined', `quarantined:${bad}`]],
+    );
     const replay = await replayAudit(backbone!.nc, { quarantined: await quarantinedAudit(db) });
     assert.equal(replay.rows.at(-1)?.hash, rows.at(-1)?.hash, 'the chain after the quarantined seq still compares equal');
     const jsm = await jetstreamManager(backbone!.nc);
     const last = (await jsm.streams.info(Streams.events.name)).state.last_seq;
-    const health = await readSideHealth(db, projections.map((p) => p.name), (name, cp) => projectionLag(jsm, { name }, cp, last));
-    assert.deepEqual(health.projections.map((p) => [p.name, p.quarantined, p.lag]), [['machines', 0, 0], ['windows_sessions', 0, 0], ['connect_sessions', 0, 0], ['audit', 1, 0]]);
-    assert.deepEqual(health.quarantined_recent.map((r) => [r.projection, r.stream_seq]), [['audit', bad]]);
+    const health = await readSideHealth(
+      db,
+      projections.map((p) => p.name),
+      (name, cp) => projectionLag(jsm, { name }, cp, last),
+    );
+    assert.deepEqual(
+      health.projections.map((p) => [p.name, p.quarantined, p.lag]),
+      [
+        ['machines', 0, 0],
+        ['windows_sessions', 0, 0],
+        ['connect_sessions', 0, 0],
+        ['audit', 1, 0],
+      ],
+    );
+    assert.deepEqual(
+      health.quarantined_recent.map((r) => [r.projection, r.stream_seq]),
+      [['audit', bad]],
+    );
 
     // GET /api/health (public): lag and quarantine, without subjects or messages for an anonymous caller.
     const app = Fastify();
@@ -141,7 +170,10 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     const before = await rowsOf();
     const rebuilt = await rebuildProjection({ nc: backbone!.nc, db, def: projections.find((p) => p.name === 'audit')! });
     assert.ok(rebuilt.ok, rebuilt.ok ? '' : rebuilt.error.message);
-    assert.deepEqual((await rowsOf()).map((r) => [r.id, r.hash]), before.map((r) => [r.id, r.hash]));
+    assert.deepEqual(
+      (await rowsOf()).map((r) => [r.id, r.hash]),
+      before.map((r) => [r.id, r.hash]),
+    );
     assert.equal((await quarantinedAudit(db)).size, 1);
   });
 
@@ -150,24 +182,40 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     await pub(subjects.command(A, 'switchSession'), message({ switchSession: { targetSessionId: 2, fromSessionId: 1, viewerId: 'cs-9' } }, { id: cmd, agentId: A, actor: ann }));
     // Before answering, the agent publishes facts of its own under the command's id (another Nats-Msg-Id, so JetStream keeps them).
     await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-next', state: pb.AgentState.AGENT_STOPPING } }, { id: cmd, agentId: A }), 'forged-1');
-    const answer = await pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-9', durationMs: 12 } }, { agentId: A, correlationId: cmd }));
+    const answer = await pub(
+      subjects.agentEvent(A, 'switched'),
+      message({ sessionSwitched: { ok: true, fromSessionId: 1, toSessionId: 2, viewerId: 'cs-9', durationMs: 12 } }, { agentId: A, correlationId: cmd }),
+    );
     assert.ok(await w('audit').caughtUp(answer, LIVE_MS));
     const row = await db.selectFrom('events').selectAll().where('id', '=', cmd).executeTakeFirstOrThrow();
     assert.deepEqual([row.event_type, row.agent_id, Number(row.seq), row.user_name], ['session_switched', A, answer, 'ann']);
     const forged = await db.selectFrom('events').select(['id', 'event_type']).where('id', 'like', `agent:${A}:%`).where('id', 'like', `%${cmd}`).orderBy('seq').execute();
-    assert.deepEqual(forged.map((r) => r.event_type), ['agent_offline'], 'the agent\'s own fact is a row in its namespace');
+    assert.deepEqual(
+      forged.map((r) => r.event_type),
+      ['agent_offline'],
+      "the agent's own fact is a row in its namespace",
+    );
   });
 
-  it('another agent\'s result does not close a command sent to this agent', async () => {
+  it("another agent's result does not close a command sent to this agent", async () => {
     const cmd = 'cmd-other-agent';
     await pub(subjects.command(A, 'switchSession'), message({ switchSession: { targetSessionId: 3, fromSessionId: 2, viewerId: 'cs-9' } }, { id: cmd, agentId: A, actor: ann }));
-    await pub(subjects.agentEvent(B, 'switched'), message({ sessionSwitched: { ok: false, fromSessionId: 2, toSessionId: 3, viewerId: 'cs-9', error: { code: 'SESSION_NOT_FOUND', message: 'forged' } } }, { agentId: B, correlationId: cmd }));
-    const answer = await pub(subjects.agentEvent(A, 'switched'), message({ sessionSwitched: { ok: true, fromSessionId: 2, toSessionId: 3, viewerId: 'cs-9', durationMs: 9 } }, { agentId: A, correlationId: cmd }));
+    await pub(
+      subjects.agentEvent(B, 'switched'),
+      message({ sessionSwitched: { ok: false, fromSessionId: 2, toSessionId: 3, viewerId: 'cs-9', error: { code: 'SESSION_NOT_FOUND', message: 'forged' } } }, { agentId: B, correlationId: cmd }),
+    );
+    const answer = await pub(
+      subjects.agentEvent(A, 'switched'),
+      message({ sessionSwitched: { ok: true, fromSessionId: 2, toSessionId: 3, viewerId: 'cs-9', durationMs: 9 } }, { agentId: A, correlationId: cmd }),
+    );
     assert.ok(await w('audit').caughtUp(answer, LIVE_MS));
     const row = await db.selectFrom('events').selectAll().where('id', '=', cmd).executeTakeFirstOrThrow();
     assert.deepEqual([row.event_type, row.agent_id, Number(row.seq), row.details.ok], ['session_switched', A, answer, true]);
     const other = await db.selectFrom('events').selectAll().where('agent_id', '=', B).execute();
-    assert.deepEqual(other.map((r) => [r.event_type, r.correlation_id, r.details.request_seen]), [['session_switch_failed', cmd, false]]);
+    assert.deepEqual(
+      other.map((r) => [r.event_type, r.correlation_id, r.details.request_seen]),
+      [['session_switch_failed', cmd, false]],
+    );
   });
 
   it('finding 7: verify fails with `lagging` while the audit checkpoint stays behind the stream, and passes once it catches up', async () => {
@@ -179,7 +227,11 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     assert.match(lag[0]!.detail, new RegExp(`at seq ${behind - 1}, 1 events behind the stream's last seq ${behind}`));
     workers.set('audit', await startProjection(projections.find((p) => p.name === 'audit')!, { nc: backbone!.nc, db }));
     const v2 = await verifyAudit(backbone!.nc, db, { graceMs: LIVE_MS });
-    assert.deepEqual(v2.findings.map((f) => f.kind), ['quarantined'], 'caught up: only the quarantined event of the earlier test remains');
+    assert.deepEqual(
+      v2.findings.map((f) => f.kind),
+      ['quarantined'],
+      'caught up: only the quarantined event of the earlier test remains',
+    );
     assert.equal(v2.checkpoint, behind);
   });
 });

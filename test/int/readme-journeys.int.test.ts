@@ -29,8 +29,12 @@ function run(dataDir: string, cmd: string, args: string[], extraEnv: NodeJS.Proc
   const proc = spawn(cmd, args, { cwd: repo, env, detached: true });
   let out = '';
   let err = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { err += d; });
+  proc.stdout.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
   const exit = new Promise<number>((r) => proc.on('close', (code, signal) => r(code ?? (signal ? 128 : -1))));
   return { proc, out: () => out, err: () => err, exit };
 }
@@ -65,10 +69,15 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
   it('auditor: audit verify exits 0 and audit replay prints the rows', async () => {
     const password = /Sign in as: admin \/ (\S+)/.exec(stack.out())![1]!;
     await login(url, 'admin', password);
-    const verified = await eventually(async () => {
-      const v = guruconnect(dataDir, 'audit', 'verify');
-      return (await v.exit) === 0 ? v : undefined;
-    }, 'audit verify exit 0', 60_000, 1000);
+    const verified = await eventually(
+      async () => {
+        const v = guruconnect(dataDir, 'audit', 'verify');
+        return (await v.exit) === 0 ? v : undefined;
+      },
+      'audit verify exit 0',
+      60_000,
+      1000,
+    );
     assert.match(verified.err(), /: OK/);
     const replay = guruconnect(dataDir, 'audit', 'replay', '--type', 'login');
     assert.equal(await replay.exit, 0, replay.err());
@@ -105,9 +114,17 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     const second = await startUserDisplays(['gc-journey-ben']);
     try {
       await until('a decoded session list in events tail', () => /"type":"sessionList"/.test(tail.out()));
-      const line = JSON.parse(tail.out().split('\n').find((l) => l.includes('"sessionList"'))!) as { subject: string; payload: { sessions?: Array<{ userName: string }> } };
+      const line = JSON.parse(
+        tail
+          .out()
+          .split('\n')
+          .find((l) => l.includes('"sessionList"'))!,
+      ) as { subject: string; payload: { sessions?: Array<{ userName: string }> } };
       assert.match(line.subject, /^gc\.agent\.[^.]+\.sessions$/);
-      assert.ok(line.payload.sessions?.some((s) => s.userName === 'gc-journey-ann' || s.userName === 'gc-journey-ben'), tail.out());
+      assert.ok(
+        line.payload.sessions?.some((s) => s.userName === 'gc-journey-ann' || s.userName === 'gc-journey-ben'),
+        tail.out(),
+      );
       await until('the example prints the logon', () => /logon\s+\S+\s+session \d+ gc-journey-ben/.test(example.out()));
     } finally {
       await second.stop();
@@ -148,11 +165,12 @@ describe('README journeys of the auditor and of automation (whole stack, spawned
     const created = await admin.post<{ id: string; token: string }>('/api/tokens', { name: 'nightly', user: 'ci-bot', expires_in_days: 90 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const agentId = (await admin.get<{ machines: Array<{ agent_id: string }> }>('/api/machines')).body.machines[0]!.agent_id;
-    const exec = () => fetch(`${url}/api/machines/${agentId}/backstage/exec`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${created.body.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ command: 'echo nightly-ok', shell: 'sh' }),
-    });
+    const exec = () =>
+      fetch(`${url}/api/machines/${agentId}/backstage/exec`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${created.body.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'echo nightly-ok', shell: 'sh' }),
+      });
     const ran = await exec();
     const body = (await ran.json()) as { stdout?: string; output?: string };
     assert.equal(ran.status, 200, JSON.stringify(body));

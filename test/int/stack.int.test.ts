@@ -33,10 +33,14 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     admin = await login(stack.url, stack.admin.name, stack.admin.password);
     // Every case may run alone: each needs the agent's report of both displays in the read model
     // (a switch or a watch checks its target there).
-    await eventually(async () => {
-      const r = await admin.get<{ sessions: Session[] }>(`/api/machines/${agentId}/windows-sessions`);
-      return r.status === 200 && displays.displays.every((d) => r.body.sessions?.some((x) => x.station === d.name)) ? true : undefined;
-    }, 'both displays in the read model', 30_000);
+    await eventually(
+      async () => {
+        const r = await admin.get<{ sessions: Session[] }>(`/api/machines/${agentId}/windows-sessions`);
+        return r.status === 200 && displays.displays.every((d) => r.body.sessions?.some((x) => x.station === d.name)) ? true : undefined;
+      },
+      'both displays in the read model',
+      30_000,
+    );
   });
   after(async () => {
     await stack?.stop();
@@ -86,7 +90,10 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
     const body = (await health.json()) as { status: string; nats: boolean; database: boolean; read_side: { projections: Array<{ name: string }> } | null };
     assert.deepEqual([body.status, body.nats, body.database], ['ok', true, true]);
     // Every projection that has run, by name (the gateway reads them from the checkpoints, not from projections/).
-    assert.deepEqual(body.read_side?.projections.map((p) => p.name), ['audit', 'connect_sessions', 'machines', 'windows_sessions']);
+    assert.deepEqual(
+      body.read_side?.projections.map((p) => p.name),
+      ['audit', 'connect_sessions', 'machines', 'windows_sessions'],
+    );
     const doc = (await (await fetch(`${stack.url}/api/docs/json`)).json()) as { paths: Record<string, unknown> };
     assert.ok(doc.paths['/api/machines/{agentId}/windows-sessions']);
   });
@@ -143,7 +150,7 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
   });
 
   it('runs a backstage command as admin and audits it; refuses an operator', async () => {
-    const r = await admin.post<{ stdout: string; exit_code: number }>(`/api/machines/${agentId}/backstage/exec`, { command: "printf 'hi %s' \"$((6*7))\"" });
+    const r = await admin.post<{ stdout: string; exit_code: number }>(`/api/machines/${agentId}/backstage/exec`, { command: 'printf \'hi %s\' "$((6*7))"' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.stdout, 'hi 42');
     assert.equal(r.body.exit_code, 0);
@@ -180,9 +187,13 @@ describe('stack: machines and their sessions end to end', { timeout: 180_000 }, 
 
   it('shows the machine offline when its agent stops', async () => {
     await stack.services.agent!.stop();
-    await eventually(async () => {
-      const r = await admin.get<{ machines: Machine[] }>('/api/machines');
-      return r.body.machines.find((x) => x.agent_id === agentId && !x.online);
-    }, 'the machine offline', 20_000);
+    await eventually(
+      async () => {
+        const r = await admin.get<{ machines: Machine[] }>('/api/machines');
+        return r.body.machines.find((x) => x.agent_id === agentId && !x.online);
+      },
+      'the machine offline',
+      20_000,
+    );
   });
 });

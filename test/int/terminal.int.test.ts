@@ -40,7 +40,9 @@ async function viewer(url: string, agentId: string, token: string) {
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; output so far:\n${output}\nmessages: ${JSON.stringify(messages.filter((m) => m.t !== 'terminal.output' && m.t !== 'sessions')).slice(0, 2000)}`));
+        reject(
+          new Error(`timed out waiting for ${what}; output so far:\n${output}\nmessages: ${JSON.stringify(messages.filter((m) => m.t !== 'terminal.output' && m.t !== 'sessions')).slice(0, 2000)}`),
+        );
       }, timeoutMs);
       waiters.add(check);
       check();
@@ -124,12 +126,17 @@ describe('backstage interactive terminal over the whole stack', { timeout: 120_0
   it('resizes the pty (stty size follows)', async () => {
     v.send({ t: 'terminal.resize', cols: 132, rows: 43 });
     // The resize is applied asynchronously by the agent: ask until the shell sees it.
-    const size = await eventually(async () => {
-      const from = v.output.length;
-      v.send({ t: 'terminal.input', data: 'stty size\r' });
-      const m = await v.outputMatch(/\n(\d+ \d+)\n/, from);
-      return m[1] === '43 132' ? m[1] : undefined;
-    }, 'stty size 43 132', 15_000, 300);
+    const size = await eventually(
+      async () => {
+        const from = v.output.length;
+        v.send({ t: 'terminal.input', data: 'stty size\r' });
+        const m = await v.outputMatch(/\n(\d+ \d+)\n/, from);
+        return m[1] === '43 132' ? m[1] : undefined;
+      },
+      'stty size 43 132',
+      15_000,
+      300,
+    );
     assert.equal(size, '43 132');
   });
 
@@ -185,7 +192,10 @@ describe('backstage interactive terminal over the whole stack', { timeout: 120_0
       ov.send({ t: 'terminal.open', cols: 80, rows: 24 });
       const e = await ov.message('error', (m) => m.req === 'terminal');
       assert.equal(e.error_code, 'FORBIDDEN');
-      assert.equal(ov.messages.some((m) => m.t === 'terminal.opened'), false);
+      assert.equal(
+        ov.messages.some((m) => m.t === 'terminal.opened'),
+        false,
+      );
       await eventually(async () => {
         const a = await admin.get<{ events: { event_type: string; user_name: string; details: Record<string, unknown> }[] }>('/api/audit?limit=200');
         return a.body.events.find((x) => x.event_type === 'access_denied' && x.user_name === 'otto' && x.details.action === 'terminal.open');

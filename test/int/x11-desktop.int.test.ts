@@ -18,7 +18,11 @@ const x = () => {
 const probes: bigint[] = [];
 
 const onDisplay = (d: UserDisplay, ...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: d.name }, encoding: 'utf8' });
-const mouseAt = (d: UserDisplay) => onDisplay(d, 'getmouselocation').match(/x:(\d+) y:(\d+)/)!.slice(1).map(Number);
+const mouseAt = (d: UserDisplay) =>
+  onDisplay(d, 'getmouselocation')
+    .match(/x:(\d+) y:(\d+)/)!
+    .slice(1)
+    .map(Number);
 
 before(async () => {
   const started = await startUserDisplays(['gc-alice', 'gc-bob']);
@@ -160,14 +164,20 @@ test('capture loop sends a keyframe, then only the tiles around a small drawn re
     const key = await waitFor(() => true);
     assert.equal(key.keyframe, true);
     assert.equal(key.epoch, 5);
-    assert.equal(key.tiles!.reduce((n, t) => n + t.width! * t.height!, 0), 1024 * 768);
+    assert.equal(
+      key.tiles!.reduce((n, t) => n + t.width! * t.height!, 0),
+      1024 * 768,
+    );
     const gc = l.XCreateGC(dpy, l.XDefaultRootWindow(dpy), 0n, null);
     l.XSetForeground(dpy, gc, 0x00ff00n);
     l.XFillRectangle(dpy, l.XDefaultRootWindow(dpy), gc, 300, 200, 20, 20);
     l.XFreeGC(dpy, gc);
     l.XSync(dpy, 0);
     const delta = await waitFor((f) => !f.keyframe);
-    assert.deepEqual(delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]), [[256, 192, 64, 64]]);
+    assert.deepEqual(
+      delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]),
+      [[256, 192, 64, 64]],
+    );
     assert.equal(delta.tiles![0]!.encoding, 0); // TILE_JPEG
   } finally {
     await loop.stop();

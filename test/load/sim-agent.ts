@@ -62,8 +62,12 @@ export interface SimAgent {
 /** Two capturable console sessions with distinct users (switch targets 1 and 2). */
 export function defaultSessions(tag: string): SimSession[] {
   return [1, 2].map((id) => ({
-    sessionId: id, userName: `${tag}-u${id}`, state: pb.SessionState.SESSION_ACTIVE, type: pb.WindowsSessionType.SESSION_CONSOLE,
-    stationName: `:${id - 1}`, capturable: true,
+    sessionId: id,
+    userName: `${tag}-u${id}`,
+    state: pb.SessionState.SESSION_ACTIVE,
+    type: pb.WindowsSessionType.SESSION_CONSOLE,
+    stationName: `:${id - 1}`,
+    capturable: true,
   }));
 }
 
@@ -104,9 +108,17 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
     stats.heartbeats++;
     return publish('status', {
       agentStatus: {
-        version: 'sim', hostname: o.hostname ?? agentId, osVersion: 'sim', platform: 'linux', elevated: true, currentSessionId: current,
-        sessions: { sessions, currentSessionId: current }, uptimeSecs: Math.round((Date.now() - startedAtMs) / 1000),
-        heartbeatIntervalMs: o.heartbeatMs, state, startedAtMs,
+        version: 'sim',
+        hostname: o.hostname ?? agentId,
+        osVersion: 'sim',
+        platform: 'linux',
+        elevated: true,
+        currentSessionId: current,
+        sessions: { sessions, currentSessionId: current },
+        uptimeSecs: Math.round((Date.now() - startedAtMs) / 1000),
+        heartbeatIntervalMs: o.heartbeatMs,
+        state,
+        startedAtMs,
       },
     });
   };
@@ -122,12 +134,20 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
         const ok = sessions.some((s) => s.sessionId === target);
         const from = current;
         if (ok) current = target;
-        await publish('switched', {
-          sessionSwitched: {
-            ok, fromSessionId: from, toSessionId: target, viewerId: msg.switchSession!.viewerId || 'automation', durationMs: 1,
-            error: ok ? null : { code: 'SESSION_NOT_FOUND', message: `no session ${target}` },
+        await publish(
+          'switched',
+          {
+            sessionSwitched: {
+              ok,
+              fromSessionId: from,
+              toSessionId: target,
+              viewerId: msg.switchSession!.viewerId || 'automation',
+              durationMs: 1,
+              error: ok ? null : { code: 'SESSION_NOT_FOUND', message: `no session ${target}` },
+            },
           },
-        }, msg.meta.id);
+          msg.meta.id,
+        );
         if (ok && from !== target) await publishSessions();
         return;
       }
@@ -135,9 +155,10 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
         const c = msg.backstageCommand!;
         if (o.backstageMs) await new Promise((r) => setTimeout(r, o.backstageMs));
         const type = c.commandType ?? 0;
-        const out: guruconnect.BackstageOutput.$Properties = type === pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND
-          ? { commandType: type, final: true, commandOutput: { stdout: '', stderr: '', exitCode: 0, durationMs: o.backstageMs ?? 0, outputBytes: 4 } }
-          : { commandType: type, final: true, systemInfo: { hostname: agentId, platform: 'linux', agentVersion: 'sim' } };
+        const out: guruconnect.BackstageOutput.$Properties =
+          type === pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND
+            ? { commandType: type, final: true, commandOutput: { stdout: '', stderr: '', exitCode: 0, durationMs: o.backstageMs ?? 0, outputBytes: 4 } }
+            : { commandType: type, final: true, systemInfo: { hostname: agentId, platform: 'linux', agentVersion: 'sim' } };
         if (type === pb.BackstageCommandType.BACKSTAGE_EXEC_COMMAND) {
           await publish('backstageOutput', { backstageOutput: { commandType: type, chunk: { stream: pb.OutputStream.STDOUT, data: 'sim\n', seq: 0 } } }, msg.meta.id);
         }

@@ -94,7 +94,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: 4, application_name: 'gc-load' });
   const auth = await prepareNatsAuth(o.natsAuthDir);
   const rss = { start: rssMb(o.gatewayPid), max: 0, end: 0 };
-  const rssTimer = setInterval(() => { rss.max = Math.max(rss.max, rssMb(o.gatewayPid)); }, 1000);
+  const rssTimer = setInterval(() => {
+    rss.max = Math.max(rss.max, rssMb(o.gatewayPid));
+  }, 1000);
 
   const t0 = Date.now();
   const ids = Array.from({ length: o.agents }, (_, i) => `load-${run}-${i}`);

@@ -35,7 +35,12 @@ describe('fault: agent killed mid-command', { timeout: 120_000 }, () => {
   after(async () => {
     // The command's shell outlives its killed agent: end it by the pid it wrote.
     const pidFile = join(dir, 'cmd.pid');
-    if (existsSync(pidFile)) try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL'); } catch { /* already gone */ }
+    if (existsSync(pidFile))
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -53,7 +58,9 @@ describe('fault: agent killed mid-command', { timeout: 120_000 }, () => {
 
     const r = await pending;
     const answeredAfterMs = Date.now() - killedAt;
-    console.log(`agent killed ${killedAt - started} ms into the command; the caller got ${r.status} ${r.body.error_code} ${answeredAfterMs} ms later (heartbeat ${heartbeatMs} ms, command deadline 125 s)`);
+    console.log(
+      `agent killed ${killedAt - started} ms into the command; the caller got ${r.status} ${r.body.error_code} ${answeredAfterMs} ms later (heartbeat ${heartbeatMs} ms, command deadline 125 s)`,
+    );
     assert.equal(r.status, 503, JSON.stringify(r.body));
     assert.equal(r.body.error_code, 'AGENT_OFFLINE');
     // The gateway waits out its allowance of missed beats (never less), then answers within about
@@ -69,12 +76,16 @@ describe('fault: agent killed mid-command', { timeout: 120_000 }, () => {
       return m.body.online === false ? true : undefined;
     }, 'the machine offline');
 
-    const rows = await eventually(async () => {
-      const a = await admin.get<{ events: AuditRow[] }>(`/api/audit?agent=${agentId}&limit=200`);
-      const failed = a.body.events.find((e) => e.event_type === 'backstage_command' && e.details.error_code === 'AGENT_OFFLINE');
-      const offline = a.body.events.find((e) => e.event_type === 'agent_offline');
-      return failed && offline ? { failed, offline } : undefined;
-    }, 'audit rows for the failed command and agent_offline', 30_000);
+    const rows = await eventually(
+      async () => {
+        const a = await admin.get<{ events: AuditRow[] }>(`/api/audit?agent=${agentId}&limit=200`);
+        const failed = a.body.events.find((e) => e.event_type === 'backstage_command' && e.details.error_code === 'AGENT_OFFLINE');
+        const offline = a.body.events.find((e) => e.event_type === 'agent_offline');
+        return failed && offline ? { failed, offline } : undefined;
+      },
+      'audit rows for the failed command and agent_offline',
+      30_000,
+    );
     assert.equal(rows.failed.details.failed_by, 'gateway');
     assert.equal(rows.failed.details.ok, false);
     assert.equal(rows.offline.details.reason, 'heartbeat timeout');

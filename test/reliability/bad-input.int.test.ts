@@ -47,7 +47,13 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
 
   const garbage = (): Uint8Array[] => {
     const valid = encode(message({ backstageCommand: { commandText: 'echo hi' } }, { agentId }));
-    return [new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), valid.slice(0, valid.length - 3), new Uint8Array(0), new TextEncoder().encode('{"json": true}'), new Uint8Array(MAX_MESSAGE_BYTES - 1024).fill(0x0a)];
+    return [
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      valid.slice(0, valid.length - 3),
+      new Uint8Array(0),
+      new TextEncoder().encode('{"json": true}'),
+      new Uint8Array(MAX_MESSAGE_BYTES - 1024).fill(0x0a),
+    ];
   };
 
   it('the agent rejects malformed, truncated, oversized and foreign commands and keeps working', async () => {
@@ -78,8 +84,14 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
     const log = readFileSync(join(dir, 'logs', 'agent.log'), 'utf8');
     const rejected = log.split('\n').filter((l) => l.includes('rejected command'));
     assert.equal(rejected.length, 5 * garbage().length + 2, `each bad command was rejected and logged:\n${rejected.join('\n')}`);
-    assert.ok(rejected.some((l) => l.includes('meta.agent_id "someone-else" does not match')), 'the forgery for another agent was refused for that');
-    assert.ok(rejected.some((l) => /payload backstageCommand does not belong on \S+switch-session/.test(l)), 'the payload on the wrong subject was refused for that');
+    assert.ok(
+      rejected.some((l) => l.includes('meta.agent_id "someone-else" does not match')),
+      'the forgery for another agent was refused for that',
+    );
+    assert.ok(
+      rejected.some((l) => /payload backstageCommand does not belong on \S+switch-session/.test(l)),
+      'the payload on the wrong subject was refused for that',
+    );
     assert.equal(stack.services.agent!.proc.exitCode, null);
   });
 
@@ -95,8 +107,12 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
       // Oversized for our codec (1 MB): the server's max_payload is the same limit, so it is refused at publish.
       await assert.rejects(async () => js.publish(subjects.agentEvent('bad-input-sim' as AgentId, 'sessions'), new Uint8Array(1_500_000).fill(0x0a)), /max_payload/);
       const big = Array.from({ length: 10_000 }, (_, i) => ({
-        sessionId: i + 1, userName: `${UNICODE_NAMES[i % UNICODE_NAMES.length]}-${i}`, state: pb.SessionState.SESSION_ACTIVE,
-        type: pb.WindowsSessionType.SESSION_RDP, stationName: `RDP-Tcp#${i}`, capturable: i % 2 === 0,
+        sessionId: i + 1,
+        userName: `${UNICODE_NAMES[i % UNICODE_NAMES.length]}-${i}`,
+        state: pb.SessionState.SESSION_ACTIVE,
+        type: pb.WindowsSessionType.SESSION_RDP,
+        stationName: `RDP-Tcp#${i}`,
+        capturable: i % 2 === 0,
       }));
       const seq = await sim.setSessions(big);
       await waitForCheckpoint(db, 'windows_sessions', seq);

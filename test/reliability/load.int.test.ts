@@ -26,15 +26,24 @@ describe('load: 100 agents and 5 viewers through the whole stack', { timeout: 24
 
   it('answers every command, projects every event and loses nothing', async () => {
     const report = await runLoad({
-      gatewayUrl: stack.url, natsUrl: stack.natsUrl, databaseUrl: stack.databaseUrl, natsAuthDir: stack.natsAuthDir, natsCa: stack.natsCa,
-      admin: stack.admin, gatewayPid: stack.services.gateway!.proc.pid,
-      agents: 100, viewers: 5, durationMs: 20_000, heartbeatMs: 1000, sessionChangeMs: 5000,
+      gatewayUrl: stack.url,
+      natsUrl: stack.natsUrl,
+      databaseUrl: stack.databaseUrl,
+      natsAuthDir: stack.natsAuthDir,
+      natsCa: stack.natsCa,
+      admin: stack.admin,
+      gatewayPid: stack.services.gateway!.proc.pid,
+      agents: 100,
+      viewers: 5,
+      durationMs: 20_000,
+      heartbeatMs: 1000,
+      sessionChangeMs: 5000,
       log: (m) => console.log(`[load] ${m}`),
     });
     console.log(formatReport(report));
     assert.deepEqual(report.errorSamples, []);
     assert.equal(report.errors, 0);
-    assert.equal(report.lostEvents, 0, 'every machines row reached its agent\'s last event');
+    assert.equal(report.lostEvents, 0, "every machines row reached its agent's last event");
     assert.equal(report.lostAuditRows, 0, 'every command has its audit row');
     assert.equal(report.duplicatedCommands, 0);
     assert.ok(report.commands.switch > 0 && report.commands.backstage > 0, 'the viewers issued both kinds of command');

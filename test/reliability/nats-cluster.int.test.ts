@@ -39,7 +39,10 @@ function routeProbe(port: number, cert?: { ca: string; cert: string; key: string
     });
     s.on('error', (e) => (cert && !got ? reject(e) : undefined));
     s.on('close', () => resolve(got));
-    setTimeout(() => { s.destroy(); reject(new Error(`route port ${port} neither answered nor closed: ${got}`)); }, 10_000).unref();
+    setTimeout(() => {
+      s.destroy();
+      reject(new Error(`route port ${port} neither answered nor closed: ${got}`));
+    }, 10_000).unref();
   });
 }
 
@@ -62,7 +65,10 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
     let nc: Awaited<ReturnType<typeof connectBus>> | undefined;
     try {
       cluster = await startNatsCluster({ dir, tls, extraConfig: (nodeDir) => auth.configFragment(join(nodeDir, 'resolver')) });
-      assert.ok(cluster.urls.every((u) => u.startsWith('tls://')), cluster.urls.join(' '));
+      assert.ok(
+        cluster.urls.every((u) => u.startsWith('tls://')),
+        cluster.urls.join(' '),
+      );
       // Routes are TLS too: the cluster block of every node carries its own tls { }, and the route
       // port announces it before anything else is said.
       const conf = readFileSync(cluster.nodes[0]!.confFile, 'utf8');
@@ -70,7 +76,7 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
       const routePort = Number(/^cluster \{[^\n]*listen: "127\.0\.0\.1:(\d+)"/m.exec(conf)?.[1]);
       assert.equal(await routeProbe(routePort), '', 'a plain-text peer hears nothing and is hung up on');
       const peer = { ca: readFileSync(tls.caFile, 'utf8'), cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') };
-      assert.match(await routeProbe(routePort, peer), /^INFO \{.*"cluster":"gc"/, 'a peer with the CA\'s certificate is spoken to over TLS');
+      assert.match(await routeProbe(routePort, peer), /^INFO \{.*"cluster":"gc"/, "a peer with the CA's certificate is spoken to over TLS");
       nc = await connectBus({ servers: cluster.urls, name: 'cluster-test', credsFile: await auth.credsFor('launcher'), caFile: tls.caFile });
       // The meta leader needs a moment after the nodes start.
       const jsm = await eventually(() => jetstreamManager(nc!), 'JetStream in the cluster', 30_000, 500);
@@ -114,7 +120,9 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
         if (killedAt && !recoveredMs) recoveredMs = Date.now() - killedAt;
       }
       const after = await jsm.streams.info(Streams.events.name);
-      console.log(`killed leader ${leader} after 1000 of ${total} writes; first batch after the kill acked in ${recoveredMs} ms; ${retries} publish retries; new leader ${after.cluster?.leader}; total ${Date.now() - t0} ms`);
+      console.log(
+        `killed leader ${leader} after 1000 of ${total} writes; first batch after the kill acked in ${recoveredMs} ms; ${retries} publish retries; new leader ${after.cluster?.leader}; total ${Date.now() - t0} ms`,
+      );
       assert.notEqual(after.cluster?.leader, leader);
 
       // Exactly the ids published, once each (retries were deduplicated by Nats-Msg-Id).
@@ -148,20 +156,31 @@ describe('fault: one node of a 3-node NATS cluster dies', { timeout: 180_000 }, 
     const stack = await startStack({ dataDir: dir, port: 0, agentId: 'cluster-agent', heartbeatMs: 500, fastPostgres: true, cluster: true });
     try {
       assert.equal(stack.natsUrls.length, 3);
-      assert.ok(stack.natsUrls.every((u) => u.startsWith('tls://')), stack.natsUrls.join(' '));
+      assert.ok(
+        stack.natsUrls.every((u) => u.startsWith('tls://')),
+        stack.natsUrls.join(' '),
+      );
       const admin = await login(stack.url, stack.admin.name, stack.admin.password);
       await eventually(async () => ((await admin.get<{ online: boolean }>('/api/machines/cluster-agent')).body.online ? true : undefined), 'the agent online');
       await stack.cluster!.stopNode(0, true);
       const killedAt = Date.now();
       // Heartbeats keep flowing through the other nodes: a fresh last_seen after the kill.
-      await eventually(async () => {
-        const m = await admin.get<{ online: boolean; last_seen: string }>('/api/machines/cluster-agent');
-        return m.body.online && Date.parse(m.body.last_seen) > killedAt + 1000 ? true : undefined;
-      }, 'heartbeats after node 0 died', 60_000);
-      const r = await eventually(async () => {
-        const x = await admin.post<{ stdout: string }>('/api/machines/cluster-agent/backstage/exec', { command: 'echo via-cluster' });
-        return x.status === 200 ? x : undefined;
-      }, 'a command through the surviving nodes', 60_000);
+      await eventually(
+        async () => {
+          const m = await admin.get<{ online: boolean; last_seen: string }>('/api/machines/cluster-agent');
+          return m.body.online && Date.parse(m.body.last_seen) > killedAt + 1000 ? true : undefined;
+        },
+        'heartbeats after node 0 died',
+        60_000,
+      );
+      const r = await eventually(
+        async () => {
+          const x = await admin.post<{ stdout: string }>('/api/machines/cluster-agent/backstage/exec', { command: 'echo via-cluster' });
+          return x.status === 200 ? x : undefined;
+        },
+        'a command through the surviving nodes',
+        60_000,
+      );
       console.log(`stack on the cluster: node 0 killed, commands work again ${Date.now() - killedAt} ms later`);
       assert.equal(r.body.stdout, 'via-cluster\n');
     } finally {

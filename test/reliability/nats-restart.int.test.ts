@@ -75,10 +75,14 @@ describe('fault: nats-server restarted under traffic', { timeout: 150_000 }, () 
       await nc.flush();
 
       // New commands work once everyone has reconnected (recovery time = until the first succeeds).
-      const next = await eventually(async () => {
-        const r = await admin.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo after-restart' });
-        return r.status === 200 ? r : undefined;
-      }, 'a new command after the restart', 30_000);
+      const next = await eventually(
+        async () => {
+          const r = await admin.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo after-restart' });
+          return r.status === 200 ? r : undefined;
+        },
+        'a new command after the restart',
+        30_000,
+      );
       console.log(`first new command succeeded ${Date.now() - up} ms after nats-server was back`);
       assert.equal(next.body.stdout, 'after-restart\n');
 
@@ -90,8 +94,13 @@ describe('fault: nats-server restarted under traffic', { timeout: 150_000 }, () 
 
       // Both repeats reached the agent and were refused as already run (it logs each refusal with the
       // command's id); the command's first line is its only one.
-      const refusals = () => readFileSync(join(dir, 'logs', 'agent.log'), 'utf8').split('\n').filter((l) => l.includes(`refused stored command ${cmd.value.meta.id} `) && l.includes('already run'));
-      await eventually(async () => (refusals().length >= 2 ? true : undefined), 'the agent refusing both repeats', 10_000).catch((e: Error) => assert.fail(`${e.message}; refusals logged: ${JSON.stringify(refusals())}`));
+      const refusals = () =>
+        readFileSync(join(dir, 'logs', 'agent.log'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(`refused stored command ${cmd.value.meta.id} `) && l.includes('already run'));
+      await eventually(async () => (refusals().length >= 2 ? true : undefined), 'the agent refusing both repeats', 10_000).catch((e: Error) =>
+        assert.fail(`${e.message}; refusals logged: ${JSON.stringify(refusals())}`),
+      );
       assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n'), ['run'], 'the command ran exactly once');
     } finally {
       await nc.close();

@@ -76,7 +76,10 @@ describe('fault: PostgreSQL down for ~30 s', { timeout: 180_000 }, () => {
       try {
         await waitForCheckpoint(db, 'audit', beforeRestart).catch((e: Error) => {
           // Show what the projection worker said, so a stall can be diagnosed from the CI log.
-          const log = readFileSync(join(dir, 'logs', 'projections.log'), 'utf8').split('\n').slice(-40).join('\n');
+          const log = readFileSync(join(dir, 'logs', 'projections.log'), 'utf8')
+            .split('\n')
+            .slice(-40)
+            .join('\n');
           console.log(`--- last lines of projections.log:\n${log}`);
           throw e;
         });
@@ -88,13 +91,19 @@ describe('fault: PostgreSQL down for ~30 s', { timeout: 180_000 }, () => {
           lastRead = x;
           return x.status === 200 ? x : undefined;
         }, 'reads served again').catch((e: Error) => assert.fail(`${e.message}; last answer ${JSON.stringify(lastRead)}`));
-        console.log(`postgres down ${upAt - downAt} ms; ${probeIds.length} audit events and agent heartbeats published meanwhile; projections caught up ${caughtUpMs} ms after restart; reads ok ${Date.now() - upAt} ms after`);
+        console.log(
+          `postgres down ${upAt - downAt} ms; ${probeIds.length} audit events and agent heartbeats published meanwhile; projections caught up ${caughtUpMs} ms after restart; reads ok ${Date.now() - upAt} ms after`,
+        );
         assert.equal(okRead.body.online, true);
 
         // Every probe exactly once, in stream order, and nothing else under that type.
         const rows = await db.query<{ id: string; seq: string }>("select id, seq from events where event_type = 'reliability_probe' order by seq");
         assert.equal(rows.rowCount, probeIds.length);
-        assert.deepEqual(rows.rows.map((x) => x.id), probeIds, 'all probe rows, once each, in publish order');
+        assert.deepEqual(
+          rows.rows.map((x) => x.id),
+          probeIds,
+          'all probe rows, once each, in publish order',
+        );
         const dupes = await db.query('select id from events group by id having count(*) > 1');
         assert.equal(dupes.rowCount, 0);
 

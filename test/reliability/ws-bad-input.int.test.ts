@@ -122,12 +122,16 @@ describe('bad input on the viewer WebSocket', { timeout: 120_000 }, () => {
     const c = open(`${base}/ws/viewer/${agentId}`, token);
     await c.opened;
     await c.waitFor((m) => m.t === 'hello');
-    const watched = await eventually(async () => {
-      const from = c.messages.length;
-      c.ws.send(JSON.stringify({ t: 'watch', session_id: session }));
-      const m = await c.waitFor((x) => x.t === 'watching' || x.t === 'error', from);
-      return m.t === 'watching' ? m : undefined;
-    }, `watching session ${session}`, 30_000);
+    const watched = await eventually(
+      async () => {
+        const from = c.messages.length;
+        c.ws.send(JSON.stringify({ t: 'watch', session_id: session }));
+        const m = await c.waitFor((x) => x.t === 'watching' || x.t === 'error', from);
+        return m.t === 'watching' ? m : undefined;
+      },
+      `watching session ${session}`,
+      30_000,
+    );
     assert.equal((watched as { control?: boolean }).control, true, 'an admin controls the session');
     const flood = 5000;
     for (let i = 0; i < flood; i++) c.ws.send(JSON.stringify({ t: 'input', session_id: session, mouse: { x: i % 500, y: 1, buttons: 0 } }));
@@ -135,7 +139,11 @@ describe('bad input on the viewer WebSocket', { timeout: 120_000 }, () => {
     c.ws.send(JSON.stringify({ t: 'sessions' }));
     await c.waitFor((m) => m.t === 'sessions', from, 30_000);
     assert.equal(c.closeCode, undefined, 'the socket stays open');
-    assert.deepEqual(c.messages.filter((m) => m.t === 'error'), [], 'input is dropped silently, not answered with errors');
+    assert.deepEqual(
+      c.messages.filter((m) => m.t === 'error'),
+      [],
+      'input is dropped silently, not answered with errors',
+    );
     c.ws.close();
     // The viewer's audit row when it leaves says how many input events the gateway dropped: some (the
     // flood outran the limit), but never the first second's allowance, which reached the agent.

@@ -36,7 +36,13 @@ export async function watchAgentStates(stack: Stack, agentId: string): Promise<{
     },
   });
   await nc.flush();
-  return { states, close: async () => { sub.unsubscribe(); await nc.close(); } };
+  return {
+    states,
+    close: async () => {
+      sub.unsubscribe();
+      await nc.close();
+    },
+  };
 }
 
 /** The machine row of `agentId` in the gateway's API (undefined while there is none). */

@@ -17,7 +17,11 @@ export function fidelity(frame: RawFrame, rgba: Uint8Array): Fidelity {
       const s = y * frame.stride + x * 4;
       const d = (y * frame.width + x) * 4;
       // BGRX against RGBA.
-      for (const [a, b] of [[frame.data[s + 2]!, rgba[d]!], [frame.data[s + 1]!, rgba[d + 1]!], [frame.data[s]!, rgba[d + 2]!]] as const) {
+      for (const [a, b] of [
+        [frame.data[s + 2]!, rgba[d]!],
+        [frame.data[s + 1]!, rgba[d + 1]!],
+        [frame.data[s]!, rgba[d + 2]!],
+      ] as const) {
         const diff = Math.abs(a - b);
         if (diff > maxDiff) maxDiff = diff;
         sq += diff * diff;

@@ -32,7 +32,12 @@ export async function startTestGateway(opts: { dashboard?: boolean } = {}): Prom
   const gw = await buildApp({
     config,
     db: backbone.db,
-    bus: openGatewayBus(backbone.nc, backbone.js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: processEventIds(), log: createLogger({ name: 'gateway', level: 'silent' }) }),
+    bus: openGatewayBus(backbone.nc, backbone.js, {
+      offlineAfterBeats: config.offlineAfterBeats,
+      denialFoldMs: config.denialFoldMs,
+      eventIds: processEventIds(),
+      log: createLogger({ name: 'gateway', level: 'silent' }),
+    }),
     notifications: listenReadModels(config.databaseUrl, () => {}),
     auth: withAuth({ cookieSecure: false }),
     dashboard: opts.dashboard ?? false,

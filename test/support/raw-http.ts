@@ -58,6 +58,8 @@ export function rawRequest(method: string, path: string, opts: { headers?: Recor
   const body = opts.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
   const headers: Record<string, string> = { host: '127.0.0.1', connection: 'close', ...opts.headers };
   if (opts.body !== undefined) headers['content-length'] = String(body.length);
-  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }

@@ -18,7 +18,9 @@ describe('enrollment answers', () => {
   before(async () => {
     server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => { body += c; });
+      req.on('data', (c) => {
+        body += c;
+      });
       req.on('end', () => {
         lastBody = body;
         answer(res, body);
@@ -45,7 +47,7 @@ describe('enrollment answers', () => {
     assert.deepEqual(JSON.parse(lastBody), { enrollment_key: 'gce_k', agent_id: 'pc-1', hostname: 'host\ud800' });
   });
 
-  it("a CONFLICT envelope keeps its code and says how the admin consents", async () => {
+  it('a CONFLICT envelope keeps its code and says how the admin consents', async () => {
     const r = await call(json(409, { error_code: 'CONFLICT', message: 'agent pc-1 is already enrolled', correlation_id: 'c1' }));
     assert.equal(r.ok, false);
     if (!r.ok) {

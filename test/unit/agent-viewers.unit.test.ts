@@ -18,12 +18,21 @@ function fakePlatform(log: string[]): PlatformPort {
   const desktop = (sessionId: number): SessionDesktop => ({
     sessionId,
     grab: async () => ok({ width: 1, height: 1, stride: 4, data: new Uint8Array(4) }),
-    mouse: () => { log.push(`mouse ${sessionId}`); return ok(undefined); },
+    mouse: () => {
+      log.push(`mouse ${sessionId}`);
+      return ok(undefined);
+    },
     key: () => ok(undefined),
     clearClipboard: () => ok(undefined),
     close: () => log.push(`close ${sessionId}`),
   });
-  return { name: 'linux', openDesktop: async (id: number) => { log.push(`open ${id}`); return ok(desktop(id)); } } as unknown as PlatformPort;
+  return {
+    name: 'linux',
+    openDesktop: async (id: number) => {
+      log.push(`open ${id}`);
+      return ok(desktop(id));
+    },
+  } as unknown as PlatformPort;
 }
 
 function setup(maxCaptures = 2) {
@@ -64,7 +73,7 @@ describe('agent viewers', () => {
     await vm.close();
   });
 
-  it("moves only the switching viewer; the other keeps its session", async () => {
+  it('moves only the switching viewer; the other keeps its session', async () => {
     const { vm } = setup();
     await vm.start('v1', 1, true);
     await vm.start('v2', 2, true);
@@ -173,7 +182,17 @@ describe('agent viewers', () => {
       { sessionId: 2, userName: 'bob', capturable: false, state: guruconnect.SessionState.SESSION_ACTIVE },
       { sessionId: 3, userName: 'carol', capturable: false, state: guruconnect.SessionState.SESSION_DISCONNECTED },
     ];
-    const vm = createViewerManager({ platform: windows, sessions: () => list, startCapture: () => ({ requestKeyframe() {}, setFps() {}, setQuality() {}, stop: async () => {} }), maxCaptures: 2, leaseMs: 60_000, elevated: false, maxFps: 30, quality: 70, log: () => {} });
+    const vm = createViewerManager({
+      platform: windows,
+      sessions: () => list,
+      startCapture: () => ({ requestKeyframe() {}, setFps() {}, setQuality() {}, stop: async () => {} }),
+      maxCaptures: 2,
+      leaseMs: 60_000,
+      elevated: false,
+      maxFps: 30,
+      quality: 70,
+      log: () => {},
+    });
     assert.ok((await vm.start('v', 1, true)).ok, 'its own session works without elevation');
     const bob = await vm.switch('v', 2);
     assert.equal(!bob.ok && bob.error.code, 'AGENT_NOT_ELEVATED');

@@ -20,11 +20,16 @@ describe('audit retention cutoff', () => {
   });
 
   it('is always a prefix: every deleted row is older than the cutoff and precedes the first in-window row', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 60 }), fc.integer({ min: 0, max: 101 }), (times, cut) => {
-      const n = prunablePrefix(rows(...times), new Date(cut));
-      assert.ok(times.slice(0, n).every((t) => t < cut), 'every deleted row is older than the cutoff');
-      if (n < times.length) assert.ok(times[n]! >= cut, 'the first kept row is inside the window');
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 60 }), fc.integer({ min: 0, max: 101 }), (times, cut) => {
+        const n = prunablePrefix(rows(...times), new Date(cut));
+        assert.ok(
+          times.slice(0, n).every((t) => t < cut),
+          'every deleted row is older than the cutoff',
+        );
+        if (n < times.length) assert.ok(times[n]! >= cut, 'the first kept row is inside the window');
+      }),
+    );
   });
 
   it('puts the cutoff the given number of days (fractions too) before now', () => {

@@ -5,7 +5,10 @@ import { createAccount, createUser } from '@nats-io/nkeys';
 import { fastSigner } from '../../infra/nats-auth/fast-signer.js';
 
 describe('fast nkeys signer', () => {
-  for (const [kind, make] of [['account', createAccount], ['user', createUser]] as const) {
+  for (const [kind, make] of [
+    ['account', createAccount],
+    ['user', createUser],
+  ] as const) {
     it(`produces the nkeys signature and public key of a ${kind} key`, () => {
       const kp = make();
       const fast = fastSigner(kp);

@@ -58,8 +58,7 @@ describe('auth primitives', () => {
   });
 
   it('only the gateway (and the launcher) may publish commands; automation publishes nothing', () => {
-    const cmdPublishers = (['gateway', 'projections', 'automation', 'auditor', 'launcher'] as const)
-      .filter((k) => (servicePermissions(k).pub?.allow ?? []).some((s) => s === 'gc.cmd.>' || s === '>'));
+    const cmdPublishers = (['gateway', 'projections', 'automation', 'auditor', 'launcher'] as const).filter((k) => (servicePermissions(k).pub?.allow ?? []).some((s) => s === 'gc.cmd.>' || s === '>'));
     assert.deepEqual(cmdPublishers, ['gateway', 'launcher']);
     assert.deepEqual(servicePermissions('automation').pub, { allow: [], deny: ['>'] });
     assert.equal(inboxPrefixFor('auditor'), '_INBOX.r.auditor');

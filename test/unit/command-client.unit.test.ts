@@ -97,7 +97,15 @@ function fakePorts(onAppend: (commandId: string, f: ReturnType<typeof fakeSource
       failures.push(x);
     },
   };
-  return { client: commandClient(ports), f, ctl, failures, get watching() { return watching; } };
+  return {
+    client: commandClient(ports),
+    f,
+    ctl,
+    failures,
+    get watching() {
+      return watching;
+    },
+  };
 }
 
 const issue = (t: ReturnType<typeof fakePorts>, extra: Partial<Parameters<ReturnType<typeof commandClient>['issue']>[3]> = {}) =>
@@ -128,14 +136,17 @@ describe('command client', () => {
     assert.ok(r.ok);
     assert.equal(r.value.answer.meta.id, 'fin');
     assert.deepEqual(progress, ['p-1']);
-    assert.deepEqual(t.f.replays, [42], 'replayed from the command\'s own sequence');
+    assert.deepEqual(t.f.replays, [42], "replayed from the command's own sequence");
   });
 
-  it('a deadline is TIMEOUT, recorded as the command\'s failure', async () => {
+  it("a deadline is TIMEOUT, recorded as the command's failure", async () => {
     const t = fakePorts((_cid, _f, ctl) => ctl.expire());
     const r = await issue(t);
     assert.equal(!r.ok && r.error.code, ErrorCode.TIMEOUT);
-    assert.deepEqual(t.failures.map((x) => [x.commandId, x.code, x.kind]), [['c-1', ErrorCode.TIMEOUT, 'backstage']]);
+    assert.deepEqual(
+      t.failures.map((x) => [x.commandId, x.code, x.kind]),
+      [['c-1', ErrorCode.TIMEOUT, 'backstage']],
+    );
     assert.equal(t.f.listeners, 0);
     assert.equal(t.watching, 0);
   });
@@ -144,7 +155,10 @@ describe('command client', () => {
     const t = fakePorts((_cid, _f, ctl) => ctl.loseAgent());
     const r = await issue(t);
     assert.equal(!r.ok && r.error.code, ErrorCode.AGENT_OFFLINE);
-    assert.deepEqual(t.failures.map((x) => x.code), [ErrorCode.AGENT_OFFLINE]);
+    assert.deepEqual(
+      t.failures.map((x) => x.code),
+      [ErrorCode.AGENT_OFFLINE],
+    );
   });
 
   it('a caller that gives up gets CANCELLED and nothing is recorded (the agent may still answer)', async () => {
@@ -184,7 +198,15 @@ describe('command client', () => {
 
   it('an onProgress that throws propagates and still detaches everything', async () => {
     const t = fakePorts((cid, f) => f.deliver(answer(cid, 'p', false)));
-    await assert.rejects(issue(t, { isFinal: () => false, onProgress: () => { throw new Error('bug'); } }), /bug/);
+    await assert.rejects(
+      issue(t, {
+        isFinal: () => false,
+        onProgress: () => {
+          throw new Error('bug');
+        },
+      }),
+      /bug/,
+    );
     assert.equal(t.f.listeners, 0);
     assert.equal(t.watching, 0);
   });
@@ -213,7 +235,7 @@ describe('answer stream', () => {
     assert.equal(f.listeners, 0);
   });
 
-  it('a reconnect before the command\'s sequence is known replays once it is', () => {
+  it("a reconnect before the command's sequence is known replays once it is", () => {
     const f = fakeSources();
     const s = answerStream(f.sources, 'c', new AbortController().signal);
     f.reconnect();

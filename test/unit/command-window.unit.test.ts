@@ -78,7 +78,10 @@ describe('seen-command store', () => {
     s.firstTime('newer', t);
     t += 60_001;
     await s.persisted();
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).ids.map((e: [string, number]) => e[0]), ['newer']);
+    assert.deepEqual(
+      JSON.parse(readFileSync(file, 'utf8')).ids.map((e: [string, number]) => e[0]),
+      ['newer'],
+    );
     assert.equal(s.size(), 1);
   });
 
@@ -136,7 +139,14 @@ describe('agent config: state directory and command window', () => {
     assert.equal(c.commandMaxFutureMs, 30_000);
   });
   it('refuses a relative or NUL-carrying state directory and windows out of range', () => {
-    for (const bad of [{ GC_AGENT_STATE_DIR: 'relative/dir' }, { GC_AGENT_STATE_DIR: '/a\0b' }, { GC_COMMAND_MAX_AGE_MS: '0' }, { GC_COMMAND_MAX_AGE_MS: '-1' }, { GC_COMMAND_MAX_AGE_MS: String(2 ** 63 - 1) }, { GC_COMMAND_MAX_FUTURE_MS: 'soon' }]) {
+    for (const bad of [
+      { GC_AGENT_STATE_DIR: 'relative/dir' },
+      { GC_AGENT_STATE_DIR: '/a\0b' },
+      { GC_COMMAND_MAX_AGE_MS: '0' },
+      { GC_COMMAND_MAX_AGE_MS: '-1' },
+      { GC_COMMAND_MAX_AGE_MS: String(2 ** 63 - 1) },
+      { GC_COMMAND_MAX_FUTURE_MS: 'soon' },
+    ]) {
       assert.throws(() => loadAgentConfig({ ...base, ...bad }), /invalid agent configuration/, JSON.stringify(bad));
     }
   });

@@ -24,7 +24,7 @@ describe('install commands of the enrollment-key dialog', () => {
     }
   });
 
-  it("quotes what a shell would split or expand; a quote cannot end the Linux word early", () => {
+  it('quotes what a shell would split or expand; a quote cannot end the Linux word early', () => {
     const [w, l] = installCommands('http://127.0.0.1:8080', "k'$(reboot) x");
     assert.match(l!.command, /--enroll-key 'k'\\''\$\(reboot\) x'$/);
     assert.match(w!.command, /--enroll-key "k'\$\(reboot\) x"$/);

@@ -33,15 +33,22 @@ function fakeClock(start = 1_000_000): FoldClock & { advance(ms: number): void }
 
 const vic = { userId: 'u-vic', userName: 'vic', role: 'viewer' };
 const deny = (over: Partial<AuditInput> = {}, details: Record<string, unknown> = {}): AuditInput => ({
-  eventType: 'access_denied', actor: vic, agentId: 'pc-7', details: { action: 'switch-session', reason: 'role viewer may not switch sessions', agent_id: 'pc-7', ...details }, ...over,
+  eventType: 'access_denied',
+  actor: vic,
+  agentId: 'pc-7',
+  details: { action: 'switch-session', reason: 'role viewer may not switch sessions', agent_id: 'pc-7', ...details },
+  ...over,
 });
 
 function setup(windowMs = 10_000, maxOpenWindows?: number) {
   const clock = fakeClock();
   const published: AuditInput[] = [];
-  const folder = createDenialFolder(async (ev) => {
-    published.push(ev);
-  }, { windowMs, clock, maxOpenWindows });
+  const folder = createDenialFolder(
+    async (ev) => {
+      published.push(ev);
+    },
+    { windowMs, clock, maxOpenWindows },
+  );
   return { clock, published, folder };
 }
 
@@ -75,7 +82,10 @@ describe('denial folder', () => {
     assert.ok(published.every((e) => e.details!.count === 1));
     await folder.deny(deny());
     clock.advance(10_000);
-    assert.deepEqual(published.slice(5).map((e) => e.details!.count), [1]);
+    assert.deepEqual(
+      published.slice(5).map((e) => e.details!.count),
+      [1],
+    );
   });
 
   it('publishes a lone denial once, and the next window starts with an immediate event', async () => {
@@ -92,7 +102,10 @@ describe('denial folder', () => {
     const { clock, published, folder } = setup();
     for (let i = 0; i < 5; i++) await folder.deny(deny());
     await folder.flush();
-    assert.deepEqual(published.map((e) => e.details!.count), [1, 4]);
+    assert.deepEqual(
+      published.map((e) => e.details!.count),
+      [1, 4],
+    );
     clock.advance(20_000);
     assert.equal(published.length, 2, 'the closed window does not publish again');
   });
@@ -120,6 +133,13 @@ describe('denial folder', () => {
     assert.equal(published.length, 2, 'the first refusal from each address at once');
     clock.advance(10_000);
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(published.map((e) => [e.details?.ip, e.details?.count]), [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.1', 99]]);
+    assert.deepEqual(
+      published.map((e) => [e.details?.ip, e.details?.count]),
+      [
+        ['10.0.0.1', 1],
+        ['10.0.0.2', 1],
+        ['10.0.0.1', 99],
+      ],
+    );
   });
 });

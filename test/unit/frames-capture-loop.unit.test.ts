@@ -71,7 +71,10 @@ test('first frame is a keyframe of all tiles, then only changed tiles, and a siz
     changed.data.fill(0x99, (70 * 256 + 130) * 4, (70 * 256 + 140) * 4);
     d.set(changed);
     const delta = await nextFrame(frames, (f) => !f.keyframe);
-    assert.deepEqual(delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]), [[128, 64, 64, 64]]);
+    assert.deepEqual(
+      delta.tiles!.map((t) => [t.x, t.y, t.width, t.height]),
+      [[128, 64, 64, 64]],
+    );
     // The desktop stays as it is now: the next grabs find nothing changed and must send nothing.
     const sent = frames.length;
     const unchanged = loop.stats().unchanged;
@@ -86,7 +89,10 @@ test('first frame is a keyframe of all tiles, then only changed tiles, and a siz
     const forced = await nextFrame(frames, (f) => f.keyframe === true);
     assert.equal(forced.width, 320);
     const seqs = frames.map((f) => Number(f.seq));
-    assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i + 1),
+    );
   } finally {
     await loop.stop();
   }
@@ -127,5 +133,11 @@ test('quality governor steps down on overrun, to a floor, and back up slowly wit
 test('tiles are split into messages under the byte budget, in order', () => {
   const tiles = [300, 300, 300, 50].map((n, i) => ({ x: i, data: new Uint8Array(n) }));
   const parts = splitByBudget(tiles, 700);
-  assert.deepEqual(parts.map((p) => p.map((t) => t.x)), [[0, 1], [2, 3]]);
+  assert.deepEqual(
+    parts.map((p) => p.map((t) => t.x)),
+    [
+      [0, 1],
+      [2, 3],
+    ],
+  );
 });

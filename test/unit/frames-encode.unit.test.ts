@@ -28,7 +28,11 @@ test('extractPixels packs a rectangle and swaps BGRX to RGBA', () => {
   assert.deepEqual([...bgra], [0, 0, 255, 255, 255, 0, 0, 255]);
 });
 
-for (const [name, encoding] of [['JPEG', TileEncoding.TILE_JPEG], ['WebP', TileEncoding.TILE_WEBP], ['PNG', TileEncoding.TILE_PNG]] as const) {
+for (const [name, encoding] of [
+  ['JPEG', TileEncoding.TILE_JPEG],
+  ['WebP', TileEncoding.TILE_WEBP],
+  ['PNG', TileEncoding.TILE_PNG],
+] as const) {
   test(`${name} tile decodes back to roughly the same colours`, async () => {
     const f = twoColour(128, 64);
     const tile = await encodeTile(f, { x: 32, y: 0, width: 64, height: 64 }, encoding, 80);

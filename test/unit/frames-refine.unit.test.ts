@@ -43,7 +43,7 @@ describe('refine tracker', () => {
       covered += area(due);
     }
     assert.equal(covered, 1920 * 1080);
-    assert.equal(frames, Math.ceil(30 * 17 / 64));
+    assert.equal(frames, Math.ceil((30 * 17) / 64));
   });
 });
 

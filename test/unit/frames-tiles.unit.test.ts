@@ -46,7 +46,14 @@ test('adjacent dirty tiles merge into runs no wider than mergeWidth', () => {
   const b = clone(a);
   for (let x = 0; x < 640; x += 64) setPx(b, x, 0, 7);
   const merged = dirtyTiles(a, b, { mergeWidth: 256 });
-  assert.deepEqual(merged.map((r) => [r.x, r.width]), [[0, 256], [256, 256], [512, 128]]);
+  assert.deepEqual(
+    merged.map((r) => [r.x, r.width]),
+    [
+      [0, 256],
+      [256, 256],
+      [512, 128],
+    ],
+  );
 });
 
 test('property: every changed pixel is covered by exactly one rectangle, and rectangles only cover changed tiles', () => {
@@ -73,8 +80,15 @@ test('property: every changed pixel is covered by exactly one rectangle, and rec
 
 test('a keyframe is full-width bands covering the frame exactly once', () => {
   const bands = keyframeBands(1920, 1080);
-  assert.deepEqual(bands.map((b) => [b.x, b.y, b.width, b.height]), [
-    [0, 0, 1920, 256], [0, 256, 1920, 256], [0, 512, 1920, 256], [0, 768, 1920, 256], [0, 1024, 1920, 56],
-  ]);
+  assert.deepEqual(
+    bands.map((b) => [b.x, b.y, b.width, b.height]),
+    [
+      [0, 0, 1920, 256],
+      [0, 256, 1920, 256],
+      [0, 512, 1920, 256],
+      [0, 768, 1920, 256],
+      [0, 1024, 1920, 56],
+    ],
+  );
   assert.deepEqual(keyframeBands(800, 100), [{ x: 0, y: 0, width: 800, height: 100 }]);
 });

@@ -15,9 +15,21 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = join(repo, 'infra', 'install-deps.sh');
 
 /** Programs that need no entry: the shell, Node itself, and coreutils every Debian system has. */
-const BASE_PROGRAMS = new Set(['sh', 'bash', 'node', 'npm', 'npx', 'id', 'mkdir', 'chmod', 'sleep', 'env', 'kill',
+const BASE_PROGRAMS = new Set([
+  'sh',
+  'bash',
+  'node',
+  'npm',
+  'npx',
+  'id',
+  'mkdir',
+  'chmod',
+  'sleep',
+  'env',
+  'kill',
   // Run only where systemd is the init system, and then it is installed; elsewhere the agent uses `service`.
-  'systemctl']);
+  'systemctl',
+]);
 
 /** The `bin` names of the DEPS list in install-deps.sh. */
 function listedPrograms(): Set<string> {

@@ -71,10 +71,13 @@ test('/proc/<pid>/stat with spaces and parentheses in comm', () => {
 
 test('passwd, meminfo, os-release, X server argv', () => {
   const acc = parsePasswd('root:x:0:0:root:/root:/bin/bash\n#c\nbad\ngc-bob:x:1001:1002::/home/gc-bob:/bin/bash\n');
-  assert.deepEqual(acc.map((a) => [a.name, a.uid, a.gid, a.home]), [
-    ['root', 0, 0, '/root'],
-    ['gc-bob', 1001, 1002, '/home/gc-bob'],
-  ]);
+  assert.deepEqual(
+    acc.map((a) => [a.name, a.uid, a.gid, a.home]),
+    [
+      ['root', 0, 0, '/root'],
+      ['gc-bob', 1001, 1002, '/home/gc-bob'],
+    ],
+  );
   assert.deepEqual(parseMeminfo('MemTotal:  2000 kB\nMemFree:  100 kB\nMemAvailable:  1500 kB\n'), { totalKb: 2000, freeKb: 1500 });
   assert.equal(prettyName('NAME="Debian"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'), 'Debian GNU/Linux 12 (bookworm)');
   assert.deepEqual(xServerOf(['Xvfb', ':42', '-screen', '0', '1024x768x24']), { display: 42, remote: false });

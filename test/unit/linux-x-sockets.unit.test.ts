@@ -13,7 +13,14 @@ const procNetUnix = `Num       RefCount Protocol Flags    Type St Inode Path
 
 describe('X servers', () => {
   it('maps listening X11 sockets (path and abstract) to their display, ignoring connections', () => {
-    assert.deepEqual([...parseListeningXSockets(procNetUnix)], [[41001, 0], [41002, 0], [41004, 12]]);
+    assert.deepEqual(
+      [...parseListeningXSockets(procNetUnix)],
+      [
+        [41001, 0],
+        [41002, 0],
+        [41004, 12],
+      ],
+    );
     assert.equal(parseListeningXSockets('').size, 0);
   });
 

@@ -26,7 +26,10 @@ describe('decodeEvent', () => {
         decodeEvent(subjects.agentEvent(A, 'sessions'), 1, new Uint8Array([0xff, 0xff, 0x01])),
         decodeEvent('other.thing.here', 1, list),
       ];
-      assert.deepEqual(cases.map((c) => (c.ok ? 'ok' : c.error.code)), [ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.INVALID_ID]);
+      assert.deepEqual(
+        cases.map((c) => (c.ok ? 'ok' : c.error.code)),
+        [ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.MALFORMED_MESSAGE, ErrorCode.INVALID_ID],
+      );
     }
   });
 });

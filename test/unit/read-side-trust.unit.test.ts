@@ -11,7 +11,7 @@ import { main as verifyCli } from '../../projections/cli/audit-verify.js';
 const dbError = (code: string) => Object.assign(new pg.DatabaseError('boom', 1, 'error'), { code });
 
 describe('classifyFailure: quarantine only what an event causes', () => {
-  it('SQLSTATE classes 22, 23 and 54, and a fold\'s TypeError or RangeError, are deterministic', () => {
+  it("SQLSTATE classes 22, 23 and 54, and a fold's TypeError or RangeError, are deterministic", () => {
     for (const c of ['22P02', '22003', '22008', '22021', '22001', '23505', '54000']) assert.equal(classifyFailure(dbError(c)).deterministic, true, c);
     assert.deepEqual(classifyFailure(new TypeError('x.y is undefined')), { deterministic: true, code: 'TypeError', message: 'x.y is undefined' });
     assert.equal(classifyFailure(new RangeError('Invalid time value')).deterministic, true);

@@ -18,13 +18,21 @@ function fakePty() {
     const rec = { written: [] as string[], emit: (s: string) => onData(Buffer.from(s)), exit: (c: number) => exit({ exitCode: c }), killed: false };
     made.push(rec);
     const p: PtyProcess = {
-      pid: 1, runAsUser: 'tester',
-      onData: (cb) => { onData = cb; },
+      pid: 1,
+      runAsUser: 'tester',
+      onData: (cb) => {
+        onData = cb;
+      },
       write: (b) => rec.written.push(Buffer.from(b).toString()),
       resize: async () => ok(undefined),
       shellPid: async () => 2,
-      exited: new Promise((r) => { exit = r; }),
-      killTree: async () => { rec.killed = true; exit({ exitCode: -1 }); },
+      exited: new Promise((r) => {
+        exit = r;
+      }),
+      killTree: async () => {
+        rec.killed = true;
+        exit({ exitCode: -1 });
+      },
     };
     return ok(p);
   };
@@ -66,7 +74,10 @@ describe('terminal manager', () => {
     assert.equal(last!.closed, true);
     assert.equal(last!.exitCode, 3);
     assert.ok(c.out.every((x) => x.id === 't1'));
-    assert.deepEqual(c.out.map((x) => Number(x.o.seq)), [1, 2, 3]);
+    assert.deepEqual(
+      c.out.map((x) => Number(x.o.seq)),
+      [1, 2, 3],
+    );
     assert.equal(m.open, 0);
   });
 

@@ -6,16 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, err, ok } from '../../proto/errors.js';
 import { MAX_INPUT_PER_SEC } from '../../services/gateway/ws/protocol.js';
-import {
-  type Decision,
-  type ViewerEvent,
-  type ViewerFacts,
-  type ViewerMessage,
-  type ViewerState,
-  decide,
-  evolveAll,
-  initialViewerState,
-} from '../../services/gateway/ws/viewer-decider.js';
+import { type Decision, type ViewerEvent, type ViewerFacts, type ViewerMessage, type ViewerState, decide, evolveAll, initialViewerState } from '../../services/gateway/ws/viewer-decider.js';
 
 const T0 = 1_000_000;
 const online: ViewerFacts = {
@@ -45,7 +36,7 @@ const watching = (sessionId: number, control = true): ViewerEvent[] => [{ type: 
 const errorCode = (d: Decision) => (d.reply?.t === 'error' ? d.reply.error_code : undefined);
 
 describe('watch', () => {
-  it('an operator watches the machine\'s current session with control, joins once and the join is audited', () => {
+  it("an operator watches the machine's current session with control, joins once and the join is audited", () => {
     const { d, next } = given('operator').when({ t: 'watch' }, online);
     assert.deepEqual(d.events, [{ type: 'Watched', sessionId: 2, control: true }, { type: 'Joined' }]);
     assert.deepEqual(d.effects, [
@@ -57,7 +48,10 @@ describe('watch', () => {
     // A second watch moves the view but is not a second join.
     const again = decide(next, { t: 'watch', session_id: 1 }, online);
     assert.deepEqual(again.events, [{ type: 'Watched', sessionId: 1, control: true }]);
-    assert.equal(again.effects.some((e) => e.type === 'audit'), false);
+    assert.equal(
+      again.effects.some((e) => e.type === 'audit'),
+      false,
+    );
   });
 
   it('a viewer-role technician, or view_only, watches without control', () => {
@@ -86,7 +80,7 @@ describe('watch', () => {
 });
 
 describe('switch', () => {
-  it('an operator\'s switch becomes the switch effect and marks the viewer as switching', () => {
+  it("an operator's switch becomes the switch effect and marks the viewer as switching", () => {
     const { d, next } = given('operator', ...watching(1)).when({ t: 'switch', session_id: 2, req: 'r1' });
     assert.deepEqual(d.effects, [{ type: 'switch', to: 2, from: 1, req: 'r1' }]);
     assert.equal(d.reply, undefined);
@@ -104,9 +98,13 @@ describe('switch', () => {
   });
 
   it('switching to the watched session is a noop answered at once', () => {
-    given('admin', ...watching(2)).when({ t: 'switch', session_id: 2, req: 'r' }).expect({
-      events: [], effects: [], reply: { t: 'switched', ok: true, from: 2, to: 2, noop: true, req: 'r' },
-    });
+    given('admin', ...watching(2))
+      .when({ t: 'switch', session_id: 2, req: 'r' })
+      .expect({
+        events: [],
+        effects: [],
+        reply: { t: 'switched', ok: true, from: 2, to: 2, noop: true, req: 'r' },
+      });
   });
 
   it('a second switch while one is under way is a CONFLICT, not a second pending switch', () => {
@@ -117,7 +115,11 @@ describe('switch', () => {
 
   it('a successful switch watches the target with the frames subscribed for it, answers, then releases them', () => {
     const { d, next } = given('admin', ...watching(1), { type: 'SwitchRequested', to: 2 }).when({
-      t: 'switch.done', to: 2, req: 'r', socketOpen: true, result: ok({ commandId: 'c-1', fromSessionId: 1, toSessionId: 2, durationMs: 40 }),
+      t: 'switch.done',
+      to: 2,
+      req: 'r',
+      socketOpen: true,
+      result: ok({ commandId: 'c-1', fromSessionId: 1, toSessionId: 2, durationMs: 40 }),
     });
     assert.deepEqual(d.effects, [{ type: 'watch', sessionId: 2, control: true, fromSwitch: true }]);
     assert.deepEqual(d.reply, { t: 'switched', ok: true, from: 1, to: 2, duration_ms: 40, command_id: 'c-1', clipboard_cleared: true, req: 'r' });
@@ -128,7 +130,11 @@ describe('switch', () => {
 
   it('a failed switch drops the frames subscribed for it, keeps watching the old session and says why', () => {
     const { d, next } = given('admin', ...watching(1), { type: 'SwitchRequested', to: 3 }).when({
-      t: 'switch.done', to: 3, req: 'r', socketOpen: true, result: err(ErrorCode.SESSION_NOT_CAPTURABLE, 'no desktop'),
+      t: 'switch.done',
+      to: 3,
+      req: 'r',
+      socketOpen: true,
+      result: err(ErrorCode.SESSION_NOT_CAPTURABLE, 'no desktop'),
     });
     assert.deepEqual(d.effects, [{ type: 'dropSwitchFrames' }]);
     assert.equal(errorCode(d), ErrorCode.SESSION_NOT_CAPTURABLE);
@@ -181,7 +187,10 @@ describe('backstage and terminal', () => {
       for (const m of [{ t: 'backstage.enter' }, { t: 'backstage.exec', id: 'x', command: 'whoami' }, { t: 'terminal.open', cols: 80, rows: 24 }] as ViewerMessage[]) {
         const { d, next } = given(role, ...watching(1)).when(m);
         assert.equal(errorCode(d), ErrorCode.FORBIDDEN, `${role} ${m.t}`);
-        assert.deepEqual(d.effects.map((e) => e.type), ['audit']);
+        assert.deepEqual(
+          d.effects.map((e) => e.type),
+          ['audit'],
+        );
         assert.equal(d.effects[0]?.type === 'audit' && d.effects[0].eventType, 'access_denied');
         assert.equal(d.effects[0]?.type === 'audit' && d.effects[0].details.action, m.t);
         // A refused backstage.enter does not stop the view.
@@ -193,7 +202,10 @@ describe('backstage and terminal', () => {
 
   it('entering stops the view; operations and the terminal need backstage mode; exiting closes the terminal', () => {
     const enter = given('admin', ...watching(1)).when({ t: 'backstage.enter' });
-    assert.deepEqual(enter.d.effects.map((e) => e.type), ['stopWatching', 'audit']);
+    assert.deepEqual(
+      enter.d.effects.map((e) => e.type),
+      ['stopWatching', 'audit'],
+    );
     assert.equal(enter.next.mode, 'backstage');
     assert.equal(enter.next.watching, undefined);
 
@@ -232,6 +244,11 @@ describe('pace, keyframes and close', () => {
       { type: 'viewerLeft', inputDropped: 1 },
     ]);
     // One who never joined leaves no viewer_left row and has no stream to stop.
-    assert.deepEqual(given('viewer').when({ t: 'closed' }).d.effects.map((e) => e.type), ['closeTerminal', 'cancelBackstageRuns']);
+    assert.deepEqual(
+      given('viewer')
+        .when({ t: 'closed' })
+        .d.effects.map((e) => e.type),
+      ['closeTerminal', 'cancelBackstageRuns'],
+    );
   });
 });

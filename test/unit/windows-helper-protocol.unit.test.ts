@@ -6,13 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { RawFrame } from '../../agent/platform/port.js';
-import {
-  SESSION_HELPER_FLAG,
-  commandLine,
-  defaultHelperArgs,
-  isSessionHelperInvocation,
-  quoteArg,
-} from '../../agent/platform/windows/helper-command-line.js';
+import { SESSION_HELPER_FLAG, commandLine, defaultHelperArgs, isSessionHelperInvocation, quoteArg } from '../../agent/platform/windows/helper-command-line.js';
 import { helperArgs } from '../../agent/platform/windows/helper-desktop.js';
 import { applyRects, changedRects, wholeFrame } from '../../agent/platform/windows/helper-frame-delta.js';
 import {
@@ -148,7 +142,10 @@ describe('message splitter', () => {
             got.push(d.value);
           }
         }
-        assert.deepEqual(got, msgs.map((m) => ({ ...m })));
+        assert.deepEqual(
+          got,
+          msgs.map((m) => ({ ...m })),
+        );
       }),
       { numRuns: 200 },
     );
@@ -159,7 +156,13 @@ describe('changed rectangles', () => {
   test('no previous frame or another size: undefined (send the whole frame)', () => {
     const a = frame(8, 4, () => 1);
     assert.equal(changedRects(undefined, a), undefined);
-    assert.equal(changedRects(frame(8, 5, () => 1), a), undefined);
+    assert.equal(
+      changedRects(
+        frame(8, 5, () => 1),
+        a,
+      ),
+      undefined,
+    );
   });
 
   test('an unchanged frame gives no rectangles, and applying none returns the base itself', () => {
@@ -240,7 +243,10 @@ describe('changed rectangles', () => {
   });
 
   test('a delta without a base of the same size is refused', () => {
-    const r = applyRects(frame(4, 4, () => 0), { width: 5, height: 4, full: false, rects: [] });
+    const r = applyRects(
+      frame(4, 4, () => 0),
+      { width: 5, height: 4, full: false, rects: [] },
+    );
     assert.equal(r.ok, false);
   });
 

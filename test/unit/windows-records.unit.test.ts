@@ -3,11 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { outputEncodingFor } from '../../agent/platform/windows/output-encoding.js';
 import { PROCESSENTRY32W_SIZE, cpuPercent, decodeProcessEntry } from '../../agent/platform/windows/process-records.js';
-import {
-  ENUM_SERVICE_STATUS_PROCESSW_SIZE,
-  decodeServiceArray,
-  startupTypeName,
-} from '../../agent/platform/windows/service-records.js';
+import { ENUM_SERVICE_STATUS_PROCESSW_SIZE, decodeServiceArray, startupTypeName } from '../../agent/platform/windows/service-records.js';
 import { buildCommandLine } from '../../agent/platform/windows/spawn.js';
 import { decodeOsVersionInfo, formatWindowsVersion } from '../../agent/platform/windows/system-info.js';
 import { guruconnect } from '../../proto/generated/guruconnect.js';

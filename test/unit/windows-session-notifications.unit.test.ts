@@ -1,13 +1,7 @@
 /** Pure parts of the Windows session notifications: the message decoding and the WNDCLASSEXW layout. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  SessionChangeReason,
-  WM_WTSSESSION_CHANGE,
-  WNDCLASSEXW_SIZE,
-  buildWndClass,
-  sessionChangeOf,
-} from '../../agent/platform/windows/session-notifications.js';
+import { SessionChangeReason, WM_WTSSESSION_CHANGE, WNDCLASSEXW_SIZE, buildWndClass, sessionChangeOf } from '../../agent/platform/windows/session-notifications.js';
 
 describe('session change messages', () => {
   test('WM_WTSSESSION_CHANGE gives the reason (wParam) and session id (lParam)', () => {

@@ -79,10 +79,15 @@ describe('guruconnect-agent.exe as a Windows service under Wine', () => {
       assert.ok(existsSync(join(dataDir, 'agent.creds')), 'credentials written');
       assert.ok(existsSync(join(programDir, 'guruconnect-agent.exe')), 'binary installed');
 
-      const row = await eventually(async () => {
-        const m = await machineRow(api, AGENT);
-        return m?.online ? m : undefined;
-      }, `machine ${AGENT} online`, 60_000, 250);
+      const row = await eventually(
+        async () => {
+          const m = await machineRow(api, AGENT);
+          return m?.online ? m : undefined;
+        },
+        `machine ${AGENT} online`,
+        60_000,
+        250,
+      );
       assert.equal(row.platform, 'windows');
       assert.equal(row.agent_version, version);
       const status = await wine(work, [exe, 'status']);
@@ -95,10 +100,15 @@ describe('guruconnect-agent.exe as a Windows service under Wine', () => {
       const stopSent = Date.now();
       const stop = await wine(work, ['sc', 'stop', 'GuruConnectAgent']);
       assert.equal(stop.code, 0, stop.out);
-      await eventually(async () => {
-        const s = await wine(work, [exe, 'status']);
-        return /^service: stopped$/m.test(s.out) ? true : undefined;
-      }, 'service stopped', 30_000, 200);
+      await eventually(
+        async () => {
+          const s = await wine(work, [exe, 'status']);
+          return /^service: stopped$/m.test(s.out) ? true : undefined;
+        },
+        'service stopped',
+        30_000,
+        200,
+      );
       console.log(`# sc stop → STOPPED seen after ${Date.now() - stopSent} ms (including Wine process starts of the status probes)`);
       await eventually(async () => (watch.states.includes(1) ? true : undefined), 'AGENT_STOPPING heard', 10_000, 100);
       const log = readFileSync(join(dataDir, 'state', 'agent.log'), 'utf8');

@@ -274,7 +274,9 @@ function defineTests(): void {
     const DrawIconEx = user32.func('bool __stdcall DrawIconEx(void *dc, int x, int y, void *icon, int cx, int cy, uint32_t step, void *brush, uint32_t flags)');
     const RegisterClassExW = user32.func('uint16_t __stdcall RegisterClassExW(void *wc)');
     const UnregisterClassW = user32.func('bool __stdcall UnregisterClassW(void *name, void *instance)');
-    const CreateWindowExW = user32.func('void * __stdcall CreateWindowExW(uint32_t ex, void *cls, void *name, uint32_t style, int x, int y, int cx, int cy, void *parent, void *menu, void *inst, void *param)');
+    const CreateWindowExW = user32.func(
+      'void * __stdcall CreateWindowExW(uint32_t ex, void *cls, void *name, uint32_t style, int x, int y, int cx, int cy, void *parent, void *menu, void *inst, void *param)',
+    );
     const DestroyWindow = user32.func('bool __stdcall DestroyWindow(void *hwnd)');
     const UpdateWindow = user32.func('bool __stdcall UpdateWindow(void *hwnd)');
     const PeekMessageW = user32.func('bool __stdcall PeekMessageW(void *msg, void *hwnd, uint32_t min, uint32_t max, uint32_t remove)');

@@ -7,13 +7,7 @@ import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import { createWindowsPlatform } from '../../agent/platform/windows/index.js';
-import {
-  HWND_MESSAGE,
-  type SessionChange,
-  SessionChangeReason,
-  WATCH_CLASS_PREFIX,
-  watchSessionNotifications,
-} from '../../agent/platform/windows/session-notifications.js';
+import { HWND_MESSAGE, type SessionChange, SessionChangeReason, WATCH_CLASS_PREFIX, watchSessionNotifications } from '../../agent/platform/windows/session-notifications.js';
 import { ownSessionId } from '../../agent/platform/windows/sessions.js';
 import { shellPaths } from '../../agent/platform/windows/spawn.js';
 import { transcodeToUtf8 } from '../../agent/platform/windows/transcode.js';
@@ -22,7 +16,6 @@ import type { SpawnRequest, SpawnedProcess } from '../../agent/platform/port.js'
 import { truncationMarker } from '../../agent/backstage/output-collector.js';
 import { DEFAULT_CAP_BYTES, runCommand } from '../../agent/backstage/run-command.js';
 import { UNDER_WINE } from './under-wine.js';
-
 
 const platform = createWindowsPlatform({ agentVersion: 'wine-test' });
 const CMD = guruconnect.Shell.SHELL_CMD;
@@ -190,7 +183,10 @@ describe('services', () => {
     }
     const running = list.filter((s) => s.status === guruconnect.ServiceStatus.SERVICE_RUNNING);
     assert.ok(running.length > 0, 'some service runs');
-    assert.ok(running.every((s) => (s.pid ?? 0) > 0), 'running services have a pid');
+    assert.ok(
+      running.every((s) => (s.pid ?? 0) > 0),
+      'running services have a pid',
+    );
   });
 
   test('controlling an unknown service says NOT_FOUND', async () => {

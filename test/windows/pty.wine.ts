@@ -304,6 +304,10 @@ describe('the terminal manager on this backend', () => {
     assert.equal(typeof last?.exitCode, 'number');
     assert.equal(mgr.open, 0);
     const seqs = outs.map((o) => Number(o.seq ?? 0));
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'seq only grows');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'seq only grows',
+    );
   });
 });

@@ -19,7 +19,12 @@ import { TREE_MARKER_VAR } from './spawn.js';
 const { Shell } = guruconnect;
 const SCRIPT = '/usr/bin/script';
 
-const executable = async (p: string) => p !== '' && (await access(p, constants.X_OK).then(() => true, () => false));
+const executable = async (p: string) =>
+  p !== '' &&
+  (await access(p, constants.X_OK).then(
+    () => true,
+    () => false,
+  ));
 /** Single-quoted for sh: the only character needing care inside '…' is the quote itself. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

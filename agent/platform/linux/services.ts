@@ -66,4 +66,3 @@ export async function controlLinuxService(name: string, action: 'start' | 'stop'
   const detail = (res.spawnError ?? `${res.stdout}${res.stderr}`).trim() || (res.code === 0 ? `${action} done` : `exit code ${res.code}`);
   return ok({ ok: res.code === 0, target: name, action, detail });
 }
-

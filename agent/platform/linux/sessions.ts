@@ -108,14 +108,7 @@ export async function collectSessions(opts: { utmpPath?: string } = {}): Promise
   return out.sort((a, b) => (a.info.sessionId ?? 0) - (b.info.sessionId ?? 0));
 }
 
-function terminalLike(
-  rec: UtmpRecord,
-  acc: Account,
-  sessionId: number,
-  station: string,
-  state: guruconnect.SessionState,
-  type: guruconnect.WindowsSessionType,
-): LinuxSession {
+function terminalLike(rec: UtmpRecord, acc: Account, sessionId: number, station: string, state: guruconnect.SessionState, type: guruconnect.WindowsSessionType): LinuxSession {
   return {
     info: {
       sessionId,

@@ -45,11 +45,7 @@ export async function hostIdentity(): Promise<HostIdentity> {
 
 /** The SystemInfo answer; `sessions` is the current session list. */
 export async function systemInfo(sessions: SessionInfo[], agentVersion: string): Promise<SystemInfo> {
-  const [os, up, mem] = await Promise.all([
-    osVersion(),
-    uptimeSecs(),
-    readFile('/proc/meminfo', 'utf8').then(parseMeminfo, () => ({ totalKb: 0, freeKb: 0 })),
-  ]);
+  const [os, up, mem] = await Promise.all([osVersion(), uptimeSecs(), readFile('/proc/meminfo', 'utf8').then(parseMeminfo, () => ({ totalKb: 0, freeKb: 0 }))]);
   return {
     osVersion: os,
     hostname: hostname(),

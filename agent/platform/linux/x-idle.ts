@@ -119,7 +119,12 @@ const replyLength = (b: Buffer) => (b.length >= 8 ? 32 + 4 * b.readUInt32LE(4) :
 export async function xIdleSecs(display: string, xauthority?: string): Promise<number> {
   const n = Number(display.replace(/^:/, '').split('.')[0]);
   if (!Number.isInteger(n)) return 0;
-  const cookie = xauthority ? await readFile(xauthority).then((b) => cookieFor(b, n), () => undefined) : undefined;
+  const cookie = xauthority
+    ? await readFile(xauthority).then(
+        (b) => cookieFor(b, n),
+        () => undefined,
+      )
+    : undefined;
   const x = conversation(`/tmp/.X11-unix/X${n}`, setupRequest(cookie));
   try {
     const root = rootOfSetupReply(await x.next(setupLength));

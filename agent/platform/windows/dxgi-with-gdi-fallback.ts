@@ -61,8 +61,7 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
   let source: CaptureSource = 'gdi';
   const pointer = opts.pointer === false ? undefined : { reader: createPointerReader(logOnce), compositor: createPointerCompositor() };
   /** The pointer drawn in; frames have the virtual screen's top-left as origin (GDI's BitBlt source, DXGI's output). */
-  const withPointer = (frame: RawFrame, screen: ScreenRect): RawFrame =>
-    pointer ? pointer.compositor.compose(frame, pointer.reader.read(screen)) : frame;
+  const withPointer = (frame: RawFrame, screen: ScreenRect): RawFrame => (pointer ? pointer.compositor.compose(frame, pointer.reader.read(screen)) : frame);
 
   const dropDxgi = () => {
     dxgi?.grabber.close();

@@ -171,13 +171,9 @@ export function decodeToHelper(body: Buffer): Result<ToHelper> {
     case T.grab:
       return need(6) ? ok({ type: 'grab', seq: body.readUInt32LE(1), full: body[5] === 1 }) : malformed('short grab');
     case T.mouse:
-      return need(17)
-        ? ok({ type: 'mouse', x: body.readInt32LE(1), y: body.readInt32LE(5), buttons: body.readUInt32LE(9), wheel: body.readInt32LE(13) })
-        : malformed('short mouse');
+      return need(17) ? ok({ type: 'mouse', x: body.readInt32LE(1), y: body.readInt32LE(5), buttons: body.readUInt32LE(9), wheel: body.readInt32LE(13) }) : malformed('short mouse');
     case T.key:
-      return need(6)
-        ? ok({ type: 'key', keyCode: body.readUInt32LE(1), down: body[5] === 1, text: body.toString('utf8', 6) })
-        : malformed('short key');
+      return need(6) ? ok({ type: 'key', keyCode: body.readUInt32LE(1), down: body[5] === 1, text: body.toString('utf8', 6) }) : malformed('short key');
     case T.clearClipboard:
       return ok({ type: 'clearClipboard' });
     case T.close:

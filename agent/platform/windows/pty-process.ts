@@ -32,8 +32,7 @@ export interface RunningConPty {
 }
 
 type Async = (...args: unknown[]) => void;
-const asyncCall = (fn: unknown, ...args: unknown[]) =>
-  new Promise<unknown>((resolve, reject) => (fn as { async: Async }).async(...args, (e: unknown, v: unknown) => (e ? reject(e) : resolve(v))));
+const asyncCall = (fn: unknown, ...args: unknown[]) => new Promise<unknown>((resolve, reject) => (fn as { async: Async }).async(...args, (e: unknown, v: unknown) => (e ? reject(e) : resolve(v))));
 
 /** Wraps a started shell; `exited` resolves once it ended, the pseudo console closed and its output drained. */
 export function runningConPty(r: RunningConPty): PtyProcess {

@@ -80,7 +80,21 @@ export function buildFailureActions(resetSecs: number, delaysMs: readonly number
 export function createAgentService(name: string, displayName: string, commandLine: string, description: string): WinResult<string[]> {
   return withScm((scm) => {
     const api = serviceApi();
-    const svc = api.CreateServiceW(scm, wide(name), wide(displayName), SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, wide(commandLine), null, null, null, null, null) as bigint;
+    const svc = api.CreateServiceW(
+      scm,
+      wide(name),
+      wide(displayName),
+      SERVICE_ALL_ACCESS,
+      SERVICE_WIN32_OWN_PROCESS,
+      SERVICE_AUTO_START,
+      SERVICE_ERROR_NORMAL,
+      wide(commandLine),
+      null,
+      null,
+      null,
+      null,
+      null,
+    ) as bigint;
     if (isBadHandle(svc)) return fail('CreateServiceW');
     const warnings: string[] = [];
     try {

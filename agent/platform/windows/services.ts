@@ -2,13 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Result, err, ok } from '../../../proto/errors.js';
 import type { ControlResult, ServiceList } from '../port.js';
-import {
-  ENUM_SERVICE_STATUS_PROCESSW_SIZE,
-  decodeServiceArray,
-  decodeServiceStatusProcess,
-  decodeStartType,
-  startupTypeName,
-} from './service-records.js';
+import { ENUM_SERVICE_STATUS_PROCESSW_SIZE, decodeServiceArray, decodeServiceStatusProcess, decodeStartType, startupTypeName } from './service-records.js';
 import { wide } from './utf16.js';
 import { badHandle, lastErrorText, readWideAt, win32 } from './win32-api.js';
 

@@ -86,10 +86,7 @@ export interface SessionNotificationOptions {
 let serial = 0;
 
 /** Calls `onChange` (debounced, with the latest change) whenever Windows reports a session change. */
-export function watchSessionNotifications(
-  onChange: (change: SessionChange) => void,
-  opts: SessionNotificationOptions = {},
-): SessionNotifications {
+export function watchSessionNotifications(onChange: (change: SessionChange) => void, opts: SessionNotificationOptions = {}): SessionNotifications {
   const { pumpMs = 150, debounceMs = 100, retryMs = 5000, log = () => {} } = opts;
   const w = win32();
   let debounce: NodeJS.Timeout | undefined;

@@ -2,15 +2,7 @@
 import { type Result, err, ok } from '../../../proto/errors.js';
 import type { SessionInfo } from '../port.js';
 import { badHandle, copyNative, lastErrorText, readWideAt, win32 } from './win32-api.js';
-import {
-  WTS_SESSION_INFOW_SIZE,
-  WtsInfoClass,
-  decodeClientAddress,
-  decodeSessionInfoArray,
-  decodeSessionInfoEx,
-  isCapturable,
-  isLocked,
-} from './wts.js';
+import { WTS_SESSION_INFOW_SIZE, WtsInfoClass, decodeClientAddress, decodeSessionInfoArray, decodeSessionInfoEx, isCapturable, isLocked } from './wts.js';
 
 const WTS_CURRENT_SERVER_HANDLE = 0n;
 

@@ -75,10 +75,7 @@ const decl = {
     'bool __stdcall DuplicateTokenEx(void *token, uint32_t access, void *sa, int level, int type, void *out)',
     'bool __stdcall SetTokenInformation(void *token, int cls, void *info, uint32_t size)',
   ],
-  userenv: [
-    'bool __stdcall CreateEnvironmentBlock(void *env, void *token, bool inherit)',
-    'bool __stdcall DestroyEnvironmentBlock(void *env)',
-  ],
+  userenv: ['bool __stdcall CreateEnvironmentBlock(void *env, void *token, bool inherit)', 'bool __stdcall DestroyEnvironmentBlock(void *env)'],
   ntdll: ['int32_t __stdcall RtlGetVersion(void *info)'],
   user32: [
     'void * __stdcall GetDC(void *hwnd)',

@@ -57,20 +57,14 @@ export function isCapturable(s: { sessionId: number; userName: string; state: gu
 
 /** "RDP-Tcp#3" (and other RDP-* protocol stations) -> RDP; "Console" and anything else -> console. */
 export function sessionTypeOf(winStationName: string): guruconnect.WindowsSessionType {
-  return /^rdp-/i.test(winStationName)
-    ? guruconnect.WindowsSessionType.SESSION_RDP
-    : guruconnect.WindowsSessionType.SESSION_CONSOLE;
+  return /^rdp-/i.test(winStationName) ? guruconnect.WindowsSessionType.SESSION_RDP : guruconnect.WindowsSessionType.SESSION_CONSOLE;
 }
 
 /**
  * The user sessions in a WTS_SESSION_INFOW array: Session 0 and user-less WinStations dropped,
  * state and type mapped. `readWideString` reads the LPWSTR at a native address.
  */
-export function decodeSessionInfoArray(
-  buf: Buffer,
-  count: number,
-  readWideString: (ptr: bigint) => string,
-): SessionInfo[] {
+export function decodeSessionInfoArray(buf: Buffer, count: number, readWideString: (ptr: bigint) => string): SessionInfo[] {
   const out: SessionInfo[] = [];
   for (let i = 0; i < count; i++) {
     const base = i * WTS_SESSION_INFOW_SIZE;

@@ -2,13 +2,15 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('projection_checkpoints')
+  await db.schema
+    .createTable('projection_checkpoints')
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('last_seq', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema.createTable('machines')
+  await db.schema
+    .createTable('machines')
     .addColumn('agent_id', 'text', (c) => c.primaryKey())
     .addColumn('hostname', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('os_version', 'text', (c) => c.notNull().defaultTo(''))
@@ -25,7 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_seq', 'bigint', (c) => c.notNull())
     .execute();
 
-  await db.schema.createTable('windows_sessions')
+  await db.schema
+    .createTable('windows_sessions')
     .addColumn('agent_id', 'text', (c) => c.notNull())
     .addColumn('session_id', 'integer', (c) => c.notNull())
     .addColumn('user_name', 'text', (c) => c.notNull())

@@ -6,7 +6,8 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('connect_sessions')
+  await db.schema
+    .createTable('connect_sessions')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('agent_id', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('user_id', 'text', (c) => c.notNull().defaultTo(''))
@@ -19,7 +20,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('connect_sessions_agent_idx').on('connect_sessions').columns(['agent_id', 'started_at']).execute();
 
-  await db.schema.createTable('events')
+  await db.schema
+    .createTable('events')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('seq', 'bigint', (c) => c.notNull().unique())
     .addColumn('session_id', 'text')
@@ -36,7 +38,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('events_user_idx').on('events').columns(['user_id', 'created_at']).execute();
   await db.schema.createIndex('events_type_idx').on('events').columns(['event_type', 'created_at']).execute();
 
-  await db.schema.createTable('audit_pending')
+  await db.schema
+    .createTable('audit_pending')
     .addColumn('command_id', 'text', (c) => c.primaryKey())
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('agent_id', 'text', (c) => c.notNull())
@@ -48,7 +51,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('details', 'jsonb', (c) => c.notNull())
     .execute();
 
-  await db.schema.createTable('audit_agents')
+  await db.schema
+    .createTable('audit_agents')
     .addColumn('agent_id', 'text', (c) => c.primaryKey())
     .addColumn('online', 'boolean', (c) => c.notNull())
     .execute();

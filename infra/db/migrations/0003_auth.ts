@@ -2,7 +2,8 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('users')
+  await db.schema
+    .createTable('users')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('password_hash', 'text', (c) => c.notNull())
@@ -13,7 +14,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema.createTable('auth_tokens')
+  await db.schema
+    .createTable('auth_tokens')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
@@ -24,14 +26,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('auth_tokens_user').on('auth_tokens').column('user_id').execute();
 
-  await db.schema.createTable('machine_grants')
+  await db.schema
+    .createTable('machine_grants')
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('agent_id', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('machine_grants_pk', ['user_id', 'agent_id'])
     .execute();
 
-  await db.schema.createTable('enrollment_keys')
+  await db.schema
+    .createTable('enrollment_keys')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('key_hash', 'text', (c) => c.notNull().unique())
     .addColumn('site', 'text', (c) => c.notNull().defaultTo(''))
@@ -43,7 +47,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema.createTable('agents')
+  await db.schema
+    .createTable('agents')
     .addColumn('agent_id', 'text', (c) => c.primaryKey())
     .addColumn('hostname', 'text', (c) => c.notNull())
     .addColumn('site', 'text', (c) => c.notNull().defaultTo(''))

@@ -6,7 +6,8 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('audit_retention_anchor')
+  await db.schema
+    .createTable('audit_retention_anchor')
     .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
     .addColumn('from_seq', 'bigint', (c) => c.notNull())
     .addColumn('through_seq', 'bigint', (c) => c.notNull().unique())

@@ -18,7 +18,8 @@ const widened: ReadonlyArray<[string, string]> = [
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('quarantined_events')
+  await db.schema
+    .createTable('quarantined_events')
     .addColumn('projection', 'text', (c) => c.notNull())
     .addColumn('stream_seq', 'bigint', (c) => c.notNull())
     .addColumn('subject', 'text', (c) => c.notNull())

@@ -5,12 +5,19 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('users').addColumn('service', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
-  await db.schema.alterTable('users').alterColumn('password_hash', (c) => c.dropNotNull()).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('service', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
+  await db.schema
+    .alterTable('users')
+    .alterColumn('password_hash', (c) => c.dropNotNull())
+    .execute();
   // A service account has no password and a technician always has one: no row can be both or neither.
   await db.schema.alterTable('users').addCheckConstraint('users_service_has_no_password', sql`service = (password_hash is null)`).execute();
 
-  await db.schema.createTable('api_tokens')
+  await db.schema
+    .createTable('api_tokens')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -28,7 +35,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('api_tokens').execute();
   await db.schema.alterTable('users').dropConstraint('users_service_has_no_password').execute();
-  await db.deleteFrom('users' as never).where(sql.ref('service'), '=', true).execute();
-  await db.schema.alterTable('users').alterColumn('password_hash', (c) => c.setNotNull()).execute();
+  await db
+    .deleteFrom('users' as never)
+    .where(sql.ref('service'), '=', true)
+    .execute();
+  await db.schema
+    .alterTable('users')
+    .alterColumn('password_hash', (c) => c.setNotNull())
+    .execute();
   await db.schema.alterTable('users').dropColumn('service').execute();
 }

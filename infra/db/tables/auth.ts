@@ -1,5 +1,5 @@
 /** Technicians, tokens, machine access, agents and enrollment keys (issue 6, migration 0003; API tokens and service accounts: 0006; second factor: 0007). */
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from './columns.js';
 
 export interface UsersTable {

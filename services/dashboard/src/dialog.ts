@@ -15,9 +15,12 @@ export function openModal(title: string, opts: { wide?: boolean; onClose?: () =>
     opts.onClose?.();
   };
   const onKey = (e: KeyboardEvent) => e.key === 'Escape' && close();
-  const dialog = h('div', { class: `modal${opts.wide ? ' modal-wide' : ''}`, role: 'dialog', 'aria-modal': 'true', 'aria-label': title },
+  const dialog = h(
+    'div',
+    { class: `modal${opts.wide ? ' modal-wide' : ''}`, role: 'dialog', 'aria-modal': 'true', 'aria-label': title },
     h('header', { class: 'modal-head' }, h('h2', null, title), h('button', { class: 'icon-btn', 'aria-label': 'Close', onclick: close }, '×')),
-    body);
+    body,
+  );
   const backdrop = h('div', { class: 'backdrop', onmousedown: (e: MouseEvent) => e.target === backdrop && close() }, dialog);
   document.addEventListener('keydown', onKey);
   document.body.appendChild(backdrop);

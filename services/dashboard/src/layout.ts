@@ -9,16 +9,36 @@ export function shell(root: HTMLElement, active: 'machines' | 'audit' | 'tokens'
   const link = (href: string, label: string, key: string) => h('a', { href, 'data-link': true, class: active === key ? 'nav-link active' : 'nav-link' }, label);
   const main = h('main', { class: active === 'viewer' ? 'main main-full' : 'main' });
   root.append(
-    h('header', { class: 'topbar' },
+    h(
+      'header',
+      { class: 'topbar' },
       h('a', { class: 'brand', href: '/', 'data-link': true }, h('img', { src: '/favicon.ico', alt: '', width: 20, height: 20 }), h('span', null, 'GuruConnect')),
-      h('nav', { class: 'nav' }, link('/', 'Machines', 'machines'), hasRole(user, 'admin', 'auditor') ? link('/audit', 'Audit log', 'audit') : null,
-        hasRole(user, 'admin') ? link('/tokens', 'API tokens', 'tokens') : null, link('/mfa', 'Second factor', 'mfa')),
-      h('div', { class: 'topbar-user' },
+      h(
+        'nav',
+        { class: 'nav' },
+        link('/', 'Machines', 'machines'),
+        hasRole(user, 'admin', 'auditor') ? link('/audit', 'Audit log', 'audit') : null,
+        hasRole(user, 'admin') ? link('/tokens', 'API tokens', 'tokens') : null,
+        link('/mfa', 'Second factor', 'mfa'),
+      ),
+      h(
+        'div',
+        { class: 'topbar-user' },
         user ? h('span', { class: 'user-chip', 'data-testid': 'current-user' }, user.name, h('span', { class: `role role-${user.role}` }, user.role)) : null,
-        h('button', { class: 'btn btn-ghost', onclick: async () => {
-          await logout();
-          navigate('/login');
-        } }, 'Sign out'))),
-    main);
+        h(
+          'button',
+          {
+            class: 'btn btn-ghost',
+            onclick: async () => {
+              await logout();
+              navigate('/login');
+            },
+          },
+          'Sign out',
+        ),
+      ),
+    ),
+    main,
+  );
   return main;
 }

@@ -15,17 +15,19 @@ import { viewerPage } from './viewer/viewer-page.js';
  * Pages other than /login need a signed-in user; unknown users go to /login?next=<here>. A user
  * whose role must use a second factor and has none goes to /mfa first (the API refuses the rest).
  */
-const guarded = (render: PageRender): PageRender => async (root, params, query) => {
-  if (!currentUser() && !(await loadMe())) {
-    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
-    return undefined;
-  }
-  if (mustSetUpMfa() && location.pathname !== '/mfa') {
-    navigate(`/mfa?next=${encodeURIComponent(location.pathname + location.search)}`, true);
-    return undefined;
-  }
-  return render(root, params, query);
-};
+const guarded =
+  (render: PageRender): PageRender =>
+  async (root, params, query) => {
+    if (!currentUser() && !(await loadMe())) {
+      navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+      return undefined;
+    }
+    if (mustSetUpMfa() && location.pathname !== '/mfa') {
+      navigate(`/mfa?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+      return undefined;
+    }
+    return render(root, params, query);
+  };
 
 route('/login', loginPage);
 route('/machines/:agentId', guarded(viewerPage));

@@ -18,10 +18,12 @@ let renderSeq = 0;
 /** Registers a path like "/machines/:agentId". */
 export function route(path: string, render: PageRender): void {
   const keys: string[] = [];
-  const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
-    keys.push(k);
-    return '([^/]+)';
-  })}/?$`);
+  const pattern = new RegExp(
+    `^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+      keys.push(k);
+      return '([^/]+)';
+    })}/?$`,
+  );
   routes.push({ pattern, keys, render });
 }
 

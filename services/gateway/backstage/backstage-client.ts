@@ -39,12 +39,18 @@ function toCommand(req: BackstageRequest, maxTimeoutSecs: number): guruconnect.B
         timeoutSecs: Math.min(req.timeoutSecs ?? 0, maxTimeoutSecs),
         asSessionId: req.asSessionId ?? 0,
       };
-    case 'services': return { commandType: T.BACKSTAGE_LIST_SERVICES };
-    case 'processes': return { commandType: T.BACKSTAGE_LIST_PROCESSES, cpuSampleMs: req.cpuSampleMs ?? 0 };
-    case 'system': return { commandType: T.BACKSTAGE_SYSTEM_INFO };
-    case 'service_control': return { commandType: T.BACKSTAGE_SERVICE_CONTROL, target: req.name, action: req.action };
-    case 'kill': return { commandType: T.BACKSTAGE_PROCESS_KILL, target: String(req.pid) };
-    case 'cancel': return { commandType: T.BACKSTAGE_CANCEL, target: req.commandId };
+    case 'services':
+      return { commandType: T.BACKSTAGE_LIST_SERVICES };
+    case 'processes':
+      return { commandType: T.BACKSTAGE_LIST_PROCESSES, cpuSampleMs: req.cpuSampleMs ?? 0 };
+    case 'system':
+      return { commandType: T.BACKSTAGE_SYSTEM_INFO };
+    case 'service_control':
+      return { commandType: T.BACKSTAGE_SERVICE_CONTROL, target: req.name, action: req.action };
+    case 'kill':
+      return { commandType: T.BACKSTAGE_PROCESS_KILL, target: String(req.pid) };
+    case 'cancel':
+      return { commandType: T.BACKSTAGE_CANCEL, target: req.commandId };
   }
 }
 
@@ -62,17 +68,22 @@ export function createBackstageClient(deps: BackstageClientDeps) {
     ): Promise<Result<{ commandId: string; output: guruconnect.BackstageOutput.$Properties }>> {
       const command = toCommand(req, deps.maxTimeoutSecs);
       const runSecs = req.kind === 'exec' ? command.timeoutSecs || deps.defaultTimeoutSecs : 30;
-      const r = await deps.commands.issue(agentId, 'backstage', { backstageCommand: command }, {
-        actor,
-        commandId: opts.commandId,
-        timeoutMs: runSecs * 1000 + deps.slackMs,
-        isFinal: (m: Decoded) => m.backstageOutput?.final === true,
-        onProgress: (m: Decoded) => {
-          const chunk = m.backstageOutput?.chunk;
-          if (chunk) opts.onChunk?.(chunk);
+      const r = await deps.commands.issue(
+        agentId,
+        'backstage',
+        { backstageCommand: command },
+        {
+          actor,
+          commandId: opts.commandId,
+          timeoutMs: runSecs * 1000 + deps.slackMs,
+          isFinal: (m: Decoded) => m.backstageOutput?.final === true,
+          onProgress: (m: Decoded) => {
+            const chunk = m.backstageOutput?.chunk;
+            if (chunk) opts.onChunk?.(chunk);
+          },
+          signal: opts.signal,
         },
-        signal: opts.signal,
-      });
+      );
       if (!r.ok) return r;
       const output = r.value.answer.backstageOutput!;
       if (output.error?.code) return err((output.error.code as ErrorCode) || ErrorCode.PLATFORM_ERROR, output.error.message ?? 'the agent reported an error');

@@ -30,7 +30,10 @@ export async function replayAnswers(js: JetStreamClient, agentId: AgentId, kind:
           seen++;
           const r = decode(m.data, m.subject);
           if (r.ok && r.value.meta.correlationId === commandId) onMsg(r.value);
-          if (m.info.pending === 0) { drained = true; break; }
+          if (m.info.pending === 0) {
+            drained = true;
+            break;
+          }
         }
         if (drained || seen === 0) return;
       }

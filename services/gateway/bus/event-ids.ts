@@ -23,7 +23,10 @@ export const MIN_KEY_BYTES = 32;
 export function createEventIds(key: Uint8Array): EventIds {
   if (key.byteLength < MIN_KEY_BYTES) throw new Error(`event id key has ${key.byteLength} bytes; at least ${MIN_KEY_BYTES} are needed`);
   // Fields are joined with NUL, which no id contains, so ("a-b", "c") and ("a", "b-c") never meet.
-  const derive = (kind: string, ...fields: string[]) => `${kind}-${createHmac('sha256', key).update([kind, ...fields].join('\0')).digest('base64url')}`;
+  const derive = (kind: string, ...fields: string[]) =>
+    `${kind}-${createHmac('sha256', key)
+      .update([kind, ...fields].join('\0'))
+      .digest('base64url')}`;
   return {
     commandFailed: (commandId) => derive('command_failed', commandId),
     agentOffline: (agentId, lastSeenMs) => derive('agent_offline', agentId, String(lastSeenMs)),

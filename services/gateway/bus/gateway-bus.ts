@@ -48,7 +48,12 @@ export function openGatewayBus(nc: NatsConnection, js: JetStreamClient, o: Gatew
     connected: () => !nc.isClosed() && nc.info !== undefined && !(nc as { protocol?: { transport?: { isClosed?: boolean } } }).protocol?.transport?.isClosed,
     async projectionLag(name, checkpoint) {
       const jsm = await jetstreamManager(nc).catch(() => null);
-      const lastSeq = jsm ? await jsm.streams.info(Streams.events.name).then((i) => i.state.last_seq, () => null) : null;
+      const lastSeq = jsm
+        ? await jsm.streams.info(Streams.events.name).then(
+            (i) => i.state.last_seq,
+            () => null,
+          )
+        : null;
       return jsm && lastSeq !== null ? projectionLag(jsm, { name }, checkpoint, lastSeq).catch(() => null) : null;
     },
     async close() {

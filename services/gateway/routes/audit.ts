@@ -44,7 +44,11 @@ type AuditQuery = z.infer<typeof querySchema>;
 
 /** One page of audit rows, newest first, and the cursor of the next page. */
 async function auditPage(db: Kysely<Database>, q: AuditQuery): Promise<{ events: EventDto[]; next_cursor: number | null }> {
-  let sel = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(q.limit + 1);
+  let sel = db
+    .selectFrom('events')
+    .selectAll()
+    .orderBy('seq', 'desc')
+    .limit(q.limit + 1);
   if (q.agent) sel = sel.where('agent_id', '=', q.agent);
   if (q.user) sel = sel.where('user_name', '=', q.user);
   if (q.type) sel = sel.where('event_type', '=', q.type);
@@ -71,26 +75,39 @@ async function auditPage(db: Kysely<Database>, q: AuditQuery): Promise<{ events:
 export const auditRoutes: FastifyPluginAsyncZod<{ db: Kysely<Database>; access: Access }> = async (app, { db, access }) => {
   const auditors = access.requireRole('audit.read');
 
-  app.get('/api/audit', {
-    preHandler: auditors,
-    schema: {
-      tags: ['audit'],
-      summary: 'Audit events, newest first; page with next_cursor',
-      querystring: querySchema.omit({ format: true }),
-      response: { 200: responseSchema, ...errorResponses },
+  app.get(
+    '/api/audit',
+    {
+      preHandler: auditors,
+      schema: {
+        tags: ['audit'],
+        summary: 'Audit events, newest first; page with next_cursor',
+        querystring: querySchema.omit({ format: true }),
+        response: { 200: responseSchema, ...errorResponses },
+      },
     },
-  }, async (request) => auditPage(db, { ...request.query, format: 'json' }));
+    async (request) => auditPage(db, { ...request.query, format: 'json' }),
+  );
 
-  app.get('/api/audit/export', {
-    preHandler: auditors,
-    schema: { tags: ['audit'], summary: 'The same page as CSV or JSON lines (format=csv|jsonl)', querystring: querySchema },
-  }, async (request, reply) => {
-    const { events } = await auditPage(db, request.query);
-    if (request.query.format === 'csv') {
-      const lines = [CSV_COLUMNS.join(','), ...events.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(','))];
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(`${lines.join('\n')}\n`);
-    }
-    return reply.type('application/x-ndjson').header('content-disposition', 'attachment; filename="audit.jsonl"')
-      .send(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  });
+  app.get(
+    '/api/audit/export',
+    {
+      preHandler: auditors,
+      schema: { tags: ['audit'], summary: 'The same page as CSV or JSON lines (format=csv|jsonl)', querystring: querySchema },
+    },
+    async (request, reply) => {
+      const { events } = await auditPage(db, request.query);
+      if (request.query.format === 'csv') {
+        const lines = [CSV_COLUMNS.join(','), ...events.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(','))];
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="audit.csv"')
+          .send(`${lines.join('\n')}\n`);
+      }
+      return reply
+        .type('application/x-ndjson')
+        .header('content-disposition', 'attachment; filename="audit.jsonl"')
+        .send(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    },
+  );
 };

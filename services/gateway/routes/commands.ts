@@ -58,73 +58,103 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
   const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string) => {
     const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(deps.db, agentId, deps.offlineAfterBeats) : undefined;
     if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
-    if (!agentOnline(deps.events, agentId, m.online, deps.offlineAfterBeats)) throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
+    if (!agentOnline(deps.events, agentId, m.online, deps.offlineAfterBeats))
+      throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
     return m;
   };
 
-  app.post('/api/machines/:agentId/switch-session', {
-    preHandler: access.requireRole('session.switch'),
-    schema: {
-      tags: ['sessions'],
-      summary: "Switch the machine's captured session (a viewer's stream when viewer_id is given)",
-      params: agentParamsSchema,
-      body: switchBodySchema,
-      response: { 200: switchResponseSchema, ...errorResponses },
+  app.post(
+    '/api/machines/:agentId/switch-session',
+    {
+      preHandler: access.requireRole('session.switch'),
+      schema: {
+        tags: ['sessions'],
+        summary: "Switch the machine's captured session (a viewer's stream when viewer_id is given)",
+        params: agentParamsSchema,
+        body: switchBodySchema,
+        response: { 200: switchResponseSchema, ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const { agentId } = request.params;
-    const r = await switchSession(deps, {
-      actor: access.actor(request),
-      agentId,
-      granted: await access.canAccessMachine(request, agentId),
-      sessionId: request.body.session_id,
-      viewerId: request.body.viewer_id,
-    });
-    if (!r.ok) throw GcHttpError.of(r.error);
-    const s = r.value;
-    return { ok: true as const, command_id: s.commandId, from_session_id: s.fromSessionId, to_session_id: s.toSessionId, duration_ms: s.durationMs };
-  });
+    async (request) => {
+      const { agentId } = request.params;
+      const r = await switchSession(deps, {
+        actor: access.actor(request),
+        agentId,
+        granted: await access.canAccessMachine(request, agentId),
+        sessionId: request.body.session_id,
+        viewerId: request.body.viewer_id,
+      });
+      if (!r.ok) throw GcHttpError.of(r.error);
+      const s = r.value;
+      return { ok: true as const, command_id: s.commandId, from_session_id: s.fromSessionId, to_session_id: s.toSessionId, duration_ms: s.durationMs };
+    },
+  );
 
   const admin = access.requireRole('backstage');
 
-  app.post('/api/machines/:agentId/backstage/exec', {
-    preHandler: admin,
-    schema: { tags: ['backstage'], summary: 'Run a command in backstage (Session 0) and wait for its result', params: agentParamsSchema, body: execBodySchema, response: { 200: execResponseSchema, ...errorResponses } },
-  }, async (request) => {
-    const { agentId } = request.params;
-    await onlineMachine(request, agentId);
-    let stdout = '';
-    let stderr = '';
-    const b = request.body;
-    const r = await deps.backstage.run(agentId, { kind: 'exec', command: b.command, shell: b.shell, timeoutSecs: b.timeout_secs, asSessionId: b.as_session_id }, access.actor(request), {
-      onChunk: (c) => {
-        if (c.stream === 1) stderr += c.data ?? '';
-        else stdout += c.data ?? '';
-      },
-    });
-    if (!r.ok) throw GcHttpError.of(r.error);
-    const c = r.value.output.commandOutput ?? {};
-    return {
-      command_id: r.value.commandId, stdout: stdout + (c.stdout ?? ''), stderr: stderr + (c.stderr ?? ''), exit_code: c.exitCode ?? 0,
-      truncated: !!c.truncated, timed_out: !!c.timedOut, cancelled: !!c.cancelled, duration_ms: Number(c.durationMs ?? 0),
-      output_bytes: Number(c.outputBytes ?? 0), run_as_user: c.runAsUser ?? '',
-    };
-  });
-
-  for (const [path, kind] of [['services', 'services'], ['processes', 'processes'], ['system-info', 'system']] as const) {
-    app.get(`/api/machines/:agentId/backstage/${path}`, {
+  app.post(
+    '/api/machines/:agentId/backstage/exec',
+    {
       preHandler: admin,
-      schema: { tags: ['backstage'], params: agentParamsSchema, ...(kind === 'processes' ? { querystring: processesQuerySchema } : {}), response: { 200: listResponseSchema, ...errorResponses } },
-    }, async (request) => {
+      schema: {
+        tags: ['backstage'],
+        summary: 'Run a command in backstage (Session 0) and wait for its result',
+        params: agentParamsSchema,
+        body: execBodySchema,
+        response: { 200: execResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
       const { agentId } = request.params;
       await onlineMachine(request, agentId);
-      // One handler serves three paths, so its query is untyped: read the already validated one through the schema.
-      const cpuSampleMs = kind === 'processes' ? processesQuerySchema.parse(request.query).cpu_sample_ms : undefined;
-      const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request));
+      let stdout = '';
+      let stderr = '';
+      const b = request.body;
+      const r = await deps.backstage.run(agentId, { kind: 'exec', command: b.command, shell: b.shell, timeoutSecs: b.timeout_secs, asSessionId: b.as_session_id }, access.actor(request), {
+        onChunk: (c) => {
+          if (c.stream === 1) stderr += c.data ?? '';
+          else stdout += c.data ?? '';
+        },
+      });
       if (!r.ok) throw GcHttpError.of(r.error);
-      const o = r.value.output;
-      // protobufjs' JSON form (the same objects the viewer WebSocket sends): camelCase, enums as names.
-      return { command_id: r.value.commandId, result: JSON.parse(JSON.stringify(o.serviceList ?? o.processList ?? o.systemInfo ?? {})) as Record<string, unknown> };
-    });
+      const c = r.value.output.commandOutput ?? {};
+      return {
+        command_id: r.value.commandId,
+        stdout: stdout + (c.stdout ?? ''),
+        stderr: stderr + (c.stderr ?? ''),
+        exit_code: c.exitCode ?? 0,
+        truncated: !!c.truncated,
+        timed_out: !!c.timedOut,
+        cancelled: !!c.cancelled,
+        duration_ms: Number(c.durationMs ?? 0),
+        output_bytes: Number(c.outputBytes ?? 0),
+        run_as_user: c.runAsUser ?? '',
+      };
+    },
+  );
+
+  for (const [path, kind] of [
+    ['services', 'services'],
+    ['processes', 'processes'],
+    ['system-info', 'system'],
+  ] as const) {
+    app.get(
+      `/api/machines/:agentId/backstage/${path}`,
+      {
+        preHandler: admin,
+        schema: { tags: ['backstage'], params: agentParamsSchema, ...(kind === 'processes' ? { querystring: processesQuerySchema } : {}), response: { 200: listResponseSchema, ...errorResponses } },
+      },
+      async (request) => {
+        const { agentId } = request.params;
+        await onlineMachine(request, agentId);
+        // One handler serves three paths, so its query is untyped: read the already validated one through the schema.
+        const cpuSampleMs = kind === 'processes' ? processesQuerySchema.parse(request.query).cpu_sample_ms : undefined;
+        const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request));
+        if (!r.ok) throw GcHttpError.of(r.error);
+        const o = r.value.output;
+        // protobufjs' JSON form (the same objects the viewer WebSocket sends): camelCase, enums as names.
+        return { command_id: r.value.commandId, result: JSON.parse(JSON.stringify(o.serviceList ?? o.processList ?? o.systemInfo ?? {})) as Record<string, unknown> };
+      },
+    );
   }
 };

@@ -19,33 +19,45 @@ export const machinesRoutes: FastifyPluginAsyncZod<MachinesRouteDeps> = async (a
   // Auditors may list machines (agent id to host name, for reading the audit log), nothing more.
   const listers = access.requireRole('machines.list');
 
-  app.get('/api/machines', {
-    preHandler: listers,
-    schema: { tags: ['machines'], summary: 'Machines with online status, session count and logged-on users', response: { 200: machinesResponseSchema, ...errorResponses } },
-  }, async (request) => ({ machines: await listMachines(db, offlineAfterBeats, await access.accessibleMachines(request)) }));
-
-  app.get('/api/machines/:agentId', {
-    preHandler: anyRole,
-    schema: { tags: ['machines'], params: agentParamsSchema, response: { 200: machineSchema, ...errorResponses } },
-  }, async (request) => {
-    const { agentId } = request.params;
-    const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(db, agentId, offlineAfterBeats) : undefined;
-    if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it); list machines with GET /api/machines`);
-    return m;
-  });
-
-  app.get('/api/machines/:agentId/windows-sessions', {
-    preHandler: anyRole,
-    schema: {
-      tags: ['machines'],
-      summary: "The machine's user sessions (Session 0 excluded), as the agent last reported them",
-      params: agentParamsSchema,
-      response: { 200: windowsSessionsResponseSchema, ...errorResponses },
+  app.get(
+    '/api/machines',
+    {
+      preHandler: listers,
+      schema: { tags: ['machines'], summary: 'Machines with online status, session count and logged-on users', response: { 200: machinesResponseSchema, ...errorResponses } },
     },
-  }, async (request) => {
-    const { agentId } = request.params;
-    const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(db, agentId, offlineAfterBeats) : undefined;
-    if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it); list machines with GET /api/machines`);
-    return { sessions: await listWindowsSessions(db, agentId) };
-  });
+    async (request) => ({ machines: await listMachines(db, offlineAfterBeats, await access.accessibleMachines(request)) }),
+  );
+
+  app.get(
+    '/api/machines/:agentId',
+    {
+      preHandler: anyRole,
+      schema: { tags: ['machines'], params: agentParamsSchema, response: { 200: machineSchema, ...errorResponses } },
+    },
+    async (request) => {
+      const { agentId } = request.params;
+      const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(db, agentId, offlineAfterBeats) : undefined;
+      if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it); list machines with GET /api/machines`);
+      return m;
+    },
+  );
+
+  app.get(
+    '/api/machines/:agentId/windows-sessions',
+    {
+      preHandler: anyRole,
+      schema: {
+        tags: ['machines'],
+        summary: "The machine's user sessions (Session 0 excluded), as the agent last reported them",
+        params: agentParamsSchema,
+        response: { 200: windowsSessionsResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { agentId } = request.params;
+      const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(db, agentId, offlineAfterBeats) : undefined;
+      if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it); list machines with GET /api/machines`);
+      return { sessions: await listWindowsSessions(db, agentId) };
+    },
+  );
 };

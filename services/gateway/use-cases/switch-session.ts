@@ -61,7 +61,9 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
   if (!decision.allowed) {
     if (decision.code === ErrorCode.MACHINE_NOT_FOUND) return err(decision.code, `no machine ${agentId} (or no access to it)`);
     // Denials are folded by the audit publisher (bus/denial-folder.ts): refusing someone cannot grow the log at will.
-    void deps.audit({ eventType: 'access_denied', actor, agentId, connectSessionId: input.connectSessionId, details: { action: 'switch-session', reason: decision.reason, agent_id: agentId } }).catch(() => {});
+    void deps
+      .audit({ eventType: 'access_denied', actor, agentId, connectSessionId: input.connectSessionId, details: { action: 'switch-session', reason: decision.reason, agent_id: agentId } })
+      .catch(() => {});
     return err(ErrorCode.FORBIDDEN, 'your role may watch but not switch sessions; ask an operator or admin');
   }
 
@@ -80,10 +82,15 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
   }
 
   input.beforeIssue?.();
-  const r = await deps.commands.issue(agentId, 'switchSession', { switchSession: { targetSessionId: sessionId, viewerId: input.viewerId ?? '', fromSessionId } }, {
-    actor,
-    timeoutMs: deps.commandTimeoutMs,
-  });
+  const r = await deps.commands.issue(
+    agentId,
+    'switchSession',
+    { switchSession: { targetSessionId: sessionId, viewerId: input.viewerId ?? '', fromSessionId } },
+    {
+      actor,
+      timeoutMs: deps.commandTimeoutMs,
+    },
+  );
   // The command client records command_failed under the command id, closing its audit row.
   if (!r.ok) return r;
   const s = r.value.answer.sessionSwitched;

@@ -48,12 +48,22 @@ export async function handleBackstageMessage(m: BackstageOperation, state: Viewe
     if (o.commandOutput) {
       const c = o.commandOutput;
       return state.send({
-        t: 'backstage.done', id: req, command_id: commandId, exit_code: c.exitCode ?? 0, truncated: !!c.truncated, timed_out: !!c.timedOut,
-        cancelled: !!c.cancelled, duration_ms: Number(c.durationMs ?? 0), output_bytes: Number(c.outputBytes ?? 0), run_as_user: c.runAsUser ?? '',
-        stdout: c.stdout ?? '', stderr: c.stderr ?? '',
+        t: 'backstage.done',
+        id: req,
+        command_id: commandId,
+        exit_code: c.exitCode ?? 0,
+        truncated: !!c.truncated,
+        timed_out: !!c.timedOut,
+        cancelled: !!c.cancelled,
+        duration_ms: Number(c.durationMs ?? 0),
+        output_bytes: Number(c.outputBytes ?? 0),
+        run_as_user: c.runAsUser ?? '',
+        stdout: c.stdout ?? '',
+        stderr: c.stderr ?? '',
       });
     }
-    if (o.serviceList) return state.send({ t: 'backstage.services', req, available: o.serviceList.available !== false, reason: o.serviceList.unavailableReason ?? '', services: o.serviceList.services ?? [] });
+    if (o.serviceList)
+      return state.send({ t: 'backstage.services', req, available: o.serviceList.available !== false, reason: o.serviceList.unavailableReason ?? '', services: o.serviceList.services ?? [] });
     if (o.processList) return state.send({ t: 'backstage.processes', req, processes: o.processList.processes ?? [] });
     if (o.systemInfo) return state.send({ t: 'backstage.system', req, system: o.systemInfo });
     if (o.controlResult) return state.send({ t: 'backstage.control', req, result: o.controlResult });
@@ -65,11 +75,17 @@ export async function handleBackstageMessage(m: BackstageOperation, state: Viewe
 
 function toRequest(m: Exclude<BackstageOperation, { t: 'backstage.cancel' }>): BackstageRequest {
   switch (m.t) {
-    case 'backstage.exec': return { kind: 'exec', command: m.command, shell: m.shell, timeoutSecs: m.timeout_secs, asSessionId: m.as_session_id };
-    case 'backstage.services': return { kind: 'services' };
-    case 'backstage.processes': return { kind: 'processes', cpuSampleMs: m.cpu ? CPU_SAMPLE_MS : 0 };
-    case 'backstage.system': return { kind: 'system' };
-    case 'backstage.service_control': return { kind: 'service_control', name: m.name, action: m.action };
-    case 'backstage.kill': return { kind: 'kill', pid: m.pid };
+    case 'backstage.exec':
+      return { kind: 'exec', command: m.command, shell: m.shell, timeoutSecs: m.timeout_secs, asSessionId: m.as_session_id };
+    case 'backstage.services':
+      return { kind: 'services' };
+    case 'backstage.processes':
+      return { kind: 'processes', cpuSampleMs: m.cpu ? CPU_SAMPLE_MS : 0 };
+    case 'backstage.system':
+      return { kind: 'system' };
+    case 'backstage.service_control':
+      return { kind: 'service_control', name: m.name, action: m.action };
+    case 'backstage.kill':
+      return { kind: 'kill', pid: m.pid };
   }
 }

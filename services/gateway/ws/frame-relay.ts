@@ -38,14 +38,7 @@ const LOW_WATER = 512 * 1024;
 /** A held relay keeps at most this much (one keyframe and the deltas after it). */
 const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 
-export function relayFrames(
-  nc: NatsConnection,
-  agentId: AgentId,
-  sessionId: number,
-  socket: FrameSocket,
-  requestKeyframe: () => void,
-  opts: RelayOptions = {},
-): FrameRelay {
+export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: number, socket: FrameSocket, requestKeyframe: () => void, opts: RelayOptions = {}): FrameRelay {
   const reconnectedAt = opts.reconnectedAt ?? (() => 0);
   const stats = { forwarded: 0, dropped: 0, behind: 0 };
   let needKeyframe = true;

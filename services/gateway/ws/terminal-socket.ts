@@ -58,7 +58,12 @@ export function createTerminalSocket(state: ViewerChannel, deps: TerminalSocketD
     t.stop();
     if (t.started) {
       void deps.audit('backstage_terminal_closed', {
-        terminal_id: t.id, run_as_user: t.runAsUser, as_session_id: t.asSessionId, duration_ms: Date.now() - t.openedAt, reason, ...(exitCode !== undefined ? { exit_code: exitCode } : {}),
+        terminal_id: t.id,
+        run_as_user: t.runAsUser,
+        as_session_id: t.asSessionId,
+        duration_ms: Date.now() - t.openedAt,
+        reason,
+        ...(exitCode !== undefined ? { exit_code: exitCode } : {}),
       });
     }
   };
@@ -119,8 +124,10 @@ export function createTerminalSocket(state: ViewerChannel, deps: TerminalSocketD
       if (!term) return state.error(ErrorCode.NOT_FOUND, 'no interactive terminal is open; open one first', 'terminal');
       const id = term.id;
       switch (m.t) {
-        case 'terminal.input': return publish(id, { terminalInput: { data: new TextEncoder().encode(m.data) } });
-        case 'terminal.resize': return publish(id, { terminalResize: { cols: m.cols, rows: m.rows } });
+        case 'terminal.input':
+          return publish(id, { terminalInput: { data: new TextEncoder().encode(m.data) } });
+        case 'terminal.resize':
+          return publish(id, { terminalResize: { cols: m.cols, rows: m.rows } });
         case 'terminal.close':
           // The agent's closed message ends it (exit code, audit); until then input is still routed.
           return publish(id, { terminalClose: {} });

@@ -118,14 +118,19 @@ function reqOf(m: BackstageMessage | TerminalMessage): string | undefined {
 /** Decides one message; pure. */
 export function decide(state: ViewerState, m: ViewerMessage, facts: ViewerFacts): Decision {
   switch (m.t) {
-    case 'watch': return decideWatch(state, m, facts);
-    case 'switch': return decideSwitch(state, m);
-    case 'switch.done': return decideSwitchDone(state, m);
-    case 'input': return decideInput(state, m, facts.now);
+    case 'watch':
+      return decideWatch(state, m, facts);
+    case 'switch':
+      return decideSwitch(state, m);
+    case 'switch.done':
+      return decideSwitchDone(state, m);
+    case 'input':
+      return decideInput(state, m, facts.now);
     case 'keyframe':
       if (state.watching === undefined) return nothing();
       return { events: m.behind ? [{ type: 'BrowserFellBehind' }] : [], effects: [{ type: 'keyframe', sessionId: state.watching }] };
-    case 'sessions': return { events: [], effects: [{ type: 'sendSessions' }] };
+    case 'sessions':
+      return { events: [], effects: [{ type: 'sendSessions' }] };
     case 'stream.refused':
       // While a switch runs, its own answer reports the failure; this one would say it twice.
       if (state.switching !== undefined) return nothing();
@@ -133,8 +138,10 @@ export function decide(state: ViewerState, m: ViewerMessage, facts: ViewerFacts)
     case 'pace.window':
       if (state.watching === undefined) return nothing();
       return { events: [{ type: 'PaceWindowClosed' }], effects: [{ type: 'pace', behind: m.relayBehind || state.browserBehind }] };
-    case 'closed': return decideClosed(state);
-    default: return decideBackstage(state, m);
+    case 'closed':
+      return decideClosed(state);
+    default:
+      return decideBackstage(state, m);
   }
 }
 
@@ -149,7 +156,8 @@ function decideWatch(state: ViewerState, m: Extract<ClientMessage, { t: 'watch' 
   if (target === undefined) return { events: [], effects: [], reply: error(state, ErrorCode.SESSION_NOT_FOUND, 'this machine has no session with a desktop; use backstage') };
   const s = sessions.find((x) => x.id === target);
   if (!s) return { events: [], effects: [], reply: error(state, ErrorCode.SESSION_NOT_FOUND, `session ${target} is not in the machine's latest session list; pick one from the list`) };
-  if (!s.capturable) return { events: [], effects: [], reply: error(state, ErrorCode.SESSION_NOT_CAPTURABLE, `session ${target} (${s.user ?? '?'}, ${s.type ?? '?'}) has no desktop; use backstage for it`) };
+  if (!s.capturable)
+    return { events: [], effects: [], reply: error(state, ErrorCode.SESSION_NOT_CAPTURABLE, `session ${target} (${s.user ?? '?'}, ${s.type ?? '?'}) has no desktop; use backstage for it`) };
   const control = can({ role: state.role }, 'session.control').allowed && m.view_only !== true;
   const events: ViewerEvent[] = [{ type: 'Watched', sessionId: target, control }];
   const effects: ViewerEffect[] = [{ type: 'watch', sessionId: target, control, fromSwitch: false }];
@@ -217,7 +225,10 @@ function decideBackstage(state: ViewerState, m: BackstageMessage | TerminalMessa
       events: [{ type: 'BackstageExited' }],
       // Leaving backstage ends its shell: screen control never keeps a terminal behind it. The
       // connection goes on as screen control (connect_sessions follows the mode it returns to).
-      effects: [{ type: 'closeTerminal', reason: 'backstage exited' }, { type: 'audit', eventType: 'backstage_exited', details: { reason: 'user', session_type: 'screen_control' } }],
+      effects: [
+        { type: 'closeTerminal', reason: 'backstage exited' },
+        { type: 'audit', eventType: 'backstage_exited', details: { reason: 'user', session_type: 'screen_control' } },
+      ],
       reply: { t: 'backstage.exited' },
     };
   }
@@ -239,21 +250,30 @@ function decideClosed(state: ViewerState): Decision {
 /** Folds one event into the state; pure. */
 export function evolve(state: ViewerState, e: ViewerEvent): ViewerState {
   switch (e.type) {
-    case 'Watched': return { ...state, watching: e.sessionId, control: e.control };
-    case 'Joined': return { ...state, joined: true };
-    case 'WatchStopped': return { ...state, watching: undefined };
-    case 'SwitchRequested': return { ...state, switching: e.to };
-    case 'SwitchEnded': return { ...state, switching: undefined };
+    case 'Watched':
+      return { ...state, watching: e.sessionId, control: e.control };
+    case 'Joined':
+      return { ...state, joined: true };
+    case 'WatchStopped':
+      return { ...state, watching: undefined };
+    case 'SwitchRequested':
+      return { ...state, switching: e.to };
+    case 'SwitchEnded':
+      return { ...state, switching: undefined };
     case 'InputForwarded':
     case 'InputDropped': {
       const fresh = e.at - state.input.windowStart >= INPUT_WINDOW_MS;
       const w = fresh ? { windowStart: e.at, count: 0 } : { windowStart: state.input.windowStart, count: state.input.count };
       return { ...state, input: { ...w, count: w.count + 1, dropped: state.input.dropped + (e.type === 'InputDropped' ? 1 : 0) } };
     }
-    case 'BrowserFellBehind': return { ...state, browserBehind: true };
-    case 'PaceWindowClosed': return { ...state, browserBehind: false };
-    case 'BackstageEntered': return { ...state, mode: 'backstage' };
-    case 'BackstageExited': return { ...state, mode: 'screen' };
+    case 'BrowserFellBehind':
+      return { ...state, browserBehind: true };
+    case 'PaceWindowClosed':
+      return { ...state, browserBehind: false };
+    case 'BackstageEntered':
+      return { ...state, mode: 'backstage' };
+    case 'BackstageExited':
+      return { ...state, mode: 'screen' };
   }
 }
 

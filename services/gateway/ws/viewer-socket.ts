@@ -126,17 +126,22 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         deps.commands.send(agentId, 'stream', { stopStream: { viewerId } }, actor);
         return;
       case 'switch': {
-        const done = (result: Awaited<ReturnType<typeof switchSession>>) =>
-          dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN });
-        void (async () => switchSession(deps, {
-          actor, agentId, sessionId: e.to, viewerId, fromSessionId: e.from, connectSessionId: viewerId,
-          granted: await deps.access.canAccessMachine(request, agentId),
-          // Subscribed before the command leaves: the agent's first frame of the target is a keyframe
-          // sent as soon as it switched, often before its answer reaches us.
-          beforeIssue: () => {
-            switchFrames = relayOf(e.to, true);
-          },
-        }))()
+        const done = (result: Awaited<ReturnType<typeof switchSession>>) => dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN });
+        void (async () =>
+          switchSession(deps, {
+            actor,
+            agentId,
+            sessionId: e.to,
+            viewerId,
+            fromSessionId: e.from,
+            connectSessionId: viewerId,
+            granted: await deps.access.canAccessMachine(request, agentId),
+            // Subscribed before the command leaves: the agent's first frame of the target is a keyframe
+            // sent as soon as it switched, often before its answer reaches us.
+            beforeIssue: () => {
+              switchFrames = relayOf(e.to, true);
+            },
+          }))()
           .catch((x: unknown) => {
             log.error({ err: x }, 'switch failed inside the gateway');
             return err(ErrorCode.INTERNAL, `internal error; quote ${viewerId}`);
@@ -153,14 +158,19 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         return;
       case 'input': {
         const m = e.message;
-        deps.commands.send(agentId, 'input', {
-          input: {
-            sessionId: m.session_id,
-            viewerId,
-            mouse: m.mouse ? { x: m.mouse.x, y: m.mouse.y, buttons: m.mouse.buttons, wheel: m.mouse.wheel ?? 0 } : undefined,
-            key: m.key ? { keyCode: m.key.key_code ?? 0, down: m.key.down ?? false, text: m.key.text ?? '' } : undefined,
+        deps.commands.send(
+          agentId,
+          'input',
+          {
+            input: {
+              sessionId: m.session_id,
+              viewerId,
+              mouse: m.mouse ? { x: m.mouse.x, y: m.mouse.y, buttons: m.mouse.buttons, wheel: m.mouse.wheel ?? 0 } : undefined,
+              key: m.key ? { keyCode: m.key.key_code ?? 0, down: m.key.down ?? false, text: m.key.text ?? '' } : undefined,
+            },
           },
-        }, actor);
+          actor,
+        );
         return;
       }
       case 'keyframe':

@@ -158,9 +158,7 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
       if (!shm) return undefined;
     }
     const s = shm;
-    const done = useAsync
-      ? await callAsync<number>(l.XShmGetImage as never, dpy, root, s.image, 0, 0, AllPlanes)
-      : (l.XShmGetImage(dpy, root, s.image, 0, 0, AllPlanes) as number);
+    const done = useAsync ? await callAsync<number>(l.XShmGetImage as never, dpy, root, s.image, 0, 0, AllPlanes) : (l.XShmGetImage(dpy, root, s.image, 0, 0, AllPlanes) as number);
     if (!done || isDead(dpy)) return err(ErrorCode.SESSION_NOT_CAPTURABLE, 'XShmGetImage failed; the X server may have gone away');
     return ok({ width, height, stride: s.stride, data: copyOut(s.addr, s.stride * height, recycle) });
   }

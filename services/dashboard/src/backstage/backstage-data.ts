@@ -9,12 +9,41 @@ const get = (o: Obj, camel: string, snake: string): unknown => o[camel] ?? o[sna
 const str = (o: Obj, camel: string, snake = camel) => String(get(o, camel, snake) ?? '');
 const num = (o: Obj, camel: string, snake = camel, dflt = 0) => toNumber(get(o, camel, snake), dflt);
 
-export interface ServiceRow { name: string; displayName: string; status: 'Running' | 'Stopped' | 'Paused' | 'Pending'; startupType: string; pid: number }
-export interface ProcessRow { pid: number; name: string; user: string; memoryKb: number; parentPid: number; sessionId: number; cpuPercent: number; commandLine: string }
-export interface SessionRow { sessionId: number; userName: string; state: string; type: string; station: string }
+export interface ServiceRow {
+  name: string;
+  displayName: string;
+  status: 'Running' | 'Stopped' | 'Paused' | 'Pending';
+  startupType: string;
+  pid: number;
+}
+export interface ProcessRow {
+  pid: number;
+  name: string;
+  user: string;
+  memoryKb: number;
+  parentPid: number;
+  sessionId: number;
+  cpuPercent: number;
+  commandLine: string;
+}
+export interface SessionRow {
+  sessionId: number;
+  userName: string;
+  state: string;
+  type: string;
+  station: string;
+}
 export interface SystemRow {
-  hostname: string; osVersion: string; platform: string; arch: string; cpuCount: number; uptimeSecs: number;
-  memoryTotalKb: number; memoryFreeKb: number; agentVersion: string; sessions: SessionRow[];
+  hostname: string;
+  osVersion: string;
+  platform: string;
+  arch: string;
+  cpuCount: number;
+  uptimeSecs: number;
+  memoryTotalKb: number;
+  memoryFreeKb: number;
+  agentVersion: string;
+  sessions: SessionRow[];
 }
 
 const SERVICE_STATUS = ['Running', 'Stopped', 'Paused', 'Pending'] as const;
@@ -29,14 +58,26 @@ const enumLabel = <T extends string>(v: unknown, labels: readonly T[], prefix: s
 
 /** A service row from a ServiceInfo. */
 export function serviceRow(o: Obj): ServiceRow {
-  return { name: str(o, 'name'), displayName: str(o, 'displayName', 'display_name'), status: enumLabel(get(o, 'status', 'status'), SERVICE_STATUS, 'SERVICE_'), startupType: str(o, 'startupType', 'startup_type'), pid: num(o, 'pid') };
+  return {
+    name: str(o, 'name'),
+    displayName: str(o, 'displayName', 'display_name'),
+    status: enumLabel(get(o, 'status', 'status'), SERVICE_STATUS, 'SERVICE_'),
+    startupType: str(o, 'startupType', 'startup_type'),
+    pid: num(o, 'pid'),
+  };
 }
 
 /** A process row from a ProcessInfo (cpuPercent -1 when not sampled). */
 export function processRow(o: Obj): ProcessRow {
   return {
-    pid: num(o, 'pid'), name: str(o, 'name'), user: str(o, 'user'), memoryKb: num(o, 'memoryKb', 'memory_kb'), parentPid: num(o, 'parentPid', 'parent_pid'),
-    sessionId: num(o, 'sessionId', 'session_id'), cpuPercent: num(o, 'cpuPercent', 'cpu_percent', -1), commandLine: str(o, 'commandLine', 'command_line'),
+    pid: num(o, 'pid'),
+    name: str(o, 'name'),
+    user: str(o, 'user'),
+    memoryKb: num(o, 'memoryKb', 'memory_kb'),
+    parentPid: num(o, 'parentPid', 'parent_pid'),
+    sessionId: num(o, 'sessionId', 'session_id'),
+    cpuPercent: num(o, 'cpuPercent', 'cpu_percent', -1),
+    commandLine: str(o, 'commandLine', 'command_line'),
   };
 }
 
@@ -44,11 +85,18 @@ export function processRow(o: Obj): ProcessRow {
 export function systemRow(o: Obj): SystemRow {
   const sessions = (get(o, 'loggedOnSessions', 'logged_on_sessions') as Obj[] | undefined) ?? [];
   return {
-    hostname: str(o, 'hostname'), osVersion: str(o, 'osVersion', 'os_version'), platform: str(o, 'platform'), arch: str(o, 'arch'),
-    cpuCount: num(o, 'cpuCount', 'cpu_count'), uptimeSecs: num(o, 'uptimeSecs', 'uptime_secs'), memoryTotalKb: num(o, 'memoryTotalKb', 'memory_total_kb'),
-    memoryFreeKb: num(o, 'memoryFreeKb', 'memory_free_kb'), agentVersion: str(o, 'agentVersion', 'agent_version'),
+    hostname: str(o, 'hostname'),
+    osVersion: str(o, 'osVersion', 'os_version'),
+    platform: str(o, 'platform'),
+    arch: str(o, 'arch'),
+    cpuCount: num(o, 'cpuCount', 'cpu_count'),
+    uptimeSecs: num(o, 'uptimeSecs', 'uptime_secs'),
+    memoryTotalKb: num(o, 'memoryTotalKb', 'memory_total_kb'),
+    memoryFreeKb: num(o, 'memoryFreeKb', 'memory_free_kb'),
+    agentVersion: str(o, 'agentVersion', 'agent_version'),
     sessions: sessions.map((s) => ({
-      sessionId: num(s, 'sessionId', 'session_id'), userName: str(s, 'userName', 'user_name'),
+      sessionId: num(s, 'sessionId', 'session_id'),
+      userName: str(s, 'userName', 'user_name'),
       state: enumLabel(get(s, 'state', 'state'), ['Active', 'Disconnected', 'Idle'] as const, 'SESSION_'),
       type: enumLabel(get(s, 'type', 'type'), ['Console', 'RDP', 'Terminal'] as const, 'SESSION_'),
       station: str(s, 'stationName', 'station_name'),

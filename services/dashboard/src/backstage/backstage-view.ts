@@ -42,13 +42,25 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   const ptyEl = h('div', { class: 'terminal', 'data-testid': 'pty-terminal', hidden: true });
   let termMode: TerminalMode = 'commands';
   const modeButtons = new Map<TerminalMode, HTMLButtonElement>();
-  const modeToggle = h('div', { class: 'btn-group', role: 'group', 'aria-label': 'Terminal mode', 'data-testid': 'terminal-mode' },
-    ...([['commands', 'Commands'], ['shell', 'Interactive shell']] as const).map(([m, label]) => {
+  const modeToggle = h(
+    'div',
+    { class: 'btn-group', role: 'group', 'aria-label': 'Terminal mode', 'data-testid': 'terminal-mode' },
+    ...(
+      [
+        ['commands', 'Commands'],
+        ['shell', 'Interactive shell'],
+      ] as const
+    ).map(([m, label]) => {
       const b = h('button', { 'data-mode': m, 'aria-pressed': String(m === termMode), class: m === termMode ? 'btn btn-xs btn-pressed' : 'btn btn-xs', onclick: () => setTermMode(m) }, label);
       modeButtons.set(m, b);
       return b;
-    }));
-  const shellBtn = h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'close-shell', hidden: true, title: 'End the shell and everything it started', onclick: () => pty.close() }, 'End shell');
+    }),
+  );
+  const shellBtn = h(
+    'button',
+    { class: 'btn btn-xs btn-danger-outline', 'data-action': 'close-shell', hidden: true, title: 'End the shell and everything it started', onclick: () => pty.close() },
+    'End shell',
+  );
   const setTermMode = (m: TerminalMode) => {
     termMode = m;
     for (const [k, b] of modeButtons) {
@@ -78,18 +90,24 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   };
   const drawRunAs = () => {
     const keep = runAs.value || '0';
-    replaceChildren(runAs,
-      h('option', { value: 0 }, 'Session 0 · agent account'),
-      ...runAsChoices.map((c) => h('option', { value: c.id }, `#${c.id} · ${c.user}`)));
+    replaceChildren(runAs, h('option', { value: 0 }, 'Session 0 · agent account'), ...runAsChoices.map((c) => h('option', { value: c.id }, `#${c.id} · ${c.user}`)));
     runAs.value = runAsChoices.some((c) => String(c.id) === keep) ? keep : '0';
     if (runAs.value !== keep) runAsChanged();
   };
   const jobsEl = h('ul', { class: 'jobs', 'data-testid': 'jobs' });
   const drawJobs = (jobs: Job[]) => {
-    replaceChildren(jobsEl, ...jobs.map((j) => h('li', { 'data-job-id': j.id, 'data-job-n': j.n, class: j.background ? 'job job-bg' : 'job' },
-      h('span', { class: 'mono' }, `[${j.n}] ${j.command}`),
-      h('span', { class: 'muted' }, j.background ? ' background' : ' foreground'),
-      h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'cancel-job', title: `Cancel [${j.n}]`, onclick: () => terminal.cancel(j.id) }, 'Cancel'))));
+    replaceChildren(
+      jobsEl,
+      ...jobs.map((j) =>
+        h(
+          'li',
+          { 'data-job-id': j.id, 'data-job-n': j.n, class: j.background ? 'job job-bg' : 'job' },
+          h('span', { class: 'mono' }, `[${j.n}] ${j.command}`),
+          h('span', { class: 'muted' }, j.background ? ' background' : ' foreground'),
+          h('button', { class: 'btn btn-xs btn-danger-outline', 'data-action': 'cancel-job', title: `Cancel [${j.n}]`, onclick: () => terminal.cancel(j.id) }, 'Cancel'),
+        ),
+      ),
+    );
     jobsEl.hidden = jobs.length === 0 || termMode !== 'commands';
   };
   drawRunAs();
@@ -98,7 +116,14 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   const svcInfo = h('span', { class: 'muted' });
   const svcFilter = h('input', { class: 'input', type: 'search', placeholder: 'Filter services', 'data-testid': 'services-filter', oninput: () => services.setFilter(svcFilter.value) });
   const control = async (s: ServiceRow, action: 'start' | 'stop' | 'restart') => {
-    if (!(await confirmDialog(`${action[0]!.toUpperCase()}${action.slice(1)} service`, h('span', null, `${action} `, h('strong', null, s.name), ` on ${opts.host}? This is recorded in the audit log.`), action[0]!.toUpperCase() + action.slice(1)))) return;
+    if (
+      !(await confirmDialog(
+        `${action[0]!.toUpperCase()}${action.slice(1)} service`,
+        h('span', null, `${action} `, h('strong', null, s.name), ` on ${opts.host}? This is recorded in the audit log.`),
+        action[0]!.toUpperCase() + action.slice(1),
+      ))
+    )
+      return;
     const req = reqId('ctl');
     pending.set(req, 'control');
     opts.send({ t: 'backstage.service_control', req, name: s.name, action });
@@ -112,10 +137,14 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       { key: 'startup', label: 'Startup', value: (s) => s.startupType },
       { key: 'pid', label: 'PID', value: (s) => s.pid, numeric: true, render: (s) => (s.pid ? String(s.pid) : '') },
     ],
-    actions: (s) => h('span', { class: 'btn-group' },
-      s.status !== 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'start') }, 'Start') : null,
-      s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'stop') }, 'Stop') : null,
-      s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'restart') }, 'Restart') : null),
+    actions: (s) =>
+      h(
+        'span',
+        { class: 'btn-group' },
+        s.status !== 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'start') }, 'Start') : null,
+        s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'stop') }, 'Stop') : null,
+        s.status === 'Running' ? h('button', { class: 'btn btn-xs', onclick: () => void control(s, 'restart') }, 'Restart') : null,
+      ),
   });
   // ---- processes
   let sampled = false;
@@ -148,13 +177,32 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
   const sysBody = h('div', { class: 'sys-body', 'data-testid': 'system-info' }, h('p', { class: 'muted' }, 'Loading…'));
 
   const panes: Record<Tab, HTMLElement> = {
-    terminal: h('section', { class: 'pane pane-terminal' },
+    terminal: h(
+      'section',
+      { class: 'pane pane-terminal' },
       h('div', { class: 'pane-toolbar' }, modeToggle, h('label', { class: 'toolbar-label', for: 'run-as' }, 'Run as'), runAs, jobsEl, shellBtn),
-      termEl, ptyEl),
-    services: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, svcFilter, h('button', { class: 'btn btn-sm', 'data-action': 'refresh-services', onclick: () => request('services') }, 'Refresh'), svcInfo), services.el),
-    processes: h('section', { class: 'pane' }, h('div', { class: 'pane-toolbar' }, procFilter,
-      h('label', { class: 'check', for: 'cpu-sample' }, cpuBox, 'Sample CPU'),
-      h('button', { class: 'btn btn-sm', 'data-action': 'refresh-processes', onclick: () => request('processes', { cpu: cpuBox.checked }) }, 'Refresh'), procInfo), processes.el),
+      termEl,
+      ptyEl,
+    ),
+    services: h(
+      'section',
+      { class: 'pane' },
+      h('div', { class: 'pane-toolbar' }, svcFilter, h('button', { class: 'btn btn-sm', 'data-action': 'refresh-services', onclick: () => request('services') }, 'Refresh'), svcInfo),
+      services.el,
+    ),
+    processes: h(
+      'section',
+      { class: 'pane' },
+      h(
+        'div',
+        { class: 'pane-toolbar' },
+        procFilter,
+        h('label', { class: 'check', for: 'cpu-sample' }, cpuBox, 'Sample CPU'),
+        h('button', { class: 'btn btn-sm', 'data-action': 'refresh-processes', onclick: () => request('processes', { cpu: cpuBox.checked }) }, 'Refresh'),
+        procInfo,
+      ),
+      processes.el,
+    ),
   };
   const tabButtons = new Map<Tab, HTMLButtonElement>();
   let loaded: Record<Tab, boolean> = { terminal: true, services: false, processes: false };
@@ -172,15 +220,39 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
       active.focus();
     }
   };
-  const tabs = h('div', { class: 'tabs', role: 'tablist' }, ...(['terminal', 'services', 'processes'] as const).map((t) => {
-    const b = h('button', { class: 'tab', role: 'tab', 'data-tab': t, onclick: () => select(t) }, t[0]!.toUpperCase() + t.slice(1));
-    tabButtons.set(t, b);
-    return b;
-  }));
+  const tabs = h(
+    'div',
+    { class: 'tabs', role: 'tablist' },
+    ...(['terminal', 'services', 'processes'] as const).map((t) => {
+      const b = h('button', { class: 'tab', role: 'tab', 'data-tab': t, onclick: () => select(t) }, t[0]!.toUpperCase() + t.slice(1));
+      tabButtons.set(t, b);
+      return b;
+    }),
+  );
 
-  const el = h('div', { class: 'backstage', 'data-testid': 'backstage' },
-    h('div', { class: 'backstage-main' }, h('div', { class: 'backstage-head' }, tabs, h('div', { class: 'spacer' }), runAsBadge, h('button', { class: 'btn btn-sm', 'data-action': 'exit-backstage', onclick: () => opts.exit() }, 'Exit backstage')), ...Object.values(panes)),
-    h('aside', { class: 'backstage-side' }, h('div', { class: 'side-head' }, h('h3', null, 'System'), h('button', { class: 'btn btn-xs', 'data-action': 'refresh-system', onclick: () => request('system') }, 'Refresh')), sysBody));
+  const el = h(
+    'div',
+    { class: 'backstage', 'data-testid': 'backstage' },
+    h(
+      'div',
+      { class: 'backstage-main' },
+      h(
+        'div',
+        { class: 'backstage-head' },
+        tabs,
+        h('div', { class: 'spacer' }),
+        runAsBadge,
+        h('button', { class: 'btn btn-sm', 'data-action': 'exit-backstage', onclick: () => opts.exit() }, 'Exit backstage'),
+      ),
+      ...Object.values(panes),
+    ),
+    h(
+      'aside',
+      { class: 'backstage-side' },
+      h('div', { class: 'side-head' }, h('h3', null, 'System'), h('button', { class: 'btn btn-xs', 'data-action': 'refresh-system', onclick: () => request('system') }, 'Refresh')),
+      sysBody,
+    ),
+  );
 
   terminal = createTerminal(termEl, {
     host: opts.host,
@@ -224,13 +296,29 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     const s = systemRow((raw ?? {}) as Record<string, unknown>);
     const used = s.memoryTotalKb - s.memoryFreeKb;
     const row = (k: string, v: string) => [h('dt', null, k), h('dd', null, v)];
-    replaceChildren(sysBody,
-      h('dl', { class: 'kv kv-compact' },
-        row('Hostname', s.hostname), row('OS', s.osVersion), row('Platform', `${s.platform} ${s.arch}`.trim()), row('CPUs', String(s.cpuCount)),
-        row('Memory', s.memoryTotalKb ? `${kb(used)} of ${kb(s.memoryTotalKb)} used` : '—'), row('Uptime', duration(s.uptimeSecs)), row('Agent', s.agentVersion || '—')),
+    replaceChildren(
+      sysBody,
+      h(
+        'dl',
+        { class: 'kv kv-compact' },
+        row('Hostname', s.hostname),
+        row('OS', s.osVersion),
+        row('Platform', `${s.platform} ${s.arch}`.trim()),
+        row('CPUs', String(s.cpuCount)),
+        row('Memory', s.memoryTotalKb ? `${kb(used)} of ${kb(s.memoryTotalKb)} used` : '—'),
+        row('Uptime', duration(s.uptimeSecs)),
+        row('Agent', s.agentVersion || '—'),
+      ),
       s.memoryTotalKb ? h('div', { class: 'meter' }, meterFill(Math.round((used / s.memoryTotalKb) * 100))) : null,
       h('h4', null, `Logged-on sessions (${s.sessions.length})`),
-      h('ul', { class: 'sys-sessions' }, ...s.sessions.map((x) => h('li', null, h('strong', null, x.userName || '—'), ` #${x.sessionId} · ${x.state} · ${x.type}`, x.station ? h('span', { class: 'mono muted' }, ` ${x.station}`) : null))));
+      h(
+        'ul',
+        { class: 'sys-sessions' },
+        ...s.sessions.map((x) =>
+          h('li', null, h('strong', null, x.userName || '—'), ` #${x.sessionId} · ${x.state} · ${x.type}`, x.station ? h('span', { class: 'mono muted' }, ` ${x.station}`) : null),
+        ),
+      ),
+    );
   };
 
   return {
@@ -252,8 +340,12 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
     handle(m) {
       if (pty.handle(m)) return true;
       switch (m.t) {
-        case 'backstage.chunk': terminal.chunk(m.id, m.stream, m.data); return true;
-        case 'backstage.done': terminal.done(m.id, m, m as { stdout?: string; stderr?: string }); return true;
+        case 'backstage.chunk':
+          terminal.chunk(m.id, m.stream, m.data);
+          return true;
+        case 'backstage.done':
+          terminal.done(m.id, m, m as { stdout?: string; stderr?: string });
+          return true;
         case 'backstage.services':
           pending.delete(m.req ?? '');
           svcInfo.textContent = m.available ? `${m.services.length} services` : `Not available: ${m.reason}`;
@@ -287,7 +379,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
           }
           return false;
         }
-        default: return false;
+        default:
+          return false;
       }
     },
     dispose() {

@@ -31,18 +31,32 @@ export function createDataTable<T>(opts: { columns: Column<T>[]; actions?: (row:
   const draw = () => {
     const cols = opts.columns.filter((c) => !c.hidden?.());
     const col = cols.find((c) => c.key === sortKey) ?? cols[0];
-    replaceChildren(thead, h('tr', null, ...cols.map((c) => h('th', {
-      class: `sortable${c.numeric ? ' num' : ''}${c.key === col?.key ? (desc ? ' sort-desc' : ' sort-asc') : ''}`,
-      'data-sort-key': c.key,
-      onclick: () => {
-        if (sortKey === c.key) desc = !desc;
-        else {
-          sortKey = c.key;
-          desc = !!c.numeric;
-        }
-        draw();
-      },
-    }, c.label)), opts.actions ? h('th', null, '') : null));
+    replaceChildren(
+      thead,
+      h(
+        'tr',
+        null,
+        ...cols.map((c) =>
+          h(
+            'th',
+            {
+              class: `sortable${c.numeric ? ' num' : ''}${c.key === col?.key ? (desc ? ' sort-desc' : ' sort-asc') : ''}`,
+              'data-sort-key': c.key,
+              onclick: () => {
+                if (sortKey === c.key) desc = !desc;
+                else {
+                  sortKey = c.key;
+                  desc = !!c.numeric;
+                }
+                draw();
+              },
+            },
+            c.label,
+          ),
+        ),
+        opts.actions ? h('th', null, '') : null,
+      ),
+    );
     const f = filter.toLowerCase();
     const list = rows.filter((r) => !f || cols.some((c) => String(c.value(r)).toLowerCase().includes(f)));
     if (col) {
@@ -54,9 +68,19 @@ export function createDataTable<T>(opts: { columns: Column<T>[]; actions?: (row:
       });
     }
     shown = list.length;
-    replaceChildren(tbody, list.length === 0
-      ? h('tr', null, h('td', { colspan: cols.length + 1, class: 'empty' }, rows.length ? 'Nothing matches the filter.' : 'No rows.'))
-      : list.map((r) => h('tr', null, ...cols.map((c) => h('td', { class: c.numeric ? 'num' : '' }, c.render ? c.render(r) : String(c.value(r)))), opts.actions ? h('td', { class: 'actions' }, opts.actions(r)) : null)));
+    replaceChildren(
+      tbody,
+      list.length === 0
+        ? h('tr', null, h('td', { colspan: cols.length + 1, class: 'empty' }, rows.length ? 'Nothing matches the filter.' : 'No rows.'))
+        : list.map((r) =>
+            h(
+              'tr',
+              null,
+              ...cols.map((c) => h('td', { class: c.numeric ? 'num' : '' }, c.render ? c.render(r) : String(c.value(r)))),
+              opts.actions ? h('td', { class: 'actions' }, opts.actions(r)) : null,
+            ),
+          ),
+    );
   };
   draw();
   return {

@@ -8,7 +8,15 @@ import { openXterm, terminalText } from './xterm.js';
 import { reqId, toNumber } from '../format.js';
 
 /** Numbers may arrive as protobuf Long objects (see toNumber). */
-export interface DoneInfo { exit_code: unknown; duration_ms: unknown; truncated: boolean; timed_out: boolean; cancelled: boolean; output_bytes: unknown; run_as_user: string }
+export interface DoneInfo {
+  exit_code: unknown;
+  duration_ms: unknown;
+  truncated: boolean;
+  timed_out: boolean;
+  cancelled: boolean;
+  output_bytes: unknown;
+  run_as_user: string;
+}
 
 /** A command the agent is running for this terminal. */
 export interface Job {
@@ -49,14 +57,17 @@ export function backgroundCommand(line: string): string | undefined {
 }
 
 /** Mounts a terminal in `el`; `exec` sends a command, `cancel` a running one, `jobsChanged` follows the running set. */
-export function createTerminal(el: HTMLElement, opts: {
-  host: string;
-  /** Who commands run as, shown in the prompt ("backstage" for the agent account). */
-  who?(): string;
-  exec(id: string, command: string): boolean;
-  cancel(id: string): void;
-  jobsChanged?(jobs: Job[]): void;
-}): BackstageTerminal {
+export function createTerminal(
+  el: HTMLElement,
+  opts: {
+    host: string;
+    /** Who commands run as, shown in the prompt ("backstage" for the agent account). */
+    who?(): string;
+    exec(id: string, command: string): boolean;
+    cancel(id: string): void;
+    jobsChanged?(jobs: Job[]): void;
+  },
+): BackstageTerminal {
   const { term, fit } = openXterm(el);
   const history: string[] = [];
   let histPos = 0;
@@ -142,7 +153,8 @@ export function createTerminal(el: HTMLElement, opts: {
       return;
     }
     switch (data) {
-      case '\r': return submit();
+      case '\r':
+        return submit();
       case '\x7f':
       case '\b':
         if (cursor > 0) {
@@ -154,10 +166,20 @@ export function createTerminal(el: HTMLElement, opts: {
       case '\x1b[3~':
         line = line.slice(0, cursor) + line.slice(cursor + 1);
         return redraw();
-      case '\x1b[D': if (cursor > 0) cursor--; return redraw();
-      case '\x1b[C': if (cursor < line.length) cursor++; return redraw();
-      case '\x1b[H': case '\x01': cursor = 0; return redraw();
-      case '\x1b[F': case '\x05': cursor = line.length; return redraw();
+      case '\x1b[D':
+        if (cursor > 0) cursor--;
+        return redraw();
+      case '\x1b[C':
+        if (cursor < line.length) cursor++;
+        return redraw();
+      case '\x1b[H':
+      case '\x01':
+        cursor = 0;
+        return redraw();
+      case '\x1b[F':
+      case '\x05':
+        cursor = line.length;
+        return redraw();
       case '\x1b[A':
         if (histPos > 0) {
           histPos--;
@@ -192,7 +214,9 @@ export function createTerminal(el: HTMLElement, opts: {
     if (rest.length > 0) submit();
   });
 
-  term.write(`${DIM}Backstage on ${opts.host}: commands run in the services session or as the user chosen in "Run as". End a line with & to run it in the background. Ctrl-C cancels, ↑/↓ history, "clear" clears.${RESET}\r\n${prompt()}`);
+  term.write(
+    `${DIM}Backstage on ${opts.host}: commands run in the services session or as the user chosen in "Run as". End a line with & to run it in the background. Ctrl-C cancels, ↑/↓ history, "clear" clears.${RESET}\r\n${prompt()}`,
+  );
   const status = (info: DoneInfo) => {
     const parts = [`exit ${toNumber(info.exit_code)}`, `${toNumber(info.duration_ms)} ms`];
     if (info.run_as_user) parts.push(`as ${info.run_as_user}`);
@@ -236,11 +260,14 @@ export function createTerminal(el: HTMLElement, opts: {
       term.write(stream === 'stderr' ? `${RED}${crlf(data)}${RESET}` : crlf(data));
     },
     done(id, info, full) {
-      if (finishJob(id, (j) => {
-        const out = j.out || (full.stdout ?? '') + (full.stderr ? `${RED}${full.stderr}${RESET}` : '');
-        const body = out ? `${crlf(out.endsWith('\n') ? out : `${out}\n`)}` : '';
-        return `${DIM}[${j.n}] done: ${j.command}${RESET}\r\n${body}${status(info)}`;
-      })) return;
+      if (
+        finishJob(id, (j) => {
+          const out = j.out || (full.stdout ?? '') + (full.stderr ? `${RED}${full.stderr}${RESET}` : '');
+          const body = out ? `${crlf(out.endsWith('\n') ? out : `${out}\n`)}` : '';
+          return `${DIM}[${j.n}] done: ${j.command}${RESET}\r\n${body}${status(info)}`;
+        })
+      )
+        return;
       if (!running || id !== running) return;
       if (!streamed) {
         if (full.stdout) term.write(crlf(full.stdout));

@@ -19,16 +19,47 @@ async function readSideBanner(banner: HTMLElement): Promise<void> {
   const r = await api<{ read_side: ReadSideHealth | null }>('GET', '/api/health');
   const rs = r.ok ? r.value.read_side : null;
   if (!rs?.attention) return;
-  const lines = rs.projections.filter((p) => p.quarantined > 0 || (p.lag ?? 0) > 0)
+  const lines = rs.projections
+    .filter((p) => p.quarantined > 0 || (p.lag ?? 0) > 0)
     .map((p) => `${p.name}: ${p.quarantined} quarantined, ${p.lag ?? '?'} events behind the stream (checkpoint ${p.checkpoint})`);
-  replaceChildren(banner,
-    h('strong', null, 'Read side needs attention: '), 'some events were quarantined or a projection lags, so this log may be incomplete. Run `audit verify`.',
+  replaceChildren(
+    banner,
+    h('strong', null, 'Read side needs attention: '),
+    'some events were quarantined or a projection lags, so this log may be incomplete. Run `audit verify`.',
     h('ul', null, ...lines.map((l) => h('li', null, l))),
-    rs.quarantined_recent.length > 0 && h('ul', { class: 'mono' }, ...rs.quarantined_recent.map((q) => h('li', null, `${q.projection} seq ${q.stream_seq} ${q.subject ?? ''} ${q.error_code} ${q.error_message ?? ''} (${dateTime(q.quarantined_at)})`))));
+    rs.quarantined_recent.length > 0 &&
+      h(
+        'ul',
+        { class: 'mono' },
+        ...rs.quarantined_recent.map((q) => h('li', null, `${q.projection} seq ${q.stream_seq} ${q.subject ?? ''} ${q.error_code} ${q.error_message ?? ''} (${dateTime(q.quarantined_at)})`)),
+      ),
+  );
   banner.hidden = false;
 }
 
-const EVENT_TYPES = ['', 'login', 'login_failed', 'logout', 'viewer_joined', 'viewer_left', 'session_switched', 'session_switch_failed', 'backstage_entered', 'backstage_exited', 'backstage_command', 'backstage_service_query', 'backstage_process_query', 'access_denied', 'command_failed', 'event_quarantined', 'api_token_created', 'api_token_revoked', 'api_token_used', 'integration_created', 'integration_revoked'];
+const EVENT_TYPES = [
+  '',
+  'login',
+  'login_failed',
+  'logout',
+  'viewer_joined',
+  'viewer_left',
+  'session_switched',
+  'session_switch_failed',
+  'backstage_entered',
+  'backstage_exited',
+  'backstage_command',
+  'backstage_service_query',
+  'backstage_process_query',
+  'access_denied',
+  'command_failed',
+  'event_quarantined',
+  'api_token_created',
+  'api_token_revoked',
+  'api_token_used',
+  'integration_created',
+  'integration_revoked',
+];
 
 /** Renders /audit. */
 export function auditPage(root: HTMLElement): undefined {
@@ -63,23 +94,68 @@ export function auditPage(root: HTMLElement): undefined {
   };
   const openDrawer = (e: AuditEventDto) => {
     drawer.hidden = false;
-    replaceChildren(drawer,
-      h('header', { class: 'drawer-head' }, h('h2', null, e.event_type), h('button', { class: 'icon-btn', 'aria-label': 'Close', onclick: () => { drawer.hidden = true; } }, '×')),
-      h('dl', { class: 'kv' }, ...([['Sequence', String(e.seq)], ['Time', dateTime(e.created_at)], ['User', e.user_name ?? '—'], ['Machine', e.agent_id ?? '—'], ['Connection', String(e.session_id ?? '—')], ['Correlation id', e.correlation_id ?? '—'], ['Event id', e.id]] as const).flatMap(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono' }, v)])),
+    replaceChildren(
+      drawer,
+      h(
+        'header',
+        { class: 'drawer-head' },
+        h('h2', null, e.event_type),
+        h(
+          'button',
+          {
+            class: 'icon-btn',
+            'aria-label': 'Close',
+            onclick: () => {
+              drawer.hidden = true;
+            },
+          },
+          '×',
+        ),
+      ),
+      h(
+        'dl',
+        { class: 'kv' },
+        ...(
+          [
+            ['Sequence', String(e.seq)],
+            ['Time', dateTime(e.created_at)],
+            ['User', e.user_name ?? '—'],
+            ['Machine', e.agent_id ?? '—'],
+            ['Connection', String(e.session_id ?? '—')],
+            ['Correlation id', e.correlation_id ?? '—'],
+            ['Event id', e.id],
+          ] as const
+        ).flatMap(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono' }, v)]),
+      ),
       h('h3', null, 'Details'),
-      h('pre', { class: 'json' }, JSON.stringify(e.details ?? {}, null, 2)));
+      h('pre', { class: 'json' }, JSON.stringify(e.details ?? {}, null, 2)),
+    );
   };
   const summary = (d: Record<string, unknown> | null) => {
     if (!d) return '';
-    return Object.entries(d).slice(0, 4).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ');
+    return Object.entries(d)
+      .slice(0, 4)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' · ');
   };
   const draw = () => {
-    replaceChildren(tbody, rows.length === 0
-      ? h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No events match.'))
-      : rows.map((e) => h('tr', { class: 'clickable', onclick: () => openDrawer(e) },
-          h('td', { class: 'num' }, e.seq), h('td', { class: 'nowrap' }, dateTime(e.created_at)),
-          h('td', null, h('span', { class: `badge badge-ev ${e.event_type.includes('denied') || e.event_type.includes('failed') ? 'badge-warn' : ''}` }, e.event_type)),
-          h('td', null, e.user_name ?? '—'), h('td', { class: 'mono' }, e.agent_id ?? '—'), h('td', { class: 'ellipsis details', title: summary(e.details) }, summary(e.details)))));
+    replaceChildren(
+      tbody,
+      rows.length === 0
+        ? h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No events match.'))
+        : rows.map((e) =>
+            h(
+              'tr',
+              { class: 'clickable', onclick: () => openDrawer(e) },
+              h('td', { class: 'num' }, e.seq),
+              h('td', { class: 'nowrap' }, dateTime(e.created_at)),
+              h('td', null, h('span', { class: `badge badge-ev ${e.event_type.includes('denied') || e.event_type.includes('failed') ? 'badge-warn' : ''}` }, e.event_type)),
+              h('td', null, e.user_name ?? '—'),
+              h('td', { class: 'mono' }, e.agent_id ?? '—'),
+              h('td', { class: 'ellipsis details', title: summary(e.details) }, summary(e.details)),
+            ),
+          ),
+    );
     more.hidden = !cursor;
   };
   const load = async (reset: boolean) => {
@@ -101,20 +177,52 @@ export function auditPage(root: HTMLElement): undefined {
   const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
   main.append(
-    h('div', { class: 'page-head' }, h('h1', null, 'Audit log'), status, h('div', { class: 'spacer' }),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, 'Audit log'),
+      status,
+      h('div', { class: 'spacer' }),
       h('button', { class: 'btn btn-sm', onclick: () => download(`audit-${stamp()}.csv`, 'text/csv', toCsv(rows)) }, 'Export CSV'),
-      h('button', { class: 'btn btn-sm', onclick: () => download(`audit-${stamp()}.jsonl`, 'application/x-ndjson', toJsonLines(rows)) }, 'Export JSON lines')),
+      h('button', { class: 'btn btn-sm', onclick: () => download(`audit-${stamp()}.jsonl`, 'application/x-ndjson', toJsonLines(rows)) }, 'Export JSON lines'),
+    ),
     banner,
-    h('form', { class: 'filters card', onsubmit: (e: SubmitEvent) => {
-      e.preventDefault();
-      void load(true);
-    } }, agent, userF, type, h('label', { class: 'toolbar-label' }, 'From'), since, h('label', { class: 'toolbar-label' }, 'To'), until,
+    h(
+      'form',
+      {
+        class: 'filters card',
+        onsubmit: (e: SubmitEvent) => {
+          e.preventDefault();
+          void load(true);
+        },
+      },
+      agent,
+      userF,
+      type,
+      h('label', { class: 'toolbar-label' }, 'From'),
+      since,
+      h('label', { class: 'toolbar-label' }, 'To'),
+      until,
       h('button', { class: 'btn btn-primary', type: 'submit' }, 'Apply'),
-      h('button', { class: 'btn btn-ghost', type: 'reset', onclick: () => setTimeout(() => void load(true)) }, 'Clear')),
-    h('div', { class: 'split' },
-      h('div', { class: 'card table-wrap' }, h('table', { class: 'table table-hover table-dense', 'data-testid': 'audit-table' },
-        h('thead', null, h('tr', null, ...['Seq', 'Time', 'Event', 'User', 'Machine', 'Details'].map((c) => h('th', null, c)))), tbody), h('div', { class: 'table-foot' }, more)),
-      drawer));
+      h('button', { class: 'btn btn-ghost', type: 'reset', onclick: () => setTimeout(() => void load(true)) }, 'Clear'),
+    ),
+    h(
+      'div',
+      { class: 'split' },
+      h(
+        'div',
+        { class: 'card table-wrap' },
+        h(
+          'table',
+          { class: 'table table-hover table-dense', 'data-testid': 'audit-table' },
+          h('thead', null, h('tr', null, ...['Seq', 'Time', 'Event', 'User', 'Machine', 'Details'].map((c) => h('th', null, c)))),
+          tbody,
+        ),
+        h('div', { class: 'table-foot' }, more),
+      ),
+      drawer,
+    ),
+  );
   void load(true);
   void readSideBanner(banner);
   return undefined;

@@ -21,7 +21,12 @@ export function fetchSessions(agentId: string) {
 /** Opens the modal and loads the sessions. */
 export function openSessionsModal(machine: MachineDto): SessionsModal {
   let isOpen = true;
-  const m = openModal(`Sessions on ${machine.hostname}`, { wide: true, onClose: () => { isOpen = false; } });
+  const m = openModal(`Sessions on ${machine.hostname}`, {
+    wide: true,
+    onClose: () => {
+      isOpen = false;
+    },
+  });
   m.body.append(h('p', { class: 'muted' }, 'Loading sessions…'));
   const view = (s: WindowsSessionDto) => {
     m.close();
@@ -39,23 +44,46 @@ export function openSessionsModal(machine: MachineDto): SessionsModal {
       m.body.append(h('p', { class: 'muted' }, 'No user sessions. Backstage is still available to admins from the viewer.'));
       return;
     }
-    m.body.append(h('table', { class: 'table', 'data-testid': 'sessions-table' },
-      h('thead', null, h('tr', null, ...['ID', 'User', 'State', 'Type', 'Station', 'Client', 'Address', 'Logon', 'Idle', 'Locked', ''].map((c) => h('th', null, c)))),
-      h('tbody', null, ...r.value.sessions.map((s) => h('tr', { 'data-session-id': s.id, 'data-user': s.user },
-        h('td', { class: 'num' }, s.id),
-        h('td', null, h('strong', null, s.domain ? `${s.domain}\\${s.user}` : s.user || '—')),
-        h('td', null, h('span', { class: `badge badge-state-${s.state.toLowerCase()}` }, s.state)),
-        h('td', null, s.type),
-        h('td', { class: 'mono' }, s.station || '—'),
-        h('td', { 'data-col': 'client-name' }, s.client_name || '—'),
-        h('td', { class: 'mono', 'data-col': 'client-address' }, s.client_address || '—'),
-        h('td', { 'data-col': 'logon', title: dateTime(s.logon_time) }, logonText(s.logon_time)),
-        h('td', { 'data-col': 'idle' }, duration(s.idle_secs)),
-        h('td', { 'data-col': 'locked' }, s.locked ? h('span', { class: 'badge badge-muted' }, 'locked') : 'no'),
-        h('td', { class: 'actions' }, s.capturable
-          ? h('button', { class: 'btn btn-primary btn-sm', 'data-action': 'view-session', onclick: () => view(s) }, s.id === machine.current_session_id ? 'View' : 'Switch')
-          : h('span', { class: 'muted', title: 'No desktop to capture (text login)' }, 'no desktop')))))));
+    m.body.append(
+      h(
+        'table',
+        { class: 'table', 'data-testid': 'sessions-table' },
+        h('thead', null, h('tr', null, ...['ID', 'User', 'State', 'Type', 'Station', 'Client', 'Address', 'Logon', 'Idle', 'Locked', ''].map((c) => h('th', null, c)))),
+        h(
+          'tbody',
+          null,
+          ...r.value.sessions.map((s) =>
+            h(
+              'tr',
+              { 'data-session-id': s.id, 'data-user': s.user },
+              h('td', { class: 'num' }, s.id),
+              h('td', null, h('strong', null, s.domain ? `${s.domain}\\${s.user}` : s.user || '—')),
+              h('td', null, h('span', { class: `badge badge-state-${s.state.toLowerCase()}` }, s.state)),
+              h('td', null, s.type),
+              h('td', { class: 'mono' }, s.station || '—'),
+              h('td', { 'data-col': 'client-name' }, s.client_name || '—'),
+              h('td', { class: 'mono', 'data-col': 'client-address' }, s.client_address || '—'),
+              h('td', { 'data-col': 'logon', title: dateTime(s.logon_time) }, logonText(s.logon_time)),
+              h('td', { 'data-col': 'idle' }, duration(s.idle_secs)),
+              h('td', { 'data-col': 'locked' }, s.locked ? h('span', { class: 'badge badge-muted' }, 'locked') : 'no'),
+              h(
+                'td',
+                { class: 'actions' },
+                s.capturable
+                  ? h('button', { class: 'btn btn-primary btn-sm', 'data-action': 'view-session', onclick: () => view(s) }, s.id === machine.current_session_id ? 'View' : 'Switch')
+                  : h('span', { class: 'muted', title: 'No desktop to capture (text login)' }, 'no desktop'),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
   };
   void reload();
-  return { reload, get open() { return isOpen; } };
+  return {
+    reload,
+    get open() {
+      return isOpen;
+    },
+  };
 }

@@ -32,13 +32,34 @@ function showTokenOnce(created: CreatedApiTokenDto): void {
   const field = h('input', { class: 'input mono token-value', readonly: true, value: created.token, 'data-testid': 'new-token', 'aria-label': 'API token' });
   const status = h('span', { class: 'muted', 'data-testid': 'copy-status' });
   m.body.append(
-    h('p', null, 'Copy the token for ', h('strong', null, created.name), ` (user ${created.user}) now: it is shown only once and cannot be recovered. Send it as `, h('code', null, 'Authorization: Bearer <token>'), '.'),
-    h('div', { class: 'token-once' }, field,
-      h('button', { class: 'btn btn-primary', 'data-action': 'copy-token', onclick: async () => {
-        status.textContent = (await copy(created.token, field)) ? 'Copied.' : 'Copy failed: select the token and copy it by hand.';
-      } }, 'Copy')),
+    h(
+      'p',
+      null,
+      'Copy the token for ',
+      h('strong', null, created.name),
+      ` (user ${created.user}) now: it is shown only once and cannot be recovered. Send it as `,
+      h('code', null, 'Authorization: Bearer <token>'),
+      '.',
+    ),
+    h(
+      'div',
+      { class: 'token-once' },
+      field,
+      h(
+        'button',
+        {
+          class: 'btn btn-primary',
+          'data-action': 'copy-token',
+          onclick: async () => {
+            status.textContent = (await copy(created.token, field)) ? 'Copied.' : 'Copy failed: select the token and copy it by hand.';
+          },
+        },
+        'Copy',
+      ),
+    ),
     status,
-    h('div', { class: 'modal-actions' }, h('button', { class: 'btn', 'data-action': 'close-token', onclick: () => m.close() }, 'I have copied it')));
+    h('div', { class: 'modal-actions' }, h('button', { class: 'btn', 'data-action': 'close-token', onclick: () => m.close() }, 'I have copied it')),
+  );
   field.select();
 }
 
@@ -57,7 +78,11 @@ export function tokensPage(root: HTMLElement): undefined {
   const formError = h('div', { class: 'form-error', 'data-testid': 'token-form-error' });
 
   const revoke = async (t: ApiTokenDto) => {
-    const yes = await confirmDialog('Revoke API token', h('span', null, 'Revoke ', h('strong', null, t.name), ` of ${t.user}? Scripts using it get 401 TOKEN_REVOKED from their next request.`), 'Revoke');
+    const yes = await confirmDialog(
+      'Revoke API token',
+      h('span', null, 'Revoke ', h('strong', null, t.name), ` of ${t.user}? Scripts using it get 401 TOKEN_REVOKED from their next request.`),
+      'Revoke',
+    );
     if (!yes) return;
     const r = await api('DELETE', `/api/tokens/${encodeURIComponent(t.id)}`);
     if (!r.ok) toastError(r.error);
@@ -65,18 +90,25 @@ export function tokensPage(root: HTMLElement): undefined {
     await load();
   };
   const draw = (tokens: ApiTokenDto[]) => {
-    replaceChildren(tbody, tokens.length === 0
-      ? h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No API tokens yet.'))
-      : tokens.map((t) => {
-          const state = stateOf(t);
-          return h('tr', { 'data-token-id': t.id },
-            h('td', null, t.name), h('td', null, t.user),
-            h('td', null, h('span', { class: `badge ${state === 'active' ? 'badge-online' : 'badge-muted'}`, 'data-testid': 'token-state' }, state)),
-            h('td', { class: 'nowrap' }, dateTime(t.created_at)),
-            h('td', { class: 'nowrap' }, t.expires_at ? dateTime(t.expires_at) : 'never'),
-            h('td', { class: 'nowrap', title: t.last_used_at ?? '' }, t.last_used_at ? ago(t.last_used_at) : 'never'),
-            h('td', null, state === 'revoked' ? null : h('button', { class: 'btn btn-sm btn-danger', 'data-action': 'revoke-token', onclick: () => void revoke(t) }, 'Revoke')));
-        }));
+    replaceChildren(
+      tbody,
+      tokens.length === 0
+        ? h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No API tokens yet.'))
+        : tokens.map((t) => {
+            const state = stateOf(t);
+            return h(
+              'tr',
+              { 'data-token-id': t.id },
+              h('td', null, t.name),
+              h('td', null, t.user),
+              h('td', null, h('span', { class: `badge ${state === 'active' ? 'badge-online' : 'badge-muted'}`, 'data-testid': 'token-state' }, state)),
+              h('td', { class: 'nowrap' }, dateTime(t.created_at)),
+              h('td', { class: 'nowrap' }, t.expires_at ? dateTime(t.expires_at) : 'never'),
+              h('td', { class: 'nowrap', title: t.last_used_at ?? '' }, t.last_used_at ? ago(t.last_used_at) : 'never'),
+              h('td', null, state === 'revoked' ? null : h('button', { class: 'btn btn-sm btn-danger', 'data-action': 'revoke-token', onclick: () => void revoke(t) }, 'Revoke')),
+            );
+          }),
+    );
   };
   const load = async () => {
     const r = await api<{ tokens: ApiTokenDto[] }>('GET', '/api/tokens');
@@ -103,12 +135,36 @@ export function tokensPage(root: HTMLElement): undefined {
 
   main.append(
     h('div', { class: 'page-head' }, h('h1', null, 'API tokens'), status),
-    h('p', { class: 'muted' }, 'Tokens let scripts call the HTTP API as a user or service account (', h('code', null, 'Authorization: Bearer gca_…'), '). Create a service account with ', h('code', null, 'users create --name ci-bot --role operator --service'), '.'),
-    h('form', { class: 'filters card', 'data-testid': 'token-form', onsubmit: (e: SubmitEvent) => void submit(e) },
-      name, user, h('label', { class: 'toolbar-label' }, 'Expires in days'), days,
-      h('button', { class: 'btn btn-primary', type: 'submit', 'data-action': 'create-token' }, 'Create token'), formError),
-    h('div', { class: 'card table-wrap' }, h('table', { class: 'table table-hover', 'data-testid': 'tokens-table' },
-      h('thead', null, h('tr', null, ...['Name', 'User', 'State', 'Created', 'Expires', 'Last used', ''].map((c) => h('th', null, c)))), tbody)));
+    h(
+      'p',
+      { class: 'muted' },
+      'Tokens let scripts call the HTTP API as a user or service account (',
+      h('code', null, 'Authorization: Bearer gca_…'),
+      '). Create a service account with ',
+      h('code', null, 'users create --name ci-bot --role operator --service'),
+      '.',
+    ),
+    h(
+      'form',
+      { class: 'filters card', 'data-testid': 'token-form', onsubmit: (e: SubmitEvent) => void submit(e) },
+      name,
+      user,
+      h('label', { class: 'toolbar-label' }, 'Expires in days'),
+      days,
+      h('button', { class: 'btn btn-primary', type: 'submit', 'data-action': 'create-token' }, 'Create token'),
+      formError,
+    ),
+    h(
+      'div',
+      { class: 'card table-wrap' },
+      h(
+        'table',
+        { class: 'table table-hover', 'data-testid': 'tokens-table' },
+        h('thead', null, h('tr', null, ...['Name', 'User', 'State', 'Created', 'Expires', 'Last used', ''].map((c) => h('th', null, c)))),
+        tbody,
+      ),
+    ),
+  );
   void load();
   return undefined;
 }

@@ -1,14 +1,34 @@
 /** Browser keyboard events to X keysyms (the agent maps them to virtual keys on Windows). */
 
 const SPECIAL: Record<string, number> = {
-  Enter: 0xff0d, Backspace: 0xff08, Tab: 0xff09, Escape: 0xff1b, Delete: 0xffff, Insert: 0xff63,
-  Home: 0xff50, End: 0xff57, PageUp: 0xff55, PageDown: 0xff56,
-  ArrowLeft: 0xff51, ArrowUp: 0xff52, ArrowRight: 0xff53, ArrowDown: 0xff54,
-  CapsLock: 0xffe5, NumLock: 0xff7f, ScrollLock: 0xff14, Pause: 0xff13, PrintScreen: 0xff61, ContextMenu: 0xff67,
+  Enter: 0xff0d,
+  Backspace: 0xff08,
+  Tab: 0xff09,
+  Escape: 0xff1b,
+  Delete: 0xffff,
+  Insert: 0xff63,
+  Home: 0xff50,
+  End: 0xff57,
+  PageUp: 0xff55,
+  PageDown: 0xff56,
+  ArrowLeft: 0xff51,
+  ArrowUp: 0xff52,
+  ArrowRight: 0xff53,
+  ArrowDown: 0xff54,
+  CapsLock: 0xffe5,
+  NumLock: 0xff7f,
+  ScrollLock: 0xff14,
+  Pause: 0xff13,
+  PrintScreen: 0xff61,
+  ContextMenu: 0xff67,
   ' ': 0x20,
 };
 const LEFT_RIGHT: Record<string, [number, number]> = {
-  Shift: [0xffe1, 0xffe2], Control: [0xffe3, 0xffe4], Alt: [0xffe9, 0xffea], Meta: [0xffeb, 0xffec], AltGraph: [0xfe03, 0xfe03],
+  Shift: [0xffe1, 0xffe2],
+  Control: [0xffe3, 0xffe4],
+  Alt: [0xffe9, 0xffea],
+  Meta: [0xffeb, 0xffec],
+  AltGraph: [0xfe03, 0xfe03],
 };
 
 /** Keysym of a single character: Latin-1 maps directly, the rest to 0x01000000 + code point. */

@@ -86,11 +86,22 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   const overlay = h('div', { class: 'overlay' }, 'Connecting…');
   const stage = h('div', { class: 'stage' }, canvas, overlay);
   const backstageHost = h('div', { class: 'backstage-host', hidden: true });
-  const toolbar = h('div', { class: 'viewer-toolbar' },
+  const toolbar = h(
+    'div',
+    { class: 'viewer-toolbar' },
     h('a', { class: 'btn btn-sm btn-ghost', href: '/', 'data-link': true }, '← Machines'),
-    hostEl, connEl, h('span', { class: 'sep' }),
-    h('label', { class: 'toolbar-label' }, 'Session'), select, currentEl, factsEl, viewOnly,
-    h('div', { class: 'spacer' }), keyBtn, enterBtn);
+    hostEl,
+    connEl,
+    h('span', { class: 'sep' }),
+    h('label', { class: 'toolbar-label' }, 'Session'),
+    select,
+    currentEl,
+    factsEl,
+    viewOnly,
+    h('div', { class: 'spacer' }),
+    keyBtn,
+    enterBtn,
+  );
   main.append(toolbar, stage, backstageHost);
 
   const setOverlay = (text: string | null) => {
@@ -111,7 +122,10 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   });
 
   const drawSessions = () => {
-    replaceChildren(select, ...sessions.map((s) => h('option', { value: s.id, disabled: !s.capturable, selected: s.id === (pendingSwitch?.to ?? current) }, `#${s.id} ${label(s)}${s.capturable ? '' : ' (no desktop)'}`)));
+    replaceChildren(
+      select,
+      ...sessions.map((s) => h('option', { value: s.id, disabled: !s.capturable, selected: s.id === (pendingSwitch?.to ?? current) }, `#${s.id} ${label(s)}${s.capturable ? '' : ' (no desktop)'}`)),
+    );
     select.disabled = mode !== 'screen' || sessions.length === 0 || !!pendingSwitch;
     const s = sessions.find((x) => x.id === current);
     currentEl.textContent = current === undefined ? 'not watching' : `Viewing #${current}${s ? ` · ${s.user}` : ''}`;
@@ -121,10 +135,14 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   const drawFacts = (s: WindowsSessionDto | undefined) => {
     if (!s) return replaceChildren(factsEl);
     const f = sessionFacts(s);
-    replaceChildren(factsEl,
-      h('span', { 'data-fact': 'logon' }, f.logon), ' · ', h('span', { 'data-fact': 'idle' }, f.idle),
+    replaceChildren(
+      factsEl,
+      h('span', { 'data-fact': 'logon' }, f.logon),
+      ' · ',
+      h('span', { 'data-fact': 'idle' }, f.idle),
       f.locked ? [' · ', h('span', { class: 'badge badge-muted', 'data-fact': 'locked' }, 'locked')] : null,
-      f.client ? [' · ', h('span', { 'data-fact': 'client' }, f.client)] : null);
+      f.client ? [' · ', h('span', { 'data-fact': 'client' }, f.client)] : null,
+    );
   };
   const setMode = (m: 'screen' | 'backstage') => {
     mode = m;
@@ -292,20 +310,36 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
 
   window.__gcViewer = {
     socketId: conn.socketId,
-    get viewerId() { return viewerId; },
-    get framesPainted() { return painter.framesPainted; },
-    get currentSession() { return current; },
-    get mode() { return mode; },
-    get canvasSize() { return { width: canvas.width, height: canvas.height }; },
-    get connected() { return connected; },
+    get viewerId() {
+      return viewerId;
+    },
+    get framesPainted() {
+      return painter.framesPainted;
+    },
+    get currentSession() {
+      return current;
+    },
+    get mode() {
+      return mode;
+    },
+    get canvasSize() {
+      return { width: canvas.width, height: canvas.height };
+    },
+    get connected() {
+      return connected;
+    },
     errors,
     lastPixel: (x, y) => painter.pixel(x, y),
     terminalText: () => backstage?.terminal.text() ?? '',
     paint: painter.stats,
     switchTimes,
     switchTo: (id) => requestSwitch(id),
-    get keyframeNudges() { return keyframeNudges; },
-    get watchingAt() { return watchingAt; },
+    get keyframeNudges() {
+      return keyframeNudges;
+    },
+    get watchingAt() {
+      return watchingAt;
+    },
   };
   setMode('screen');
 
