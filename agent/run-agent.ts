@@ -13,7 +13,6 @@ import { selectPlatform } from './platform/select-platform.js';
 import { startAgent } from './runtime/agent.js';
 import { createBackstageHandler } from './runtime/backstage-handler.js';
 import { createPublisher } from './runtime/publisher.js';
-import { selectSpawnPty } from './terminal/select-pty.js';
 import { createTerminalManager } from './terminal/terminal-manager.js';
 import { createTerminalPublisher } from './terminal/terminal-publisher.js';
 
@@ -36,7 +35,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
   const loaded = loadAgentConfig();
   const config = opts.version ? { ...loaded, version: opts.version } : loaded;
   const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
-  const platform = await selectPlatform(config.version);
+  const { port: platform, spawnPty } = await selectPlatform(config.version);
   const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
   const recordConnection = (connected: boolean) => writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
   const { jetstream } = await import('@nats-io/jetstream');
@@ -45,7 +44,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
     defaultTimeoutMs: config.backstageDefaultTimeoutSecs * 1000,
     maxTimeoutMs: config.backstageMaxTimeoutSecs * 1000,
   });
-  const terminals = createTerminalManager({ spawnPty: await selectSpawnPty(), publish: createTerminalPublisher(nc, config.agentId), log });
+  const terminals = createTerminalManager({ spawnPty, publish: createTerminalPublisher(nc, config.agentId), log });
   let epoch = 0;
   const agent = await startAgent({
     nc,
