@@ -42,11 +42,6 @@ function conPtyFns(): ConPtyFns | undefined {
   return bound ?? undefined;
 }
 
-/** Whether this Windows has ConPTY. */
-export function conPtyAvailable(): boolean {
-  return conPtyFns() !== undefined;
-}
-
 /** A terminal size COORD as the uint32 the x64 calling convention passes it in (X low, Y high). */
 export function coord(cols: number, rows: number): number {
   return (((rows & 0xffff) << 16) | (cols & 0xffff)) >>> 0;

@@ -37,18 +37,6 @@ function desktopName(desk: bigint): string {
   return win32().GetUserObjectInformationW(desk, UOI_NAME, buf, buf.length, needed) ? readWideIn(buf, 0, 128) : '';
 }
 
-/** Name of the input desktop ("Default", "Winlogon" at the lock screen), '' when it cannot be opened. */
-export function inputDesktopName(): string {
-  const w = win32();
-  const desk = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
-  if (badHandle(desk)) return '';
-  try {
-    return desktopName(desk);
-  } finally {
-    w.CloseDesktop(desk);
-  }
-}
-
 export interface DesktopFollower {
   /** The desktop the calling thread is on now. */
   readonly name: string;

@@ -30,11 +30,6 @@ export function querySessionString(sessionId: number, infoClass: number): string
   return b.toString('utf16le', 0, i);
 }
 
-/** The session the physical console is attached to (0xFFFFFFFF: none, e.g. during a switch). */
-export function activeConsoleSessionId(): number {
-  return win32().WTSGetActiveConsoleSessionId() as number;
-}
-
 /** The session this process runs in. */
 export function ownSessionId(): number {
   const w = win32();
