@@ -1,25 +1,10 @@
 /** `POST /api/agents/enroll` from the installer: one request, its answer or the gateway's error envelope. */
-import { z } from 'zod';
+import { type EnrollReply, enrollReplySchema } from '../../proto/enrollment.js';
 import { errorEnvelopeSchema } from '../../proto/errors.js';
 import type { InstallArgs } from './install-args.js';
 import { postJson } from './post-json.js';
 
-// The gateway's reply (services/auth/schemas.ts enrollReplySchema); the agent may not import services/.
-// nats_ca: the deployment's private CA (PEM), so the agent trusts exactly its own NATS servers.
-const enrollReplySchema = z.object({
-  agent_id: z.string(),
-  creds: z
-    .string()
-    .min(1)
-    .max(64 * 1024),
-  nats_url: z.union([z.string(), z.array(z.string())]),
-  site: z.string(),
-  nats_ca: z
-    .string()
-    .max(64 * 1024)
-    .optional(),
-});
-export type Enrollment = z.infer<typeof enrollReplySchema>;
+export type Enrollment = EnrollReply;
 
 /** Enrolls this machine; an error names the gateway's code (e.g. CONFLICT for an id already enrolled). */
 export async function enroll(args: InstallArgs, host: string): Promise<{ ok: true; value: Enrollment } | { ok: false; code: string; message: string }> {

@@ -45,13 +45,7 @@ export const enrollmentKeyBodySchema = z.object({
 });
 export const enrollmentKeyReplySchema = z.object({ id: z.string(), key: z.string(), site: z.string(), reusable: z.boolean(), expires_at: z.string() });
 export const enrollBodySchema = z.object({ enrollment_key: z.string().min(1).max(200), agent_id: z.string().min(1).max(64), hostname: z.string().min(1).max(255) });
-export const enrollReplySchema = z.object({
-  agent_id: z.string(),
-  creds: z.string(),
-  nats_url: z.union([z.string(), z.array(z.string())]),
-  site: z.string(),
-  nats_ca: z.string().optional().describe("PEM of the CA the NATS servers chain to: the agent's GC_NATS_CA"),
-});
+export { enrollReplySchema } from '../../proto/enrollment.js';
 export const agentParamsSchema = z.object({ agentId: z.string().min(1).max(64) });
 export const revokeAgentReplySchema = z.object({ agent_id: z.string(), revoked_keys: z.array(z.string()) });
 
