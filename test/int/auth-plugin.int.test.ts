@@ -1,43 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { main as cli } from '../../services/auth/cli.js';
-import { type AuditEvent, type AuthPluginOptions, authPlugin } from '../../services/auth/plugin.js';
+import { type AuditEvent, type AuthPluginOptions, } from '../../services/auth/plugin.js';
 import { hashPassword, verifyPassword } from '../../services/auth/password.js';
 import { createUser } from '../../services/auth/users.js';
-import { installErrorHandler } from '../../services/gateway/errors.js';
+import { buildAuthApp } from '../support/auth-app.js';
 import { type TestPostgres, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
 
-/** A tiny gateway: the auth plugin, one operator route and one WebSocket route. */
-async function buildApp(db: Kysely<Database>, audits: AuditEvent[], extra: Partial<AuthPluginOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  // The host's envelope handler, as in the gateway (the auth routes have none of their own).
-  installErrorHandler(app);
-  await app.register(websocket);
-  await app.register(authPlugin, {
-    db,
-    audit: async (ev) => {
-      audits.push(ev);
-    },
-    ...extra,
-  });
-  app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
-  app.get('/ws', { websocket: true }, (socket, req) => {
-    socket.send(req.user?.name ?? 'anonymous');
-  });
-  await app.ready();
-  return app;
-}
+const buildApp = (db: Kysely<Database>, audits: AuditEvent[], extra: Partial<AuthPluginOptions> = {}) => buildAuthApp(db, audits, extra);
 
 async function login(app: FastifyInstance, name: string, password: string, remoteAddress = '127.0.0.1') {
   return app.inject({ method: 'POST', url: '/api/auth/login', payload: { name, password }, remoteAddress });

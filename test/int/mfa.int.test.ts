@@ -5,19 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { createApiToken } from '../../services/auth/api-tokens.js';
-import { type AuditEvent, type AuthPluginOptions, authPlugin } from '../../services/auth/plugin.js';
+import { type AuditEvent, type AuthPluginOptions, } from '../../services/auth/plugin.js';
 import type { Role } from '../../services/auth/roles.js';
 import { totpCode } from '../../services/auth/totp.js';
 import { createUser } from '../../services/auth/users.js';
-import { installErrorHandler } from '../../services/gateway/errors.js';
+import { buildAuthApp } from '../support/auth-app.js';
 import { type TestPostgres, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
@@ -25,27 +23,8 @@ const STEP = 30_000;
 // A fixed clock, 10 s into a time step; tests move it by whole steps.
 const clock = { t: Date.UTC(2026, 0, 5, 9, 0, 10) };
 
-async function buildApp(db: Kysely<Database>, audits: AuditEvent[], extra: Partial<AuthPluginOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
-  await app.register(websocket);
-  await app.register(authPlugin, {
-    db,
-    audit: async (ev) => {
-      audits.push(ev);
-    },
-    login: { now: () => clock.t, perIp: { max: 10_000, windowMs: 60_000 }, perName: { max: 10_000, windowMs: 60_000 } },
-    ...extra,
-  });
-  app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
-  app.get('/ws/probe', { websocket: true }, (socket, req) => {
-    socket.send(req.user?.name ?? 'anonymous');
-  });
-  await app.ready();
-  return app;
-}
+const buildApp = (db: Kysely<Database>, audits: AuditEvent[], extra: Partial<AuthPluginOptions> = {}) =>
+  buildAuthApp(db, audits, { login: { now: () => clock.t, perIp: { max: 10_000, windowMs: 60_000 }, perName: { max: 10_000, windowMs: 60_000 } }, ...extra }, '/ws/probe');
 
 type Json = Record<string, unknown>;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
