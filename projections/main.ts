@@ -35,7 +35,7 @@ if (!retention.ok) {
 
 const db = openDb({ url: databaseUrl, max: projections.length + 1, applicationName: 'gc-projections' });
 await migrateToLatest(db);
-const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, caFile: natsCa.value, inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined });
+const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: process.env.NATS_CREDS || undefined, caFile: natsCa.value });
 const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log })));
 log(`running: ${workers.map((w) => w.name).join(', ')}`);
 // Postgres audit retention runs beside the audit worker (several processes may: the checkpoint lock serializes them).

@@ -5,7 +5,6 @@ import { natsCaFromEnv } from '../../infra/bus/nats-ca.js';
 import { createLogger } from '../../infra/log/logger.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
-import { inboxPrefixFor } from '../../infra/nats-auth/permissions.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { withAuth } from './access-auth.js';
 import { buildApp } from './app.js';
@@ -19,11 +18,11 @@ const config = loadGatewayConfig();
 const log = createLogger({ name: 'gateway', level: config.logLevel });
 const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
 await migrateToLatest(db);
-// Its own inbox tree (permissions.ts): replies to the gateway are never readable by an agent.
+// Its own inbox tree comes from its credentials (connectBus): replies to the gateway are never readable by an agent.
 // TLS verified against NATS_CA (the launcher sets it); infra/bus/connect.ts decides, never plain text off loopback.
 const natsCa = natsCaFromEnv(process.env);
 if (!natsCa.ok) throw new Error(`invalid gateway configuration: ${natsCa.error.message}`);
-const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value, inboxPrefix: inboxPrefixFor('gateway') });
+const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value });
 const js = jetstream(nc);
 // The enrollment service holds the account signing key; on one machine that is the gateway.
 const issuer = config.natsAuthDir ? await prepareNatsAuth(config.natsAuthDir, { caFile: natsCa.value }) : undefined;

@@ -4,12 +4,11 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
 import { connectBus } from '../../infra/bus/connect.js';
 import type { Stack } from '../../infra/launcher/stack.js';
-import { inboxPrefixFor } from '../../infra/nats-auth/permissions.js';
 import { Streams } from '../../proto/subjects.js';
 
 /** A NATS connection as one of the stack's service users (launcher may publish anything). */
 export async function busAs(stack: Stack, kind: 'launcher' | 'gateway' | 'auditor'): Promise<NatsConnection> {
-  return connectBus({ servers: stack.natsUrls, name: `reliability-${kind}`, credsFile: await stack.credsFor(kind), inboxPrefix: inboxPrefixFor(kind), caFile: stack.natsCa });
+  return connectBus({ servers: stack.natsUrls, name: `reliability-${kind}`, credsFile: await stack.credsFor(kind), caFile: stack.natsCa });
 }
 
 /** The event stream's last sequence. */
