@@ -72,16 +72,14 @@ export async function main(argv: string[]): Promise<number> {
     // With Postgres at hand, quarantined events appear as the projection's stand-in rows.
     const pg = process.env.DATABASE_URL ? cliDb('gc-audit-replay') : undefined;
     const quarantined = pg && typeof pg !== 'string' ? await quarantinedAudit(pg.db).finally(() => pg.close()) : undefined;
-    const print = (x: ChainedAuditRow) => {
-      if (matchesFilter(x, f.filter)) process.stdout.write(`${f.json ? JSON.stringify(x) : formatRow(x)}\n`);
-    };
+    const print = (x: ChainedAuditRow) => process.stdout.write(`${f.json ? JSON.stringify(x) : formatRow(x)}\n`);
     if (f.follow) {
       // Every row from the first event on, then each new one as the stream grows, until Ctrl-C.
       if (!f.json) process.stdout.write(`${header}\n`);
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      await followAudit(deps.nc, { quarantined, api: deps.eventsApi, signal: stop.signal, onRow: print });
+      await followAudit(deps.nc, { quarantined, api: deps.eventsApi, signal: stop.signal, onRow: (x) => matchesFilter(x, f.filter) && print(x) });
       return 0;
     }
     const r = await replayAudit(deps.nc, {
