@@ -143,7 +143,12 @@ export const integrationEventNames = [
 ] as const;
 
 /** The subjects of `events` for `agents` ('*' = every agent); audit events are not per machine. */
-export function integrationSubjects(agents: readonly AgentId[] | '*', events: readonly string[]): Result<string[]> {
+export function integrationSubjects(agents: readonly string[] | '*', events: readonly string[]): Result<string[]> {
+  // Ids come from a command line or an API: a bad one is an answer, never a throw.
+  for (const a of agents === '*' ? [] : agents) {
+    const id = checkSubjectToken(a, 'agent id');
+    if (!id.ok) return id;
+  }
   const unknown = events.filter((e) => !(integrationEventNames as readonly string[]).includes(e));
   if (unknown.length) return err(ErrorCode.VALIDATION_FAILED, `unknown event name ${unknown.join(', ')}; use any of ${integrationEventNames.join(', ')}`);
   if (events.includes('audit') && agents !== '*') return err(ErrorCode.VALIDATION_FAILED, "audit events are not per machine: use --agents '*' to include them, or leave audit out");
@@ -153,7 +158,7 @@ export function integrationSubjects(agents: readonly AgentId[] | '*', events: re
       out.push(subjects.allAudit());
       continue;
     }
-    for (const a of agents === '*' ? ['*'] : agents) out.push(`gc.agent.${a === '*' ? '*' : token(a, 'agent id')}.${e}`);
+    for (const a of agents === '*' ? ['*'] : agents) out.push(`gc.agent.${a}.${e}`);
   }
   return ok(out);
 }

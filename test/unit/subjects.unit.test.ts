@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentId } from '../../proto/ids.js';
 import { parseAgentId } from '../../proto/ids.js';
-import { Streams, parseSubject, subjects } from '../../proto/subjects.js';
+import { Streams, integrationSubjects, parseSubject, subjects } from '../../proto/subjects.js';
 
 const a = 'agent-1' as AgentId;
 
@@ -46,5 +46,16 @@ describe('subjects', () => {
     assert.ok(stored.includes('gc.cmd.*.switch-session'));
     assert.ok(!stored.some((s) => s.startsWith('gc.frame')));
     assert.ok(!stored.includes('gc.cmd.*.input'));
+  });
+
+  it('integration scopes: hostile agent ids and event names are answers, never throws', () => {
+    for (const bad of ['a\u0000', 'x\ud800', 'a.b', '*', '>', 'a'.repeat(100_000), '']) {
+      const r = integrationSubjects([bad], ['sessions']);
+      assert.ok(!r.ok && r.error.code === 'INVALID_ID', JSON.stringify(bad.slice(0, 8)));
+    }
+    const unknown = integrationSubjects('*', ['sessions', 'terminal']);
+    assert.ok(!unknown.ok && unknown.error.code === 'VALIDATION_FAILED', 'live-only terminal output is not an integration event');
+    const ok = integrationSubjects(['pc-1', 'pc-2'], ['sessions', 'status']);
+    assert.deepEqual(ok.ok && ok.value, ['gc.agent.pc-1.sessions', 'gc.agent.pc-2.sessions', 'gc.agent.pc-1.status', 'gc.agent.pc-2.status']);
   });
 });
