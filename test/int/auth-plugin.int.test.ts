@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { main as cli } from '../../services/auth/cli.js';
-import { type AuditEvent, type AuthPluginOptions, } from '../../services/auth/plugin.js';
+import type { AuditEvent, AuthPluginOptions } from '../../services/auth/plugin.js';
 import { hashPassword, verifyPassword } from '../../services/auth/password.js';
 import { createUser } from '../../services/auth/users.js';
 import { buildAuthApp } from '../support/auth-app.js';

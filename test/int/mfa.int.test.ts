@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { createApiToken } from '../../services/auth/api-tokens.js';
-import { type AuditEvent, type AuthPluginOptions, } from '../../services/auth/plugin.js';
+import type { AuditEvent, AuthPluginOptions } from '../../services/auth/plugin.js';
 import type { Role } from '../../services/auth/roles.js';
 import { totpCode } from '../../services/auth/totp.js';
 import { createUser } from '../../services/auth/users.js';
