@@ -9,6 +9,11 @@ export interface BenchRow {
   baselineValue: string;
   /** Goal or remark, e.g. "goal ≥ 50% of baseline: 61% ✓". */
   note?: string;
+  /**
+   * The same figure for scripts (`npm run bench -- --json`): the headline number and its unit, the
+   * baseline's number in the same unit, and the goal the figure is held to, if any, with whether it was met.
+   */
+  measured?: { value: number; unit: string; baselineValue?: number; goal?: string; met?: boolean };
 }
 
 /** A benchmark module's entry point; `progress` prints a line while long work runs. */
