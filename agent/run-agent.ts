@@ -63,6 +63,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
     },
     backstage: createBackstageHandler({ platform, runner, publisher, agentVersion: config.version, log }),
     terminal: (msg) => terminals.handle(msg),
+    publisher,
   });
 
   // After startAgent: it creates the state directory.

@@ -12,6 +12,8 @@ export type MessageInit = guruconnect.Message.$Properties;
 export const Headers = {
   eventType: 'Gc-Event-Type',
   correlationId: 'Gc-Correlation-Id',
+  /** On a stored command: the gateway asks for stamps; on its answers: the agent's stamps (timing.ts). */
+  timing: 'Gc-Timing',
   msgId: 'Nats-Msg-Id',
 } as const;
 

@@ -12,7 +12,7 @@ import { NOT_AVAILABLE_MESSAGE } from '../terminal/terminal-manager.js';
 import { createTerminalPublisher } from '../terminal/terminal-publisher.js';
 import { type CommandHandler, listenForCommands } from './commands.js';
 import { startHeartbeat } from './heartbeat.js';
-import { createPublisher } from './publisher.js';
+import { type Publisher, createPublisher } from './publisher.js';
 import { SEEN_FILE_NAME, openSeenStore } from './seen-store.js';
 import { startSessionReporter } from './session-reporter.js';
 import { type StartCapture, createViewerManager } from './viewers.js';
@@ -27,6 +27,8 @@ export interface AgentDeps {
   /** Interactive terminals (open, input, resize, close); output on gc.agent.<self>.terminal. Absent: NOT_AVAILABLE. */
   terminal?: CommandHandler;
   log?: (msg: string) => void;
+  /** The agent's one publisher, shared with the backstage handler so both stamp timed answers alike; default: a new one. */
+  publisher?: Publisher;
 }
 
 export interface RunningAgent {
@@ -43,7 +45,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const log = deps.log ?? ((m: string) => console.log(`[agent ${config.agentId}] ${m}`));
   const agentId = config.agentId;
   const js = jetstream(nc);
-  const publisher = createPublisher(nc, js, agentId);
+  const publisher = deps.publisher ?? createPublisher(nc, js, agentId);
   const identity = await platform.identity();
   const window = { maxAgeMs: config.commandMaxAgeMs, maxFutureMs: config.commandMaxFutureMs };
   // Opened before anything listens: an unwritable state directory stops the agent here, loudly.
@@ -103,7 +105,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       },
       msg.meta.id,
     );
-    if (r.ok && !r.value.noop) await reporter.publishNow();
+    if (r.ok && !r.value.noop) await reporter.publishCurrent();
   };
 
   const stream: CommandHandler = async (msg: Decoded) => {
@@ -180,6 +182,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     },
     log,
     { store: seenStore, window },
+    publisher,
   );
 
   // Frames are core NATS: those published while the connection was down are gone, and a still
@@ -199,6 +202,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     refreshSessions: () => reporter.publishNow(),
     async stop() {
       sub.unsubscribe();
+      seenStore.close();
       reporter.stop();
       await viewers.close();
       await heartbeat.stop();

@@ -3,13 +3,14 @@
  * Commands are live: one that arrives is run now; the agent never replays old ones. A stored
  * command (switch-session, backstage: also kept in the event stream, so it can be delivered again)
  * runs only if it is fresh (command-window.ts) and its id was never run, across restarts
- * (seen-store.ts); its id is on disk before it runs. A refused command is logged and counted, never
+ * (seen-store.ts); its id is written to the agent's log of them before it runs. A refused command is logged and counted, never
  * run and never answered: an answer would add stream rows whoever replayed it controls.
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { type Decoded, decode } from '../../proto/codec.js';
+import { type Decoded, Headers, decode } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { AgentCommand, type PayloadCase, subjects } from '../../proto/subjects.js';
+import { TIMING_WANTED, wallClockMs } from '../../proto/timing.js';
 import { type CommandWindow, judgeAge } from './command-window.js';
 import { createSeenCommands } from './seen-commands.js';
 import type { SeenStore } from './seen-store.js';
@@ -30,6 +31,11 @@ export interface CommandGuard {
   now?: () => number;
 }
 
+/** Where a command that asks for Gc-Timing gets its stamps noted (the publisher puts them on its answers). */
+export interface AnswerTimer {
+  timeAnswers(commandId: string, receivedMs: number, startedMs: number): void;
+}
+
 /** Payloads of commands the event stream keeps (and so could deliver again). */
 const STORED_PAYLOADS: ReadonlySet<PayloadCase> = new Set(
   Object.values(AgentCommand)
@@ -44,6 +50,7 @@ export function listenForCommands(
   handlers: Partial<Record<Decoded['payload'], CommandHandler>>,
   log: (msg: string) => void,
   guard: CommandGuard,
+  timer?: AnswerTimer,
 ): { sub: Subscription; stats: CommandStats } {
   const stats: CommandStats = { received: 0, rejected: 0, duplicates: 0, refused: 0 };
   const now = guard.now ?? Date.now;
@@ -55,6 +62,7 @@ export function listenForCommands(
   const sub = nc.subscribe(subjects.commandsFor(agentId), {
     callback: (e, m) => {
       if (e) return log(`command subscription error: ${e.message}`);
+      const receivedMs = wallClockMs();
       stats.received++;
       const r = decode(m.data, m.subject);
       if (!r.ok) {
@@ -67,19 +75,25 @@ export function listenForCommands(
         stats.rejected++;
         return log(`no handler for ${msg.payload}`);
       }
+      const timed = timer && m.headers?.get(Headers.timing) === TIMING_WANTED;
       const run = () =>
         Promise.resolve()
-          .then(() => handler(msg))
+          .then(() => {
+            if (timed) timer.timeAnswers(msg.meta.id, receivedMs, wallClockMs());
+            return handler(msg);
+          })
           .catch((err) => log(`handler ${msg.payload} failed: ${(err as Error).stack ?? err}`));
       if (STORED_PAYLOADS.has(msg.payload)) {
         const atMs = Number(msg.meta.atMs ?? 0);
         const age = judgeAge(atMs, now(), guard.window);
         if (!age.fresh) return refuse(msg, `${age.reason}: ${age.message}`);
         if (atMs < guard.store.notBefore) return refuse(msg, `dated before ${new Date(guard.store.notBefore).toISOString()}, when this agent lost its record of the commands it ran`);
-        // Checked and marked in one synchronous step: two deliveries of one id cannot both pass.
-        if (!guard.store.firstTime(msg.meta.id, atMs)) return refuse(msg, 'already run (replayed or delivered twice)');
-        // On disk before it runs: a crash after running must not let the same command in again.
-        guard.store.persisted().then(run, (err) => refuse(msg, `could not record its id (${(err as Error).message})`));
+        // Checked, marked and written in one synchronous step: two deliveries of one id cannot both
+        // pass, and a crash after running cannot let the same command in again.
+        const first = guard.store.remember(msg.meta.id, atMs);
+        if (!first.ok) return refuse(msg, `could not record its id (${first.error.message})`);
+        if (!first.value) return refuse(msg, 'already run (replayed or delivered twice)');
+        run();
         return;
       }
       // Input is a stream of events, not commands: ids repeat nothing and are not remembered.

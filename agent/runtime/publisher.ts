@@ -1,33 +1,42 @@
 /** Publishes the agent's events: stored ones through JetStream (idempotent by meta.id), frames on core NATS. */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { encode, type MessageInit, message } from '../../proto/codec.js';
+import { type NatsConnection, headers } from '@nats-io/nats-core';
+import { Headers, type MessageInit, encode, message } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { type AgentEventKind, subjects } from '../../proto/subjects.js';
+import { formatAgentTiming, wallClockMs } from '../../proto/timing.js';
 
 export interface Publisher {
   /** Appends an event to the stream; resolves with its sequence, or rejects when NATS is unreachable. */
   event(kind: AgentEventKind, payload: Omit<MessageInit, 'meta'>, correlationId?: string): Promise<number>;
   /** Fire-and-forget frame on gc.frame.<agent>.<session> (not stored). */
   frame(sessionId: number, payload: Omit<MessageInit, 'meta'>): void;
+  /** From now on, answers to `commandId` carry Gc-Timing (the gateway asked for it on the command). */
+  timeAnswers(commandId: string, receivedMs: number, startedMs: number): void;
 }
 
 /** How long an answer to a command is retried across a NATS outage before it is given up. */
 export const ANSWER_RETRY_MS = 30_000;
+/** Commands whose answers are stamped at once; older ones lose their stamps (diagnostics only). */
+const TIMED_COMMANDS = 256;
 
 export function createPublisher(nc: NatsConnection, js: JetStreamClient, agentId: AgentId, answerRetryMs = ANSWER_RETRY_MS): Publisher {
+  const timed = new Map<string, { receivedMs: number; startedMs: number }>();
   return {
     async event(kind, payload, correlationId) {
       const msg = message(payload, { agentId, correlationId: correlationId ?? '' });
       const subject = subjects.agentEvent(agentId, kind);
       const data = encode(msg);
+      const t = correlationId ? timed.get(correlationId) : undefined;
+      const h = t ? headers() : undefined;
+      h?.set(Headers.timing, formatAgentTiming({ ...t!, answeredMs: wallClockMs() }));
       // An answer lost in a reconnect would leave the caller waiting for a result that already
       // exists: retry it with the same Nats-Msg-Id (a repeat is a duplicate, not a second fact).
       // Heartbeats and lists are not retried: the next one supersedes them.
       const until = Date.now() + (correlationId ? answerRetryMs : 0);
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await js.publish(subject, data, { msgID: msg.meta!.id! })).seq;
+          return (await js.publish(subject, data, { msgID: msg.meta!.id!, ...(h ? { headers: h } : {}) })).seq;
         } catch (e) {
           if (Date.now() >= until || nc.isClosed()) throw e;
           await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
@@ -36,6 +45,11 @@ export function createPublisher(nc: NatsConnection, js: JetStreamClient, agentId
     },
     frame(sessionId, payload) {
       nc.publish(subjects.frame(agentId, sessionId), encode(message(payload, { agentId })));
+    },
+    timeAnswers(commandId, receivedMs, startedMs) {
+      timed.set(commandId, { receivedMs, startedMs });
+      // Maps iterate in insertion order: the first key is the oldest.
+      if (timed.size > TIMED_COMMANDS) timed.delete(timed.keys().next().value as string);
     },
   };
 }

@@ -10,6 +10,11 @@ export interface SessionReporter {
   current(): SessionInfo[];
   /** Re-reads the list and publishes it even when unchanged (a request from the server). */
   publishNow(correlationId?: string): Promise<void>;
+  /**
+   * Publishes the list as last read, with the current session id as it is now (after a switch): the
+   * sessions did not change, so nothing is re-read (a listing scans /proc and asks every X server).
+   */
+  publishCurrent(): Promise<void>;
   stop(): void;
 }
 
@@ -31,13 +36,15 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
   let lastSent = '';
   let busy: Promise<void> = Promise.resolve();
 
-  const refresh = async (force: boolean, correlationId?: string): Promise<void> => {
-    const r = await deps.platform.listSessions();
-    if (!r.ok) {
-      deps.log(`listing sessions failed: ${r.error.code} ${r.error.message}`);
-      return;
+  const refresh = async (force: boolean, correlationId?: string, reread = true): Promise<void> => {
+    if (reread) {
+      const r = await deps.platform.listSessions();
+      if (!r.ok) {
+        deps.log(`listing sessions failed: ${r.error.code} ${r.error.message}`);
+        return;
+      }
+      latest = r.value;
     }
-    latest = r.value;
     const fp = fingerprint(latest);
     if (!force && fp === lastSent) return;
     try {
@@ -49,8 +56,8 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
     }
   };
   // Serialize refreshes so a notification and a poll never publish out of order.
-  const schedule = (force: boolean, correlationId?: string) => {
-    busy = busy.then(() => refresh(force, correlationId));
+  const schedule = (force: boolean, correlationId?: string, reread = true) => {
+    busy = busy.then(() => refresh(force, correlationId, reread));
     return busy;
   };
 
@@ -60,6 +67,7 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
   return {
     current: () => latest,
     publishNow: (correlationId) => schedule(true, correlationId),
+    publishCurrent: () => schedule(true, undefined, false),
     stop() {
       clearInterval(timer);
       unwatch?.();

@@ -106,7 +106,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await app.register(healthRoutes, { db, busConnected: bus.connected, projectionLag: bus.projectionLag });
   await app.register(machinesRoutes, routeDeps);
   await app.register(auditRoutes, { db, access });
-  await app.register(commandRoutes, { ...routeDeps, commands, events, backstage, audit, commandTimeoutMs: config.commandTimeoutMs });
+  await app.register(commandRoutes, { ...routeDeps, commands, events, backstage, audit, commandTimeoutMs: config.commandTimeoutMs, serverTiming: config.serverTiming });
 
   app.get('/ws/live', { websocket: true, schema: { hide: true } }, (socket, request) => {
     if (!access.wsActor(request)) {

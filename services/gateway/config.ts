@@ -68,6 +68,11 @@ export const gatewayConfigSchema = z
     httpsKey: z.string().min(1).optional(),
     trustProxy: trustProxySchema,
     mfaRequiredRoles: mfaRolesSchema,
+    /** GC_SERVER_TIMING=1: command routes answer with a Server-Timing header of the command's hops (benchmarks, diagnosis). */
+    serverTiming: z
+      .string()
+      .optional()
+      .transform((v) => /^(1|true|on|yes)$/i.test((v ?? '').trim())),
   })
   .refine((c) => !c.httpsCert === !c.httpsKey, { message: 'give both GC_HTTPS_CERT and GC_HTTPS_KEY, or neither', path: ['httpsCert'] });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -91,6 +96,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     httpsKey: env.GC_HTTPS_KEY || undefined,
     trustProxy: env.GC_TRUST_PROXY,
     mfaRequiredRoles: env.GC_MFA_REQUIRED,
+    serverTiming: env.GC_SERVER_TIMING,
   });
   if (!r.success) throw new Error(`invalid gateway configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const https = readHttpsFiles(r.data);

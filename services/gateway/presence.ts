@@ -5,6 +5,12 @@
  */
 import type { AgentEvents } from './bus/agent-events.js';
 
+/** Whether this gateway hears the agent's heartbeats now (a fresh one, not stopping): online without the read model. */
+export function heardOnline(events: AgentEvents, agentId: string, offlineAfterBeats: number, now = Date.now()): boolean {
+  const live = events.lastStatus(agentId);
+  return !!live && !live.stopping && now - live.receivedAtMs <= live.intervalMs * offlineAfterBeats;
+}
+
 export function agentOnline(events: AgentEvents, agentId: string, readModelOnline: boolean, offlineAfterBeats: number, now = Date.now()): boolean {
   const live = events.lastStatus(agentId);
   if (live?.stopping) return false;

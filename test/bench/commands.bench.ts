@@ -12,18 +12,24 @@ import { promisify } from 'node:util';
 import { StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectBus } from '../../infra/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
+import type { AgentId } from '../../proto/ids.js';
+import { Streams, subjects } from '../../proto/subjects.js';
 import { eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
+import { answerStoredAfterMs, hopRecorder, timedCall } from './command-hops.js';
 import { latency, p50, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
 
 const run$ = promisify(execFile);
+/** Milliseconds to the microsecond, for the machine-readable figures. */
+const ms = (n: number) => Math.round(n * 1000) / 1000;
 
 export const run: BenchRun = async (progress) => {
   const displays = await startUserDisplays(['gc-alice', 'gc-bob'], { colors: ['#ff0000', '#0000ff'] });
   const dir = mkdtempSync(join(tmpdir(), 'gc-bench-cmd-'));
   const agentId = 'bench-agent';
-  const stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true });
+  // GC_SERVER_TIMING: command replies carry their hops (Server-Timing), and their answers the agent's stamps.
+  const stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true, env: { GC_SERVER_TIMING: '1' } });
   try {
     const api = await login(stack.url, stack.admin.name, stack.admin.password);
     const sessions = await eventually(async () => {
@@ -70,25 +76,33 @@ export const run: BenchRun = async (progress) => {
       await got;
     });
     await jsm.streams.delete('BENCH_FLOOR');
+    // Each run's stored answer is read back after the run (outside its timing): the stream's own
+    // clock says when it stored the answer, the agent's stamp when it published it.
+    const storedAfter = (kind: 'switched' | 'backstageOutput') => answerStoredAfterMs(jsm, Streams.events.name, subjects.agentEvent(agentId as AgentId, kind));
 
     progress('local spawn of sh -c "echo hi"');
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
 
     progress('backstage echo round trip through the API');
-    const echo = await timeEach(
-      100,
-      async () => {
-        const r = await api.post<{ stdout: string }>(`/api/machines/${agentId}/backstage/exec`, { command: 'echo hi' });
-        if (r.status !== 200 || r.body.stdout !== 'hi\n') throw new Error(`backstage echo failed: ${r.status} ${JSON.stringify(r.body)}`);
-      },
-      (i) => progress(`  ${i}/100`),
-    );
+    const echo: number[] = [];
+    const echoHops = hopRecorder('backstage `echo hi`');
+    for (let i = 0; i < 100; i++) {
+      const r = await timedCall(stack.url, api.token, 'POST', `/api/machines/${agentId}/backstage/exec`, { command: 'echo hi' });
+      if (r.status !== 200 || (r.body as { stdout?: string }).stdout !== 'hi\n') throw new Error(`backstage echo failed: ${r.status} ${JSON.stringify(r.body)}`);
+      echo.push(r.clientMs);
+      echoHops.add(r, await storedAfter('backstageOutput'));
+      if ((i + 1) % 20 === 0) progress(`  ${i + 1}/100`);
+    }
 
     progress('switch round trip through the API');
-    const switches = await timeEach(60, async (i) => {
-      const r = await api.post(`/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+    const switches: number[] = [];
+    const switchHops = hopRecorder('switch-session');
+    for (let i = 0; i < 60; i++) {
+      const r = await timedCall(stack.url, api.token, 'POST', `/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
       if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
-    });
+      switches.push(r.clientMs);
+      switchHops.add(r, await storedAfter('switched'));
+    }
 
     progress('process list through the API');
     const procCount = Number((await run$('/bin/sh', ['-c', 'ls -d /proc/[0-9]* | wc -l'])).stdout.trim());
@@ -107,14 +121,22 @@ export const run: BenchRun = async (progress) => {
         baseline: 'raw NATS request round trip',
         baselineValue: latency(raw),
         note: 'NATS over TLS throughout (cost per hop: tls bench)',
+        measured: { value: ms(p50(echo)), unit: 'ms p50', baselineValue: ms(p50(raw)) },
       },
-      { figure: 'backstage `echo hi` round trip (API -> agent -> API)', value: latency(echo), baseline: 'local spawn of sh -c "echo hi"', baselineValue: latency(local) },
+      {
+        figure: 'backstage `echo hi` round trip (API -> agent -> API)',
+        value: latency(echo),
+        baseline: 'local spawn of sh -c "echo hi"',
+        baselineValue: latency(local),
+        measured: { value: ms(p50(echo)), unit: 'ms p50', baselineValue: ms(p50(local)) },
+      },
       {
         figure: 'switch-session round trip (API -> agent switched -> API)',
         value: latency(switches),
         baseline: 'raw NATS request round trip',
         baselineValue: latency(raw),
         note: 'command stored in JetStream, answered through the stream',
+        measured: { value: ms(p50(switches)), unit: 'ms p50', baselineValue: ms(p50(raw)) },
       },
       {
         figure: 'switch-session round trip (API -> agent switched -> API)',
@@ -122,13 +144,18 @@ export const run: BenchRun = async (progress) => {
         baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
         baselineValue: latency(floor),
         note: `${(p50(switches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)`,
+        measured: { value: ms(p50(switches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(switches) <= 3 * p50(floor) },
       },
+      // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
+      ...switchHops.rows(),
+      ...echoHops.rows(),
       {
         figure: 'backstage `echo hi` round trip minus a local spawn (p50)',
         value: `${(p50(echo) - p50(local)).toFixed(2)} ms`,
         baseline: 'bare JetStream floor (p50)',
         baselineValue: `${p50(floor).toFixed(2)} ms`,
         note: `${((p50(echo) - p50(local)) / p50(floor)).toFixed(1)}x the floor (issue 18 goal: ≤ 3x)`,
+        measured: { value: ms(p50(echo) - p50(local)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(echo) - p50(local) <= 3 * p50(floor) },
       },
       { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },
     ];

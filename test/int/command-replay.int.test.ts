@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type JetStreamManager, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { SEEN_FILE_NAME } from '../../agent/runtime/seen-store.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { decode, encode, message, pb } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
@@ -77,7 +78,7 @@ describe('stored commands cannot be replayed into an agent (whole stack, real ag
     const d = decode(stored.data, stored.subject);
     assert.ok(d.ok);
     assert.equal(d.value.meta.id, r.body.command_id);
-    assert.ok(existsSync(join(dir, 'agent', 'seen-commands.json')), 'the agent keeps its seen ids next to its creds');
+    assert.ok(existsSync(join(dir, 'agent', SEEN_FILE_NAME)), 'the agent keeps its seen ids next to its creds');
 
     const before = onlineLines();
     await stack.restart('agent');

@@ -54,6 +54,8 @@ function fakeBus() {
     onCorrelation: () => () => {},
     onAgent: () => () => {},
     lastStatus: () => undefined,
+    timingOf: () => undefined,
+    lastSessions: () => undefined,
     hearing: () => ({ connected: true, sinceMs: 0 }),
     onReconnect: () => () => {},
     rejected: 0,

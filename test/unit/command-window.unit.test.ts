@@ -1,13 +1,13 @@
 /** The agent's guard against stored commands delivered again: the age window and the persisted ids. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { decode, encode, message } from '../../proto/codec.js';
 import { loadAgentConfig } from '../../agent/config.js';
 import { DEFAULT_COMMAND_WINDOW, judgeAge } from '../../agent/runtime/command-window.js';
-import { SEEN_FILE_NAME, openSeenStore } from '../../agent/runtime/seen-store.js';
+import { LEGACY_SEEN_FILE_NAME, SEEN_FILE_NAME, type SeenStore, openSeenStore } from '../../agent/runtime/seen-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gc-seen-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -44,80 +44,137 @@ describe('command window', () => {
 });
 
 describe('seen-command store', () => {
+  /** The ids a store holds, read back by opening a second store on the same file. */
+  const first = (s: SeenStore, id: string, at = NOW) => {
+    const r = s.remember(id, at);
+    assert.ok(r.ok, r.ok ? '' : r.error.message);
+    return r.value;
+  };
+
   it('refuses an id it ran, also after a restart (a new store on the same file)', async () => {
     const file = join(freshDir(), SEEN_FILE_NAME);
     let t = NOW;
     const a = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => t });
-    assert.equal(a.firstTime('c-1', t), true);
-    assert.equal(a.firstTime('c-1', t), false);
-    await a.persisted();
+    assert.equal(first(a, 'c-1', t), true);
+    assert.equal(first(a, 'c-1', t), false);
     t += 10_000;
+    // No flush awaited and no close: what a kill -9 right after the command started leaves.
     const b = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => t });
     assert.equal(b.notBefore, 0);
-    assert.equal(b.firstTime('c-1', NOW), false, 'remembered across the restart');
-    assert.equal(b.firstTime('c-2', t), true);
+    assert.equal(first(b, 'c-1', NOW), false, 'remembered across the restart');
+    assert.equal(first(b, 'c-2', t), true);
   });
 
   it('writes the file owner-only, in a directory it creates owner-only', async () => {
     const dir = freshDir();
     const file = join(dir, SEEN_FILE_NAME);
     const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW });
-    s.firstTime('c-1', NOW);
-    await s.persisted();
+    first(s, 'c-1');
+    await s.flushed();
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).ids, [['c-1', NOW]]);
+    assert.deepEqual(readFileSync(file, 'utf8').split('\n'), ['{"v":2,"notBefore":0}', '["c-1",1765000000000]', '']);
   });
 
   it('forgets ids once their commands are too old to run anyway', async () => {
     const file = join(freshDir(), SEEN_FILE_NAME);
     let t = NOW;
     const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => t });
-    s.firstTime('old', t);
+    first(s, 'old', t);
     t += 60_000;
-    s.firstTime('newer', t);
+    first(s, 'newer', t);
     t += 60_001;
-    await s.persisted();
-    assert.deepEqual(
-      JSON.parse(readFileSync(file, 'utf8')).ids.map((e: [string, number]) => e[0]),
-      ['newer'],
-    );
-    assert.equal(s.size(), 1);
+    const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => t });
+    assert.equal(again.size(), 1);
+    assert.deepEqual(readFileSync(file, 'utf8').split('\n').slice(1), [`["newer",${NOW + 60_000}]`, '']);
   });
 
   it('stays bounded: beyond its capacity it forgets the oldest', async () => {
     const file = join(freshDir(), SEEN_FILE_NAME);
     const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, capacity: 3, now: () => NOW });
-    for (const id of ['a', 'b', 'c', 'd']) assert.equal(s.firstTime(id, NOW), true);
+    for (const id of ['a', 'b', 'c', 'd']) assert.equal(first(s, id), true);
     assert.equal(s.size(), 3);
-    assert.equal(s.firstTime('d', NOW), false);
-    assert.equal(s.firstTime('a', NOW), true, 'the oldest was forgotten');
+    assert.equal(first(s, 'd'), false);
+    assert.equal(first(s, 'a'), true, 'the oldest was forgotten');
   });
 
-  it('keeps every id written while writes overlap', async () => {
+  it('compacts its log: thousands of commands leave a file of the live ids only', async () => {
+    const file = join(freshDir(), SEEN_FILE_NAME);
+    let t = NOW;
+    const s = await openSeenStore({ file, maxAgeMs: 1000, now: () => t });
+    for (let i = 0; i < 5000; i++) {
+      first(s, `c-${i}`, t);
+      t += 10;
+    }
+    const lines = readFileSync(file, 'utf8').split('\n').length;
+    assert.ok(lines < 1300, `${lines} lines`);
+    const again = await openSeenStore({ file, maxAgeMs: 1000, now: () => t });
+    // The last second of commands (100 of them) is still refused, the oldest is forgotten.
+    assert.equal(first(again, 'c-4999', t), false);
+    assert.equal(first(again, 'c-4900', t), false);
+    assert.equal(again.size(), 100);
+  });
+
+  it('keeps hostile ids exactly (newline, NUL, lone surrogate, 100k characters)', async () => {
+    const file = join(freshDir(), SEEN_FILE_NAME);
+    const ids = ['a\nb', 'x\0y', 'x\ud800', '"],["forged",1]', 'z'.repeat(100_000)];
+    const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW });
+    for (const id of ids) assert.equal(first(s, id), true);
+    const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW });
+    assert.equal(again.notBefore, 0);
+    for (const id of ids) assert.equal(first(again, id), false, id.slice(0, 20));
+    assert.equal(first(again, 'forged'), true, 'an id cannot write a second entry');
+  });
+
+  it('ignores a torn last line (the agent died inside the write, before the command ran)', async () => {
     const file = join(freshDir(), SEEN_FILE_NAME);
     const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW });
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < 50; i++) {
-      s.firstTime(`c-${i}`, NOW);
-      writes.push(s.persisted());
-    }
-    await Promise.all(writes);
-    assert.equal(JSON.parse(readFileSync(file, 'utf8')).ids.length, 50);
+    first(s, 'ran');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}["torn",17650`);
+    const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW });
+    assert.equal(again.notBefore, 0, 'not a loss');
+    assert.equal(first(again, 'ran'), false);
+    assert.equal(first(again, 'torn'), true);
+  });
+
+  it('refuses to run a command whose id it could not write', async () => {
+    const s = await openSeenStore({ file: join(freshDir(), SEEN_FILE_NAME), maxAgeMs: w.maxAgeMs, now: () => NOW });
+    s.close();
+    const r = s.remember('c-1', NOW);
+    assert.equal(r.ok, false);
+    assert.deepEqual(s.remember('c-1', NOW), { ok: true, value: false }, 'and a second delivery is refused as run');
   });
 
   it('after losing its file (garbage), refuses commands dated before it started, also after a second restart', async () => {
-    for (const garbage of ['{not json', JSON.stringify({ v: 2, ids: [] }), JSON.stringify({ v: 1, ids: [['x', 'not a number']] }), 'x\ud800\0']) {
+    const log = (...rows: string[]) => rows.map((r) => `${r}\n`).join('');
+    for (const garbage of ['{not json\n', '', log('{"v":1,"ids":[]}'), log('{"v":2,"notBefore":0}', '["x","not a number"]'), log('{"v":2,"notBefore":0}', '{broken', '["y",1]'), 'x\ud800\0\n']) {
       const file = join(freshDir(), SEEN_FILE_NAME);
       mkdirSync(join(file, '..'), { recursive: true });
       writeFileSync(file, garbage);
       const lines: string[] = [];
       const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW, log: (m) => lines.push(m) });
-      assert.equal(s.notBefore, NOW, garbage);
+      assert.equal(s.notBefore, NOW, JSON.stringify(garbage));
       assert.match(lines.join('\n'), /unreadable/);
       const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW + 5_000 });
       assert.equal(again.notBefore, NOW, 'the loss is remembered in the new file');
     }
+  });
+
+  it("takes over an earlier release's whole-file store (and refuses after losing it as before)", async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, LEGACY_SEEN_FILE_NAME), JSON.stringify({ v: 1, notBefore: 5, ids: [['c-old', NOW]] }));
+    const s = await openSeenStore({ file: join(dir, SEEN_FILE_NAME), maxAgeMs: w.maxAgeMs, now: () => NOW });
+    assert.equal(s.notBefore, 5);
+    assert.equal(first(s, 'c-old'), false);
+    assert.equal(existsSync(join(dir, LEGACY_SEEN_FILE_NAME)), false, 'the old file is gone once the log holds its ids');
+    const again = await openSeenStore({ file: join(dir, SEEN_FILE_NAME), maxAgeMs: w.maxAgeMs, now: () => NOW });
+    assert.equal(first(again, 'c-old'), false);
+
+    const lost = freshDir();
+    mkdirSync(lost, { recursive: true });
+    writeFileSync(join(lost, LEGACY_SEEN_FILE_NAME), JSON.stringify({ v: 1, ids: [['x', 'not a number']] }));
+    assert.equal((await openSeenStore({ file: join(lost, SEEN_FILE_NAME), maxAgeMs: w.maxAgeMs, now: () => NOW })).notBefore, NOW);
   });
 
   it('fails at start-up, not at the first command, when it cannot write its directory', async () => {

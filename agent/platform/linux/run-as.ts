@@ -19,11 +19,8 @@ export interface RunAs {
 
 /** Resolves `asSessionId` (0 = the agent's account) to a user; refuses unknown sessions and users. */
 export async function runAsFor(asSessionId: number, findSession: (id: number) => Promise<LinuxSession | undefined>): Promise<Result<RunAs>> {
+  if (asSessionId === 0) return ok(await ownAccount());
   const { byUid } = await readAccounts();
-  if (asSessionId === 0) {
-    const me = byUid.get(process.getuid?.() ?? 0);
-    return ok({ user: me?.name ?? process.env.USER ?? 'root', home: me?.home ?? process.env.HOME ?? '/', loginShell: process.env.SHELL || me?.shell || '', display: null });
-  }
   const s = await findSession(asSessionId);
   if (!s) return err(ErrorCode.SESSION_NOT_FOUND, `session ${asSessionId} does not exist on this host; refresh the session list`);
   if (s.uid < 0 || s.gid < 0) return err(ErrorCode.PLATFORM_ERROR, `user "${s.user}" of session ${asSessionId} has no local account`);
@@ -47,4 +44,19 @@ export function runAsEnv(w: RunAs, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The child_process options that switch to the user: identity and working directory. */
 export function runAsSpawnOptions(w: RunAs): { cwd: string; uid?: number; gid?: number } {
   return { cwd: existsSync(w.home) ? w.home : '/', uid: w.uid, gid: w.gid };
+}
+
+let own: Promise<RunAs> | undefined;
+
+/**
+ * The agent's own account, read once: the agent's uid does not change while it runs, and reading
+ * /etc/passwd for every backstage command was a measurable part of a short one. Other sessions'
+ * users are read fresh (users come and go).
+ */
+function ownAccount(): Promise<RunAs> {
+  own ??= readAccounts().then(({ byUid }) => {
+    const me = byUid.get(process.getuid?.() ?? 0);
+    return { user: me?.name ?? process.env.USER ?? 'root', home: me?.home ?? process.env.HOME ?? '/', loginShell: process.env.SHELL || me?.shell || '', display: null };
+  });
+  return own;
 }

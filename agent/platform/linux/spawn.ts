@@ -4,12 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { guruconnect } from '../../../proto/generated/guruconnect.js';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { SpawnRequest, SpawnedProcess } from '../port.js';
 import { onPath } from './exec.js';
 import { killTree } from './kill-tree.js';
-import { runAsEnv, runAsFor, runAsSpawnOptions } from './run-as.js';
+import { posixSpawn } from './posix-spawn.js';
+import { type RunAs, runAsEnv, runAsFor, runAsSpawnOptions } from './run-as.js';
 import type { LinuxSession } from './sessions.js';
 
 const { Shell } = guruconnect;
@@ -45,12 +47,9 @@ export async function spawnLinux(req: SpawnRequest, findSession: (id: number) =>
   const marker = `${TREE_MARKER_VAR}=${randomUUID()}`;
   const env = runAsEnv(w, { ...process.env, [TREE_MARKER_VAR]: marker.split('=')[1] });
   const [file, ...args] = argv.value;
-  const child = spawn(file!, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, ...runAsSpawnOptions(w) });
-  const pid = await new Promise<number | Error>((resolve) => {
-    child.once('spawn', () => resolve(child.pid ?? -1));
-    child.once('error', (e) => resolve(e));
-  });
-  if (pid instanceof Error) return err(ErrorCode.PLATFORM_ERROR, `could not start ${file}: ${pid.message}`);
+  const started = await start(file!, args, env, w);
+  if (started instanceof Error) return err(ErrorCode.PLATFORM_ERROR, `could not start ${file}: ${started.message}`);
+  const { pid, stdout, stderr, exited } = started;
   const listeners: ((stream: 'stdout' | 'stderr', bytes: Uint8Array) => void)[] = [];
   // Bytes that arrive before anyone listens are kept, so no output is lost to a late onData.
   const early: ['stdout' | 'stderr', Uint8Array][] = [];
@@ -58,12 +57,8 @@ export async function spawnLinux(req: SpawnRequest, findSession: (id: number) =>
     if (listeners.length === 0) early.push([stream, b]);
     for (const l of listeners) l(stream, b);
   };
-  child.stdout.on('data', deliver('stdout'));
-  child.stderr.on('data', deliver('stderr'));
-  const exited = new Promise<{ exitCode: number }>((resolve) => {
-    // 'close' comes after 'exit' and after both pipes hit EOF. Killed by a signal: no exit code, -1.
-    child.once('close', (code) => resolve({ exitCode: code ?? -1 }));
-  });
+  stdout.on('data', deliver('stdout'));
+  stderr.on('data', deliver('stderr'));
   let killing: Promise<void> | undefined;
   return ok({
     pid,
@@ -79,4 +74,35 @@ export async function spawnLinux(req: SpawnRequest, findSession: (id: number) =>
       return killing;
     },
   });
+}
+
+/** A started process: its pid, its output pipes, and its exit code once it ended and both pipes are drained. */
+interface Started {
+  pid: number;
+  stdout: Readable;
+  stderr: Readable;
+  exited: Promise<{ exitCode: number }>;
+}
+
+/**
+ * posix_spawn for commands under the agent's own identity (no fork of the agent's memory:
+ * posix-spawn.ts), child_process where it is not available or the command runs as another user.
+ */
+async function start(file: string, args: string[], env: NodeJS.ProcessEnv, w: RunAs): Promise<Started | Error> {
+  const { cwd, uid, gid } = runAsSpawnOptions(w);
+  if (uid === undefined && gid === undefined) {
+    const p = await posixSpawn(file, args, { env, cwd });
+    if (p) return p instanceof Error ? p : { ...p, exited: p.exited.then((exitCode) => ({ exitCode })) };
+  }
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd, uid, gid });
+  const pid = await new Promise<number | Error>((resolve) => {
+    child.once('spawn', () => resolve(child.pid ?? -1));
+    child.once('error', (e) => resolve(e));
+  });
+  if (pid instanceof Error) return pid;
+  const exited = new Promise<{ exitCode: number }>((resolve) => {
+    // 'close' comes after 'exit' and after both pipes hit EOF. Killed by a signal: no exit code, -1.
+    child.once('close', (code) => resolve({ exitCode: code ?? -1 }));
+  });
+  return { pid, stdout: child.stdout, stderr: child.stderr, exited };
 }

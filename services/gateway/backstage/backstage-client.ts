@@ -7,6 +7,7 @@ import type { guruconnect } from '../../../proto/generated/guruconnect.js';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { AgentId } from '../../../proto/ids.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
+import type { CommandTiming } from '../bus/command-timing.js';
 
 const T = pb.BackstageCommandType;
 const SHELLS = { default: pb.Shell.SHELL_DEFAULT, cmd: pb.Shell.SHELL_CMD, powershell: pb.Shell.SHELL_POWERSHELL, sh: pb.Shell.SHELL_SH } as const;
@@ -64,7 +65,7 @@ export function createBackstageClient(deps: BackstageClientDeps) {
       agentId: AgentId,
       req: BackstageRequest,
       actor: Actor,
-      opts: { commandId?: string; onChunk?: (c: guruconnect.OutputChunk.$Properties) => void; signal?: AbortSignal } = {},
+      opts: { commandId?: string; onChunk?: (c: guruconnect.OutputChunk.$Properties) => void; signal?: AbortSignal; timing?: CommandTiming } = {},
     ): Promise<Result<{ commandId: string; output: guruconnect.BackstageOutput.$Properties }>> {
       const command = toCommand(req, deps.maxTimeoutSecs);
       const runSecs = req.kind === 'exec' ? command.timeoutSecs || deps.defaultTimeoutSecs : 30;
@@ -82,6 +83,7 @@ export function createBackstageClient(deps: BackstageClientDeps) {
             if (chunk) opts.onChunk?.(chunk);
           },
           signal: opts.signal,
+          timing: opts.timing,
         },
       );
       if (!r.ok) return r;

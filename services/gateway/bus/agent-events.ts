@@ -3,8 +3,9 @@
  * waiters by correlation id (command results) and to listeners by agent (viewers, dashboards).
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { type Decoded, decode, pb } from '../../../proto/codec.js';
+import { type Decoded, Headers, decode, pb } from '../../../proto/codec.js';
 import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
+import { type AgentTiming, parseAgentTiming, wallClockMs } from '../../../proto/timing.js';
 
 type Listener = (msg: Decoded) => void;
 
@@ -15,6 +16,18 @@ export interface LastStatus {
   stopping: boolean;
 }
 
+/** A timed answer (Gc-Timing): when this gateway heard it, and the agent's stamps. */
+export interface HeardTiming {
+  heardMs: number;
+  agent: AgentTiming;
+}
+
+/** The latest session list this gateway heard from an agent, as the switch checks need it. */
+export interface HeardSessions {
+  receivedAtMs: number;
+  sessions: { id: number; user: string; type: number; capturable: boolean }[];
+}
+
 export interface AgentEvents {
   /** Calls `fn` for every event answering `correlationId` until the returned function is called. */
   onCorrelation(correlationId: string, fn: Listener): () => void;
@@ -22,10 +35,14 @@ export interface AgentEvents {
   onAgent(agentId: string, fn: Listener): () => void;
   /** The last status heard from `agentId` since this gateway started, if any. */
   lastStatus(agentId: string): LastStatus | undefined;
+  /** The last session list heard from `agentId` since this gateway started, if any. */
+  lastSessions(agentId: string): HeardSessions | undefined;
   /** Whether this gateway can hear agents now, and since when (a disconnected gateway cannot judge silence). */
   hearing(): { connected: boolean; sinceMs: number };
   /** Calls `fn` each time this gateway reconnects to NATS (what it missed meanwhile is only in the stream). */
   onReconnect(fn: () => void): () => void;
+  /** The timing of an answer that carried Gc-Timing (asked for by command-client.ts), else undefined. */
+  timingOf(msg: Decoded): HeardTiming | undefined;
   readonly rejected: number;
   close(): void;
 }
@@ -36,8 +53,10 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   const byCorrelation = new Map<string, Set<Listener>>();
   const byAgent = new Map<string, Set<Listener>>();
   const statuses = new Map<string, LastStatus>();
+  const sessionLists = new Map<string, HeardSessions>();
   const hearing = { connected: true, sinceMs: 0 };
   const reconnectListeners = new Set<() => void>();
+  const timings = new WeakMap<Decoded, HeardTiming>();
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') Object.assign(hearing, { connected: false, sinceMs: Date.now() });
@@ -60,6 +79,7 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
   const subs: Subscription[] = KINDS.map((kind) =>
     nc.subscribe(subjects.agentEventsOfKind(kind), {
       callback: (e, m) => {
+        const heardMs = wallClockMs();
         if (e) return log(`agent event subscription: ${e.message}`);
         const r = decode(m.data, m.subject);
         if (!r.ok) {
@@ -74,7 +94,16 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
             stopping: msg.agentStatus.state === pb.AgentState.AGENT_STOPPING,
           });
         }
+        if (msg.sessionList) {
+          sessionLists.set(msg.meta.agentId ?? '', {
+            receivedAtMs: Date.now(),
+            // Only what the switch checks read: a long list from a hostile agent keeps no more than this.
+            sessions: (msg.sessionList.sessions ?? []).map((x) => ({ id: x.sessionId ?? 0, user: (x.userName ?? '').slice(0, 256), type: x.type ?? 0, capturable: !!x.capturable })),
+          });
+        }
         const c = msg.meta.correlationId;
+        const agent = c && m.headers ? parseAgentTiming(m.headers.get(Headers.timing)) : undefined;
+        if (agent) timings.set(msg, { heardMs, agent });
         if (c) for (const fn of byCorrelation.get(c) ?? []) fn(msg);
         for (const fn of byAgent.get(msg.meta.agentId ?? '') ?? []) fn(msg);
       },
@@ -84,6 +113,8 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
     onCorrelation: (id, fn) => add(byCorrelation, id, fn),
     onAgent: (id, fn) => add(byAgent, id, fn),
     lastStatus: (id) => statuses.get(id),
+    lastSessions: (id) => sessionLists.get(id),
+    timingOf: (msg) => timings.get(msg),
     hearing: () => ({ ...hearing }),
     onReconnect: (fn) => {
       reconnectListeners.add(fn);

@@ -5,14 +5,16 @@
  * go over core NATS.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { type Decoded, type MessageInit, encode, message } from '../../../proto/codec.js';
+import { type NatsConnection, headers } from '@nats-io/nats-core';
+import { type Decoded, Headers, type MessageInit, encode, message } from '../../../proto/codec.js';
 import { ErrorCode, type GcError, type Result, err, ok } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import { AgentCommand, type AgentCommandKind, subjects } from '../../../proto/subjects.js';
-import type { AgentEvents } from './agent-events.js';
+import { TIMING_WANTED, wallClockMs } from '../../../proto/timing.js';
+import type { AgentEvents, HeardTiming } from './agent-events.js';
 import { type AnswerStream, answerStream } from './command-answers.js';
 import type { RecordCommandFailure } from './command-failures.js';
+import type { CommandTiming } from './command-timing.js';
 import { replayAnswers } from './answer-replay.js';
 import { waitForAgentLoss } from './presence-wait.js';
 
@@ -31,6 +33,8 @@ export interface IssueOptions {
   isFinal?: (msg: Decoded) => boolean;
   commandId?: string;
   signal?: AbortSignal;
+  /** Given: the command asks the agent for stamps (Gc-Timing) and this is filled in as it travels. */
+  timing?: CommandTiming;
 }
 
 export interface CommandClient {
@@ -45,8 +49,8 @@ export interface CommandClient {
 
 /** What the client needs from the outside; `createCommandClient` wires the real ones, unit tests fakes. */
 export interface CommandPorts {
-  /** Appends a stored command (Nats-Msg-Id = its id) and returns its stream sequence. */
-  append(subject: string, data: Uint8Array, commandId: string): Promise<number>;
+  /** Appends a stored command (Nats-Msg-Id = its id) and returns its stream sequence; `timed`: with Gc-Timing. */
+  append(subject: string, data: Uint8Array, commandId: string, timed: boolean): Promise<number>;
   /** Publishes a live-only command. */
   publish(subject: string, data: Uint8Array): void;
   /** The answers to `commandId`, listening from now on, until `signal` aborts. */
@@ -57,6 +61,8 @@ export interface CommandPorts {
   deadline(ms: number): AbortSignal;
   /** Closes the audit row of a command that was appended but not answered. */
   recordFailure: RecordCommandFailure;
+  /** The stamps a timed answer carried. */
+  timingOf?(answer: Decoded): HeardTiming | undefined;
 }
 
 /** The command client over its ports: every branch runs with fakes (test/unit/command-client.unit.test.ts). */
@@ -74,15 +80,21 @@ export function commandClient(ports: CommandPorts): CommandClient {
       const answers = ports.answers(agentId, kind, commandId, signal);
       try {
         const msg = message(payload, { id: commandId, agentId, actor: opts.actor });
+        const timing = opts.timing;
         let seq: number;
         try {
-          seq = await ports.append(subjects.command(agentId, kind), encode(msg), commandId);
+          if (timing) timing.publishMs = wallClockMs();
+          seq = await ports.append(subjects.command(agentId, kind), encode(msg), commandId, timing !== undefined);
+          if (timing) timing.ackMs = wallClockMs();
         } catch (e) {
           return err(ErrorCode.BUS_UNAVAILABLE, `could not append the command to the event stream (${(e as Error).message}); retry shortly`);
         }
         answers.replayFrom(seq);
         for await (const m of answers) {
-          if (!opts.isFinal || opts.isFinal(m)) return ok({ commandId, answer: m });
+          if (!opts.isFinal || opts.isFinal(m)) {
+            if (timing) timing.answer = ports.timingOf?.(m);
+            return ok({ commandId, answer: m });
+          }
           opts.onProgress?.(m);
         }
         const failure = whyStopped(signal, { deadline, agentLost: agentLost.signal, caller: opts.signal }, answers, commandId, opts.timeoutMs);
@@ -126,7 +138,11 @@ export interface CommandClientOptions {
 export function createCommandClient(nc: NatsConnection, js: JetStreamClient, events: AgentEvents, o: CommandClientOptions): CommandClient {
   const offlineAfterBeats = o.offlineAfterBeats ?? 3;
   return commandClient({
-    append: async (subject, data, commandId) => (await js.publish(subject, data, { msgID: commandId })).seq,
+    append: async (subject, data, commandId, timed) => {
+      const h = timed ? headers() : undefined;
+      h?.set(Headers.timing, TIMING_WANTED);
+      return (await js.publish(subject, data, { msgID: commandId, ...(h ? { headers: h } : {}) })).seq;
+    },
     publish: (subject, data) => nc.publish(subject, data),
     answers: (agentId, kind, commandId, signal) =>
       answerStream(
@@ -152,5 +168,6 @@ export function createCommandClient(nc: NatsConnection, js: JetStreamClient, eve
     },
     deadline: (ms) => AbortSignal.timeout(ms),
     recordFailure: o.recordFailure,
+    timingOf: (m) => events.timingOf(m),
   });
 }

@@ -2,6 +2,7 @@
  * Commands over REST for automation and scripts: switch a machine's captured session, and run
  * backstage operations (admin-only). The browser uses the viewer WebSocket for the same actions.
  */
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -12,9 +13,10 @@ import { agentParamsSchema, errorResponses, switchBodySchema, switchResponseSche
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { AgentEvents } from '../bus/agent-events.js';
 import type { CommandClient } from '../bus/command-client.js';
+import { type RequestTiming, serverTimingHeader, startRequestTiming } from '../bus/command-timing.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
 import { GcHttpError } from '../errors.js';
-import { agentOnline } from '../presence.js';
+import { agentOnline, heardOnline } from '../presence.js';
 import { getMachine } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 
@@ -27,6 +29,8 @@ export interface CommandRouteDeps {
   audit: AuditPublisher;
   offlineAfterBeats: number;
   commandTimeoutMs: number;
+  /** Answer command routes with a Server-Timing header of the command's hops (GC_SERVER_TIMING). */
+  serverTiming?: boolean;
 }
 
 const execBodySchema = z.object({
@@ -53,14 +57,31 @@ const processesQuerySchema = z.object({ cpu_sample_ms: z.coerce.number().int().m
 
 export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app, deps) => {
   const { access } = deps;
+  /** A request's hop timing when Server-Timing is on; `finish` sets the header (also on an error reply). */
+  const timed = (reply: FastifyReply): RequestTiming | undefined => {
+    if (!deps.serverTiming) return undefined;
+    const t = startRequestTiming(reply.elapsedTime);
+    timings.set(reply, t);
+    return t;
+  };
+  const timings = new WeakMap<FastifyReply, RequestTiming>();
+  app.addHook('onSend', async (_request, reply) => {
+    const t = timings.get(reply);
+    if (t) reply.header('server-timing', serverTimingHeader(t));
+  });
 
-  /** 404 for machines the caller may not reach, AGENT_OFFLINE before waiting on a dead agent. */
-  const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string) => {
-    const m = (await access.canAccessMachine(request, agentId)) ? await getMachine(deps.db, agentId, deps.offlineAfterBeats) : undefined;
+  /**
+   * 404 for machines the caller may not reach, AGENT_OFFLINE before waiting on a dead agent. A machine
+   * whose heartbeats this gateway hears now is online without asking the read model (no database
+   * round trip on the way to the agent; the read model lags under load anyway).
+   */
+  const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string): Promise<void> => {
+    if (!(await access.canAccessMachine(request, agentId))) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
+    if (heardOnline(deps.events, agentId, deps.offlineAfterBeats)) return;
+    const m = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
     if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
     if (!agentOnline(deps.events, agentId, m.online, deps.offlineAfterBeats))
       throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);
-    return m;
   };
 
   app.post(
@@ -75,7 +96,8 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
         response: { 200: switchResponseSchema, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const timing = timed(reply);
       const { agentId } = request.params;
       const r = await switchSession(deps, {
         actor: access.actor(request),
@@ -83,6 +105,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
         granted: await access.canAccessMachine(request, agentId),
         sessionId: request.body.session_id,
         viewerId: request.body.viewer_id,
+        timing: timing?.command,
       });
       if (!r.ok) throw GcHttpError.of(r.error);
       const s = r.value;
@@ -104,7 +127,8 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
         response: { 200: execResponseSchema, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const timing = timed(reply);
       const { agentId } = request.params;
       await onlineMachine(request, agentId);
       let stdout = '';
@@ -115,6 +139,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
           if (c.stream === 1) stderr += c.data ?? '';
           else stdout += c.data ?? '';
         },
+        timing: timing?.command,
       });
       if (!r.ok) throw GcHttpError.of(r.error);
       const c = r.value.output.commandOutput ?? {};
@@ -144,12 +169,13 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
         preHandler: admin,
         schema: { tags: ['backstage'], params: agentParamsSchema, ...(kind === 'processes' ? { querystring: processesQuerySchema } : {}), response: { 200: listResponseSchema, ...errorResponses } },
       },
-      async (request) => {
+      async (request, reply) => {
+        const timing = timed(reply);
         const { agentId } = request.params;
         await onlineMachine(request, agentId);
         // One handler serves three paths, so its query is untyped: read the already validated one through the schema.
         const cpuSampleMs = kind === 'processes' ? processesQuerySchema.parse(request.query).cpu_sample_ms : undefined;
-        const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request));
+        const r = await deps.backstage.run(agentId, kind === 'processes' ? { kind, cpuSampleMs } : { kind }, access.actor(request), { timing: timing?.command });
         if (!r.ok) throw GcHttpError.of(r.error);
         const o = r.value.output;
         // protobufjs' JSON form (the same objects the viewer WebSocket sends): camelCase, enums as names.

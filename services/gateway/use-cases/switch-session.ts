@@ -11,8 +11,10 @@ import { can } from '../../auth/policy.js';
 import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
-import { agentOnline } from '../presence.js';
+import type { CommandTiming } from '../bus/command-timing.js';
+import { agentOnline, heardOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
+import { typeLabelOf } from '../../../proto/session-labels.js';
 
 export interface SwitchSessionDeps {
   db: Kysely<Database>;
@@ -37,6 +39,8 @@ export interface SwitchSessionInput {
   connectSessionId?: string;
   /** Runs once every check passed, right before the command leaves (the viewer subscribes to the target's frames). */
   beforeIssue?: () => void;
+  /** Given: the command's hops are noted here (Server-Timing). */
+  timing?: CommandTiming;
 }
 
 export interface SwitchOutcome {
@@ -44,6 +48,17 @@ export interface SwitchOutcome {
   fromSessionId: number;
   toSessionId: number;
   durationMs: number;
+}
+
+/**
+ * The session list of an agent this gateway hears right now (a fresh heartbeat, not stopping) and
+ * whose list it heard since it last (re)connected to NATS; otherwise undefined (ask the read model).
+ */
+function liveSessions(events: AgentEvents, agentId: string, offlineAfterBeats: number): { id: number; user: string; type: string; capturable: boolean }[] | undefined {
+  const heard = events.lastSessions(agentId);
+  const hearing = events.hearing();
+  if (!heard || !hearing.connected || heard.receivedAtMs < hearing.sinceMs || !heardOnline(events, agentId, offlineAfterBeats)) return undefined;
+  return heard.sessions.map((x) => ({ id: x.id, user: x.user, type: typeLabelOf(x.type), capturable: x.capturable }));
 }
 
 /** Checks, audits a refusal, issues SwitchSession and returns the agent's outcome as a value. */
@@ -67,13 +82,18 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
     return err(ErrorCode.FORBIDDEN, 'your role may watch but not switch sessions; ask an operator or admin');
   }
 
-  const machine = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
-  if (!machine) return err(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
-  // Live heartbeats first: the read model lags under load and must not turn a live machine away.
-  if (!agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats)) {
-    return refused(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${machine.last_seen}); retry when its agent is back`);
+  // What this gateway hears live first: fresher than the read model (which lags under load and must
+  // not turn a live machine away), and no database round trip on the way to the agent.
+  let sessions = liveSessions(deps.events, agentId, deps.offlineAfterBeats);
+  if (!sessions) {
+    const machine = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
+    if (!machine) return err(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
+    if (!agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats)) {
+      return refused(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${machine.last_seen}); retry when its agent is back`);
+    }
+    sessions = (await listWindowsSessions(deps.db, agentId)).map((x) => ({ id: x.id, user: x.user, type: x.type, capturable: x.capturable }));
   }
-  const target = (await listWindowsSessions(deps.db, agentId)).find((s) => s.id === sessionId);
+  const target = sessions.find((s) => s.id === sessionId);
   if (!target) {
     return refused(ErrorCode.SESSION_NOT_FOUND, `session ${sessionId} is not in machine ${agentId}'s latest session list; pick one from GET /api/machines/${agentId}/windows-sessions`);
   }
@@ -89,6 +109,7 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
     {
       actor,
       timeoutMs: deps.commandTimeoutMs,
+      timing: input.timing,
     },
   );
   // The command client records command_failed under the command id, closing its audit row.

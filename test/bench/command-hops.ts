@@ -1,0 +1,105 @@
+/**
+ * The per-hop breakdown of stored commands for the commands bench: each run's Server-Timing
+ * (GC_SERVER_TIMING=1 on the gateway), the client's own round trip, and the answer's time of
+ * storage in the event stream (the server's clock) against the agent's stamp of publishing it.
+ */
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { Headers } from '../../proto/codec.js';
+import { parseAgentTiming } from '../../proto/timing.js';
+import { latency, p50 } from './stats.js';
+import type { BenchRow } from './types.js';
+
+/** One timed API call: the client's round trip and the gateway's Server-Timing metrics (ms). */
+export interface TimedCall {
+  status: number;
+  body: unknown;
+  clientMs: number;
+  server: Record<string, number>;
+}
+
+/** Parses "name;dur=1.234, other;dur=0.5" (metrics without a duration are skipped). */
+export function parseServerTiming(v: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (v ?? '').split(',')) {
+    const m = /^\s*([\w-]+);dur=(-?\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** An authenticated JSON call that keeps the response headers. */
+export async function timedCall(baseUrl: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<TimedCall> {
+  const t = performance.now();
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const clientMs = performance.now() - t;
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, clientMs, server: parseServerTiming(res.headers.get('server-timing')) };
+}
+
+/** RFC 3339 with nanoseconds (the stream's message time) to wall-clock ms with the sub-ms digits kept. */
+export function rfc3339Ms(ts: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(ts);
+  if (!m) return Number.NaN;
+  return Date.parse(`${m[1]}${m[3]}`) + Number(`0.${m[2] ?? '0'}`) * 1000;
+}
+
+/** How long the stream took to store the latest answer on `subject` after the agent published it (ms). */
+export async function answerStoredAfterMs(jsm: JetStreamManager, stream: string, subject: string): Promise<number> {
+  const sm = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  const t = parseAgentTiming(sm?.header.get(Headers.timing));
+  if (!sm || !t) throw new Error(`the latest answer on ${subject} carries no Gc-Timing`);
+  return rfc3339Ms(sm.timestamp) - t.answeredMs;
+}
+
+/** The hops, in order, as rows: metric name in Server-Timing (or a derived one) and what it covers. */
+const HOPS: [key: string, label: string][] = [
+  ['transport', 'HTTP transport both ways (client round trip − time inside the gateway)'],
+  ['auth', 'HTTP + auth (gateway: request start → route handler: token, validation, role)'],
+  ['checks', 'route checks (read model, presence) → publish'],
+  ['ack', 'publish-ack (gateway publish → stream ack)'],
+  ['deliver', 'agent receipt (gateway publish → agent callback)'],
+  ['guard', 'agent guard (freshness, seen id on disk) → handler start'],
+  ['handler', 'handler (agent: start → answer published)'],
+  ['stored', 'answer publish-ack (agent publish → stored by the stream, server clock)'],
+  ['answer', 'gateway receipt (agent publish → gateway hears the answer)'],
+  ['reply', 'HTTP reply (gateway hears the answer → response sent)'],
+  ['ackwait', 'publish-ack still awaited after the answer arrived (negative: it came first)'],
+];
+
+/** Collects the hops of many runs of one command and turns them into bench rows. */
+export function hopRecorder(what: string) {
+  const samples = new Map<string, number[]>(HOPS.map(([k]) => [k, []]));
+  const totals: number[] = [];
+  return {
+    add(call: TimedCall, storedAfterMs: number) {
+      const s = call.server;
+      const want = ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway'];
+      const missing = want.filter((k) => s[k] === undefined);
+      if (missing.length) throw new Error(`${what}: Server-Timing lacks ${missing.join(', ')} (is GC_SERVER_TIMING=1 set?)`);
+      totals.push(call.clientMs);
+      samples.get('transport')!.push(call.clientMs - s.gateway!);
+      samples.get('stored')!.push(storedAfterMs);
+      for (const k of want) samples.get(k)?.push(s[k]!);
+    },
+    rows(): BenchRow[] {
+      const total = p50(totals);
+      return HOPS.map(([k, label]) => {
+        const v = samples.get(k)!;
+        return {
+          figure: `${what} hop: ${label}`,
+          value: latency(v),
+          baseline: `${what} round trip, same runs (client)`,
+          baselineValue: latency(totals),
+          note: `${((p50(v) / total) * 100).toFixed(0)}% of the round trip at p50`,
+          measured: { value: round(p50(v)), unit: 'ms p50', baselineValue: round(total) },
+        };
+      });
+    },
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
