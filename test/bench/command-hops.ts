@@ -85,6 +85,15 @@ export function hopRecorder(what: string) {
       samples.get('stored')!.push(storedAfterMs);
       for (const k of want) samples.get(k)?.push(s[k]!);
     },
+    /** "label a.aa ms, …": the `n` hops with the largest p50, for the note of a missed goal. */
+    largest(n: number): string {
+      return HOPS.filter(([k]) => k !== 'ackwait')
+        .map(([k, label]) => [label.replace(/ \(.*$/, ''), p50(samples.get(k)!)] as const)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([label, v]) => `${label} ${v.toFixed(2)} ms`)
+        .join(', ');
+    },
     rows(): BenchRow[] {
       const total = p50(totals);
       return HOPS.map(([k, label]) => {
