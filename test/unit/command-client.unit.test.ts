@@ -12,6 +12,7 @@ import { subjects } from '../../proto/subjects.js';
 import { type AnswerSources, answerStream } from '../../services/gateway/bus/command-answers.js';
 import type { CommandFailure } from '../../services/gateway/bus/command-failures.js';
 import { type CommandPorts, commandClient } from '../../services/gateway/bus/command-client.js';
+import type { CommandTiming } from '../../services/gateway/bus/command-timing.js';
 
 const A = 'pc-1' as AgentId;
 const ann = { userId: 'u-1', userName: 'ann', role: 'admin' };
@@ -77,8 +78,10 @@ function fakePorts(onAppend: (commandId: string, f: ReturnType<typeof fakeSource
     loseAgent: () => lose?.({ code: ErrorCode.AGENT_OFFLINE, message: 'silent' }),
     appendFails: false,
   };
+  const timedAppends: boolean[] = [];
   const ports: CommandPorts = {
-    append: async (_subject, _data, commandId) => {
+    append: async (_subject, _data, commandId, timed) => {
+      timedAppends.push(timed);
       if (ctl.appendFails) throw new Error('no responders');
       queueMicrotask(() => onAppend(commandId, f, ctl));
       return 42;
@@ -96,12 +99,14 @@ function fakePorts(onAppend: (commandId: string, f: ReturnType<typeof fakeSource
     recordFailure: async (x) => {
       failures.push(x);
     },
+    timingOf: (m) => (m.meta.id === 'timed' ? { heardMs: 5, agent: { receivedMs: 2, startedMs: 3, answeredMs: 4 } } : undefined),
   };
   return {
     client: commandClient(ports),
     f,
     ctl,
     failures,
+    timedAppends,
     get watching() {
       return watching;
     },
@@ -189,6 +194,20 @@ describe('command client', () => {
     assert.deepEqual(t.failures, []);
     assert.equal(t.f.listeners, 0);
     assert.equal(t.watching, 0);
+  });
+
+  it("asked for timing, marks the command (Gc-Timing) and notes publish, ack and the final answer's stamps; else leaves it alone", async () => {
+    const t = fakePorts((cid, f) => f.deliver(answer(cid, 'timed')));
+    const timing: CommandTiming = {};
+    const r = await issue(t, { timing });
+    assert.ok(r.ok);
+    assert.deepEqual(t.timedAppends, [true]);
+    assert.ok(timing.publishMs !== undefined && timing.ackMs !== undefined && timing.publishMs <= timing.ackMs, JSON.stringify(timing));
+    assert.deepEqual(timing.answer, { heardMs: 5, agent: { receivedMs: 2, startedMs: 3, answeredMs: 4 } });
+
+    const plain = fakePorts((cid, f) => f.deliver(answer(cid, 'timed')));
+    assert.ok((await issue(plain)).ok);
+    assert.deepEqual(plain.timedAppends, [false], 'no Gc-Timing unless asked');
   });
 
   it('a live-only kind is a programming error that throws, not BUS_UNAVAILABLE', async () => {

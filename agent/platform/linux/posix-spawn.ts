@@ -97,6 +97,10 @@ function loadLibc(): Promise<Libc | undefined> {
 export async function posixSpawn(file: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd: string }): Promise<PosixChild | Error | undefined> {
   const c = await loadLibc();
   if (!c) return undefined;
+  const envp = Object.entries(o.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  // C strings end at NUL: a command text with one would run cut short, unlike the one audited.
+  // child_process refuses these too.
+  if ([file, ...args, o.cwd, ...envp].some((x) => x.includes('\0'))) return new Error('an argument, the environment or the directory contains a NUL character');
   const out = [0, 0];
   const err = [0, 0];
   if (c.pipe2(out, O_CLOEXEC) !== 0) return new Error('pipe2 failed');
@@ -125,7 +129,6 @@ export async function posixSpawn(file: string, args: string[], o: { env: NodeJS.
     c.attrFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     c.attrMask(attr, noSignals);
     c.attrDefault(attr, allSignals);
-    const envp = Object.entries(o.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
     rc = c.spawn(pid, file, fa, attr, [file, ...args, null], [...envp, null]);
   } finally {
     c.faDestroy(fa);
