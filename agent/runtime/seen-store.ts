@@ -113,9 +113,9 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
   const closeAfterFlush = (f: number) => {
     if (f >= 0) void (syncing ?? Promise.resolve()).then(() => closeSync(f));
   };
-  const flush = (): Promise<void> => {
-    if (syncing) return syncing.then(() => (dirty ? flush() : undefined));
-    if (!dirty || fd < 0) return Promise.resolve();
+  /** Starts a flush unless one runs (that one starts the next when it ends, if anything was written meanwhile). */
+  const flushSoon = () => {
+    if (syncing || !dirty || fd < 0) return;
     dirty = false;
     const at = fd;
     syncing = new Promise<void>((resolve) =>
@@ -123,9 +123,17 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
         if (e) log(`seen-command file ${o.file} not flushed: ${e.message}`);
         syncing = undefined;
         resolve();
+        flushSoon();
       }),
     );
-    return syncing;
+  };
+  /** Resolves once nothing written so far waits for a flush. */
+  const flush = async (): Promise<void> => {
+    flushSoon();
+    while (syncing) {
+      await syncing;
+      flushSoon();
+    }
   };
 
   prune();
@@ -144,7 +152,7 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
         try {
           compact();
           dirty = true;
-          void flush();
+          flushSoon();
           return ok(true);
         } catch (e) {
           log(`seen-command file ${o.file} not compacted (${(e as Error).message}); appending`);
@@ -159,7 +167,7 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
         return err(ErrorCode.PLATFORM_ERROR, `could not record command ${id} in ${o.file}: ${(e as Error).message}`);
       }
       dirty = true;
-      void flush();
+      flushSoon();
       return ok(true);
     },
     flushed: flush,
