@@ -2,7 +2,7 @@
 import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { readNatsCa } from '../infra/bus/nats-ca.js';
+import { readNatsCa } from '../proto/bus/nats-ca.js';
 import { agentIdSchema } from '../proto/ids.js';
 import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
 

@@ -3,7 +3,7 @@
  * until stopped. Shared by the source entry (`agent/main.ts`), the single-file binary's foreground
  * run and its Windows service (`agent/cli.ts`), so that all three stop the same way.
  */
-import { connectBus } from '../infra/bus/connect.js';
+import { connectBus } from '../proto/bus/connect.js';
 import { inboxes } from '../proto/subjects.js';
 import { createBackstageRunner } from './backstage/runner.js';
 import { loadAgentConfig } from './config.js';

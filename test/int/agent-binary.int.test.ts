@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { enroll } from '../../agent/install/enroll.js';
 import { renderEnvFile } from '../../agent/install/env-file.js';
 import { parseInstallArgs } from '../../agent/install/install-args.js';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { decode } from '../../proto/codec.js';
