@@ -8,7 +8,7 @@ import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
 
 const sanitize = (h: string) => h.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'agent';
 
-export const agentConfigSchema = z.object({
+const agentConfigSchema = z.object({
   /** The agent's id: one subject token (see proto/ids.ts). Defaults to the sanitized hostname. */
   agentId: agentIdSchema,
   natsUrl: z.string().min(1),

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 
 export const SEEN_FILE_NAME = 'seen-commands.json';
 /** Ids kept at most; commands come from technicians, so this is far above any real rate. */
-export const DEFAULT_SEEN_CAPACITY = 20_000;
+const DEFAULT_SEEN_CAPACITY = 20_000;
 /** A file larger than this is not ours (20 000 entries of 64-char ids stay well under it). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 

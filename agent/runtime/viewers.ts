@@ -263,4 +263,3 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     },
   };
 }
-export type ViewerManager = ReturnType<typeof createViewerManager>;

@@ -36,10 +36,10 @@ export interface TerminalManager {
   readonly open: number;
 }
 
-export const DEFAULT_IDLE_MS = 30 * 60_000;
+const DEFAULT_IDLE_MS = 30 * 60_000;
 /** Three missed gateway keep-alives (one every 20 s). */
 export const TERMINAL_LEASE_MS = 60_000;
-export const MAX_TERMINALS = 4;
+const MAX_TERMINALS = 4;
 export const NOT_AVAILABLE_MESSAGE = 'the interactive terminal is not available on this agent; use Commands mode';
 
 interface Entry {
