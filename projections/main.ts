@@ -7,7 +7,7 @@ import { connectBus } from '../proto/bus/connect.js';
 import { natsCaFromEnv } from '../proto/bus/nats-ca.js';
 import { openDb } from '../infra/db/connect.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
-import { createLogger, logLevelSchema } from '../infra/log/logger.js';
+import { createLogger, logLevelSchema } from '../proto/log/logger.js';
 import { projections } from './all.js';
 import { auditRetentionConfig } from './audit/retention-config.js';
 import { startAuditRetention } from './audit/retention-timer.js';

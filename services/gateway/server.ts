@@ -2,7 +2,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connectBus } from '../../proto/bus/connect.js';
 import { natsCaFromEnv } from '../../proto/bus/nats-ca.js';
-import { createLogger } from '../../infra/log/logger.js';
+import { createLogger } from '../../proto/log/logger.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
