@@ -13,7 +13,7 @@ export interface Publisher {
 }
 
 /** How long an answer to a command is retried across a NATS outage before it is given up. */
-export const ANSWER_RETRY_MS = 30_000;
+const ANSWER_RETRY_MS = 30_000;
 
 export function createPublisher(nc: NatsConnection, js: JetStreamClient, agentId: AgentId, answerRetryMs = ANSWER_RETRY_MS): Publisher {
   return {

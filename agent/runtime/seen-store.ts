@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Logger } from '../../proto/log/logger.js';
 
 export const SEEN_FILE_NAME = 'seen-commands.json';
 /** Ids kept at most; commands come from technicians, so this is far above any real rate. */
-export const DEFAULT_SEEN_CAPACITY = 20_000;
+const DEFAULT_SEEN_CAPACITY = 20_000;
 /** A file larger than this is not ours (20 000 entries of 64-char ids stay well under it). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -20,7 +21,7 @@ export interface SeenStoreOptions {
   maxAgeMs: number;
   capacity?: number;
   now?: () => number;
-  log?: (m: string) => void;
+  log?: Logger;
 }
 
 export interface SeenStore {
@@ -39,13 +40,12 @@ type Entries = Map<string, number>;
 export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
   const now = o.now ?? Date.now;
   const capacity = o.capacity ?? DEFAULT_SEEN_CAPACITY;
-  const log = o.log ?? (() => {});
   const loaded = await load(o.file);
   const entries: Entries = loaded.ok ? loaded.entries : new Map();
   // Whatever the lost file held was dated before now: refusing older commands refuses those too.
   // Kept in the file, so a second restart inside the window still remembers the loss.
   const notBefore = loaded.ok ? loaded.notBefore : now();
-  if (!loaded.ok) log(`seen-command file ${o.file} unreadable (${loaded.why}); refusing stored commands dated before ${new Date(notBefore).toISOString()}`);
+  if (!loaded.ok) o.log?.warn(`seen-command file ${o.file} unreadable (${loaded.why}); refusing stored commands dated before ${new Date(notBefore).toISOString()}`);
 
   const prune = () => {
     const oldest = now() - o.maxAgeMs;
@@ -54,7 +54,7 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
     for (const id of entries.keys()) {
       if (entries.size <= capacity) break;
       entries.delete(id);
-      log(`seen-command store full (${capacity}); forgot ${id}`);
+      o.log?.warn(`seen-command store full (${capacity}); forgot ${id}`);
     }
   };
 

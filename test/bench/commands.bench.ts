@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { ensureLocalTls } from '../../infra/servers/tls-ca.js';
 import { type TestNats, startTestNats } from '../support/servers.js';

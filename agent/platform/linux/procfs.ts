@@ -6,7 +6,7 @@ import { open, readdir } from 'node:fs/promises';
  * 64 KiB buffer — hundreds of processes read at once every poll made ~14 MiB of short-lived buffers
  * that the allocator kept resident. Reads 4 KiB at a time instead; at most `maxBytes`.
  */
-export async function readProcFile(path: string, maxBytes = 1 << 20): Promise<string> {
+async function readProcFile(path: string, maxBytes = 1 << 20): Promise<string> {
   const fh = await open(path, 'r');
   try {
     const chunks: Buffer[] = [];
