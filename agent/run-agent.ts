@@ -42,7 +42,13 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
   const config = opts.version ? { ...loaded, version: opts.version } : loaded;
   const log = createAgentLogger(config, opts.logDestination);
   const { port: platform, spawnPty } = await selectPlatform(config.version, (m) => log.warn({ component: 'platform' }, m));
-  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
+  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) }).catch(
+    (e: Error) => {
+      // Only what no retry mends ends up here (a certificate our CA does not vouch for): say it in the log the operator reads.
+      log.fatal({ error_code: 'BUS_UNAVAILABLE' }, e.message);
+      throw e;
+    },
+  );
   const recordConnection = (connected: boolean) => writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
   const { jetstream } = await import('@nats-io/jetstream');
   const publisher = createPublisher(nc, jetstream(nc), config.agentId);
