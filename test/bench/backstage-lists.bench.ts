@@ -6,7 +6,7 @@
  * how much is listing and how much is the command path. Issue 18 goals: process list ≤ 1.5× `ps -eo
  * pid,user,rss,comm`; services list ≤ 1.5× the platform's listing command and well under 10 ms.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,28 @@ export const run: BenchRun = async (progress) => {
         `the command path adds ~${(p50(apiProcs) - p50(handlerProcs)).toFixed(1)} ms at p50`,
       ),
     );
+
+    progress('process list with 1,000 more processes (sleepers): API and ps, paired');
+    const sleepers = spawn('sh', ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 600 & i=$((i+1)); done; echo ready; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((res) => sleepers.stdout.once('data', res));
+      const bigCount = await listProcesses();
+      const [apiBig, psBig] = await paired(10, listProcesses, ps);
+      const [handlerBig, psBigLocal] = await paired(10, local.processes, ps);
+      rows.push(
+        goalRow(`process list through the API (${bigCount} processes: 1,000 sleepers added)`, apiBig, 'local `ps -eo pid,user,rss,comm`', psBig, 1.5, undefined, `${local.lastBytes()} bytes encoded`),
+        infoRow(
+          `process list, agent handler only (${bigCount} processes)`,
+          handlerBig,
+          'local `ps -eo pid,user,rss,comm`',
+          psBigLocal,
+          `the command path adds ~${(p50(apiBig) - p50(handlerBig)).toFixed(1)} ms at p50`,
+        ),
+      );
+    } finally {
+      // The shell and its sleepers are one process group.
+      process.kill(-sleepers.pid!, 'SIGKILL');
+    }
 
     if (serviceBaseline) {
       const base = () => run$(serviceBaseline.file, serviceBaseline.args);

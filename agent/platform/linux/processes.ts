@@ -8,7 +8,7 @@ import { createUserNames } from './process-users.js';
 /** USER_HZ: fixed at 100 on every Linux ABI node runs on. */
 const CLOCK_TICKS_PER_SEC = 100;
 /** Reads are synchronous (far cheaper than the thread pool); this many pids between turns of the event loop keeps a pause to a few ms. */
-const PIDS_PER_TURN = 256;
+const PIDS_PER_TURN = 128;
 
 export interface ProcessListOptions {
   /** Where /proc is (tests point it at a hand-built tree). */
