@@ -14,10 +14,10 @@ const passwd = join(root, 'passwd');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A /proc/<pid> directory; `comm` as raw bytes so it may hold anything a real kernel allows and more. */
-function fakeProcess(pid: number, comm: Buffer | string, o: { uid?: number; ppid?: number; rssKb?: number; cmdline?: Buffer | string; status?: string | null } = {}) {
+function fakeProcess(pid: number, comm: Buffer | string, o: { uid?: number; ppid?: number; rssKb?: number; cmdline?: Buffer | string; status?: string | null; flags?: number } = {}) {
   const dir = join(proc, String(pid));
   mkdirSync(dir, { recursive: true });
-  const tail = ` S ${o.ppid ?? 1} ${pid} ${pid} 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 300 0 0\n`;
+  const tail = ` S ${o.ppid ?? 1} ${pid} ${pid} 0 -1 ${o.flags ?? 4194560} 100 0 0 0 250 50 0 0 20 0 1 0 300 0 0\n`;
   writeFileSync(join(dir, 'stat'), Buffer.concat([Buffer.from(`${pid} (`), Buffer.from(comm), Buffer.from(`)${tail}`)]));
   if (o.status !== null) {
     writeFileSync(join(dir, 'status'), o.status ?? `Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t${o.uid ?? 0}\t${o.uid ?? 0}\t0\t0\nVmRSS:\t  ${o.rssKb ?? 1234} kB\n`);
@@ -36,6 +36,8 @@ fakeProcess(4244, 'kthread', { cmdline: '', status: 'Name:\tkthread\nUid:\t0\t0\
 fakeProcess(4245, 'gone', { status: null });
 // The kernel escapes a newline in Name:, so a forged "Uid:" after it must not be read as the uid.
 fakeProcess(4246, 'forged', { uid: 1000, status: 'Name:\tx\\nUid:\t0\nUid:\t1000\t1000\t1000\t1000\nVmRSS:\t5 kB\n' });
+// A kernel thread (PF_KTHREAD in stat's flags): its row is complete from stat alone.
+fakeProcess(4248, 'kworker/0:1', { flags: 0x04208060, status: null, cmdline: 'never read' });
 // A pid directory with nothing in it (vanished before any read) and entries that are not pids.
 mkdirSync(join(proc, '4247'), { recursive: true });
 mkdirSync(join(proc, 'self'), { recursive: true });
@@ -47,7 +49,7 @@ test('lists every readable process, leaves out vanished ones and non-pid entries
   const rows = await list({ cpuSampleMs: 0 });
   assert.deepEqual(
     rows.map((r) => r.pid).sort((a, b) => (a ?? 0) - (b ?? 0)),
-    [1, 4242, 4243, 4244, 4246, 2 ** 22],
+    [1, 4242, 4243, 4244, 4246, 4248, 2 ** 22],
   );
 });
 
@@ -76,6 +78,11 @@ test('a 100 KB command line is cut; a kernel thread has none and no memory', asy
   const k = rows.find((r) => r.pid === 4244);
   assert.equal(k?.commandLine, '');
   assert.equal(k?.memoryKb, 0);
+});
+
+test('a kernel thread is listed from its stat alone: root, no memory, no command line', async () => {
+  const k = (await list({ cpuSampleMs: 0 })).find((r) => r.pid === 4248);
+  assert.deepEqual(k, { pid: 4248, name: 'kworker/0:1', user: 'root', memoryKb: 0, parentPid: 1, sessionId: 0, cpuPercent: -1, commandLine: '' });
 });
 
 test('a forged Uid: inside an escaped name is not read as the uid', async () => {

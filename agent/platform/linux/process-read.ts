@@ -82,10 +82,15 @@ export interface ProcessRow {
   commandLine: string;
 }
 
+/** PF_KTHREAD (include/linux/sched.h): a kernel thread, with no user memory, no argv and uid 0. */
+const PF_KTHREAD = 0x00200000;
+
 /** The row of one pid, or undefined when it vanished while being read. */
 export function readProcessRow(procRoot: string, pid: number): ProcessRow | undefined {
   const stat = readStatSync(procRoot, pid);
   if (!stat) return undefined;
+  // Often a third of a host's pids: two reads each saved, the answer the same.
+  if (stat.flags & PF_KTHREAD) return { stat, uid: 0, rssKb: 0, commandLine: '' };
   const status = readText(`${procRoot}/${pid}/status`);
   if (status === undefined) return undefined;
   const { uid, rssKb } = parseStatus(status);
