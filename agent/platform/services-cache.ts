@@ -41,7 +41,14 @@ export function createServicesCache(read: () => Promise<Result<ServiceList>>, op
     const startGen = gen;
     // The age counts from when the read began: the list cannot be newer than that.
     const startedAt = now();
-    const done: Promise<Result<ServiceList>> = read()
+    let reading: Promise<Result<ServiceList>>;
+    try {
+      reading = read();
+    } catch (e) {
+      // A reader that throws before returning its promise is a failed read too.
+      reading = Promise.reject(e);
+    }
+    const done: Promise<Result<ServiceList>> = reading
       .catch((e: unknown) => err(ErrorCode.PLATFORM_ERROR, `could not list services: ${String(e)}`))
       .then((r) => {
         // A read begun before an invalidation, finishing after a newer one, must not overwrite it.

@@ -174,3 +174,12 @@ test('while someone asks, a timer keeps the list fresh; once nobody asked for ke
   assert.equal(h.reads.length, settled);
   done(h.cache);
 });
+
+test('a reader that throws before returning a promise is a failed read, not a crash', async () => {
+  const cache = createServicesCache(() => {
+    throw new Error('EMFILE');
+  });
+  const r = await cache.list();
+  assert.ok(!r.ok && r.error.code === ErrorCode.PLATFORM_ERROR && /EMFILE/.test(r.error.message), JSON.stringify(r));
+  cache.close();
+});
