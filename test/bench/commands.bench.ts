@@ -1,8 +1,9 @@
 /**
  * Command paths through the real stack: backstage `echo` round trip (API -> gateway -> JetStream ->
- * agent -> shell -> output -> gateway -> API), switch round trip, and the process-list latency, each
- * beside a raw NATS request round trip and a local spawn measured in the same run. The stack's NATS
- * is TLS (always): these figures include encryption; tls.bench.ts measures its cost per hop.
+ * agent -> shell -> output -> gateway -> API) and switch round trip, each beside a raw NATS request
+ * round trip and a local spawn measured in the same run (process and services lists:
+ * backstage-lists.bench.ts). The stack's NATS is TLS (always): these figures include encryption;
+ * tls.bench.ts measures its cost per hop.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -90,14 +91,6 @@ export const run: BenchRun = async (progress) => {
       if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
     });
 
-    progress('process list through the API');
-    const procCount = Number((await run$('/bin/sh', ['-c', 'ls -d /proc/[0-9]* | wc -l'])).stdout.trim());
-    const procs = await timeEach(30, async () => {
-      const r = await api.get<{ result: { processes: unknown[] } }>(`/api/machines/${agentId}/backstage/processes`);
-      if (r.status !== 200) throw new Error(`process list failed: ${r.status}`);
-    });
-    const localProcs = await timeEach(30, () => run$('ps', ['-eo', 'pid,user,rss,comm']));
-
     await nc.close();
     await responder.close();
     return [
@@ -130,7 +123,6 @@ export const run: BenchRun = async (progress) => {
         baselineValue: `${p50(floor).toFixed(2)} ms`,
         note: `${((p50(echo) - p50(local)) / p50(floor)).toFixed(1)}x the floor (issue 18 goal: ≤ 3x)`,
       },
-      { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },
     ];
   } finally {
     await stack.stop();
