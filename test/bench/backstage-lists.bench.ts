@@ -6,6 +6,7 @@
  * how much is listing and how much is the command path. Issue 18 goals: process list ≤ 1.5× `ps -eo
  * pid,user,rss,comm`; services list ≤ 1.5× the platform's listing command and well under 10 ms.
  */
+import { createLogger } from '../../proto/log/logger.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,8 +85,8 @@ function handlerOnly() {
       frame() {},
     },
     agentVersion: 'bench',
-    log: () => {},
   });
+  const quiet = createLogger({ name: 'bench-agent', level: 'silent' });
   const command = (commandType: number): Decoded => {
     const d = decode(encode(message({ backstageCommand: { commandType } }, { agentId: 'bench-agent', id: 'bench-cmd' })));
     if (!d.ok) throw new Error(d.error.message);
@@ -93,7 +94,7 @@ function handlerOnly() {
   };
   const processes = command(pb.BackstageCommandType.BACKSTAGE_LIST_PROCESSES);
   const services = command(pb.BackstageCommandType.BACKSTAGE_LIST_SERVICES);
-  return { processes: () => handler(processes), services: () => handler(services), lastBytes: () => bytes };
+  return { processes: () => handler(processes, quiet), services: () => handler(services, quiet), lastBytes: () => bytes };
 }
 
 export const run: BenchRun = async (progress) => {
