@@ -11,10 +11,10 @@ import { isSessionHelperInvocation } from './platform/windows/helper-command-lin
 
 declare const __GC_AGENT_VERSION__: string | undefined;
 /** The build's version in the binary; undefined from source (the configuration's default applies). */
-export const BINARY_VERSION = typeof __GC_AGENT_VERSION__ === 'string' ? __GC_AGENT_VERSION__ : undefined;
+const BINARY_VERSION = typeof __GC_AGENT_VERSION__ === 'string' ? __GC_AGENT_VERSION__ : undefined;
 
 /** Whether this process is the single-file binary (a Node single executable application). */
-export function isSingleExecutable(): boolean {
+function isSingleExecutable(): boolean {
   try {
     const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
     return sea?.isSea?.() ?? false;

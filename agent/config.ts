@@ -2,13 +2,14 @@
 import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { readNatsCa } from '../infra/bus/nats-ca.js';
+import { readNatsCa } from '../proto/bus/nats-ca.js';
 import { agentIdSchema } from '../proto/ids.js';
+import { logLevelSchema } from '../proto/log/logger.js';
 import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
 
 const sanitize = (h: string) => h.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'agent';
 
-export const agentConfigSchema = z.object({
+const agentConfigSchema = z.object({
   /** The agent's id: one subject token (see proto/ids.ts). Defaults to the sanitized hostname. */
   agentId: agentIdSchema,
   natsUrl: z.string().min(1),
@@ -35,6 +36,8 @@ export const agentConfigSchema = z.object({
   /** JPEG quality of live-view tiles; a viewer that falls behind asks for less. */
   captureQuality: z.coerce.number().int().min(10).max(100).default(70),
   version: z.string().default('0.1.0'),
+  /** GC_LOG_LEVEL, as for the gateway and the projections. */
+  logLevel: logLevelSchema.default('info'),
   /** Where the agent keeps its state (the ids of the commands it ran); owner-only, like its creds. */
   stateDir: z
     .string()
@@ -70,6 +73,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     stateDir: env.GC_AGENT_STATE_DIR || defaultStateDir(env.GC_AGENT_CREDS || undefined),
     commandMaxAgeMs: env.GC_COMMAND_MAX_AGE_MS,
     commandMaxFutureMs: env.GC_COMMAND_MAX_FUTURE_MS,
+    logLevel: env.GC_LOG_LEVEL || undefined,
   });
   if (!parsed.success) {
     throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -3,12 +3,14 @@
  * until stopped. Shared by the source entry (`agent/main.ts`), the single-file binary's foreground
  * run and its Windows service (`agent/cli.ts`), so that all three stop the same way.
  */
-import { connectBus } from '../infra/bus/connect.js';
+import { connectBus } from '../proto/bus/connect.js';
+import type { Logger, LoggerConfig } from '../proto/log/logger.js';
 import { inboxes } from '../proto/subjects.js';
 import { createBackstageRunner } from './backstage/runner.js';
 import { loadAgentConfig } from './config.js';
 import { writeConnectionState } from './install/connection-state.js';
 import { startCaptureLoop } from './frames/capture-loop.js';
+import { createAgentLogger } from './log.js';
 import { selectPlatform } from './platform/select-platform.js';
 import { startAgent } from './runtime/agent.js';
 import { createBackstageHandler } from './runtime/backstage-handler.js';
@@ -21,6 +23,8 @@ export interface AgentProcess {
   stop(reason: string): Promise<void>;
   /** Publishes a fresh session list now (a service hears session changes before the poll does). */
   refreshSessions(): Promise<void>;
+  /** The agent's logger (its id on every line). */
+  log: Logger;
 }
 
 export interface RunAgentOptions {
@@ -28,15 +32,23 @@ export interface RunAgentOptions {
   handleSignals?: boolean;
   /** The agent's version (the binary's build version; from source the configuration's default). */
   version?: string;
+  /** Where log lines go (the Windows service: its log file); default stdout. */
+  logDestination?: LoggerConfig['destination'];
 }
 
 /** Starts the agent with the configuration of `process.env`; resolves once it is online. */
 export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess> {
   const loaded = loadAgentConfig();
   const config = opts.version ? { ...loaded, version: opts.version } : loaded;
-  const log = (m: string) => console.log(`${new Date().toISOString()} [agent ${config.agentId}] ${m}`);
-  const { port: platform, spawnPty } = await selectPlatform(config.version);
-  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) });
+  const log = createAgentLogger(config, opts.logDestination);
+  const { port: platform, spawnPty } = await selectPlatform(config.version, (m) => log.warn({ component: 'platform' }, m));
+  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) }).catch(
+    (e: Error) => {
+      // Only what no retry mends ends up here (a certificate our CA does not vouch for): say it in the log the operator reads.
+      log.fatal({ error_code: 'BUS_UNAVAILABLE' }, e.message);
+      throw e;
+    },
+  );
   const recordConnection = (connected: boolean) => writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
   const { jetstream } = await import('@nats-io/jetstream');
   const publisher = createPublisher(nc, jetstream(nc), config.agentId);
@@ -58,10 +70,10 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
         quality: config.captureQuality,
         epoch: () => epoch,
         onFrame: (frame) => publisher.frame(desktop.sessionId, { videoFrame: frame }),
-        onError: (e) => log(`capture of session ${desktop.sessionId}: ${e.code} ${e.message}`),
+        onError: (e) => log.warn({ session_id: desktop.sessionId, error_code: e.code }, `capture failed: ${e.message}`),
       });
     },
-    backstage: createBackstageHandler({ platform, runner, publisher, agentVersion: config.version, log }),
+    backstage: createBackstageHandler({ platform, runner, publisher, agentVersion: config.version }),
     terminal: (msg) => terminals.handle(msg),
     publisher,
   });
@@ -70,14 +82,17 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
   recordConnection(true);
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect') recordConnection(s.type === 'reconnect');
+      if (s.type === 'disconnect' || s.type === 'reconnect') {
+        recordConnection(s.type === 'reconnect');
+        log[s.type === 'reconnect' ? 'info' : 'warn']({ server: s.server }, `NATS ${s.type}`);
+      }
     }
   })().catch(() => {});
 
   let stopped: Promise<void> | undefined;
   const stop = (reason: string) => {
     stopped ??= (async () => {
-      log(`${reason}: stopping`);
+      log.info({ reason }, `${reason}: stopping`);
       runner.cancelAll();
       // Shells do not outlive the agent: each tree is killed and its viewer told the terminal closed.
       await terminals.closeAll();
@@ -92,5 +107,5 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
   }
-  return { stop, refreshSessions: () => agent.refreshSessions() };
+  return { stop, refreshSessions: () => agent.refreshSessions(), log };
 }

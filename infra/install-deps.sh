@@ -37,6 +37,8 @@ DEPS=(
   "bin useradd passwd"
   "bin setsid util-linux"
   "bin perl perl-base"
+  # the process-list tests and bench compare with ps
+  "bin ps procps"
   # libraries the agent loads with koffi (X capture and input, cursor, TurboJPEG tiles)
   "lib libX11.so.6 libx11-6"
   "lib libXext.so.6 libxext6"

@@ -3,11 +3,11 @@
  * checkpoint in one transaction. Stateless: run several processes and each projection still has a
  * single ordered consumer (the durable is shared, ordered by the server).
  */
-import { connectBus } from '../infra/bus/connect.js';
-import { natsCaFromEnv } from '../infra/bus/nats-ca.js';
+import { connectBus } from '../proto/bus/connect.js';
+import { natsCaFromEnv } from '../proto/bus/nats-ca.js';
 import { openDb } from '../infra/db/connect.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
-import { createLogger, logLevelSchema } from '../infra/log/logger.js';
+import { createLogger, logLevelSchema } from '../proto/log/logger.js';
 import { projections } from './all.js';
 import { auditRetentionConfig } from './audit/retention-config.js';
 import { startAuditRetention } from './audit/retention-timer.js';

@@ -20,7 +20,7 @@ export interface CollectorOptions {
 }
 
 /** "100 KB" for whole kilobytes, else bytes. */
-export function formatCap(bytes: number): string {
+function formatCap(bytes: number): string {
   return bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
 }
 

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 
 /** Where the native module of this executable lives: `<exe dir>/guruconnect-native/koffi-<hash>.node`. */
-export function nativePath(execPath: string, hash: string): string {
+function nativePath(execPath: string, hash: string): string {
   return join(dirname(execPath), 'guruconnect-native', `koffi-${hash.slice(0, 16)}.node`);
 }
 

@@ -13,7 +13,7 @@ export interface QualityGovernor {
   observe(workMs: number, intervalMs: number): void;
 }
 
-export const QUALITY_FLOOR = 20;
+const QUALITY_FLOOR = 20;
 const STEP_DOWN = 10;
 const STEP_UP = 5;
 /** Consecutive frames under half the interval before quality goes up one step. */

@@ -21,7 +21,7 @@ export interface RefineOptions {
   quality?: number;
 }
 
-export const refineDefaults = { settleMs: 250, maxTilesPerFrame: 64, tileSize: DEFAULT_TILE, quality: REFINE_QUALITY } as const;
+const refineDefaults = { settleMs: 250, maxTilesPerFrame: 64, tileSize: DEFAULT_TILE, quality: REFINE_QUALITY } as const;
 
 export interface RefineTracker {
   readonly quality: number;

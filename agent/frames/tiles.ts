@@ -20,7 +20,7 @@ export interface DiffOptions {
 }
 
 export const DEFAULT_TILE = 64;
-export const DEFAULT_MERGE_WIDTH = 512;
+const DEFAULT_MERGE_WIDTH = 512;
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -39,7 +39,7 @@ export function allTiles(width: number, height: number, opts: DiffOptions = {}):
  * of 512x64 (measured: each image costs a decode task and an ImageBitmap of its own), and a band
  * stays well under the bus's message size even on a busy 4K screen, so a keyframe can still be split.
  */
-export const KEYFRAME_BAND = 256;
+const KEYFRAME_BAND = 256;
 
 /** The rectangles of a keyframe of a `width` x `height` frame. */
 export function keyframeBands(width: number, height: number, band = KEYFRAME_BAND): Rect[] {

@@ -6,7 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const CONNECTION_FILE = 'connection.json';
+const CONNECTION_FILE = 'connection.json';
 
 const stateSchema = z.object({ pid: z.number().int(), connected: z.boolean(), server: z.string().max(2048), since: z.string().max(64) });
 export type ConnectionState = z.infer<typeof stateSchema>;

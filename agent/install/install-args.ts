@@ -19,7 +19,7 @@ const natsUrl = z
   .max(2048)
   .regex(/^(nats|tls|wss?):\/\/[^\s\0]+$/, 'must be a nats://, tls:// or ws(s):// URL');
 
-export const installArgsSchema = z.object({
+const installArgsSchema = z.object({
   server: httpUrl,
   enrollKey: z
     .string()

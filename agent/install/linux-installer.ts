@@ -13,7 +13,7 @@ import type { InstallArgs } from './install-args.js';
 import { readConnectionState } from './connection-state.js';
 import { renderSystemdUnit } from './systemd-unit.js';
 
-export const LINUX_PATHS = {
+const LINUX_PATHS = {
   binary: '/usr/local/bin/guruconnect-agent',
   configDir: '/etc/guruconnect',
   configFile: '/etc/guruconnect/agent.env',

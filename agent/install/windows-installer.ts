@@ -26,7 +26,7 @@ import type { InstallArgs } from './install-args.js';
 type Out = (line: string) => void;
 
 /** The installed layout (ProgramData / ProgramFiles from the environment, as Windows sets them). */
-export function windowsPaths(env: NodeJS.ProcessEnv = process.env) {
+function windowsPaths(env: NodeJS.ProcessEnv = process.env) {
   const data = join(env.ProgramData || 'C:\\ProgramData', 'GuruConnect');
   const programDir = join(env.ProgramFiles || 'C:\\Program Files', 'GuruConnect');
   return {

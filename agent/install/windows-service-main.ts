@@ -2,27 +2,33 @@
 import { appendFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
+import { createLogger } from '../../proto/log/logger.js';
 import type { AgentProcess } from '../run-agent.js';
 
 const LOG_FILE = 'agent.log';
 const LOG_MAX_BYTES = 10 * 2 ** 20;
 
-/** A service has no console: its output goes to agent.log in the state directory (one old file kept). */
-function logToFile(dir: string): (msg: string) => void {
+/**
+ * A service has no console: the agent's JSON lines, and anything a library prints, go to agent.log in
+ * the state directory (one old file kept). Written synchronously: the file is whole when the SCM
+ * stops the process.
+ */
+function logFile(dir: string): { write(line: string): void } {
   const file = join(dir, LOG_FILE);
   try {
     if (statSync(file).size > LOG_MAX_BYTES) renameSync(file, `${file}.1`);
   } catch {}
-  const write = (...args: unknown[]) => {
+  const write = (line: string) => {
     try {
-      appendFileSync(file, `${format(...args)}\n`, { mode: 0o600 });
+      appendFileSync(file, line, { mode: 0o600 });
     } catch {}
   };
-  console.log = write;
-  console.info = write;
-  console.warn = write;
-  console.error = write;
-  return (msg) => write(`${new Date().toISOString()} [service] ${msg}`);
+  const stray = (...args: unknown[]) => write(`${format(...args)}\n`);
+  console.log = stray;
+  console.info = stray;
+  console.warn = stray;
+  console.error = stray;
+  return { write };
 }
 
 /** Runs the service until the SCM stops it; resolves to the exit code. */
@@ -34,13 +40,18 @@ export async function runWindowsService(opts: { version?: string }): Promise<num
   }
   // The dispatcher holds one libuv worker thread for the service's whole life: keep four for the rest.
   process.env.UV_THREADPOOL_SIZE ??= '6';
-  const log = logToFile(stateDir);
-  const { runServiceDispatcher, SERVICE_NAME } = await import('../platform/windows/service-dispatcher.js');
+  const destination = logFile(stateDir);
+  // Until the agent has read its configuration, the service's lines carry no agent id; after, they do.
+  const early = createLogger({ name: 'agent', destination }).child({ component: 'service' });
   let agent: AgentProcess | undefined;
+  let serviceLog = early;
+  const log = (msg: string) => serviceLog.info(msg);
+  const { runServiceDispatcher, SERVICE_NAME } = await import('../platform/windows/service-dispatcher.js');
   const r = await runServiceDispatcher(SERVICE_NAME, {
     async start() {
       const { runAgent } = await import('../run-agent.js');
-      agent = await runAgent({ version: opts.version, handleSignals: false });
+      agent = await runAgent({ version: opts.version, handleSignals: false, logDestination: destination });
+      serviceLog = agent.log.child({ component: 'service' });
       log('running');
     },
     stop: async (reason) => {

@@ -11,11 +11,12 @@ export interface SelectedPlatform {
   spawnPty: SpawnPty | undefined;
 }
 
-export async function selectPlatform(agentVersion: string): Promise<SelectedPlatform> {
+/** `log` hears why the backend degraded (e.g. session notifications fell back to polling). */
+export async function selectPlatform(agentVersion: string, log: (msg: string) => void): Promise<SelectedPlatform> {
   // One dynamic import per OS: neither backend's modules (nor their DLLs / binaries) load on the other.
   if (process.platform === 'win32') {
     const [{ createWindowsPlatform }, { spawnWindowsPty }] = await Promise.all([import('./windows/index.js'), import('./windows/pty.js')]);
-    return { port: createWindowsPlatform({ agentVersion }), spawnPty: spawnWindowsPty };
+    return { port: createWindowsPlatform({ agentVersion, log }), spawnPty: spawnWindowsPty };
   }
   const { createLinuxPlatform } = await import('./linux/index.js');
   // X11 capture (libX11 through koffi) loads when a viewer first opens a desktop, not at start-up.

@@ -6,6 +6,7 @@ import type { Decoded } from '../../proto/codec.js';
 import { pb } from '../../proto/codec.js';
 import { ErrorCode } from '../../proto/errors.js';
 import type { AgentId } from '../../proto/ids.js';
+import type { Logger } from '../../proto/log/logger.js';
 import type { AgentConfig } from '../config.js';
 import type { PlatformPort } from '../platform/port.js';
 import { NOT_AVAILABLE_MESSAGE } from '../terminal/terminal-manager.js';
@@ -26,7 +27,8 @@ export interface AgentDeps {
   backstage?: CommandHandler;
   /** Interactive terminals (open, input, resize, close); output on gc.agent.<self>.terminal. Absent: NOT_AVAILABLE. */
   terminal?: CommandHandler;
-  log?: (msg: string) => void;
+  /** The agent's logger (its id bound); each command's lines add the command id, each viewer's its viewer id. */
+  log: Logger;
   /** The agent's one publisher, shared with the backstage handler so both stamp timed answers alike; default: a new one. */
   publisher?: Publisher;
 }
@@ -42,7 +44,7 @@ const VIEWER_LEASE_MS = 45_000;
 
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const { nc, platform, config } = deps;
-  const log = deps.log ?? ((m: string) => console.log(`[agent ${config.agentId}] ${m}`));
+  const { log } = deps;
   const agentId = config.agentId;
   const js = jetstream(nc);
   const publisher = deps.publisher ?? createPublisher(nc, js, agentId);
@@ -196,7 +198,10 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     }
   })().catch(() => {});
 
-  log(`online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`);
+  log.info(
+    { platform: platform.name, hostname: identity.hostname, os_version: identity.osVersion, elevated: identity.elevated },
+    `online as ${agentId} on ${platform.name} (${identity.hostname}, ${identity.osVersion}${identity.elevated ? ', elevated' : ''})`,
+  );
   return {
     agentId,
     refreshSessions: () => reporter.publishNow(),
@@ -206,7 +211,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       reporter.stop();
       await viewers.close();
       await heartbeat.stop();
-      log(`stopped (commands received ${stats.received}, rejected ${stats.rejected}, duplicates ${stats.duplicates}, refused ${stats.refused}, input dropped ${droppedInput})`);
+      log.info({ ...stats, input_dropped: droppedInput }, 'stopped');
     },
   };
 }

@@ -19,7 +19,6 @@ export interface BackstageHandlerDeps {
   runner: BackstageRunner;
   publisher: Publisher;
   agentVersion: string;
-  log: (m: string) => void;
 }
 
 export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandler {
@@ -28,7 +27,7 @@ export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandl
   const fail = (commandType: number, e: GcError): Output => ({ commandType, final: true, error: { code: e.code, message: e.message } });
   const finalOf = <T>(commandType: number, r: Result<T>, wrap: (v: T) => Output): Output => (r.ok ? { ...wrap(r.value), commandType, final: true } : fail(commandType, r.error));
 
-  return async (msg: Decoded) => {
+  return async (msg: Decoded, log) => {
     const cmd = msg.backstageCommand!;
     const id = msg.meta.id;
     const type = cmd.commandType ?? T.BACKSTAGE_EXEC_COMMAND;
@@ -40,7 +39,7 @@ export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandl
           { commandId: id, commandText: cmd.commandText ?? '', shell: cmd.shell ?? 0, timeoutMs: (cmd.timeoutSecs ?? 0) * 1000, capBytes: cmd.outputCapBytes ?? 0, asSessionId: cmd.asSessionId ?? 0 },
           (c) => {
             answer(id, { commandType: type, chunk: { stream: c.stream === 'stderr' ? pb.OutputStream.STDERR : pb.OutputStream.STDOUT, data: c.data, seq: c.seq } }).catch((e) =>
-              deps.log(`output chunk of ${id} not published: ${(e as Error).message}`),
+              log.warn({ err: e, seq: c.seq }, 'output chunk not published'),
             );
           },
         );

@@ -9,13 +9,16 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type Decoded, Headers, decode } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
+import { type Logger, withCorrelation } from '../../proto/log/logger.js';
 import { AgentCommand, type PayloadCase, subjects } from '../../proto/subjects.js';
 import { TIMING_WANTED, wallClockMs } from '../../proto/timing.js';
 import { type CommandWindow, judgeAge } from './command-window.js';
 import { createSeenCommands } from './seen-commands.js';
+import type { Publisher } from './publisher.js';
 import type { SeenStore } from './seen-store.js';
 
-export type CommandHandler = (msg: Decoded) => Promise<void> | void;
+/** Runs one command; `log` carries the command id as its correlation id (and the payload case). */
+export type CommandHandler = (msg: Decoded, log: Logger) => Promise<void> | void;
 
 export interface CommandStats {
   received: number;
@@ -32,9 +35,7 @@ export interface CommandGuard {
 }
 
 /** Where a command that asks for Gc-Timing gets its stamps noted (the publisher puts them on its answers). */
-export interface AnswerTimer {
-  timeAnswers(commandId: string, receivedMs: number, startedMs: number): void;
-}
+type AnswerTimer = Pick<Publisher, 'timeAnswers'>;
 
 /** Payloads of commands the event stream keeps (and so could deliver again). */
 const STORED_PAYLOADS: ReadonlySet<PayloadCase> = new Set(
@@ -48,41 +49,43 @@ export function listenForCommands(
   nc: NatsConnection,
   agentId: AgentId,
   handlers: Partial<Record<Decoded['payload'], CommandHandler>>,
-  log: (msg: string) => void,
+  log: Logger,
   guard: CommandGuard,
   timer?: AnswerTimer,
 ): { sub: Subscription; stats: CommandStats } {
   const stats: CommandStats = { received: 0, rejected: 0, duplicates: 0, refused: 0 };
   const now = guard.now ?? Date.now;
   const seen = createSeenCommands();
+  const commandLog = (msg: Decoded) => withCorrelation(log, msg.meta.id, { command: msg.payload });
   const refuse = (msg: Decoded, why: string) => {
     stats.refused++;
-    log(`refused stored command ${msg.meta.id} (${msg.payload}): ${why}; not run`);
+    commandLog(msg).warn(`refused stored command ${msg.meta.id} (${msg.payload}): ${why}; not run`);
   };
   const sub = nc.subscribe(subjects.commandsFor(agentId), {
     callback: (e, m) => {
-      if (e) return log(`command subscription error: ${e.message}`);
+      if (e) return log.error(`command subscription error: ${e.message}`);
       const receivedMs = wallClockMs();
       stats.received++;
       const r = decode(m.data, m.subject);
       if (!r.ok) {
         stats.rejected++;
-        return log(`rejected command on ${m.subject}: ${r.error.code} ${r.error.message}`);
+        return log.warn({ error_code: r.error.code }, `rejected command on ${m.subject}: ${r.error.message}`);
       }
       const msg = r.value;
       const handler = handlers[msg.payload];
+      const mlog = commandLog(msg);
       if (!handler) {
         stats.rejected++;
-        return log(`no handler for ${msg.payload}`);
+        return mlog.warn(`no handler for ${msg.payload}`);
       }
       const timed = timer && m.headers?.get(Headers.timing) === TIMING_WANTED;
       const run = () =>
         Promise.resolve()
           .then(() => {
-            if (timed) timer.timeAnswers(msg.meta.id, receivedMs, wallClockMs());
-            return handler(msg);
+            if (timed) timer.timeAnswers?.(msg.meta.id, receivedMs, wallClockMs());
+            return handler(msg, mlog);
           })
-          .catch((err) => log(`handler ${msg.payload} failed: ${(err as Error).stack ?? err}`));
+          .catch((err) => mlog.error({ err }, `handler ${msg.payload} failed`));
       if (STORED_PAYLOADS.has(msg.payload)) {
         const atMs = Number(msg.meta.atMs ?? 0);
         const age = judgeAge(atMs, now(), guard.window);

@@ -1,6 +1,7 @@
 /** Publishes AgentStatus every interval; the last one on a graceful stop says AGENT_STOPPING. */
 import { pb } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
+import type { Logger } from '../../proto/log/logger.js';
 import type { HostIdentity, PlatformPort, SessionInfo } from '../platform/port.js';
 import type { Publisher } from './publisher.js';
 
@@ -17,7 +18,7 @@ export interface HeartbeatDeps {
   version: string;
   sessions: () => SessionInfo[];
   currentSessionId: () => number;
-  log: (msg: string) => void;
+  log: Logger;
 }
 
 export function startHeartbeat(deps: HeartbeatDeps): Heartbeat {
@@ -40,7 +41,7 @@ export function startHeartbeat(deps: HeartbeatDeps): Heartbeat {
       },
     });
   };
-  const beat = () => send(pb.AgentState.AGENT_ONLINE).catch((e) => deps.log(`heartbeat not sent: ${(e as Error).message}`));
+  const beat = () => send(pb.AgentState.AGENT_ONLINE).catch((e) => deps.log.warn({ err: e }, 'heartbeat not sent'));
   void beat();
   const timer = setInterval(beat, deps.intervalMs);
   return {

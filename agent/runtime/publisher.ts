@@ -11,12 +11,12 @@ export interface Publisher {
   event(kind: AgentEventKind, payload: Omit<MessageInit, 'meta'>, correlationId?: string): Promise<number>;
   /** Fire-and-forget frame on gc.frame.<agent>.<session> (not stored). */
   frame(sessionId: number, payload: Omit<MessageInit, 'meta'>): void;
-  /** From now on, answers to `commandId` carry Gc-Timing (the gateway asked for it on the command). */
-  timeAnswers(commandId: string, receivedMs: number, startedMs: number): void;
+  /** From now on, answers to `commandId` carry Gc-Timing (the gateway asked for it on the command); optional for fakes. */
+  timeAnswers?(commandId: string, receivedMs: number, startedMs: number): void;
 }
 
 /** How long an answer to a command is retried across a NATS outage before it is given up. */
-export const ANSWER_RETRY_MS = 30_000;
+const ANSWER_RETRY_MS = 30_000;
 /** Commands whose answers are stamped at once; older ones lose their stamps (diagnostics only). */
 const TIMED_COMMANDS = 256;
 

@@ -20,12 +20,13 @@ import { closeSync, fdatasync, existsSync, mkdirSync, openSync, readFileSync, re
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import type { Logger } from '../../proto/log/logger.js';
 
 export const SEEN_FILE_NAME = 'seen-commands.jsonl';
 /** The whole-file format of agents before the log; read once, then replaced by the log. */
 export const LEGACY_SEEN_FILE_NAME = 'seen-commands.json';
 /** Ids kept at most; commands come from technicians, so this is far above any real rate. */
-export const DEFAULT_SEEN_CAPACITY = 20_000;
+const DEFAULT_SEEN_CAPACITY = 20_000;
 /** A file larger than this is not ours (20 000 entries of 64-char ids stay well under it). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** Lines appended before a compaction is considered (and never before twice the live ids). */
@@ -37,7 +38,7 @@ export interface SeenStoreOptions {
   maxAgeMs: number;
   capacity?: number;
   now?: () => number;
-  log?: (m: string) => void;
+  log?: Logger;
 }
 
 export interface SeenStore {
@@ -61,7 +62,7 @@ type Entries = Map<string, number>;
 export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
   const now = o.now ?? Date.now;
   const capacity = o.capacity ?? DEFAULT_SEEN_CAPACITY;
-  const log = o.log ?? (() => {});
+  const log = (m: string) => o.log?.warn(m);
   const legacy = join(dirname(o.file), LEGACY_SEEN_FILE_NAME);
   const loaded = existsSync(o.file) || !existsSync(legacy) ? loadLog(o.file) : loadLegacy(legacy);
   const entries: Entries = loaded.ok ? loaded.entries : new Map();

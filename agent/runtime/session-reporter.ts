@@ -2,6 +2,7 @@
  * Keeps the agent's view of its sessions fresh and reports it: at start, whenever it changes
  * (platform notification, else a poll), and on request.
  */
+import type { Logger } from '../../proto/log/logger.js';
 import type { PlatformPort, SessionInfo } from '../platform/port.js';
 import type { Publisher } from './publisher.js';
 
@@ -25,7 +26,7 @@ export interface SessionReporterDeps {
   /** Which session the agent is capturing now (for SessionList.current_session_id). */
   currentSessionId: () => number;
   onChange?: (sessions: SessionInfo[]) => void;
-  log: (msg: string) => void;
+  log: Logger;
 }
 
 // Idle seconds change every poll; they are reported but must not count as a change of the list.
@@ -40,7 +41,7 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
     if (reread) {
       const r = await deps.platform.listSessions();
       if (!r.ok) {
-        deps.log(`listing sessions failed: ${r.error.code} ${r.error.message}`);
+        deps.log.warn({ error_code: r.error.code }, `listing sessions failed: ${r.error.message}`);
         return;
       }
       latest = r.value;
@@ -52,7 +53,7 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
       lastSent = fp;
       deps.onChange?.(latest);
     } catch (e) {
-      deps.log(`publishing sessions failed (will retry): ${(e as Error).message}`);
+      deps.log.warn({ err: e }, 'publishing sessions failed (will retry)');
     }
   };
   // Serialize refreshes so a notification and a poll never publish out of order.

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
+import { type Logger, withCorrelation } from '../../proto/log/logger.js';
 import type { PlatformPort, SessionDesktop, SessionInfo } from '../platform/port.js';
 
 const { SessionState } = guruconnect;
@@ -58,7 +59,8 @@ export interface ViewerManagerDeps {
   /** The agent's own ceiling (GC_CAPTURE_FPS) and the quality a viewer gets unless it asks for less. */
   maxFps: number;
   quality: number;
-  log: (msg: string) => void;
+  /** The agent's logger; a viewer's lines carry its viewer id as the correlation id. */
+  log: Logger;
 }
 
 export interface SwitchOutcome {
@@ -138,7 +140,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     if (now) return stopCapture(sessionId);
     clearTimeout(c.linger);
     c.paused ??= c.capture.stop();
-    c.linger = setTimeout(() => void stopCapture(sessionId).catch((e) => deps.log(`stopping capture ${sessionId}: ${(e as Error).message}`)), LINGER_MS);
+    c.linger = setTimeout(() => void stopCapture(sessionId).catch((e) => deps.log.warn({ session_id: sessionId, err: e }, `stopping capture ${sessionId} failed`)), LINGER_MS);
   };
 
   /**
@@ -164,12 +166,14 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     quality: clampInt(p?.quality, 1, deps.quality) ?? prev?.quality ?? deps.quality,
   });
 
+  const viewerLog = (viewerId: string) => withCorrelation(deps.log, viewerId);
+
   const sweep = setInterval(
     () => {
       const now = Date.now();
       for (const [id, v] of viewers) {
         if (v.leaseUntil < now) {
-          deps.log(`viewer ${id} lease expired`);
+          viewerLog(id).info({ session_id: v.sessionId }, 'viewer stream dropped: its lease expired');
           viewers.delete(id);
           void release(v.sessionId);
           applyPace(v.sessionId);
@@ -196,6 +200,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       if (!c.ok) return c;
       const old = existing?.sessionId;
       viewers.set(viewerId, { sessionId, control, leaseUntil: Date.now() + deps.leaseMs, ...paceOf(pace, existing) });
+      viewerLog(viewerId).info({ session_id: sessionId, from_session_id: old, control }, `viewer stream started on session ${sessionId}`);
       c.value.capture.requestKeyframe();
       lastSessionId = sessionId;
       applyPace(sessionId);
@@ -221,7 +226,9 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       applyPace(target);
       if (viewer) applyPace(from);
       // The old capture winds down after the answer: the viewer waits only for the new one.
-      if (viewer) void release(from).catch((e) => deps.log(`releasing session ${from}: ${(e as Error).message}`));
+      const vlog = viewerLog(viewerId);
+      vlog.info({ session_id: target, from_session_id: from }, `viewer switched to session ${target}`);
+      if (viewer) void release(from).catch((e) => vlog.warn({ session_id: from, err: e }, `releasing session ${from} failed`));
       return ok({ from, to: target, noop: false });
     },
 
@@ -229,6 +236,7 @@ export function createViewerManager(deps: ViewerManagerDeps) {
       const v = viewers.get(viewerId);
       if (!v) return;
       viewers.delete(viewerId);
+      viewerLog(viewerId).info({ session_id: v.sessionId }, 'viewer stream stopped');
       await release(v.sessionId);
       applyPace(v.sessionId);
     },
@@ -263,4 +271,3 @@ export function createViewerManager(deps: ViewerManagerDeps) {
     },
   };
 }
-export type ViewerManager = ReturnType<typeof createViewerManager>;

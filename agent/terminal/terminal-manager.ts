@@ -6,6 +6,7 @@
  */
 import type { Decoded } from '../../proto/codec.js';
 import { ErrorCode, type GcError } from '../../proto/errors.js';
+import { type Logger, withCorrelation } from '../../proto/log/logger.js';
 import type { PtyProcess, SpawnPty } from './pty-types.js';
 import type { PublishTerminal } from './terminal-publisher.js';
 
@@ -25,7 +26,8 @@ export interface TerminalManagerOptions {
   coalesceMs?: number;
   /** Largest data field per message. */
   chunkBytes?: number;
-  log: (m: string) => void;
+  /** The agent's logger; a terminal's lines carry its terminal id as the correlation id. */
+  log: Logger;
 }
 
 export interface TerminalManager {
@@ -36,10 +38,10 @@ export interface TerminalManager {
   readonly open: number;
 }
 
-export const DEFAULT_IDLE_MS = 30 * 60_000;
+const DEFAULT_IDLE_MS = 30 * 60_000;
 /** Three missed gateway keep-alives (one every 20 s). */
 export const TERMINAL_LEASE_MS = 60_000;
-export const MAX_TERMINALS = 4;
+const MAX_TERMINALS = 4;
 export const NOT_AVAILABLE_MESSAGE = 'the interactive terminal is not available on this agent; use Commands mode';
 
 interface Entry {
@@ -98,7 +100,8 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
   const open = async (msg: Decoded) => {
     const id = msg.meta.correlationId ?? '';
     const req = msg.terminalOpen!;
-    if (!id) return o.log('terminal open without a terminal id (correlation id) ignored');
+    if (!id) return o.log.warn({ command_id: msg.meta.id }, 'terminal open without a terminal id (correlation id) ignored');
+    const tlog = withCorrelation(o.log, id);
     if (terminals.has(id)) return refuse(id, ErrorCode.CONFLICT, `terminal ${id} is already open`);
     if (!o.spawnPty) return refuse(id, ErrorCode.NOT_AVAILABLE, NOT_AVAILABLE_MESSAGE);
     if (terminals.size >= max) return refuse(id, ErrorCode.CAPACITY_EXCEEDED, `this agent already runs ${max} interactive terminals; close one first`);
@@ -125,7 +128,7 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
     const pty = r.value;
     e.pty = pty;
     o.publish(id, { opened: true, seq: ++e.seq, runAsUser: pty.runAsUser });
-    o.log(`terminal ${id} opened as ${pty.runAsUser} (pid ${pty.pid})`);
+    tlog.info({ run_as: pty.runAsUser, pid: pty.pid }, `terminal opened as ${pty.runAsUser}`);
     pty.onData((b) => {
       e.out.push(b);
       e.outBytes += b.byteLength;
@@ -145,7 +148,7 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
       terminals.delete(id);
       const why = e.closing && e.closing !== 'requested' ? e.closing : undefined;
       o.publish(id, { closed: true, seq: ++e.seq, exitCode, runAsUser: pty.runAsUser, ...(why ? { error: { code: why.code, message: why.message } } : {}) });
-      o.log(`terminal ${id} closed (exit ${exitCode}${why ? `, ${why.message}` : ''})`);
+      tlog.info({ exit_code: exitCode, ...(why ? { error_code: why.code } : {}) }, `terminal closed${why ? `: ${why.message}` : ''}`);
       release();
     });
   };
@@ -176,7 +179,7 @@ export function createTerminalManager(o: TerminalManagerOptions): TerminalManage
         if (!e.pty) e.pendingSize = { cols, rows };
         else {
           const r = await e.pty.resize(cols, rows);
-          if (!r.ok) o.log(`terminal ${e.id} resize: ${r.error.message}`);
+          if (!r.ok) withCorrelation(o.log, e.id).warn({ error_code: r.error.code }, `terminal resize failed: ${r.error.message}`);
         }
       } else if (msg.terminalClose) {
         e.closing ??= 'requested';

@@ -15,7 +15,7 @@ import { auditRetentionConfig } from '../../projections/audit/retention-config.j
 import type { Role } from '../../services/auth/roles.js';
 import { newEventIdKey } from '../../services/gateway/bus/event-ids.js';
 import { createUser, findUserByName } from '../../services/auth/users.js';
-import { connectBus } from '../bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { ensureStreams } from '../bus/streams.js';
 import { openDb } from '../db/connect.js';
 import type { Database } from '../db/schema.js';

@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
-import { busTls } from '../bus/connect.js';
+import { busTls } from '../../proto/bus/connect.js';
 
 const claimsReplySchema = z.object({
   data: z.object({ code: z.number().optional(), message: z.string().optional() }).optional(),
@@ -13,7 +13,7 @@ const claimsReplySchema = z.object({
 
 /**
  * Sends `accountJwt` to the servers; a full resolver stores it and applies it (revocations disconnect
- * users). Over TLS verified against `caFile` when given, as every client of ours (infra/bus/connect.ts).
+ * users). Over TLS verified against `caFile` when given, as every client of ours (proto/bus/connect.ts).
  */
 export async function pushAccountJwt(servers: string | string[], systemCredsFile: string, accountJwt: string, caFile?: string): Promise<Result<void>> {
   let nc: Awaited<ReturnType<typeof connect>> | undefined;

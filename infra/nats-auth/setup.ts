@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { type Account, type KeyPair, type Permissions, createAccount, createOperator, createUser, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed } from '@nats-io/jwt';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
-import { readNatsCa } from '../bus/nats-ca.js';
+import { readNatsCa } from '../../proto/bus/nats-ca.js';
 import { pushAccountJwt } from './claims-update.js';
 import { fastSigner } from './fast-signer.js';
 import { type ServiceKind, agentPermissions, appAccountExports, isReaderKind, readerAccountImports, serviceKinds, servicePermissions } from './permissions.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { credsPermissions } from '../../infra/bus/connect.js';
+import { credsPermissions } from '../../proto/bus/connect.js';
 import { decode, pb } from '../../proto/codec.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { EventsApi, integrationEventNames } from '../../proto/subjects.js';

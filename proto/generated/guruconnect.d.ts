@@ -2877,6 +2877,9 @@ export namespace guruconnect {
         /** ServiceList unavailableReason. */
         unavailableReason: string;
 
+        /** ServiceList ageMs. */
+        ageMs: number;
+
         /**
          * Creates a new ServiceList instance using the specified properties.
          * @param [properties] Properties to set
@@ -2952,6 +2955,9 @@ export namespace guruconnect {
 
             /** ServiceList unavailableReason */
             unavailableReason?: (string|null);
+
+            /** ServiceList ageMs */
+            ageMs?: (number|null);
 
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];

@@ -8394,6 +8394,7 @@ export const guruconnect = $root.guruconnect = (() => {
          * @property {Array.<guruconnect.ServiceInfo.$Properties>|null} [services] ServiceList services
          * @property {boolean|null} [available] ServiceList available
          * @property {string|null} [unavailableReason] ServiceList unavailableReason
+         * @property {number|null} [ageMs] ServiceList ageMs
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -8451,6 +8452,14 @@ export const guruconnect = $root.guruconnect = (() => {
         ServiceList.prototype.unavailableReason = "";
 
         /**
+         * ServiceList ageMs.
+         * @member {number} ageMs
+         * @memberof guruconnect.ServiceList
+         * @instance
+         */
+        ServiceList.prototype.ageMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
          * Creates a new ServiceList instance using the specified properties.
          * @function create
          * @memberof guruconnect.ServiceList
@@ -8489,6 +8498,8 @@ export const guruconnect = $root.guruconnect = (() => {
                 writer.uint32(/* id 2, wireType 0 =*/16).bool(message.available);
             if (message.unavailableReason != null && $Object.hasOwnProperty.call(message, "unavailableReason") && message.unavailableReason !== "")
                 writer.uint32(/* id 3, wireType 2 =*/26).string(message.unavailableReason);
+            if (message.ageMs != null && $Object.hasOwnProperty.call(message, "ageMs") && (typeof message.ageMs === "object" ? message.ageMs.low || message.ageMs.high : message.ageMs !== 0))
+                writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.ageMs);
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (let i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -8559,6 +8570,15 @@ export const guruconnect = $root.guruconnect = (() => {
                             delete message.unavailableReason;
                         continue;
                     }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.ageMs = value;
+                        else
+                            delete message.ageMs;
+                        continue;
+                    }
                 }
                 reader.skipType(wireType, _depth, tag);
                 if (!reader.discardUnknown) {
@@ -8606,6 +8626,9 @@ export const guruconnect = $root.guruconnect = (() => {
             if (message.unavailableReason != null && $Object.hasOwnProperty.call(message, "unavailableReason"))
                 if (!$util.isString(message.unavailableReason))
                     return "unavailableReason: string expected";
+            if (message.ageMs != null && $Object.hasOwnProperty.call(message, "ageMs"))
+                if (!$util.isInteger(message.ageMs) && !(message.ageMs && $util.isInteger(message.ageMs.low) && $util.isInteger(message.ageMs.high)))
+                    return "ageMs: integer|Long expected";
             return null;
         };
 
@@ -8643,6 +8666,16 @@ export const guruconnect = $root.guruconnect = (() => {
             if (object.unavailableReason != null)
                 if (typeof object.unavailableReason !== "string" || object.unavailableReason.length)
                     message.unavailableReason = $String(object.unavailableReason);
+            if (object.ageMs != null)
+                if (typeof object.ageMs === "object" ? object.ageMs.low || object.ageMs.high : $Number(object.ageMs) !== 0)
+                    if ($util.Long)
+                        message.ageMs = $util.Long.fromValue(object.ageMs, true);
+                    else if (typeof object.ageMs === "string")
+                        message.ageMs = $parseInt(object.ageMs, 10);
+                    else if (typeof object.ageMs === "number")
+                        message.ageMs = object.ageMs;
+                    else if (typeof object.ageMs === "object")
+                        message.ageMs = new $util.LongBits(object.ageMs.low >>> 0, object.ageMs.high >>> 0).toNumber(true);
             return message;
         };
 
@@ -8668,6 +8701,11 @@ export const guruconnect = $root.guruconnect = (() => {
             if (options.defaults) {
                 object.available = false;
                 object.unavailableReason = "";
+                if ($util.Long) {
+                    let long = new $util.Long(0, 0, true);
+                    object.ageMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                } else
+                    object.ageMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
             }
             if (message.services && message.services.length) {
                 object.services = $Array(message.services.length);
@@ -8678,6 +8716,13 @@ export const guruconnect = $root.guruconnect = (() => {
                 object.available = message.available;
             if (message.unavailableReason != null && $Object.hasOwnProperty.call(message, "unavailableReason"))
                 object.unavailableReason = message.unavailableReason;
+            if (message.ageMs != null && $Object.hasOwnProperty.call(message, "ageMs"))
+                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                    object.ageMs = typeof message.ageMs === "number" ? $BigInt(message.ageMs) : $util.Long.fromBits(message.ageMs.low >>> 0, message.ageMs.high >>> 0, true).toBigInt();
+                else if (typeof message.ageMs === "number")
+                    object.ageMs = options.longs === $String ? $String(message.ageMs) : message.ageMs;
+                else
+                    object.ageMs = options.longs === $String ? $util.Long.prototype.toString.call(message.ageMs) : options.longs === $Number ? new $util.LongBits(message.ageMs.low >>> 0, message.ageMs.high >>> 0).toNumber(true) : message.ageMs;
             return object;
         };
 

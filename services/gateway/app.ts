@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import { ErrorCode } from '../../proto/errors.js';
 import { parseAgentId } from '../../proto/ids.js';
 import type { Database } from '../../infra/db/schema.js';
-import { CORRELATION_KEY, type Logger, withCorrelation } from '../../infra/log/logger.js';
+import { CORRELATION_KEY, type Logger, withCorrelation } from '../../proto/log/logger.js';
 import type { Access } from './access.js';
 import { createBackstageClient } from './backstage/backstage-client.js';
 import type { AgentEvents } from './bus/agent-events.js';
@@ -40,7 +40,7 @@ export interface GatewayDeps {
   notifications: ReadModelNotifications;
   /** Registers authentication on the app and returns what routes need to know about callers. */
   auth: (app: FastifyInstance, ctx: { audit: AuditPublisher; db: Kysely<Database> }) => Promise<Access>;
-  /** The process logger (infra/log/logger.ts); none: silent. */
+  /** The process logger (proto/log/logger.ts); none: silent. */
   logger?: Logger;
   /** Serve the dashboard (off in API-only tests to skip the bundle). */
   dashboard?: boolean;

@@ -2,7 +2,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { logLevelSchema } from '../../infra/log/logger.js';
+import { logLevelSchema } from '../../proto/log/logger.js';
 import { roleSchema } from '../auth/roles.js';
 import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
 

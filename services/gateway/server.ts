@@ -1,8 +1,8 @@
 /** The gateway process: configuration, connections, the app from buildApp, and listen. */
 import { jetstream } from '@nats-io/jetstream';
-import { connectBus } from '../../infra/bus/connect.js';
-import { natsCaFromEnv } from '../../infra/bus/nats-ca.js';
-import { createLogger } from '../../infra/log/logger.js';
+import { connectBus } from '../../proto/bus/connect.js';
+import { natsCaFromEnv } from '../../proto/bus/nats-ca.js';
+import { createLogger } from '../../proto/log/logger.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
@@ -19,7 +19,7 @@ const log = createLogger({ name: 'gateway', level: config.logLevel });
 const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
 await migrateToLatest(db);
 // Its own inbox tree comes from its credentials (connectBus): replies to the gateway are never readable by an agent.
-// TLS verified against NATS_CA (the launcher sets it); infra/bus/connect.ts decides, never plain text off loopback.
+// TLS verified against NATS_CA (the launcher sets it); proto/bus/connect.ts decides, never plain text off loopback.
 const natsCa = natsCaFromEnv(process.env);
 if (!natsCa.ok) throw new Error(`invalid gateway configuration: ${natsCa.error.message}`);
 const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value });

@@ -1,8 +1,9 @@
 /**
  * Command paths through the real stack: backstage `echo` round trip (API -> gateway -> JetStream ->
- * agent -> shell -> output -> gateway -> API), switch round trip, and the process-list latency, each
- * beside a raw NATS request round trip and a local spawn measured in the same run. The stack's NATS
- * is TLS (always): these figures include encryption; tls.bench.ts measures its cost per hop.
+ * agent -> shell -> output -> gateway -> API) and switch round trip, each beside a raw NATS request
+ * round trip and a local spawn measured in the same run (process and services lists:
+ * backstage-lists.bench.ts). The stack's NATS is TLS (always): these figures include encryption;
+ * tls.bench.ts measures its cost per hop.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import type { AgentId } from '../../proto/ids.js';
 import { Streams, subjects } from '../../proto/subjects.js';
@@ -104,14 +105,6 @@ export const run: BenchRun = async (progress) => {
       switchHops.add(r, await storedAfter('switched'));
     }
 
-    progress('process list through the API');
-    const procCount = Number((await run$('/bin/sh', ['-c', 'ls -d /proc/[0-9]* | wc -l'])).stdout.trim());
-    const procs = await timeEach(30, async () => {
-      const r = await api.get<{ result: { processes: unknown[] } }>(`/api/machines/${agentId}/backstage/processes`);
-      if (r.status !== 200) throw new Error(`process list failed: ${r.status}`);
-    });
-    const localProcs = await timeEach(30, () => run$('ps', ['-eo', 'pid,user,rss,comm']));
-
     await nc.close();
     await responder.close();
     return [
@@ -157,7 +150,6 @@ export const run: BenchRun = async (progress) => {
         note: `${((p50(echo) - p50(local)) / p50(floor)).toFixed(1)}x the floor (issue 18 goal: ≤ 3x)${p50(echo) - p50(local) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${echoHops.largest(4)} (the handler includes the spawn)`}`,
         measured: { value: ms(p50(echo) - p50(local)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(echo) - p50(local) <= 3 * p50(floor) },
       },
-      { figure: `process list through the API (${procCount} processes)`, value: latency(procs), baseline: 'local `ps -eo pid,user,rss,comm`', baselineValue: latency(localProcs) },
     ];
   } finally {
     await stack.stop();

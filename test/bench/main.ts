@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark module in test/bench (or the ones named on the command
  * line), prints each figure beside its baseline, and writes docs/BENCHMARKS.md with the machine.
+ * `npm run bench -- --json [module…]` prints every figure as one JSON line on stdout instead (progress
+ * goes to stderr), so a script can check the goals; docs/BENCHMARKS.md is then left alone.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow, BenchRun } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const only = args.filter((a) => a !== '--json');
+// In --json mode stdout carries only the JSON lines; everything a human reads goes to stderr.
+const say = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
+const emit = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+// A module that logs on its own must not break the one-line-per-figure contract.
+if (json) console.log = console.error;
 const modules = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts') && f !== 'load.bench.ts')
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
@@ -30,22 +39,41 @@ const machine = [
   'PostgreSQL 15 (fsync off for benchmarks)',
 ].join(', ');
 
+/** One figure for scripts; a row without a machine-readable figure still prints, its value as text. */
+function jsonLine(module: string, r: BenchRow) {
+  const m = r.measured;
+  return {
+    module,
+    figure: r.figure,
+    value: m?.value ?? r.value,
+    unit: m?.unit ?? null,
+    baseline: r.baseline,
+    baseline_value: m?.baselineValue ?? r.baselineValue,
+    goal: m?.goal ?? null,
+    met: m?.met ?? null,
+  };
+}
+
 const results: { module: string; rows: BenchRow[]; error?: string; seconds: number }[] = [];
 for (const [i, f] of modules.entries()) {
   const name = f.replace('.bench.ts', '');
-  console.log(`\n[${i + 1}/${modules.length}] ${name}`);
+  say(`\n[${i + 1}/${modules.length}] ${name}`);
   const t0 = Date.now();
   try {
     const mod = (await import(pathToFileURL(join(here, f)).href)) as { run: BenchRun };
-    const rows = await mod.run((msg) => console.log(`  … ${msg}`));
+    const rows = await mod.run((msg) => say(`  … ${msg}`));
     results.push({ module: name, rows, seconds: (Date.now() - t0) / 1000 });
-    for (const r of rows) console.log(`  ${r.figure}: ${r.value}\n      vs ${r.baseline}: ${r.baselineValue}${r.note ? `\n      ${r.note}` : ''}`);
+    for (const r of rows) {
+      say(`  ${r.figure}: ${r.value}\n      vs ${r.baseline}: ${r.baselineValue}${r.note ? `\n      ${r.note}` : ''}`);
+      if (json) emit(jsonLine(name, r));
+    }
   } catch (e) {
     console.error(`  FAILED: ${(e as Error).stack ?? e}`);
     results.push({ module: name, rows: [], error: (e as Error).message, seconds: (Date.now() - t0) / 1000 });
   }
 }
 
+const writeMd = !json && only.length === 0;
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 const md = [
   '# Benchmarks',
@@ -67,6 +95,7 @@ const md = [
         ]),
   ]),
 ].join('\n');
-if (only.length === 0) writeFileSync(join(here, '..', '..', 'docs', 'BENCHMARKS.md'), `${md}\n`);
-else console.log(`\n(partial run: docs/BENCHMARKS.md not rewritten)\n\n${md}`);
+if (writeMd) writeFileSync(join(here, '..', '..', 'docs', 'BENCHMARKS.md'), `${md}\n`);
+else if (!json) console.log(`\n(partial run: docs/BENCHMARKS.md not rewritten)\n\n${md}`);
+else for (const r of results.filter((x) => x.error)) emit({ module: r.module, error: r.error });
 process.exit(results.some((r) => r.error) ? 1 : 0);

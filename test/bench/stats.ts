@@ -33,3 +33,8 @@ export async function timeEach(n: number, fn: (i: number) => Promise<unknown>, o
   }
   return out;
 }
+
+/** The machine-readable form of a latency figure: its p50 in ms beside the baseline's p50. */
+export function p50Measured(samples: number[], baseline?: number[], goal?: { goal: string; met: boolean }) {
+  return { value: p50(samples), unit: 'ms (p50)', ...(baseline ? { baselineValue: p50(baseline) } : {}), ...goal };
+}

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xlib } from '../../agent/platform/linux/x11/xlib.js';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { startStack } from '../../infra/launcher/stack.js';
 import { eventually, login } from '../support/api.js';
 import { launchBrowser, newPage, signIn } from '../support/browser.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { encode, message } from '../../proto/codec.js';
 import { subjects } from '../../proto/subjects.js';

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { enroll } from '../../agent/install/enroll.js';
 import { renderEnvFile } from '../../agent/install/env-file.js';
 import { parseInstallArgs } from '../../agent/install/install-args.js';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { decode } from '../../proto/codec.js';
@@ -110,8 +110,10 @@ describe('the single-file Linux agent', () => {
     const watch = await watchAgentStates(stack, AGENT);
     const proc = spawn(join(dir, 'guruconnect-agent'), ['run', '--config', join(dir, 'agent.env')], { cwd: dir, env: bareEnv() });
     let out = '';
+    let stdout = '';
     proc.stdout.on('data', (d) => {
       out += d;
+      stdout += d;
     });
     proc.stderr.on('data', (d) => {
       out += d;
@@ -164,7 +166,16 @@ describe('the single-file Linux agent', () => {
       proc.kill('SIGTERM');
       assert.equal(await exit, 0, out);
       await eventually(async () => (watch.states.includes(1) ? true : undefined), 'AGENT_STOPPING', 10_000, 100);
-      assert.match(out, /SIGTERM: stopping/);
+      // Its log is JSON lines from the processes' one factory, the agent id on every one.
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg?: string; agent_id?: string; process?: string; reason?: string });
+      assert.deepEqual([...new Set(lines.map((l) => `${l.process} ${l.agent_id}`))], [`agent ${AGENT}`], stdout);
+      assert.ok(
+        lines.some((l) => l.msg === 'SIGTERM: stopping' && l.reason === 'SIGTERM'),
+        stdout,
+      );
       const after = JSON.parse(readFileSync(join(stateDir, 'connection.json'), 'utf8')) as { connected: boolean };
       assert.equal(after.connected, false);
     } finally {

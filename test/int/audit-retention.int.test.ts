@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type Kysely, sql } from 'kysely';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { eventStreamConfig } from '../../infra/bus/streams.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';

@@ -28,21 +28,20 @@ describe('stored commands cannot be replayed into an agent (whole stack, real ag
   let admin: Api;
   let launcher: NatsConnection;
   let jsm: JetStreamManager;
-  const agentLog = () => readFileSync(join(dir, 'logs', 'agent.log'), 'utf8');
-  const onlineLines = () =>
-    agentLog()
+  /** The agent's JSON log lines (proto/log/logger.ts); anything else its process printed is skipped. */
+  const agentLog = () =>
+    readFileSync(join(dir, 'logs', 'agent.log'), 'utf8')
       .split('\n')
-      .filter((l) => l.includes(`online as ${agentId}`)).length;
-  /** The agent's log line refusing command `id`, once it is there. */
-  const refusal = (id: string) =>
-    eventually(
-      async () =>
-        agentLog()
-          .split('\n')
-          .find((l) => l.includes(`refused stored command ${id}`)),
-      `the agent refusing ${id}`,
-      30_000,
-    );
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; agent_id?: string; correlation_id?: string; command?: string });
+  const onlineLines = () => agentLog().filter((l) => l.msg?.startsWith(`online as ${agentId}`)).length;
+  /** The message of the agent's log line refusing command `id`, once it is there: logged under the command's id and the agent's. */
+  const refusal = async (id: string) => {
+    const line = await eventually(async () => agentLog().find((l) => l.correlation_id === id), `the agent logging ${id}`, 30_000);
+    assert.deepEqual([line.agent_id, line.command], [agentId, 'backstageCommand']);
+    assert.match(line.msg ?? '', new RegExp(`^refused stored command ${id} `));
+    return line.msg ?? '';
+  };
   /** A backstage exec of `echo ran >> file` dated `atMs`, as the gateway would publish it. */
   const execCommand = (file: string, atMs: number) =>
     message(

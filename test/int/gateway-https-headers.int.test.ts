@@ -22,7 +22,7 @@ import { openGatewayBus } from '../../services/gateway/bus/gateway-bus.js';
 import { processEventIds } from '../../services/gateway/bus/event-ids.js';
 import { gatewayConfigSchema, loadGatewayConfig } from '../../services/gateway/config.js';
 import { listenReadModels } from '../../services/gateway/read/notifications.js';
-import { createLogger } from '../../infra/log/logger.js';
+import { createLogger } from '../../proto/log/logger.js';
 import { createUser } from '../../services/auth/users.js';
 import { type Backbone, startBackbone } from '../support/servers.js';
 

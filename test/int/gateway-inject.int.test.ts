@@ -14,7 +14,7 @@ import { subjects } from '../../proto/subjects.js';
 import { openDb } from '../../infra/db/connect.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
-import { createLogger } from '../../infra/log/logger.js';
+import { createLogger } from '../../proto/log/logger.js';
 import type { Role } from '../../services/auth/roles.js';
 import { createUser, grantMachine } from '../../services/auth/users.js';
 import { withAuth } from '../../services/gateway/access-auth.js';

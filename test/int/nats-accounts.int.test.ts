@@ -11,7 +11,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createUser, encodeUser, fmtCreds, fromSeed } from '@nats-io/jwt';
 import { type NatsConnection, PermissionViolationError, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { ensureStreams } from '../../infra/bus/streams.js';
 import { agentInboxPrefix } from '../../infra/nats-auth/permissions.js';
 import { type NatsAuthSetup, prepareNatsAuth, reservedAgentIds } from '../../infra/nats-auth/setup.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, PermissionViolationError, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { ensureStreams } from '../../infra/bus/streams.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { agentInboxPrefix, inboxPrefixFor } from '../../infra/nats-auth/permissions.js';

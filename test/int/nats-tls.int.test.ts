@@ -10,11 +10,13 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectBus } from '../../infra/bus/connect.js';
-import { natsCaFromEnv, readNatsCa } from '../../infra/bus/nats-ca.js';
+import { connectBus } from '../../proto/bus/connect.js';
+import { natsCaFromEnv, readNatsCa } from '../../proto/bus/nats-ca.js';
 import { loadAgentConfig } from '../../agent/config.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { ensureLocalTls, operatorTls, tlsDefaults } from '../../infra/servers/tls-ca.js';
+import { freePort } from '../../infra/servers/free-port.js';
+import { natsUrl, startNatsServer } from '../../infra/servers/nats-server.js';
 import { type TestNats, type TestTls, makeTestTls, startTestNats } from '../support/servers.js';
 
 const fingerprint = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
@@ -92,6 +94,37 @@ describe('TLS for NATS (real nats-server)', { timeout: 120_000 }, () => {
     const creds = await setup.credsFor('launcher');
     await assert.rejects(connectBus({ servers: nats.url, name: 'other-ca', credsFile: creds, caFile: other.caFile, once: true }), /certificate|self[- ]signed/i);
     await assert.rejects(connectBus({ servers: nats.url, name: 'system-ca', credsFile: creds, once: true }), /certificate|self[- ]signed/i);
+  });
+
+  it('a long-running client (no `once`) stops at once on a certificate it cannot trust, naming the CA to check', async () => {
+    // Agents and services wait for a server that is not up yet; a wrong CA is not worth waiting for.
+    const creds = await setup.credsFor('launcher');
+    await assert.rejects(connectBus({ servers: nats.url, name: 'other-ca-service', credsFile: creds, caFile: other.caFile }), (e: Error) =>
+      /cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: .*(certificate|self[- ]signed).*GC_NATS_CA/i.test(e.message),
+    );
+    await assert.rejects(connectBus({ servers: plain.url, name: 'no-downgrade-service', credsFile: creds, caFile: tls.caFile }), /this client requires TLS/);
+  });
+
+  it('a long-running client still waits for a server that is not up yet', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gc-nats-late-'));
+    const port = await freePort();
+    const waiting = connectBus({ servers: natsUrl(port, true), name: 'late', credsFile: await setup.credsFor('launcher'), caFile: tls.caFile });
+    let settled = false;
+    void waiting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(settled, false, 'nothing listens yet: the client must keep waiting, not fail');
+    const late = await startNatsServer({ dir, port, extraConfig: setup.serverConfig, tls });
+    try {
+      const nc = await waiting;
+      assert.equal(nc.info?.tls_required, true);
+      await nc.close();
+    } finally {
+      await late.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('our clients never fall back to plain text', async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type Kysely, sql } from 'kysely';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { openDb } from '../../infra/db/connect.js';
 import type { Database } from '../../infra/db/schema.js';
 import { encode, message, pb } from '../../proto/codec.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { decode } from '../../proto/codec.js';
 import { subjects } from '../../proto/subjects.js';

@@ -8,7 +8,7 @@ import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { type NatsConnection, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { createSeenCommands } from '../../agent/runtime/seen-commands.js';
-import { busDefaults, busTls } from '../../infra/bus/connect.js';
+import { busDefaults, busTls } from '../../proto/bus/connect.js';
 import { agentInboxPrefix } from '../../infra/nats-auth/permissions.js';
 import { type Decoded, type MessageInit, decode, encode, message, pb } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';

@@ -2,7 +2,7 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { Streams } from '../../proto/subjects.js';
 

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { type Target, binaryPath } from '../../infra/build/agent-binary.js';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import type { Stack } from '../../infra/launcher/stack.js';
 import { decode } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';

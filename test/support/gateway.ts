@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type Gateway, buildApp } from '../../services/gateway/app.js';
-import { createLogger } from '../../infra/log/logger.js';
+import { createLogger } from '../../proto/log/logger.js';
 import { withAuth } from '../../services/gateway/access-auth.js';
 import { processEventIds } from '../../services/gateway/bus/event-ids.js';
 import { openGatewayBus } from '../../services/gateway/bus/gateway-bus.js';

@@ -5,6 +5,7 @@ import { ok } from '../../proto/errors.js';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { PlatformPort, SessionDesktop, SessionInfo } from '../../agent/platform/port.js';
 import { type Capture, createViewerManager } from '../../agent/runtime/viewers.js';
+import { logLines, silentLog } from '../support/log-lines.js';
 
 const sessions: SessionInfo[] = [
   { sessionId: 1, userName: 'alice', capturable: true },
@@ -35,7 +36,7 @@ function fakePlatform(log: string[]): PlatformPort {
   } as unknown as PlatformPort;
 }
 
-function setup(maxCaptures = 2) {
+function setup(maxCaptures = 2, logger = silentLog()) {
   const log: string[] = [];
   const captures = new Map<number, number>();
   const vm = createViewerManager({
@@ -46,7 +47,7 @@ function setup(maxCaptures = 2) {
     elevated: true,
     maxFps: 30,
     quality: 70,
-    log: () => {},
+    log: logger,
     startCapture: (d): Capture => {
       captures.set(d.sessionId, (captures.get(d.sessionId) ?? 0) + 1);
       log.push(`capture ${d.sessionId}`);
@@ -71,6 +72,36 @@ describe('agent viewers', () => {
     assert.equal(captures.get(1), 1);
     assert.deepEqual(vm.watchedSessions(), [1]);
     await vm.close();
+  });
+
+  it("logs each viewer stream's start, switch and stop under its viewer id as the correlation id, hostile ids included", async () => {
+    const { log, lines } = logLines();
+    const { vm } = setup(2, log);
+    const ids = ['v1', 'x\ud800', 'nul\0id', 'y'.repeat(100_000)];
+    for (const id of ids) {
+      await vm.start(id, 1, true);
+      await vm.switch(id, 2);
+      await vm.stop(id);
+    }
+    await vm.start('v9', 1, true);
+    await vm.start('v9', 1, true); // a renewal: no line
+    await vm.close();
+    for (const id of ids) {
+      assert.deepEqual(
+        lines.filter((l) => l.correlation_id === id).map((l) => [l.msg, l.session_id]),
+        [
+          ['viewer stream started on session 1', 1],
+          ['viewer switched to session 2', 2],
+          ['viewer stream stopped', 2],
+        ],
+        id.slice(0, 20),
+      );
+    }
+    assert.deepEqual(
+      lines.filter((l) => l.correlation_id === 'v9').map((l) => l.msg),
+      ['viewer stream started on session 1'],
+      'one line per stream start, none per renewal',
+    );
   });
 
   it('moves only the switching viewer; the other keeps its session', async () => {
@@ -191,7 +222,7 @@ describe('agent viewers', () => {
       elevated: false,
       maxFps: 30,
       quality: 70,
-      log: () => {},
+      log: silentLog(),
     });
     assert.ok((await vm.start('v', 1, true)).ok, 'its own session works without elevation');
     const bob = await vm.switch('v', 2);

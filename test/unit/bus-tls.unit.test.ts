@@ -1,7 +1,7 @@
-/** How connectBus secures a connection, decided before dialing (infra/bus/connect.ts `busTls`). */
+/** How connectBus secures a connection, decided before dialing (proto/bus/connect.ts `busTls`). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { busTls } from '../../infra/bus/connect.js';
+import { busTls } from '../../proto/bus/connect.js';
 
 describe('busTls: TLS when asked, plain text only to loopback', () => {
   it('allows plain text to loopback addresses only', () => {

@@ -8,6 +8,7 @@ import { decode, encode, message } from '../../proto/codec.js';
 import { loadAgentConfig } from '../../agent/config.js';
 import { DEFAULT_COMMAND_WINDOW, judgeAge } from '../../agent/runtime/command-window.js';
 import { LEGACY_SEEN_FILE_NAME, SEEN_FILE_NAME, type SeenStore, openSeenStore } from '../../agent/runtime/seen-store.js';
+import { logLines } from '../support/log-lines.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gc-seen-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -151,10 +152,10 @@ describe('seen-command store', () => {
       const file = join(freshDir(), SEEN_FILE_NAME);
       mkdirSync(join(file, '..'), { recursive: true });
       writeFileSync(file, garbage);
-      const lines: string[] = [];
-      const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW, log: (m) => lines.push(m) });
+      const { log, lines } = logLines();
+      const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW, log });
       assert.equal(s.notBefore, NOW, JSON.stringify(garbage));
-      assert.match(lines.join('\n'), /unreadable/);
+      assert.match(lines.map((l) => l.msg).join('\n'), /unreadable/);
       const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW + 5_000 });
       assert.equal(again.notBefore, NOW, 'the loss is remembered in the new file');
     }

@@ -66,7 +66,7 @@ test('service names that could act as options or paths are rejected', () => {
 
 test('/proc/<pid>/stat with spaces and parentheses in comm', () => {
   const st = parseStat(77, '77 (my (odd) proc) S 1 77 77 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 300 0 0');
-  assert.deepEqual(st, { pid: 77, comm: 'my (odd) proc', state: 'S', ppid: 1, pgrp: 77, session: 77, cpuTicks: 300 });
+  assert.deepEqual(st, { pid: 77, comm: 'my (odd) proc', state: 'S', ppid: 1, pgrp: 77, session: 77, flags: 4194560, cpuTicks: 300 });
 });
 
 test('passwd, meminfo, os-release, X server argv', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { displayOfLogin } from '../../agent/platform/linux/sessions.js';
-import { UTMP_RECORD_SIZE, UtType, encodeUtmp, parseUtmp } from '../../agent/platform/linux/utmp.js';
+import { UTMP_RECORD_SIZE, UtType, parseUtmp } from '../../agent/platform/linux/utmp.js';
+import { encodeUtmp } from '../support/utmp.js';
 
 test('parses a hand-built 384-byte utmpx record at the glibc x86_64 offsets', () => {
   const b = Buffer.alloc(UTMP_RECORD_SIZE);

@@ -6,6 +6,7 @@ import { ok } from '../../proto/errors.js';
 import type { PtyProcess, SpawnPty } from '../../agent/terminal/pty-types.js';
 import { createTerminalManager } from '../../agent/terminal/terminal-manager.js';
 import type { TerminalOutput } from '../../agent/terminal/terminal-publisher.js';
+import { logLines, silentLog } from '../support/log-lines.js';
 
 const msg = (id: string, p: Partial<Decoded>) => ({ meta: { id: `${Math.random()}`, correlationId: id }, ...p }) as unknown as Decoded;
 const open = (id: string) => msg(id, { terminalOpen: { cols: 80, rows: 24 } } as Partial<Decoded>);
@@ -48,17 +49,33 @@ const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
 describe('terminal manager', () => {
   it('answers NOT_AVAILABLE when the platform has no pty backend (e.g. macOS)', async () => {
     const c = collect();
-    const m = createTerminalManager({ publish: c.publish, log: () => {} });
+    const m = createTerminalManager({ publish: c.publish, log: silentLog() });
     await m.handle(open('t1'));
     assert.equal(c.out.length, 1);
     assert.equal(c.out[0]!.o.closed, true);
     assert.equal(c.out[0]!.o.error?.code, 'NOT_AVAILABLE');
   });
 
+  it("logs a terminal's open and close under its terminal id as the correlation id", async () => {
+    const { log, lines } = logLines();
+    const f = fakePty();
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: collect().publish, log });
+    await m.handle(open('t7'));
+    f.made[0]!.exit(3);
+    await tick();
+    assert.deepEqual(
+      lines.map((l) => [l.correlation_id, l.msg, l.exit_code]),
+      [
+        ['t7', 'terminal opened as tester', undefined],
+        ['t7', 'terminal closed', 3],
+      ],
+    );
+  });
+
   it('opens, coalesces output, routes input, and closes with the exit code last', async () => {
     const c = collect();
     const f = fakePty();
-    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: () => {}, coalesceMs: 20 });
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: silentLog(), coalesceMs: 20 });
     await m.handle(open('t1'));
     await m.handle(msg('t1', { terminalInput: { data: Buffer.from('ls\r') } } as Partial<Decoded>));
     f.made[0]!.emit('a');
@@ -84,7 +101,7 @@ describe('terminal manager', () => {
   it('refuses a fifth terminal with CAPACITY_EXCEEDED and kills all at shutdown', async () => {
     const c = collect();
     const f = fakePty();
-    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: () => {}, maxTerminals: 4 });
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: silentLog(), maxTerminals: 4 });
     for (const id of ['a', 'b', 'c', 'd', 'e']) await m.handle(open(id));
     assert.equal(c.out.find((x) => x.id === 'e')?.o.error?.code, 'CAPACITY_EXCEEDED');
     assert.equal(m.open, 4);
@@ -97,7 +114,7 @@ describe('terminal manager', () => {
   it('closes an idle terminal with TIMEOUT', async () => {
     const c = collect();
     const f = fakePty();
-    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: () => {}, idleMs: 30 });
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: silentLog(), idleMs: 30 });
     await m.handle(open('t1'));
     await tick(100);
     assert.equal(f.made[0]!.killed, true);
@@ -107,7 +124,7 @@ describe('terminal manager', () => {
   it('keeps a terminal while its gateway sends keep-alives (empty input reaches no shell) and ends it when they stop', async () => {
     const c = collect();
     const f = fakePty();
-    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: () => {}, leaseMs: 150 });
+    const m = createTerminalManager({ spawnPty: f.spawnPty, publish: c.publish, log: silentLog(), leaseMs: 150 });
     await m.handle(open('t1'));
     for (let i = 0; i < 8; i++) {
       await tick(50);
@@ -126,7 +143,7 @@ describe('terminal manager', () => {
 
   it('answers input for an unknown terminal with NOT_FOUND', async () => {
     const c = collect();
-    const m = createTerminalManager({ spawnPty: fakePty().spawnPty, publish: c.publish, log: () => {} });
+    const m = createTerminalManager({ spawnPty: fakePty().spawnPty, publish: c.publish, log: silentLog() });
     await m.handle(msg('nope', { terminalInput: { data: Buffer.from('x') } } as Partial<Decoded>));
     assert.equal(c.out[0]?.o.error?.code, 'NOT_FOUND');
   });

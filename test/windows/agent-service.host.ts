@@ -111,11 +111,17 @@ describe('guruconnect-agent.exe as a Windows service under Wine', () => {
       );
       console.log(`# sc stop → STOPPED seen after ${Date.now() - stopSent} ms (including Wine process starts of the status probes)`);
       await eventually(async () => (watch.states.includes(1) ? true : undefined), 'AGENT_STOPPING heard', 10_000, 100);
+      // agent.log holds the agent's JSON lines (proto/log/logger.ts), the service's own among them.
       const log = readFileSync(join(dataDir, 'state', 'agent.log'), 'utf8');
-      const stopping = log.indexOf('SERVICE_CONTROL_STOP: stopping');
-      const stopped = log.indexOf('[service] stopped');
+      const lines = log
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; time?: string; agent_id?: string; component?: string });
+      const stopping = lines.findIndex((l) => l.msg === 'SERVICE_CONTROL_STOP: stopping');
+      const stopped = lines.findIndex((l) => l.component === 'service' && l.msg === 'stopped');
       assert.ok(stopping >= 0 && stopped > stopping, `graceful stop in the service log:\n${log}`);
-      const ts = (i: number) => Date.parse(log.slice(log.lastIndexOf('\n', i) + 1).slice(0, 24));
+      assert.equal(lines[stopped]?.agent_id, AGENT, 'the service line carries the agent id');
+      const ts = (i: number) => Date.parse(lines[i]?.time ?? '');
       console.log(`# graceful stop inside the service took ${ts(stopped) - ts(stopping)} ms`);
 
       const removed = await wine(work, [exe, 'uninstall']);

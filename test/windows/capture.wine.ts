@@ -12,7 +12,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import koffi from 'koffi';
-import { createBgraTexture, createD3DDevice, createTextureReader } from '../../agent/platform/windows/dxgi-device.js';
+import { createD3DDevice, createTextureReader } from '../../agent/platform/windows/dxgi-device.js';
+import { createBgraTexture } from './support/d3d-texture.js';
 import { createScreenCapture } from '../../agent/platform/windows/dxgi-with-gdi-fallback.js';
 import { createGdiGrabber, virtualScreen } from '../../agent/platform/windows/gdi-capture.js';
 import { openHelperDesktop } from '../../agent/platform/windows/helper-desktop.js';

@@ -26,6 +26,7 @@ import type { PtyProcess, PtyRequest } from '../../agent/terminal/pty-types.js';
 import { createTerminalManager } from '../../agent/terminal/terminal-manager.js';
 import type { TerminalOutput } from '../../agent/terminal/terminal-publisher.js';
 import { UNDER_WINE } from './under-wine.js';
+import { silentLog } from '../support/log-lines.js';
 
 const CMD = guruconnect.Shell.SHELL_CMD;
 const platform = createWindowsPlatform({ agentVersion: 'wine-test' });
@@ -279,7 +280,7 @@ describe('spawnWindowsPty (the SpawnPty the agent uses)', () => {
 describe('the terminal manager on this backend', () => {
   test('open, input, output and close travel as TerminalOutput messages', BOUND, async () => {
     const outs: TerminalOutput[] = [];
-    const mgr = createTerminalManager({ spawnPty: (req) => openCmd(req), publish: (_id, o) => outs.push(o), log: () => {} });
+    const mgr = createTerminalManager({ spawnPty: (req) => openCmd(req), publish: (_id, o) => outs.push(o), log: silentLog() });
     const send = async (payload: Parameters<typeof message>[0]) => {
       const d = decode(encode(message(payload, { correlationId: 'term-1' })));
       assert.ok(d.ok);

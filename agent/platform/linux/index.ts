@@ -2,7 +2,8 @@
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { PlatformPort, SessionDesktop } from '../port.js';
 import { killLinuxProcess } from './kill-process.js';
-import { listLinuxProcesses } from './processes.js';
+import { createServicesCache } from '../services-cache.js';
+import { createProcessLister } from './processes.js';
 import { controlLinuxService, listLinuxServices } from './services.js';
 import { type LinuxSession, collectSessions } from './sessions.js';
 import { spawnLinux } from './spawn.js';
@@ -26,6 +27,8 @@ export interface LinuxPlatformOptions {
   agentVersion?: string;
   /** Where login records are read and watched (tests point it at a hand-built file). */
   utmpPath?: string;
+  /** Where processes are read (tests point it at a hand-built tree). */
+  procRoot?: string;
 }
 
 /** Builds the Linux PlatformPort. */
@@ -33,6 +36,8 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions): PlatformPort {
   const utmpPath = opts.utmpPath ?? UTMP_PATH;
   const findSession = async (id: number): Promise<LinuxSession | undefined> => (await collectSessions({ utmpPath })).find((s) => s.info.sessionId === id);
   const sessionInfos = async () => (await collectSessions({ utmpPath })).map((s) => s.info);
+  const listLinuxProcesses = createProcessLister({ procRoot: opts.procRoot });
+  const services = createServicesCache(listLinuxServices);
   return {
     name: 'linux',
     identity: hostIdentity,
@@ -59,9 +64,19 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions): PlatformPort {
         return err(ErrorCode.PLATFORM_ERROR, `could not read /proc: ${String(e)}`);
       }
     },
-    listServices: listLinuxServices,
-    controlService: controlLinuxService,
-    killProcess: (pid) => killLinuxProcess(pid),
+    listServices: () => services.list(),
+    async controlService(name, action) {
+      const r = await controlLinuxService(name, action);
+      // Even a refused start may have moved the unit (to failed): the next list reads again.
+      if (r.ok) services.invalidate();
+      return r;
+    },
+    async killProcess(pid) {
+      const r = await killLinuxProcess(pid);
+      // The process may have been a service's main process.
+      if (r.ok && r.value.ok) services.invalidate();
+      return r;
+    },
     spawn: (req) => spawnLinux(req, findSession),
     async openDesktop(sessionId) {
       const s = await findSession(sessionId);

@@ -6,7 +6,7 @@
 import { environHas, readAllStats } from './procfs.js';
 
 /** Pids that belong to the tree rooted at `root` (root included if alive). */
-export async function treeMembers(root: number, marker: string): Promise<number[]> {
+async function treeMembers(root: number, marker: string): Promise<number[]> {
   // Zombies are dead already and only wait to be reaped; killing them again changes nothing.
   const stats = (await readAllStats()).filter((s) => s.state !== 'Z' && s.state !== 'X');
   const children = new Map<number, number[]>();

@@ -6,7 +6,7 @@ import { open, readdir } from 'node:fs/promises';
  * 64 KiB buffer — hundreds of processes read at once every poll made ~14 MiB of short-lived buffers
  * that the allocator kept resident. Reads 4 KiB at a time instead; at most `maxBytes`.
  */
-export async function readProcFile(path: string, maxBytes = 1 << 20): Promise<string> {
+async function readProcFile(path: string, maxBytes = 1 << 20): Promise<string> {
   const fh = await open(path, 'r');
   try {
     const chunks: Buffer[] = [];
@@ -34,6 +34,8 @@ export interface ProcStat {
   session: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /** The kernel's PF_* flags (PF_KTHREAD marks a kernel thread). */
+  flags: number;
 }
 
 /** Numeric entries of /proc. */
@@ -50,7 +52,7 @@ export function parseStat(pid: number, text: string): ProcStat | undefined {
   // Fields after comm start at field 3 (state); index i here is field i + 3.
   const f = text.slice(close + 2).split(' ');
   const n = (i: number) => Number(f[i] ?? 0);
-  return { pid, comm: text.slice(open + 1, close), state: f[0] ?? '?', ppid: n(1), pgrp: n(2), session: n(3), cpuTicks: n(11) + n(12) };
+  return { pid, comm: text.slice(open + 1, close), state: f[0] ?? '?', ppid: n(1), pgrp: n(2), session: n(3), flags: n(6), cpuTicks: n(11) + n(12) };
 }
 
 export async function readStat(pid: number): Promise<ProcStat | undefined> {

@@ -25,7 +25,7 @@ function parseJsonArray<T>(text: string): T[] {
 }
 
 /** ActiveState -> our status; a oneshot that ran ("active/exited") counts as running. */
-export function systemdStatus(active: string | undefined): guruconnect.ServiceStatus {
+function systemdStatus(active: string | undefined): guruconnect.ServiceStatus {
   switch (active) {
     case 'active':
     case 'reloading':

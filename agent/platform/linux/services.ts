@@ -9,7 +9,7 @@ import { enabledFromRcLinks, parseSystemdServices, parseSystemdShow, parseSysvSt
 type Manager = 'systemd' | 'sysv' | 'none';
 
 /** Which service manager this host runs; systemd counts only when it booted the system. */
-export function serviceManager(): Manager {
+function serviceManager(): Manager {
   if (existsSync('/run/systemd/system')) return 'systemd';
   if (existsSync('/etc/init.d') && (existsSync('/usr/sbin/service') || existsSync('/sbin/service'))) return 'sysv';
   return 'none';

@@ -16,7 +16,7 @@ import { findXServers, listXSockets, readListeningXSockets } from './x-servers.j
 
 export const TERMINAL_ID_BASE = 65536;
 /** Past this much input silence a session is reported Idle. */
-export const IDLE_AFTER_SECS = 300;
+const IDLE_AFTER_SECS = 300;
 
 /** A session plus what the agent needs to act in it (run as its user, open its display). */
 export interface LinuxSession {

@@ -20,7 +20,7 @@ const { Shell } = guruconnect;
 export const TREE_MARKER_VAR = 'GC_BACKSTAGE_TREE';
 
 /** argv for the requested shell, or why it cannot run here. */
-export async function shellArgv(shell: guruconnect.Shell, text: string): Promise<Result<string[]>> {
+async function shellArgv(shell: guruconnect.Shell, text: string): Promise<Result<string[]>> {
   switch (shell) {
     case Shell.SHELL_DEFAULT:
     case Shell.SHELL_SH:

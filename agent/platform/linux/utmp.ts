@@ -7,6 +7,18 @@ import { readFile } from 'node:fs/promises';
 
 export const UTMP_RECORD_SIZE = 384;
 
+/** Where each field of `struct utmpx` sits (byte offset, and length of the fixed-size strings). */
+export const UTMP_LAYOUT = {
+  type: 0,
+  pid: 4,
+  line: { at: 8, len: 32 },
+  id: { at: 40, len: 4 },
+  user: { at: 44, len: 32 },
+  host: { at: 76, len: 256 },
+  tvSec: 340,
+  tvUsec: 344,
+} as const;
+
 export const UtType = {
   EMPTY: 0,
   RUN_LVL: 1,
@@ -41,32 +53,18 @@ export function parseUtmp(buf: Buffer): UtmpRecord[] {
   const out: UtmpRecord[] = [];
   for (let off = 0; off + UTMP_RECORD_SIZE <= buf.length; off += UTMP_RECORD_SIZE) {
     const r = buf.subarray(off, off + UTMP_RECORD_SIZE);
+    const L = UTMP_LAYOUT;
     out.push({
-      type: r.readInt16LE(0),
-      pid: r.readInt32LE(4),
-      line: cstr(r, 8, 32),
-      id: cstr(r, 40, 4),
-      user: cstr(r, 44, 32),
-      host: cstr(r, 76, 256),
-      timeMs: r.readInt32LE(340) * 1000 + Math.floor(r.readInt32LE(344) / 1000),
+      type: r.readInt16LE(L.type),
+      pid: r.readInt32LE(L.pid),
+      line: cstr(r, L.line.at, L.line.len),
+      id: cstr(r, L.id.at, L.id.len),
+      user: cstr(r, L.user.at, L.user.len),
+      host: cstr(r, L.host.at, L.host.len),
+      timeMs: r.readInt32LE(L.tvSec) * 1000 + Math.floor(r.readInt32LE(L.tvUsec) / 1000),
     });
   }
   return out;
-}
-
-/** Builds one record; the inverse of parseUtmp, used by tests to hand-build files. */
-export function encodeUtmp(rec: Partial<UtmpRecord>): Buffer {
-  const b = Buffer.alloc(UTMP_RECORD_SIZE);
-  b.writeInt16LE(rec.type ?? UtType.USER_PROCESS, 0);
-  b.writeInt32LE(rec.pid ?? 0, 4);
-  b.write(rec.line ?? '', 8, 32, 'utf8');
-  b.write(rec.id ?? '', 40, 4, 'utf8');
-  b.write(rec.user ?? '', 44, 32, 'utf8');
-  b.write(rec.host ?? '', 76, 256, 'utf8');
-  const ms = rec.timeMs ?? 0;
-  b.writeInt32LE(Math.floor(ms / 1000), 340);
-  b.writeInt32LE((ms % 1000) * 1000, 344);
-  return b;
 }
 
 export const UTMP_PATH = '/var/run/utmp';

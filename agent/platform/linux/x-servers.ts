@@ -6,7 +6,7 @@ import { listPids, readCmdline } from './procfs.js';
 export const X11_SOCKET_DIR = '/tmp/.X11-unix';
 
 /** X display numbers map to TCP port 6000 + n, so a real display number stays below this. */
-export const MAX_DISPLAY = 59535;
+const MAX_DISPLAY = 59535;
 
 export interface XSocket {
   display: number;

@@ -27,12 +27,12 @@ function protoOf(signature: string): ReturnType<typeof koffi.proto> {
 }
 
 /** The pointer-sized value at native address `addr`. */
-export function readPointer(addr: bigint): bigint {
+function readPointer(addr: bigint): bigint {
   return new DataView(koffi.view(addr, 8)).getBigUint64(0, true);
 }
 
 /** The function pointer at `slot` of the vtable of interface pointer `self`. */
-export function vtableSlot(self: bigint, slot: number): bigint {
+function vtableSlot(self: bigint, slot: number): bigint {
   return readPointer(readPointer(self) + BigInt(slot * 8));
 }
 

@@ -49,7 +49,7 @@ export interface DesktopFollower {
  * Puts the calling thread on the input desktop and keeps it there. SetThreadDesktop fails when the
  * thread owns windows (the agent's session-notification window): the thread then stays where it is.
  */
-export function followInputDesktop(): Result<DesktopFollower> {
+function followInputDesktop(): Result<DesktopFollower> {
   const w = win32();
   let desk = w.OpenInputDesktop(0, false, DESKTOP_ALL_INPUT) as bigint;
   if (badHandle(desk)) return err(ErrorCode.NOT_AVAILABLE, `${lastErrorText('OpenInputDesktop').text}: no input desktop to capture`);

@@ -15,7 +15,7 @@ import { comMethod, failed, guid, hresultText, outPointer, queryInterface, relea
 import { createD3DDevice, createTextureReader, type D3DDevice, packMapped } from './dxgi-device.js';
 import type { ScreenRect } from './gdi-capture.js';
 
-export const DXGI_ERROR_NOT_FOUND = 0x887a0002 | 0;
+const DXGI_ERROR_NOT_FOUND = 0x887a0002 | 0;
 export const DXGI_ERROR_ACCESS_LOST = 0x887a0026 | 0;
 export const DXGI_ERROR_WAIT_TIMEOUT = 0x887a0027 | 0;
 const DXGI_MODE_ROTATION_UNSPECIFIED = 0;

@@ -14,7 +14,7 @@ import { copyNative } from './win32-api.js';
 const D3D_DRIVER_TYPE_HARDWARE = 1;
 const D3D11_CREATE_DEVICE_BGRA_SUPPORT = 0x20;
 const D3D11_SDK_VERSION = 7;
-const D3D11_USAGE_DEFAULT = 0;
+export const D3D11_USAGE_DEFAULT = 0;
 const D3D11_USAGE_STAGING = 3;
 const D3D11_CPU_ACCESS_READ = 0x20000;
 const D3D11_MAP_READ = 1;
@@ -79,7 +79,7 @@ export function createD3DDevice(): Result<D3DDevice> {
 }
 
 /** D3D11_TEXTURE2D_DESC (44 bytes): Width @0, Height @4, MipLevels @8, ArraySize @12, Format @16, SampleDesc @20, Usage @28, BindFlags @32, CPUAccessFlags @36, MiscFlags @40. */
-function textureDesc(width: number, height: number, format: number, usage: number, cpuAccess: number): Buffer {
+export function textureDesc(width: number, height: number, format: number, usage: number, cpuAccess: number): Buffer {
   const d = Buffer.alloc(44);
   d.writeUInt32LE(width, 0);
   d.writeUInt32LE(height, 4);
@@ -92,14 +92,10 @@ function textureDesc(width: number, height: number, format: number, usage: numbe
   return d;
 }
 
-/** A GPU texture of `width` x `height` BGRA pixels filled from `pixels` (rows packed); for tests of the copy path. */
-export function createBgraTexture(d: D3DDevice, width: number, height: number, pixels: Buffer): Result<bigint> {
-  // D3D11_SUBRESOURCE_DATA (16 bytes): pSysMem @0, SysMemPitch @8, SysMemSlicePitch @12.
-  const init = Buffer.alloc(16);
-  init.writeBigUInt64LE(koffi.address(pixels), 0);
-  init.writeUInt32LE(width * 4, 8);
+/** A texture of `desc` (textureDesc) on `d`, filled from `init` (a D3D11_SUBRESOURCE_DATA) when given. */
+export function createTexture2D(d: D3DDevice, desc: Buffer, init: Buffer | null): Result<bigint> {
   const out = Buffer.alloc(8);
-  const hr = CreateTexture2D(d.device, textureDesc(width, height, DXGI_FORMAT_B8G8R8A8_UNORM, D3D11_USAGE_DEFAULT, 0), init, out) as number;
+  const hr = CreateTexture2D(d.device, desc, init, out) as number;
   return failed(hr) ? err(ErrorCode.PLATFORM_ERROR, `CreateTexture2D failed (${hresultText(hr)})`) : ok(outPointer(out));
 }
 
@@ -127,10 +123,9 @@ export function createTextureReader(d: D3DDevice): TextureReader {
       if (!staging || size.width !== width || size.height !== height || size.format !== format) {
         release(staging);
         staging = 0n;
-        const out = Buffer.alloc(8);
-        const hr = CreateTexture2D(d.device, textureDesc(width, height, format, D3D11_USAGE_STAGING, D3D11_CPU_ACCESS_READ), null, out) as number;
-        if (failed(hr)) return err(ErrorCode.PLATFORM_ERROR, `CreateTexture2D (staging) failed (${hresultText(hr)})`);
-        staging = outPointer(out);
+        const t = createTexture2D(d, textureDesc(width, height, format, D3D11_USAGE_STAGING, D3D11_CPU_ACCESS_READ), null);
+        if (!t.ok) return err(t.error.code, `staging texture: ${t.error.message}`);
+        staging = t.value;
         size = { width, height, format };
       }
       CopyResource(d.context, staging, texture);

@@ -5,6 +5,7 @@
  */
 import { err, ok } from '../../../proto/errors.js';
 import type { PlatformPort } from '../port.js';
+import { createServicesCache } from '../services-cache.js';
 import { openOwnDesktop } from './desktop.js';
 import { openHelperDesktop } from './helper-desktop.js';
 import { killProcess, listProcesses } from './processes.js';
@@ -31,6 +32,8 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
   const elevated = isElevated();
   const sessions = () => listSessions({ legacyLockFlags, elevated });
   const log = opts.log ?? ((msg: string) => console.warn(`[windows] ${msg}`));
+  // The SCM walk (one QueryServiceConfigW per service) blocks the event loop: served from a cache.
+  const services = createServicesCache(async () => listServices());
   return {
     name: 'windows',
     identity: async () => hostIdentity(),
@@ -43,9 +46,18 @@ export function createWindowsPlatform(opts: WindowsPlatformOptions = {}): Platfo
       return ok(systemInfo(s.ok ? s.value : [], opts.agentVersion ?? ''));
     },
     listProcesses,
-    listServices: async () => listServices(),
-    controlService,
-    killProcess: async (pid) => killProcess(pid),
+    listServices: () => services.list(),
+    async controlService(name, action) {
+      const r = await controlService(name, action);
+      if (r.ok) services.invalidate();
+      return r;
+    },
+    async killProcess(pid) {
+      const r = killProcess(pid);
+      // The process may have been a service's.
+      if (r.ok && r.value.ok) services.invalidate();
+      return r;
+    },
     spawn: async (req) => spawnProcess(req),
     async openDesktop(sessionId) {
       const own = ownSessionId();

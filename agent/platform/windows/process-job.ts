@@ -15,7 +15,7 @@ export function closeAll(...handles: (bigint | undefined)[]): void {
 }
 
 /** A Job object whose processes die when it is closed. JOBOBJECT_EXTENDED_LIMIT_INFORMATION (144 bytes): BasicLimitInformation.LimitFlags @16. */
-export function createKillOnCloseJob(): bigint | undefined {
+function createKillOnCloseJob(): bigint | undefined {
   const w = win32();
   const job = w.CreateJobObjectW(null, null) as bigint;
   if (badHandle(job)) return undefined;

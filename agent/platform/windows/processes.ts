@@ -17,7 +17,7 @@ const ERROR_INVALID_PARAMETER = 87;
 const PMC_SIZE = 72;
 
 /** The Toolhelp process snapshot. */
-export function snapshotProcesses(): Result<ProcessEntry[]> {
+function snapshotProcesses(): Result<ProcessEntry[]> {
   const w = win32();
   const snap = w.CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) as bigint;
   if (badHandle(snap)) return err('PLATFORM_ERROR', lastErrorText('CreateToolhelp32Snapshot').text);

@@ -13,7 +13,7 @@ type ServiceInfo = NonNullable<ServiceList['services']>[number];
 export const ENUM_SERVICE_STATUS_PROCESSW_SIZE = 56;
 
 /** SERVICE_STATUS dwCurrentState -> the wire status. */
-export function mapServiceState(state: number): guruconnect.ServiceStatus {
+function mapServiceState(state: number): guruconnect.ServiceStatus {
   switch (state) {
     case 1:
       return guruconnect.ServiceStatus.SERVICE_STOPPED;

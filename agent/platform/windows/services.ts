@@ -24,7 +24,7 @@ const ERROR_SERVICE_DOES_NOT_EXIST = 1060;
 const ERROR_MORE_DATA = 234;
 
 /** Options for controlService; defaults visible here. */
-export const serviceControlDefaults = { stopWaitMs: 30_000, pollMs: 250 };
+const serviceControlDefaults = { stopWaitMs: 30_000, pollMs: 250 };
 
 function openScm(access: number): Result<bigint> {
   const h = win32().OpenSCManagerW(null, null, access) as bigint;

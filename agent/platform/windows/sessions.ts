@@ -7,7 +7,7 @@ import { WTS_SESSION_INFOW_SIZE, WtsInfoClass, decodeClientAddress, decodeSessio
 const WTS_CURRENT_SERVER_HANDLE = 0n;
 
 /** The raw bytes of one WTSQuerySessionInformationW answer, or undefined when the call fails. */
-export function querySessionBytes(sessionId: number, infoClass: number): Buffer | undefined {
+function querySessionBytes(sessionId: number, infoClass: number): Buffer | undefined {
   const w = win32();
   const pp = Buffer.alloc(8);
   const bytes = Buffer.alloc(4);
@@ -21,7 +21,7 @@ export function querySessionBytes(sessionId: number, infoClass: number): Buffer 
 }
 
 /** A string-valued WTSINFO_CLASS for a session ('' when unavailable). */
-export function querySessionString(sessionId: number, infoClass: number): string {
+function querySessionString(sessionId: number, infoClass: number): string {
   const b = querySessionBytes(sessionId, infoClass);
   if (!b) return '';
   // Walk in 2-byte steps: a byte search for 00 00 could match across two characters.

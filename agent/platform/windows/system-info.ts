@@ -38,7 +38,7 @@ export function windowsVersion(): WindowsVersion {
 }
 
 /** NetBIOS computer name. */
-export function computerName(): string {
+function computerName(): string {
   const buf = Buffer.alloc(64 * 2);
   const size = Buffer.alloc(4);
   size.writeUInt32LE(64);

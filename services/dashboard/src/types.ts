@@ -35,7 +35,7 @@ export type ServerMessage =
       output_bytes: unknown;
       run_as_user: string;
     }
-  | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[] }
+  | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[]; age_ms?: number }
   | { t: 'backstage.processes'; req?: string; processes: unknown[] }
   | { t: 'backstage.system'; req?: string; system: unknown }
   | { t: 'backstage.control'; req?: string; result: unknown }

@@ -5,7 +5,7 @@
  * command cannot publish that id first and have the stream drop this event.
  */
 import type { ErrorCode } from '../../../proto/errors.js';
-import { type Logger, withCorrelation } from '../../../infra/log/logger.js';
+import { type Logger, withCorrelation } from '../../../proto/log/logger.js';
 import { AgentCommand, type AgentCommandKind } from '../../../proto/subjects.js';
 import type { AuditPublisher } from './audit-publisher.js';
 import type { Actor } from './command-client.js';

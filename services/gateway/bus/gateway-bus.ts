@@ -6,7 +6,7 @@
 import { type JetStreamClient, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { projectionLag } from '../../../infra/db/read-side-health.js';
-import type { Logger } from '../../../infra/log/logger.js';
+import type { Logger } from '../../../proto/log/logger.js';
 import { Streams } from '../../../proto/subjects.js';
 import { type AgentEvents, subscribeAgentEvents } from './agent-events.js';
 import { type FlushingAuditPublisher, createAuditPublisher } from './audit-publisher.js';

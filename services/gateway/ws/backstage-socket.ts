@@ -63,7 +63,15 @@ export async function handleBackstageMessage(m: BackstageOperation, state: Viewe
       });
     }
     if (o.serviceList)
-      return state.send({ t: 'backstage.services', req, available: o.serviceList.available !== false, reason: o.serviceList.unavailableReason ?? '', services: o.serviceList.services ?? [] });
+      return state.send({
+        t: 'backstage.services',
+        req,
+        available: o.serviceList.available !== false,
+        reason: o.serviceList.unavailableReason ?? '',
+        services: o.serviceList.services ?? [],
+        // The agent serves the list from a cache it keeps fresh: how old it is.
+        age_ms: Number(o.serviceList.ageMs ?? 0),
+      });
     if (o.processList) return state.send({ t: 'backstage.processes', req, processes: o.processList.processes ?? [] });
     if (o.systemInfo) return state.send({ t: 'backstage.system', req, system: o.systemInfo });
     if (o.controlResult) return state.send({ t: 'backstage.control', req, result: o.controlResult });

@@ -12,7 +12,7 @@ import { pb } from '../../../proto/codec.js';
 import { ErrorCode, err } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import type { Database } from '../../../infra/db/schema.js';
-import type { Logger } from '../../../infra/log/logger.js';
+import type { Logger } from '../../../proto/log/logger.js';
 import type { Access } from '../access.js';
 import type { BackstageClient } from '../backstage/backstage-client.js';
 import type { AgentEvents } from '../bus/agent-events.js';

@@ -18,7 +18,7 @@ const XK_Shift_L = 0xffe1;
 const CONTROL_KEYSYMS: Record<string, number> = { '\n': 0xff0d, '\r': 0xff0d, '\t': 0xff09, '\b': 0xff08 };
 
 /** X button presses (true) / releases (false) needed to go from `prev` to `next` button masks. */
-export function buttonTransitions(prev: number, next: number): Array<[xButton: number, press: boolean]> {
+function buttonTransitions(prev: number, next: number): Array<[xButton: number, press: boolean]> {
   const out: Array<[number, boolean]> = [];
   for (const [bit, xButton] of BUTTONS) {
     if ((prev & bit) !== (next & bit)) out.push([xButton, (next & bit) !== 0]);

@@ -28,7 +28,7 @@ function ownSession(): number {
 }
 
 /** Runs the helper until the agent closes it or goes away; resolves when done (the caller exits). */
-export async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
+async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
   let writing = Promise.resolve();
   const send = (m: FromHelper): Promise<void> => {
     // Chained: a frame's chunks must not interleave with a log line written meanwhile.

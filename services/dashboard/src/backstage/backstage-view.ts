@@ -349,6 +349,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
         case 'backstage.services':
           pending.delete(m.req ?? '');
           svcInfo.textContent = m.available ? `${m.services.length} services` : `Not available: ${m.reason}`;
+          // The agent answers from a cache it keeps fresh; say how fresh without changing the count's text.
+          svcInfo.title = m.available ? `as of ${Math.round((m.age_ms ?? 0) / 1000)} s ago` : '';
           services.setRows(m.services.map((s) => serviceRow(s as Record<string, unknown>)));
           return true;
         case 'backstage.processes':

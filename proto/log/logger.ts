@@ -1,7 +1,10 @@
 /**
- * The one logger factory of the gateway and the projections process: pino, JSON lines, the process
- * name on every line, and the correlation id bound where there is one (an HTTP request, a viewer
- * connection, a command), so one id finds every line of one technician action.
+ * The one logger factory of every process (gateway, projections, agent): pino, JSON lines, the
+ * process name on every line, and the correlation id bound where there is one (an HTTP request, a
+ * viewer connection, a command), so one id finds every line of one technician action. In proto/
+ * because the agent ships alone and may import nothing else of ours. Lines are written by the
+ * calling thread (pino's default stdout destination, or the one given), never through a
+ * worker-thread transport: the agent runs as one bundled file.
  */
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import { z } from 'zod';
@@ -15,7 +18,7 @@ export type LogLevel = z.infer<typeof logLevelSchema>;
 export const CORRELATION_KEY = 'correlation_id';
 
 export interface LoggerConfig {
-  /** The process: gateway, projections. */
+  /** The process: gateway, projections, agent. */
   name: string;
   level?: LogLevel;
   /** Where lines go (default stdout); tests pass a stream to read them. */

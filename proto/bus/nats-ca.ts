@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { ErrorCode, type Result, err, ok } from '../errors.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 /** A CA bundle larger than this is not a CA bundle (the system's whole store is ~220 KB). */

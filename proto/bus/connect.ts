@@ -72,6 +72,13 @@ export function busTls(opts: Pick<BusOptions, 'servers' | 'caFile'>): Pick<Conne
 export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
   const o: ConnectionOptions = { ...busDefaults, servers: opts.servers, name: opts.name, ...busTls(opts) };
   if (opts.once) Object.assign(o, { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: 5_000 });
+  else {
+    // nats.js' waitOnFirstConnect retries every failure alike, so a certificate our CA does not vouch
+    // for (a wrong GC_NATS_CA, a server re-keyed by another CA) kept an agent or service retrying
+    // forever without a word. We wait for a server that is not up yet ourselves and stop at once on
+    // what no retry can mend.
+    o.waitOnFirstConnect = false;
+  }
   const creds = opts.credsFile ? readFileSync(opts.credsFile) : undefined;
   if (creds) o.authenticator = credsAuthenticator(creds);
   if (opts.user) {
@@ -80,7 +87,33 @@ export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
   }
   const inboxPrefix = opts.inboxPrefix ?? (creds ? inboxPrefixOfCreds(creds.toString('utf8')) : undefined);
   if (inboxPrefix) o.inboxPrefix = inboxPrefix;
-  return connect(o);
+  if (opts.once) return connect(o);
+  for (;;) {
+    try {
+      return await connect(o);
+    } catch (e) {
+      const why = unmendable(e);
+      if (why) throw new Error(`cannot connect to NATS at ${[opts.servers].flat().join(', ')}: ${why}`, { cause: e });
+      await new Promise((r) => setTimeout(r, busDefaults.reconnectTimeWait));
+    }
+  }
+}
+
+/** Node's TLS verification codes (tls.checkServerIdentity and OpenSSL): the server's certificate is not one we trust. */
+const CERTIFICATE_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_REJECTED)$/;
+
+/** What to tell the operator when a first connection failed for good, or undefined when waiting may help. */
+function unmendable(e: unknown): string | undefined {
+  const chain: unknown[] = [];
+  for (let c: unknown = e; c instanceof Error && chain.length < 5; c = c.cause) chain.push(c);
+  for (const c of chain as (Error & { code?: string })[]) {
+    if ((c.code && CERTIFICATE_CODES.test(c.code)) || /certificate|self[- ]signed/i.test(c.message)) {
+      return `${c.message}: the server's certificate is not signed by the CA this client trusts; check the CA file (GC_NATS_CA / NATS_CA, the stack's <data>/tls/ca.pem) and the server's certificate`;
+    }
+    if (/does not support 'tls'/.test(c.message)) return `${c.message}: this client requires TLS; give the server a certificate (or use its tls:// URL)`;
+  }
+  return undefined;
 }
 
 /** The permissions written into a .creds file's user JWT (undefined when it is not one). */
