@@ -43,8 +43,13 @@ function fakeBus() {
     return r.value;
   };
   const commands: CommandClient = {
-    async issue(agentId, kind, payload) {
+    async issue(agentId, kind, payload, opts) {
       issued.push({ agentId, kind, payload });
+      // Asked for timing (GC_SERVER_TIMING): stamps in the order the hops happen.
+      if (opts.timing) {
+        const t = performance.timeOrigin + performance.now();
+        Object.assign(opts.timing, { publishMs: t, ackMs: t + 1, answer: { heardMs: t + 5, agent: { receivedMs: t + 2, startedMs: t + 3, answeredMs: t + 4 } } });
+      }
       const to = (payload as { switchSession?: { targetSessionId?: number } }).switchSession?.targetSessionId ?? 0;
       return ok({ commandId: 'cmd-1', answer: answer('cmd-1', to) });
     },
@@ -79,6 +84,7 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
   let db: Kysely<Database>;
   let gw: Gateway;
   let fake: ReturnType<typeof fakeBus>;
+  let config: ReturnType<typeof gatewayConfigSchema.parse>;
   const tokens: Partial<Record<Role, string>> = {};
   const ids: Partial<Record<Role, string>> = {};
   const logLines: Record<string, unknown>[] = [];
@@ -88,7 +94,7 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     db = openDb({ url: pg.url, max: 4, applicationName: 'gc-inject-test' });
     await migrateToLatest(db);
     fake = fakeBus();
-    const config = gatewayConfigSchema.parse({ natsUrl: 'nats://unused.invalid:4222', databaseUrl: pg.url, port: 0 });
+    config = gatewayConfigSchema.parse({ natsUrl: 'nats://unused.invalid:4222', databaseUrl: pg.url, port: 0 });
     gw = await buildApp({
       config,
       db,
@@ -261,6 +267,40 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
       ['incoming request', 'request completed'],
     );
     assert.ok(lines.every((l) => l.process === 'gateway'));
+  });
+
+  it('GC_SERVER_TIMING=1: command answers carry Server-Timing with every hop; by default none', async () => {
+    const url = `/api/machines/${PC}/switch-session`;
+    const plain = await call('POST', url, 'operator', { session_id: 2 });
+    assert.equal(plain.statusCode, 200, plain.body);
+    assert.equal(plain.headers['server-timing'], undefined);
+    assert.equal(config.serverTiming, false);
+    const timed = await buildApp({
+      config: gatewayConfigSchema.parse({ natsUrl: 'nats://unused.invalid:4222', databaseUrl: pg.url, port: 0, serverTiming: '1' }),
+      db,
+      bus: fake.bus,
+      notifications: { on: () => () => {}, close: async () => {} },
+      auth: withAuth({ cookieSecure: false }),
+      dashboard: false,
+    });
+    try {
+      for (const [method, path, body] of [
+        ['POST', url, { session_id: 2 }],
+        ['POST', `/api/machines/${PC}/backstage/exec`, { command: 'whoami' }],
+      ] as const) {
+        const r = await timed.app.inject({ method, url: path, payload: body, headers: { authorization: `Bearer ${tokens.admin}` } });
+        const header = String(r.headers['server-timing'] ?? '');
+        const metrics = Object.fromEntries(header.split(', ').map((m) => [m.split(';')[0], Number(m.split('dur=')[1])]));
+        assert.deepEqual(Object.keys(metrics), ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway'], `${path}: ${header}`);
+        assert.deepEqual([metrics.ack, metrics.deliver, metrics.guard, metrics.handler, metrics.answer, metrics.ackwait], [1, 2, 1, 1, 1, -4], header);
+        assert.ok(
+          Object.values(metrics).every((v) => Number.isFinite(v)),
+          header,
+        );
+      }
+    } finally {
+      await timed.app.close();
+    }
   });
 
   describe('switch-session over REST (the switch use case)', () => {
