@@ -8,5 +8,6 @@ bash infra/install-deps.sh
 # Every process runs built JavaScript on bare node (infra/launcher/build-stack.ts, built again only
 # when a source changed), the launcher too: exec leaves no shell, npm or tsx resident beside it.
 launcher=$(node --import tsx infra/launcher/build-cli.ts)
-# A small young generation, as for every Node process of the local stack (infra/launcher/stack.ts).
+# A small young generation (2 MiB semi-spaces; V8 grows it to 16 MiB while starting and never shrinks it
+# at rest), as for the agent (infra/launcher/stack.ts).
 exec node --max-semi-space-size=2 "$launcher" "$@"

@@ -3,8 +3,8 @@
  * (a private cluster, or DATABASE_URL), migrations and streams, the projection workers, the gateway
  * and a local agent. Used by `npm start` and by the end-to-end tests. All state lives under `dataDir`.
  * The services run as built JavaScript on bare `node` (build-stack.ts); the gateway and the
- * projections share one server process (server.ts) unless `serverProcesses: 'separate'` runs each in
- * its own, as a scaled-out deployment does.
+ * projections share one server process (server.ts), or run inside this process ('launcher', what
+ * infra/up.sh does), or each in its own ('separate', as a scaled-out deployment does).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -43,8 +43,8 @@ const repo = repoRoot();
  */
 export type ServerProcesses = 'launcher' | 'shared' | 'separate';
 /**
- * A young generation of at most 2 MiB per semi-space for the local stack's Node processes: V8 grows it
- * (to 16 MiB) in the allocation burst of the start and never gives it back at rest.
+ * A young generation of at most 2 MiB per semi-space for the agent (and, in infra/up.sh, the
+ * launcher): V8 grows it (to 16 MiB) in the allocation burst of the start and never gives it back at rest.
  */
 const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=2'];
 
@@ -224,8 +224,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const gatewayEnv = { PORT: String(port), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile, ...https?.env };
     const logFile = (name: string) => join(dataDir, 'logs', `${name}.log`);
     // Decoding thousands of events a second is allocation-heavy: a larger young generation spends far
-    // less time in garbage collection (measured ~29% of the worker's CPU). A scaled-out worker wants
-    // that; a local stack keeps its young generation small, since V8 never shrinks it at rest.
+    // less time in garbage collection (measured ~29% of the worker's CPU). The processes that hold the
+    // projections here (tests and load benchmarks) keep it; `bash infra/up.sh`, with the projections
+    // in the launcher's process, keeps its young generation small (infra/up.sh), as memory at rest
+    // matters there and V8 never shrinks it back.
     const projectionsNodeArgs = ['--max-semi-space-size=32'];
     type Spec = { entry: StackEntry; env: NodeJS.ProcessEnv; nodeArgs?: string[]; logFile: string };
     const specs: Record<string, () => Promise<Spec>> = {};
@@ -241,7 +243,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // The server's stdout and stderr are the gateway's log; the projections write theirs to GC_PROJECTIONS_LOG_FILE.
       specs.server = async () => ({
         entry: 'server',
-        nodeArgs: SMALL_YOUNG_GENERATION,
+        nodeArgs: projectionsNodeArgs,
         env: {
           ...baseEnv,
           ...gatewayEnv,
