@@ -5,4 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/install-deps.sh
-exec npx tsx infra/launcher/main.ts "$@"
+# Every process runs built JavaScript on bare node (infra/launcher/build-stack.ts, built again only
+# when a source changed), the launcher too: exec leaves no shell, npm or tsx resident beside it.
+launcher=$(node --import tsx infra/launcher/build-cli.ts)
+# A small young generation (2 MiB semi-spaces; V8 grows it to 16 MiB while starting and never shrinks it
+# at rest), as for the agent (infra/launcher/stack.ts).
+exec node --max-semi-space-size=2 "$launcher" "$@"

@@ -5,6 +5,9 @@
  * `npm start -- --cluster` (or GC_NATS_CLUSTER=1) runs three nats-servers in a cluster with the event
  * stream at 3 replicas, as production does (docs/RELIABILITY.md). `--demo` adds two desktops of two
  * demo users (Xvfb) for a headless machine, so the live view and switching can be tried at once.
+ * The gateway and the projections run inside this process (GC_SERVER_PROCESSES=launcher, the
+ * default), in one process of their own (shared) or each in its own (separate, as scaled out); the
+ * services run as built JavaScript unless GC_SERVICES_FROM_SOURCE=1 (tsx, as before: for debugging).
  */
 import { resolve } from 'node:path';
 import { type DemoDesktops, startDemoDesktops } from './demo-desktops.js';
@@ -19,6 +22,12 @@ if (!Number.isFinite(eventRetentionDays) || eventRetentionDays < 0) {
   console.error('[guruconnect] GC_EVENT_RETENTION_DAYS must be a number of days >= 0 (0 keeps events forever)');
   process.exit(2);
 }
+const serverProcesses = process.env.GC_SERVER_PROCESSES || 'launcher';
+if (serverProcesses !== 'launcher' && serverProcesses !== 'shared' && serverProcesses !== 'separate') {
+  console.error('[guruconnect] GC_SERVER_PROCESSES must be launcher (gateway and projections in the launcher process, the default), shared (in one process of their own) or separate');
+  process.exit(2);
+}
+const runtime = process.env.GC_SERVICES_FROM_SOURCE === '1' ? 'source' : 'built';
 const started = Date.now();
 const say = (line: string) => console.log(`[guruconnect] ${line}`);
 
@@ -32,7 +41,7 @@ if (process.argv.includes('--demo')) {
 }
 
 say(`data directory ${dataDir}`);
-const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, log: say }).catch(async (e: Error) => {
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, serverProcesses, runtime, log: say }).catch(async (e: Error) => {
   console.error(`[guruconnect] start failed: ${e.message}`);
   await demo?.stop();
   process.exit(1);
@@ -51,14 +60,20 @@ console.log('');
 say('press Ctrl-C to stop');
 
 let stopping = false;
-const stop = async () => {
+const stop = async (code = 0) => {
   if (stopping) return;
   stopping = true;
   say('stopping…');
   await stack.stop();
   await demo?.stop();
   say('stopped');
-  process.exit(0);
+  process.exit(code);
 };
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
+// The gateway and the projections may run in this process: a crash there must not leave nats-server,
+// PostgreSQL and the agent running without them. Stop everything, loudly.
+process.on('uncaughtException', (e) => {
+  console.error(`[guruconnect] crashed: ${e.stack ?? e.message}`);
+  void stop(1);
+});

@@ -1,14 +1,15 @@
 /**
  * Starts the whole system on one machine: nats-server (JetStream, decentralized auth), PostgreSQL
  * (a private cluster, or DATABASE_URL), migrations and streams, the projection workers, the gateway
- * and a local agent — each service its own process, as in production. Used by `npm start` and by
- * the end-to-end tests. All state lives under `dataDir`.
+ * and a local agent. Used by `npm start` and by the end-to-end tests. All state lives under `dataDir`.
+ * The services run as built JavaScript on bare `node` (build-stack.ts); the gateway and the
+ * projections share one server process (server.ts), or run inside this process ('launcher', what
+ * infra/up.sh does), or each in its own ('separate', as a scaled-out deployment does).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import { auditRetentionConfig } from '../../projections/audit/retention-config.js';
@@ -23,6 +24,8 @@ import { migrateToLatest } from '../db/migrate.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../nats-auth/setup.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { type Child, startChild } from '../servers/child.js';
+import { STACK_ENTRIES, type StackEntry, buildStack, repoRoot } from './build-stack.js';
+import type { RunningServer } from './start-server.js';
 import { prepareGatewayHttps, probeHealth } from './https-cert.js';
 import { freePort } from '../servers/free-port.js';
 import { type NatsCluster, startNatsCluster } from '../servers/nats-cluster.js';
@@ -30,7 +33,23 @@ import { type NatsServer, startNatsServer } from '../servers/nats-server.js';
 import { type PostgresServer, startPostgresServer } from '../servers/postgres-server.js';
 import { natsTlsFiles } from '../servers/tls-ca.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repo = repoRoot();
+
+/**
+ * Where the gateway and the projection workers run: inside the launcher's own process ('launcher',
+ * what `bash infra/up.sh` does: the libraries the launcher loaded for its set-up serve them too), in
+ * one server process beside it ('shared', the default here: tests kill and restart it), or each in
+ * its own process ('separate', as a scaled-out deployment runs them).
+ */
+export type ServerProcesses = 'launcher' | 'shared' | 'separate';
+/**
+ * A young generation of at most 2 MiB per semi-space for the agent (and, in infra/up.sh, the
+ * launcher): V8 grows it (to 16 MiB) in the allocation burst of the start and never gives it back at rest.
+ */
+const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=2'];
+
+/** What the service processes run: the built JavaScript (default), or the TypeScript sources through tsx (as before; slower to start, larger). */
+export type ServiceRuntime = 'built' | 'source';
 
 export interface StackOptions {
   dataDir: string;
@@ -53,6 +72,10 @@ export interface StackOptions {
   auditRetentionDays?: number;
   /** Three nats-servers in a cluster with the event stream at 3 replicas (docs/RELIABILITY.md). */
   cluster?: boolean;
+  /** Gateway and projections in the launcher's process, in one process of their own ('shared', default) or each in its own. */
+  serverProcesses?: ServerProcesses;
+  /** Built JavaScript (default) or the sources through tsx. */
+  runtime?: ServiceRuntime;
 }
 
 export interface Stack {
@@ -76,8 +99,9 @@ export interface Stack {
   createUser(name: string, role: Role): Promise<{ name: string; password: string }>;
   /** Path to a .creds file for a service kind (automation, auditor) — for CLI tools and tests. */
   credsFor(kind: 'automation' | 'auditor' | 'launcher' | 'gateway' | 'projections'): Promise<string>;
+  /** The service processes by name: gateway, projections, agent (and server: in the 'shared' layout gateway and projections are that one process; in the 'launcher' layout they are no child at all). */
   services: Record<string, Child>;
-  /** Restarts one service process (fault tests). */
+  /** Restarts one service (fault tests); unless 'separate', gateway and projections restart together. */
   restart(name: 'gateway' | 'projections' | 'agent'): Promise<void>;
   /** Stops the single nats-server (fault tests); startNats brings it back on the same port and store. */
   stopNats(kill?: boolean): Promise<void>;
@@ -96,10 +120,10 @@ export function defaultAgentId(): string {
   );
 }
 
-async function waitForHealth(url: string, child: Child, logFile: string, timeoutMs = 60_000): Promise<void> {
+async function waitForHealth(url: string, child: Child | undefined, logFile: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.proc.exitCode !== null) throw new Error(`gateway exited with ${child.proc.exitCode}; see ${logFile}`);
+    if (child && child.proc.exitCode !== null) throw new Error(`gateway exited with ${child.proc.exitCode}; see ${logFile}`);
     const ok = await probeHealth(url);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -116,6 +140,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const auditRetention = auditRetentionConfig({ ...process.env, ...opts.env, ...auditRetentionEnv });
   if (!auditRetention.ok) throw new Error(auditRetention.error.message);
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const layout = opts.serverProcesses ?? 'shared';
+  // Built first: a build error stops the start before any server runs.
+  const build = (opts.runtime ?? 'built') === 'built' ? await buildStack({ repo, log }) : undefined;
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -191,41 +218,84 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const https = await prepareGatewayHttps(dataDir, { ...process.env, ...opts.env });
     const url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
     const baseEnv = { ...process.env, ...opts.env, NATS_URL: natsUrl, NATS_CA: tls.caFile, DATABASE_URL: databaseUrl };
-    const tsx = (entry: string, nodeArgs: string[] = []) => [process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, entry)]] as const;
+    const command = (entry: StackEntry, nodeArgs: string[] = []): [string, string[]] =>
+      build ? [process.execPath, [...nodeArgs, build.script(entry)]] : [process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, STACK_ENTRIES[entry])]];
     const services: Record<string, Child> = {};
-    const specs: Record<string, () => Promise<{ entry: string; env: NodeJS.ProcessEnv; nodeArgs?: string[] }>> = {
-      projections: async () => ({
-        entry: 'projections/main.ts',
-        // Decoding thousands of events a second is allocation-heavy: a larger young generation
-        // spends far less time in garbage collection (measured ~29% of the worker's CPU).
-        nodeArgs: ['--max-semi-space-size=32'],
+    const gatewayEnv = { PORT: String(port), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile, ...https?.env };
+    const logFile = (name: string) => join(dataDir, 'logs', `${name}.log`);
+    // Decoding thousands of events a second is allocation-heavy: a larger young generation spends far
+    // less time in garbage collection (measured ~29% of the worker's CPU). The processes that hold the
+    // projections here (tests and load benchmarks) keep it; `bash infra/up.sh`, with the projections
+    // in the launcher's process, keeps its young generation small (infra/up.sh), as memory at rest
+    // matters there and V8 never shrinks it back.
+    const projectionsNodeArgs = ['--max-semi-space-size=32'];
+    type Spec = { entry: StackEntry; env: NodeJS.ProcessEnv; nodeArgs?: string[]; logFile: string };
+    const specs: Record<string, () => Promise<Spec>> = {};
+    if (layout === 'separate') {
+      specs.projections = async () => ({
+        entry: 'projections',
+        nodeArgs: projectionsNodeArgs,
         env: { ...baseEnv, ...auditRetentionEnv, NATS_CREDS: await auth.credsFor('projections') },
-      }),
-      gateway: async () => ({
-        entry: 'services/gateway/server.ts',
-        env: { ...baseEnv, PORT: String(port), NATS_CREDS: await auth.credsFor('gateway'), GC_NATS_AUTH_DIR: join(dataDir, 'nats-auth'), GC_EVENT_ID_KEY_FILE: eventIdKeyFile, ...https?.env },
-      }),
+        logFile: 'projections',
+      });
+      specs.gateway = async () => ({ entry: 'gateway', env: { ...baseEnv, ...gatewayEnv, NATS_CREDS: await auth.credsFor('gateway') }, logFile: 'gateway' });
+    } else if (layout === 'shared') {
+      // The server's stdout and stderr are the gateway's log; the projections write theirs to GC_PROJECTIONS_LOG_FILE.
+      specs.server = async () => ({
+        entry: 'server',
+        nodeArgs: projectionsNodeArgs,
+        env: {
+          ...baseEnv,
+          ...gatewayEnv,
+          ...auditRetentionEnv,
+          GC_GATEWAY_NATS_CREDS: await auth.credsFor('gateway'),
+          GC_PROJECTIONS_NATS_CREDS: await auth.credsFor('projections'),
+          GC_PROJECTIONS_LOG_FILE: logFile('projections'),
+        },
+        logFile: 'gateway',
+      });
+    }
+    // The 'launcher' layout: the server runs here, in this process (started below, before the agent).
+    let inProcess: RunningServer | undefined;
+    const startInProcess = async () => {
+      const { startServer } = await import('./start-server.js');
+      inProcess = await startServer({
+        env: { ...baseEnv, ...gatewayEnv, ...auditRetentionEnv },
+        gatewayCreds: await auth.credsFor('gateway'),
+        projectionsCreds: await auth.credsFor('projections'),
+        gatewayLog: logFile('gateway'),
+        projectionsLog: logFile('projections'),
+      });
     };
     const agentId = opts.agent === false ? undefined : (opts.agentId ?? defaultAgentId());
     if (agentId) {
       const credsFile = join(dataDir, 'agent', `${agentId}.creds`);
       await ensureLocalAgentIdentity(auth, db, agentId, credsFile);
       specs.agent = async () => ({
-        entry: 'agent/main.ts',
+        entry: 'agent',
+        nodeArgs: SMALL_YOUNG_GENERATION,
         env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, GC_NATS_CA: tls.caFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
+        logFile: 'agent',
       });
     }
     const launch = async (name: string) => {
       const spec = await specs[name]!();
-      const [cmd, args] = tsx(spec.entry, spec.nodeArgs);
-      services[name] = startChild(cmd, [...args], { logFile: join(dataDir, 'logs', `${name}.log`), env: spec.env, cwd: repo });
+      const [cmd, args] = command(spec.entry, spec.nodeArgs);
+      services[name] = startChild(cmd, args, { logFile: logFile(spec.logFile), env: spec.env, cwd: repo });
+      // One process, three names: tests and tools address the gateway and the projections as before.
+      if (name === 'server') services.gateway = services.projections = services.server!;
     };
+    if (layout === 'launcher') {
+      log('starting gateway and projections (in this process)');
+      await startInProcess();
+      cleanups.push(async () => inProcess?.stop());
+    }
     for (const name of Object.keys(specs)) {
-      log(`starting ${name}`);
+      log(`starting ${name === 'server' ? 'gateway and projections (one process)' : name}`);
       await launch(name);
       cleanups.push(() => services[name]!.stop());
     }
-    await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+    await waitForHealth(url, services.gateway, logFile('gateway'));
     // Where the CLI tools find the running stack (no secrets: credentials stay in nats-auth/).
     writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify({ url, natsUrl, natsCa: tls.caFile, databaseUrl, agentId }, null, 2)}\n`);
 
@@ -249,9 +319,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return { name, password };
       },
       async restart(name) {
-        await services[name]?.stop();
-        await launch(name);
-        if (name === 'gateway') await waitForHealth(url, services.gateway!, join(dataDir, 'logs', 'gateway.log'));
+        if (layout === 'launcher' && name !== 'agent') {
+          await inProcess?.stop();
+          await startInProcess();
+          return;
+        }
+        const processName = layout === 'shared' && name !== 'agent' ? 'server' : name;
+        await services[processName]?.stop();
+        await launch(processName);
+        if (processName !== 'agent' && processName !== 'projections') await waitForHealth(url, services.gateway, logFile('gateway'));
       },
       async stopNats(kill = false) {
         if (!nats) throw new Error('stopNats needs the single-server stack (use cluster.stopNode)');

@@ -9,6 +9,15 @@ import { dirname, join } from 'node:path';
 import { type Child, startChild } from './child.js';
 import { freePort, waitForPort } from './free-port.js';
 
+/**
+ * A private cluster serves one local stack (a few hundred kB of read models): sized for that, not for
+ * Debian's defaults. The postmaster initializes its shared structures at start (buffer descriptors
+ * for every shared buffer, lock tables for every connection), and those pages count against the
+ * stack's memory at rest. 16 MB of shared buffers hold the whole database many times over; no
+ * logical replication is used, so its launcher process is not started.
+ */
+const SMALL_CLUSTER = ['shared_buffers=16MB', 'max_logical_replication_workers=0', 'max_worker_processes=2', 'max_parallel_workers=0', 'max_parallel_workers_per_gather=0'];
+
 export interface PostgresServerOptions {
   dir: string;
   port?: number;
@@ -88,8 +97,10 @@ export async function startPostgresServer(opts: PostgresServerOptions): Promise<
     sockDir,
     '-h',
     '127.0.0.1',
+    ...SMALL_CLUSTER.flatMap((setting) => ['-c', setting]),
+    // Tests and benchmarks open pools of their own beside the services' (and load tests many).
     '-c',
-    'max_connections=200',
+    `max_connections=${opts.fast ? 200 : 40}`,
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   const child = startChild(join(bin, 'postgres'), ['-D', pgdata, ...settings], { logFile: join(opts.dir, 'postgres.log'), cwd: opts.dir, ...postgresIds() });

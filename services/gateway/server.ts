@@ -1,52 +1,9 @@
-/** The gateway process: configuration, connections, the app from buildApp, and listen. */
-import { jetstream } from '@nats-io/jetstream';
-import { connectBus } from '../../proto/bus/connect.js';
-import { natsCaFromEnv } from '../../proto/bus/nats-ca.js';
-import { createLogger } from '../../proto/log/logger.js';
-import { openDb } from '../../infra/db/connect.js';
-import { migrateToLatest } from '../../infra/db/migrate.js';
-import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
-import { withAuth } from './access-auth.js';
-import { buildApp } from './app.js';
-import { loadEventIds } from './bus/event-ids.js';
-import { openGatewayBus } from './bus/gateway-bus.js';
-import { loadGatewayConfig } from './config.js';
-import { startPresenceWatchdog } from './presence-watchdog.js';
-import { listenReadModels } from './read/notifications.js';
+/** The gateway process: startGateway (start-gateway.ts), and a clean stop on SIGINT / SIGTERM. */
+import { startGateway } from './start-gateway.js';
 
-const config = loadGatewayConfig();
-const log = createLogger({ name: 'gateway', level: config.logLevel });
-const db = openDb({ url: config.databaseUrl, max: 10, applicationName: 'gc-gateway' });
-await migrateToLatest(db);
-// Its own inbox tree comes from its credentials (connectBus): replies to the gateway are never readable by an agent.
-// TLS verified against NATS_CA (the launcher sets it); proto/bus/connect.ts decides, never plain text off loopback.
-const natsCa = natsCaFromEnv(process.env);
-if (!natsCa.ok) throw new Error(`invalid gateway configuration: ${natsCa.error.message}`);
-const nc = await connectBus({ servers: config.natsUrl, name: 'gateway', credsFile: config.natsCreds, caFile: natsCa.value });
-const js = jetstream(nc);
-// The enrollment service holds the account signing key; on one machine that is the gateway.
-const issuer = config.natsAuthDir ? await prepareNatsAuth(config.natsAuthDir, { caFile: natsCa.value }) : undefined;
-const notes: string[] = [];
-const eventIds = await loadEventIds(config.eventIdKeyFile, (m) => notes.push(m));
-if (!eventIds.ok) throw new Error(`invalid gateway configuration: ${eventIds.error.message}`);
-for (const n of notes) log.warn(n);
-const gw = await buildApp({
-  config,
-  db,
-  bus: openGatewayBus(nc, js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: eventIds.value, log }),
-  notifications: listenReadModels(config.databaseUrl, (m) => log.warn(m)),
-  auth: withAuth({ cookieSecure: config.secureCookies, mfa: { requiredRoles: config.mfaRequiredRoles }, enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined }),
-  logger: log,
-});
-const watchdog = startPresenceWatchdog(db, js, { offlineAfterBeats: config.offlineAfterBeats, eventIds: eventIds.value, log: (m) => log.info(m) });
-const address = await gw.app.listen({ port: config.port, host: config.host });
-log.info(`gateway listening on ${address}`);
-
+const gateway = await startGateway(process.env);
 const shutdown = async () => {
-  watchdog.stop();
-  await gw.app.close();
-  await nc.drain().catch(() => {});
-  await db.destroy();
+  await gateway.stop();
   process.exit(0);
 };
 process.on('SIGINT', () => void shutdown());
