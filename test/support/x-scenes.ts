@@ -155,9 +155,7 @@ async function textImage(width: number, height: number): Promise<Image> {
       return rnd() < 0.4 ? `${w}=${Math.floor(rnd() * 1e6).toString(rnd() < 0.5 ? 10 : 16)}` : w;
     });
     const ts = `2026-12-07 06:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.${String(Math.floor(rnd() * 1000)).padStart(3, '0')}`;
-    lines.push(
-      `<tspan fill="#8a8a8a">${ts}</tspan> <tspan fill="${colour}">${level}</tspan> <tspan fill="#d4d4d4">[${xmlEscape(WORDS[i % WORDS.length]!)}] ${xmlEscape(words.join(' '))}</tspan>`,
-    );
+    lines.push(`<tspan fill="#8a8a8a">${ts}</tspan> <tspan fill="${colour}">${level}</tspan> <tspan fill="#d4d4d4">[${xmlEscape(WORDS[i % WORDS.length]!)}] ${xmlEscape(words.join(' '))}</tspan>`);
   }
   const shown = TEXT_LINES + Math.ceil(height / TEXT_LINE);
   const h = shown * TEXT_LINE;
