@@ -10,7 +10,7 @@ import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
-import { dirtyTiles, keyframeBands } from './tiles.js';
+import { dirtyTiles, KEYFRAME_BAND, keyframeBands } from './tiles.js';
 
 export type VideoFrame = guruconnect.VideoFrame.$Properties;
 
@@ -108,7 +108,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     }
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
-    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame);
+    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame, { denseBand: KEYFRAME_BAND });
     const sized = prev && prev.width === frame.width && prev.height === frame.height;
     spare = prev;
     prev = frame;
