@@ -17,6 +17,7 @@ import { fidelity } from '../support/fidelity.js';
 import { SCENES, type SceneName, startScene } from '../support/x-scenes.js';
 import { paintFrames } from './paint-tiles.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { wholeFrames } from './whole-frames.js';
 
 const W = 1920;
 const H = 1080;
@@ -37,28 +38,6 @@ const LABEL: Record<SceneName, string> = {
   video: 'full screen changing every frame',
 };
 
-/** Whole frames grabbed and JPEG-encoded back to back at `QUALITY`: the rate, CPU and bytes of the plain approach. */
-async function wholeFrames(desk: SessionDesktop, ms: number) {
-  let n = 0;
-  let bytes = 0;
-  let grabMs = 0;
-  let last: Awaited<ReturnType<SessionDesktop['grab']>> | undefined;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    const g0 = performance.now();
-    const g = await desk.grab(last?.ok ? last.value : undefined);
-    grabMs += performance.now() - g0;
-    last = g;
-    if (!g.ok) throw new Error(g.error.message);
-    const [tile] = await encodeTiles(g.value, [{ x: 0, y: 0, width: g.value.width, height: g.value.height }], TileEncoding.TILE_JPEG, QUALITY);
-    bytes += tile?.data?.length ?? 0;
-    n++;
-  }
-  const secs = (performance.now() - t0) / 1000;
-  return { fps: n / secs, cpuMsPerFrame: cpuMs(process.cpuUsage(cpu0)) / n, bytesPerFrame: bytes / n, grabMs: grabMs / n };
-}
-
 export const run: BenchRun = async (progress) => {
   progress('starting a 1920x1080 Xvfb');
   const { displays, stop } = await startUserDisplays(['gc-bench'], { width: W, height: H, colors: ['#3a6ea5'] });
@@ -77,7 +56,7 @@ export const run: BenchRun = async (progress) => {
       try {
         // The scene keeps changing during the baseline too: both sides see the same screen.
         progress(`  baseline: whole frames grabbed and JPEG-encoded at q${QUALITY} back to back for ${BASELINE_MS / 1000} s`);
-        const whole = await wholeFrames(desk, BASELINE_MS);
+        const whole = await wholeFrames(desk, BASELINE_MS, QUALITY);
         progress(`  ${fmt(whole.fps)} frames/s, ${fmt(whole.bytesPerFrame / 1024)} KiB a frame, grab ${fmt(whole.grabMs)} ms`);
 
         progress(`  capture loop at ${TARGET_FPS} fps for ${RUN_MS / 1000} s`);
