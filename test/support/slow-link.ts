@@ -28,6 +28,8 @@ export interface SlowLink {
   readonly hostAddress: string;
   /** The namespace's address on the link. */
   readonly peerAddress: string;
+  /** The link's two TUN devices: `host` in this namespace, `peer` inside the link's. */
+  readonly devices: { host: string; peer: string };
   /** An executable that runs `program` inside the namespace with the arguments it is given. */
   wrap(program: string): string;
   stop(): Promise<void>;
@@ -106,6 +108,7 @@ export async function startSlowLink(o: SlowLinkOptions = {}): Promise<SlowLink> 
     netns,
     hostAddress,
     peerAddress,
+    devices: { host: hostDev, peer: peerDev },
     wrap(program) {
       const path = join(dir, `in-${netns}`);
       writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${netns} ${program} "$@"\n`);

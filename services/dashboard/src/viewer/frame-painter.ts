@@ -55,7 +55,12 @@ const MAX_BACKLOG = 4;
  */
 export function createFramePainter(
   canvas: HTMLCanvasElement,
-  opts: { needKeyframe(behind?: boolean): void; painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void },
+  opts: {
+    needKeyframe(behind?: boolean): void;
+    painted?(f: { width: number; height: number; sessionId: number; keyframe: boolean }): void;
+    /** Every socket message pushed, painted or not: the page acknowledges it (the gateway's flow control). */
+    received?(): void;
+  },
 ): FramePainter {
   const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
   let expected = -1;
@@ -105,6 +110,7 @@ export function createFramePainter(
 
   return {
     push(data) {
+      opts.received?.();
       let msg: guruconnect.Message;
       try {
         msg = guruconnect.Message.decode(new Uint8Array(data));
