@@ -29,6 +29,12 @@ function linkTxBytes(dev: string): number {
   return (JSON.parse(out) as { stats64: { tx: { bytes: number } } }[])[0]!.stats64.tx.bytes;
 }
 
+/** GET `url` from a Node started inside the namespace: the status, or "unreachable". */
+function probeFromNamespace(netns: string, url: string): string {
+  const script = "fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log('unreachable'))";
+  return execFileSync('ip', ['netns', 'exec', netns, process.execPath, '-e', script, url], { encoding: 'utf8' }).trim();
+}
+
 const netnsList = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
 const deviceExists = (dev: string) => {
   try {
@@ -77,17 +83,10 @@ describe('viewer behind a 5 Mbit/s, 80 ms link (Chromium in a network namespace)
     page.on('websocket', (ws) => ws.url().includes('/ws/viewer/') && sockets.push(ws.url()));
     const tx0 = linkTxBytes(link!.devices.host);
     await signIn(page, pageUrl, stack!.admin);
-    const port = new URL(stack!.url).port;
     // Inside the namespace loopback has no gateway: the only way to it is the link.
-    const loopback = await page.evaluate(
-      (p) =>
-        fetch(`http://127.0.0.1:${p}/health`, { mode: 'no-cors' }).then(
-          () => 'reached',
-          () => 'unreachable',
-        ),
-      port,
-    );
-    assert.equal(loopback, 'unreachable');
+    const port = new URL(stack!.url).port;
+    assert.equal(probeFromNamespace(link!.netns, `http://127.0.0.1:${port}/api/health`), 'unreachable');
+    assert.equal(probeFromNamespace(link!.netns, `http://${link!.hostAddress}:${port}/api/health`), '200');
     assert.equal(await page.evaluate(() => location.hostname), link!.hostAddress);
 
     const sessions = await page.evaluate(async (id) => (await (await fetch(`/api/machines/${id}/windows-sessions`)).json()).sessions as SessionDto[], stack!.agentId!);
