@@ -24,6 +24,8 @@ export interface DiffOptions {
    * tiles of 512x64 encoded one after another on it (measured in the capture bench).
    */
   denseBand?: number;
+  /** Rows [y0, y1) known equal already (a scroll copy made them so): never dirty. */
+  same?: { y0: number; y1: number };
 }
 
 /** A row of tiles with at least this share dirty counts as dense (denseBand). */
@@ -73,6 +75,7 @@ export function dirtyTiles(prev: RawFrame | undefined, next: RawFrame, opts: Dif
     let remaining = cols;
     const rows = Math.min(t, next.height - ty);
     for (let r = 0; r < rows && remaining > 0; r++) {
+      if (opts.same && ty + r >= opts.same.y0 && ty + r < opts.same.y1) continue;
       const pa = (ty + r) * prev.stride;
       const pb = (ty + r) * next.stride;
       // Most rows of a mostly static screen are identical: one memcmp settles the whole row.

@@ -92,6 +92,13 @@ export function createFramePainter(
     if (sid !== expected) return;
     images.forEach((img, i) => {
       const t = frame.tiles[i]!;
+      if (t.encoding === Enc.TILE_COPY) {
+        // A scroll: move our own pixels (the canvas as drawn so far) instead of decoding new ones.
+        const w = t.width ?? 0;
+        const hh = t.height ?? 0;
+        if (w > 0 && hh > 0) ctx.drawImage(canvas, t.srcX ?? 0, t.srcY ?? 0, w, hh, t.x ?? 0, t.y ?? 0, w, hh);
+        return;
+      }
       if (!img) return;
       if (img instanceof ImageData) ctx.putImageData(img, t.x ?? 0, t.y ?? 0);
       else {
@@ -158,8 +165,8 @@ const MIME: Record<number, string> = { [Enc.TILE_JPEG]: 'image/jpeg', [Enc.TILE_
 
 async function decodeTile(t: Tile): Promise<ImageBitmap | ImageData | undefined> {
   const data = t.data;
-  if (!data || data.byteLength === 0) return undefined;
   const enc = t.encoding ?? Enc.TILE_JPEG;
+  if (enc === Enc.TILE_COPY || !data || data.byteLength === 0) return undefined;
   if (enc === Enc.TILE_RAW_BGRA) return rawTile(data, t.width ?? 0, t.height ?? 0);
   return createImageBitmap(new Blob([data as Uint8Array<ArrayBuffer>], { type: MIME[enc] ?? 'image/jpeg' }));
 }
