@@ -11,7 +11,7 @@ import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
 import { detectScroll, rowPrints } from './scroll.js';
-import { dirtyTiles, KEYFRAME_BAND, keyframeBands } from './tiles.js';
+import { dirtyTiles, KEYFRAME_BAND, keyframeBands, type Rect } from './tiles.js';
 
 export type VideoFrame = guruconnect.VideoFrame.$Properties;
 
@@ -114,17 +114,9 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
     const prints = rowPrints(frame);
-    const scroll = !keyframe && prev && prevPrints ? detectScroll(prev, frame, prevPrints, prints) : undefined;
-    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame, { denseBand: KEYFRAME_BAND, ...(scroll ? { same: { y0: scroll.y0, y1: scroll.y1 } } : {}) });
-    const copy: Tile | undefined = scroll && {
-      x: 0,
-      y: scroll.y0,
-      width: frame.width,
-      height: scroll.y1 - scroll.y0,
-      encoding: TileEncoding.TILE_COPY,
-      srcX: 0,
-      srcY: scroll.y0 + scroll.dy,
-    };
+    const scroll = !keyframe && prev && prevPrints ? detectScroll(prev, frame, prevPrints, prints) : [];
+    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame, { denseBand: KEYFRAME_BAND, same: scroll });
+    const copies: Tile[] = scroll.map((b) => ({ x: 0, y: b.y0, width: frame.width, height: b.y1 - b.y0, encoding: TileEncoding.TILE_COPY, srcX: 0, srcY: b.y0 + b.dy }));
     const sized = prev && prev.width === frame.width && prev.height === frame.height;
     spare = prev;
     prev = frame;
@@ -137,9 +129,9 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const lossyCodec = encoding === TileEncoding.TILE_JPEG || encoding === TileEncoding.TILE_WEBP;
     if (lossyCodec) refine.sent(rects, q, now);
     // Copied pixels carry whatever loss their source had: refine the band once it settles.
-    if (lossyCodec && copy) refine.sent([{ x: 0, y: scroll!.y0, width: frame.width, height: scroll!.y1 - scroll!.y0 }], q, now);
+    if (lossyCodec && copies.length) refine.sent(copies as Rect[], q, now);
     const settled = lossyCodec ? refine.due(now) : [];
-    if (!rects.length && !settled.length && !copy) {
+    if (!rects.length && !settled.length && !copies.length) {
       s.unchanged++;
       return;
     }
@@ -148,9 +140,9 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const changed = await encodeTiles(frame, rects, encoding, q);
     const encodeMs = performance.now() - encodeStart;
     const encoded = settled.length ? [...changed, ...(await encodeTiles(frame, settled, encoding, refine.quality))] : changed;
-    // The copy goes first: it moves the picture the other tiles are then painted on.
-    const tiles = copy ? [copy, ...encoded] : encoded;
-    if (copy) s.scrolls++;
+    // The copies go first: they move the picture the other tiles are then painted on.
+    const tiles = copies.length ? [...copies, ...encoded] : encoded;
+    if (copies.length) s.scrolls++;
     s.refined += settled.length;
     const work = performance.now() - started;
     encodeTotal += encodeMs;

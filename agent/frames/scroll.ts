@@ -41,10 +41,17 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-/** The largest band of `next` that is a vertically moved band of `prev`, when there is one worth copying. */
-export function detectScroll(prev: RawFrame, next: RawFrame, prevPrints: Uint32Array, nextPrints: Uint32Array): ScrollCopy | undefined {
+/** Bands shorter than this are left to the tile diff (a copy tile costs the viewer a canvas draw). */
+const MIN_BAND_ROWS = 16;
+
+/**
+ * The bands of `next` that are rows of `prev` moved by one vertical shift, when together they move
+ * enough rows to be worth it; in the order they must be applied (each reads rows no earlier band wrote).
+ * Several bands, not one: a pointer or a fixed status line on the scrolled screen splits it.
+ */
+export function detectScroll(prev: RawFrame, next: RawFrame, prevPrints: Uint32Array, nextPrints: Uint32Array): ScrollCopy[] {
   const h = next.height;
-  if (prev.width !== next.width || prev.height !== h || prevPrints.length !== h || nextPrints.length !== h) return undefined;
+  if (prev.width !== next.width || prev.height !== h || prevPrints.length !== h || nextPrints.length !== h) return [];
   // Rows whose fingerprint occurs once in the old frame; blank lines and the like match anywhere and say nothing.
   const where = new Map<number, number>();
   for (let y = 0; y < h; y++) {
@@ -67,7 +74,7 @@ export function detectScroll(prev: RawFrame, next: RawFrame, prevPrints: Uint32A
       dy = d;
     }
   }
-  if (best < MIN_VOTES || dy === 0) return undefined;
+  if (best < MIN_VOTES || dy === 0) return [];
   const a = asBuffer(prev.data);
   const b = asBuffer(next.data);
   const rowBytes = next.width * 4;
@@ -77,8 +84,8 @@ export function detectScroll(prev: RawFrame, next: RawFrame, prevPrints: Uint32A
     const pb = y * next.stride;
     return a.subarray(pa, pa + rowBytes).equals(b.subarray(pb, pb + rowBytes));
   };
-  let found: ScrollCopy | undefined;
-  let foundMoved = 0;
+  const bands: ScrollCopy[] = [];
+  let total = 0;
   let start = -1;
   let moved = 0;
   const lo = Math.max(0, -dy);
@@ -92,11 +99,14 @@ export function detectScroll(prev: RawFrame, next: RawFrame, prevPrints: Uint32A
       if (nextPrints[y] !== prevPrints[y]) moved++;
       continue;
     }
-    if (start >= 0 && moved > foundMoved) {
-      found = { y0: start, y1: y, dy };
-      foundMoved = moved;
+    // A band of rows that did not change in place needs no copy.
+    if (start >= 0 && y - start >= MIN_BAND_ROWS && moved > 0) {
+      bands.push({ y0: start, y1: y, dy });
+      total += moved;
     }
     start = -1;
   }
-  return found && foundMoved >= MIN_SCROLL_ROWS ? found : undefined;
+  if (total < MIN_SCROLL_ROWS) return [];
+  // Moving up (dy > 0) each band reads below itself: top band first. Moving down: bottom band first.
+  return dy > 0 ? bands : bands.reverse();
 }

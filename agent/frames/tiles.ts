@@ -24,8 +24,8 @@ export interface DiffOptions {
    * tiles of 512x64 encoded one after another on it (measured in the capture bench).
    */
   denseBand?: number;
-  /** Rows [y0, y1) known equal already (a scroll copy made them so): never dirty. */
-  same?: { y0: number; y1: number };
+  /** Row ranges [y0, y1) known equal already (scroll copies made them so): never dirty. */
+  same?: readonly { y0: number; y1: number }[];
 }
 
 /** A row of tiles with at least this share dirty counts as dense (denseBand). */
@@ -70,12 +70,17 @@ export function dirtyTiles(prev: RawFrame | undefined, next: RawFrame, opts: Dif
   const cols = Math.ceil(next.width / t);
   const rowBytes = next.width * 4;
   const dirty: boolean[][] = [];
+  let known: Uint8Array | undefined;
+  if (opts.same?.length) {
+    known = new Uint8Array(next.height);
+    for (const r of opts.same) known.fill(1, Math.max(0, r.y0), Math.min(next.height, r.y1));
+  }
   for (let ty = 0; ty < next.height; ty += t) {
     const band = new Array<boolean>(cols).fill(false);
     let remaining = cols;
     const rows = Math.min(t, next.height - ty);
     for (let r = 0; r < rows && remaining > 0; r++) {
-      if (opts.same && ty + r >= opts.same.y0 && ty + r < opts.same.y1) continue;
+      if (known?.[ty + r]) continue;
       const pa = (ty + r) * prev.stride;
       const pb = (ty + r) * next.stride;
       // Most rows of a mostly static screen are identical: one memcmp settles the whole row.

@@ -23,8 +23,8 @@ test('text scrolled up by 36 rows: one band copied from 36 rows lower, only the 
   const prev = page(640, 480, 0);
   const next = page(640, 480, 36);
   const s = detectScroll(prev, next, rowPrints(prev), rowPrints(next));
-  assert.deepEqual(s, { y0: 0, y1: 444, dy: 36 });
-  const rects = dirtyTiles(prev, next, { same: { y0: s!.y0, y1: s!.y1 } });
+  assert.deepEqual(s, [{ y0: 0, y1: 444, dy: 36 }]);
+  const rects = dirtyTiles(prev, next, { same: s });
   // Rows 444..479 came into view: the tile rows holding them (384..447 and 448..479), nothing above.
   assert.ok(rects.every((r) => r.y + r.height > 444));
   assert.ok(rects.some((r) => r.y === 448));
@@ -33,33 +33,47 @@ test('text scrolled up by 36 rows: one band copied from 36 rows lower, only the 
 test('scrolled down (content moves down): a negative shift', () => {
   const prev = page(320, 400, 100);
   const next = page(320, 400, 60);
-  assert.deepEqual(detectScroll(prev, next, rowPrints(prev), rowPrints(next)), { y0: 40, y1: 400, dy: -40 });
+  assert.deepEqual(detectScroll(prev, next, rowPrints(prev), rowPrints(next)), [{ y0: 40, y1: 400, dy: -40 }]);
 });
 
 test('no copy for an unchanged screen, a screen of new content, a different size, or a move too small to pay', () => {
   const a = page(320, 300, 0);
-  assert.equal(detectScroll(a, a, rowPrints(a), rowPrints(a)), undefined);
+  assert.deepEqual(detectScroll(a, a, rowPrints(a), rowPrints(a)), []);
   const other = page(320, 300, 10_000);
-  assert.equal(detectScroll(a, other, rowPrints(a), rowPrints(other)), undefined);
+  assert.deepEqual(detectScroll(a, other, rowPrints(a), rowPrints(other)), []);
   const small = page(320, 240, 0);
-  assert.equal(detectScroll(a, small, rowPrints(a), rowPrints(small)), undefined);
+  assert.deepEqual(detectScroll(a, small, rowPrints(a), rowPrints(small)), []);
   // Only MIN_SCROLL_ROWS - 1 rows moved (the rest of the screen unchanged in place).
   const part = page(320, 300, 0);
   const shifted = page(320, MIN_SCROLL_ROWS + 5, 5);
   (part.data as Buffer).set((shifted.data as Buffer).subarray(0, (MIN_SCROLL_ROWS - 1) * part.stride), 0);
-  assert.equal(detectScroll(a, part, rowPrints(a), rowPrints(part)), undefined);
+  assert.deepEqual(detectScroll(a, part, rowPrints(a), rowPrints(part)), []);
 });
 
-test('a copy is only ever sent for rows that are exactly equal, even when fingerprints collide', () => {
+test('a copy is only ever sent for rows that are exactly equal: a row differing where the fingerprint does not look splits the band', () => {
   const prev = page(300, 256, 0);
   const next = page(300, 256, 20);
-  const pn = rowPrints(next);
-  // One pixel the fingerprint does not sample (x = 1) differs in row 100: it must split the band.
+  // One pixel the fingerprint does not sample (x = 1) differs in row 100 (a pointer drawn there, say).
   (next.data as Buffer).writeUInt32LE(0x123456, 100 * next.stride + 4);
-  const s = detectScroll(prev, next, rowPrints(prev), pn);
-  assert.ok(s);
-  for (let y = s.y0; y < s.y1; y++) assert.ok(rowsEqual(next, y, prev, y + s.dy), `row ${y}`);
-  assert.ok(s.y0 > 100 || s.y1 <= 100);
+  const bands = detectScroll(prev, next, rowPrints(prev), rowPrints(next));
+  assert.deepEqual(bands, [
+    { y0: 0, y1: 100, dy: 20 },
+    { y0: 101, y1: 236, dy: 20 },
+  ]);
+  for (const s of bands) for (let y = s.y0; y < s.y1; y++) assert.ok(rowsEqual(next, y, prev, y + s.dy), `row ${y}`);
+  // Row 100 is left to the tile diff.
+  assert.ok(dirtyTiles(prev, next, { same: bands }).some((r) => r.y <= 100 && r.y + r.height > 100));
+});
+
+test('bands are ordered so that none reads rows an earlier one wrote (scrolling down: bottom first)', () => {
+  const prev = page(300, 300, 100);
+  const next = page(300, 300, 70);
+  (next.data as Buffer).writeUInt32LE(0x123456, 150 * next.stride + 4);
+  const bands = detectScroll(prev, next, rowPrints(prev), rowPrints(next));
+  assert.deepEqual(bands, [
+    { y0: 151, y1: 300, dy: -30 },
+    { y0: 30, y1: 150, dy: -30 },
+  ]);
 });
 
 test('property: any vertical scroll with fresh rows coming in is found, and the band is exact', () => {
@@ -69,8 +83,9 @@ test('property: any vertical scroll with fresh rows coming in is found, and the 
       fc.pre(dy !== 0 && h - Math.abs(dy) >= MIN_SCROLL_ROWS);
       const prev = page(w, h, 1000, pad);
       const next = page(w, h, 1000 + dy, pad);
-      const s = detectScroll(prev, next, rowPrints(prev), rowPrints(next));
+      const [s, ...more] = detectScroll(prev, next, rowPrints(prev), rowPrints(next));
       assert.deepEqual(s, dy > 0 ? { y0: 0, y1: h - dy, dy } : { y0: -dy, y1: h, dy });
+      assert.equal(more.length, 0);
       for (let y = s!.y0; y < s!.y1; y++) assert.ok(rowsEqual(next, y, prev, y + s!.dy));
     }),
   );
