@@ -5,7 +5,7 @@ import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
 import { decide, initialViewerState } from '../../services/gateway/ws/viewer-decider.js';
 
 test('frames in flight: congested over the budget, clear again as the page acknowledges them oldest first', () => {
-  const f = frameFlow(100);
+  const f = frameFlow(100, 150, () => 0);
   f.acked(1); // the page acks: flow control is on (nothing was sent, nothing is settled)
   assert.equal(f.inFlightBytes, 0);
   f.sent(60);
@@ -19,7 +19,7 @@ test('frames in flight: congested over the budget, clear again as the page ackno
 });
 
 test('a page that never acknowledges is never judged congested (an older dashboard still gets frames)', () => {
-  const f = frameFlow(100);
+  const f = frameFlow(100, 150, () => 0);
   for (let i = 0; i < 50; i++) f.sent(1000);
   assert.equal(f.congested, false);
   f.acked(1);
@@ -27,7 +27,7 @@ test('a page that never acknowledges is never judged congested (an older dashboa
 });
 
 test('an ack of 0 frames (the page announcing itself) turns flow control on from the first frame', () => {
-  const f = frameFlow(100);
+  const f = frameFlow(100, 150, () => 0);
   f.acked(0);
   assert.equal(f.inFlightBytes, 0);
   f.sent(150);
@@ -35,7 +35,7 @@ test('an ack of 0 frames (the page announcing itself) turns flow control on from
 });
 
 test('more acks than frames sent settle only what was sent; later frames count again', () => {
-  const f = frameFlow(100);
+  const f = frameFlow(100, 150, () => 0);
   f.sent(80);
   f.acked(2 ** 31 - 1);
   assert.equal(f.inFlightBytes, 0);
@@ -45,7 +45,7 @@ test('more acks than frames sent settle only what was sent; later frames count a
 });
 
 test('a long stream keeps exact counts across the internal compaction', () => {
-  const f = frameFlow(1_000_000);
+  const f = frameFlow(1_000_000, 150, () => 0);
   for (let i = 0; i < 5000; i++) {
     f.sent(i % 7);
     if (i % 2) f.acked(1);
@@ -64,4 +64,28 @@ test('the ack message: 0..1000 frames accepted, hostile counts refused; decided 
   }
   const d = decide(initialViewerState('v1', 'viewer', 0), { t: 'ack', frames: 3 }, { now: 0 });
   assert.deepEqual(d, { events: [], effects: [{ type: 'framesAcked', frames: 3 }] });
+});
+
+test('the budget follows the delivery rate: what the page took in over the last second, times 150 ms, never under the least', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  // 10 frames of 1000 bytes acknowledged within one second: 10,000 B/s, a budget of 1,500 bytes.
+  for (let i = 0; i < 10; i++) {
+    f.sent(1000);
+    f.acked(1);
+    t += 90;
+  }
+  f.sent(1400);
+  assert.equal(f.congested, false);
+  f.sent(200);
+  assert.equal(f.congested, true);
+  // A quiet second later the rate has gone out of the window: back to the least budget.
+  t += 2000;
+  assert.equal(f.inFlightBytes, 1600);
+  assert.equal(f.congested, true);
+  // The 1,400 bytes acknowledged now are the whole window: a budget of 210, over the 200 left.
+  f.acked(1);
+  assert.equal(f.inFlightBytes, 200);
+  assert.equal(f.congested, false);
 });

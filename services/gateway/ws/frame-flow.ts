@@ -15,15 +15,30 @@ export interface FrameFlow {
   readonly inFlightBytes: number;
 }
 
-/** About 200 ms of a 5 Mbit/s link: room for one frame more while the last one is acknowledged. */
-export const MAX_IN_FLIGHT_BYTES = 128 * 1024;
+/** The least budget: about 200 ms of a 5 Mbit/s link, room for one frame more while the last one is acknowledged. */
+export const MIN_IN_FLIGHT_BYTES = 128 * 1024;
+/** Above the least budget, what the page took in over this long: a fast link is not held to a slow link's budget. */
+export const IN_FLIGHT_MS = 150;
+/** The delivery rate is what was acknowledged over this window. */
+const RATE_WINDOW_MS = 1000;
 
-/** A tracker with `budget` bytes in flight at most. */
-export function frameFlow(budget = MAX_IN_FLIGHT_BYTES): FrameFlow {
+/**
+ * A tracker allowing max(`min`, delivery rate x `ms`) bytes in flight. The rate is measured from the
+ * acknowledgements, so the budget grows as far as the link and the page keep up, and never further.
+ */
+export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () => number = Date.now): FrameFlow {
   let sizes: number[] = [];
   let head = 0;
   let bytes = 0;
   let acking = false;
+  /** Acknowledged bytes per time, oldest first, for the delivery rate. */
+  const acks: { at: number; bytes: number }[] = [];
+  let ackedInWindow = 0;
+  const budget = () => {
+    const t = now();
+    while (acks.length && acks[0]!.at < t - RATE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
+    return Math.max(min, (ackedInWindow * ms) / RATE_WINDOW_MS);
+  };
   return {
     sent(n) {
       sizes.push(n);
@@ -31,15 +46,21 @@ export function frameFlow(budget = MAX_IN_FLIGHT_BYTES): FrameFlow {
     },
     acked(frames) {
       acking = true;
+      let settled = 0;
       // More acks than frames sent (a confused or hostile page) settle what was sent, nothing more.
-      for (let i = 0; i < frames && head < sizes.length; i++) bytes -= sizes[head++]!;
+      for (let i = 0; i < frames && head < sizes.length; i++) settled += sizes[head++]!;
+      bytes -= settled;
+      if (settled) {
+        acks.push({ at: now(), bytes: settled });
+        ackedInWindow += settled;
+      }
       if (head > 1024) {
         sizes = sizes.slice(head);
         head = 0;
       }
     },
     get congested() {
-      return acking && bytes > budget;
+      return acking && bytes > budget();
     },
     get inFlightBytes() {
       return bytes;
