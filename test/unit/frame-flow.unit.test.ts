@@ -31,7 +31,19 @@ test('an ack of 0 frames (the page announcing itself) turns flow control on from
   f.acked(0);
   assert.equal(f.inFlightBytes, 0);
   f.sent(150);
+  f.sent(1);
   assert.equal(f.congested, true);
+});
+
+test('one frame in flight never congests, however large (a keyframe must not cost the delta after it)', () => {
+  const f = frameFlow(100, 150, () => 0);
+  f.acked(0);
+  f.sent(10_000);
+  assert.equal(f.congested, false);
+  f.sent(10);
+  assert.equal(f.congested, true);
+  f.acked(1);
+  assert.equal(f.congested, false);
 });
 
 test('more acks than frames sent settle only what was sent; later frames count again', () => {
@@ -40,7 +52,8 @@ test('more acks than frames sent settle only what was sent; later frames count a
   f.acked(2 ** 31 - 1);
   assert.equal(f.inFlightBytes, 0);
   f.sent(150);
-  assert.equal(f.inFlightBytes, 150);
+  f.sent(1);
+  assert.equal(f.inFlightBytes, 151);
   assert.equal(f.congested, true);
 });
 
