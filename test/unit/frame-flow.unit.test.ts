@@ -4,17 +4,30 @@ import { frameFlow } from '../../services/gateway/ws/frame-flow.js';
 import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
 import { decide, initialViewerState } from '../../services/gateway/ws/viewer-decider.js';
 
-test('frames in flight: congested over the budget, clear again as the page acknowledges them oldest first', () => {
+test('congested when more than the budget waits behind the oldest frame in flight; clear again as the page acknowledges, oldest first', () => {
   const f = frameFlow(100, 150, () => 0);
   f.acked(1); // the page acks: flow control is on (nothing was sent, nothing is settled)
   assert.equal(f.inFlightBytes, 0);
   f.sent(60);
-  assert.equal(f.congested, false);
+  f.sent(60);
+  assert.equal(f.congested, false, '60 bytes wait behind the first frame');
   f.sent(50);
-  assert.equal(f.congested, true);
-  assert.equal(f.inFlightBytes, 110);
+  assert.equal(f.congested, true, '110 bytes wait');
+  assert.equal(f.inFlightBytes, 170);
   f.acked(1);
-  assert.equal(f.inFlightBytes, 50);
+  assert.equal(f.inFlightBytes, 110);
+  assert.equal(f.congested, false, '50 bytes wait behind the frame now on the wire');
+});
+
+test('one frame in flight never congests, however large (a keyframe must not cost the deltas after it)', () => {
+  const f = frameFlow(100, 150, () => 0);
+  f.acked(0);
+  f.sent(10_000);
+  assert.equal(f.congested, false);
+  f.sent(60);
+  f.sent(60);
+  assert.equal(f.congested, true);
+  f.acked(1);
   assert.equal(f.congested, false);
 });
 
@@ -26,34 +39,14 @@ test('a page that never acknowledges is never judged congested (an older dashboa
   assert.equal(f.congested, true);
 });
 
-test('an ack of 0 frames (the page announcing itself) turns flow control on from the first frame', () => {
-  const f = frameFlow(100, 150, () => 0);
-  f.acked(0);
-  assert.equal(f.inFlightBytes, 0);
-  f.sent(150);
-  f.sent(1);
-  assert.equal(f.congested, true);
-});
-
-test('one frame in flight never congests, however large (a keyframe must not cost the delta after it)', () => {
-  const f = frameFlow(100, 150, () => 0);
-  f.acked(0);
-  f.sent(10_000);
-  assert.equal(f.congested, false);
-  f.sent(10);
-  assert.equal(f.congested, true);
-  f.acked(1);
-  assert.equal(f.congested, false);
-});
-
 test('more acks than frames sent settle only what was sent; later frames count again', () => {
   const f = frameFlow(100, 150, () => 0);
   f.sent(80);
   f.acked(2 ** 31 - 1);
   assert.equal(f.inFlightBytes, 0);
   f.sent(150);
-  f.sent(1);
-  assert.equal(f.inFlightBytes, 151);
+  f.sent(150);
+  assert.equal(f.inFlightBytes, 300);
   assert.equal(f.congested, true);
 });
 
@@ -68,17 +61,6 @@ test('a long stream keeps exact counts across the internal compaction', () => {
   assert.equal(f.inFlightBytes, rest);
 });
 
-test('the ack message: 0..1000 frames accepted, hostile counts refused; decided into one framesAcked effect', () => {
-  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 0 }).success, true);
-  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 1 }).success, true);
-  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 1000 }).success, true);
-  for (const frames of [-1, 1001, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 63 - 1, 1.5, Number.NaN, '1', 'x\ud800', null]) {
-    assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames }).success, false, `frames ${String(frames)}`);
-  }
-  const d = decide(initialViewerState('v1', 'viewer', 0), { t: 'ack', frames: 3 }, { now: 0 });
-  assert.deepEqual(d, { events: [], effects: [{ type: 'framesAcked', frames: 3 }] });
-});
-
 test('the budget follows the delivery rate: what the page took in over the last second, times 150 ms, never under the least', () => {
   let t = 0;
   const f = frameFlow(100, 150, () => t);
@@ -89,16 +71,37 @@ test('the budget follows the delivery rate: what the page took in over the last 
     f.acked(1);
     t += 90;
   }
-  f.sent(1400);
+  f.sent(5000);
+  f.sent(1500);
   assert.equal(f.congested, false);
-  f.sent(200);
+  f.sent(100);
   assert.equal(f.congested, true);
-  // A quiet second later the rate has gone out of the window: back to the least budget.
+  // Two quiet seconds later the rate has left the window: back to the least budget.
   t += 2000;
-  assert.equal(f.inFlightBytes, 1600);
-  assert.equal(f.congested, true);
-  // The 1,400 bytes acknowledged now are the whole window: a budget of 210, over the 200 left.
   f.acked(1);
-  assert.equal(f.inFlightBytes, 200);
-  assert.equal(f.congested, false);
+  assert.equal(f.inFlightBytes, 1600);
+  assert.equal(f.congested, false, 'the 5,000 bytes acknowledged now are the whole window: a budget of 750 over the 100 waiting');
+  t += 2000;
+  f.sent(200);
+  assert.equal(f.congested, true, '300 bytes wait behind the 1,500 on the wire, over the least budget of 100');
+});
+
+test('an ack of 0 frames (the page announcing itself) turns flow control on from the first frame', () => {
+  const f = frameFlow(100, 150, () => 0);
+  f.acked(0);
+  assert.equal(f.inFlightBytes, 0);
+  f.sent(150);
+  f.sent(150);
+  assert.equal(f.congested, true);
+});
+
+test('the ack message: 0..1000 frames accepted, hostile counts refused; decided into one framesAcked effect', () => {
+  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 0 }).success, true);
+  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 1 }).success, true);
+  assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames: 1000 }).success, true);
+  for (const frames of [-1, 1001, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 63 - 1, 1.5, Number.NaN, '1', 'x\ud800', null]) {
+    assert.equal(clientMessageSchema.safeParse({ t: 'ack', frames }).success, false, `frames ${String(frames)}`);
+  }
+  const d = decide(initialViewerState('v1', 'viewer', 0), { t: 'ack', frames: 3 }, { now: 0 });
+  assert.deepEqual(d, { events: [], effects: [{ type: 'framesAcked', frames: 3 }] });
 });

@@ -10,7 +10,7 @@ export interface FrameFlow {
   sent(bytes: number): void;
   /** The page received `frames` more frame messages (oldest first). */
   acked(frames: number): void;
-  /** More than the budget and more than one frame is in flight; false until the page's first ack (a page that never acks is not judged). */
+  /** More than the budget waits behind the oldest frame in flight; false until the page's first ack (a page that never acks is not judged). */
   readonly congested: boolean;
   readonly inFlightBytes: number;
 }
@@ -60,9 +60,9 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
       }
     },
     get congested() {
-      // One frame in flight never blocks the next: a keyframe larger than the budget would otherwise
-      // cost the deltas behind it, and every dropped delta costs another keyframe.
-      return acking && sizes.length - head >= 2 && bytes > budget();
+      // What waits behind the frame on the wire is judged, not that frame: a keyframe larger than the
+      // budget would otherwise cost the deltas behind it, and every dropped delta costs another keyframe.
+      return acking && sizes.length - head >= 2 && bytes - sizes[head]! > budget();
     },
     get inFlightBytes() {
       return bytes;
