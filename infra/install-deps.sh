@@ -39,6 +39,9 @@ DEPS=(
   "bin perl perl-base"
   # the process-list tests and bench compare with ps
   "bin ps procps"
+  # the slow-link viewer bench and test: a network namespace, a TUN link and its rate limit (test/support/slow-link.ts)
+  "bin ip iproute2"
+  "bin tc iproute2"
   # libraries the agent loads with koffi (X capture and input, cursor, TurboJPEG tiles)
   "lib libX11.so.6 libx11-6"
   "lib libXext.so.6 libxext6"
@@ -49,6 +52,8 @@ DEPS=(
   # the end-to-end tests: Chromium, and a font for the pages it renders
   "bin chromium chromium"
   "file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core"
+  # the benches' scrolling-text scene (test/support/x-scenes.ts)
+  "file /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf fonts-dejavu-core"
   # the Windows suite under Wine
   "bin wine wine wine"
   "bin wineboot wine wine"

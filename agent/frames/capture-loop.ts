@@ -10,7 +10,8 @@ import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
-import { dirtyTiles, keyframeBands } from './tiles.js';
+import { detectScroll, rowPrints } from './scroll.js';
+import { dirtyTiles, KEYFRAME_BAND, keyframeBands, type Rect } from './tiles.js';
 
 export type VideoFrame = guruconnect.VideoFrame.$Properties;
 
@@ -31,6 +32,8 @@ export interface CaptureStats {
   keyframes: number;
   /** Settled lossy tiles sent again at high quality (refine.ts). */
   refined: number;
+  /** Deltas that began with a copy of the viewer's own picture (a scroll, scroll.ts). */
+  scrolls: number;
   /** Ticks dropped because the previous frame was still in progress. */
   skippedTicks: number;
   /** Grabs with nothing changed (no frame sent). */
@@ -85,6 +88,8 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let prev: RawFrame | undefined;
   /** The frame before `prev`: nothing reads it any more, so the next grab may reuse its buffer. */
   let spare: RawFrame | undefined;
+  /** Row fingerprints of `prev` (scroll.ts). */
+  let prevPrints: Uint32Array | undefined;
   let wantKey = true;
   let seq = 0;
   let stopped = false;
@@ -95,7 +100,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let worked = 0;
   let encodeTotal = 0;
   let refine: RefineTracker | undefined;
-  const s = { frames: 0, keyframes: 0, refined: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
+  const s = { frames: 0, keyframes: 0, refined: 0, scrolls: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
@@ -108,10 +113,14 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     }
     const frame = grabbed.value;
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
-    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame);
+    const prints = rowPrints(frame);
+    const scroll = !keyframe && prev && prevPrints ? detectScroll(prev, frame, prevPrints, prints) : [];
+    const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame, { denseBand: KEYFRAME_BAND, same: scroll });
+    const copies: Tile[] = scroll.map((b) => ({ x: 0, y: b.y0, width: frame.width, height: b.y1 - b.y0, encoding: TileEncoding.TILE_COPY, srcX: 0, srcY: b.y0 + b.dy }));
     const sized = prev && prev.width === frame.width && prev.height === frame.height;
     spare = prev;
     prev = frame;
+    prevPrints = prints;
     if (!refine) refine = refineTracker(frame.width, frame.height);
     else if (!sized) refine.reset(frame.width, frame.height);
     const q = quality.current;
@@ -119,8 +128,10 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     // Only JPEG and WebP lose detail; raw and PNG tiles are exact already.
     const lossyCodec = encoding === TileEncoding.TILE_JPEG || encoding === TileEncoding.TILE_WEBP;
     if (lossyCodec) refine.sent(rects, q, now);
+    // Copied pixels carry whatever loss their source had: refine the band once it settles.
+    if (lossyCodec && copies.length) refine.sent(copies as Rect[], q, now);
     const settled = lossyCodec ? refine.due(now) : [];
-    if (!rects.length && !settled.length) {
+    if (!rects.length && !settled.length && !copies.length) {
       s.unchanged++;
       return;
     }
@@ -128,7 +139,10 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const encodeStart = performance.now();
     const changed = await encodeTiles(frame, rects, encoding, q);
     const encodeMs = performance.now() - encodeStart;
-    const tiles = settled.length ? [...changed, ...(await encodeTiles(frame, settled, encoding, refine.quality))] : changed;
+    const encoded = settled.length ? [...changed, ...(await encodeTiles(frame, settled, encoding, refine.quality))] : changed;
+    // The copies go first: they move the picture the other tiles are then painted on.
+    const tiles = copies.length ? [...copies, ...encoded] : encoded;
+    if (copies.length) s.scrolls++;
     s.refined += settled.length;
     const work = performance.now() - started;
     encodeTotal += encodeMs;

@@ -1513,7 +1513,10 @@ export namespace guruconnect {
         TILE_RAW_BGRA = 2,
 
         /** TILE_PNG value */
-        TILE_PNG = 3
+        TILE_PNG = 3,
+
+        /** TILE_COPY value */
+        TILE_COPY = 4
     }
 
     /**
@@ -1552,6 +1555,12 @@ export namespace guruconnect {
 
         /** Tile data. */
         data: Uint8Array;
+
+        /** Tile srcX. */
+        srcX: number;
+
+        /** Tile srcY. */
+        srcY: number;
 
         /**
          * Creates a new Tile instance using the specified properties.
@@ -1637,6 +1646,12 @@ export namespace guruconnect {
 
             /** Tile data */
             data?: (Uint8Array|null);
+
+            /** Tile srcX */
+            srcX?: (number|null);
+
+            /** Tile srcY */
+            srcY?: (number|null);
 
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];

@@ -4385,6 +4385,7 @@ export const guruconnect = $root.guruconnect = (() => {
      * @property {number} TILE_WEBP=1 TILE_WEBP value
      * @property {number} TILE_RAW_BGRA=2 TILE_RAW_BGRA value
      * @property {number} TILE_PNG=3 TILE_PNG value
+     * @property {number} TILE_COPY=4 TILE_COPY value
      */
     guruconnect.TileEncoding = (function() {
         const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -4392,6 +4393,7 @@ export const guruconnect = $root.guruconnect = (() => {
         values[valuesById[1] = "TILE_WEBP"] = 1;
         values[valuesById[2] = "TILE_RAW_BGRA"] = 2;
         values[valuesById[3] = "TILE_PNG"] = 3;
+        values[valuesById[4] = "TILE_COPY"] = 4;
         return values;
     })();
 
@@ -4406,6 +4408,8 @@ export const guruconnect = $root.guruconnect = (() => {
          * @property {number|null} [height] Tile height
          * @property {guruconnect.TileEncoding|null} [encoding] Tile encoding
          * @property {Uint8Array|null} [data] Tile data
+         * @property {number|null} [srcX] Tile srcX
+         * @property {number|null} [srcY] Tile srcY
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -4486,6 +4490,22 @@ export const guruconnect = $root.guruconnect = (() => {
         Tile.prototype.data = $util.newBuffer([]);
 
         /**
+         * Tile srcX.
+         * @member {number} srcX
+         * @memberof guruconnect.Tile
+         * @instance
+         */
+        Tile.prototype.srcX = 0;
+
+        /**
+         * Tile srcY.
+         * @member {number} srcY
+         * @memberof guruconnect.Tile
+         * @instance
+         */
+        Tile.prototype.srcY = 0;
+
+        /**
          * Creates a new Tile instance using the specified properties.
          * @function create
          * @memberof guruconnect.Tile
@@ -4529,6 +4549,10 @@ export const guruconnect = $root.guruconnect = (() => {
                 writer.uint32(/* id 5, wireType 0 =*/40).int32(message.encoding);
             if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
                 writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.data);
+            if (message.srcX != null && $Object.hasOwnProperty.call(message, "srcX") && message.srcX !== 0)
+                writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.srcX);
+            if (message.srcY != null && $Object.hasOwnProperty.call(message, "srcY") && message.srcY !== 0)
+                writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.srcY);
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (let i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -4627,6 +4651,24 @@ export const guruconnect = $root.guruconnect = (() => {
                             delete message.data;
                         continue;
                     }
+                case 7: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.srcX = value;
+                        else
+                            delete message.srcX;
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.srcY = value;
+                        else
+                            delete message.srcY;
+                        continue;
+                    }
                 }
                 reader.skipType(wireType, _depth, tag);
                 if (!reader.discardUnknown) {
@@ -4677,6 +4719,12 @@ export const guruconnect = $root.guruconnect = (() => {
             if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
                 if (!(message.data && typeof message.data.length === "number" || $util.isString(message.data)))
                     return "data: buffer expected";
+            if (message.srcX != null && $Object.hasOwnProperty.call(message, "srcX"))
+                if (!$util.isInteger(message.srcX))
+                    return "srcX: integer expected";
+            if (message.srcY != null && $Object.hasOwnProperty.call(message, "srcY"))
+                if (!$util.isInteger(message.srcY))
+                    return "srcY: integer expected";
             return null;
         };
 
@@ -4728,6 +4776,10 @@ export const guruconnect = $root.guruconnect = (() => {
                 case 3:
                     message.encoding = 3;
                     break;
+                case "TILE_COPY":
+                case 4:
+                    message.encoding = 4;
+                    break;
                 default:
                     if (typeof object.encoding === "number" && (object.encoding | 0) === object.encoding)
                         message.encoding = object.encoding;
@@ -4738,6 +4790,12 @@ export const guruconnect = $root.guruconnect = (() => {
                         $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
                     else if (object.data.length >= 0)
                         message.data = object.data;
+            if (object.srcX != null)
+                if ($Number(object.srcX) !== 0)
+                    message.srcX = object.srcX >>> 0;
+            if (object.srcY != null)
+                if ($Number(object.srcY) !== 0)
+                    message.srcY = object.srcY >>> 0;
             return message;
         };
 
@@ -4771,6 +4829,8 @@ export const guruconnect = $root.guruconnect = (() => {
                     if (options.bytes !== $Array)
                         object.data = $util.newBuffer(object.data);
                 }
+                object.srcX = 0;
+                object.srcY = 0;
             }
             if (message.x != null && $Object.hasOwnProperty.call(message, "x"))
                 object.x = message.x;
@@ -4784,6 +4844,10 @@ export const guruconnect = $root.guruconnect = (() => {
                 object.encoding = options.enums === $String ? $root.guruconnect.TileEncoding[message.encoding] === $undefined ? message.encoding : $root.guruconnect.TileEncoding[message.encoding] : message.encoding;
             if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
                 object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+            if (message.srcX != null && $Object.hasOwnProperty.call(message, "srcX"))
+                object.srcX = message.srcX;
+            if (message.srcY != null && $Object.hasOwnProperty.call(message, "srcY"))
+                object.srcY = message.srcY;
             return object;
         };
 

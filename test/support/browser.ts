@@ -11,11 +11,17 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Where e2e screenshots go (test-results/ at the repo root). */
 export const resultsDir = join(repo, 'test-results');
 
-/** Launches headless Chromium with the flags the brief fixes (no sandbox as root, no network chatter). */
-export async function launchBrowser(): Promise<Browser> {
+/** The Chromium the tests run (never downloaded). */
+export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/**
+ * Launches headless Chromium with the flags the brief fixes (no sandbox as root, no network chatter);
+ * `executablePath` replaces the binary (e.g. a wrapper that starts it in a network namespace), `args` adds flags.
+ */
+export async function launchBrowser(opts: { executablePath?: string; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: opts.executablePath ?? chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.args ?? [])],
   });
 }
 

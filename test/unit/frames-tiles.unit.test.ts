@@ -92,3 +92,33 @@ test('a keyframe is full-width bands covering the frame exactly once', () => {
   );
   assert.deepEqual(keyframeBands(800, 100), [{ x: 0, y: 0, width: 800, height: 100 }]);
 });
+
+test('dense rows of dirty tiles become one band per run of rows, up to denseBand tall', () => {
+  const a = frame(640, 384);
+  const b = clone(a);
+  // Rows 0-4 (64 px each): tiles 1..7 of 10 dirty (dense); row 5: one tile dirty (sparse).
+  for (let row = 0; row < 5; row++) for (let c = 1; c < 8; c++) setPx(b, c * 64, row * 64, 9);
+  setPx(b, 600, 5 * 64, 9);
+  assert.deepEqual(dirtyTiles(a, b, { denseBand: 256, mergeWidth: 512 }), [
+    { x: 64, y: 0, width: 448, height: 256 },
+    { x: 64, y: 256, width: 448, height: 64 },
+    { x: 576, y: 320, width: 64, height: 64 },
+  ]);
+  // Off by default: the same change as 512 px runs per row.
+  assert.equal(dirtyTiles(a, b, { mergeWidth: 512 }).length, 6);
+});
+
+test('property: with dense bands every changed pixel is still covered by exactly one rectangle', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 150 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 60 }), fc.constantFrom(32, 64, 100), (w, h, points, band) => {
+      const a = frame(w, h, 4);
+      const b = clone(a);
+      const changed = points.map(([x, y]) => [x % w, y % h] as const);
+      for (const [x, y] of changed) setPx(b, x, y, 0xabcdef01);
+      const rects = dirtyTiles(a, b, { tileSize: 16, mergeWidth: 64, denseBand: band });
+      for (const [x, y] of changed) assert.equal(rects.filter((r) => covers(r, x, y)).length, 1);
+      for (const r of rects) assert.ok(r.x >= 0 && r.y >= 0 && r.x + r.width <= w && r.y + r.height <= h && r.width > 0 && r.height > 0);
+      for (const [i, r] of rects.entries()) for (const q of rects.slice(i + 1)) assert.ok(r.x + r.width <= q.x || q.x + q.width <= r.x || r.y + r.height <= q.y || q.y + q.height <= r.y, 'no overlap');
+    }),
+  );
+});

@@ -7,6 +7,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { decode } from '../../../proto/codec.js';
 import type { AgentId } from '../../../proto/ids.js';
 import { subjects } from '../../../proto/subjects.js';
+import type { FrameFlow } from './frame-flow.js';
 
 export interface FrameSocket {
   readonly bufferedAmount: number;
@@ -30,6 +31,8 @@ export interface RelayOptions {
    * before it asks the agent to switch, so the keyframe the agent sends right away is not missed.
    */
   held?: boolean;
+  /** Frames in flight to this socket's page (frame-flow.ts): over its budget, frames are dropped as when the socket backs up. */
+  flow?: FrameFlow;
 }
 
 /** Above this many unsent bytes the viewer is behind: drop frames. */
@@ -46,6 +49,8 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
   let hold: Uint8Array[] = [];
   let holdBytes = 0;
   let lastAsk = 0;
+  /** Capture time of the last keyframe forwarded: the later parts of a split keyframe carry it too and must follow it. */
+  let keyCapturedAt: unknown;
   const ask = () => {
     const now = Date.now();
     if (now - lastAsk < 500) return;
@@ -73,7 +78,9 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
         }
         return;
       }
-      if (socket.bufferedAmount > HIGH_WATER) {
+      const capturedAt = String(r.value.videoFrame.capturedAtMs);
+      const restOfKeyframe = !keyframe && !needKeyframe && capturedAt === keyCapturedAt;
+      if (socket.bufferedAmount > HIGH_WATER || (opts.flow?.congested && !restOfKeyframe)) {
         stats.dropped++;
         stats.behind++;
         needKeyframe = true;
@@ -85,7 +92,9 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
         return;
       }
       needKeyframe = false;
+      if (keyframe) keyCapturedAt = capturedAt;
       socket.send(m.data, { binary: true });
+      opts.flow?.sent(m.data.byteLength);
       stats.forwarded++;
     },
   });
@@ -109,7 +118,10 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
     release() {
       if (!held) return;
       held = false;
-      for (const data of hold) socket.send(data, { binary: true });
+      for (const data of hold) {
+        socket.send(data, { binary: true });
+        opts.flow?.sent(data.byteLength);
+      }
       stats.forwarded += hold.length;
       if (hold.length) needKeyframe = false;
       else ask();

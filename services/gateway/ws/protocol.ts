@@ -18,6 +18,8 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   }),
   // behind: the browser dropped frames it could not paint in time (the stream is slowed down for it).
   z.object({ t: z.literal('keyframe'), behind: z.boolean().optional() }),
+  // The page received this many more frame messages (flow control: frame-flow.ts); 0 on open says it acknowledges.
+  z.object({ t: z.literal('ack'), frames: z.number().int().min(0).max(1000) }),
   z.object({ t: z.literal('sessions') }),
   z.object({ t: z.literal('backstage.enter') }),
   z.object({ t: z.literal('backstage.exit') }),

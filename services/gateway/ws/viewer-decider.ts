@@ -61,6 +61,7 @@ export type ViewerEffect =
   | { type: 'input'; message: InputMessage }
   | { type: 'keyframe'; sessionId: number }
   | { type: 'pace'; behind: boolean }
+  | { type: 'framesAcked'; frames: number }
   | { type: 'sendSessions' }
   | { type: 'audit'; eventType: string; details: Record<string, unknown>; windowsSessionId?: number }
   | { type: 'backstage'; message: Exclude<BackstageMessage, { t: 'backstage.enter' | 'backstage.exit' }> }
@@ -129,6 +130,8 @@ export function decide(state: ViewerState, m: ViewerMessage, facts: ViewerFacts)
     case 'keyframe':
       if (state.watching === undefined) return nothing();
       return { events: m.behind ? [{ type: 'BrowserFellBehind' }] : [], effects: [{ type: 'keyframe', sessionId: state.watching }] };
+    case 'ack':
+      return { events: [], effects: [{ type: 'framesAcked', frames: m.frames }] };
     case 'sessions':
       return { events: [], effects: [{ type: 'sendSessions' }] };
     case 'stream.refused':

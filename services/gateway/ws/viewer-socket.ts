@@ -22,6 +22,7 @@ import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
+import { frameFlow } from './frame-flow.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { MAX_CLIENT_MESSAGE_BYTES, clientMessageSchema } from './protocol.js';
 import { paceController } from './stream-pace.js';
@@ -73,6 +74,8 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   let behindSeen = 0;
   let forwarded = 0;
   const pace = paceController({ fps: 30, quality: 70 });
+  // One per socket, not per relay: frames of the session before a switch are still in flight after it.
+  const flow = frameFlow();
 
   const startStream = (sessionId: number) => {
     const { fps, quality } = pace.current;
@@ -82,6 +85,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   const relayOf = (sessionId: number, held: boolean) =>
     relayFrames(deps.nc, agentId, sessionId, socket, () => deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId } }, actor), {
       held,
+      flow,
       reconnectedAt: () => {
         const h = deps.events.hearing();
         return h.connected ? h.sinceMs : 0;
@@ -178,6 +182,9 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         return;
       case 'pace':
         if (pace.observe(e.behind) && state.watching !== undefined) startStream(state.watching);
+        return;
+      case 'framesAcked':
+        flow.acked(e.frames);
         return;
       case 'sendSessions':
         void sendSessions().catch((x: unknown) => channel.error(ErrorCode.READ_MODEL_UNAVAILABLE, `could not read sessions: ${(x as Error).message}`));

@@ -110,6 +110,7 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
   };
   const painter = createFramePainter(canvas, {
     needKeyframe: (behind) => conn.send(behind ? { t: 'keyframe', behind } : { t: 'keyframe' }),
+    received: () => conn.send({ t: 'ack', frames: 1 }),
     painted: (f) => {
       awaitingFirstFrame = false;
       if (switchClock && f.sessionId === switchClock.to) {
@@ -277,6 +278,8 @@ export function viewerPage(root: HTMLElement, params: Record<string, string>, qu
       connected = true;
       connEl.className = 'conn conn-ok';
       connEl.textContent = 'Connected';
+      // "This page acknowledges frames": the gateway's flow control holds from the first frame on.
+      conn.send({ t: 'ack', frames: 0 });
       watch(wanted);
     },
     message: onMessage,
