@@ -81,8 +81,12 @@ describe('bad input on every subject and endpoint', { timeout: 180_000 }, () => 
     // their files would exist by the time the later command has answered.
     assert.equal(existsSync(forgedAgent), false, 'the command for another agent did not run');
     assert.equal(existsSync(forgedSubject), false, 'the command on the wrong subject did not run');
-    const log = readFileSync(join(dir, 'logs', 'agent.log'), 'utf8');
-    const rejected = log.split('\n').filter((l) => l.includes('rejected command'));
+    // The agent logs JSON lines (proto/log/logger.ts); the reason is in each line's message.
+    const rejected = readFileSync(join(dir, 'logs', 'agent.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => String((JSON.parse(l) as { msg?: unknown }).msg ?? ''))
+      .filter((msg) => msg.startsWith('rejected command'));
     assert.equal(rejected.length, 5 * garbage().length + 2, `each bad command was rejected and logged:\n${rejected.join('\n')}`);
     assert.ok(
       rejected.some((l) => l.includes('meta.agent_id "someone-else" does not match')),
