@@ -1,8 +1,10 @@
 /**
- * `npm run bench:load`: the full-size load run (2,000 simulated agents, 50 viewers, 60 s) against a
- * fresh whole stack. Sizes: GC_LOAD_AGENTS, GC_LOAD_VIEWERS, GC_LOAD_SECS, GC_LOAD_HEARTBEAT_MS.
- * Prints the figures (projection lag, command round trips, gateway RSS, errors, lost events) and
- * exits non-zero when anything was lost or failed.
+ * `npm run bench:load`: the full-size load run (10,000 simulated agents, 30 s heartbeats, a
+ * session-list change per agent per minute, 50 viewers, 60 s) against a fresh whole stack. Sizes:
+ * GC_LOAD_AGENTS, GC_LOAD_VIEWERS, GC_LOAD_SECS, GC_LOAD_HEARTBEAT_MS, GC_LOAD_SESSION_CHANGE_MS,
+ * GC_LOAD_PROCESSES (processes holding the agents' connections).
+ * Prints the figures (projection lag, command round trips, RSS, errors, lost events) and exits
+ * non-zero when anything was lost or failed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +12,11 @@ import { join } from 'node:path';
 import { startStack } from '../../infra/launcher/stack.js';
 import { formatReport, runLoad } from '../load/simulator.js';
 
-const agents = Number(process.env.GC_LOAD_AGENTS ?? 2000);
+const agents = Number(process.env.GC_LOAD_AGENTS ?? 10_000);
 const viewers = Number(process.env.GC_LOAD_VIEWERS ?? 50);
 const seconds = Number(process.env.GC_LOAD_SECS ?? 60);
-const heartbeatMs = Number(process.env.GC_LOAD_HEARTBEAT_MS ?? 5000);
+const heartbeatMs = Number(process.env.GC_LOAD_HEARTBEAT_MS ?? 30_000);
+const sessionChangeMs = Number(process.env.GC_LOAD_SESSION_CHANGE_MS ?? 60_000);
 const say = (m: string) => console.log(`[bench:load] ${m}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'gc-bench-load-'));
@@ -28,11 +31,14 @@ try {
     natsCa: stack.natsCa,
     admin: stack.admin,
     gatewayPid: stack.services.gateway?.proc.pid,
+    projectionsPid: stack.services.projections?.proc.pid,
     agents,
     viewers,
     durationMs: seconds * 1000,
     heartbeatMs,
-    connectConcurrency: 100,
+    sessionChangeMs,
+    connectConcurrency: 50,
+    processes: process.env.GC_LOAD_PROCESSES ? Number(process.env.GC_LOAD_PROCESSES) : undefined,
     log: say,
   });
   console.log(`\n${formatReport(report)}\n`);

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode } from '@nats-io/jwt';
 import { type NatsConnection, PermissionViolationError, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { connectBus } from '../../infra/bus/connect.js';
+import { connectBus } from '../../proto/bus/connect.js';
 import { agentInboxPrefix, agentPermissions } from '../../infra/nats-auth/permissions.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { type TestNats, startTestNats } from '../support/servers.js';

@@ -1,8 +1,14 @@
-/** The OpenSSL-backed key pairs sign and encode exactly as nkeys does (Ed25519 is deterministic). */
+/** The OpenSSL-backed key pairs and authenticator sign and encode exactly as nkeys and nats.js do (Ed25519 is deterministic). */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { credsAuthenticator } from '@nats-io/nats-core';
 import { Prefix, createAccount, createUser, fromSeed } from '@nats-io/nkeys';
+import { fastCredsAuthenticator } from '../../infra/nats-auth/fast-authenticator.js';
 import { fastSigner, newFastKeyPair } from '../../infra/nats-auth/fast-signer.js';
+import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 
 describe('fast nkeys signer', () => {
   for (const [kind, make] of [
@@ -38,4 +44,26 @@ describe('fast nkeys signer', () => {
       assert.notEqual(newFastKeyPair(prefix).getPublicKey(), fast.getPublicKey(), 'a fresh key each time');
     });
   }
+});
+
+describe('fast creds authenticator', () => {
+  it('answers a nonce exactly as nats.js credsAuthenticator does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gc-fast-auth-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const setup = await prepareNatsAuth(dir);
+    const issued = await setup.issueAgentCreds('fast-auth-agent');
+    assert.ok(issued.ok);
+    const fast = fastCredsAuthenticator(issued.value.creds);
+    assert.ok(fast.ok);
+    const slow = credsAuthenticator(new TextEncoder().encode(issued.value.creds));
+    for (const nonce of ['abc', `nonce-${Math.random()}`, 'x'.repeat(100)]) assert.deepEqual(fast.value(nonce), slow(nonce));
+    assert.equal((fast.value('n') as { nkey: string }).nkey, issued.value.userKey);
+  });
+
+  it('refuses text that is not a user .creds', () => {
+    for (const bad of ['', 'garbage', '-----BEGIN NATS USER JWT-----\nabc\n------END NATS USER JWT------\n', `x\ud800\u0000`]) {
+      const r = fastCredsAuthenticator(bad);
+      assert.ok(!r.ok && r.error.code === 'VALIDATION_FAILED', JSON.stringify(bad));
+    }
+  });
 });
