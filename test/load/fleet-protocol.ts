@@ -23,6 +23,7 @@ export interface FleetAgentReport {
 }
 
 export type FromWorker =
+  | { t: 'ready' }
   | { t: 'started'; agentIds: string[] }
   | { t: 'startFailed'; agentId: string; message: string }
   | { t: 'reply'; rid: number; seq?: number; reports?: FleetAgentReport[]; error?: string };

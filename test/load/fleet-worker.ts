@@ -39,7 +39,7 @@ process.on('message', (m: ToWorker) => {
     case 'config':
       config = m;
       tlsContext = m.caFile ? simAgentTlsContext(m.caFile) : undefined;
-      return;
+      return send({ t: 'ready' });
     case 'start':
       queue.push(...m.agents);
       pump();

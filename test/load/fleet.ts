@@ -34,6 +34,8 @@ export interface Fleet {
   /** Agents whose connection is up and whose first status and session list were published. */
   readonly agents: FleetAgent[];
   readonly pids: number[];
+  /** Resolves when every fleet process has loaded and is waiting for agents (not part of start-up). */
+  ready(): Promise<void>;
   /** Hands agents to the processes (round robin); they connect as soon as a slot is free. */
   add(agents: FleetStartAgent[]): void;
   /** Resolves when `n` agents have started; rejects on the first that could not. */
@@ -71,8 +73,12 @@ export function startFleet(o: FleetOptions): Fleet {
       w.send(m);
     });
 
+  let readyCount = 0;
   const handle = (m: FromWorker) => {
-    if (m.t === 'started') {
+    if (m.t === 'ready') {
+      readyCount++;
+      wake();
+    } else if (m.t === 'started') {
       for (const id of m.agentIds) agents.push(agentHandle(id));
       wake();
     } else if (m.t === 'startFailed') {
@@ -123,6 +129,12 @@ export function startFleet(o: FleetOptions): Fleet {
       for (const [i, list] of per.entries()) {
         for (const a of list) where.set(a.agentId, workers[i]!);
         if (list.length) workers[i]!.send({ t: 'start', agents: list } satisfies ToWorker);
+      }
+    },
+    async ready() {
+      while (readyCount < workers.length) {
+        if (failure) throw failure;
+        await new Promise<void>((r) => waiters.push(r));
       }
     },
     async started(n) {
