@@ -18,7 +18,7 @@ import { type SessionsModal, fetchSessions, openSessionsModal } from './sessions
 
 const PAGE_SIZE = 100;
 /** Typing pauses this long before the filter is sent: one request per burst of keys, not per key. */
-const FILTER_DEBOUNCE_MS = 80;
+const FILTER_DEBOUNCE_MS = 50;
 /** Live changes arrive up to ten times a second with a large fleet; the page asks again at most this often. */
 const LIVE_REFRESH_GAP_MS = 1000;
 
@@ -101,7 +101,8 @@ export function machinesPage(root: HTMLElement): () => void {
       h('span', { class: 'live' }, liveDot, 'Live'),
       hasRole(currentUser(), 'admin') ? h('button', { class: 'btn', 'data-action': 'add-machine', onclick: openEnrollDialog }, 'Add machine') : '',
     ),
-    h('div', { class: 'split' }, h('div', { class: 'card table-wrap' }, table, h('div', { class: 'pager', 'data-testid': 'pager' }, pageInfo, h('div', { class: 'spacer' }), prev, next)), detail),
+    // The pager sits above the rows: below a page of 100 it would be off screen.
+    h('div', { class: 'split' }, h('div', { class: 'card table-wrap' }, h('div', { class: 'pager', 'data-testid': 'pager' }, pageInfo, h('div', { class: 'spacer' }), prev, next), table), detail),
   );
 
   const drawDetail = () => drawMachineDetail(detail, selected, detailSessions?.agentId === selected?.agent_id ? detailSessions?.sessions : undefined, showSessions);
