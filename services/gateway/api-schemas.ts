@@ -44,8 +44,10 @@ export const machinesResponseSchema = z.object({
   /** Machines the caller may see, and how many of them are online. */
   total: z.number().int(),
   online: z.number().int(),
-  /** Of those, how many match `q` and `status` (every page together). */
+  /** Of those, how many match `q` and `status` (every page together)... */
   matching: z.number().int(),
+  /** ...or, when true, that more than `matching` do (a text filter's matches are counted up to 1,000). */
+  matching_capped: z.boolean(),
 });
 export type MachinesPageDto = z.infer<typeof machinesResponseSchema>;
 export type MachineDto = z.infer<typeof machineSchema>;

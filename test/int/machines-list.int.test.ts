@@ -117,6 +117,16 @@ describe('machines list: server-side paging and filtering', { timeout: 180_000 }
     }
   });
 
+  it("counts a filter's matches up to 1,000 and says when there are more", async () => {
+    const broad = await get('?q=host&limit=5');
+    assert.deepEqual([broad.body.matching, broad.body.matching_capped, broad.body.machines.length], [1000, true, 5]);
+    assert.equal((await all({ q: 'host', limit: '500' })).ids.length, N - 1, 'every match is still listed, page by page');
+    const narrow = await get('?q=host-01');
+    assert.equal(narrow.body.matching_capped, false);
+    const none = await get('?status=offline');
+    assert.deepEqual([none.body.matching_capped, none.body.matching], [false, Array.from({ length: N }, (_, i) => i).filter(offline).length]);
+  });
+
   it('takes % and _ in the filter literally and never matches across two users', async () => {
     assert.deepEqual((await all({ q: '%' })).ids, ['m-0007']);
     assert.deepEqual((await all({ q: 'd%n' })).ids, ['m-0007']);

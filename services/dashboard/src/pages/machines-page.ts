@@ -155,9 +155,10 @@ export function machinesPage(root: HTMLElement): () => void {
   const draw = () => {
     const rows = page?.machines ?? [];
     const filtering = q !== '' || status !== 'all';
-    count.textContent = page ? `${page.total.toLocaleString()} machines · ${page.online.toLocaleString()} online${filtering ? ` · ${page.matching.toLocaleString()} match` : ''}` : '';
+    const matching = page ? `${page.matching.toLocaleString()}${page.matching_capped ? '+' : ''}` : '';
+    count.textContent = page ? `${page.total.toLocaleString()} machines · ${page.online.toLocaleString()} online${filtering ? ` · ${matching} match` : ''}` : '';
     const first = (cursors.length - 1) * PAGE_SIZE;
-    pageInfo.textContent = page && rows.length ? `${(first + 1).toLocaleString()}–${(first + rows.length).toLocaleString()} of ${page.matching.toLocaleString()}` : '';
+    pageInfo.textContent = page && rows.length ? `${(first + 1).toLocaleString()}–${(first + rows.length).toLocaleString()} of ${matching}` : '';
     prev.disabled = cursors.length <= 1;
     next.disabled = !page?.next_cursor;
     // What the rows on screen answer (tests wait on these instead of on time).
