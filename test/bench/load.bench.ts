@@ -3,7 +3,8 @@
  * agents (each its own TLS connection and credentials, held by a few fleet processes), 30 s
  * heartbeats, a session-list change per agent per minute, 50 viewers issuing commands for 60 s —
  * and, while the whole fleet is still up, the machines page in Chromium. Sizes: GC_LOAD_AGENTS,
- * GC_LOAD_VIEWERS, GC_LOAD_SECS, GC_LOAD_HEARTBEAT_MS, GC_LOAD_SESSION_CHANGE_MS, GC_LOAD_PROCESSES.
+ * GC_LOAD_VIEWERS, GC_LOAD_SECS, GC_LOAD_HEARTBEAT_MS, GC_LOAD_SESSION_CHANGE_MS, GC_LOAD_PROCESSES,
+ * GC_LOAD_CONNECT_CONCURRENCY (connections opened at once per fleet process, default 100).
  * GC_LOAD_SCREENSHOT names a PNG for the page with the whole fleet on it.
  * Prints every figure (with `--json`: one JSON line each on stdout) and exits non-zero when
  * anything was lost or failed.
@@ -60,7 +61,7 @@ try {
     durationMs: seconds * 1000,
     heartbeatMs,
     sessionChangeMs,
-    connectConcurrency: 50,
+    connectConcurrency: Number(process.env.GC_LOAD_CONNECT_CONCURRENCY ?? 100),
     processes: process.env.GC_LOAD_PROCESSES ? Number(process.env.GC_LOAD_PROCESSES) : undefined,
     log: say,
     runId: run,
