@@ -9,9 +9,12 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-/** Writes `text` to `path` with mode 0600 via a temporary file and rename, so readers never see half a key. */
-export async function writeSecret(path: string, text: string): Promise<void> {
-  await ensurePrivateDir(dirname(path));
+/**
+ * Writes `text` to `path` with mode 0600 via a temporary file and rename, so readers never see half a
+ * key. `dirReady` skips making the directory private, for a caller that just did (batches of files).
+ */
+export async function writeSecret(path: string, text: string, o: { dirReady?: boolean } = {}): Promise<void> {
+  if (!o.dirReady) await ensurePrivateDir(dirname(path));
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   await writeFile(tmp, text, { mode: 0o600 });
   await chmod(tmp, 0o600);

@@ -12,14 +12,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Account, type KeyPair, type Permissions, createAccount, createOperator, createUser, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed } from '@nats-io/jwt';
+import { type Account, type KeyPair, type Permissions, createAccount, createOperator, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed } from '@nats-io/jwt';
+import { Prefix } from '@nats-io/nkeys';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { readNatsCa } from '../../proto/bus/nats-ca.js';
 import { pushAccountJwt } from './claims-update.js';
-import { fastSigner } from './fast-signer.js';
+import { type IssueOptions, type IssuedAgentCreds, issueAgentCredsBatch } from './agent-creds.js';
+import { fastSigner, newFastKeyPair } from './fast-signer.js';
 import { type ServiceKind, agentPermissions, appAccountExports, isReaderKind, readerAccountImports, serviceKinds, servicePermissions } from './permissions.js';
 import { ensurePrivateDir, readIfExists, writeSecret } from './secret-files.js';
+
+export { reservedAgentIds } from './agent-creds.js';
 
 export interface NatsAuthSetup {
   readonly dir: string;
@@ -41,7 +45,9 @@ export interface NatsAuthSetup {
    * New user key and .creds text for one agent; only its public key is kept here. Refuses reserved
    * ids (CONFLICT) and ids that already hold credentials unless `reissue` says the caller may re-key it.
    */
-  issueAgentCreds(agentId: string, o?: { reissue?: boolean }): Promise<Result<{ creds: string; userKey: string }>>;
+  issueAgentCreds(agentId: string, o?: IssueOptions): Promise<Result<IssuedAgentCreds>>;
+  /** The same for many agents at once (one registry lock, concurrent signing and writes): one result per id, in order. */
+  issueAgentCredsBatch(agentIds: readonly string[], o?: IssueOptions): Promise<Result<IssuedAgentCreds>[]>;
   /** True when `creds` were issued by this setup for `agentId` with today's permissions. */
   agentCredsCurrent(agentId: string, creds: string): boolean;
   /** Revokes every user ever issued to `agentId` and pushes the account JWT to the running servers. */
@@ -85,12 +91,6 @@ const files = {
 const openLimits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 const jetStreamLimits = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
 
-/**
- * Agent ids that can never be enrolled: the service identities and names an operator would read as
- * ours. Compared case-insensitively.
- */
-export const reservedAgentIds: readonly string[] = [...serviceKinds, 'system', 'sys', 'gc', 'guruconnect', 'readers', 'integration', 'integrations', 'admin', 'root'];
-
 const te = new TextEncoder();
 const td = new TextDecoder();
 
@@ -102,8 +102,8 @@ async function loadOrCreateKey(path: string, create: () => KeyPair): Promise<Key
   return fastSigner(kp);
 }
 
-/** A new user key pair, fast to sign with and to ask for its public key. */
-const newUserKey = () => fastSigner(createUser());
+/** A new user key pair, made, signed with and asked for its public key in OpenSSL. */
+const newUserKey = () => newFastKeyPair(Prefix.User);
 
 async function loadOrCreateText(path: string, create: () => Promise<string>): Promise<string> {
   const existing = await readIfExists(path);
@@ -229,23 +229,11 @@ export async function prepareNatsAuth(dir: string, opts: NatsAuthOptions = {}): 
 
     systemCreds,
 
-    issueAgentCreds(agentId, o = {}) {
-      const id = checkSubjectToken(agentId, 'agent id');
-      if (!id.ok) return Promise.resolve(id);
-      if (reservedAgentIds.includes(agentId.toLowerCase())) {
-        return Promise.resolve(err(ErrorCode.CONFLICT, `agent id ${agentId} is reserved for a GuruConnect service; choose another id`));
-      }
-      return serial(async (): Promise<Result<{ creds: string; userKey: string }>> => {
-        const keysFile = join(dir, files.agents, `${agentId}.keys`);
-        const known = (await readIfExists(keysFile)) ?? '';
-        if (known.trim() && !o.reissue) {
-          return err(ErrorCode.CONFLICT, `agent id ${agentId} already has credentials; revoke it first, or enroll this machine under another id`);
-        }
-        const kp = newUserKey();
-        const creds = await userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
-        await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`);
-        return ok({ creds, userKey: kp.getPublicKey() });
-      });
+    issueAgentCredsBatch: (agentIds, o) => issueAgentCredsBatch({ dir, newUserKey, userCreds, serial }, agentIds, o),
+
+    async issueAgentCreds(agentId, o) {
+      const [r] = await issueAgentCredsBatch({ dir, newUserKey, userCreds, serial }, [agentId], o);
+      return r!;
     },
 
     revokeAgent(agentId, servers) {

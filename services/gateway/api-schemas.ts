@@ -36,7 +36,20 @@ export const machineSchema = z.object({
   users: z.array(z.string()),
   current_session_id: z.number().int(),
 });
-export const machinesResponseSchema = z.object({ machines: z.array(machineSchema) });
+/** One page of the machines list (GET /api/machines), with the counts the page header shows. */
+export const machinesResponseSchema = z.object({
+  machines: z.array(machineSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: z.string().nullable(),
+  /** Machines the caller may see, and how many of them are online. */
+  total: z.number().int(),
+  online: z.number().int(),
+  /** Of those, how many match `q` and `status` (every page together)... */
+  matching: z.number().int(),
+  /** ...or, when true, that more than `matching` do (a text filter's matches are counted up to 1,000). */
+  matching_capped: z.boolean(),
+});
+export type MachinesPageDto = z.infer<typeof machinesResponseSchema>;
 export type MachineDto = z.infer<typeof machineSchema>;
 
 export const switchBodySchema = z.object({

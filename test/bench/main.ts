@@ -9,6 +9,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { jsonLine } from './json-line.js';
 import type { BenchRow, BenchRun } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,21 +39,6 @@ const machine = [
   })(),
   'PostgreSQL 15 (fsync off for benchmarks)',
 ].join(', ');
-
-/** One figure for scripts; a row without a machine-readable figure still prints, its value as text. */
-function jsonLine(module: string, r: BenchRow) {
-  const m = r.measured;
-  return {
-    module,
-    figure: r.figure,
-    value: m?.value ?? r.value,
-    unit: m?.unit ?? null,
-    baseline: r.baseline,
-    baseline_value: m?.baselineValue ?? r.baselineValue,
-    goal: m?.goal ?? null,
-    met: m?.met ?? null,
-  };
-}
 
 const results: { module: string; rows: BenchRow[]; error?: string; seconds: number }[] = [];
 for (const [i, f] of modules.entries()) {

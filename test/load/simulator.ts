@@ -1,7 +1,7 @@
 /**
- * Load simulator: N simulated agents (each its own NATS connection and credentials) sending
- * heartbeats and session-list changes, and M viewers issuing switches and backstage commands through
- * the gateway's HTTP API, against a running stack. Measures projection lag, command round trips,
+ * Load simulator: N simulated agents (each its own TLS NATS connection and credentials, held by a
+ * few fleet processes: test/load/fleet.ts) sending heartbeats and session-list changes, and M
+ * viewers issuing switches and backstage commands through the gateway's HTTP API, against a running stack. Measures projection lag, command round trips,
  * gateway RSS and errors, then checks that no event was lost: every agent's machines row reached its
  * last event and every command the viewers issued has its audit row.
  */
@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { type Api, login } from '../support/api.js';
-import { type SimAgent, defaultSessions, startSimAgent } from './sim-agent.js';
+import { startFleet } from './fleet.js';
+import { type SimAgentStats, defaultSessions } from './sim-agent.js';
 
 export interface LoadOptions {
   gatewayUrl: string;
@@ -20,14 +21,22 @@ export interface LoadOptions {
   natsCa?: string;
   admin: { name: string; password: string };
   gatewayPid?: number;
+  /** The projections process (its RSS is reported like the gateway's). */
+  projectionsPid?: number;
   agents: number;
   viewers: number;
   durationMs: number;
   heartbeatMs?: number;
   /** Mean time between one agent's session-list changes. */
   sessionChangeMs?: number;
-  /** Agents connected at once while starting up. */
+  /** Agents connecting at once while starting up, per fleet process. */
   connectConcurrency?: number;
+  /** Processes holding the simulated agents' connections (default: one per 2,500 agents, at most 4). */
+  processes?: number;
+  /** Agents are named load-<runId>-<n> (default: random). */
+  runId?: string;
+  /** Runs after the load phase while every agent is still connected and beating (e.g. a browser measurement). */
+  whileFleetUp?: () => Promise<void>;
   log?: (m: string) => void;
 }
 
@@ -45,17 +54,40 @@ export interface LoadReport {
   eventsPublished: number;
   commands: { switch: number; backstage: number };
   projectionLagMs: Percentiles;
+  /** The lag probe's publish alone (to the stream's ack): the bus's part of the projection lag. */
+  probeAckMs: Percentiles;
   switchRoundTripMs: Percentiles;
   backstageRoundTripMs: Percentiles;
-  gatewayRssMb: { start: number; max: number; end: number };
+  gatewayRssMb: RssMb;
+  projectionsRssMb: RssMb;
+  /** This process: the viewers, the lag probe and the fleet's control. */
+  simulatorRssMb: RssMb;
+  /** The fleet's processes together: the simulated agents' connections. */
+  fleetRssMb: RssMb;
+  fleetProcesses: number;
   errors: number;
   errorSamples: string[];
   lostEvents: number;
   lostAuditRows: number;
   duplicatedCommands: number;
   agentDuplicatesFiltered: number;
+  heartbeatMs: number;
+  sessionChangeMs: number;
+  /** Issuing every agent's credentials (one batch, before the fleet starts). */
+  credsS: number;
+  /**
+   * Start-up, from the fleet starting to connect to the last machines row: connectS until the last
+   * agent had connected and published its status and sessions, visibleS the wait for the rows after.
+   */
   startupS: number;
+  startup: { connectS: number; visibleS: number };
   catchUpS: number;
+}
+
+export interface RssMb {
+  start: number;
+  max: number;
+  end: number;
 }
 
 export function percentiles(samples: number[]): Percentiles {
@@ -68,6 +100,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function rssMb(pid: number | undefined): number {
   if (!pid) return 0;
+  if (pid === process.pid) return Math.round(process.memoryUsage.rss() / 2 ** 20);
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : 0;
@@ -76,16 +109,12 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-async function inBatches<T>(items: T[], size: number, fn: (t: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
-}
-
 /** Runs the load and returns its figures; throws only on set-up failure. */
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const log = o.log ?? (() => {});
-  const heartbeatMs = o.heartbeatMs ?? 5000;
-  const sessionChangeMs = o.sessionChangeMs ?? 10_000;
-  const run = Math.random().toString(36).slice(2, 7);
+  const heartbeatMs = o.heartbeatMs ?? 30_000;
+  const sessionChangeMs = o.sessionChangeMs ?? 60_000;
+  const run = o.runId ?? Math.random().toString(36).slice(2, 7);
   const errors: string[] = [];
   const fail = (what: string) => {
     errors.push(what);
@@ -93,20 +122,47 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   };
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: 4, application_name: 'gc-load' });
   const auth = await prepareNatsAuth(o.natsAuthDir);
-  const rss = { start: rssMb(o.gatewayPid), max: 0, end: 0 };
-  const rssTimer = setInterval(() => {
-    rss.max = Math.max(rss.max, rssMb(o.gatewayPid));
-  }, 1000);
+  // The fleet's processes are summed: together they are the simulated agents' side.
+  const watched: Record<'gateway' | 'projections' | 'simulator' | 'fleet', number[]> = {
+    gateway: o.gatewayPid ? [o.gatewayPid] : [],
+    projections: o.projectionsPid ? [o.projectionsPid] : [],
+    simulator: [process.pid],
+    fleet: [],
+  };
+  const rssOf = (pids: number[]) => pids.reduce((n, pid) => n + rssMb(pid), 0);
+  const rss = Object.fromEntries(Object.entries(watched).map(([k, pids]) => [k, { start: rssOf(pids), max: 0, end: 0 }])) as Record<keyof typeof watched, RssMb>;
+  const sampleRss = (end = false) => {
+    for (const [k, pids] of Object.entries(watched) as [keyof typeof watched, number[]][]) {
+      const now = rssOf(pids);
+      rss[k].max = Math.max(rss[k].max, now);
+      if (end) rss[k].end = now;
+    }
+  };
+  const rssTimer = setInterval(sampleRss, 1000);
 
-  const t0 = Date.now();
   const ids = Array.from({ length: o.agents }, (_, i) => `load-${run}-${i}`);
-  const agents: SimAgent[] = [];
-  log(`starting ${o.agents} simulated agents`);
-  await inBatches(ids, o.connectConcurrency ?? 50, async (id) => {
-    const creds = await auth.issueAgentCreds(id);
-    if (!creds.ok) throw new Error(creds.error.message);
-    agents.push(await startSimAgent({ agentId: id, servers: o.natsUrl, caFile: o.natsCa, creds: creds.value.creds, heartbeatMs, sessions: defaultSessions(id) }));
+  // Credentials are issued ahead, as enrollment gives them to real machines before they ever start:
+  // the fleet's start-up is then what a restart of every agent at once costs (connect, announce, project).
+  const tc0 = Date.now();
+  const issued = await auth.issueAgentCredsBatch(ids);
+  const credsS = (Date.now() - tc0) / 1000;
+  log(`credentials for ${o.agents} agents issued in ${credsS.toFixed(1)} s (one batch)`);
+  const start = ids.map((agentId, k) => {
+    const c = issued[k]!;
+    if (!c.ok) throw new Error(`credentials for ${agentId}: ${c.error.message}`);
+    return { agentId, creds: c.value.creds, sessions: defaultSessions(agentId) };
   });
+  const processes = o.processes ?? Math.min(4, Math.ceil(o.agents / 2500));
+  const fleet = startFleet({ processes, servers: o.natsUrl, caFile: o.natsCa, heartbeatMs, connectConcurrency: o.connectConcurrency ?? 50 });
+  watched.fleet = fleet.pids;
+  await fleet.ready();
+  log(`starting ${o.agents} simulated agents in ${processes} process(es), each agent its own TLS connection and credentials`);
+  const t0 = Date.now();
+  fleet.add(start);
+  await fleet.started(o.agents);
+  const agents = fleet.agents;
+  const connectS = (Date.now() - t0) / 1000;
+  log(`${o.agents} agents connected after ${connectS.toFixed(1)} s; waiting for their machines rows`);
   // Every agent visible and online before viewers start (the API refuses commands to unknown machines).
   for (;;) {
     const r = await db.query<{ n: string }>(`select count(*) as n from machines where agent_id like $1`, [`load-${run}-%`]);
@@ -120,6 +176,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const admin: Api = await login(o.gatewayUrl, o.admin.name, o.admin.password);
   const deadline = Date.now() + o.durationMs;
   const lag: number[] = [];
+  const ack: number[] = [];
   const switchRtt: number[] = [];
   const backstageRtt: number[] = [];
   const commandIds: string[] = [];
@@ -176,6 +233,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       const t = performance.now();
       try {
         const seq = await a.setSessions([...a.sessions]);
+        ack.push(performance.now() - t);
         for (;;) {
           const r = await db.query<{ s: string }>('select last_seq as s from machines where agent_id = $1', [a.agentId]);
           if (Number(r.rows[0]?.s ?? 0) >= seq) break;
@@ -193,16 +251,22 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   await Promise.all([...Array.from({ length: o.viewers }, (_, v) => viewer(v)), churn(), probe()]);
   log(`load phase over: ${switches} switches, ${execs} execs, ${errors.length} errors; checking for lost events`);
 
+  if (o.whileFleetUp) {
+    log('load phase over; the fleet keeps beating while the caller measures');
+    await o.whileFleetUp().catch((e) => fail(`while the fleet was up: ${(e as Error).message}`));
+  }
+
   // Quiesce, then every machines row must reach its agent's last event, and every command its audit row.
-  for (const a of agents) a.stopHeartbeats();
+  await fleet.stopHeartbeats();
   await sleep(500);
+  const reports = await fleet.reports();
   const tc = Date.now();
   let lostEvents = o.agents;
   let lostAuditRows = commandIds.length;
   while (Date.now() - tc < 60_000) {
     const rows = await db.query<{ agent_id: string; last_seq: string }>('select agent_id, last_seq from machines where agent_id like $1', [`load-${run}-%`]);
     const seqs = new Map(rows.rows.map((r) => [r.agent_id, Number(r.last_seq)]));
-    lostEvents = agents.filter((a) => (seqs.get(a.agentId) ?? 0) !== a.lastMachineSeq).length;
+    lostEvents = reports.filter((a) => (seqs.get(a.agentId) ?? 0) !== a.lastMachineSeq).length + (o.agents - reports.length);
     const audited = commandIds.length ? await db.query<{ n: string }>('select count(*) as n from events where id = any($1)', [commandIds]) : { rows: [{ n: '0' }] };
     lostAuditRows = commandIds.length - Number(audited.rows[0]?.n ?? 0);
     if (lostEvents === 0 && lostAuditRows === 0) break;
@@ -217,11 +281,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const dupAudit = await db.query<{ n: string }>('select count(*) as n from (select id from events where id = any($1) group by id having count(*) > 1) d', [commandIds]);
 
   clearInterval(rssTimer);
-  rss.end = rssMb(o.gatewayPid);
-  rss.max = Math.max(rss.max, rss.end);
-  const total = (k: keyof SimAgent['stats']) => agents.reduce((n, a) => n + a.stats[k], 0);
-  for (const a of agents) if (a.stats.publishErrors) fail(`${a.agentId}: ${a.stats.publishErrors} publish errors`);
-  await inBatches(agents, 200, (a) => a.close());
+  sampleRss(true);
+  const total = (k: keyof SimAgentStats) => reports.reduce((n, a) => n + a.stats[k], 0);
+  for (const a of reports) if (a.stats.publishErrors) fail(`${a.agentId}: ${a.stats.publishErrors} publish errors`);
+  await fleet.close();
   await db.end();
   return {
     agents: o.agents,
@@ -230,16 +293,25 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     eventsPublished: total('heartbeats') + total('sessionLists'),
     commands: { switch: switches, backstage: execs },
     projectionLagMs: percentiles(lag),
+    probeAckMs: percentiles(ack),
     switchRoundTripMs: percentiles(switchRtt),
     backstageRoundTripMs: percentiles(backstageRtt),
-    gatewayRssMb: rss,
+    gatewayRssMb: rss.gateway,
+    projectionsRssMb: rss.projections,
+    simulatorRssMb: rss.simulator,
+    fleetRssMb: rss.fleet,
+    fleetProcesses: processes,
     errors: errors.length,
     errorSamples: errors.slice(0, 10),
     lostEvents,
     lostAuditRows,
     duplicatedCommands: total('reruns') + Number(dupAudit.rows[0]?.n ?? 0),
     agentDuplicatesFiltered: total('duplicates'),
+    heartbeatMs,
+    sessionChangeMs,
     startupS,
+    credsS,
+    startup: { connectS, visibleS: startupS - connectS },
     catchUpS,
   };
 }
@@ -248,12 +320,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
 export function formatReport(r: LoadReport): string {
   const p = (x: Percentiles) => `p50 ${x.p50} ms / p99 ${x.p99} ms (n=${x.n}, max ${x.max})`;
   return [
-    `agents ${r.agents}, viewers ${r.viewers}, ${r.durationS} s (start-up ${r.startupS.toFixed(1)} s)`,
+    `agents ${r.agents} (${r.heartbeatMs / 1000} s heartbeat, a session-list change per agent every ${r.sessionChangeMs / 1000} s), viewers ${r.viewers}, ${r.durationS} s`,
+    `credentials issued ahead: ${r.agents} in ${r.credsS.toFixed(1)} s`,
+    `start-up ${r.startupS.toFixed(1)} s: every agent connected and announced after ${r.startup.connectS.toFixed(1)} s, every machines row ${r.startup.visibleS.toFixed(1)} s later`,
     `events published ${r.eventsPublished}; commands: ${r.commands.switch} switches, ${r.commands.backstage} backstage execs`,
-    `projection lag (publish -> machines row): ${p(r.projectionLagMs)}`,
+    `projection lag (publish -> machines row): ${p(r.projectionLagMs)}; of which publish to ack ${p(r.probeAckMs)}`,
     `switch round trip (HTTP): ${p(r.switchRoundTripMs)}`,
     `backstage exec round trip (HTTP): ${p(r.backstageRoundTripMs)}`,
-    `gateway RSS: start ${r.gatewayRssMb.start} MB, max ${r.gatewayRssMb.max} MB, end ${r.gatewayRssMb.end} MB`,
+    ...(
+      [
+        ['gateway', r.gatewayRssMb],
+        ['projections', r.projectionsRssMb],
+        ['simulator', r.simulatorRssMb],
+        [`fleet (${r.fleetProcesses} processes)`, r.fleetRssMb],
+      ] as const
+    ).map(([k, m]) => `${k} RSS: start ${m.start} MB, max ${m.max} MB, end ${m.end} MB`),
     `errors ${r.errors}; lost events ${r.lostEvents}; lost audit rows ${r.lostAuditRows}; duplicated commands ${r.duplicatedCommands}; catch-up ${r.catchUpS.toFixed(1)} s`,
     ...r.errorSamples.map((e) => `  error: ${e}`),
   ].join('\n');

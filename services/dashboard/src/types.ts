@@ -1,11 +1,11 @@
 /** Types the dashboard shares with the gateway (imported, never rewritten) plus the viewer socket's server messages. */
-import type { MachineDto, WindowsSessionDto } from '../../gateway/api-schemas.js';
+import type { MachineDto, MachinesPageDto, WindowsSessionDto } from '../../gateway/api-schemas.js';
 import type { AuthUser, Role } from '../../auth/roles.js';
 import type { apiTokenInfoSchema, createApiTokenReplySchema } from '../../auth/api-token-schemas.js';
 import type { mfaSetupReplySchema, mfaStatusSchema } from '../../auth/schemas.js';
 import type { z } from 'zod';
 
-export type { AuthUser, MachineDto, Role, WindowsSessionDto };
+export type { AuthUser, MachineDto, MachinesPageDto, Role, WindowsSessionDto };
 /** An API token as GET /api/tokens lists it, and the one-time reply of POST /api/tokens. */
 export type ApiTokenDto = z.infer<typeof apiTokenInfoSchema>;
 export type CreatedApiTokenDto = z.infer<typeof createApiTokenReplySchema>;

@@ -1,8 +1,9 @@
 /** Queries of the machines and windows_sessions read models, shaped for the API. */
-import type { Kysely } from 'kysely';
-import type { Database } from '../../../infra/db/schema.js';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import type { Database, MachinesTable } from '../../../infra/db/schema.js';
 import { stateLabelOfText, typeLabelOfText } from '../../../proto/session-labels.js';
-import type { MachineDto, WindowsSessionDto } from '../api-schemas.js';
+import type { MachineDto, MachinesPageDto, WindowsSessionDto } from '../api-schemas.js';
+import { MACHINES_PAGE_DEFAULT, type MachinesQuery, encodeMachinesCursor } from '../routes/machines-query.js';
 
 /** Online means: not stopped, and a heartbeat within `offlineAfterBeats` intervals. */
 export function isOnline(row: { state: string; last_seen: Date; heartbeat_interval_ms: number | string }, offlineAfterBeats: number, now = Date.now()): boolean {
@@ -10,29 +11,93 @@ export function isOnline(row: { state: string; last_seen: Date; heartbeat_interv
   return row.state === 'online' && now - row.last_seen.getTime() <= Number(row.heartbeat_interval_ms) * offlineAfterBeats;
 }
 
-export async function listMachines(db: Kysely<Database>, offlineAfterBeats: number, only: '*' | string[] = '*'): Promise<MachineDto[]> {
-  if (only !== '*' && only.length === 0) return [];
-  let q = db.selectFrom('machines').selectAll().orderBy('hostname').orderBy('agent_id');
-  if (only !== '*') q = q.where('agent_id', 'in', only);
-  const rows = await q.execute();
-  return rows.map((r) => ({
+type MachineRow = Selectable<MachinesTable>;
+
+function machineDto(r: MachineRow, offlineAfterBeats: number, now: number): MachineDto {
+  return {
     agent_id: r.agent_id,
     hostname: r.hostname,
     os_version: r.os_version,
     platform: r.platform,
     agent_version: r.agent_version,
     elevated: r.elevated,
-    online: isOnline(r, offlineAfterBeats),
+    online: isOnline(r, offlineAfterBeats, now),
     last_seen: r.last_seen.toISOString(),
     session_count: Number(r.session_count),
     users: r.users,
     current_session_id: Number(r.current_session_id),
-  }));
+  };
 }
 
 export async function getMachine(db: Kysely<Database>, agentId: string, offlineAfterBeats: number): Promise<MachineDto | undefined> {
-  const [m] = await listMachines(db, offlineAfterBeats, [agentId]);
-  return m;
+  const r = await db.selectFrom('machines').selectAll().where('agent_id', '=', agentId).executeTakeFirst();
+  return r && machineDto(r, offlineAfterBeats, Date.now());
+}
+
+/** A text filter's matches are counted up to this many (then `matching_capped`). */
+export const MATCHING_COUNT_CAP = 1000;
+
+/** `q` as an ILIKE pattern matching it anywhere, its own `%`, `_` and `\` taken literally. */
+const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * One page of the machines `only` lists ('*': all), in host name order, filtered on the server:
+ * a keyset page (rows after the cursor, no OFFSET) and the header's counts, queried side by side.
+ */
+export async function listMachinesPage(db: Kysely<Database>, offlineAfterBeats: number, query: MachinesQuery, only: '*' | string[] = '*', now = Date.now()): Promise<MachinesPageDto> {
+  if (only !== '*' && only.length === 0) return { machines: [], next_cursor: null, total: 0, online: 0, matching: 0, matching_capped: false };
+  const limit = query.limit ?? MACHINES_PAGE_DEFAULT;
+  // isOnline, in SQL and against the same clock: now - last_seen <= interval * beats.
+  const online = sql<boolean>`(state = 'online' and last_seen >= ${new Date(now)}::timestamptz - heartbeat_interval_ms * ${offlineAfterBeats}::float8 * interval '1 millisecond')`;
+  const conditions: RawBuilder<boolean>[] = [];
+  if (query.q) {
+    const p = containsPattern(query.q);
+    // The fields joined by chr(1) (migration 0008, trigram-indexed): a filter has no control
+    // characters, so it cannot match across two fields or two users.
+    conditions.push(sql<boolean>`machines_search(hostname, agent_id, os_version, users) ilike ${p}`);
+  }
+  if (query.status === 'online') conditions.push(online);
+  if (query.status === 'offline') conditions.push(sql<boolean>`not ${online}`);
+  const matches = conditions.length ? sql<boolean>`(${sql.join(conditions, sql` and `)})` : sql<boolean>`true`;
+
+  let page = db
+    .selectFrom('machines')
+    .selectAll()
+    .where(matches)
+    .orderBy('hostname')
+    .orderBy('agent_id')
+    .limit(limit + 1);
+  const cursor = query.cursor;
+  if (cursor) page = page.where(({ eb, refTuple, tuple }) => eb(refTuple('hostname', 'agent_id'), '>', tuple(cursor.hostname, cursor.agentId)));
+  let counts = db.selectFrom('machines').select([sql<string>`count(*)`.as('total'), sql<string>`count(*) filter (where ${online})`.as('online')]);
+  // Counted apart from the totals, so that a selective text filter is an index lookup, and only up to
+  // a cap, so that a filter nearly everything matches does not fold the case of every row.
+  let matched = db
+    .selectFrom('machines')
+    .select('agent_id')
+    .where(matches)
+    .limit(MATCHING_COUNT_CAP + 1);
+  if (only !== '*') {
+    page = page.where('agent_id', 'in', only);
+    counts = counts.where('agent_id', 'in', only);
+    matched = matched.where('agent_id', 'in', only);
+  }
+  const matching = query.q ? db.selectFrom(matched.as('m')).select(sql<string>`count(*)`.as('n')) : undefined;
+  const [rows, c, m] = await Promise.all([page.execute(), counts.executeTakeFirstOrThrow(), matching?.executeTakeFirstOrThrow()]);
+  const total = Number(c.total);
+  const onlineCount = Number(c.online);
+  // Without text, the status filter alone decides how many match.
+  const matchingCount = m ? Math.min(Number(m.n), MATCHING_COUNT_CAP) : query.status === 'online' ? onlineCount : query.status === 'offline' ? total - onlineCount : total;
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  return {
+    machines: shown.map((r) => machineDto(r, offlineAfterBeats, now)),
+    next_cursor: rows.length > limit && last ? encodeMachinesCursor({ hostname: last.hostname, agentId: last.agent_id }) : null,
+    total,
+    online: onlineCount,
+    matching: matchingCount,
+    matching_capped: m !== undefined && Number(m.n) > MATCHING_COUNT_CAP,
+  };
 }
 
 export async function listWindowsSessions(db: Kysely<Database>, agentId: string): Promise<WindowsSessionDto[]> {

@@ -1,4 +1,4 @@
-/** Machines and their Windows sessions, read from the projections. */
+/** Machines and their Windows sessions, read from the projections; the list is paged (machines-query.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { ErrorCode } from '../../../proto/errors.js';
@@ -6,7 +6,8 @@ import type { Database } from '../../../infra/db/schema.js';
 import type { Access } from '../access.js';
 import { agentParamsSchema, errorResponses, machineSchema, machinesResponseSchema, windowsSessionsResponseSchema } from '../api-schemas.js';
 import { GcHttpError } from '../errors.js';
-import { getMachine, listMachines, listWindowsSessions } from '../read/machines.js';
+import { getMachine, listMachinesPage, listWindowsSessions } from '../read/machines.js';
+import { machinesQuerySchema } from './machines-query.js';
 
 export interface MachinesRouteDeps {
   db: Kysely<Database>;
@@ -23,9 +24,14 @@ export const machinesRoutes: FastifyPluginAsyncZod<MachinesRouteDeps> = async (a
     '/api/machines',
     {
       preHandler: listers,
-      schema: { tags: ['machines'], summary: 'Machines with online status, session count and logged-on users', response: { 200: machinesResponseSchema, ...errorResponses } },
+      schema: {
+        tags: ['machines'],
+        summary: 'Machines with online status, session count and logged-on users: one page in host name order, filtered on the server',
+        querystring: machinesQuerySchema,
+        response: { 200: machinesResponseSchema, ...errorResponses },
+      },
     },
-    async (request) => ({ machines: await listMachines(db, offlineAfterBeats, await access.accessibleMachines(request)) }),
+    async (request) => listMachinesPage(db, offlineAfterBeats, request.query, await access.accessibleMachines(request)),
   );
 
   app.get(
