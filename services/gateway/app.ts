@@ -6,7 +6,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { ErrorCode } from '../../proto/errors.js';
@@ -62,8 +62,9 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const app = Fastify({
     // A pino Logger is a FastifyBaseLogger; typed as such so routes keep fastify's default logger type.
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
-    // Every line of a request carries its id under the same key as a viewer's or a command's.
-    requestIdLogLabel: CORRELATION_KEY,
+    // Every line of a request carries its id under the same key as a viewer's or a command's
+    // (through logController: the top-level requestIdLogLabel is deprecated and warned about at start).
+    logController: new LogController({ requestIdLogLabel: CORRELATION_KEY }),
     bodyLimit: 64 * 1024,
     genReqId: () => crypto.randomUUID(),
     // Only behind a TLS-terminating proxy the operator named: else X-Forwarded-* is ignored (rate limits key on the socket address).
