@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type Plugin, build } from 'esbuild';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -63,6 +63,14 @@ function ingredients(target: Target): { node: string; koffi: string } {
   return { node, koffi };
 }
 
+/** zod's own `../locales/index.js` resolves to agent/binary/zod-locales.ts (English only; it says why). */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (/[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: join(repo, 'agent', 'binary', 'zod-locales.ts') } : undefined));
+  },
+};
+
 /** Bundles the agent's command line (agent/binary/sea-main.ts) into one CommonJS file (shared by every target). */
 export async function bundleAgent(outFile: string, version: string): Promise<void> {
   await build({
@@ -73,9 +81,14 @@ export async function bundleAgent(outFile: string, version: string): Promise<voi
     format: 'cjs',
     target: 'node20',
     minifySyntax: true,
+    // V8 keeps the whole script's source for lazy compilation: without comments and indentation it
+    // is a quarter smaller, and it stays Latin-1 (one comment's em dash made it a two-byte string:
+    // twice the memory). Identifiers keep their names, so stack traces stay readable.
+    minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
-    alias: { koffi: join(repo, 'agent', 'binary', 'koffi-from-asset.ts') },
+    alias: { koffi: join(repo, 'agent', 'binary', 'koffi-from-asset.ts'), long: join(repo, 'agent', 'binary', 'no-long.ts') },
+    plugins: [zodEnglishOnly],
     // sharp is native (libvips) and not carried: JPEG tiles go through libturbojpeg where installed.
     external: ['sharp'],
     define: { __GC_AGENT_VERSION__: JSON.stringify(version), 'import.meta.url': '__gcImportMetaUrl' },
