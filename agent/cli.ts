@@ -42,15 +42,10 @@ async function applyConfigFile(argv: readonly string[]): Promise<void> {
 /** Once the online agent has settled (first session list, consumers made), what only start-up ran leaves RSS (agent/binary/startup-pages.ts). */
 function dropStartupPagesSoon(): void {
   setTimeout(() => {
-    // Never fatal: the agent runs on with its pages mapped.
-    import('./binary/startup-pages.js').then(
-      ({ dropStartupPages }) => {
-        const r = dropStartupPages();
-        if (r.ok && r.value.mappings === 0) return;
-        console.log(`${new Date().toISOString()} [agent] ${r.ok ? `start-up pages returned: ${(r.value.bytes / 2 ** 20).toFixed(1)} MiB in ${r.value.mappings} mappings` : r.error.message}`);
-      },
-      () => {},
-    );
+    void import('./binary/startup-pages.js').then(({ dropStartupPages }) => {
+      const r = dropStartupPages();
+      console.log(`${new Date().toISOString()} [agent] ${r.ok ? `start-up pages returned: ${(r.value.bytes / 2 ** 20).toFixed(1)} MiB in ${r.value.mappings} mappings` : r.error.message}`);
+    });
   }, STARTUP_SETTLE_MS).unref();
 }
 const STARTUP_SETTLE_MS = 3_000;

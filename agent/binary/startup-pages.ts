@@ -68,12 +68,9 @@ export function cleanExecutableMappings(smaps: string, exe: string): CleanMappin
 
 const MADV_DONTNEED = 4;
 
-/**
- * Drops the executable's clean mappings (the single-file binary only); answers how many and the bytes
- * that were resident in them. Elsewhere than on Linux nothing is dropped (0 mappings).
- */
+/** Drops the executable's clean mappings (Linux; the single-file binary only); resolves to the bytes that were resident in them. */
 export function dropStartupPages(exe = process.execPath): Result<{ mappings: number; bytes: number }> {
-  if (process.platform !== 'linux') return ok({ mappings: 0, bytes: 0 });
+  if (process.platform !== 'linux') return err(ErrorCode.NOT_AVAILABLE, 'only Linux start-up pages are dropped');
   try {
     const mappings = cleanExecutableMappings(readFileSync('/proc/self/smaps', 'utf8'), exe);
     const madvise = koffi.load('libc.so.6').func('int madvise(uintptr_t addr, size_t length, int advice)') as (a: number, l: number, adv: number) => number;
