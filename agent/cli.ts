@@ -39,17 +39,6 @@ async function applyConfigFile(argv: readonly string[]): Promise<void> {
   Object.assign(process.env, parseEnvFile(readFileSync(file, 'utf8')));
 }
 
-/** Once the online agent has settled (first session list, consumers made), what only start-up ran leaves RSS (agent/binary/startup-pages.ts). */
-function dropStartupPagesSoon(): void {
-  setTimeout(() => {
-    void import('./binary/startup-pages.js').then(({ dropStartupPages }) => {
-      const r = dropStartupPages();
-      console.log(`${new Date().toISOString()} [agent] ${r.ok ? `start-up pages returned: ${(r.value.bytes / 2 ** 20).toFixed(1)} MiB in ${r.value.mappings} mappings` : r.error.message}`);
-    });
-  }, STARTUP_SETTLE_MS).unref();
-}
-const STARTUP_SETTLE_MS = 3_000;
-
 /** Runs the command in `argv` (process.argv without node and script); resolves to the exit code, or never for a running agent. */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   // A bundled Windows agent starts itself again as the capture helper inside another user's session.
@@ -68,7 +57,6 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       await applyConfigFile(rest);
       const { runAgent } = await import('./run-agent.js');
       await runAgent({ version: BINARY_VERSION });
-      if (isSingleExecutable()) dropStartupPagesSoon();
       return undefined;
     }
     case 'service': {
