@@ -96,8 +96,8 @@ export async function bundleAgent(outFile: string, version: string): Promise<voi
   });
 }
 
-/** Builds the binary of `target` from the bundle; returns its path. */
-export async function buildTarget(target: Target, bundle: string, work: string): Promise<string> {
+/** Builds the binary of `target` from the bundle (at `out`, default the agent's path); returns its path. */
+export async function buildTarget(target: Target, bundle: string, work: string, out = binaryPath(target)): Promise<string> {
   const { node, koffi } = ingredients(target);
   for (const f of [node, koffi]) if (!existsSync(f)) throw new Error(`${target}: ${f} is missing`);
   const blob = join(work, `${target}.blob`);
@@ -105,7 +105,6 @@ export async function buildTarget(target: Target, bundle: string, work: string):
   // No code cache: V8's cache is tied to the building platform, and the Windows blob is made on Linux.
   writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets: { 'koffi.node': koffi } }));
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const out = binaryPath(target);
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp`;
   copyFileSync(node, tmp);

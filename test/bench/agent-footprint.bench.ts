@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { enroll } from '../../agent/install/enroll.js';
 import { renderEnvFile } from '../../agent/install/env-file.js';
 import { parseInstallArgs } from '../../agent/install/install-args.js';
-import { binaryPath } from '../../infra/build/agent-binary.js';
+import { build } from 'esbuild';
+import { binaryPath, buildTarget } from '../../infra/build/agent-binary.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { login } from '../support/api.js';
 import { createEnrollmentKey, ensureAgentBinary, watchAgentStates } from '../support/agent-binary.js';
@@ -89,6 +90,53 @@ async function measure(stack: Stack, token: string, work: string, agentId: strin
   }
 }
 
+/** The runtime floor (floor/runtime-floor.ts) as a single-file binary of the same Node, built like the agent's. */
+async function buildFloor(work: string): Promise<string> {
+  const bundle = join(work, 'runtime-floor.cjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, 'floor', 'runtime-floor.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return buildTarget('linux-x64', bundle, work, join(work, 'runtime-floor'));
+}
+
+/** Enrolls `agentId`, runs the floor binary with its credentials, and samples its RSS at the same moments as the agents'. */
+async function measureFloor(stack: Stack, token: string, work: string, agentId: string, floor: string): Promise<{ idleRss: Rss; lateIdleRss: Rss }> {
+  const parsed = parseInstallArgs(['--server', stack.url, '--enroll-key', await createEnrollmentKey(stack.url, token), '--agent-id', agentId]);
+  if (!parsed.ok) throw new Error(parsed.message);
+  const e = await enroll(parsed.value, agentId);
+  if (!e.ok) throw new Error(`${e.code}: ${e.message}`);
+  const creds = join(work, `${agentId}.creds`);
+  const ca = join(work, `${agentId}-nats-ca.pem`);
+  writeFileSync(creds, e.value.creds, { mode: 0o600 });
+  writeFileSync(ca, e.value.nats_ca ?? '', { mode: 0o600 });
+  const proc = spawn(floor, [stack.natsUrl, creds, ca, agentId], { cwd: work, env: { PATH: process.env.PATH, HOME: work }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const t0 = performance.now();
+    while (!out.includes('connected')) {
+      if (proc.exitCode !== null) throw new Error(`the runtime floor exited with ${proc.exitCode}`);
+      if (performance.now() - t0 > 60_000) throw new Error('the runtime floor did not connect within 60 s');
+      await sleep(5);
+    }
+    await sleep(IDLE_MS);
+    const idleRss = rss(proc.pid!);
+    await sleep(LATE_IDLE_MS - IDLE_MS);
+    return { idleRss, lateIdleRss: rss(proc.pid!) };
+  } finally {
+    proc.kill('SIGTERM');
+  }
+}
+
 export const run: BenchRun = async (progress) => {
   progress('building the single-file agent (skipped when up to date)');
   const binary = ensureAgentBinary('linux-x64');
@@ -100,6 +148,8 @@ export const run: BenchRun = async (progress) => {
     const bin = await measure(stack, api.token, work, 'bench-binary', binary, [], work);
     progress('the agent from source (node --import tsx agent/main.ts)');
     const src = await measure(stack, api.token, work, 'bench-source', process.execPath, ['--import', 'tsx', join(repo, 'agent', 'main.ts')], repo);
+    progress('the runtime floor: the same kind of binary holding only its NATS TLS connection');
+    const floor = await measureFloor(stack, api.token, work, 'bench-floor', await buildFloor(work));
     const split = (r: Rss) => `${mib(r.total)} (private ${mib(r.anon)}, file-backed ${mib(r.file)})`;
     const binarySizes = (() => {
       try {
@@ -120,6 +170,19 @@ export const run: BenchRun = async (progress) => {
           baselineValue: split(x.src),
           note: `goal < 60 MiB: ${x.bin.total < RSS_GOAL ? '✓' : '✗'}; ${x.note}`,
           measured: { value: round1(x.bin.total / 2 ** 20), unit: 'MiB', baselineValue: round1(x.src.total / 2 ** 20), goal: '< 60 MiB', met: x.bin.total < RSS_GOAL },
+        }),
+      ),
+      ...[
+        { at: IDLE_MS, bin: bin.idleRss, floor: floor.idleRss },
+        { at: LATE_IDLE_MS, bin: bin.lateIdleRss, floor: floor.lateIdleRss },
+      ].map(
+        (x): BenchRow => ({
+          figure: `agent idle RSS against the runtime floor (${x.at / 1000} s)`,
+          value: `single-file binary ${split(x.bin)}`,
+          baseline: 'the same Node as a single-file binary with the same V8 settings, holding only a NATS TLS connection with its credentials (test/bench/floor/runtime-floor.ts)',
+          baselineValue: split(x.floor),
+          note: `the agent's own cost: +${mib(x.bin.total - x.floor.total)} (private +${mib(x.bin.anon - x.floor.anon)}); the floor is what limits the < 60 MiB goal`,
+          measured: { value: round1(x.bin.total / 2 ** 20), unit: 'MiB', baselineValue: round1(x.floor.total / 2 ** 20) },
         }),
       ),
       {
