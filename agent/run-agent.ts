@@ -5,7 +5,6 @@
  */
 import { connectBus } from '../proto/bus/connect.js';
 import type { Logger, LoggerConfig } from '../proto/log/logger.js';
-import { inboxes } from '../proto/subjects.js';
 import { createBackstageRunner } from './backstage/runner.js';
 import { loadAgentConfig } from './config.js';
 import { writeConnectionState } from './install/connection-state.js';
@@ -42,13 +41,12 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<AgentProcess
   const config = opts.version ? { ...loaded, version: opts.version } : loaded;
   const log = createAgentLogger(config, opts.logDestination);
   const { port: platform, spawnPty } = await selectPlatform(config.version, (m) => log.warn({ component: 'platform' }, m));
-  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa, inboxPrefix: inboxes.agent(config.agentId) }).catch(
-    (e: Error) => {
-      // Only what no retry mends ends up here (a certificate our CA does not vouch for): say it in the log the operator reads.
-      log.fatal({ error_code: 'BUS_UNAVAILABLE' }, e.message);
-      throw e;
-    },
-  );
+  // Its inbox tree (_INBOX.a.<agent>) comes from its credentials, as for every service (connectBus).
+  const nc = await connectBus({ servers: config.natsUrl, name: `agent-${config.agentId}`, credsFile: config.credsFile, caFile: config.natsCa }).catch((e: Error) => {
+    // Only what no retry mends ends up here (a certificate our CA does not vouch for): say it in the log the operator reads.
+    log.fatal({ error_code: 'BUS_UNAVAILABLE' }, e.message);
+    throw e;
+  });
   const recordConnection = (connected: boolean) => writeConnectionState(config.stateDir, { pid: process.pid, connected, server: nc.getServer(), since: new Date().toISOString() });
   const { jetstream } = await import('@nats-io/jetstream');
   const publisher = createPublisher(nc, jetstream(nc), config.agentId);
