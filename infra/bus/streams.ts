@@ -1,5 +1,6 @@
 /** Creates or updates our JetStream streams at start-up (idempotent). */
-import { DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { Streams } from '../../proto/subjects.js';
 
 export interface StreamOptions {
@@ -40,3 +41,25 @@ export async function ensureStreams(jsm: JetStreamManager, o: StreamOptions = {}
     await jsm.streams.add(cfg);
   }
 }
+
+/**
+ * A cluster that has just started elects its JetStream meta leader a moment later; until then the
+ * API answers "jetstream is not enabled" or cannot place a replicated store. Those answers mean "not
+ * yet" only, so they are retried until `timeoutMs`; anything else is thrown at once.
+ */
+export async function ensureStreamsWhenReady(nc: NatsConnection, o: StreamOptions = {}, opts: { timeoutMs?: number; onWait?: (why: string) => void } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (let said = false; ; ) {
+    try {
+      return await ensureStreams(await jetstreamManager(nc), o);
+    } catch (e) {
+      const why = (e as Error).message;
+      if (Date.now() > deadline || !NOT_READY_YET.test(why)) throw e;
+      if (!said) opts.onWait?.(`waiting for JetStream: ${why}`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+const NOT_READY_YET = /jetstream is not enabled|error creating store for stream|no suitable peers for placement|insufficient resources|jetstream system temporarily unavailable|timeout/i;

@@ -10,14 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import { auditRetentionConfig } from '../../projections/audit/retention-config.js';
 import type { Role } from '../../services/auth/roles.js';
 import { newEventIdKey } from '../../services/gateway/bus/event-ids.js';
 import { createUser, findUserByName } from '../../services/auth/users.js';
 import { connectBus } from '../../proto/bus/connect.js';
-import { ensureStreams } from '../bus/streams.js';
+import { ensureStreamsWhenReady } from '../bus/streams.js';
 import { openDb } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -188,7 +187,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
     const launcherCreds = await auth.credsFor('launcher');
     const nc = await connectBus({ servers: natsUrls, name: 'launcher', credsFile: launcherCreds, caFile: tls.caFile });
-    await ensureStreams(await jetstreamManager(nc), { replicas: cluster ? 3 : 1, maxAgeSecs: Math.round((opts.eventRetentionDays ?? 0) * 86_400) });
+    await ensureStreamsWhenReady(nc, { replicas: cluster ? 3 : 1, maxAgeSecs: Math.round((opts.eventRetentionDays ?? 0) * 86_400) }, { onWait: log });
     await nc.close();
     // Auditors' tools find their credentials here with no settings (infra/launcher/cli.ts).
     await auth.credsFor('auditor');
