@@ -38,3 +38,12 @@ export async function timeEach(n: number, fn: (i: number) => Promise<unknown>, o
 export function p50Measured(samples: number[], baseline?: number[], goal?: { goal: string; met: boolean }) {
   return { value: p50(samples), unit: 'ms (p50)', ...(baseline ? { baselineValue: p50(baseline) } : {}), ...goal };
 }
+
+/**
+ * Whether a frame rate counted over `seconds` reaches `target`: frames counted in a window can be one
+ * short of the target through where the window's edges fall, never more; anything below that is
+ * frames not sent or not painted, and a missed goal.
+ */
+export function frameRateMet(fps: number, seconds: number, target: number): boolean {
+  return fps * seconds >= target * seconds - 1;
+}
