@@ -156,7 +156,7 @@ export function machinesPage(root: HTMLElement): () => void {
     const rows = page?.machines ?? [];
     const filtering = q !== '' || status !== 'all';
     const matching = page ? `${page.matching.toLocaleString()}${page.matching_capped ? '+' : ''}` : '';
-    count.textContent = page ? `${page.total.toLocaleString()} machines · ${page.online.toLocaleString()} online${filtering ? ` · ${matching} match` : ''}` : '';
+    count.textContent = page ? `${page.total.toLocaleString()} ${page.total === 1 ? 'machine' : 'machines'} · ${page.online.toLocaleString()} online${filtering ? ` · ${matching} match` : ''}` : '';
     const first = (cursors.length - 1) * PAGE_SIZE;
     pageInfo.textContent = page && rows.length ? `${(first + 1).toLocaleString()}–${(first + rows.length).toLocaleString()} of ${matching}` : '';
     prev.disabled = cursors.length <= 1;
