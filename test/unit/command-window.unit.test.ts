@@ -161,6 +161,27 @@ describe('seen-command store', () => {
     }
   });
 
+  it('a loss recorded far in the future (a clock that ran ahead, 2^63-1) does not refuse every command until then', async () => {
+    // As the file holds them: text, so 2^63-1 is written exactly as a corrupt or hostile file would have it.
+    for (const ahead of [String(NOW + 10 * 365 * 86_400_000), String(2 ** 53 - 1), '9223372036854775807', '8.64e15', '1e308']) {
+      const file = join(freshDir(), SEEN_FILE_NAME);
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, `{"v":2,"notBefore":${ahead}}\n["c-kept",${NOW}]\n`);
+      const { log, lines } = logLines();
+      const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW, log });
+      assert.equal(s.notBefore, NOW, `notBefore ${ahead}: taken as a loss now`);
+      assert.match(lines.map((l) => l.msg).join('\n'), /ahead of this machine's clock/);
+      assert.equal(first(s, 'c-kept'), false, 'the ids the file holds are still refused');
+      const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW + 5_000 });
+      assert.equal(again.notBefore, NOW, 'and the corrected loss is what the file keeps');
+    }
+    // A loss a little ahead (a clock stepped back by NTP after it) is kept as it is.
+    const file = join(freshDir(), SEEN_FILE_NAME);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, `{"v":2,"notBefore":${NOW + 5_000}}\n`);
+    assert.equal((await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW })).notBefore, NOW + 5_000);
+  });
+
   it("takes over an earlier release's whole-file store (and refuses after losing it as before)", async () => {
     const dir = freshDir();
     mkdirSync(dir, { recursive: true });
