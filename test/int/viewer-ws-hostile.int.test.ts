@@ -71,6 +71,30 @@ describe('viewer WebSocket: hostile control messages (real gateway, NATS, Postgr
     assert.equal(errors().length, quiet + 1, 'no ack was answered');
   });
 
+  it('refuses a lone surrogate in any message, and NUL outside terminal keystrokes, as the HTTP edge does', async () => {
+    const bad = [
+      { t: 'backstage.exec', id: 'c-1', command: 'echo \ud800' },
+      { t: 'backstage.exec', id: 'c-2', command: `echo ${'x'.repeat(50)}\udc00` },
+      { t: 'backstage.exec', id: 'c-3', command: 'echo a\u0000; touch /tmp/x' },
+      { t: 'backstage.service_control', name: 'svc\ud800', action: 'stop' },
+      { t: 'input', session_id: 1, key: { text: '\ud83d' } },
+      { t: 'input', session_id: 1, key: { text: '\u0000' } },
+      { t: 'terminal.input', data: 'ls\ud800' },
+      { t: 'switch', session_id: 1, req: 'r\udfff' },
+    ];
+    const base = errors().length;
+    for (const m of bad) ws!.send(JSON.stringify(m));
+    assert.equal(await errorsReach(base + bad.length), base + bad.length);
+    for (const [i, e] of errors().slice(base).entries()) {
+      assert.equal(e.error_code, 'VALIDATION_FAILED', JSON.stringify(bad[i]));
+      assert.match(String(e.message), /NUL character or a lone UTF-16 surrogate/, JSON.stringify(bad[i]));
+    }
+    // A terminal's Ctrl+@ is NUL: not refused as text (this socket has no terminal open, which is its answer).
+    ws!.send(JSON.stringify({ t: 'terminal.input', data: '\u0000' }));
+    assert.equal(await errorsReach(base + bad.length + 1), base + bad.length + 1);
+    assert.doesNotMatch(String(errors().at(-1)?.message), /NUL character/);
+  });
+
   it('a message over the socket limit (64 KiB) closes that socket with 1009; the gateway and other viewers are unharmed', async () => {
     const admin = await t.userToken('bea', 'admin');
     const mine: { t: string; [k: string]: unknown }[] = [];
