@@ -44,10 +44,20 @@ function cut(s: string, max: number): string {
   return `${s.slice(0, end)}…`;
 }
 
+/**
+ * More than a row can take: its numbers and field tags (under 64 bytes) and three UTF-8 bytes per
+ * UTF-16 unit of its text. A list under this needs no encoding to know it fits (the usual case).
+ */
+function rowBytesAtMost(p: ProcessInfo): number {
+  return 64 + 3 * ((p.name ?? '').length + (p.user ?? '').length + (p.commandLine ?? '').length);
+}
+
 /** `processes` as they fit `budget` bytes: unchanged when they do. */
 export function fitProcessList(processes: readonly ProcessInfo[], budget = PROCESS_LIST_BUDGET_BYTES): FittedProcessList {
+  const unchanged = { processes: [...processes], omitted: 0, commandLinesCut: false };
+  if (processes.reduce((sum, p) => sum + rowBytesAtMost(p), 0) <= budget) return unchanged;
   const total = (ps: readonly ProcessInfo[]) => ps.reduce((sum, p) => sum + rowBytes(p), 0);
-  if (total(processes) <= budget) return { processes: [...processes], omitted: 0, commandLinesCut: false };
+  if (total(processes) <= budget) return unchanged;
   let rows: ProcessInfo[] = [...processes];
   for (const max of CUTS) {
     rows = processes.map((p) => ((p.commandLine ?? '').length > max ? { ...p, commandLine: cut(p.commandLine ?? '', max) } : p));

@@ -5,7 +5,7 @@
  * technician got a TIMEOUT every time. The platform is a fake: this is the handler's logic.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { PROCESS_LIST_BUDGET_BYTES, fitProcessList } from '../../agent/backstage/fit-process-list.js';
 import type { BackstageRunner } from '../../agent/backstage/runner.js';
 import type { PlatformPort, ProcessInfo } from '../../agent/platform/port.js';
@@ -95,4 +95,25 @@ describe('backstage answers fit one message', () => {
     assert.equal(out.error?.code, ErrorCode.PAYLOAD_TOO_LARGE);
     assert.match(out.error?.message ?? '', /larger than one message/);
   });
+});
+
+test('the quick bound never lets through a list that does not fit: every field at its largest', () => {
+  // Numbers at their widest encodings, text of 3-byte characters: the bound must still hold.
+  const wide = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      pid: 2 ** 32 - 1,
+      name: '€'.repeat(15),
+      user: '€'.repeat(32),
+      memoryKb: 2 ** 53 - 1,
+      parentPid: 2 ** 32 - 1,
+      sessionId: 2 ** 32 - 1,
+      cpuPercent: -1,
+      commandLine: `${i}${'€'.repeat(200)}`,
+    }));
+  for (const n of [10, 100, 1000, 1200, 1300, 5000]) {
+    const f = fitProcessList(wide(n));
+    const bytes = encode(message({ backstageOutput: { final: true, processList: { processes: f.processes, omitted: f.omitted, commandLinesCut: f.commandLinesCut } } })).byteLength;
+    assert.ok(bytes <= MAX_MESSAGE_BYTES, `${n} rows: ${bytes} bytes`);
+    assert.equal(f.processes.length + f.omitted, n);
+  }
 });
