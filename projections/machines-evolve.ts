@@ -21,6 +21,20 @@ export function machineStateOf(r: Selectable<MachinesTable>): MachineState {
 
 const DEFAULT_HEARTBEAT_MS = 5000;
 
+/**
+ * Longest host name kept (DNS allows 253). The list's keyset index (migration 0008) is a B-tree,
+ * which refuses a row over ~2.7 KB: an agent reporting a longer name had every status quarantined,
+ * a row per heartbeat, and its machine never updated. Cut before cleaning, so no pair is split.
+ */
+export const HOSTNAME_MAX = 255;
+
+function hostnameText(h: string | null | undefined): string {
+  const s = h ?? '';
+  if (s.length <= HOSTNAME_MAX) return pgText(s);
+  const c = s.charCodeAt(HOSTNAME_MAX - 1);
+  return pgText(s.slice(0, c >= 0xd800 && c <= 0xdbff ? HOSTNAME_MAX - 1 : HOSTNAME_MAX));
+}
+
 function blank(agentId: string, at: Date, seq: number): MachineState {
   return {
     agent_id: agentId,
@@ -51,7 +65,7 @@ export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): 
     const list = s.sessions ?? undefined;
     return {
       ...base,
-      hostname: pgText(s.hostname),
+      hostname: hostnameText(s.hostname),
       os_version: pgText(s.osVersion),
       platform: pgText(s.platform),
       agent_version: pgText(s.version),

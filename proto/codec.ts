@@ -1,4 +1,5 @@
 /** Encoding and checked decoding of the `Message` envelope. Decoding never throws. */
+import $protobuf from 'protobufjs/minimal.js';
 import { guruconnect } from './generated/guruconnect.js';
 import { ErrorCode, type Result, err, ok } from './errors.js';
 import { newId } from './ids.js';
@@ -19,6 +20,16 @@ export const Headers = {
 
 /** Largest message we accept on any subject; frames are split into tiles well below it. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+// protobufjs writes a string shorter than 40 units with its own UTF-8 writer, which encodes a lone
+// UTF-16 surrogate as its three WTF-8 bytes; its decoder (strict for proto3 strings) then refuses the
+// whole message. Windows hands the agent UTF-16 that may hold one (a process's command line, an RDP
+// client's name), so one such string lost the entire process or session list. Written as U+FFFD
+// instead, as Node's Buffer writes longer strings: also three bytes, so lengths measured before hold.
+type WellFormable = string & { isWellFormed(): boolean; toWellFormed(): string };
+const utf8 = $protobuf.util.utf8;
+const writeUtf8 = utf8.write;
+utf8.write = (s: string, buffer: Uint8Array, offset: number): number => writeUtf8((s as WellFormable).isWellFormed() ? s : (s as WellFormable).toWellFormed(), buffer, offset);
 
 /** A decoded message whose payload case is known and non-empty. */
 export type Decoded = Message & { payload: PayloadCase; meta: guruconnect.Meta };

@@ -8,7 +8,18 @@ import { z } from 'zod';
 
 const CONNECTION_FILE = 'connection.json';
 
-const stateSchema = z.object({ pid: z.number().int(), connected: z.boolean(), server: z.string().max(2048), since: z.string().max(64) });
+// A pid of 0 or below is no process: kill(pid, 0) would probe a process group or every process and
+// succeed, so a damaged file (pid 0, -1) read as a live, connected agent.
+const stateSchema = z.object({
+  pid: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1),
+  connected: z.boolean(),
+  server: z.string().max(2048),
+  since: z.string().max(64),
+});
 export type ConnectionState = z.infer<typeof stateSchema>;
 
 /** Records the state (best effort: a full disk must not stop the agent). */

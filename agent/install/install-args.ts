@@ -50,8 +50,11 @@ export function parseInstallArgs(argv: readonly string[]): { ok: true; value: In
       continue;
     }
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const key = FLAGS[flag];
+    // Own keys only: `constructor=x` or `__proto__` found Object.prototype's members and were taken silently.
+    const key = Object.hasOwn(FLAGS, flag) ? FLAGS[flag] : undefined;
     if (!key) return { ok: false, message: `unknown argument ${JSON.stringify(a.slice(0, 100))}` };
+    // A flag given twice (a copied command line with an extra --server) is refused, not decided by order.
+    if (Object.hasOwn(raw, key)) return { ok: false, message: `${flag} is given twice` };
     const v = inline ?? argv[++i];
     if (v === undefined) return { ok: false, message: `${flag} needs a value` };
     raw[key] = v;

@@ -1,34 +1,18 @@
 /** `guruconnect-agent service`: the agent under the Windows Service Control Manager. */
-import { appendFileSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { format } from 'node:util';
 import { createLogger } from '../../proto/log/logger.js';
 import type { AgentProcess } from '../run-agent.js';
+import { serviceLogFile } from './service-log-file.js';
 
-const LOG_FILE = 'agent.log';
-const LOG_MAX_BYTES = 10 * 2 ** 20;
-
-/**
- * A service has no console: the agent's JSON lines, and anything a library prints, go to agent.log in
- * the state directory (one old file kept). Written synchronously: the file is whole when the SCM
- * stops the process.
- */
+/** The service's log (service-log-file.ts); whatever a library prints to the console goes there too. */
 function logFile(dir: string): { write(line: string): void } {
-  const file = join(dir, LOG_FILE);
-  try {
-    if (statSync(file).size > LOG_MAX_BYTES) renameSync(file, `${file}.1`);
-  } catch {}
-  const write = (line: string) => {
-    try {
-      appendFileSync(file, line, { mode: 0o600 });
-    } catch {}
-  };
-  const stray = (...args: unknown[]) => write(`${format(...args)}\n`);
+  const file = serviceLogFile(dir);
+  const stray = (...args: unknown[]) => file.write(`${format(...args)}\n`);
   console.log = stray;
   console.info = stray;
   console.warn = stray;
   console.error = stray;
-  return { write };
+  return file;
 }
 
 /** Runs the service until the SCM stops it; resolves to the exit code. */

@@ -68,8 +68,15 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
   const entries: Entries = loaded.ok ? loaded.entries : new Map();
   // Whatever the lost file held was dated before now: refusing older commands refuses those too.
   // Kept in the file, so a second restart inside the window still remembers the loss.
-  const notBefore = loaded.ok ? loaded.notBefore : now();
+  let notBefore = loaded.ok ? loaded.notBefore : now();
   if (!loaded.ok) log(`seen-command file ${o.file} unreadable (${loaded.why}); refusing stored commands dated before ${new Date(notBefore).toISOString()}`);
+  // A loss recorded further ahead than a command could ever be dated (a clock that once ran years
+  // ahead, a damaged file) would refuse every stored command until that date, across restarts:
+  // taken as a loss now instead, which refuses what that loss could have held and nothing later.
+  if (notBefore > now() + o.maxAgeMs) {
+    log(`seen-command file ${o.file} records a loss dated ${describeMs(notBefore)}, ahead of this machine's clock; refusing stored commands dated before now instead`);
+    notBefore = now();
+  }
 
   const prune = () => {
     const oldest = now() - o.maxAgeMs;
@@ -179,6 +186,8 @@ export async function openSeenStore(o: SeenStoreOptions): Promise<SeenStore> {
     },
   };
 }
+
+const describeMs = (ms: number) => (Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString());
 
 const header = (notBefore: number) => `${JSON.stringify({ v: 2, notBefore })}\n`;
 // JSON escapes what would break a line (newlines, NUL, lone surrogates).

@@ -83,15 +83,22 @@ export function issueAgentCredsBatch(deps: AgentCredsDeps, agentIds: readonly st
       if (!c.ok) return c;
       const agentId = c.value;
       const keysFile = join(agentsDir, `${agentId}.keys`);
-      const known = (await readIfExists(keysFile)) ?? '';
-      if (known.trim() && !o.reissue) {
-        return err(ErrorCode.CONFLICT, `agent id ${agentId} already has credentials; revoke it first, or enroll this machine under another id`);
+      // One id's file-system failure is that id's result. Thrown, it rejected the whole batch: the
+      // ids already issued in it were on file but their credentials never reached the caller (a
+      // CONFLICT on the next try), and the registry lock was released while writes still ran.
+      try {
+        const known = (await readIfExists(keysFile)) ?? '';
+        if (known.trim() && !o.reissue) {
+          return err(ErrorCode.CONFLICT, `agent id ${agentId} already has credentials; revoke it first, or enroll this machine under another id`);
+        }
+        const kp = deps.newUserKey();
+        const creds = await deps.userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
+        // The key is on file before the credentials leave: a revocation can always find it.
+        await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`, { dirReady: true });
+        return ok({ creds, userKey: kp.getPublicKey() });
+      } catch (e) {
+        return err(ErrorCode.INTERNAL, `could not issue credentials to agent id ${agentId} (${(e as Error).message}); nothing was issued to it, retry once the cause is fixed`);
       }
-      const kp = deps.newUserKey();
-      const creds = await deps.userCreds(`agent-${agentId}`, agentPermissions(agentId), kp);
-      // The key is on file before the credentials leave: a revocation can always find it.
-      await writeSecret(keysFile, `${known}${kp.getPublicKey()}\n`, { dirReady: true });
-      return ok({ creds, userKey: kp.getPublicKey() });
     });
   });
 }

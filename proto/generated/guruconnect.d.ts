@@ -3146,6 +3146,12 @@ export namespace guruconnect {
         /** ProcessList processes. */
         processes: guruconnect.ProcessInfo.$Properties[];
 
+        /** ProcessList omitted. */
+        omitted: number;
+
+        /** ProcessList commandLinesCut. */
+        commandLinesCut: boolean;
+
         /**
          * Creates a new ProcessList instance using the specified properties.
          * @param [properties] Properties to set
@@ -3215,6 +3221,12 @@ export namespace guruconnect {
 
             /** ProcessList processes */
             processes?: (guruconnect.ProcessInfo.$Properties[]|null);
+
+            /** ProcessList omitted */
+            omitted?: (number|null);
+
+            /** ProcessList commandLinesCut */
+            commandLinesCut?: (boolean|null);
 
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];

@@ -9290,6 +9290,8 @@ export const guruconnect = $root.guruconnect = (() => {
          * Properties of a ProcessList.
          * @typedef {Object} guruconnect.ProcessList.$Properties
          * @property {Array.<guruconnect.ProcessInfo.$Properties>|null} [processes] ProcessList processes
+         * @property {number|null} [omitted] ProcessList omitted
+         * @property {boolean|null} [commandLinesCut] ProcessList commandLinesCut
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -9331,6 +9333,22 @@ export const guruconnect = $root.guruconnect = (() => {
         ProcessList.prototype.processes = $util.emptyArray;
 
         /**
+         * ProcessList omitted.
+         * @member {number} omitted
+         * @memberof guruconnect.ProcessList
+         * @instance
+         */
+        ProcessList.prototype.omitted = 0;
+
+        /**
+         * ProcessList commandLinesCut.
+         * @member {boolean} commandLinesCut
+         * @memberof guruconnect.ProcessList
+         * @instance
+         */
+        ProcessList.prototype.commandLinesCut = false;
+
+        /**
          * Creates a new ProcessList instance using the specified properties.
          * @function create
          * @memberof guruconnect.ProcessList
@@ -9365,6 +9383,10 @@ export const guruconnect = $root.guruconnect = (() => {
             if (message.processes != null && message.processes.length)
                 for (let i = 0; i < message.processes.length; ++i)
                     $root.guruconnect.ProcessInfo.encode(message.processes[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+            if (message.omitted != null && $Object.hasOwnProperty.call(message, "omitted") && message.omitted !== 0)
+                writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.omitted);
+            if (message.commandLinesCut != null && $Object.hasOwnProperty.call(message, "commandLinesCut") && message.commandLinesCut !== false)
+                writer.uint32(/* id 3, wireType 0 =*/24).bool(message.commandLinesCut);
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (let i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -9389,7 +9411,7 @@ export const guruconnect = $root.guruconnect = (() => {
                 _depth = 0;
             if (_depth > $Reader.recursionLimit)
                 throw $Error("max depth exceeded");
-            let end, message;
+            let end, message, value;
             if (length === $undefined)
                 end = reader.len;
             else {
@@ -9415,6 +9437,24 @@ export const guruconnect = $root.guruconnect = (() => {
                         if (!(message.processes && message.processes.length))
                             message.processes = [];
                         message.processes.push($root.guruconnect.ProcessInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.omitted = value;
+                        else
+                            delete message.omitted;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.bool())
+                            message.commandLinesCut = value;
+                        else
+                            delete message.commandLinesCut;
                         continue;
                     }
                 }
@@ -9458,6 +9498,12 @@ export const guruconnect = $root.guruconnect = (() => {
                         return "processes." + error;
                 }
             }
+            if (message.omitted != null && $Object.hasOwnProperty.call(message, "omitted"))
+                if (!$util.isInteger(message.omitted))
+                    return "omitted: integer expected";
+            if (message.commandLinesCut != null && $Object.hasOwnProperty.call(message, "commandLinesCut"))
+                if (typeof message.commandLinesCut !== "boolean")
+                    return "commandLinesCut: boolean expected";
             return null;
         };
 
@@ -9489,6 +9535,12 @@ export const guruconnect = $root.guruconnect = (() => {
                     message.processes[i] = $root.guruconnect.ProcessInfo.fromObject(object.processes[i], _depth + 1);
                 }
             }
+            if (object.omitted != null)
+                if ($Number(object.omitted) !== 0)
+                    message.omitted = object.omitted >>> 0;
+            if (object.commandLinesCut != null)
+                if (object.commandLinesCut)
+                    message.commandLinesCut = $Boolean(object.commandLinesCut);
             return message;
         };
 
@@ -9511,11 +9563,19 @@ export const guruconnect = $root.guruconnect = (() => {
             let object = {};
             if (options.arrays || options.defaults)
                 object.processes = [];
+            if (options.defaults) {
+                object.omitted = 0;
+                object.commandLinesCut = false;
+            }
             if (message.processes && message.processes.length) {
                 object.processes = $Array(message.processes.length);
                 for (let j = 0; j < message.processes.length; ++j)
                     object.processes[j] = $root.guruconnect.ProcessInfo.toObject(message.processes[j], options, _depth + 1);
             }
+            if (message.omitted != null && $Object.hasOwnProperty.call(message, "omitted"))
+                object.omitted = message.omitted;
+            if (message.commandLinesCut != null && $Object.hasOwnProperty.call(message, "commandLinesCut"))
+                object.commandLinesCut = message.commandLinesCut;
             return object;
         };
 

@@ -19,13 +19,19 @@ export function safeText(s: string, max = 64): string {
   return s.slice(0, max).replace(UNSAFE_ALL, '\ufffd');
 }
 
-/** What is wrong with `value` and where, or undefined when every string in it is safe. */
-export function findUnsafeInput(value: unknown, where: string): string | undefined {
+// A lone surrogate alone: for text where NUL is a real value (a terminal's Ctrl+@ keystroke).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * What is wrong with `value` and where, or undefined when every string in it is safe. `allowNul`:
+ * string values may hold NUL (keys never), for input that is never stored as text.
+ */
+export function findUnsafeInput(value: unknown, where: string, o: { allowNul?: boolean } = {}): string | undefined {
   const stack: [unknown, string, number][] = [[value, where, 0]];
   while (stack.length) {
     const [v, path, depth] = stack.pop()!;
     if (typeof v === 'string') {
-      if (UNSAFE.test(v)) return `${path} contains a NUL character or a lone UTF-16 surrogate; send valid text`;
+      if ((o.allowNul ? LONE_SURROGATE : UNSAFE).test(v)) return `${path} contains a NUL character or a lone UTF-16 surrogate; send valid text`;
       continue;
     }
     if (v === null || typeof v !== 'object') continue;

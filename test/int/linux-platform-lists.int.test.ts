@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLinuxPlatform } from '../../agent/platform/linux/index.js';
-import { decode, encode, message } from '../../proto/codec.js';
+import type { BackstageRunner } from '../../agent/backstage/runner.js';
+import { createBackstageHandler } from '../../agent/runtime/backstage-handler.js';
+import { MAX_MESSAGE_BYTES, decode, encode, message, pb } from '../../proto/codec.js';
 import { ErrorCode, err } from '../../proto/errors.js';
 import { skipUnlessServiceManager } from '../support/host.js';
+import { silentLog } from '../support/log-lines.js';
 
 const platform = createLinuxPlatform({ openDesktop: async () => err(ErrorCode.NOT_AVAILABLE, 'not in this test') });
 const started: ChildProcess[] = [];
@@ -114,6 +117,47 @@ test('processes born and gone while the list is read never make it fail', async 
     assert.ok(r.value.some((p) => p.pid === churn.pid));
     assert.ok(r.value.every((p) => (p.pid ?? 0) > 0 && typeof p.name === 'string'));
   }
+});
+
+test('300 processes with 4 KB command lines (any local user can start them): the backstage answer still fits one message and lists them all', async () => {
+  const pad = 'p'.repeat(4000);
+  // `sh -c 'sleep 600; :' <pad>`: the shell stays (a trailing command), its argv holds the padding.
+  const parent = startGroup('sh', ['-c', `i=0; while [ $i -lt 300 ]; do sh -c 'sleep 600; :' ${pad} & i=$((i+1)); done; echo ready; wait`]);
+  assert.equal(await firstLine(parent), 'ready');
+  let sent: Uint8Array | undefined;
+  const handler = createBackstageHandler({
+    platform,
+    runner: {} as BackstageRunner,
+    publisher: {
+      async event(_kind, payload, correlationId) {
+        sent = encode(message(payload, { agentId: 'lists-agent', correlationId }));
+        return 1;
+      },
+      frame() {},
+    },
+    agentVersion: 'test',
+  });
+  const cmd = decode(encode(message({ backstageCommand: { commandType: pb.BackstageCommandType.BACKSTAGE_LIST_PROCESSES } }, { agentId: 'lists-agent' })));
+  assert.ok(cmd.ok);
+  // The shells start their sleeps asynchronously: wait until all 300 padded shells are up.
+  // A liveness bound, not a timing assertion (a busy machine starts them slowly).
+  let up = 0;
+  for (let i = 0; i < 600 && up < 300; i++) {
+    const r = await platform.listProcesses({ cpuSampleMs: 0 });
+    up = r.ok ? r.value.filter((p) => p.parentPid === parent.pid && (p.commandLine ?? '').includes(pad)).length : 0;
+    if (up < 300) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(up, 300, 'the 300 padded shells are up');
+  await handler(cmd.value, silentLog());
+  assert.ok(sent);
+  assert.ok(sent.byteLength <= MAX_MESSAGE_BYTES, `${sent.byteLength} bytes`);
+  const back = decode(sent, 'gc.agent.lists-agent.backstage.output');
+  assert.ok(back.ok, back.ok ? '' : back.error.message);
+  const list = back.value.backstageOutput?.processList;
+  assert.equal(back.value.backstageOutput?.error, null);
+  assert.equal(list?.omitted, 0);
+  assert.equal(list?.commandLinesCut, true);
+  assert.equal(list?.processes?.filter((p) => p.parentPid === parent.pid && (p.commandLine ?? '').startsWith('sh -c sleep 600; : ppp')).length, 300);
 });
 
 test('the service list comes from the agent cache the second time, with its age', { skip: skipUnlessServiceManager('systemd', 'sysv') }, async () => {

@@ -203,6 +203,20 @@ describe('machines list: server-side paging and filtering', { timeout: 180_000 }
     const injected = await t.gw.app.inject({ method: 'GET', url: `/api/machines?q=${'y'.repeat(100_000)}`, headers: { authorization: `Bearer ${admin}` } });
     assert.equal(injected.statusCode, 400);
     assert.equal(injected.json().error_code, 'VALIDATION_FAILED');
+    // Cursors this server could have made from an agent's host name (any text but NUL): a lone
+    // surrogate, control characters, 12,000 characters. Each is a place in the order, never a 500
+    // (m-0100 and m-0101 share host-0100: each of the first three falls after both).
+    for (const [hostname, firstAfter] of [
+      ['host-0100\ud800', 'm-0102'],
+      ['host-0100\u0001\u007f', 'm-0102'],
+      [`host-0100${'z'.repeat(12_000)}`, 'm-0102'],
+      ['\uffff', undefined],
+      ['', 'm-0000'],
+    ] as const) {
+      const r = await get(`?limit=1&cursor=${cursor([hostname, 'm-0000'])}`);
+      assert.equal(r.status, 200, `${JSON.stringify(hostname.slice(0, 20))}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(r.body.machines[0]?.agent_id, firstAfter, JSON.stringify(hostname.slice(0, 20)));
+    }
     // After all that the list still answers.
     assert.equal((await get('?limit=500')).body.machines.length, 500);
   });

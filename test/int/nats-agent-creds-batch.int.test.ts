@@ -4,7 +4,7 @@
  * authenticates as its own agent and only as it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +68,33 @@ describe('agent credentials issued in a batch (real nats-server)', () => {
     assert.deepEqual(
       again.map((r) => (r.ok ? 'ok' : r.error.code)),
       ['CONFLICT', 'ok'],
+    );
+  });
+
+  it("one id's file-system failure is that id's result: the rest of the batch is issued and handed out", async () => {
+    // A keys file that cannot be read (a directory in its place): EISDIR for that id alone.
+    mkdirSync(join(authDir, 'agents', 'broken-1.keys'), { recursive: true });
+    const ids = [...Array.from({ length: 100 }, (_, i) => `fs-${i}`), 'broken-1', 'fs-last'];
+    const rs = await setup.issueAgentCredsBatch(ids);
+    const codes = rs.map((r) => (r.ok ? 'ok' : r.error.code));
+    assert.deepEqual(codes, [...Array.from({ length: 100 }, () => 'ok'), 'INTERNAL', 'ok']);
+    const broken = rs[100]!;
+    assert.ok(!broken.ok && /broken-1/.test(broken.error.message) && /EISDIR/.test(broken.error.message), JSON.stringify(broken));
+    // Every id issued was handed its credentials, and they are the ones on file.
+    for (const [i, r] of rs.entries()) {
+      if (!r.ok) continue;
+      assert.deepEqual(
+        readFileSync(join(authDir, 'agents', `${ids[i]}.keys`), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+        [r.value.userKey],
+      );
+    }
+    // The registry lock was held to the end: an issue queued behind the batch sees all of it.
+    const after = await setup.issueAgentCredsBatch(['fs-0', 'fs-99']);
+    assert.deepEqual(
+      after.map((r) => (r.ok ? 'ok' : r.error.code)),
+      ['CONFLICT', 'CONFLICT'],
     );
   });
 

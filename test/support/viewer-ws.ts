@@ -6,10 +6,13 @@
 export interface ViewerSocket {
   send(data: string): void;
   close(): void;
+  /** Resolves with the close code once the socket is closed (by either side). */
+  readonly closed: Promise<number>;
 }
-interface WsLike extends ViewerSocket {
+interface WsLike extends Omit<ViewerSocket, 'closed'> {
   on(ev: 'message', fn: (raw: Buffer, binary: boolean) => void): void;
   once(ev: 'open' | 'error', fn: (e?: unknown) => void): void;
+  once(ev: 'close', fn: (code: number) => void): void;
 }
 const wsModule = 'ws';
 const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
@@ -22,9 +25,10 @@ export async function openViewerSocket(baseUrl: string, agentId: string, token: 
   ws.on('message', (raw, binary) => {
     if (!binary) onText(JSON.parse(raw.toString('utf8')));
   });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  return ws;
+  return { send: (d) => ws.send(d), close: () => ws.close(), closed };
 }

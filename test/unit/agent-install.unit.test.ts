@@ -83,6 +83,16 @@ describe('install arguments', () => {
     assert.match(refused([...base, '--agent-id']), /needs a value/);
   });
 
+  it("refuses unknown arguments named like an object's own members, and a flag given twice", () => {
+    const base = ['--server', 'https://gw.example', '--enroll-key', 'k', '--agent-id', 'pc-1'];
+    for (const a of ['constructor=x', '__proto__=y', 'hasOwnProperty=1', 'toString=2', 'valueOf', '__proto__', `--server\0=x`]) {
+      assert.match(refused([...base, a, 'v']), /unknown argument/, a);
+    }
+    assert.match(refused([...base, '--server', 'https://evil.example']), /--server is given twice/);
+    assert.match(refused([...base, '--agent-id=pc-2']), /--agent-id is given twice/);
+    assert.match(refused(['--dry-run', '--nats', 'tls://a:4222', '--nats=tls://b:4222']), /--nats is given twice/);
+  });
+
   it('the default agent id is the sanitized host name', () => {
     assert.equal(defaultAgentId('My PC.corp.example'), 'My-PC-corp-example');
     assert.equal(defaultAgentId(''), 'agent');

@@ -60,6 +60,18 @@ describe('fast creds authenticator', () => {
     assert.equal((fast.value('n') as { nkey: string }).nkey, issued.value.userKey);
   });
 
+  it("refuses a .creds whose seed belongs to another identity's JWT (one agent's key under another's name)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gc-fast-auth-mix-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const setup = await prepareNatsAuth(dir);
+    const [a, b] = [await setup.issueAgentCreds('mix-a'), await setup.issueAgentCreds('mix-b')];
+    assert.ok(a.ok && b.ok);
+    const jwtOf = (creds: string) => /-----BEGIN NATS USER JWT-----\s+(\S+)\s+/.exec(creds)?.[1] ?? '';
+    const mixed = a.value.creds.replace(jwtOf(a.value.creds), jwtOf(b.value.creds));
+    const r = fastCredsAuthenticator(mixed);
+    assert.ok(!r.ok && r.error.code === 'VALIDATION_FAILED' && r.error.message.includes(b.value.userKey), JSON.stringify(r));
+  });
+
   it('refuses text that is not a user .creds', () => {
     for (const bad of ['', 'garbage', '-----BEGIN NATS USER JWT-----\nabc\n------END NATS USER JWT------\n', `x\ud800\u0000`]) {
       const r = fastCredsAuthenticator(bad);

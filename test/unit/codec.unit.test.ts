@@ -34,6 +34,18 @@ describe('codec', () => {
     }
   });
 
+  it('writes a lone surrogate as U+FFFD, so one odd string (a Windows command line, an RDP client name) does not lose the whole message', () => {
+    const odd = ['\ud800', 'a\udc00b', `${'x'.repeat(38)}\ud83d`, `\ude00${'y'.repeat(100_000)}`, 'ok \ud83d\ude00', '\0\ud800\0'];
+    const bytes = encode(message({ sessionList: { sessions: odd.map((userName, i) => ({ sessionId: i + 1, userName, clientName: userName })) } }, { agentId: 'agent-1' }));
+    const r = decode(bytes, 'gc.agent.agent-1.sessions');
+    assert.ok(r.ok, r.ok ? '' : r.error.message);
+    assert.deepEqual(
+      (r.value.sessionList?.sessions ?? []).map((s) => s.userName),
+      odd.map((s) => (s as string & { toWellFormed(): string }).toWellFormed()),
+    );
+    assert.equal(r.value.sessionList?.sessions?.[4]?.clientName, 'ok \ud83d\ude00', 'a valid pair stays as it is');
+  });
+
   it('refuses oversized messages', () => {
     const r = decode(new Uint8Array(2 * 1024 * 1024));
     assert.equal(r.ok, false);

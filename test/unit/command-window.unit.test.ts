@@ -161,6 +161,52 @@ describe('seen-command store', () => {
     }
   });
 
+  it('a loss recorded far in the future (a clock that ran ahead, 2^63-1) does not refuse every command until then', async () => {
+    // As the file holds them: text, so 2^63-1 is written exactly as a corrupt or hostile file would have it.
+    for (const ahead of [String(NOW + 10 * 365 * 86_400_000), String(2 ** 53 - 1), '9223372036854775807', '8.64e15', '1e308']) {
+      const file = join(freshDir(), SEEN_FILE_NAME);
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, `{"v":2,"notBefore":${ahead}}\n["c-kept",${NOW}]\n`);
+      const { log, lines } = logLines();
+      const s = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW, log });
+      assert.equal(s.notBefore, NOW, `notBefore ${ahead}: taken as a loss now`);
+      assert.match(lines.map((l) => l.msg).join('\n'), /ahead of this machine's clock/);
+      assert.equal(first(s, 'c-kept'), false, 'the ids the file holds are still refused');
+      const again = await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW + 5_000 });
+      assert.equal(again.notBefore, NOW, 'and the corrected loss is what the file keeps');
+    }
+    // A loss a little ahead (a clock stepped back by NTP after it) is kept as it is.
+    const file = join(freshDir(), SEEN_FILE_NAME);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, `{"v":2,"notBefore":${NOW + 5_000}}\n`);
+    assert.equal((await openSeenStore({ file, maxAgeMs: w.maxAgeMs, now: () => NOW })).notBefore, NOW + 5_000);
+  });
+
+  it('a huge file is not read into memory: over 4 MB it is a loss (refuse what came before), and a large valid one is cut to capacity', async () => {
+    const big = join(freshDir(), SEEN_FILE_NAME);
+    mkdirSync(join(big, '..'), { recursive: true });
+    // 5 MB of well-formed lines: not a file this agent wrote (20,000 ids stay far under 4 MB).
+    const line = `["${'i'.repeat(100)}",${NOW}]\n`;
+    writeFileSync(big, `{"v":2,"notBefore":0}\n${line.repeat(Math.ceil((5 * 1024 * 1024) / line.length))}`);
+    const { log, lines } = logLines();
+    const s = await openSeenStore({ file: big, maxAgeMs: w.maxAgeMs, now: () => NOW, log });
+    assert.equal(s.notBefore, NOW);
+    assert.equal(s.size(), 0);
+    assert.match(lines.map((l) => l.msg).join('\n'), /larger than 4194304 bytes/);
+    assert.ok(statSync(big).size < 1024, 'rewritten small');
+
+    // 30,000 distinct live ids with a capacity of 20,000 (the default): the newest 20,000 are kept, the file shrinks to them.
+    const many = join(freshDir(), SEEN_FILE_NAME);
+    mkdirSync(join(many, '..'), { recursive: true });
+    writeFileSync(many, `{"v":2,"notBefore":0}\n${Array.from({ length: 30_000 }, (_, i) => `["c-${i}",${NOW - 30_000 + i}]\n`).join('')}`);
+    const m = await openSeenStore({ file: many, maxAgeMs: w.maxAgeMs, now: () => NOW });
+    assert.equal(m.notBefore, 0, 'not a loss');
+    assert.equal(m.size(), 20_000);
+    assert.equal(readFileSync(many, 'utf8').split('\n').length, 1 + 20_000 + 1, 'the header and the ids kept, nothing else');
+    assert.equal(first(m, 'c-29999'), false, 'the newest is remembered');
+    assert.equal(first(m, 'c-0'), true, 'the oldest beyond capacity was forgotten');
+  });
+
   it("takes over an earlier release's whole-file store (and refuses after losing it as before)", async () => {
     const dir = freshDir();
     mkdirSync(dir, { recursive: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { frameFlow } from '../../services/gateway/ws/frame-flow.js';
+import { MAX_FRAMES_IN_FLIGHT, frameFlow } from '../../services/gateway/ws/frame-flow.js';
 import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
 import { decide, initialViewerState } from '../../services/gateway/ws/viewer-decider.js';
 
@@ -104,4 +104,16 @@ test('the ack message: 0..1000 frames accepted, hostile counts refused; decided 
   }
   const d = decide(initialViewerState('v1', 'viewer', 0), { t: 'ack', frames: 3 }, { now: 0 });
   assert.deepEqual(d, { events: [], effects: [{ type: 'framesAcked', frames: 3 }] });
+});
+
+test('a page that never acknowledges does not make the gateway remember every frame it was sent', () => {
+  const f = frameFlow(100, 150, () => 0);
+  // 100,000 frames: about an hour of a slowed stream to a page that never sends {t:"ack"}.
+  for (let i = 0; i < 100_000; i++) f.sent(1000);
+  assert.equal(f.congested, false, 'still not judged');
+  assert.equal(f.inFlightBytes, MAX_FRAMES_IN_FLIGHT * 1000, 'only the latest frames are remembered');
+  // A late first ack still settles the oldest remembered frame, and the rest still count.
+  f.acked(1);
+  assert.equal(f.inFlightBytes, (MAX_FRAMES_IN_FLIGHT - 1) * 1000);
+  assert.equal(f.congested, true);
 });

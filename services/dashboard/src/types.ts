@@ -36,7 +36,7 @@ export type ServerMessage =
       run_as_user: string;
     }
   | { t: 'backstage.services'; req?: string; available: boolean; reason: string; services: unknown[]; age_ms?: number }
-  | { t: 'backstage.processes'; req?: string; processes: unknown[] }
+  | { t: 'backstage.processes'; req?: string; processes: unknown[]; omitted?: number; command_lines_cut?: boolean }
   | { t: 'backstage.system'; req?: string; system: unknown }
   | { t: 'backstage.control'; req?: string; result: unknown }
   | { t: 'terminal.opened'; run_as_user: string }

@@ -72,7 +72,15 @@ export async function handleBackstageMessage(m: BackstageOperation, state: Viewe
         // The agent serves the list from a cache it keeps fresh: how old it is.
         age_ms: Number(o.serviceList.ageMs ?? 0),
       });
-    if (o.processList) return state.send({ t: 'backstage.processes', req, processes: o.processList.processes ?? [] });
+    if (o.processList)
+      return state.send({
+        t: 'backstage.processes',
+        req,
+        processes: o.processList.processes ?? [],
+        // The agent shortened the list to fit one message (agent/backstage/fit-process-list.ts).
+        omitted: o.processList.omitted ?? 0,
+        command_lines_cut: o.processList.commandLinesCut ?? false,
+      });
     if (o.systemInfo) return state.send({ t: 'backstage.system', req, system: o.systemInfo });
     if (o.controlResult) return state.send({ t: 'backstage.control', req, result: o.controlResult });
     return state.error(ErrorCode.PLATFORM_ERROR, 'the agent answered without a result', req);

@@ -21,6 +21,13 @@ export const MIN_IN_FLIGHT_BYTES = 128 * 1024;
 export const IN_FLIGHT_MS = 150;
 /** The delivery rate is what was acknowledged over this window. */
 const RATE_WINDOW_MS = 1000;
+/**
+ * Frames remembered in flight at most. A page that never acknowledges (an older dashboard, or a
+ * hostile one) would otherwise have every frame's size kept for as long as it watches; past this
+ * many the oldest are forgotten, as if acknowledged (not counted into the delivery rate). An
+ * acknowledging page is congested long before: 4096 frames are minutes of a slowed stream.
+ */
+export const MAX_FRAMES_IN_FLIGHT = 4096;
 
 /**
  * A tracker allowing max(`min`, delivery rate x `ms`) bytes in flight. The rate is measured from the
@@ -39,10 +46,19 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     while (acks.length && acks[0]!.at < t - RATE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
     return Math.max(min, (ackedInWindow * ms) / RATE_WINDOW_MS);
   };
+  /** Drops the settled or forgotten head of `sizes` now and then (amortised: never per frame). */
+  const compact = () => {
+    if (head > 1024) {
+      sizes = sizes.slice(head);
+      head = 0;
+    }
+  };
   return {
     sent(n) {
       sizes.push(n);
       bytes += n;
+      if (sizes.length - head > MAX_FRAMES_IN_FLIGHT) bytes -= sizes[head++]!;
+      compact();
     },
     acked(frames) {
       acking = true;
@@ -54,10 +70,7 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
         acks.push({ at: now(), bytes: settled });
         ackedInWindow += settled;
       }
-      if (head > 1024) {
-        sizes = sizes.slice(head);
-        head = 0;
-      }
+      compact();
     },
     get congested() {
       // What waits behind the frame on the wire is judged, not that frame: a keyframe larger than the

@@ -22,6 +22,7 @@ import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
+import { findUnsafeInput } from '../input-guard.js';
 import { frameFlow } from './frame-flow.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { MAX_CLIENT_MESSAGE_BYTES, clientMessageSchema } from './protocol.js';
@@ -251,6 +252,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     } catch {
       return channel.error(ErrorCode.VALIDATION_FAILED, 'message is not JSON');
     }
+    // The HTTP edge's rule (input-guard.ts) on this edge too: a lone surrogate is no text, and a
+    // command holding one was stored as it came. A terminal's keystrokes may be NUL (Ctrl+@).
+    const unsafe = findUnsafeInput(parsed, 'message', { allowNul: (parsed as { t?: unknown } | null)?.t === 'terminal.input' });
+    if (unsafe) return channel.error(ErrorCode.VALIDATION_FAILED, unsafe);
     const r = clientMessageSchema.safeParse(parsed);
     if (!r.success) return channel.error(ErrorCode.VALIDATION_FAILED, `invalid message: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
     dispatch(r.data).catch(internal);

@@ -356,7 +356,8 @@ export function createBackstageView(opts: { host: string; send(m: ClientMessage)
         case 'backstage.processes':
           pending.delete(m.req ?? '');
           sampled = m.processes.some((p) => processRow(p as Record<string, unknown>).cpuPercent >= 0) && cpuBox.checked;
-          procInfo.textContent = `${m.processes.length} processes`;
+          // A list too large for one message comes shortened: say so rather than show a partial list as whole.
+          procInfo.textContent = `${m.processes.length} processes${m.omitted ? ` (${m.omitted} more not shown: too many for one message)` : ''}${m.command_lines_cut ? ', command lines shortened' : ''}`;
           processes.setRows(m.processes.map((p) => processRow(p as Record<string, unknown>)));
           return true;
         case 'backstage.system':
