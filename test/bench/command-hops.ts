@@ -15,6 +15,12 @@ export interface TimedCall {
   body: unknown;
   clientMs: number;
   server: Record<string, number>;
+  /**
+   * From the client's Resource Timing entry of the call: the client's own share of the round trip
+   * (fetch until the request is written, the response's headers until its body is read), so the rest
+   * of the transport is the loopback and the gateway process outside fastify's window.
+   */
+  clientSideMs: number;
 }
 
 /** Parses "name;dur=1.234, other;dur=0.5" (metrics without a duration are skipped). */
@@ -37,7 +43,17 @@ export async function timedCall(baseUrl: string, token: string, method: 'GET' | 
   });
   const text = await res.text();
   const clientMs = performance.now() - t;
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, clientMs, server: parseServerTiming(res.headers.get('server-timing')) };
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, clientMs, server: parseServerTiming(res.headers.get('server-timing')), clientSideMs: await clientSide(res.url, t, clientMs) };
+}
+
+/** The client's share of a fetch that started at `t` and took `clientMs` (its Resource Timing entry; NaN without one). */
+async function clientSide(url: string, t: number, clientMs: number): Promise<number> {
+  // undici adds the entry when the body is done, in a later tick than the one that resolved text().
+  await new Promise((r) => setImmediate(r));
+  const e = performance.getEntriesByName(url, 'resource').at(-1) as PerformanceResourceTiming | undefined;
+  performance.clearResourceTimings();
+  if (!e || e.startTime < t) return Number.NaN;
+  return e.requestStart - t + (clientMs - (e.responseStart - t));
 }
 
 /** RFC 3339 with nanoseconds (the stream's message time) to wall-clock ms with the sub-ms digits kept. */
@@ -58,6 +74,8 @@ export async function answerStoredAfterMs(jsm: JetStreamManager, stream: string,
 /** The hops, in order, as rows: metric name in Server-Timing (or a derived one) and what it covers. */
 const HOPS: [key: string, label: string][] = [
   ['transport', 'HTTP transport both ways (client round trip − time inside the gateway)'],
+  ['transport-client', '  of the transport: the client (fetch until the request is written; response headers until the body is read)'],
+  ['transport-server', '  of the transport: loopback and the gateway process outside fastify (socket read, HTTP parse, event-loop wait, response write)'],
   ['auth', 'HTTP + auth (gateway: request start → route handler: token, validation, role)'],
   ['checks', 'route checks (read model, presence) → publish'],
   ['ack', 'publish-ack (gateway publish → stream ack)'],
@@ -80,20 +98,25 @@ export function hopRecorder(what: string) {
       const want = ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway'];
       const missing = want.filter((k) => s[k] === undefined);
       if (missing.length) throw new Error(`${what}: Server-Timing lacks ${missing.join(', ')} (is GC_SERVER_TIMING=1 set?)`);
+      if (Number.isNaN(call.clientSideMs)) throw new Error(`${what}: the call left no Resource Timing entry`);
       totals.push(call.clientMs);
       samples.get('transport')!.push(call.clientMs - s.gateway!);
+      samples.get('transport-client')!.push(call.clientSideMs);
+      samples.get('transport-server')!.push(call.clientMs - s.gateway! - call.clientSideMs);
       samples.get('stored')!.push(storedAfterMs);
       for (const k of want) samples.get(k)?.push(s[k]!);
     },
     /** "label a.aa ms, …": the `n` hops with the largest p50, for the note of a missed goal. */
     largest(n: number): string {
-      return HOPS.filter(([k]) => k !== 'ackwait')
+      return HOPS.filter(([k]) => k !== 'ackwait' && !k.startsWith('transport-'))
         .map(([k, label]) => [label.replace(/ \(.*$/, ''), p50(samples.get(k)!)] as const)
         .sort((a, b) => b[1] - a[1])
         .slice(0, n)
         .map(([label, v]) => `${label} ${v.toFixed(2)} ms`)
         .join(', ');
     },
+    /** The samples of one hop (for rows that set a hop beside a baseline of its own). */
+    hop: (key: string): number[] => samples.get(key) ?? [],
     rows(): BenchRow[] {
       const total = p50(totals);
       return HOPS.map(([k, label]) => {

@@ -5,7 +5,7 @@
  * backstage-lists.bench.ts). The stack's NATS is TLS (always): these figures include encryption;
  * tls.bench.ts measures its cost per hop.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,17 @@ import { latency, p50, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
 
 const run$ = promisify(execFile);
+
+/** Starts the bare fastify floor (floor/bare-fastify.ts) in a process of its own. */
+async function bareFastify(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'floor', 'bare-fastify.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bare fastify exited with ${code}`)));
+    child.stdout.once('data', (d: Buffer) => resolve(String(d).trim()));
+  });
+  child.removeAllListeners('exit');
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
 /** Milliseconds to the microsecond, for the machine-readable figures. */
 const ms = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -81,6 +92,19 @@ export const run: BenchRun = async (progress) => {
     // clock says when it stored the answer, the agent's stamp when it published it.
     const storedAfter = (kind: 'switched' | 'backstageOutput') => answerStoredAfterMs(jsm, Streams.events.name, subjects.agentEvent(agentId as AgentId, kind));
 
+    // The HTTP floor: the same fastify with nothing of ours, in a process of its own, called by the
+    // same client (global fetch) on loopback; what the transport hop costs beyond it is ours.
+    progress('bare fastify POST round trip');
+    const bare = await bareFastify();
+    const bareCalls: number[] = [];
+    const dummyToken = 'x'.repeat(api.token.length);
+    for (let i = 0; i < 300; i++) {
+      const r = await timedCall(bare.url, dummyToken, 'POST', `/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+      if (r.status !== 200) throw new Error(`bare fastify answered ${r.status}`);
+      bareCalls.push(r.clientMs);
+    }
+    bare.stop();
+
     progress('local spawn of sh -c "echo hi"');
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
 
@@ -138,6 +162,14 @@ export const run: BenchRun = async (progress) => {
         baselineValue: latency(floor),
         note: `${(p50(switches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)${p50(switches) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${switchHops.largest(4)} (rows below)`}`,
         measured: { value: ms(p50(switches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(switches) <= 3 * p50(floor) },
+      },
+      {
+        figure: 'switch-session hop: HTTP transport both ways (client round trip − time inside the gateway)',
+        value: latency(switchHops.hop('transport')),
+        baseline: 'bare fastify POST round trip (same fastify, own process, same client: global fetch, loopback; test/bench/floor/bare-fastify.ts)',
+        baselineValue: latency(bareCalls),
+        note: `${(p50(switchHops.hop('transport')) - p50(bareCalls)).toFixed(2)} ms over the bare round trip at p50 (the bare figure also holds fastify's own request handling, which the gateway's window excludes)`,
+        measured: { value: ms(p50(switchHops.hop('transport'))), unit: 'ms p50', baselineValue: ms(p50(bareCalls)) },
       },
       // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
       ...switchHops.rows(),

@@ -35,7 +35,7 @@ export interface AgentEvents {
   onAgent(agentId: string, fn: Listener): () => void;
   /** The last status heard from `agentId` since this gateway started, if any. */
   lastStatus(agentId: string): LastStatus | undefined;
-  /** The last session list heard from `agentId` since this gateway started, if any. */
+  /** The last session list heard from `agentId` since this gateway started (a SessionList, or the one a heartbeat carries), if any. */
   lastSessions(agentId: string): HeardSessions | undefined;
   /** Whether this gateway can hear agents now, and since when (a disconnected gateway cannot judge silence). */
   hearing(): { connected: boolean; sinceMs: number };
@@ -94,11 +94,15 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
             stopping: msg.agentStatus.state === pb.AgentState.AGENT_STOPPING,
           });
         }
-        if (msg.sessionList) {
+        // A heartbeat carries the agent's list too, and the read model takes it as the latest list
+        // just as it takes a SessionList (projections/session-fields.ts): heard in the same order
+        // from the one agent connection, the latest of either is what the read model will hold.
+        const list = msg.sessionList ?? msg.agentStatus?.sessions;
+        if (list) {
           sessionLists.set(msg.meta.agentId ?? '', {
             receivedAtMs: Date.now(),
             // Only what the switch checks read: a long list from a hostile agent keeps no more than this.
-            sessions: (msg.sessionList.sessions ?? []).map((x) => ({ id: x.sessionId ?? 0, user: (x.userName ?? '').slice(0, 256), type: x.type ?? 0, capturable: !!x.capturable })),
+            sessions: (list.sessions ?? []).map((x) => ({ id: x.sessionId ?? 0, user: (x.userName ?? '').slice(0, 256), type: x.type ?? 0, capturable: !!x.capturable })),
           });
         }
         const c = msg.meta.correlationId;

@@ -76,9 +76,12 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRouteDeps> = async (app
    * round trip on the way to the agent; the read model lags under load anyway).
    */
   const onlineMachine = async (request: Parameters<Access['actor']>[0], agentId: string): Promise<void> => {
-    if (!(await access.canAccessMachine(request, agentId))) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
-    if (heardOnline(deps.events, agentId, deps.offlineAfterBeats)) return;
-    const m = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
+    // The grant and the read model are asked at once when both are needed; the grant is judged first
+    // all the same, so a machine the caller may not reach is a 404 whatever its state.
+    const heard = heardOnline(deps.events, agentId, deps.offlineAfterBeats);
+    const [granted, m] = await Promise.all([access.canAccessMachine(request, agentId), heard ? undefined : getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
+    if (!granted) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
+    if (heard) return;
     if (!m) throw new GcHttpError(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
     if (!agentOnline(deps.events, agentId, m.online, deps.offlineAfterBeats))
       throw new GcHttpError(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${m.last_seen}); retry when its agent is back`);

@@ -86,12 +86,14 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
   // not turn a live machine away), and no database round trip on the way to the agent.
   let sessions = liveSessions(deps.events, agentId, deps.offlineAfterBeats);
   if (!sessions) {
-    const machine = await getMachine(deps.db, agentId, deps.offlineAfterBeats);
+    // Both reads at once: the list is used only once the machine is known and online, so asking for
+    // it early changes no answer and saves a database round trip.
+    const [machine, listed] = await Promise.all([getMachine(deps.db, agentId, deps.offlineAfterBeats), listWindowsSessions(deps.db, agentId)]);
     if (!machine) return err(ErrorCode.MACHINE_NOT_FOUND, `no machine ${agentId} (or no access to it)`);
     if (!agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats)) {
       return refused(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${machine.last_seen}); retry when its agent is back`);
     }
-    sessions = (await listWindowsSessions(deps.db, agentId)).map((x) => ({ id: x.id, user: x.user, type: x.type, capturable: x.capturable }));
+    sessions = listed.map((x) => ({ id: x.id, user: x.user, type: x.type, capturable: x.capturable }));
   }
   const target = sessions.find((s) => s.id === sessionId);
   if (!target) {

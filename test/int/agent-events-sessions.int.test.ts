@@ -1,0 +1,59 @@
+/**
+ * The session list the gateway keeps per agent (what the switch checks read before the database):
+ * it follows a SessionList and the list a heartbeat carries alike, the latest heard wins, and a
+ * heartbeat without a list (an older agent) leaves the last list alone. Real nats-server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { encode, message, pb } from '../../proto/codec.js';
+import type { AgentId } from '../../proto/ids.js';
+import { connectBus } from '../../proto/bus/connect.js';
+import { subjects } from '../../proto/subjects.js';
+import { type AgentEvents, subscribeAgentEvents } from '../../services/gateway/bus/agent-events.js';
+import { type TestNats, startTestNats } from '../support/servers.js';
+
+const A = 'pc-heard' as AgentId;
+const session = (sessionId: number, userName: string, capturable = true) => ({ sessionId, userName, type: pb.WindowsSessionType.SESSION_CONSOLE, capturable });
+
+describe('the session list a gateway hears', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let events: AgentEvents;
+  before(async () => {
+    nats = await startTestNats();
+    nc = await connectBus({ servers: nats.url, name: 'test' });
+    events = subscribeAgentEvents(nc, () => {});
+    await nc.flush();
+  });
+  after(async () => {
+    events.close();
+    await nc.close();
+    await nats.stop();
+  });
+
+  /** Publishes and waits until the subscription has seen it: the server answers the flush's PING after delivering the message to the same connection. */
+  const publish = async (kind: 'status' | 'sessions', payload: Parameters<typeof message>[0]) => {
+    nc.publish(subjects.agentEvent(A, kind), encode(message(payload, { agentId: A })));
+    await nc.flush();
+  };
+  const heardIds = () => events.lastSessions(A)?.sessions.map((s) => s.id);
+
+  it('takes the list a heartbeat carries, then a newer SessionList, then a newer heartbeat', async () => {
+    assert.equal(events.lastSessions(A), undefined);
+    await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000, sessions: { sessions: [session(1, 'ann')] } } });
+    assert.deepEqual(heardIds(), [1]);
+    await publish('sessions', { sessionList: { sessions: [session(1, 'ann'), session(2, 'bob', false)] } });
+    assert.deepEqual(heardIds(), [1, 2]);
+    assert.equal(events.lastSessions(A)?.sessions[1]?.capturable, false);
+    await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000, sessions: { sessions: [session(3, 'cy')] } } });
+    assert.deepEqual(heardIds(), [3]);
+  });
+
+  it('keeps the last list when a heartbeat carries none, and takes an empty list as empty', async () => {
+    await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000 } });
+    assert.deepEqual(heardIds(), [3]);
+    await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000, sessions: { sessions: [] } } });
+    assert.deepEqual(heardIds(), []);
+  });
+});
