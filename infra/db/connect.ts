@@ -1,5 +1,5 @@
 /** Opens the kysely database over a pg pool. */
-import { Kysely, PostgresDialect } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -19,5 +19,23 @@ export function openDb(opts: DbOptions): Kysely<Database> {
   // the projection worker when PostgreSQL stopped.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The pool behind each database openDb made (executePrepared runs on it). */
+const pools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/**
+ * Runs a kysely query as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection instead of on every call, and the pool is asked directly (measured on the token lookup:
+ * 0.47 ms through kysely, 0.13-0.19 ms prepared; issue 18). For hot queries only, whose text never
+ * changes under one `name`. A database openDb did not make runs it through kysely as usual.
+ */
+export async function executePrepared<R>(db: Kysely<Database>, name: string, query: CompiledQuery<R>): Promise<R[]> {
+  const pool = pools.get(db);
+  if (!pool) return (await db.executeQuery(query)).rows;
+  const r = await pool.query({ name, text: query.sql, values: [...query.parameters] });
+  return r.rows as R[];
 }

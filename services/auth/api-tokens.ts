@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import type { Database } from '../../infra/db/schema.js';
+import { executePrepared } from '../../infra/db/connect.js';
 import { type AuthUser, roleSchema } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';
 
@@ -82,12 +83,15 @@ export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<
 export async function resolveApiToken(db: Kysely<Database>, token: string, now = new Date()): Promise<Result<AuthUser & { api_token: { id: string; name: string } }>> {
   const unknown = err(ErrorCode.UNAUTHENTICATED, 'unknown API token');
   if (token.length > 200) return unknown;
-  const row = await db
+  // Every request of a script runs this: a prepared statement (tokens.ts resolveToken).
+  const query = db
     .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .select(['t.id as token_id', 't.name as token_name', 't.expires_at', 't.revoked_at', 'u.id', 'u.name', 'u.role', 'u.disabled'])
     .where('t.token_hash', '=', hashSecret(token))
-    .executeTakeFirst();
+    .limit(1)
+    .compile();
+  const [row] = await executePrepared(db, 'gc_resolve_api_token', query);
   if (!row) return unknown;
   if (row.revoked_at) return err(ErrorCode.TOKEN_REVOKED, `API token "${row.token_name}" was revoked at ${row.revoked_at.toISOString()}; ask an admin for a new one`);
   if (row.expires_at && row.expires_at <= now) return err(ErrorCode.TOKEN_EXPIRED, `API token "${row.token_name}" expired at ${row.expires_at.toISOString()}; ask an admin for a new one`);

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import type { Database } from '../../infra/db/schema.js';
+import { executePrepared } from '../../infra/db/connect.js';
 import { type AuthUser, roleSchema } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';
 
@@ -29,7 +30,8 @@ export async function issueToken(db: Kysely<Database>, userId: string, opts: { t
  */
 export async function resolveToken(db: Kysely<Database>, token: string): Promise<{ user: AuthUser; tokenId: string; mfaEnabled: boolean } | undefined> {
   if (token.length > 200) return undefined;
-  const row = await db
+  // Every authenticated request runs this: a prepared statement (the same checks, asked every time).
+  const query = db
     .selectFrom('auth_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .leftJoin('user_mfa as m', 'm.user_id', 'u.id')
@@ -38,7 +40,9 @@ export async function resolveToken(db: Kysely<Database>, token: string): Promise
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', new Date())
     .where('u.disabled', '=', false)
-    .executeTakeFirst();
+    .limit(1)
+    .compile();
+  const [row] = await executePrepared(db, 'gc_resolve_token', query);
   if (!row) return undefined;
   const role = roleSchema.safeParse(row.role);
   return role.success ? { user: { id: row.id, name: row.name, role: role.data }, tokenId: row.token_id, mfaEnabled: row.confirmed_at !== null } : undefined;

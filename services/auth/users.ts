@@ -4,6 +4,7 @@ import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { checkSubjectToken } from '../../proto/ids.js';
 import { pgText } from '../../infra/db/pg-safe.js';
 import type { Database } from '../../infra/db/schema.js';
+import { executePrepared } from '../../infra/db/connect.js';
 import { hashPassword } from './password.js';
 import { ALL_MACHINES, type AuthUser, type Role, roleSchema, userNameSchema } from './roles.js';
 
@@ -69,6 +70,8 @@ export async function accessibleMachines(db: Kysely<Database>, user: AuthUser): 
 /** Whether `user` may reach the machine `agentId` (admins always; others through a grant). */
 export async function canAccessMachine(db: Kysely<Database>, user: AuthUser, agentId: string): Promise<boolean> {
   if (user.role === 'admin') return true;
-  const row = await db.selectFrom('machine_grants').select('agent_id').where('user_id', '=', user.id).where('agent_id', 'in', [agentId, ALL_MACHINES]).executeTakeFirst();
-  return row !== undefined;
+  // Asked on every command and viewer of a non-admin: a prepared statement (tokens.ts resolveToken).
+  const query = db.selectFrom('machine_grants').select('agent_id').where('user_id', '=', user.id).where('agent_id', 'in', [agentId, ALL_MACHINES]).limit(1).compile();
+  const rows = await executePrepared(db, 'gc_can_access_machine', query);
+  return rows.length > 0;
 }
