@@ -21,6 +21,9 @@ export interface TimedCall {
    * of the transport is the loopback and the gateway process outside fastify's window.
    */
   clientSideMs: number;
+  /** Wall clock (ms) when the client had written the request and when it had the response's headers. */
+  requestSentMs: number;
+  responseHeadersMs: number;
 }
 
 /** Parses "name;dur=1.234, other;dur=0.5" (metrics without a duration are skipped). */
@@ -43,17 +46,21 @@ export async function timedCall(baseUrl: string, token: string, method: 'GET' | 
   });
   const text = await res.text();
   const clientMs = performance.now() - t;
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, clientMs, server: parseServerTiming(res.headers.get('server-timing')), clientSideMs: await clientSide(res.url, t, clientMs) };
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, clientMs, server: parseServerTiming(res.headers.get('server-timing')), ...(await clientSide(res.url, t, clientMs)) };
 }
 
-/** The client's share of a fetch that started at `t` and took `clientMs` (its Resource Timing entry; NaN without one). */
-async function clientSide(url: string, t: number, clientMs: number): Promise<number> {
+/** The client's share of a fetch that started at `t` and took `clientMs`, from its Resource Timing entry (NaN without one). */
+async function clientSide(url: string, t: number, clientMs: number): Promise<{ clientSideMs: number; requestSentMs: number; responseHeadersMs: number }> {
   // undici adds the entry when the body is done, in a later tick than the one that resolved text().
   await new Promise((r) => setImmediate(r));
   const e = performance.getEntriesByName(url, 'resource').at(-1) as PerformanceResourceTiming | undefined;
   performance.clearResourceTimings();
-  if (!e || e.startTime < t) return Number.NaN;
-  return e.requestStart - t + (clientMs - (e.responseStart - t));
+  if (!e || e.startTime < t) return { clientSideMs: Number.NaN, requestSentMs: Number.NaN, responseHeadersMs: Number.NaN };
+  return {
+    clientSideMs: e.requestStart - t + (clientMs - (e.responseStart - t)),
+    requestSentMs: performance.timeOrigin + e.requestStart,
+    responseHeadersMs: performance.timeOrigin + e.responseStart,
+  };
 }
 
 /** RFC 3339 with nanoseconds (the stream's message time) to wall-clock ms with the sub-ms digits kept. */
@@ -76,6 +83,8 @@ const HOPS: [key: string, label: string][] = [
   ['transport', 'HTTP transport both ways (client round trip − time inside the gateway)'],
   ['transport-client', '  of the transport: the client (fetch until the request is written; response headers until the body is read)'],
   ['transport-server', '  of the transport: loopback and the gateway process outside fastify (socket read, HTTP parse, event-loop wait, response write)'],
+  ['transport-in', '    of which the way in (request written by the client → fastify starts on it: loopback, event-loop wait, HTTP parse, routing)'],
+  ['transport-out', '    of which the way out (gateway done → response headers parsed by the client: write, loopback, client event-loop wait)'],
   ['auth', 'HTTP + auth (gateway: request start → route handler: token, validation, role)'],
   ['checks', 'route checks (read model, presence) → publish'],
   ['ack', 'publish-ack (gateway publish → stream ack)'],
@@ -95,7 +104,7 @@ export function hopRecorder(what: string) {
   return {
     add(call: TimedCall, storedAfterMs: number) {
       const s = call.server;
-      const want = ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway'];
+      const want = ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway', 'start', 'end'];
       const missing = want.filter((k) => s[k] === undefined);
       if (missing.length) throw new Error(`${what}: Server-Timing lacks ${missing.join(', ')} (is GC_SERVER_TIMING=1 set?)`);
       if (Number.isNaN(call.clientSideMs)) throw new Error(`${what}: the call left no Resource Timing entry`);
@@ -103,6 +112,8 @@ export function hopRecorder(what: string) {
       samples.get('transport')!.push(call.clientMs - s.gateway!);
       samples.get('transport-client')!.push(call.clientSideMs);
       samples.get('transport-server')!.push(call.clientMs - s.gateway! - call.clientSideMs);
+      samples.get('transport-in')!.push(s.start! - call.requestSentMs);
+      samples.get('transport-out')!.push(call.responseHeadersMs - s.end!);
       samples.get('stored')!.push(storedAfterMs);
       for (const k of want) samples.get(k)?.push(s[k]!);
     },

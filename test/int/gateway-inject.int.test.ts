@@ -291,7 +291,10 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
         const r = await timed.app.inject({ method, url: path, payload: body, headers: { authorization: `Bearer ${tokens.admin}` } });
         const header = String(r.headers['server-timing'] ?? '');
         const metrics = Object.fromEntries(header.split(', ').map((m) => [m.split(';')[0], Number(m.split('dur=')[1])]));
-        assert.deepEqual(Object.keys(metrics), ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway'], `${path}: ${header}`);
+        assert.deepEqual(Object.keys(metrics), ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway', 'start', 'end'], `${path}: ${header}`);
+        // The window's ends on the wall clock: the gateway's duration between them, and near now.
+        assert.ok(Math.abs((metrics.end ?? 0) - (metrics.start ?? 0) - (metrics.gateway ?? -1)) < 0.01, header);
+        assert.ok((metrics.start ?? 0) > Date.now() - 60_000 && (metrics.end ?? 0) <= Date.now() + 1, header);
         assert.deepEqual([metrics.ack, metrics.deliver, metrics.guard, metrics.handler, metrics.answer, metrics.ackwait], [1, 2, 1, 1, 1, -4], header);
         assert.ok(
           Object.values(metrics).every((v) => Number.isFinite(v)),

@@ -45,5 +45,9 @@ export function serverTimingHeader(t: RequestTiming, endMs = wallClockMs()): str
     ...metric('reply', c.answer?.heardMs, endMs),
     ...metric('ackwait', c.answer?.heardMs, c.ackMs),
     ...metric('gateway', t.requestMs, endMs),
+    // The window's ends on the wall clock (a "duration" from 0), so a client on the same machine can
+    // tell the way in (its request written → fastify's start) from the way out (end → its response).
+    ...metric('start', 0, t.requestMs),
+    ...metric('end', 0, endMs),
   ].join(', ');
 }
