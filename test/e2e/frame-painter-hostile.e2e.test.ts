@@ -134,4 +134,17 @@ describe('frame painter: hostile frames in real Chromium', { timeout: 120_000 },
     }
     assert.deepEqual(errors, []);
   });
+
+  it('a raw tile that inflates past the size it claims (a DEFLATE bomb), or claims more than its frame, paints nothing and stops no later frame', async () => {
+    assert.equal((await push([frame(true, [solid(0, 0, W, H, [255, 255, 0])])])) > 0, true);
+    const start = await page.evaluate(() => (window as unknown as { __painter: { painter: { framesPainted: number } } }).__painter.painter.framesPainted);
+    // 64 MiB of zeros in ~64 KB, claiming an 8x8 tile; and a tile wider than its 64x48 frame.
+    const bomb = { x: 0, y: 0, width: 8, height: 8, encoding: pb.TileEncoding.TILE_RAW_BGRA, data: deflateRawSync(Buffer.alloc(64 * 1024 * 1024)) };
+    const wide = { ...solid(0, 0, W, 1, [0, 0, 0]), width: W + 1 };
+    assert.equal(await push([frame(false, [bomb]), frame(false, [wide])]), start + 2);
+    assert.deepEqual(await pixel(0, 0), [255, 255, 0, 255], 'the bomb painted nothing (zeros would be black)');
+    assert.equal(await push([frame(false, [solid(0, 0, 4, 4, [0, 0, 255])])]), start + 3);
+    assert.deepEqual(await pixel(1, 1), [0, 0, 255, 255]);
+    assert.deepEqual(errors, []);
+  });
 });

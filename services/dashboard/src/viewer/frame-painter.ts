@@ -7,6 +7,7 @@
  */
 import { guruconnect } from '../../../../proto/generated/guruconnect.js';
 import { toNumber } from '../format.js';
+import { readCapped } from './read-capped.js';
 
 const Enc = guruconnect.TileEncoding;
 type Tile = guruconnect.ITile;
@@ -98,7 +99,7 @@ export function createFramePainter(
       opts.needKeyframe();
       return;
     }
-    const images = await Promise.all((frame.tiles ?? []).map((t) => decodeTile(t).catch(() => undefined)));
+    const images = await Promise.all((frame.tiles ?? []).map((t) => decodeTile(t, { width: w, height: hgt }).catch(() => undefined)));
     // The session may have changed while the tiles decoded.
     if (sid !== expected) return;
     let snapshot: HTMLCanvasElement | undefined;
@@ -179,19 +180,26 @@ export function createFramePainter(
 
 const MIME: Record<number, string> = { [Enc.TILE_JPEG]: 'image/jpeg', [Enc.TILE_WEBP]: 'image/webp', [Enc.TILE_PNG]: 'image/png' };
 
-async function decodeTile(t: Tile): Promise<ImageBitmap | ImageData | undefined> {
+/** The largest picture a raw tile may fill: 8K UHD (three 4K screens side by side are less). */
+const MAX_RAW_PIXELS = 7680 * 4320;
+
+async function decodeTile(t: Tile, frame: { width: number; height: number }): Promise<ImageBitmap | ImageData | undefined> {
   const data = t.data;
   const enc = t.encoding ?? Enc.TILE_JPEG;
   if (enc === Enc.TILE_COPY || !data || data.byteLength === 0) return undefined;
-  if (enc === Enc.TILE_RAW_BGRA) return rawTile(data, t.width ?? 0, t.height ?? 0);
+  if (enc === Enc.TILE_RAW_BGRA) return rawTile(data, t.width ?? 0, t.height ?? 0, frame);
   return createImageBitmap(new Blob([data as Uint8Array<ArrayBuffer>], { type: MIME[enc] ?? 'image/jpeg' }));
 }
 
 /** TILE_RAW_BGRA: raw DEFLATE of width*height*4 bytes in B G R A order (agent/frames/encode.ts). */
-async function rawTile(data: Uint8Array, width: number, height: number): Promise<ImageData | undefined> {
+async function rawTile(data: Uint8Array, width: number, height: number, frame: { width: number; height: number }): Promise<ImageData | undefined> {
+  // The tile's claimed size bounds what is inflated: within its frame, and the frame within 8K.
+  const fits = width > 0 && height > 0 && width <= frame.width && height <= frame.height && frame.width * frame.height <= MAX_RAW_PIXELS;
+  if (!fits) return undefined;
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const bytes = new Uint8ClampedArray(await new Response(stream).arrayBuffer());
-  if (bytes.length !== width * height * 4) return undefined;
+  const inflated = await readCapped(stream, width * height * 4);
+  if (!inflated || inflated.length !== width * height * 4) return undefined;
+  const bytes = new Uint8ClampedArray(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   for (let i = 0; i < bytes.length; i += 4) {
     const b = bytes[i]!;
     bytes[i] = bytes[i + 2]!;
