@@ -3,6 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { readNatsCa } from '../proto/bus/nats-ca.js';
+import { HEARTBEAT_MS } from '../proto/heartbeat.js';
 import { agentIdSchema } from '../proto/ids.js';
 import { logLevelSchema } from '../proto/log/logger.js';
 import { DEFAULT_COMMAND_WINDOW } from './runtime/command-window.js';
@@ -26,7 +27,7 @@ const agentConfigSchema = z.object({
     }),
   /** Per-agent NATS credentials (issued at enrollment); absent on an open development server. */
   credsFile: z.string().optional(),
-  heartbeatMs: z.coerce.number().int().min(200).max(60_000).default(5_000),
+  heartbeatMs: z.coerce.number().int().min(HEARTBEAT_MS.min).max(HEARTBEAT_MS.max).default(HEARTBEAT_MS.default),
   /** Session-list poll interval where the platform has no change notification (issue: at most 2 s). */
   sessionPollMs: z.coerce.number().int().min(100).max(2_000).default(2_000),
   backstageDefaultTimeoutSecs: z.coerce.number().int().min(1).max(3600).default(60),

@@ -1,6 +1,7 @@
 /** Pure fold of agent status and session-list events into a machine row. */
 import type { Selectable } from 'kysely';
 import { pb } from '../proto/codec.js';
+import { HEARTBEAT_MS, heartbeatIntervalMs } from '../proto/heartbeat.js';
 import type { MachinesTable } from '../infra/db/schema.js';
 import type { DecodedEvent } from './runtime/types.js';
 import { desktopUsers } from './session-fields.js';
@@ -18,8 +19,6 @@ export type MachineState = Omit<Selectable<MachinesTable>, 'last_seq' | 'current
 export function machineStateOf(r: Selectable<MachinesTable>): MachineState {
   return { ...r, last_seq: Number(r.last_seq), current_session_id: Number(r.current_session_id), session_count: Number(r.session_count), heartbeat_interval_ms: Number(r.heartbeat_interval_ms) };
 }
-
-const DEFAULT_HEARTBEAT_MS = 5000;
 
 /**
  * Longest host name kept (DNS allows 253). The list's keyset index (migration 0008) is a B-tree,
@@ -46,7 +45,7 @@ function blank(agentId: string, at: Date, seq: number): MachineState {
     current_session_id: 0,
     session_count: 0,
     users: [],
-    heartbeat_interval_ms: DEFAULT_HEARTBEAT_MS,
+    heartbeat_interval_ms: HEARTBEAT_MS.default,
     state: 'online',
     first_seen: at,
     last_seen: at,
@@ -73,7 +72,7 @@ export function evolveMachine(prev: MachineState | undefined, e: DecodedEvent): 
       current_session_id: s.currentSessionId ?? 0,
       session_count: list ? (list.sessions ?? []).length : base.session_count,
       users: list ? desktopUsers(list) : base.users,
-      heartbeat_interval_ms: s.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS,
+      heartbeat_interval_ms: heartbeatIntervalMs(s.heartbeatIntervalMs),
       state: s.state === pb.AgentState.AGENT_STOPPING ? 'stopped' : 'online',
       last_seen: at,
       last_seq: e.seq,

@@ -39,6 +39,22 @@ const given = (...earlier: DecodedEvent[]) => ({
 });
 
 describe('machines fold', () => {
+  it('a heartbeat interval out of the configurable range is held to it (2^32-1 ms kept a silent agent online for 149 days)', () => {
+    for (const [reported, held] of [
+      [2 ** 32 - 1, 60_000],
+      [2 ** 31 - 1, 60_000],
+      [60_001, 60_000],
+      [60_000, 60_000],
+      [1, 200],
+      [0, 5_000],
+      [3000, 3000],
+    ] as const) {
+      given()
+        .when(ev(1, 'status', status({ heartbeatIntervalMs: reported })))
+        .thenState({ heartbeat_interval_ms: held });
+    }
+  });
+
   it('a first status creates the row with everything it says', () => {
     given()
       .when(ev(1, 'status', status({ sessions: list(2, ['alice'], ['bob', 1], ['svc', 2]) }), 5000))

@@ -4,6 +4,7 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type Decoded, Headers, decode, pb } from '../../../proto/codec.js';
+import { heartbeatIntervalMs } from '../../../proto/heartbeat.js';
 import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
 import { type AgentTiming, parseAgentTiming, wallClockMs } from '../../../proto/timing.js';
 
@@ -90,7 +91,7 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
         if (msg.agentStatus) {
           statuses.set(msg.meta.agentId ?? '', {
             receivedAtMs: Date.now(),
-            intervalMs: msg.agentStatus.heartbeatIntervalMs ?? 0,
+            intervalMs: heartbeatIntervalMs(msg.agentStatus.heartbeatIntervalMs),
             stopping: msg.agentStatus.state === pb.AgentState.AGENT_STOPPING,
           });
         }

@@ -4,10 +4,8 @@
  * within about the heartbeat timeout instead of waiting for the command's full deadline.
  */
 import { pb } from '../../../proto/codec.js';
+import { HEARTBEAT_MS, heartbeatIntervalMs } from '../../../proto/heartbeat.js';
 import type { AgentEvents } from './agent-events.js';
-
-/** Interval assumed until the agent's first heartbeat tells its real one (the agent's default). */
-export const DEFAULT_HEARTBEAT_MS = 5000;
 
 export interface PresenceWait {
   /** Resolves with how long the agent has been silent, or 'stopping'; never rejects. */
@@ -20,7 +18,7 @@ export function waitForAgentLoss(events: AgentEvents, agentId: string, offlineAf
   const known = events.lastStatus(agentId);
   // A gateway that has not heard the agent yet counts from the start of the wait.
   let lastBeat = known && !known.stopping ? known.receivedAtMs : started;
-  let interval = known?.intervalMs || DEFAULT_HEARTBEAT_MS;
+  let interval = known?.intervalMs ?? HEARTBEAT_MS.default;
   let timer: NodeJS.Timeout | undefined;
   let unlisten = () => {};
   let done: (v: { silentMs: number; stopping: boolean }) => void = () => {};
@@ -38,7 +36,7 @@ export function waitForAgentLoss(events: AgentEvents, agentId: string, offlineAf
     if (!m.agentStatus) return;
     if (m.agentStatus.state === pb.AgentState.AGENT_STOPPING) return done({ silentMs: 0, stopping: true });
     lastBeat = now();
-    interval = m.agentStatus.heartbeatIntervalMs || interval;
+    interval = heartbeatIntervalMs(m.agentStatus.heartbeatIntervalMs);
   });
   const check = () => {
     // While the gateway itself is cut off from NATS, silence says nothing about the agent; after it
