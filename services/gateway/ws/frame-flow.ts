@@ -13,49 +13,102 @@ export interface FrameFlow {
   /** More than the budget waits behind the oldest frame in flight; false until the page's first ack (a page that never acks is not judged). */
   readonly congested: boolean;
   readonly inFlightBytes: number;
+  /** The rate the link delivers to the page, bytes per second: the highest delivery-rate sample of the last two seconds (0 before any ack). */
+  readonly deliveredPerSec: number;
+  /** The shortest send-to-ack time seen lately: the link's round trip plus a small frame's transit (0 before any ack). */
+  readonly minRttMs: number;
+  /** Frames sent and not yet acknowledged. */
+  readonly inFlightFrames: number;
 }
 
 /** The least budget: about 200 ms of a 5 Mbit/s link, room for one frame more while the last one is acknowledged. */
 export const MIN_IN_FLIGHT_BYTES = 128 * 1024;
-/** Above the least budget, what the page took in over this long: a fast link is not held to a slow link's budget. */
-export const IN_FLIGHT_MS = 150;
-/** The delivery rate is what was acknowledged over this window. */
-const RATE_WINDOW_MS = 1000;
+/**
+ * Beyond the link's own round trip (the bytes on the wire), what may wait: this long of the delivery
+ * rate. Long enough for the deltas that pile up behind a keyframe in transit at a pace sized to the
+ * link (stream-pace.ts), so a keyframe does not cost the next one; a standing queue is the pace's to
+ * remove, this is the relay's limit when it does not.
+ */
+export const IN_FLIGHT_MS = 250;
+/** The delivery rate is the highest sample over this window. */
+const RATE_WINDOW_MS = 2000;
+/** The round trip is the least send-to-ack time over about this long (a route or a link may change). */
+const RTT_WINDOW_MS = 10_000;
 
 /**
- * A tracker allowing max(`min`, delivery rate x `ms`) bytes in flight. The rate is measured from the
- * acknowledgements, so the budget grows as far as the link and the page keep up, and never further.
+ * A tracker allowing max(`min`, delivery rate x (round trip + `ms`)) bytes behind the frame on the
+ * wire. Rate and round trip are measured from the acknowledgements, so the budget is the link's
+ * bandwidth-delay product plus a bounded queue, and grows as far as the link and the page keep up.
  */
 export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () => number = Date.now): FrameFlow {
   let sizes: number[] = [];
+  let sentAt: number[] = [];
+  /**
+   * Bytes acknowledged in all, and when the last of them was, as each frame in flight was sent: its
+   * delivery-rate sample runs from there (as TCP's does), so the bytes already on the wire when it
+   * was sent are not counted as delivered in its own, shorter, time.
+   */
+  let deliveredAtSend: number[] = [];
+  let deliveredTimeAtSend: number[] = [];
   let head = 0;
   let bytes = 0;
+  let delivered = 0;
+  let deliveredTime: number | undefined;
   let acking = false;
-  /** Acknowledged bytes per time, oldest first, for the delivery rate. */
-  const acks: { at: number; bytes: number }[] = [];
-  let ackedInWindow = 0;
-  const budget = () => {
+  /**
+   * Delivery-rate samples, oldest first: per acknowledged frame, the bytes acknowledged from its send
+   * to its ack over that time. Their maximum is the link's rate; a plain average of what was
+   * acknowledged would understate it whenever the relay had less to send (a quiet screen, or the
+   * wait for a keyframe after a drop).
+   */
+  const samples: { at: number; rate: number }[] = [];
+  /** The least send-to-ack time of the current and the previous RTT window (a windowed minimum). */
+  let rtt = { cur: Number.POSITIVE_INFINITY, prev: Number.POSITIVE_INFINITY, since: now() };
+  const rate = () => {
     const t = now();
-    while (acks.length && acks[0]!.at < t - RATE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
-    return Math.max(min, (ackedInWindow * ms) / RATE_WINDOW_MS);
+    while (samples.length && samples[0]!.at < t - RATE_WINDOW_MS) samples.shift();
+    let r = 0;
+    for (const x of samples) if (x.rate > r) r = x.rate;
+    return r;
   };
+  const minRtt = () => {
+    const m = Math.min(rtt.cur, rtt.prev);
+    return Number.isFinite(m) ? m : 0;
+  };
+  const budget = () => Math.max(min, (rate() * (minRtt() + ms)) / 1000);
   return {
     sent(n) {
+      // Nothing in flight: a new flight starts now (the idle time before it is not the link's).
+      if (sizes.length === head) deliveredTime = now();
       sizes.push(n);
+      sentAt.push(now());
+      deliveredAtSend.push(delivered);
+      deliveredTimeAtSend.push(deliveredTime ?? now());
       bytes += n;
     },
     acked(frames) {
       acking = true;
+      const t = now();
       let settled = 0;
       // More acks than frames sent (a confused or hostile page) settle what was sent, nothing more.
-      for (let i = 0; i < frames && head < sizes.length; i++) settled += sizes[head++]!;
-      bytes -= settled;
-      if (settled) {
-        acks.push({ at: now(), bytes: settled });
-        ackedInWindow += settled;
+      for (let i = 0; i < frames && head < sizes.length; i++) {
+        settled += sizes[head]!;
+        delivered += sizes[head]!;
+        const took = Math.max(1, t - sentAt[head]!);
+        const interval = Math.max(took, t - deliveredTimeAtSend[head]!);
+        samples.push({ at: t, rate: ((delivered - deliveredAtSend[head]!) * 1000) / interval });
+        head++;
+        if (t - rtt.since > RTT_WINDOW_MS) rtt = { cur: Number.POSITIVE_INFINITY, prev: rtt.cur, since: t };
+        if (took < rtt.cur) rtt.cur = took;
       }
+      if (samples.length > 4096) samples.splice(0, samples.length - 4096);
+      bytes -= settled;
+      if (settled) deliveredTime = t;
       if (head > 1024) {
         sizes = sizes.slice(head);
+        sentAt = sentAt.slice(head);
+        deliveredAtSend = deliveredAtSend.slice(head);
+        deliveredTimeAtSend = deliveredTimeAtSend.slice(head);
         head = 0;
       }
     },
@@ -66,6 +119,15 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     },
     get inFlightBytes() {
       return bytes;
+    },
+    get deliveredPerSec() {
+      return rate();
+    },
+    get inFlightFrames() {
+      return sizes.length - head;
+    },
+    get minRttMs() {
+      return minRtt();
     },
   };
 }
