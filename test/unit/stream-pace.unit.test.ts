@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PaceWindow, RATE_SHARE, paceController } from '../../services/gateway/ws/stream-pace.js';
+import { HOT_SHARE, type PaceWindow, RATE_SHARE, paceController } from '../../services/gateway/ws/stream-pace.js';
 
 const KiB = 1024;
 /** One second's window: `frames` of `frameKiB` offered, the link delivering `deliveredKiB` a second. */
@@ -49,6 +49,28 @@ test('the window after a cut is not judged (its frames were sent at the old pace
   assert.equal(p.capacity, 120 * KiB);
 });
 
+test('running hot (most of the capacity offered, nothing dropped yet) brings the pace down to the share, as content whose bytes do not shrink with the rate gets there', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  p.observe(win(30, 10, 500, true)); // capacity 500 KiB/s: 22 fps
+  p.observe(win(22, 10, 500)); // calm
+  // Frames grew to 20 KiB at the same rate: 440 KiB/s, over 0.8 x 500, still delivered (no drop): 0.6 x 500 / 20 = 15 fps.
+  assert.ok(22 * 20 > HOT_SHARE * 500);
+  assert.deepEqual(p.observe(win(22, 20, 500)), { fps: 15, quality: 70 });
+  const q = paceController({ fps: 30, quality: 70 });
+  q.observe(win(30, 10, 500, true));
+  q.observe(win(22, 10, 500));
+  assert.equal(q.observe(win(22, 18, 500)), undefined, '396 KiB/s is under 0.8 x 500: calm');
+});
+
+test('a standing queue is drained: the pace is sized to the share of the capacity less what waits', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  // 600 KiB/s delivered, 200 KiB waiting: (0.6 x 600 - 200) / 10 = 16 fps, not the 36 the share alone would allow.
+  assert.deepEqual(p.observe({ ...win(30, 10, 600, true), queuedBytes: 200 * KiB }), { fps: 16, quality: 70 });
+  // A queue larger than the share leaves a quarter of the capacity: 0.25 x 600 / 10 = 15 fps.
+  const q = paceController({ fps: 30, quality: 70 });
+  assert.deepEqual(q.observe({ ...win(30, 10, 600, true), queuedBytes: 10_000 * KiB }), { fps: 15, quality: 70 });
+});
+
 test('a browser that cannot paint (behind on a fast link) gets at least a quarter fewer frames, not the same pace again', () => {
   const p = paceController({ fps: 30, quality: 70 });
   assert.deepEqual(p.observe(win(30, 10, 100_000, true)), { fps: 22, quality: 70 });
@@ -88,6 +110,11 @@ test('hostile windows: nothing offered, nothing delivered, zero-length, huge num
     { behind: true, offered: { frames: 0, bytes: 2 ** 53 - 1 }, deliveredPerSec: 1, windowMs: -1 },
     { behind: false, offered: { frames: 2 ** 31 - 1, bytes: 2 ** 63 - 1 }, deliveredPerSec: 2 ** 32 - 1, windowMs: 1 },
     { behind: true, offered: { frames: 1, bytes: 2 ** 63 - 1 }, deliveredPerSec: 2 ** 63 - 1, windowMs: 2 ** 31 - 1 },
+    { behind: true, offered: { frames: 30, bytes: 300_000 }, deliveredPerSec: Number.NaN, queuedBytes: Number.NaN, windowMs: 1000 },
+    { behind: true, offered: { frames: 30, bytes: 300_000 }, deliveredPerSec: 100_000, queuedBytes: Number.NaN, windowMs: 1000 },
+    { behind: true, offered: { frames: 30, bytes: 300_000 }, deliveredPerSec: 100_000, queuedBytes: -1, windowMs: 1000 },
+    { behind: true, offered: { frames: 30, bytes: 300_000 }, deliveredPerSec: -1, queuedBytes: 2 ** 63 - 1, windowMs: 1000 },
+    { behind: false, offered: { frames: -1, bytes: -1 }, deliveredPerSec: Number.POSITIVE_INFINITY, windowMs: 1000 },
   ];
   for (const w of cases) {
     const p = paceController({ fps: 30, quality: 70 });

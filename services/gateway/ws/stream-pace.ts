@@ -5,9 +5,10 @@
  * likelier: the pace must come down to what the page acknowledges, at once and to the right level,
  * not by halving blindly and climbing back in slow steps into the same queue.
  *
- * Saturated (frames dropped for this viewer, or more offered than acknowledged): the frame rate is
- * set so the agent's frames, at the size just measured, fill a share of the delivery rate; below a
- * smooth rate the quality comes down instead (smaller frames), to a floor. Calm: one step up per
+ * Saturated (frames dropped for this viewer, or more offered than acknowledged) or hot (most of the
+ * capacity offered): the frame rate is set so the agent's frames, at the size just measured, fill a
+ * share of the capacity less the queue already waiting; below a smooth rate the quality comes down
+ * instead (smaller frames), to a floor. Calm: one step up per
  * couple of windows, but never past that share of the rate last seen saturated, which itself creeps
  * up while calm so a link that frees is found again.
  */
@@ -22,8 +23,10 @@ export interface PaceWindow {
   behind: boolean;
   /** What the agent published for the watched session during the window (forwarded or not). */
   offered: { frames: number; bytes: number };
-  /** Bytes per second the page acknowledged (frame-flow.ts); undefined for a page that does not acknowledge. */
+  /** Bytes per second the link delivers to the page (frame-flow.ts); undefined for a page that does not acknowledge. */
   deliveredPerSec: number | undefined;
+  /** Bytes waiting beyond what the link's round trip holds at the window's end (a standing queue), if known. */
+  queuedBytes?: number;
   windowMs: number;
 }
 
@@ -38,6 +41,10 @@ export interface PaceController {
 export const PACE_FLOOR: Pace = { fps: 2, quality: 20 };
 /** The share of the delivery rate the stream is sized to: the rest absorbs keyframes and changing content without a queue. */
 export const RATE_SHARE = 0.6;
+/** Offering more than this share of the capacity is running hot: a keyframe or a busier screen then queues. */
+export const HOT_SHARE = 0.8;
+/** However long the queue to drain, the stream keeps at least this share of the capacity. */
+const MIN_SHARE = 0.25;
 /** Offered over delivered beyond this ratio is a queue building, dropped frames or not. */
 const OVERRUN = 1.25;
 /** Below this frame rate, smaller frames (lower quality) are preferred to fewer. */
@@ -70,9 +77,9 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
     return { ...cur };
   };
 
-  /** Sizes the stream to RATE_SHARE of `rate`, given frames of `frameBytes` at the current quality. */
-  const fit = (rate: number, frameBytes: number): Pace => {
-    const fps = (RATE_SHARE * rate) / frameBytes;
+  /** Sizes the stream to `target` bytes a second, given frames of `frameBytes` at the current quality. */
+  const fit = (target: number, frameBytes: number): Pace => {
+    const fps = target / frameBytes;
     // Never the same pace again: saturated at this pace (a browser that cannot paint it, say) means less of it.
     const fewer = Math.min(Math.floor(cur.fps * 0.75), Math.floor(fps));
     if (fps >= Math.min(SMOOTH_FPS, cur.fps)) return { fps: Math.max(fewer, lo.fps), quality: cur.quality };
@@ -100,24 +107,31 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
     },
     observe(w) {
       const rate = w.deliveredPerSec;
-      if (rate === undefined) return blind(w.behind);
+      // No rate (a page that does not acknowledge), or none that means anything: pace blind.
+      if (rate === undefined || !Number.isFinite(rate) || rate < 0) return blind(w.behind);
+      const queued = Number.isFinite(w.queuedBytes) ? Math.max(0, w.queuedBytes!) : 0;
       const seconds = Math.max(w.windowMs, 1) / 1000;
       const offeredPerSec = w.offered.bytes / seconds;
       const saturated = w.behind || offeredPerSec > rate * OVERRUN;
-      if (saturated) {
+      // A link keeps its rate while a cut takes effect (the agent hears of it, the queue drains), and
+      // the relay sends nothing while it waits for a keyframe: the rate of such a window understates
+      // the link, so the capacity only decays towards it.
+      if (saturated) capacity = Math.max(rate, (capacity ?? 0) * CAPACITY_DECAY);
+      // Nothing dropped, but the stream takes most of the link (content whose bytes do not shrink with
+      // the frame rate, as scrolling text, gets here from a step that looked affordable).
+      const hot = !saturated && capacity !== undefined && offeredPerSec > HOT_SHARE * capacity;
+      if (saturated || hot) {
         calm = 0;
-        // A link keeps its rate while a cut takes effect (the agent hears of it, the queue drains), and
-        // the relay sends nothing while it waits for a keyframe: the rate of such a window understates
-        // the link, so the capacity only decays towards it.
-        capacity = Math.max(rate, (capacity ?? 0) * CAPACITY_DECAY);
         if (settling > 0) {
           settling--;
           return undefined;
         }
         // Nothing acknowledged or nothing offered in the window: no size to fit, only "less".
-        if (rate <= 0 || w.offered.frames <= 0) return blind(true);
+        if (rate <= 0 || w.offered.frames <= 0 || capacity === undefined) return saturated ? blind(true) : undefined;
         settling = SETTLE_WINDOWS;
-        return change(fit(capacity, w.offered.bytes / w.offered.frames));
+        // A share of the capacity, less what already waits, so a standing queue drains within a second.
+        const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
+        return change(fit(target, w.offered.bytes / w.offered.frames));
       }
       settling = 0;
       if (++calm < CALM_WINDOWS) return undefined;

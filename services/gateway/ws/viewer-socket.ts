@@ -197,6 +197,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
               offered_kib_s: kib((w.offered.bytes * 1000) / Math.max(1, w.windowMs)),
               delivered_kib_s: kib(w.deliveredPerSec),
               capacity_kib_s: kib(pace.capacity),
+              queued_kib: kib(w.queuedBytes),
             },
             `viewer pace ${next.fps} fps at quality ${next.quality}`,
           );
@@ -259,7 +260,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     const offered = { frames: s.offered - seen.offered, bytes: s.offeredBytes - seen.offeredBytes };
     const behind = s.behind > seen.behind;
     relaySeen = { relay, behind: s.behind, offered: s.offered, offeredBytes: s.offeredBytes };
-    void dispatch({ t: 'pace.window', relay: { behind, offered, deliveredPerSec: flowOn ? flow.deliveredPerSec : undefined, windowMs } });
+    const deliveredPerSec = flowOn ? flow.deliveredPerSec : undefined;
+    // What is in flight beyond the bytes the link's round trip holds is a queue.
+    const queuedBytes = deliveredPerSec === undefined ? undefined : Math.max(0, flow.inFlightBytes - (deliveredPerSec * flow.minRttMs) / 1000);
+    void dispatch({ t: 'pace.window', relay: { behind, offered, deliveredPerSec, queuedBytes, windowMs } });
   }, PACE_WINDOW_MS);
 
   const unlistenAgent = deps.events.onAgent(agentId, (msg) => {
