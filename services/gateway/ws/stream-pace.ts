@@ -45,6 +45,8 @@ export const RATE_SHARE = 0.6;
 export const HOT_SHARE = 0.8;
 /** However long the queue to drain, the stream keeps at least this share of the capacity. */
 const MIN_SHARE = 0.25;
+/** A queue of this long at the delivery rate standing at a window's end: the link limits. */
+const QUEUE_LIMITED_S = 0.1;
 /** Offered over delivered beyond this ratio is a queue building, dropped frames or not. */
 const OVERRUN = 1.25;
 /** Below this frame rate, smaller frames (lower quality) are preferred to fewer. */
@@ -112,11 +114,15 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
       const queued = Number.isFinite(w.queuedBytes) ? Math.max(0, w.queuedBytes!) : 0;
       const seconds = Math.max(w.windowMs, 1) / 1000;
       const offeredPerSec = w.offered.bytes / seconds;
-      const saturated = w.behind || offeredPerSec > rate * OVERRUN;
+      // The link is what limits: more offered than it delivers, or a queue standing behind it. Only
+      // then is the delivery rate the link's; a small stream's acks measure the stream, and a drop
+      // without either (a browser that could not paint, one burst) says nothing about the link.
+      const linkLimited = offeredPerSec > rate * OVERRUN || queued > rate * QUEUE_LIMITED_S;
+      const saturated = w.behind || linkLimited;
       // A link keeps its rate while a cut takes effect (the agent hears of it, the queue drains), and
       // the relay sends nothing while it waits for a keyframe: the rate of such a window understates
       // the link, so the capacity only decays towards it.
-      if (saturated) capacity = Math.max(rate, (capacity ?? 0) * CAPACITY_DECAY);
+      if (linkLimited) capacity = Math.max(rate, (capacity ?? 0) * CAPACITY_DECAY);
       // Nothing dropped, but the stream takes most of the link (content whose bytes do not shrink with
       // the frame rate, as scrolling text, gets here from a step that looked affordable).
       const hot = !saturated && capacity !== undefined && offeredPerSec > HOT_SHARE * capacity;
@@ -127,8 +133,10 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
           return undefined;
         }
         // Nothing acknowledged or nothing offered in the window: no size to fit, only "less".
-        if (rate <= 0 || w.offered.frames <= 0 || capacity === undefined) return saturated ? blind(true) : undefined;
+        if (rate <= 0 || w.offered.frames <= 0) return saturated ? blind(true) : undefined;
         settling = SETTLE_WINDOWS;
+        // Behind with no link capacity known: a quarter fewer frames, nothing sized.
+        if (capacity === undefined) return change(fit(Number.POSITIVE_INFINITY, 1));
         // A share of the capacity, less what already waits, so a standing queue drains within a second.
         const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
         return change(fit(target, w.offered.bytes / w.offered.frames));
