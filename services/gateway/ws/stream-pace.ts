@@ -135,8 +135,9 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
         // Nothing acknowledged or nothing offered in the window: no size to fit, only "less".
         if (rate <= 0 || w.offered.frames <= 0) return saturated ? blind(true) : undefined;
         settling = SETTLE_WINDOWS;
-        // Behind with no link capacity known: a quarter fewer frames, nothing sized.
-        if (capacity === undefined) return change(fit(Number.POSITIVE_INFINITY, 1));
+        // Behind with no link capacity known (most often a browser that cannot decode and paint this
+        // much): a quarter fewer frames and a step of quality (smaller JPEGs decode faster), nothing sized.
+        if (capacity === undefined) return change({ fps: Math.floor(cur.fps * 0.75), quality: cur.quality - QUALITY_STEP_DOWN });
         // A share of the capacity, less what already waits, so a standing queue drains within a second.
         const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
         return change(fit(target, w.offered.bytes / w.offered.frames));
