@@ -61,7 +61,7 @@ const QUALITY_STEP_UP = 5;
 const SETTLE_WINDOWS = 1;
 /** A saturated window's rate replaces the capacity only when higher; otherwise the capacity decays this much towards it. */
 const CAPACITY_DECAY = 0.8;
-/** Without acknowledgements (an older page) there is no rate to size to: halve, and climb back slowly. */
+/** Without acknowledgements (an older page), or behind while the link never limited: halve, and climb back slowly. */
 const BLIND_CALM_WINDOWS = 5;
 
 /** A controller starting at (and never above) `max`. */
@@ -136,13 +136,19 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
         if (rate <= 0 || w.offered.frames <= 0) return saturated ? blind(true) : undefined;
         settling = SETTLE_WINDOWS;
         // Behind with no link capacity known (most often a browser that cannot decode and paint this
-        // much): a quarter fewer frames and a step of quality (smaller JPEGs decode faster), nothing sized.
-        if (capacity === undefined) return change({ fps: Math.floor(cur.fps * 0.75), quality: cur.quality - QUALITY_STEP_DOWN });
+        // much, on a fast link): nothing to size to, as without acknowledgements.
+        if (capacity === undefined) {
+          settling = 0;
+          return blind(true);
+        }
         // A share of the capacity, less what already waits, so a standing queue drains within a second.
         const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
         return change(fit(target, w.offered.bytes / w.offered.frames));
       }
       settling = 0;
+      // No capacity ever measured: the link never limited, so what slowed this viewer (if anything)
+      // was its browser; it climbs back as slowly as without acknowledgements, or it oscillates.
+      if (capacity === undefined) return blind(false);
       if (++calm < CALM_WINDOWS) return undefined;
       calm = 0;
       if (capacity !== undefined) capacity = Math.max(capacity * CAPACITY_CREEP, rate);
