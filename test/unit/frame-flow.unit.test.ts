@@ -38,7 +38,7 @@ test('a page that never acknowledges is never judged congested (an older dashboa
   for (let i = 0; i < 50; i++) f.sent(1000);
   assert.equal(f.congested, false);
   t = 10_000;
-  f.acked(1); // 1000 bytes in 10 s: 100 B/s, a budget of max(100, 100 x 10.15 s) = 1,015 bytes
+  f.acked(1); // 1000 bytes taken in this second, a round trip of 10 s: a budget of 1000 x 10.15 s = 10,150 bytes, under the 49,000 waiting
   assert.equal(f.congested, true);
 });
 
@@ -112,6 +112,27 @@ test('a long round trip raises the budget by the bytes on the wire: a link far a
   // the rate x 150 ms alone (1,500 bytes) would have dropped most of this stream.
   assert.equal(f.inFlightFrames, 9);
   assert.equal(congested, false);
+});
+
+test('the budget follows what the page takes in a second, not the rate of the link: a page on loopback that takes a frame in 1 ms and paints for 99 is not sent 150 ms of the link', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  for (let i = 0; i < 10; i++) {
+    f.sent(1000);
+    t += 1;
+    f.acked(1);
+    t += 99;
+  }
+  assert.equal(f.deliveredPerSec, 1_000_000, 'the link: 1000 bytes in 1 ms');
+  assert.equal(f.minRttMs, 1);
+  // The intake is 10,000 B/s: a budget of 10,000 x 0.151 s = 1,510 bytes behind the frame on the wire.
+  f.sent(1000);
+  f.sent(1000);
+  f.sent(500);
+  assert.equal(f.congested, false);
+  f.sent(100);
+  assert.equal(f.congested, true);
 });
 
 test('a delivery-rate sample counts from the last ack before the frame left, not from its send: bytes already on the wire do not inflate it', () => {

@@ -30,15 +30,19 @@ export const MIN_IN_FLIGHT_BYTES = 128 * 1024;
  * remove, this is the relay's limit when it does not.
  */
 export const IN_FLIGHT_MS = 250;
-/** The delivery rate is the highest sample over this window. */
+/** The link's rate is the highest sample over this window. */
 const RATE_WINDOW_MS = 2000;
+/** The page's intake is what it acknowledged over this window. */
+const INTAKE_WINDOW_MS = 1000;
 /** The round trip is the least send-to-ack time over about this long (a route or a link may change). */
 const RTT_WINDOW_MS = 10_000;
 
 /**
- * A tracker allowing max(`min`, delivery rate x (round trip + `ms`)) bytes behind the frame on the
- * wire. Rate and round trip are measured from the acknowledgements, so the budget is the link's
- * bandwidth-delay product plus a bounded queue, and grows as far as the link and the page keep up.
+ * A tracker allowing max(`min`, intake x (round trip + `ms`)) bytes behind the frame on the wire,
+ * where the intake is what the page acknowledged over the last second: the bytes the round trip
+ * holds plus a bounded queue, growing as far as the link and the page keep up, never further. (Not
+ * the link's rate: a page on loopback takes a frame in a millisecond and then paints for thirty, and
+ * its budget must follow what it takes in a second, not what it took in that millisecond.)
  */
 export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () => number = Date.now): FrameFlow {
   let sizes: number[] = [];
@@ -62,6 +66,14 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
    * wait for a keyframe after a drop).
    */
   const samples: { at: number; rate: number }[] = [];
+  /** Acknowledged bytes per time, oldest first, for the intake. */
+  const acks: { at: number; bytes: number }[] = [];
+  let ackedInWindow = 0;
+  const intake = () => {
+    const t = now();
+    while (acks.length && acks[0]!.at < t - INTAKE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
+    return (ackedInWindow * 1000) / INTAKE_WINDOW_MS;
+  };
   /** The least send-to-ack time of the current and the previous RTT window (a windowed minimum). */
   let rtt = { cur: Number.POSITIVE_INFINITY, prev: Number.POSITIVE_INFINITY, since: now() };
   const rate = () => {
@@ -75,7 +87,7 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     const m = Math.min(rtt.cur, rtt.prev);
     return Number.isFinite(m) ? m : 0;
   };
-  const budget = () => Math.max(min, (rate() * (minRtt() + ms)) / 1000);
+  const budget = () => Math.max(min, (intake() * (minRtt() + ms)) / 1000);
   return {
     sent(n) {
       // Nothing in flight: a new flight starts now (the idle time before it is not the link's).
@@ -103,7 +115,11 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
       }
       if (samples.length > 4096) samples.splice(0, samples.length - 4096);
       bytes -= settled;
-      if (settled) deliveredTime = t;
+      if (settled) {
+        deliveredTime = t;
+        acks.push({ at: t, bytes: settled });
+        ackedInWindow += settled;
+      }
       if (head > 1024) {
         sizes = sizes.slice(head);
         sentAt = sentAt.slice(head);
