@@ -15,7 +15,7 @@ import type { Browser } from 'playwright-core';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { startUserDisplays, type UserDisplay } from '../../infra/servers/x-displays.js';
 import { chromiumPath, collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { removeStaleLinks, type SlowLink, startSlowLink } from '../support/slow-link.js';
 
 interface SessionDto {
@@ -131,7 +131,7 @@ describe('viewer behind a 5 Mbit/s, 80 ms link (Chromium in a network namespace)
   it('a namespace left by a killed run (no live process can own it) is removed at the next start; a live link is not', () => {
     // A pid remainder no live process has: the name a SIGKILLed run leaves behind.
     let tag = 99_999;
-    const pidMax = Number(execFileSync('cat', ['/proc/sys/kernel/pid_max'], { encoding: 'utf8' }).trim());
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
     const taken = (t: number) => Array.from({ length: Math.floor(pidMax / 100_000) + 1 }, (_, k) => t + k * 100_000).some((p) => existsSync(`/proc/${p}`));
     while (taken(tag)) tag--;
     const stale = `gc-slow-${tag}`;
