@@ -109,7 +109,9 @@ export async function viewerBench(progress: (m: string) => void, o: ViewerBenchO
           await new Promise((r) => setTimeout(r, WARMUP_MS));
           progress(`  viewer watching for ${RUN_MS / 1000} s`);
           const r = await measureScene(page, RUN_MS, agentPid, watch.sent);
-          progress(`  ${fmt(r.fps)} fps painted, ${latency(r.latencies)}, first/last third p50 ${fmt(r.firstThirdP50)}/${fmt(r.lastThirdP50)} ms, q${r.endQuality ?? '?'}`);
+          progress(
+            `  ${fmt(r.fps)} fps painted, ${latency(r.latencies)}, first/last third p50 ${fmt(r.firstThirdP50)}/${fmt(r.lastThirdP50)} ms, ${fmt(r.endSentFps)} fps sent at q${r.endQuality ?? '?'}, ${r.keyframes} keyframes, ${fmt(r.bytesPerSec / 1024)} KiB/s`,
+          );
           if (o.screenshots) await screenshot(page, `${o.screenshots}-${name}`);
           if (name === 'square') frameBytes = Math.round(p50(await page.evaluate(() => window.__gcViewer!.paint.samples.filter((s) => !s.keyframe).map((s) => s.bytes))));
           rows.push(...sceneRows(LABEL[name], r, base, { fpsGoal: name === 'text', where: o.where }));

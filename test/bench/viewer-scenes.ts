@@ -25,6 +25,8 @@ export interface SceneRun {
   lastThirdP50: number;
   /** Frames dropped by the browser's paint-backlog guard during the run. */
   dropped: number;
+  /** Keyframes among the frames painted (each a whole screen: on a slow link, what a dropped frame costs). */
+  keyframes: number;
   /** Agent CPU, % of one core, over the run. */
   agentCpuPct: number;
   /** What the agent sent over the last third: frames per second and median JPEG quality. */
@@ -109,6 +111,7 @@ export async function measureScene(page: Page, ms: number, agentPid: number, sen
     firstThirdP50: p50(lat(before.now, firstEnd)),
     lastThirdP50: p50(lat(lastStart, after.now + 1)),
     dropped: after.dropped - before.dropped,
+    keyframes: after.samples.filter((s) => s.keyframe).length,
     agentCpuPct: ((cpu1 - cpu0) / (seconds * 1000)) * 100,
     endSentFps: end.length / (third / 1000),
     endQuality: qualities.length ? p50(qualities) : undefined,
@@ -139,7 +142,7 @@ export function sceneRows(label: string, r: SceneRun, base: { fps: number; bytes
   return [
     {
       figure: `frames painted per second in Chromium (${label}, ${opts.where})`,
-      value: `${fmt(r.fps)} fps (${pace}; ${r.dropped} dropped by the browser)`,
+      value: `${fmt(r.fps)} fps (${pace}; ${r.keyframes} keyframes painted; ${r.dropped} dropped by the browser)`,
       baseline: `whole frames grabbed and JPEG-encoded at q${base.quality} back to back (this machine's limit of the plain approach)`,
       baselineValue: `${fmt(base.fps)} frames/s`,
       ...(opts.fpsGoal ? { note: `goal ≥ 30 fps painted: ${frameRateMet(r.fps, r.seconds, 30) ? 'met' : 'missed'}` } : {}),

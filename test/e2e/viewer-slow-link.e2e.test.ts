@@ -3,19 +3,27 @@
  * whose only way to the gateway is a 5 Mbit/s, 40 ms-each-way link. Functional properties only (the
  * timings are bench figures, viewer-slow-link.bench.ts): the page cannot reach the gateway on
  * loopback, the viewer still paints and switches on one socket, the frames it painted crossed the
- * link, and the namespace and its devices are gone once the link is stopped.
+ * link, a full screen changing every frame makes the gateway ask the agent for a slower, smaller
+ * stream while the page keeps painting, a namespace left by a killed run is cleared, and the
+ * namespace and its devices are gone once the link is stopped.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { startUserDisplays, type UserDisplay } from '../../infra/servers/x-displays.js';
+import { connectBus } from '../../proto/bus/connect.js';
+import { decode } from '../../proto/codec.js';
+import type { AgentId } from '../../proto/ids.js';
+import { subjects } from '../../proto/subjects.js';
+import { eventually } from '../support/api.js';
 import { chromiumPath, collectPageErrors, launchBrowser, newPage, screenshot, signIn } from '../support/browser.js';
-import { type SlowLink, startSlowLink } from '../support/slow-link.js';
+import { startScene } from '../support/x-scenes.js';
+import { removeStaleLinks, type SlowLink, startSlowLink } from '../support/slow-link.js';
 
 interface SessionDto {
   id: number;
@@ -125,6 +133,64 @@ describe('viewer behind a 5 Mbit/s, 80 ms link (Chromium in a network namespace)
       [],
     );
     await context.close();
+  });
+
+  it('a full screen changing every frame through the link: the gateway asks the agent for a slower, smaller stream, and the page keeps painting', async () => {
+    const [alice] = displays!.displays as [UserDisplay, UserDisplay];
+    const agentId = stack!.agentId! as AgentId;
+    const bus = await connectBus({ servers: stack!.natsUrl, name: 'e2e-slow-link', credsFile: await stack!.credsFor('launcher'), caFile: stack!.natsCa });
+    // The pace the gateway asks for is in the stream commands it sends (an agent's own quality
+    // governor lowers quality under load too; only these say the gateway paced the viewer).
+    const paces: { fps: number; quality: number }[] = [];
+    const sub = bus.subscribe(subjects.command(agentId, 'stream'), {
+      callback: (e, m) => {
+        if (e) return;
+        const r = decode(m.data, m.subject);
+        const s = r.ok ? r.value.startStream : undefined;
+        if (s) paces.push({ fps: s.maxFps ?? 0, quality: s.quality ?? 0 });
+      },
+    });
+    const scene = await startScene('video', alice.name, { width: 1024, height: 768 });
+    const { context, page } = await newPage(browser!);
+    try {
+      await signIn(page, pageUrl, stack!.admin);
+      const sessions = await page.evaluate(async (id) => (await (await fetch(`/api/machines/${id}/windows-sessions`)).json()).sessions as SessionDto[], agentId);
+      const a = sessions.find((x) => x.station === alice.name && x.capturable);
+      assert.ok(a, JSON.stringify(sessions));
+      await page.goto(`${pageUrl}/machines/${agentId}?session=${a.id}`);
+      await page.waitForFunction((sid) => window.__gcViewer?.currentSession === sid && window.__gcViewer.framesPainted > 0, a.id, { timeout: 60_000 });
+      // Some 3 MB/s of frames at the agent's ceiling (30 fps, quality 70) against 0.6 MB/s of link.
+      const slowed = await eventually(async () => paces.find((p) => p.fps < 30 || p.quality < 70), 'a stream command with a pace under the ceiling', 60_000);
+      assert.ok(slowed.fps >= 1 && slowed.quality >= 1, JSON.stringify(slowed));
+      const painted = await page.evaluate(() => window.__gcViewer!.framesPainted);
+      await page.waitForFunction((n) => window.__gcViewer!.framesPainted > n + 5, painted, { timeout: 60_000 });
+      assert.deepEqual(await page.evaluate(() => window.__gcViewer!.errors), []);
+    } finally {
+      scene.stop();
+      sub.unsubscribe();
+      await bus.close();
+      await context.close();
+    }
+  });
+
+  it('a namespace left by a killed run (no live process can own it) is removed at the next start; a live link is not', () => {
+    // A pid remainder no live process has: the name a SIGKILLed run leaves behind.
+    let tag = 99_999;
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
+    const taken = (t: number) => Array.from({ length: Math.floor(pidMax / 100_000) + 1 }, (_, k) => t + k * 100_000).some((p) => existsSync(`/proc/${p}`));
+    while (taken(tag)) tag--;
+    const stale = `gc-slow-${tag}`;
+    execFileSync('ip', ['netns', 'add', stale]);
+    try {
+      assert.ok(netnsList().includes(stale));
+      const removed = removeStaleLinks();
+      assert.ok(removed.includes(stale), `removed ${removed.join(', ')}`);
+      assert.ok(!netnsList().includes(stale), netnsList());
+      assert.ok(!removed.includes(link!.netns));
+      assert.ok(netnsList().includes(link!.netns), 'the running link (this process owns it) stays');
+    } finally {
+      if (netnsList().includes(stale)) execFileSync('ip', ['netns', 'del', stale]);
+    }
   });
 
   it('stopping the link removes the namespace and both devices', async () => {

@@ -6,7 +6,7 @@
  * the link. Needs root. `stop` removes the namespace and the devices, whatever state they are in.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,14 +40,67 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 const tc = (...args: string[]) => execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
+const PREFIX = 'gc-slow-';
+/** Names carry the owner's pid modulo this (slow-link.ts below). */
+const TAG_MOD = 100000;
+
+/** Whether some live process could be the owner of `tag` (a pid with that remainder exists). */
+function ownerMayLive(tag: number, pidMax: number): boolean {
+  for (let pid = tag; pid <= pidMax; pid += TAG_MOD) if (pid > 0 && existsSync(`/proc/${pid}`)) return true;
+  return false;
+}
+
+/**
+ * Removes the links of runs that were killed (a SIGKILL skips `stop`): a namespace named for a pid
+ * no live process can have, and the delay line still holding its devices. A link whose owner may be
+ * alive (another test or bench running now) is left alone. Returns the namespaces removed.
+ */
+export function removeStaleLinks(): string[] {
+  let list = '';
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || 4_194_304;
+  const removed: string[] = [];
+  for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const m = /^gc-slow-(\d{1,5})$/.exec(ns);
+    if (!m) continue;
+    const tag = Number(m[1]);
+    if (ownerMayLive(tag, pidMax)) continue;
+    // The delay line outlives a killed owner (it was reparented) and keeps both TUN devices up.
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      const args = cmd.split('\0');
+      if (args.some((a) => a.endsWith('delay-line.ts')) && args.includes(`gcsh${tag}`)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {}
+      }
+    }
+    try {
+      ip('netns', 'del', ns);
+      removed.push(ns);
+    } catch {}
+  }
+  return removed;
+}
+
 /** Creates the namespace and the link; throws (after cleaning up) when any step fails. */
 export async function startSlowLink(o: SlowLinkOptions = {}): Promise<SlowLink> {
+  removeStaleLinks();
   const mbit = o.mbit ?? 5;
   const delayMs = o.delayMs ?? 40;
   const queueBytes = o.queueBytes ?? 1000 * 1514;
   // Names and a /30 of our own per process: parallel tests never share a namespace or addresses.
-  const tag = `${process.pid % 100000}`;
-  const netns = `gc-slow-${tag}`;
+  const tag = `${process.pid % TAG_MOD}`;
+  const netns = `${PREFIX}${tag}`;
   const hostDev = `gcsh${tag}`;
   const peerDev = `gcsp${tag}`;
   const net = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;

@@ -5,6 +5,7 @@ import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
 import { decide, initialViewerState } from '../../services/gateway/ws/viewer-decider.js';
 
 test('congested when more than the budget waits behind the oldest frame in flight; clear again as the page acknowledges, oldest first', () => {
+  // A clock that never moves: every ack is a 1 ms sample of whatever was acknowledged, so the least budget is met only before the first ack.
   const f = frameFlow(100, 150, () => 0);
   f.acked(1); // the page acks: flow control is on (nothing was sent, nothing is settled)
   assert.equal(f.inFlightBytes, 0);
@@ -32,18 +33,23 @@ test('one frame in flight never congests, however large (a keyframe must not cos
 });
 
 test('a page that never acknowledges is never judged congested (an older dashboard still gets frames)', () => {
-  const f = frameFlow(100, 150, () => 0);
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
   for (let i = 0; i < 50; i++) f.sent(1000);
   assert.equal(f.congested, false);
-  f.acked(1);
+  t = 10_000;
+  f.acked(1); // 1000 bytes taken in this second, a round trip of 10 s: a budget of 1000 x 10.15 s = 10,150 bytes, under the 49,000 waiting
   assert.equal(f.congested, true);
 });
 
 test('more acks than frames sent settle only what was sent; later frames count again', () => {
-  const f = frameFlow(100, 150, () => 0);
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
   f.sent(80);
+  t = 1000;
   f.acked(2 ** 31 - 1);
   assert.equal(f.inFlightBytes, 0);
+  assert.equal(f.inFlightFrames, 0);
   f.sent(150);
   f.sent(150);
   assert.equal(f.inFlightBytes, 300);
@@ -61,29 +67,111 @@ test('a long stream keeps exact counts across the internal compaction', () => {
   assert.equal(f.inFlightBytes, rest);
 });
 
-test('the budget follows the delivery rate: what the page took in over the last second, times 150 ms, never under the least', () => {
+test('the budget follows the delivery rate and the round trip: rate x (least send-to-ack time + 150 ms), never under the least', () => {
   let t = 0;
   const f = frameFlow(100, 150, () => t);
   f.acked(0);
-  // 10 frames of 1000 bytes acknowledged within one second: 10,000 B/s, a budget of 1,500 bytes.
+  // Ten frames of 1000 bytes sent at once, acknowledged one per 100 ms: 10,000 B/s, a round trip of 100 ms.
+  for (let i = 0; i < 10; i++) f.sent(1000);
   for (let i = 0; i < 10; i++) {
-    f.sent(1000);
+    t += 100;
     f.acked(1);
-    t += 90;
   }
+  assert.equal(f.deliveredPerSec, 10_000);
+  assert.equal(f.minRttMs, 100);
+  // A budget of 10,000 x 0.25 s = 2,500 bytes behind the frame on the wire.
   f.sent(5000);
   f.sent(1500);
+  f.sent(1000);
   assert.equal(f.congested, false);
   f.sent(100);
   assert.equal(f.congested, true);
-  // Two quiet seconds later the rate has left the window: back to the least budget.
-  t += 2000;
+  // Three quiet seconds later the rate samples have left the window: back to the least budget.
+  t += 3000;
+  assert.equal(f.deliveredPerSec, 0);
+  assert.equal(f.congested, true);
+});
+
+test('a long round trip raises the budget by the bytes on the wire: a link far away is not held under its rate', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  // A steady stream: 1000 bytes every 100 ms, each acknowledged 850 ms after it left (10,000 B/s).
+  let congested = false;
+  for (t = 0; t <= 3000; t += 50) {
+    if (t >= 850 && (t - 850) % 100 === 0) f.acked(1);
+    if (t % 100 === 0) {
+      // Judged once the first flight is acknowledged (the least budget is what covers a stream's start).
+      if (t >= 2000) congested ||= f.congested;
+      f.sent(1000);
+    }
+  }
+  assert.equal(f.minRttMs, 850);
+  assert.equal(f.deliveredPerSec, 10_000);
+  // 9 frames on the wire, 8,000 bytes behind the oldest: under 10,000 x (0.85 + 0.15) s; a budget of
+  // the rate x 150 ms alone (1,500 bytes) would have dropped most of this stream.
+  assert.equal(f.inFlightFrames, 9);
+  assert.equal(congested, false);
+});
+
+test('the budget follows what the page takes in a second, not the rate of the link: a page on loopback that takes a frame in 1 ms and paints for 99 is not sent 150 ms of the link', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  for (let i = 0; i < 10; i++) {
+    f.sent(1000);
+    t += 1;
+    f.acked(1);
+    t += 99;
+  }
+  assert.equal(f.deliveredPerSec, 1_000_000, 'the link: 1000 bytes in 1 ms');
+  assert.equal(f.minRttMs, 1);
+  // The intake is 10,000 B/s: a budget of 10,000 x 0.151 s = 1,510 bytes behind the frame on the wire.
+  f.sent(1000);
+  f.sent(1000);
+  f.sent(500);
+  assert.equal(f.congested, false);
+  f.sent(100);
+  assert.equal(f.congested, true);
+});
+
+test('a delivery-rate sample counts from the last ack before the frame left, not from its send: bytes already on the wire do not inflate it', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  f.sent(1000); // t = 0: a new flight
+  t = 90;
+  f.sent(10); // the 1000 bytes are still on the wire
+  t = 100;
   f.acked(1);
-  assert.equal(f.inFlightBytes, 1600);
-  assert.equal(f.congested, false, 'the 5,000 bytes acknowledged now are the whole window: a budget of 750 over the 100 waiting');
-  t += 2000;
-  f.sent(200);
-  assert.equal(f.congested, true, '300 bytes wait behind the 1,500 on the wire, over the least budget of 100');
+  t = 101;
+  f.acked(1);
+  // 1010 bytes over the 101 ms since the flight began: 10,000 B/s, not 1010 bytes over the 11 ms the small frame took.
+  assert.equal(Math.round(f.deliveredPerSec), 10_000);
+  // After an idle spell, a new flight's sample starts at its own send: the idle time is not counted against the link.
+  t = 5000;
+  f.sent(500);
+  t = 5050;
+  f.acked(1);
+  assert.equal(f.deliveredPerSec, 10_000, '500 bytes in 50 ms');
+  assert.equal(f.minRttMs, 11);
+});
+
+test('the round trip is the least send-to-ack time of about the last ten seconds, so a route that got longer is followed', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.acked(0);
+  f.sent(10);
+  t = 20;
+  f.acked(1);
+  assert.equal(f.minRttMs, 20);
+  for (let i = 0; i < 30; i++) {
+    t += 1000;
+    f.sent(10);
+    t += 200;
+    f.acked(1);
+  }
+  assert.equal(f.minRttMs, 200);
 });
 
 test('an ack of 0 frames (the page announcing itself) turns flow control on from the first frame', () => {

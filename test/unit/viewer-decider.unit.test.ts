@@ -227,10 +227,14 @@ describe('pace, keyframes and close', () => {
   it('a browser that fell behind slows the stream at the next pace window, once', () => {
     const behind = given('admin', ...watching(1)).when({ t: 'keyframe', behind: true });
     assert.deepEqual(behind.d.effects, [{ type: 'keyframe', sessionId: 1 }]);
-    const w = decide(behind.next, { t: 'pace.window', relayBehind: false }, { now: T0 });
-    assert.deepEqual(w.effects, [{ type: 'pace', behind: true }]);
-    const w2 = decide(evolveAll(behind.next, w.events), { t: 'pace.window', relayBehind: false }, { now: T0 });
-    assert.deepEqual(w2.effects, [{ type: 'pace', behind: false }]);
+    const relay = { behind: false, offered: { frames: 30, bytes: 300_000 }, deliveredPerSec: 250_000, windowMs: 1000 };
+    const w = decide(behind.next, { t: 'pace.window', relay }, { now: T0 });
+    assert.deepEqual(w.effects, [{ type: 'pace', window: { ...relay, behind: true } }]);
+    const w2 = decide(evolveAll(behind.next, w.events), { t: 'pace.window', relay }, { now: T0 });
+    assert.deepEqual(w2.effects, [{ type: 'pace', window: relay }], 'what the relay saw passes through untouched');
+    const w3 = decide(evolveAll(behind.next, w.events), { t: 'pace.window', relay: { ...relay, behind: true } }, { now: T0 });
+    assert.deepEqual(w3.effects, [{ type: 'pace', window: { ...relay, behind: true } }], 'the relay dropping frames is behind too');
+    assert.deepEqual(given('admin').when({ t: 'pace.window', relay }).d, { events: [], effects: [] }, 'not watching: no pace');
     assert.deepEqual(given('admin').when({ t: 'keyframe', behind: true }).d, { events: [], effects: [] });
   });
 

@@ -13,14 +13,23 @@ export interface FrameFlow {
   /** More than the budget waits behind the oldest frame in flight; false until the page's first ack (a page that never acks is not judged). */
   readonly congested: boolean;
   readonly inFlightBytes: number;
+  /** The rate the link delivers to the page, bytes per second: the highest delivery-rate sample of the last two seconds (0 before any ack). */
+  readonly deliveredPerSec: number;
+  /** The shortest send-to-ack time seen lately: the link's round trip plus a small frame's transit (0 before any ack). */
+  readonly minRttMs: number;
+  /** Frames sent and not yet acknowledged. */
+  readonly inFlightFrames: number;
 }
 
 /** The least budget: about 200 ms of a 5 Mbit/s link, room for one frame more while the last one is acknowledged. */
 export const MIN_IN_FLIGHT_BYTES = 128 * 1024;
-/** Above the least budget, what the page took in over this long: a fast link is not held to a slow link's budget. */
-export const IN_FLIGHT_MS = 150;
-/** The delivery rate is what was acknowledged over this window. */
-const RATE_WINDOW_MS = 1000;
+/**
+ * Beyond the link's own round trip (the bytes on the wire), what may wait: this long of the delivery
+ * rate. Long enough for the deltas that pile up behind a keyframe in transit at a pace sized to the
+ * link (stream-pace.ts), so a keyframe does not cost the next one; a standing queue is the pace's to
+ * remove, this is the relay's limit when it does not.
+ */
+export const IN_FLIGHT_MS = 250;
 /**
  * Frames remembered in flight at most. A page that never acknowledges (an older dashboard, or a
  * hostile one) would otherwise have every frame's size kept for as long as it watches; past this
@@ -28,46 +37,106 @@ const RATE_WINDOW_MS = 1000;
  * acknowledging page is congested long before: 4096 frames are minutes of a slowed stream.
  */
 export const MAX_FRAMES_IN_FLIGHT = 4096;
+/** The link's rate is the highest sample over this window. */
+const RATE_WINDOW_MS = 2000;
+/** The page's intake is what it acknowledged over this window. */
+const INTAKE_WINDOW_MS = 1000;
+/** The round trip is the least send-to-ack time over about this long (a route or a link may change). */
+const RTT_WINDOW_MS = 10_000;
 
 /**
- * A tracker allowing max(`min`, delivery rate x `ms`) bytes in flight. The rate is measured from the
- * acknowledgements, so the budget grows as far as the link and the page keep up, and never further.
+ * A tracker allowing max(`min`, intake x (round trip + `ms`)) bytes behind the frame on the wire,
+ * where the intake is what the page acknowledged over the last second: the bytes the round trip
+ * holds plus a bounded queue, growing as far as the link and the page keep up, never further. (Not
+ * the link's rate: a page on loopback takes a frame in a millisecond and then paints for thirty, and
+ * its budget must follow what it takes in a second, not what it took in that millisecond.)
  */
 export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () => number = Date.now): FrameFlow {
   let sizes: number[] = [];
+  let sentAt: number[] = [];
+  /**
+   * Bytes acknowledged in all, and when the last of them was, as each frame in flight was sent: its
+   * delivery-rate sample runs from there (as TCP's does), so the bytes already on the wire when it
+   * was sent are not counted as delivered in its own, shorter, time.
+   */
+  let deliveredAtSend: number[] = [];
+  let deliveredTimeAtSend: number[] = [];
   let head = 0;
   let bytes = 0;
+  let delivered = 0;
+  let deliveredTime: number | undefined;
   let acking = false;
-  /** Acknowledged bytes per time, oldest first, for the delivery rate. */
+  /**
+   * Delivery-rate samples, oldest first: per acknowledged frame, the bytes acknowledged from its send
+   * to its ack over that time. Their maximum is the link's rate; a plain average of what was
+   * acknowledged would understate it whenever the relay had less to send (a quiet screen, or the
+   * wait for a keyframe after a drop).
+   */
+  const samples: { at: number; rate: number }[] = [];
+  /** Acknowledged bytes per time, oldest first, for the intake. */
   const acks: { at: number; bytes: number }[] = [];
   let ackedInWindow = 0;
-  const budget = () => {
+  const intake = () => {
     const t = now();
-    while (acks.length && acks[0]!.at < t - RATE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
-    return Math.max(min, (ackedInWindow * ms) / RATE_WINDOW_MS);
+    while (acks.length && acks[0]!.at < t - INTAKE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
+    return (ackedInWindow * 1000) / INTAKE_WINDOW_MS;
   };
-  /** Drops the settled or forgotten head of `sizes` now and then (amortised: never per frame). */
+  /** The least send-to-ack time of the current and the previous RTT window (a windowed minimum). */
+  let rtt = { cur: Number.POSITIVE_INFINITY, prev: Number.POSITIVE_INFINITY, since: now() };
+  const rate = () => {
+    const t = now();
+    while (samples.length && samples[0]!.at < t - RATE_WINDOW_MS) samples.shift();
+    let r = 0;
+    for (const x of samples) if (x.rate > r) r = x.rate;
+    return r;
+  };
+  const minRtt = () => {
+    const m = Math.min(rtt.cur, rtt.prev);
+    return Number.isFinite(m) ? m : 0;
+  };
+  const budget = () => Math.max(min, (intake() * (minRtt() + ms)) / 1000);
+  /** Drops the settled or forgotten head of the per-frame arrays now and then (amortised: never per frame). */
   const compact = () => {
     if (head > 1024) {
       sizes = sizes.slice(head);
+      sentAt = sentAt.slice(head);
+      deliveredAtSend = deliveredAtSend.slice(head);
+      deliveredTimeAtSend = deliveredTimeAtSend.slice(head);
       head = 0;
     }
   };
   return {
     sent(n) {
+      // Nothing in flight: a new flight starts now (the idle time before it is not the link's).
+      if (sizes.length === head) deliveredTime = now();
       sizes.push(n);
+      sentAt.push(now());
+      deliveredAtSend.push(delivered);
+      deliveredTimeAtSend.push(deliveredTime ?? now());
       bytes += n;
       if (sizes.length - head > MAX_FRAMES_IN_FLIGHT) bytes -= sizes[head++]!;
       compact();
     },
     acked(frames) {
       acking = true;
+      const t = now();
       let settled = 0;
       // More acks than frames sent (a confused or hostile page) settle what was sent, nothing more.
-      for (let i = 0; i < frames && head < sizes.length; i++) settled += sizes[head++]!;
+      for (let i = 0; i < frames && head < sizes.length; i++) {
+        settled += sizes[head]!;
+        delivered += sizes[head]!;
+        const took = Math.max(1, t - sentAt[head]!);
+        const interval = Math.max(took, t - deliveredTimeAtSend[head]!);
+        samples.push({ at: t, rate: ((delivered - deliveredAtSend[head]!) * 1000) / interval });
+        head++;
+        if (t - rtt.since > RTT_WINDOW_MS) rtt = { cur: Number.POSITIVE_INFINITY, prev: rtt.cur, since: t };
+        if (took < rtt.cur) rtt.cur = took;
+      }
+      if (samples.length > 4096) samples.splice(0, samples.length - 4096);
       bytes -= settled;
       if (settled) {
-        acks.push({ at: now(), bytes: settled });
+        deliveredTime = t;
+        acks.push({ at: t, bytes: settled });
         ackedInWindow += settled;
       }
       compact();
@@ -79,6 +148,15 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     },
     get inFlightBytes() {
       return bytes;
+    },
+    get deliveredPerSec() {
+      return rate();
+    },
+    get inFlightFrames() {
+      return sizes.length - head;
+    },
+    get minRttMs() {
+      return minRtt();
     },
   };
 }

@@ -16,8 +16,11 @@ export interface FrameSocket {
 
 export interface FrameRelay {
   readonly sessionId: number;
-  /** `behind`: frames dropped because the socket was backed up (the viewer cannot keep up). */
-  readonly stats: { forwarded: number; dropped: number; behind: number };
+  /**
+   * `behind`: frames dropped because the socket was backed up (the viewer cannot keep up);
+   * `offered`/`offeredBytes`: every frame of the session the agent published while not held, forwarded or not (what the pace sizes to the link).
+   */
+  readonly stats: { forwarded: number; dropped: number; behind: number; offered: number; offeredBytes: number };
   /** Starts forwarding a held relay: the latest keyframe and what followed it go out first. */
   release(): void;
   stop(): void;
@@ -43,7 +46,7 @@ const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 
 export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: number, socket: FrameSocket, requestKeyframe: () => void, opts: RelayOptions = {}): FrameRelay {
   const reconnectedAt = opts.reconnectedAt ?? (() => 0);
-  const stats = { forwarded: 0, dropped: 0, behind: 0 };
+  const stats = { forwarded: 0, dropped: 0, behind: 0, offered: 0, offeredBytes: 0 };
   let needKeyframe = true;
   let held = opts.held === true;
   let hold: Uint8Array[] = [];
@@ -78,6 +81,8 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
         }
         return;
       }
+      stats.offered++;
+      stats.offeredBytes += m.data.byteLength;
       const capturedAt = String(r.value.videoFrame.capturedAtMs);
       const restOfKeyframe = !keyframe && !needKeyframe && capturedAt === keyCapturedAt;
       if (socket.bufferedAmount > HIGH_WATER || (opts.flow?.congested && !restOfKeyframe)) {
@@ -88,7 +93,9 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
       }
       if (needKeyframe && !keyframe) {
         stats.dropped++;
-        if (socket.bufferedAmount < LOW_WATER) ask();
+        // The keyframe is the whole screen: asked for while the page still has frames coming, it
+        // queues behind them and the deltas that follow it pile up, over the budget again.
+        if (socket.bufferedAmount < LOW_WATER && (opts.flow?.inFlightFrames ?? 0) <= 1) ask();
         return;
       }
       needKeyframe = false;

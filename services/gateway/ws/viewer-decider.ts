@@ -9,6 +9,7 @@ import { ErrorCode, type Result } from '../../../proto/errors.js';
 import { can } from '../../auth/policy.js';
 import type { SwitchOutcome } from '../use-cases/switch-session.js';
 import { type ClientMessage, MAX_INPUT_PER_SEC } from './protocol.js';
+import type { PaceWindow } from './stream-pace.js';
 
 export type BackstageMessage = Extract<ClientMessage, { t: `backstage.${string}` }>;
 export type TerminalMessage = Extract<ClientMessage, { t: `terminal.${string}` }>;
@@ -60,7 +61,7 @@ export type ViewerEffect =
   | { type: 'releaseSwitchFrames' }
   | { type: 'input'; message: InputMessage }
   | { type: 'keyframe'; sessionId: number }
-  | { type: 'pace'; behind: boolean }
+  | { type: 'pace'; window: PaceWindow }
   | { type: 'framesAcked'; frames: number }
   | { type: 'sendSessions' }
   | { type: 'audit'; eventType: string; details: Record<string, unknown>; windowsSessionId?: number }
@@ -75,8 +76,8 @@ export type InternalMessage =
   | { t: 'switch.done'; to: number; req: string | undefined; result: Result<SwitchOutcome>; socketOpen: boolean }
   /** The agent refused to start this viewer's stream (a failed SessionSwitched carrying our viewer id). */
   | { t: 'stream.refused'; sessionId: number; code: ErrorCode; message: string }
-  /** One pace window ended; `relayBehind`: the socket backed up during it. */
-  | { t: 'pace.window'; relayBehind: boolean }
+  /** One pace window ended: what the relay saw in it (`behind`: it dropped frames for this viewer's socket or budget). */
+  | { t: 'pace.window'; relay: PaceWindow }
   | { t: 'closed' };
 
 export type ViewerMessage = ClientMessage | InternalMessage;
@@ -140,7 +141,7 @@ export function decide(state: ViewerState, m: ViewerMessage, facts: ViewerFacts)
       return { events: [], effects: [], reply: error(state, m.code, `could not start the stream of session ${m.sessionId}: ${m.message}`) };
     case 'pace.window':
       if (state.watching === undefined) return nothing();
-      return { events: [{ type: 'PaceWindowClosed' }], effects: [{ type: 'pace', behind: m.relayBehind || state.browserBehind }] };
+      return { events: [{ type: 'PaceWindowClosed' }], effects: [{ type: 'pace', window: { ...m.relay, behind: m.relay.behind || state.browserBehind } }] };
     case 'closed':
       return decideClosed(state);
     default:

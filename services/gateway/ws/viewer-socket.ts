@@ -72,7 +72,11 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   let relay: FrameRelay | undefined;
   let switchFrames: FrameRelay | undefined;
   let renew: NodeJS.Timeout | undefined;
-  let behindSeen = 0;
+  /** The relay's counters at the last pace window (a new relay after a switch counts from zero). */
+  let relaySeen: { relay: FrameRelay | undefined; behind: number; offered: number; offeredBytes: number } = { relay: undefined, behind: 0, offered: 0, offeredBytes: 0 };
+  let windowStart = Date.now();
+  /** The page acknowledges frames: there is a delivery rate to pace to. */
+  let flowOn = false;
   let forwarded = 0;
   const pace = paceController({ fps: 30, quality: 70 });
   // One per socket, not per relay: frames of the session before a switch are still in flight after it.
@@ -117,7 +121,6 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         stopRelay();
         relay = e.fromSwitch && switchFrames ? switchFrames : relayOf(e.sessionId, false);
         if (e.fromSwitch) switchFrames = undefined;
-        behindSeen = 0;
         startStream(e.sessionId);
         clearInterval(renew);
         renew = setInterval(() => state.watching !== undefined && startStream(state.watching), STREAM_RENEW_MS);
@@ -182,9 +185,28 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         deps.commands.send(agentId, 'stream', { requestKeyframe: { viewerId, sessionId: e.sessionId } }, actor);
         return;
       case 'pace':
-        if (pace.observe(e.behind) && state.watching !== undefined) startStream(state.watching);
+        {
+          const next = pace.observe(e.window);
+          if (!next) return;
+          const kib = (n: number | undefined) => (n === undefined ? undefined : Math.round(n / 1024));
+          const w = e.window;
+          log.info(
+            {
+              fps: next.fps,
+              quality: next.quality,
+              behind: w.behind,
+              offered_kib_s: kib((w.offered.bytes * 1000) / Math.max(1, w.windowMs)),
+              delivered_kib_s: kib(w.deliveredPerSec),
+              capacity_kib_s: kib(pace.capacity),
+              queued_kib: kib(w.queuedBytes),
+            },
+            `viewer pace ${next.fps} fps at quality ${next.quality}`,
+          );
+          if (state.watching !== undefined) startStream(state.watching);
+        }
         return;
       case 'framesAcked':
+        flowOn = true;
         flow.acked(e.frames);
         return;
       case 'sendSessions':
@@ -227,12 +249,22 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     for (const e of d.afterReply ?? []) run(e);
   };
 
-  // Once a second: did this viewer fall behind (its socket backed up, or the browser dropped frames)?
+  // Once a second: what the agent offered, what the page took in, and whether this viewer fell behind
+  // (frames dropped for its socket or budget, or by its browser): the pace follows the link.
   const pacer = setInterval(() => {
+    const now = Date.now();
+    const windowMs = now - windowStart;
+    windowStart = now;
     if (!relay) return;
-    const relayBehind = relay.stats.behind > behindSeen;
-    behindSeen = relay.stats.behind;
-    void dispatch({ t: 'pace.window', relayBehind });
+    const s = relay.stats;
+    const seen = relaySeen.relay === relay ? relaySeen : { relay, behind: 0, offered: 0, offeredBytes: 0 };
+    const offered = { frames: s.offered - seen.offered, bytes: s.offeredBytes - seen.offeredBytes };
+    const behind = s.behind > seen.behind;
+    relaySeen = { relay, behind: s.behind, offered: s.offered, offeredBytes: s.offeredBytes };
+    const deliveredPerSec = flowOn ? flow.deliveredPerSec : undefined;
+    // What is in flight beyond the bytes the link's round trip holds is a queue.
+    const queuedBytes = deliveredPerSec === undefined ? undefined : Math.max(0, flow.inFlightBytes - (deliveredPerSec * flow.minRttMs) / 1000);
+    void dispatch({ t: 'pace.window', relay: { behind, offered, deliveredPerSec, queuedBytes, windowMs } });
   }, PACE_WINDOW_MS);
 
   const unlistenAgent = deps.events.onAgent(agentId, (msg) => {
