@@ -39,7 +39,7 @@ describe('Gc-Timing (agent stamps on an answer)', () => {
 });
 
 describe('Server-Timing of a command request', () => {
-  it('has one metric per hop the command went through, each a difference of its stamps', () => {
+  it("has one metric per hop the command went through, each a difference of its stamps, and the window's two ends on the wall clock", () => {
     const v = serverTimingHeader(
       {
         requestMs: 100,
@@ -50,12 +50,15 @@ describe('Server-Timing of a command request', () => {
     );
     assert.equal(
       v,
-      'auth;dur=1.500, checks;dur=0.500, ack;dur=1.250, deliver;dur=0.500, guard;dur=0.250, handler;dur=6.250, answer;dur=1.000, reply;dur=0.500, ackwait;dur=-6.750, gateway;dur=10.500',
+      'auth;dur=1.500, checks;dur=0.500, ack;dur=1.250, deliver;dur=0.500, guard;dur=0.250, handler;dur=6.250, answer;dur=1.000, reply;dur=0.500, ackwait;dur=-6.750, gateway;dur=10.500, start;dur=100.000, end;dur=110.500',
     );
   });
 
   it('leaves out the hops a refused or unstamped request never made', () => {
-    assert.equal(serverTimingHeader({ requestMs: 100, handlerMs: 101, command: {} }, 102), 'auth;dur=1.000, checks;dur=1.000, gateway;dur=2.000');
-    assert.equal(serverTimingHeader({ requestMs: 100, handlerMs: 101, command: { publishMs: 101.5, ackMs: 102 } }, 104), 'auth;dur=1.000, checks;dur=0.500, ack;dur=0.500, gateway;dur=4.000');
+    assert.equal(serverTimingHeader({ requestMs: 100, handlerMs: 101, command: {} }, 102), 'auth;dur=1.000, checks;dur=1.000, gateway;dur=2.000, start;dur=100.000, end;dur=102.000');
+    assert.equal(
+      serverTimingHeader({ requestMs: 100, handlerMs: 101, command: { publishMs: 101.5, ackMs: 102 } }, 104),
+      'auth;dur=1.000, checks;dur=0.500, ack;dur=0.500, gateway;dur=4.000, start;dur=100.000, end;dur=104.000',
+    );
   });
 });
