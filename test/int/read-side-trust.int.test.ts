@@ -10,6 +10,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import { encode, message, pb } from '../../proto/codec.js';
+import { HEARTBEAT_MS } from '../../proto/heartbeat.js';
 import type { AgentId } from '../../proto/ids.js';
 import { Streams, subjects } from '../../proto/subjects.js';
 import Fastify from 'fastify';
@@ -82,11 +83,11 @@ describe('read side trust: no event stalls a projection or silences the audit lo
     );
   });
 
-  it('finding 2b: a status with heartbeat_interval_ms 2^32-1 is stored (machines) and the next status is projected', async () => {
+  it('finding 2b: a status with heartbeat_interval_ms 2^32-1 is stored held to the configurable range (machines) and the next status is projected', async () => {
     const huge = await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-max', heartbeatIntervalMs: U32_MAX, currentSessionId: U32_MAX } }, { agentId: A, atMs: 8.64e15 }));
     assert.ok(await w('machines').caughtUp(huge, LIVE_MS));
     const m = await db.selectFrom('machines').selectAll().where('agent_id', '=', A).executeTakeFirstOrThrow();
-    assert.deepEqual([m.heartbeat_interval_ms, m.current_session_id], [String(U32_MAX), String(U32_MAX)]);
+    assert.deepEqual([m.heartbeat_interval_ms, m.current_session_id], [String(HEARTBEAT_MS.max), String(U32_MAX)], 'the interval an agent can be configured with at most (proto/heartbeat.ts)');
     assert.ok(m.last_seen.getTime() < Date.now() + 60_000, `an agent clock in year 275760 is not stored (got ${m.last_seen.toISOString()})`);
     const next = await pub(subjects.agentEvent(A, 'status'), message({ agentStatus: { hostname: 'pc-next', heartbeatIntervalMs: 5000 } }, { agentId: A }));
     assert.ok(await w('machines').caughtUp(next, LIVE_MS));
