@@ -163,6 +163,15 @@ describe('machines_search_users: the filter text of users, kept by triggers (mig
       assert.ok(r.ok, r.ok ? '' : r.error.message);
       const options = (await sql<{ o: string[] | null }>`select reloptions as o from pg_class where oid = 'public.machines'::regclass`.execute(db)).rows[0]?.o;
       assert.deepEqual(options, ['fillfactor=50']);
+      // LIKE copies indexes with their options: both trigram indexes keep their short pending list.
+      const ginOptions = (
+        await sql<{
+          o: string[] | null;
+        }>`select i.reloptions as o from pg_index x join pg_class i on i.oid = x.indexrelid join pg_am a on a.oid = i.relam where x.indrelid in ('public.machines'::regclass, 'public.machines_search_users'::regclass) and a.amname = 'gin'`.execute(
+          db,
+        )
+      ).rows.map((x) => x.o);
+      assert.deepEqual(ginOptions, [['gin_pending_list_limit=256'], ['gin_pending_list_limit=256']]);
       const triggers = (await sql<{ t: string }>`select tgname as t from pg_trigger where tgrelid = 'public.machines'::regclass and not tgisinternal order by tgname`.execute(db)).rows.map((x) => x.t);
       assert.deepEqual(triggers, ['machines_search_users_delete', 'machines_search_users_insert', 'machines_search_users_truncate', 'machines_search_users_update']);
       let s = await bothSides(db);

@@ -25,14 +25,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     language sql immutable parallel safe
     as $$ select hostname || chr(1) || agent_id || chr(1) || os_version $$
   `.execute(db);
-  await sql`create index machines_host_search_trgm on machines using gin (machines_host_search(hostname, agent_id, os_version) gin_trgm_ops)`.execute(db);
+  // A small pending list (256 kB, not 4 MB) for both trigram indexes: the planner prices a long
+  // one high and read every row instead (20-25 ms for a filter on 10,000 fresh rows, 3-6 ms with
+  // the index), and merging it more often cost no measurable CPU in the projection bench.
+  await sql`create index machines_host_search_trgm on machines using gin (machines_host_search(hostname, agent_id, os_version) gin_trgm_ops) with (gin_pending_list_limit = 256)`.execute(db);
 
   await db.schema
     .createTable('machines_search_users')
     .addColumn('agent_id', 'text', (c) => c.primaryKey())
     .addColumn('users', 'text', (c) => c.notNull())
     .execute();
-  await sql`create index machines_search_users_trgm on machines_search_users using gin (users gin_trgm_ops)`.execute(db);
+  await sql`create index machines_search_users_trgm on machines_search_users using gin (users gin_trgm_ops) with (gin_pending_list_limit = 256)`.execute(db);
   // Unqualified names on purpose: a rebuild writes its shadow tables under search_path = shadow, public.
   // The WHERE keeps an unchanged list from writing a new row version.
   await sql`
