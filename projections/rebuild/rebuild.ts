@@ -10,6 +10,7 @@ import type { Database } from '../../infra/db/schema.js';
 import { ErrorCode, type GcError, type Result, err, ok } from '../../proto/errors.js';
 import { auditRebuildHooks } from '../audit/retention-rebuild.js';
 import { applyBatch } from '../runtime/apply-batch.js';
+import { createShadowTable } from './shadow-tables.js';
 import { lockCheckpoint, notifyReadModel } from '../runtime/checkpoint.js';
 import { decodeEvent } from '../runtime/decode-event.js';
 import { type RawEvent, readStream } from '../runtime/read-stream.js';
@@ -65,7 +66,7 @@ export async function rebuildProjection(o: RebuildOptions): Promise<Result<Rebui
     await sql`drop schema if exists ${ident(shadow)} cascade`.execute(o.db);
     await sql`create schema ${ident(shadow)}`.execute(o.db);
     for (const t of [...tables, 'projection_checkpoints']) {
-      await sql`create table ${sql.id(shadow, t)} (like ${sql.id('public', t)} including all)`.execute(o.db);
+      await createShadowTable(o.db, shadow, t);
     }
     // One transaction in flight while the next batch is fetched and decoded: reading and writing
     // overlap instead of taking turns. Failures are kept as values until the reader hands over.

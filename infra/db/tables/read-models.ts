@@ -26,6 +26,13 @@ export interface MachinesTable {
   last_seq: BigIntCol;
 }
 
+/** The machines filter's user text (migration 0009), kept from machines by triggers: never written by hand. */
+export interface MachinesSearchUsersTable {
+  agent_id: string;
+  /** The users joined by chr(1). */
+  users: string;
+}
+
 export interface WindowsSessionsTable {
   agent_id: string;
   session_id: ProtoIntCol;
@@ -63,6 +70,7 @@ export interface ReadModelTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   quarantined_events: QuarantinedEventsTable;
   machines: MachinesTable;
+  machines_search_users: MachinesSearchUsersTable;
   windows_sessions: WindowsSessionsTable;
 }
 

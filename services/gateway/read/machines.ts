@@ -37,6 +37,16 @@ export async function getMachine(db: Kysely<Database>, agentId: string, offlineA
 /** A text filter's matches are counted up to this many (then `matching_capped`). */
 export const MATCHING_COUNT_CAP = 1000;
 
+/**
+ * The text filter as two disjoint conditions (migration 0009): a match in host name, agent id or OS
+ * (trigram index on machines), else a match in a user (trigram index on machines_search_users). The
+ * fields are joined by chr(1), which no filter contains, so a match never spans two fields or users.
+ */
+function textMatches(pattern: string): [RawBuilder<boolean>, RawBuilder<boolean>] {
+  const host = sql<boolean>`(machines_host_search(hostname, agent_id, os_version) ilike ${pattern})`;
+  return [host, sql<boolean>`(agent_id in (select u.agent_id from machines_search_users u where u.users ilike ${pattern}) and not ${host})`];
+}
+
 /** `q` as an ILIKE pattern matching it anywhere, its own `%`, `_` and `\` taken literally. */
 const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -49,41 +59,37 @@ export async function listMachinesPage(db: Kysely<Database>, offlineAfterBeats: 
   const limit = query.limit ?? MACHINES_PAGE_DEFAULT;
   // isOnline, in SQL and against the same clock: now - last_seen <= interval * beats.
   const online = sql<boolean>`(state = 'online' and last_seen >= ${new Date(now)}::timestamptz - heartbeat_interval_ms * ${offlineAfterBeats}::float8 * interval '1 millisecond')`;
-  const conditions: RawBuilder<boolean>[] = [];
-  if (query.q) {
-    const p = containsPattern(query.q);
-    // The fields joined by chr(1) (migration 0008, trigram-indexed): a filter has no control
-    // characters, so it cannot match across two fields or two users.
-    conditions.push(sql<boolean>`machines_search(hostname, agent_id, os_version, users) ilike ${p}`);
-  }
-  if (query.status === 'online') conditions.push(online);
-  if (query.status === 'offline') conditions.push(sql<boolean>`not ${online}`);
-  const matches = conditions.length ? sql<boolean>`(${sql.join(conditions, sql` and `)})` : sql<boolean>`true`;
-
-  let page = db
-    .selectFrom('machines')
-    .selectAll()
-    .where(matches)
-    .orderBy('hostname')
-    .orderBy('agent_id')
-    .limit(limit + 1);
+  const status: RawBuilder<boolean>[] = [];
+  if (query.status === 'online') status.push(online);
+  if (query.status === 'offline') status.push(sql<boolean>`not ${online}`);
+  const parts = query.q ? textMatches(containsPattern(query.q)) : [sql<boolean>`true`];
   const cursor = query.cursor;
-  if (cursor) page = page.where(({ eb, refTuple, tuple }) => eb(refTuple('hostname', 'agent_id'), '>', tuple(cursor.hostname, cursor.agentId)));
-  let counts = db.selectFrom('machines').select([sql<string>`count(*)`.as('total'), sql<string>`count(*) filter (where ${online})`.as('online')]);
+  const rowsOf = (text: RawBuilder<boolean>) => {
+    let q = db.selectFrom('machines').selectAll().where(text);
+    for (const c of status) q = q.where(c);
+    if (cursor) q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('hostname', 'agent_id'), '>', tuple(cursor.hostname, cursor.agentId)));
+    if (only !== '*') q = q.where('agent_id', 'in', only);
+    return q
+      .orderBy('hostname')
+      .orderBy('agent_id')
+      .limit(limit + 1);
+  };
   // Counted apart from the totals, so that a selective text filter is an index lookup, and only up to
   // a cap, so that a filter nearly everything matches does not fold the case of every row.
-  let matched = db
-    .selectFrom('machines')
-    .select('agent_id')
-    .where(matches)
-    .limit(MATCHING_COUNT_CAP + 1);
-  if (only !== '*') {
-    page = page.where('agent_id', 'in', only);
-    counts = counts.where('agent_id', 'in', only);
-    matched = matched.where('agent_id', 'in', only);
-  }
-  const matching = query.q ? db.selectFrom(matched.as('m')).select(sql<string>`count(*)`.as('n')) : undefined;
-  const [rows, c, m] = await Promise.all([page.execute(), counts.executeTakeFirstOrThrow(), matching?.executeTakeFirstOrThrow()]);
+  const matchedOf = (text: RawBuilder<boolean>) => {
+    let q = db.selectFrom('machines').select('agent_id').where(text);
+    for (const c of status) q = q.where(c);
+    if (only !== '*') q = q.where('agent_id', 'in', only);
+    return q.limit(MATCHING_COUNT_CAP + 1);
+  };
+  const [first, second] = parts as [RawBuilder<boolean>, RawBuilder<boolean> | undefined];
+  // Each part in host name order with its own limit: the list order index answers a part that
+  // matches much by reading one page of it, a selective part is a trigram lookup and a sort.
+  const page = second ? sql<MachineRow>`(${rowsOf(first)}) union all (${rowsOf(second)}) order by hostname, agent_id limit ${limit + 1}`.execute(db).then((r) => r.rows) : rowsOf(first).execute();
+  let counts = db.selectFrom('machines').select([sql<string>`count(*)`.as('total'), sql<string>`count(*) filter (where ${online})`.as('online')]);
+  if (only !== '*') counts = counts.where('agent_id', 'in', only);
+  const matching = second ? sql<{ n: string }>`select count(*) as n from ((${matchedOf(first)}) union all (${matchedOf(second)})) m`.execute(db).then((r) => r.rows[0]) : undefined;
+  const [rows, c, m] = await Promise.all([page, counts.executeTakeFirstOrThrow(), matching]);
   const total = Number(c.total);
   const onlineCount = Number(c.online);
   // Without text, the status filter alone decides how many match.
