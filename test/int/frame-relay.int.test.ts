@@ -106,6 +106,12 @@ describe('frame relay (real nats-server)', () => {
     await settle();
     assert.deepEqual(socket.sent, [20, 23, 24]);
     assert.equal(relay.stats.dropped, 2);
+    // One pace window: five frames offered (dropped or not), and frames dropped behind the socket.
+    const w = relay.takeWindow();
+    assert.equal(w.behind, true);
+    assert.equal(w.offered.frames, 5);
+    assert.ok(w.offered.bytes > 0);
+    assert.deepEqual(relay.takeWindow(), { behind: false, offered: { frames: 0, bytes: 0 } }, 'the next window counts from the last');
     relay.stop();
   });
 });

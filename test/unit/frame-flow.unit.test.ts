@@ -205,3 +205,22 @@ test('a page that never acknowledges does not make the gateway remember every fr
   assert.equal(f.inFlightBytes, (MAX_FRAMES_IN_FLIGHT - 1) * 1000);
   assert.equal(f.congested, true);
 });
+
+test('acknowledging once the page acks; the queue is what is in flight beyond the round trip at the delivery rate', () => {
+  let t = 0;
+  const f = frameFlow(100, 150, () => t);
+  f.sent(1000);
+  assert.equal(f.acknowledging, false, 'an older page that never acks has no rate to pace to');
+  f.acked(0);
+  assert.equal(f.acknowledging, true);
+  for (let i = 0; i < 9; i++) f.sent(1000);
+  for (let i = 0; i < 10; i++) {
+    t += 100;
+    f.acked(1);
+  }
+  // 10,000 B/s over a 100 ms round trip: 1,000 bytes on the wire are no queue, the 4,000 beyond them are.
+  for (let i = 0; i < 5; i++) f.sent(1000);
+  assert.equal(f.queuedBytes, 4000);
+  f.acked(5);
+  assert.equal(f.queuedBytes, 0, 'nothing in flight, nothing queued');
+});

@@ -19,6 +19,10 @@ export interface FrameFlow {
   readonly minRttMs: number;
   /** Frames sent and not yet acknowledged. */
   readonly inFlightFrames: number;
+  /** The page has acknowledged frames: the rates above mean something (an older page never does). */
+  readonly acknowledging: boolean;
+  /** Bytes in flight beyond what the link's round trip holds at its delivery rate: a standing queue. */
+  readonly queuedBytes: number;
 }
 
 /** The least budget: about 200 ms of a 5 Mbit/s link, room for one frame more while the last one is acknowledged. */
@@ -52,15 +56,13 @@ const RTT_WINDOW_MS = 10_000;
  * its budget must follow what it takes in a second, not what it took in that millisecond.)
  */
 export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () => number = Date.now): FrameFlow {
-  let sizes: number[] = [];
-  let sentAt: number[] = [];
   /**
-   * Bytes acknowledged in all, and when the last of them was, as each frame in flight was sent: its
-   * delivery-rate sample runs from there (as TCP's does), so the bytes already on the wire when it
-   * was sent are not counted as delivered in its own, shorter, time.
+   * Frames in flight, oldest first (from `head`). Each keeps the bytes acknowledged in all, and when
+   * the last of them was, as it was sent: its delivery-rate sample runs from there (as TCP's does),
+   * so the bytes already on the wire when it was sent are not counted as delivered in its own,
+   * shorter, time.
    */
-  let deliveredAtSend: number[] = [];
-  let deliveredTimeAtSend: number[] = [];
+  let flight: { size: number; sentAt: number; deliveredAtSend: number; deliveredTimeAtSend: number }[] = [];
   let head = 0;
   let bytes = 0;
   let delivered = 0;
@@ -95,26 +97,21 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     return Number.isFinite(m) ? m : 0;
   };
   const budget = () => Math.max(min, (intake() * (minRtt() + ms)) / 1000);
-  /** Drops the settled or forgotten head of the per-frame arrays now and then (amortised: never per frame). */
+  /** Drops the settled or forgotten head of `flight` now and then (amortised: never per frame). */
   const compact = () => {
     if (head > 1024) {
-      sizes = sizes.slice(head);
-      sentAt = sentAt.slice(head);
-      deliveredAtSend = deliveredAtSend.slice(head);
-      deliveredTimeAtSend = deliveredTimeAtSend.slice(head);
+      flight = flight.slice(head);
       head = 0;
     }
   };
   return {
     sent(n) {
+      const t = now();
       // Nothing in flight: a new flight starts now (the idle time before it is not the link's).
-      if (sizes.length === head) deliveredTime = now();
-      sizes.push(n);
-      sentAt.push(now());
-      deliveredAtSend.push(delivered);
-      deliveredTimeAtSend.push(deliveredTime ?? now());
+      if (flight.length === head) deliveredTime = t;
+      flight.push({ size: n, sentAt: t, deliveredAtSend: delivered, deliveredTimeAtSend: deliveredTime ?? t });
       bytes += n;
-      if (sizes.length - head > MAX_FRAMES_IN_FLIGHT) bytes -= sizes[head++]!;
+      if (flight.length - head > MAX_FRAMES_IN_FLIGHT) bytes -= flight[head++]!.size;
       compact();
     },
     acked(frames) {
@@ -122,13 +119,13 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
       const t = now();
       let settled = 0;
       // More acks than frames sent (a confused or hostile page) settle what was sent, nothing more.
-      for (let i = 0; i < frames && head < sizes.length; i++) {
-        settled += sizes[head]!;
-        delivered += sizes[head]!;
-        const took = Math.max(1, t - sentAt[head]!);
-        const interval = Math.max(took, t - deliveredTimeAtSend[head]!);
-        samples.push({ at: t, rate: ((delivered - deliveredAtSend[head]!) * 1000) / interval });
-        head++;
+      for (let i = 0; i < frames && head < flight.length; i++) {
+        const f = flight[head++]!;
+        settled += f.size;
+        delivered += f.size;
+        const took = Math.max(1, t - f.sentAt);
+        const interval = Math.max(took, t - f.deliveredTimeAtSend);
+        samples.push({ at: t, rate: ((delivered - f.deliveredAtSend) * 1000) / interval });
         if (t - rtt.since > RTT_WINDOW_MS) rtt = { cur: Number.POSITIVE_INFINITY, prev: rtt.cur, since: t };
         if (took < rtt.cur) rtt.cur = took;
       }
@@ -144,7 +141,7 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
     get congested() {
       // What waits behind the frame on the wire is judged, not that frame: a keyframe larger than the
       // budget would otherwise cost the deltas behind it, and every dropped delta costs another keyframe.
-      return acking && sizes.length - head >= 2 && bytes - sizes[head]! > budget();
+      return acking && flight.length - head >= 2 && bytes - flight[head]!.size > budget();
     },
     get inFlightBytes() {
       return bytes;
@@ -153,10 +150,16 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
       return rate();
     },
     get inFlightFrames() {
-      return sizes.length - head;
+      return flight.length - head;
     },
     get minRttMs() {
       return minRtt();
+    },
+    get acknowledging() {
+      return acking;
+    },
+    get queuedBytes() {
+      return Math.max(0, bytes - (rate() * minRtt()) / 1000);
     },
   };
 }

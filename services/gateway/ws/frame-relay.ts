@@ -21,6 +21,8 @@ export interface FrameRelay {
    * `offered`/`offeredBytes`: every frame of the session the agent published while not held, forwarded or not (what the pace sizes to the link).
    */
   readonly stats: { forwarded: number; dropped: number; behind: number; offered: number; offeredBytes: number };
+  /** Since the previous call (or the start): whether frames were dropped behind, and what the agent offered (one pace window). */
+  takeWindow(): { behind: boolean; offered: { frames: number; bytes: number } };
   /** Starts forwarding a held relay: the latest keyframe and what followed it go out first. */
   release(): void;
   stop(): void;
@@ -47,6 +49,7 @@ const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: number, socket: FrameSocket, requestKeyframe: () => void, opts: RelayOptions = {}): FrameRelay {
   const reconnectedAt = opts.reconnectedAt ?? (() => 0);
   const stats = { forwarded: 0, dropped: 0, behind: 0, offered: 0, offeredBytes: 0 };
+  let taken = { behind: 0, offered: 0, offeredBytes: 0 };
   let needKeyframe = true;
   let held = opts.held === true;
   let hold: Uint8Array[] = [];
@@ -122,6 +125,11 @@ export function relayFrames(nc: NatsConnection, agentId: AgentId, sessionId: num
   return {
     sessionId,
     stats,
+    takeWindow() {
+      const w = { behind: stats.behind > taken.behind, offered: { frames: stats.offered - taken.offered, bytes: stats.offeredBytes - taken.offeredBytes } };
+      taken = { behind: stats.behind, offered: stats.offered, offeredBytes: stats.offeredBytes };
+      return w;
+    },
     release() {
       if (!held) return;
       held = false;

@@ -134,13 +134,10 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
         }
         // Nothing acknowledged or nothing offered in the window: no size to fit, only "less".
         if (rate <= 0 || w.offered.frames <= 0) return saturated ? blind(true) : undefined;
-        settling = SETTLE_WINDOWS;
         // Behind with no link capacity known (most often a browser that cannot decode and paint this
         // much, on a fast link): nothing to size to, as without acknowledgements.
-        if (capacity === undefined) {
-          settling = 0;
-          return blind(true);
-        }
+        if (capacity === undefined) return blind(true);
+        settling = SETTLE_WINDOWS;
         // A share of the capacity, less what already waits, so a standing queue drains within a second.
         const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
         return change(fit(target, w.offered.bytes / w.offered.frames));
@@ -151,14 +148,14 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
       if (capacity === undefined) return blind(false);
       if (++calm < CALM_WINDOWS) return undefined;
       calm = 0;
-      if (capacity !== undefined) capacity = Math.max(capacity * CAPACITY_CREEP, rate);
+      capacity = Math.max(capacity * CAPACITY_CREEP, rate);
       const up: Pace =
         cur.quality < max.quality && cur.fps >= Math.min(SMOOTH_FPS, max.fps)
           ? { fps: cur.fps, quality: cur.quality + QUALITY_STEP_UP }
           : { fps: Math.max(cur.fps + 1, Math.round(cur.fps * 1.25)), quality: cur.quality };
       // What the step would offer, frames scaling with the rate and (roughly) with quality.
       const grown = offeredPerSec * (up.fps / cur.fps) * (up.quality / cur.quality);
-      if (capacity !== undefined && grown > RATE_SHARE * capacity) return undefined;
+      if (grown > RATE_SHARE * capacity) return undefined;
       return change(up);
     },
   };

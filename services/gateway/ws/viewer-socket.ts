@@ -72,11 +72,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   let relay: FrameRelay | undefined;
   let switchFrames: FrameRelay | undefined;
   let renew: NodeJS.Timeout | undefined;
-  /** The relay's counters at the last pace window (a new relay after a switch counts from zero). */
-  let relaySeen: { relay: FrameRelay | undefined; behind: number; offered: number; offeredBytes: number } = { relay: undefined, behind: 0, offered: 0, offeredBytes: 0 };
   let windowStart = Date.now();
-  /** The page acknowledges frames: there is a delivery rate to pace to. */
-  let flowOn = false;
   let forwarded = 0;
   const pace = paceController({ fps: 30, quality: 70 });
   // One per socket, not per relay: frames of the session before a switch are still in flight after it.
@@ -206,7 +202,6 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         }
         return;
       case 'framesAcked':
-        flowOn = true;
         flow.acked(e.frames);
         return;
       case 'sendSessions':
@@ -256,15 +251,9 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     const windowMs = now - windowStart;
     windowStart = now;
     if (!relay) return;
-    const s = relay.stats;
-    const seen = relaySeen.relay === relay ? relaySeen : { relay, behind: 0, offered: 0, offeredBytes: 0 };
-    const offered = { frames: s.offered - seen.offered, bytes: s.offeredBytes - seen.offeredBytes };
-    const behind = s.behind > seen.behind;
-    relaySeen = { relay, behind: s.behind, offered: s.offered, offeredBytes: s.offeredBytes };
-    const deliveredPerSec = flowOn ? flow.deliveredPerSec : undefined;
-    // What is in flight beyond the bytes the link's round trip holds is a queue.
-    const queuedBytes = deliveredPerSec === undefined ? undefined : Math.max(0, flow.inFlightBytes - (deliveredPerSec * flow.minRttMs) / 1000);
-    void dispatch({ t: 'pace.window', relay: { behind, offered, deliveredPerSec, queuedBytes, windowMs } });
+    const acking = flow.acknowledging;
+    const window = { ...relay.takeWindow(), deliveredPerSec: acking ? flow.deliveredPerSec : undefined, queuedBytes: acking ? flow.queuedBytes : undefined, windowMs };
+    void dispatch({ t: 'pace.window', relay: window });
   }, PACE_WINDOW_MS);
 
   const unlistenAgent = deps.events.onAgent(agentId, (msg) => {
