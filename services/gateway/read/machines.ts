@@ -62,27 +62,27 @@ export async function listMachinesPage(db: Kysely<Database>, offlineAfterBeats: 
   const status: RawBuilder<boolean>[] = [];
   if (query.status === 'online') status.push(online);
   if (query.status === 'offline') status.push(sql<boolean>`not ${online}`);
-  const parts = query.q ? textMatches(containsPattern(query.q)) : [sql<boolean>`true`];
+  const [first, second] = query.q ? textMatches(containsPattern(query.q)) : [sql<boolean>`true`, undefined];
   const cursor = query.cursor;
-  const rowsOf = (text: RawBuilder<boolean>) => {
-    let q = db.selectFrom('machines').selectAll().where(text);
+  /** The machines one text part matches, within the status filter and the user's grants. */
+  const matchesOf = (text: RawBuilder<boolean>) => {
+    let q = db.selectFrom('machines').where(text);
     for (const c of status) q = q.where(c);
-    if (cursor) q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('hostname', 'agent_id'), '>', tuple(cursor.hostname, cursor.agentId)));
-    if (only !== '*') q = q.where('agent_id', 'in', only);
-    return q
+    return only === '*' ? q : q.where('agent_id', 'in', only);
+  };
+  const rowsOf = (text: RawBuilder<boolean>) => {
+    const q = matchesOf(text).selectAll();
+    return (cursor ? q.where(({ eb, refTuple, tuple }) => eb(refTuple('hostname', 'agent_id'), '>', tuple(cursor.hostname, cursor.agentId))) : q)
       .orderBy('hostname')
       .orderBy('agent_id')
       .limit(limit + 1);
   };
   // Counted apart from the totals, so that a selective text filter is an index lookup, and only up to
   // a cap, so that a filter nearly everything matches does not fold the case of every row.
-  const matchedOf = (text: RawBuilder<boolean>) => {
-    let q = db.selectFrom('machines').select('agent_id').where(text);
-    for (const c of status) q = q.where(c);
-    if (only !== '*') q = q.where('agent_id', 'in', only);
-    return q.limit(MATCHING_COUNT_CAP + 1);
-  };
-  const [first, second] = parts as [RawBuilder<boolean>, RawBuilder<boolean> | undefined];
+  const matchedOf = (text: RawBuilder<boolean>) =>
+    matchesOf(text)
+      .select('agent_id')
+      .limit(MATCHING_COUNT_CAP + 1);
   // Each part in host name order with its own limit: the list order index answers a part that
   // matches much by reading one page of it, a selective part is a trigram lookup and a sort.
   const page = second ? sql<MachineRow>`(${rowsOf(first)}) union all (${rowsOf(second)}) order by hostname, agent_id limit ${limit + 1}`.execute(db).then((r) => r.rows) : rowsOf(first).execute();
