@@ -3,18 +3,16 @@
  * answers on gc.agent.<self>.backstage.output: output chunks while a command runs, then one final
  * message with the result or a structured error. Several commands may run at once.
  */
-import { type Decoded, MAX_MESSAGE_BYTES, encode, message, pb } from '../../proto/codec.js';
+import { type Decoded, pb } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import { ErrorCode, type GcError, type Result } from '../../proto/errors.js';
 import { fitProcessList } from '../backstage/fit-process-list.js';
 import type { BackstageRunner } from '../backstage/runner.js';
 import type { PlatformPort } from '../platform/port.js';
 import type { CommandHandler } from './commands.js';
-import type { Publisher } from './publisher.js';
+import { type Publisher, TooLargeForOneMessage } from './publisher.js';
 
 const T = pb.BackstageCommandType;
-/** A final answer's encoding may take this much of a message: the publisher adds meta (ids, agent, time). */
-const ANSWER_BUDGET_BYTES = MAX_MESSAGE_BYTES - 4 * 1024;
 type Output = guruconnect.BackstageOutput.$Properties;
 
 export interface BackstageHandlerDeps {
@@ -90,12 +88,13 @@ export function createBackstageHandler(deps: BackstageHandlerDeps): CommandHandl
       default:
         out = fail(type, { code: ErrorCode.VALIDATION_FAILED, message: `unknown backstage command type ${type}` });
     }
-    // An answer NATS would refuse never arrives, and its caller waits for a TIMEOUT: say why instead.
-    const bytes = encode(message({ backstageOutput: out })).byteLength;
-    if (bytes > ANSWER_BUDGET_BYTES) {
-      log.warn({ error_code: ErrorCode.PAYLOAD_TOO_LARGE, bytes }, 'backstage answer too large for one message');
-      out = fail(type, { code: ErrorCode.PAYLOAD_TOO_LARGE, message: `the answer (${bytes} bytes) is larger than one message may be (${ANSWER_BUDGET_BYTES} bytes)` });
+    try {
+      await answer(id, out);
+    } catch (e) {
+      // An answer the bus would refuse is never sent, and its caller would wait for a TIMEOUT: say why instead.
+      if (!(e instanceof TooLargeForOneMessage)) throw e;
+      log.warn({ error_code: ErrorCode.PAYLOAD_TOO_LARGE, bytes: e.bytes }, 'backstage answer too large for one message');
+      await answer(id, fail(type, { code: ErrorCode.PAYLOAD_TOO_LARGE, message: `the answer is too large: ${e.message}` }));
     }
-    await answer(id, out);
   };
 }

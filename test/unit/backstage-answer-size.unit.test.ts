@@ -10,6 +10,7 @@ import { PROCESS_LIST_BUDGET_BYTES, fitProcessList } from '../../agent/backstage
 import type { BackstageRunner } from '../../agent/backstage/runner.js';
 import type { PlatformPort, ProcessInfo } from '../../agent/platform/port.js';
 import { createBackstageHandler } from '../../agent/runtime/backstage-handler.js';
+import { checkFitsOneMessage } from '../../agent/runtime/publisher.js';
 import { type Decoded, MAX_MESSAGE_BYTES, decode, encode, message, pb } from '../../proto/codec.js';
 import { ErrorCode, ok } from '../../proto/errors.js';
 import { logLines } from '../support/log-lines.js';
@@ -24,7 +25,10 @@ async function answerTo(commandType: number, lists: Partial<PlatformPort>) {
     runner: {} as BackstageRunner,
     publisher: {
       async event(_kind, payload, correlationId) {
-        sent = encode(message(payload, { agentId: 'a'.repeat(64), correlationId }));
+        // The real publisher's own check (publisher.ts): the fake refuses what it would refuse.
+        const data = encode(message(payload, { agentId: 'a'.repeat(64), correlationId }));
+        checkFitsOneMessage(data);
+        sent = data;
         return 1;
       },
       frame() {},
