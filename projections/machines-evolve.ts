@@ -2,6 +2,7 @@
 import type { Selectable } from 'kysely';
 import { pb } from '../proto/codec.js';
 import { HEARTBEAT_MS, heartbeatIntervalMs } from '../proto/heartbeat.js';
+import { cutText } from '../proto/text.js';
 import type { MachinesTable } from '../infra/db/schema.js';
 import type { DecodedEvent } from './runtime/types.js';
 import { desktopUsers } from './session-fields.js';
@@ -27,12 +28,7 @@ export function machineStateOf(r: Selectable<MachinesTable>): MachineState {
  */
 export const HOSTNAME_MAX = 255;
 
-function hostnameText(h: string | null | undefined): string {
-  const s = h ?? '';
-  if (s.length <= HOSTNAME_MAX) return pgText(s);
-  const c = s.charCodeAt(HOSTNAME_MAX - 1);
-  return pgText(s.slice(0, c >= 0xd800 && c <= 0xdbff ? HOSTNAME_MAX - 1 : HOSTNAME_MAX));
-}
+const hostnameText = (h: string | null | undefined) => pgText(cutText(h ?? '', HOSTNAME_MAX));
 
 function blank(agentId: string, at: Date, seq: number): MachineState {
   return {

@@ -7,6 +7,7 @@
  */
 import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
+import { cutText } from '../../proto/text.js';
 import type { ProcessInfo } from '../platform/port.js';
 
 /** What the list may take of a message: the rest is the envelope (meta, ids, output fields), far less than this. */
@@ -37,11 +38,7 @@ function varintBytes(n: number): number {
 /** `s` cut to at most `max` UTF-16 units, never inside a surrogate pair, with an ellipsis when cut. */
 function cut(s: string, max: number): string {
   if (s.length <= max) return s;
-  if (max === 0) return '';
-  let end = max - 1;
-  const c = s.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${s.slice(0, end)}…`;
+  return max === 0 ? '' : `${cutText(s, max - 1)}…`;
 }
 
 /**
