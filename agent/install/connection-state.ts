@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 const CONNECTION_FILE = 'connection.json';
+const NO_CONTROLS = /^[^\p{Cc}]*$/u;
 
 // A pid of 0 or below is no process: kill(pid, 0) would probe a process group or every process and
 // succeed, so a damaged file (pid 0, -1) read as a live, connected agent.
@@ -17,8 +18,9 @@ const stateSchema = z.object({
     .min(1)
     .max(2 ** 31 - 1),
   connected: z.boolean(),
-  server: z.string().max(2048),
-  since: z.string().max(64),
+  // Printed to the admin's terminal by `status`: a hand-edited file must not carry escape sequences.
+  server: z.string().max(2048).regex(NO_CONTROLS),
+  since: z.string().max(64).regex(NO_CONTROLS),
 });
 export type ConnectionState = z.infer<typeof stateSchema>;
 

@@ -17,7 +17,8 @@ const httpUrl = z
 const natsUrl = z
   .string()
   .max(2048)
-  .regex(/^(nats|tls|wss?):\/\/[^\s\0]+$/, 'must be a nats://, tls:// or ws(s):// URL');
+  // No control characters: the URL is stored, logged and printed back by `status`.
+  .regex(/^(nats|tls|wss?):\/\/[^\s\p{Cc}]+$/u, 'must be a nats://, tls:// or ws(s):// URL');
 
 const installArgsSchema = z.object({
   server: httpUrl,

@@ -36,6 +36,9 @@ describe('agent status: connection state', () => {
       rec(null),
       rec(process.pid, { server: 'x'.repeat(100_000) }),
       rec(process.pid, { connected: 'yes' }),
+      // Escape sequences would reach the admin's terminal through `status`.
+      rec(process.pid, { server: 'nats://x:4222\u001b[2J\u001b]0;pwned\u0007' }),
+      rec(process.pid, { since: '\u009b31m' }),
       rec(process.pid).slice(0, 20),
       '',
       '\u0000',

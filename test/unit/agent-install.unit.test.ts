@@ -78,7 +78,7 @@ describe('install arguments', () => {
     for (const s of ['ftp://gw.example', 'https://user:pw@gw.example', 'not a url', `https://${'a'.repeat(3000)}.example`]) refused(['--server', s, '--enroll-key', 'k']);
     for (const id of ['a.b', 'a*', 'a>', 'x\ud800', 'a b', '', 'x'.repeat(100_000)]) refused([...base, '--agent-id', id]);
     for (const k of ['has space', 'nul\0', 'é', 'k'.repeat(201)]) refused(['--server', 'https://gw.example', '--enroll-key', k]);
-    refused([...base, '--nats', 'http://x']);
+    for (const n of ['http://x', 'nats://x:4222\u001b[2J', 'tls://x\u009b:4222', 'nats://x\u007f', 'nats://a b']) refused([...base, '--nats', n]);
     assert.match(refused([...base, '--frobnicate']), /unknown argument/);
     assert.match(refused([...base, '--agent-id']), /needs a value/);
   });
