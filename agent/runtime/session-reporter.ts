@@ -2,6 +2,7 @@
  * Keeps the agent's view of its sessions fresh and reports it: at start, whenever it changes
  * (platform notification, else a poll), and on request.
  */
+import { err } from '../../proto/errors.js';
 import type { Logger } from '../../proto/log/logger.js';
 import type { PlatformPort, SessionInfo } from '../platform/port.js';
 import type { Publisher } from './publisher.js';
@@ -39,7 +40,8 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
 
   const refresh = async (force: boolean, correlationId?: string, reread = true): Promise<void> => {
     if (reread) {
-      const r = await deps.platform.listSessions();
+      // A throw (rather than an error value) would leave the chain rejected and skip every later refresh.
+      const r = await deps.platform.listSessions().catch((e: unknown) => err('PLATFORM_ERROR', (e as Error)?.message ?? String(e)));
       if (!r.ok) {
         deps.log.warn({ error_code: r.error.code }, `listing sessions failed: ${r.error.message}`);
         return;
@@ -61,10 +63,22 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
     busy = busy.then(() => refresh(force, correlationId, reread));
     return busy;
   };
+  // Polls and notifications coalesce: while one waits its turn, another adds nothing it would not
+  // read itself. A storm of logon notifications behind a slow listing (an X server that hangs)
+  // would otherwise grow the chain without bound.
+  let changeQueued: Promise<void> | undefined;
+  const scheduleChange = () => {
+    if (changeQueued) return;
+    changeQueued = busy.then(() => {
+      changeQueued = undefined;
+      return refresh(false);
+    });
+    busy = changeQueued;
+  };
 
   await schedule(true);
-  const timer = setInterval(() => void schedule(false), deps.pollMs);
-  const unwatch = deps.platform.watchSessions?.(() => void schedule(false));
+  const timer = setInterval(scheduleChange, deps.pollMs);
+  const unwatch = deps.platform.watchSessions?.(scheduleChange);
   return {
     current: () => latest,
     publishNow: (correlationId) => schedule(true, correlationId),
