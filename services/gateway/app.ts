@@ -6,22 +6,22 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { ErrorCode } from '../../proto/errors.js';
 import { parseAgentId } from '../../proto/ids.js';
 import type { Database } from '../../infra/db/schema.js';
-import { CORRELATION_KEY, type Logger, withCorrelation } from '../../proto/log/logger.js';
+import { type Logger, withCorrelation } from '../../proto/log/logger.js';
 import type { Access } from './access.js';
 import { createBackstageClient } from './backstage/backstage-client.js';
 import type { AgentEvents } from './bus/agent-events.js';
 import type { AuditPublisher } from './bus/audit-publisher.js';
 import type { GatewayBus } from './bus/gateway-bus.js';
-import { installSecurityHeaders, installWebSocketOriginCheck } from './browser-security.js';
-import { type GatewayConfig, readHttpsFiles } from './config.js';
-import { envelope, envelopeServerOptions, installErrorHandler } from './errors.js';
-import { installInputGuard, safeText } from './input-guard.js';
+import { installWebSocketOriginCheck } from './browser-security.js';
+import type { GatewayConfig } from './config.js';
+import { envelope } from './errors.js';
+import { createHttpEdge } from './http-edge.js';
 import type { ReadModelNotifications } from './read/notifications.js';
 import { auditRoutes } from './routes/audit.js';
 import { commandRoutes } from './routes/commands.js';
@@ -56,42 +56,7 @@ export interface Gateway {
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const { config, db, bus, notifications } = deps;
   const { events, audit, commands } = bus;
-  const https = readHttpsFiles(config);
-  if (https && !https.ok) throw new Error(`invalid gateway configuration: ${https.error}`);
-  // One instance type for HTTP and HTTPS: routes and hooks do not care which server carries them.
-  const app = Fastify({
-    // A pino Logger is a FastifyBaseLogger; typed as such so routes keep fastify's default logger type.
-    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
-    // Every line of a request carries its id under the same key as a viewer's or a command's
-    // (through logController: the top-level requestIdLogLabel is deprecated and warned about at start).
-    logController: new LogController({ requestIdLogLabel: CORRELATION_KEY }),
-    bodyLimit: 64 * 1024,
-    genReqId: () => crypto.randomUUID(),
-    // Only behind a TLS-terminating proxy the operator named: else X-Forwarded-* is ignored (rate limits key on the socket address).
-    trustProxy: config.trustProxy,
-    ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
-    ...envelopeServerOptions,
-  }) as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
-  // The API speaks JSON only: a text/plain body is refused with 415, not handed to a schema as a string.
-  app.removeContentTypeParser('text/plain');
-  installInputGuard(app, async (request, problem) => {
-    // A refused login is still a failed login: record it, with the name made safe to store.
-    if (request.routeOptions.url !== '/api/auth/login' && request.routeOptions.url !== '/api/auth/login/mfa') return;
-    const name = (request.body as { name?: unknown } | undefined)?.name;
-    await audit({
-      eventType: 'login_failed',
-      correlationId: String(request.id),
-      details: { name: typeof name === 'string' ? safeText(name) : null, ip: request.ip, reason: 'invalid_input', problem },
-    }).catch((e: unknown) => request.log.error({ err: e }, 'audit of login_failed failed'));
-  });
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-correlation-id', String(request.id));
-  });
-  installSecurityHeaders(app);
-
+  const app = createHttpEdge({ config, audit, logger: deps.logger });
   await app.register(swagger, {
     openapi: { info: { title: 'GuruConnect Sessions & Backstage API', version: '0.1.0' } },
     transform: jsonSchemaTransform,

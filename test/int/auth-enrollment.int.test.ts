@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { connectBus } from '../../proto/bus/connect.js';
 import { ensureStreams } from '../../infra/bus/streams.js';
@@ -17,6 +17,9 @@ import { agentInboxPrefix } from '../../infra/nats-auth/permissions.js';
 import { type NatsAuthSetup, prepareNatsAuth } from '../../infra/nats-auth/setup.js';
 import { type AuditEvent, authPlugin } from '../../services/auth/plugin.js';
 import { createUser } from '../../services/auth/users.js';
+import { createHttpEdge } from '../../services/gateway/http-edge.js';
+import { checkSubjectToken } from '../../proto/ids.js';
+import { hostileBodies, hostileWholeBodies } from '../support/hostile-values.js';
 import { type TestNats, type TestPostgres, type TestTls, makeTestTls, startTestNats, startTestPostgres } from '../support/servers.js';
 
 const PASSWORD = 'correct horse battery';
@@ -52,7 +55,8 @@ describe('agent enrollment and revocation through the gateway (real NATS over TL
     await ensureStreams(await jetstreamManager(launcher));
     db = openDb({ url: pgs.url });
     await migrateToLatest(db);
-    app = Fastify();
+    // The gateway's own HTTP edge (envelopes, validation, input guard) in front of the auth plugin alone.
+    app = createHttpEdge({ config: { trustProxy: false }, audit: async () => {} });
     await app.register(authPlugin, {
       db,
       audit: async (ev) => {
@@ -149,5 +153,33 @@ describe('agent enrollment and revocation through the gateway (real NATS over TL
     const reenroll = await enroll((await newKey({})).key, 'host-5');
     assert.equal(reenroll.statusCode, 409, 'a revoked id stays revoked');
     assert.equal((await app.inject({ method: 'POST', url: '/api/agents/nobody/revoke', headers: admin })).statusCode, 404);
+  });
+
+  it('answers hostile enrollment bodies without a crash and enrolls only well-formed ids', async () => {
+    const k = await newKey({ reusable: true });
+    const base = { enrollment_key: k.key, agent_id: 'sweep-1', hostname: 'sweep-1.example' };
+    const auditsBefore = audits.length;
+    const bad: string[] = [];
+    let sent = 0;
+    for (const field of Object.keys(base)) {
+      for (const payload of [...hostileBodies(base, field), ...hostileWholeBodies]) {
+        const r = await app.inject({ method: 'POST', url: '/api/agents/enroll', payload, headers: { 'content-type': 'application/json' } });
+        sent++;
+        if (r.statusCode >= 500) bad.push(`${field}: ${r.statusCode} ${r.body.slice(0, 160)}`);
+      }
+    }
+    assert.deepEqual(bad, [], `${bad.length} of ${sent} answers were server errors`);
+    for (const a of await db.selectFrom('agents').select('agent_id').execute()) assert.ok(checkSubjectToken(a.agent_id).ok, `enrolled id ${JSON.stringify(a.agent_id.slice(0, 80))}`);
+    assert.ok(audits.length > auditsBefore, 'the attempts are audited');
+    // The sweeping address is held back by the rate limit; another machine still enrolls, audited.
+    assert.equal((await enroll(k.key, 'after-sweep')).json().error_code, 'RATE_LIMITED');
+    const ordinary = await app.inject({
+      method: 'POST',
+      url: '/api/agents/enroll',
+      remoteAddress: '10.9.8.7',
+      payload: { enrollment_key: k.key, agent_id: 'after-sweep', hostname: 'after-sweep.example' },
+    });
+    assert.equal(ordinary.statusCode, 200, ordinary.body);
+    assert.ok(audits.some((a) => a.eventType === 'agent_enrolled' && a.agentId === 'after-sweep'));
   });
 });
