@@ -1,0 +1,132 @@
+/**
+ * Every control message the viewer WebSocket takes, every field, every hostile value (the list of
+ * test/support/hostile-values.ts), over a real socket to a gateway on real NATS and PostgreSQL. The
+ * message kinds and fields come from the protocol's own schema (services/gateway/ws/protocol.ts), so
+ * a kind added later is swept without anyone remembering to.
+ *
+ * What must hold: no answer is an internal error, the socket stays open (a 20k-character field is
+ * over the message limit but under the socket's, so it is refused, not fatal), and afterwards the
+ * gateway still answers, the same socket still gets answers, and an audited action is still audited.
+ * No agent runs here, so what needs one online (backstage mode, a terminal) stops at AGENT_OFFLINE:
+ * the sweep reaches parsing, validation and the decider, not the agent's handlers (those meet hostile
+ * input in backstage-linux.int.test.ts and the agent's own unit tests).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { z } from 'zod';
+import { decode } from '../../proto/codec.js';
+import { subjects } from '../../proto/subjects.js';
+import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
+import { type TestGateway, startTestGateway } from '../support/gateway.js';
+import { hostileNumbers, hostileStrings, hostileTimestamps, wrongJsonTypes } from '../support/hostile-values.js';
+import { type ViewerSocket, openViewerSocket } from '../support/viewer-ws.js';
+
+const AGENT = 'ws-sweep-pc';
+
+type Field = z.ZodType & { def: { type: string; values?: unknown[]; entries?: Record<string, unknown>; innerType?: Field } };
+/** A value the field's schema accepts, so that only the field under attack is hostile. */
+function plausible(f: Field): unknown {
+  const d = f.def.type === 'optional' && f.def.innerType ? f.def.innerType.def : f.def;
+  switch (d.type) {
+    case 'literal':
+      return d.values?.[0];
+    case 'enum':
+      return Object.values(d.entries ?? {})[0];
+    case 'number':
+      return 1;
+    case 'boolean':
+      return false;
+    case 'object':
+      return {};
+    default:
+      return 'sweep-x';
+  }
+}
+
+describe('viewer WebSocket: every message kind against hostile input (real gateway, NATS, PostgreSQL)', { timeout: 300_000 }, () => {
+  let t: TestGateway;
+  let admin: string;
+  let ws: ViewerSocket;
+  const received: { t: string; [k: string]: unknown }[] = [];
+
+  before(async () => {
+    t = await startTestGateway();
+    admin = await t.userToken('ws-sweeper', 'admin');
+    ws = await openViewerSocket(t.url, AGENT, admin, (m) => received.push(m));
+  });
+  after(async () => {
+    ws?.close();
+    await t?.stop();
+  });
+
+  /** Asks for the session list and waits (liveness bound) for that answer: everything sent before it was read. */
+  async function settle(): Promise<void> {
+    const asked = received.filter((m) => m.t === 'sessions').length + 1;
+    ws.send(JSON.stringify({ t: 'sessions' }));
+    for (let i = 0; i < 3000; i++) {
+      if (received.filter((m) => m.t === 'sessions').length >= asked) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no answer to a session-list request: the socket stopped answering');
+  }
+
+  it('refuses or answers every hostile value in every message kind, and keeps the socket', async () => {
+    const values = [...hostileStrings.map((s) => (s.length > 50_000 ? 'x'.repeat(20_000) : s)), ...hostileNumbers, ...hostileTimestamps, ...wrongJsonTypes];
+    let sent = 0;
+    const kinds = clientMessageSchema.options.map((o) => o.shape as unknown as Record<string, Field>);
+    for (const shape of kinds) {
+      const base: Record<string, unknown> = {};
+      for (const [k, f] of Object.entries(shape)) base[k] = plausible(f);
+      for (const k of Object.keys(shape)) {
+        if (k === 't') continue;
+        for (const v of values) {
+          ws.send(JSON.stringify({ ...base, [k]: v }));
+          sent++;
+        }
+        // Nested objects (mouse, key) get the same treatment one level down.
+        for (const nested of ['x', 'y', 'buttons', 'wheel', 'key_code', 'down', 'text']) {
+          if (k !== 'mouse' && k !== 'key') break;
+          for (const v of values) {
+            ws.send(JSON.stringify({ ...base, [k]: { [nested]: v } }));
+            sent++;
+          }
+        }
+      }
+      await settle();
+    }
+    for (const text of ['[]', 'null', '"x"', '1', '{}', '{"t":null}', '{"__proto__":{"t":"backstage.enter"}}', '{"t":"backstage.exec","t":"switch"}', '{', '\u0000']) {
+      ws.send(text);
+      sent++;
+    }
+    await settle();
+    assert.ok(kinds.length >= 19 && sent > 1500, `a sweep, not a sample (${kinds.length} kinds, ${sent} messages)`);
+    const internal = received.filter((m) => m.t === 'error' && m.error_code === 'INTERNAL');
+    assert.deepEqual(internal.slice(0, 5), [], `${internal.length} internal errors`);
+    for (const e of received.filter((m) => m.t === 'error')) assert.ok(String(e.message).length > 0 && String(e.correlation_id).length > 0, JSON.stringify(e).slice(0, 200));
+    assert.equal(await Promise.race([ws.closed, new Promise((r) => setTimeout(() => r('open'), 200))]), 'open', 'the socket stays open');
+  });
+
+  it('still serves, still answers on the same socket and still audits after the sweep', async () => {
+    assert.equal((await fetch(`${t.url}/api/health`)).status, 200);
+    await settle();
+    const heard = new Promise<string>((resolve) => {
+      const sub = t.backbone.nc.subscribe(subjects.audit('user_created'), {
+        callback: (_e, m) => {
+          const d = decode(m.data, m.subject);
+          if (d.ok && d.value.audit?.detailsJson?.includes('after-ws-sweep')) {
+            sub.unsubscribe();
+            resolve(m.subject);
+          }
+        },
+      });
+    });
+    await t.backbone.nc.flush();
+    const created = await fetch(`${t.url}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'after-ws-sweep', role: 'operator', password: 'correct horse battery staple' }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    assert.equal(await heard, subjects.audit('user_created'));
+  });
+});
