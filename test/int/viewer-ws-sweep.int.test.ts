@@ -14,10 +14,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
-import { decode } from '../../proto/codec.js';
-import { subjects } from '../../proto/subjects.js';
 import { clientMessageSchema } from '../../services/gateway/ws/protocol.js';
 import { type TestGateway, startTestGateway } from '../support/gateway.js';
+import { assertStillAudits } from '../support/still-audits.js';
 import { hostileNumbers, hostileStrings, hostileTimestamps, wrongJsonTypes } from '../support/hostile-values.js';
 import { type ViewerSocket, openViewerSocket } from '../support/viewer-ws.js';
 
@@ -109,24 +108,6 @@ describe('viewer WebSocket: every message kind against hostile input (real gatew
   it('still serves, still answers on the same socket and still audits after the sweep', async () => {
     assert.equal((await fetch(`${t.url}/api/health`)).status, 200);
     await settle();
-    const heard = new Promise<string>((resolve) => {
-      const sub = t.backbone.nc.subscribe(subjects.audit('user_created'), {
-        callback: (_e, m) => {
-          const d = decode(m.data, m.subject);
-          if (d.ok && d.value.audit?.detailsJson?.includes('after-ws-sweep')) {
-            sub.unsubscribe();
-            resolve(m.subject);
-          }
-        },
-      });
-    });
-    await t.backbone.nc.flush();
-    const created = await fetch(`${t.url}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'after-ws-sweep', role: 'operator', password: 'correct horse battery staple' }),
-    });
-    assert.equal(created.status, 201, await created.text());
-    assert.equal(await heard, subjects.audit('user_created'));
+    await assertStillAudits(t, admin, 'after-ws-sweep');
   });
 });

@@ -68,14 +68,19 @@ async function drain(p: ReturnType<typeof heldPlatform>) {
   }
 }
 
+/** A reporter over a held platform, past its first (released) listing. */
+async function started() {
+  const p = heldPlatform();
+  const sent: SessionInfo[][] = [];
+  const starting = startSessionReporter({ platform: p.platform, publisher: recordingPublisher(sent), pollMs: 3_600_000, currentSessionId: () => 1, log: silentLog() });
+  await tick();
+  p.releaseAll();
+  return { p, sent, reporter: await starting };
+}
+
 describe('agent session reporter', () => {
   it('coalesces a storm of notifications behind a slow listing into one more read', async () => {
-    const p = heldPlatform();
-    const sent: SessionInfo[][] = [];
-    const starting = startSessionReporter({ platform: p.platform, publisher: recordingPublisher(sent), pollMs: 3_600_000, currentSessionId: () => 1, log: silentLog() });
-    await tick();
-    p.releaseAll();
-    const reporter = await starting;
+    const { p, sent, reporter } = await started();
     assert.equal(p.calls(), 1);
     assert.equal(sent.length, 1, 'the first list is published at start');
 
@@ -97,12 +102,7 @@ describe('agent session reporter', () => {
   });
 
   it('keeps reporting after a listing throws', async () => {
-    const p = heldPlatform();
-    const sent: SessionInfo[][] = [];
-    const starting = startSessionReporter({ platform: p.platform, publisher: recordingPublisher(sent), pollMs: 3_600_000, currentSessionId: () => 1, log: silentLog() });
-    await tick();
-    p.releaseAll();
-    const reporter = await starting;
+    const { p, sent, reporter } = await started();
     p.throwNext();
     p.notify();
     await drain(p);
