@@ -47,12 +47,18 @@ const psPids = () => new Set(execFileSync('ps', ['-eo', 'pid='], { encoding: 'ut
 test('1,000 sleepers: every one is listed with its parent, and the list holds every process ps sees before and after', async () => {
   const parent = startGroup('sh', ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 600 & i=$((i+1)); done; echo ready; wait']);
   assert.equal(await firstLine(parent), 'ready');
-  const children = new Set(
-    execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent.pid)], { encoding: 'utf8' })
+  // A child forked but not yet exec'd is still `sh` (under load, for a while): wait until all are sleep.
+  const childRows = () =>
+    execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(parent.pid)], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
-      .map(Number),
-  );
+      .map((l) => l.trim().split(/\s+/));
+  let rows = childRows();
+  for (let i = 0; i < 200 && rows.some(([, comm]) => comm !== 'sleep'); i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    rows = childRows();
+  }
+  const children = new Set(rows.map(([pid]) => Number(pid)));
   assert.equal(children.size, 1000);
   const before = psPids();
   const r = await platform.listProcesses({ cpuSampleMs: 0 });
