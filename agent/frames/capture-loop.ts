@@ -8,6 +8,7 @@ import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
+import { ensureOptimizingCompiler } from './optimizing-compiler.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
 import { detectScroll, rowPrints } from './scroll.js';
@@ -82,6 +83,8 @@ export function splitByBudget(tiles: Tile[], budget = FRAME_BYTE_BUDGET): Tile[]
 
 /** Starts capturing `desktop`; the first frame sent is a keyframe. */
 export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions): CaptureLoop {
+  // The single-file agent idles without TurboFan; diffing and encoding tiles need it.
+  ensureOptimizingCompiler();
   const encoding = opts.encoding ?? TileEncoding.TILE_JPEG;
   const quality = qualityGovernor(opts.quality);
   let intervalMs = 1000 / Math.max(1, opts.fps);

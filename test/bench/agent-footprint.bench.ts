@@ -27,7 +27,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const RSS_GOAL = 60 * 2 ** 20;
 /** What the binary does for its footprint (infra/build/agent-binary.ts, agent/binary/), shown beside the figure. */
 const BINARY_FOOTPRINT_NOTE =
-  'binary: V8 --semi-space-growth-factor=1 (young generation kept at its initial size) and --optimize-for-size, bundle minified to Latin-1 without long.js (WebAssembly) and zod locales; platform, X11/koffi, sharp, Windows and installer modules load on first use';
+  'binary: V8 --semi-space-growth-factor=1 (young generation kept at its initial size), --optimize-for-size and --no-turbofan until the first live view, bundle minified to Latin-1 without long.js (WebAssembly) and zod locales; platform, X11/koffi, sharp, Windows and installer modules load on first use';
 
 /**
  * Resident memory of `pid`: the total, and its split into private (anonymous: the V8 heap, malloc)
