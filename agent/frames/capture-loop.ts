@@ -6,6 +6,7 @@
 import type { GcError } from '../../proto/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
+import { captureRunning } from '../binary/v8-flags.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
 import { qualityGovernor } from './quality.js';
@@ -82,6 +83,8 @@ export function splitByBudget(tiles: Tile[], budget = FRAME_BYTE_BUDGET): Tile[]
 
 /** Starts capturing `desktop`; the first frame sent is a keyframe. */
 export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions): CaptureLoop {
+  // The single-file agent idles with V8 set for memory; diffing and encoding tiles need its speed.
+  const releaseV8 = captureRunning();
   const encoding = opts.encoding ?? TileEncoding.TILE_JPEG;
   const quality = qualityGovernor(opts.quality);
   let intervalMs = 1000 / Math.max(1, opts.fps);
@@ -214,6 +217,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       stopped = true;
       if (timer) clearTimeout(timer);
       await inFlight;
+      releaseV8();
     },
     stats() {
       return {

@@ -7,7 +7,7 @@
  * WebP is smaller but several times slower to encode; raw BGRA + deflate is lossless and fast on flat
  * UI but large on anything photographic — kept for callers that need exact pixels.
  */
-import { deflateRawSync } from 'node:zlib';
+import { zlib } from '../lazy-builtins.js';
 import type sharpType from 'sharp';
 import { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame } from '../platform/port.js';
@@ -69,7 +69,7 @@ export async function encodeTile(frame: RawFrame, rect: Rect, encoding: TileEnco
 /** Every codec without native help: sharp for the image formats, zlib for raw pixels. */
 export async function encodePortable(frame: RawFrame, rect: Rect, encoding: TileEncoding, q: number): Promise<Buffer> {
   // Raw DEFLATE (no zlib header) of width*height*4 bytes in B G R A order, alpha 255.
-  if (encoding === TileEncoding.TILE_RAW_BGRA) return deflateRawSync(extractPixels(frame, rect, 'bgra'), { level: 1 });
+  if (encoding === TileEncoding.TILE_RAW_BGRA) return zlib().deflateRawSync(extractPixels(frame, rect, 'bgra'), { level: 1 });
   const sharp = await loadSharp();
   if (!sharp) throw new Error('sharp is not available to this agent');
   const img = sharp(extractPixels(frame, rect, 'rgba'), { raw: { width: rect.width, height: rect.height, channels: 4 } });

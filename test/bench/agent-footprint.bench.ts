@@ -12,7 +12,7 @@ import { enroll } from '../../agent/install/enroll.js';
 import { renderEnvFile } from '../../agent/install/env-file.js';
 import { parseInstallArgs } from '../../agent/install/install-args.js';
 import { build } from 'esbuild';
-import { binaryPath, buildTarget } from '../../infra/build/agent-binary.js';
+import { SEA_MINIFY, binaryPath, buildTarget } from '../../infra/build/agent-binary.js';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { login } from '../support/api.js';
 import { createEnrollmentKey, ensureAgentBinary, watchAgentStates } from '../support/agent-binary.js';
@@ -27,7 +27,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const RSS_GOAL = 60 * 2 ** 20;
 /** What the binary does for its footprint (infra/build/agent-binary.ts, agent/binary/), shown beside the figure. */
 const BINARY_FOOTPRINT_NOTE =
-  'binary: V8 --semi-space-growth-factor=1 (young generation kept at its initial size) and --optimize-for-size, bundle minified to Latin-1 without long.js (WebAssembly) and zod locales; platform, X11/koffi, sharp, Windows and installer modules load on first use';
+  'binary: V8 --semi-space-growth-factor=1 (young generation kept at its initial size), --optimize-for-size and --no-turbofan (V8 defaults while a live view runs), bundle minified (identifiers too) to Latin-1 without long.js (WebAssembly) and zod locales; platform, X11/koffi, sharp, Windows and installer modules load on first use';
 
 /**
  * Resident memory of `pid`: the total, and its split into private (anonymous: the V8 heap, malloc)
@@ -100,9 +100,7 @@ async function buildFloor(work: string): Promise<string> {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
+    ...SEA_MINIFY,
     logLevel: 'warning',
   });
   return buildTarget('linux-x64', bundle, work, join(work, 'runtime-floor'));
@@ -181,7 +179,7 @@ export const run: BenchRun = async (progress) => {
           value: `single-file binary ${split(x.bin)}`,
           baseline: 'the same Node as a single-file binary with the same V8 settings, holding only a NATS TLS connection with its credentials (test/bench/floor/runtime-floor.ts)',
           baselineValue: split(x.floor),
-          note: `the agent's own cost: +${mib(x.bin.total - x.floor.total)} (private +${mib(x.bin.anon - x.floor.anon)}); the floor is what limits the < 60 MiB goal`,
+          note: `the agent's own cost: +${mib(x.bin.total - x.floor.total)} (private +${mib(x.bin.anon - x.floor.anon)}); ${x.floor.total < RSS_GOAL ? "the floor is under the < 60 MiB goal: the agent's own cost is what misses it" : 'the floor is what limits the < 60 MiB goal'}`,
           measured: { value: round1(x.bin.total / 2 ** 20), unit: 'MiB', baselineValue: round1(x.floor.total / 2 ** 20) },
         }),
       ),

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { COMMAND_LINE_MAX_BYTES, parseStatus } from '../../agent/platform/linux/process-read.js';
+import { COMMAND_LINE_MAX_BYTES, parseStatus, readCmdlineSync } from '../../agent/platform/linux/process-read.js';
 import { createProcessLister } from '../../agent/platform/linux/processes.js';
 import { decode, encode, message } from '../../proto/codec.js';
 
@@ -108,4 +108,31 @@ test('CPU sampling over the fake tree: a process whose ticks did not move is at 
   const rows = await list({ cpuSampleMs: 20 });
   assert.ok(rows.length > 0);
   assert.ok(rows.every((r) => r.cpuPercent === 0));
+});
+
+test('readCmdlineSync (the X server search): argv split at NULs, cut at 16 KiB, [] for what cannot be read', () => {
+  assert.deepEqual(readCmdlineSync(proc, 1), ['prog', '--flag']);
+  // No trailing NUL (a process that rewrote its argv), empty strings inside kept.
+  fakeProcess(4250, 'x', { cmdline: Buffer.from('Xvfb\0\0:5\0-nolisten') });
+  assert.deepEqual(readCmdlineSync(proc, 4250), ['Xvfb', '', ':5', '-nolisten']);
+  // 100 KB in one argument: cut at 16 KiB, not grown.
+  const long = readCmdlineSync(proc, 4243);
+  assert.equal(long.length, 1);
+  assert.equal(long[0]?.length, 16 * 1024);
+  assert.deepEqual(readCmdlineSync(proc, 4244), []);
+  // Invalid UTF-8 and a surrogate half's bytes come back as replacement characters, never lone surrogates.
+  fakeProcess(4251, 'x', { cmdline: Buffer.from([0x61, 0xff, 0x00, 0xed, 0xa0, 0x80, 0x00]) });
+  const odd = readCmdlineSync(proc, 4251);
+  assert.deepEqual(odd, ['a\ufffd', '\ufffd\ufffd\ufffd']);
+  assert.ok(odd.every((a) => !/[\ud800-\udfff]/.test(a)));
+  // Pids that do not exist, negative or huge: nothing, no throw.
+  for (const pid of [0, -1, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 63 - 1, 4245_0]) assert.deepEqual(readCmdlineSync(proc, pid), []);
+  // Reads back to back share one buffer: an earlier result is not overwritten by a later read.
+  const a = readCmdlineSync(proc, 1);
+  readCmdlineSync(proc, 4250);
+  assert.deepEqual(a, ['prog', '--flag']);
+  // The real /proc: this process's own argv, starting with the node it runs on.
+  const own = readCmdlineSync('/proc', process.pid);
+  assert.match(own[0] ?? '', /node/);
+  assert.ok(own.length >= 2);
 });

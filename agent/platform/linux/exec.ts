@@ -1,5 +1,5 @@
 /** Runs a helper program without a shell and collects its output; never rejects. */
-import { execFile } from 'node:child_process';
+import { childProcess } from '../../lazy-builtins.js';
 import { access, constants } from 'node:fs/promises';
 
 export interface ExecOutcome {
@@ -13,7 +13,7 @@ export interface ExecOutcome {
 /** execFile with a timeout and a 32 MB output ceiling. */
 export function run(file: string, args: string[], timeoutMs = 30_000): Promise<ExecOutcome> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, encoding: 'utf8' }, (e, stdout, stderr) => {
+    childProcess().execFile(file, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, encoding: 'utf8' }, (e, stdout, stderr) => {
       if (!e) return resolve({ code: 0, stdout, stderr });
       const x = e as NodeJS.ErrnoException & { code?: unknown; killed?: boolean };
       if (typeof x.code === 'string') return resolve({ code: -1, stdout, stderr, spawnError: `${file}: ${x.code}` });

@@ -101,3 +101,16 @@ export function readProcessRow(procRoot: string, pid: number): ProcessRow | unde
   const commandLine = end > 0 ? scratch.toString('utf8', 0, end).replaceAll('\0', ' ') : '';
   return { stat, uid, rssKb, commandLine };
 }
+
+/**
+ * argv of a process ([] for kernel threads or vanished processes), read into the shared buffer: the
+ * session poll reads every process's every 2 s, and a fresh buffer per process (procfs.ts's async
+ * readCmdline) left 0.4-1.9 MiB of ArrayBuffers to collect at each poll of an idle agent.
+ */
+export function readCmdlineSync(procRoot: string, pid: number): string[] {
+  const n = readInto(`${procRoot}/${pid}/cmdline`, FILE_MAX_BYTES);
+  if (n <= 0) return [];
+  const parts = scratch.toString('utf8', 0, n).split('\0');
+  if (parts.at(-1) === '') parts.pop();
+  return parts;
+}

@@ -3,7 +3,7 @@
  * Debian) allocates the pty and relays it over plain pipes. The window size is set with `stty` on the
  * pty's slave, which also sends SIGWINCH to the foreground program (top, vi redraw).
  */
-import { spawn } from 'node:child_process';
+import { childProcess } from '../../lazy-builtins.js';
 import { randomUUID } from 'node:crypto';
 import { access, constants, readlink } from 'node:fs/promises';
 import { guruconnect } from '../../../proto/generated/guruconnect.js';
@@ -69,7 +69,7 @@ export async function spawnLinuxPty(req: PtyRequest, findSession: (id: number) =
   // script runs its -c text with $SHELL -c: keep that /bin/sh, and give the interactive shell its own.
   env.SHELL = '/bin/sh';
   const inner = `stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${q(shellFile!)}; exec ${[shellFile!, ...shellArgs].map(q).join(' ')}`;
-  const child = spawn(SCRIPT, ['-q', '-f', '-e', '-c', inner, '/dev/null'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, ...runAsSpawnOptions(w) });
+  const child = childProcess().spawn(SCRIPT, ['-q', '-f', '-e', '-c', inner, '/dev/null'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, ...runAsSpawnOptions(w) });
   const pid = await new Promise<number | Error>((resolve) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
     child.once('error', (e) => resolve(e));

@@ -2,7 +2,7 @@
  * Starts a backstage command: `/bin/sh -c <text>` with the text as ONE argv element (no shell
  * parsing by us), detached into its own session so the whole tree can be found and killed.
  */
-import { spawn } from 'node:child_process';
+import { childProcess } from '../../lazy-builtins.js';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { guruconnect } from '../../../proto/generated/guruconnect.js';
@@ -94,7 +94,7 @@ async function start(file: string, args: string[], env: NodeJS.ProcessEnv, w: Ru
     const p = await posixSpawn(file, args, { env, cwd });
     if (p) return p instanceof Error ? p : { ...p, exited: p.exited.then((exitCode) => ({ exitCode })) };
   }
-  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd, uid, gid });
+  const child = childProcess().spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd, uid, gid });
   const pid = await new Promise<number | Error>((resolve) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
     child.once('error', (e) => resolve(e));

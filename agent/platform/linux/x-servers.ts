@@ -1,7 +1,7 @@
 /** Local X displays: the sockets in /tmp/.X11-unix and the server processes that serve them. */
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { listPids, readCmdline } from './procfs.js';
+import { listPidsSync, readCmdlineSync } from './process-read.js';
 
 export const X11_SOCKET_DIR = '/tmp/.X11-unix';
 
@@ -99,8 +99,8 @@ async function displaysServedBy(pid: number, byInode: Map<number, number>): Prom
  */
 export async function findXServers(listening: Map<number, number>): Promise<Map<number, XServer>> {
   const out = new Map<number, XServer>();
-  const pids = await listPids();
-  const argvs = await Promise.all(pids.map(readCmdline));
+  const pids = listPidsSync('/proc');
+  const argvs = pids.map((pid) => readCmdlineSync('/proc', pid));
   const unnamed: { pid: number; remote: boolean }[] = [];
   for (const [i, argv] of argvs.entries()) {
     const s = xServerOf(argv);
