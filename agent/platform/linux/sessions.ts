@@ -47,9 +47,10 @@ function accountFor(byName: Map<string, Account>, byUid: Map<number, Account>, n
 
 /** Every current session ordered by id; `utmpPath` defaults to /var/run/utmp. */
 export async function collectSessions(opts: { utmpPath?: string } = {}): Promise<LinuxSession[]> {
-  const listeningByInode = await readListeningXSockets();
-  const [sockets, servers, logins, { byUid, byName }] = await Promise.all([listXSockets(), findXServers(listeningByInode), readUserLogins(opts.utmpPath), readAccounts()]);
+  const [listeningByInode, sockets] = await Promise.all([readListeningXSockets(), listXSockets()]);
   const listening = new Set(listeningByInode.values());
+  const wanted = [...new Set([...sockets.map((s) => s.display), ...listening])];
+  const [servers, logins, { byUid, byName }] = await Promise.all([findXServers(listeningByInode, wanted), readUserLogins(opts.utmpPath), readAccounts()]);
   const out: LinuxSession[] = [];
   const displayLogins = new Map<number, UtmpRecord>();
   const terminals: UtmpRecord[] = [];

@@ -92,13 +92,44 @@ async function displaysServedBy(pid: number, byInode: Map<number, number>): Prom
   });
 }
 
+/** The pid an X server wrote in its lock file (/tmp/.X<n>-lock: ten padded digits), if it reads as one. */
+export function parseXLockPid(text: string): number | undefined {
+  const m = /^\s*(\d{1,10})\s*$/.exec(text);
+  const pid = m ? Number(m[1]) : 0;
+  return pid >= 1 && pid <= 2 ** 31 - 1 ? pid : undefined;
+}
+
 /**
- * The X server process of each display: by its ":<n>" argument in /proc/<pid>/cmdline, else (for
- * servers that chose their display with -displayfd) by the listening socket it holds open
- * (`listening`: readListeningXSockets()).
+ * The server of `display` named by its lock file, if that process is an X server of that display:
+ * its argv names it, or (-displayfd) it holds the display's listening socket. A stale lock (its pid
+ * gone or reused) or one naming something else resolves nothing.
  */
-export async function findXServers(listening: Map<number, number>): Promise<Map<number, XServer>> {
+async function serverByLock(display: number, listening: Map<number, number>, lockDir: string): Promise<XServer | undefined> {
+  const pid = parseXLockPid(await readFile(`${lockDir}/.X${display}-lock`, 'latin1').catch(() => ''));
+  if (pid === undefined) return undefined;
+  const argv = readCmdlineSync('/proc', pid);
+  const kind = serverKind(argv);
+  if (!kind) return undefined;
+  const named = xServerOf(argv);
+  if (named) return named.display === display ? { pid, remote: kind.remote } : undefined;
+  return (await displaysServedBy(pid, listening)).includes(display) ? { pid, remote: kind.remote } : undefined;
+}
+
+/**
+ * The X server process of each display. Each display in `wanted` is first looked up through its
+ * lock file: an X.Org server writes its pid there, so a poll reads a few files instead of every
+ * process's argv (thousands on a terminal server, every 2 s). Only when a wanted display is not
+ * resolved that way (no lock file: -nolock, another /tmp) does it scan every process: by its ":<n>"
+ * argument in /proc/<pid>/cmdline, else (for servers that chose their display with -displayfd) by
+ * the listening socket it holds open (`listening`: readListeningXSockets()).
+ */
+export async function findXServers(listening: Map<number, number>, wanted: readonly number[] = [], lockDir = '/tmp'): Promise<Map<number, XServer>> {
   const out = new Map<number, XServer>();
+  for (const d of new Set(wanted)) {
+    const s = await serverByLock(d, listening, lockDir);
+    if (s) out.set(d, s);
+  }
+  if (wanted.length > 0 && wanted.every((d) => out.has(d))) return out;
   const pids = listPidsSync('/proc');
   const argvs = pids.map((pid) => readCmdlineSync('/proc', pid));
   const unnamed: { pid: number; remote: boolean }[] = [];
