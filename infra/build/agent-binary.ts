@@ -72,6 +72,18 @@ const zodEnglishOnly: Plugin = {
 };
 
 /**
+ * pino without worker threads: it loads node:worker_threads only to ask `isMainThread` (the agent logs
+ * from its main thread only) and through thread-stream for transports the agent never uses; the real
+ * modules would put worker_threads into every idle agent (about 1.75 MiB resident) for nothing.
+ */
+const pinoWithoutWorkers: Plugin = {
+  name: 'pino-without-workers',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (a) => (/[\\/]node_modules[\\/]pino[\\/]/.test(a.importer) ? { path: join(repo, 'agent', 'binary', 'pino-main-thread.cjs') } : undefined));
+  },
+};
+
+/**
  * How the agent's bundle is minified (the footprint bench builds its runtime floor the same way).
  * V8 keeps the whole script's source for lazy compilation: without comments and indentation it is a
  * quarter smaller, and it stays Latin-1 (one comment's em dash made it a two-byte string: twice the
@@ -94,8 +106,12 @@ export async function bundleAgent(outFile: string, version: string): Promise<voi
     ...SEA_MINIFY,
     sourcemap: 'external',
     logLevel: 'warning',
-    alias: { koffi: join(repo, 'agent', 'binary', 'koffi-from-asset.ts'), long: join(repo, 'agent', 'binary', 'no-long.ts') },
-    plugins: [zodEnglishOnly],
+    alias: {
+      koffi: join(repo, 'agent', 'binary', 'koffi-from-asset.ts'),
+      long: join(repo, 'agent', 'binary', 'no-long.ts'),
+      'thread-stream': join(repo, 'agent', 'binary', 'no-thread-stream.cjs'),
+    },
+    plugins: [zodEnglishOnly, pinoWithoutWorkers],
     // sharp is native (libvips) and not carried: JPEG tiles go through libturbojpeg where installed.
     external: ['sharp'],
     define: { __GC_AGENT_VERSION__: JSON.stringify(version), 'import.meta.url': '__gcImportMetaUrl' },
