@@ -23,7 +23,7 @@ import { type SlowLink, type SlowLinkOptions, startSlowLink } from '../support/s
 import { SCENES, type SceneName, startScene } from '../support/x-scenes.js';
 import { fmt, latency, p50 } from './stats.js';
 import type { BenchRow } from './types.js';
-import { measureScene, sceneRows, watchSentFrames } from './viewer-scenes.js';
+import { fmtStages, measureScene, sceneRows, watchSentFrames } from './viewer-scenes.js';
 import { wholeFrames } from './whole-frames.js';
 
 const W = 1920;
@@ -112,6 +112,7 @@ export async function viewerBench(progress: (m: string) => void, o: ViewerBenchO
           progress(
             `  ${fmt(r.fps)} fps painted, ${latency(r.latencies)}, first/last third p50 ${fmt(r.firstThirdP50)}/${fmt(r.lastThirdP50)} ms, ${fmt(r.endSentFps)} fps sent at q${r.endQuality ?? '?'}, ${r.keyframes} keyframes, ${fmt(r.bytesPerSec / 1024)} KiB/s`,
           );
+          progress(`  frames by stage: ${fmtStages(r.stages)}`);
           if (o.screenshots) await screenshot(page, `${o.screenshots}-${name}`);
           if (name === 'square') frameBytes = Math.round(p50(await page.evaluate(() => window.__gcViewer!.paint.samples.filter((s) => !s.keyframe).map((s) => s.bytes))));
           rows.push(...sceneRows(LABEL[name], r, base, { fpsGoal: name === 'text', where: o.where }));
