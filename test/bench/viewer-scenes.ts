@@ -5,7 +5,7 @@
  * stream that queues shows it as growth), the agent's CPU, and what the agent was sending at the end
  * (frames per second and JPEG quality, read off the frames on the bus: the adaptive pace, measured).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Page } from 'playwright-core';
 import { decode } from '../../proto/codec.js';
@@ -48,6 +48,11 @@ export interface StageCounts {
   slots: number;
   /** Slots with no frame captured and sent (skipped by the loop, or unchanged). */
   slotsMissed: number;
+  /**
+   * Capture slots in which the screen itself did not change (the scene's own ticks stalled on this busy
+   * machine, so a grab there finds nothing new); undefined when the scene does not record its changes.
+   */
+  screenStillSlots?: number;
   /** Frames the agent captured in the run and published (a keyframe split into several messages is one). */
   sent: number;
   /** Gaps in the agent's sequence numbers on the bus (messages lost on the bus or never published). */
@@ -82,13 +87,27 @@ export interface PageCounts {
 
 /** The counts on one line, as the bench prints them. */
 export const fmtStages = (c: StageCounts) =>
-  `capture slots ${c.slots}, missed ${c.slotsMissed} | sent ${c.sent} (${c.seqGaps} seq gaps) | received ${c.received} | painted ${c.painted} (window edges: +${c.paintedFromBefore} captured before, -${c.paintedAfterEnd} painted after), ${c.droppedByBrowser} dropped`;
+  `capture slots ${c.slots}, missed ${c.slotsMissed}${c.screenStillSlots === undefined ? '' : ` (screen unchanged in ${c.screenStillSlots})`} | sent ${c.sent} (${c.seqGaps} seq gaps) | received ${c.received} | painted ${c.painted} (window edges: +${c.paintedFromBefore} captured before, -${c.paintedAfterEnd} painted after), ${c.droppedByBrowser} dropped`;
 
 /**
  * The stage counts of a run [from, to] (Date.now() times) at a nominal `fps`, from the frames seen on
  * the bus (`sent`, counted by capture time) and what the page counted.
  */
-export function stageCounts(sent: SentFrame[], from: number, to: number, fps: number, page: PageCounts): StageCounts {
+/**
+ * Slots of `fps` in [from, to] in which no change was drawn: each gap between consecutive changes of
+ * g ms holds about round(g × fps / 1000) − 1 such slots (a 60-a-second scene has none).
+ */
+export function stillSlots(changes: number[], from: number, to: number, fps: number): number {
+  const t = changes.filter((c) => c >= from && c <= to);
+  if (!(fps > 0) || to <= from) return 0;
+  if (!t.length) return Math.round(((to - from) * fps) / 1000);
+  let still = 0;
+  const edges = [from, ...t, to];
+  for (let i = 1; i < edges.length; i++) still += Math.max(0, Math.round(((edges[i]! - edges[i - 1]!) * fps) / 1000) - 1);
+  return still;
+}
+
+export function stageCounts(sent: SentFrame[], from: number, to: number, fps: number, page: PageCounts, changes?: number[]): StageCounts {
   const inRun = sent.filter((s) => s.capturedAtMs >= from && s.capturedAtMs <= to);
   const captures = new Set(inRun.map((s) => s.capturedAtMs)).size;
   let seqGaps = 0;
@@ -101,6 +120,7 @@ export function stageCounts(sent: SentFrame[], from: number, to: number, fps: nu
   return {
     slots,
     slotsMissed: Math.max(0, slots - captures),
+    ...(changes ? { screenStillSlots: stillSlots(changes, from, to, fps) } : {}),
     sent: captures,
     seqGaps,
     received: page.received,
@@ -165,7 +185,7 @@ const LOOK_AFTER_MS = 300;
  * Runs `ms` of whatever the screen shows with `page` watching it; `agentPid` for the CPU figure and
  * `sent` (watchSentFrames) for what the agent sent.
  */
-export async function measureScene(page: Page, ms: number, agentPid: number, sent: SentFrame[], nominalFps = 30): Promise<SceneRun> {
+export async function measureScene(page: Page, ms: number, agentPid: number, sent: SentFrame[], changes?: number[], nominalFps = 30): Promise<SceneRun> {
   const before = await page.evaluate(() => {
     const p = window.__gcViewer!.paint;
     return { now: Date.now(), bytes: p.receivedBytes, dropped: p.dropped, received: p.received };
@@ -199,13 +219,20 @@ export async function measureScene(page: Page, ms: number, agentPid: number, sen
     agentCpuPct: ((cpu1 - cpu0) / (seconds * 1000)) * 100,
     endSentFps: end.length / (third / 1000),
     endQuality: qualities.length ? p50(qualities) : undefined,
-    stages: stageCounts(sent, before.now, after.now, nominalFps, {
-      received: after.received - before.received,
-      painted: after.samples.length,
-      dropped: after.dropped - before.dropped,
-      paintedFromBefore: after.samples.filter((s) => s.at - s.latencyMs < before.now).length,
-      paintedAfterEnd: late.filter((s) => s.at - s.latencyMs <= after.now).length,
-    }),
+    stages: stageCounts(
+      sent,
+      before.now,
+      after.now,
+      nominalFps,
+      {
+        received: after.received - before.received,
+        painted: after.samples.length,
+        dropped: after.dropped - before.dropped,
+        paintedFromBefore: after.samples.filter((s) => s.at - s.latencyMs < before.now).length,
+        paintedAfterEnd: late.filter((s) => s.at - s.latencyMs <= after.now).length,
+      },
+      changes?.length ? changes : undefined,
+    ),
   };
 }
 
@@ -268,4 +295,24 @@ export function sceneRows(label: string, r: SceneRun, base: { fps: number; bytes
       measured: { value: round(r.agentCpuPct), unit: '% of one core', baselineValue: round((base.cpuMsPerFrame * r.fps) / 10) },
     },
   ];
+}
+
+/**
+ * The gateway's pace decisions for its viewers since `since` (Date.now()), read from its log: each
+ * "fps/quality" with what made it (behind: frames dropped for the viewer, by its socket, its budget
+ * or its browser), seconds after `since`. A rate cut is frames the agent is told not to send.
+ */
+export function paceChanges(gatewayLog: string, since: number): string {
+  if (!existsSync(gatewayLog)) return 'no gateway log';
+  const out: string[] = [];
+  for (const line of readFileSync(gatewayLog, 'utf8').split('\n')) {
+    if (!line.includes('viewer pace')) continue;
+    try {
+      const l = JSON.parse(line) as { time: string; fps: number; quality: number; behind: boolean; offered_kib_s?: number; delivered_kib_s?: number };
+      const at = Date.parse(l.time);
+      if (at < since) continue;
+      out.push(`${l.fps}/${l.quality}${l.behind ? ' behind' : ''} (offered ${l.offered_kib_s ?? '?'}, delivered ${l.delivered_kib_s ?? '?'} KiB/s) at +${fmt((at - since) / 1000)} s`);
+    } catch {}
+  }
+  return out.length ? out.join('; ') : 'none';
 }

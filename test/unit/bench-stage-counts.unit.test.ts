@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PageCounts, type SentFrame, stageCounts } from '../bench/viewer-scenes.js';
+import { type PageCounts, type SentFrame, stageCounts, stillSlots } from '../bench/viewer-scenes.js';
 
 const I = 40;
 /** Frames on the bus: capture times on a 40 ms grid from 1000 (slot indexes given), seen 5 ms after capture. */
@@ -51,4 +51,21 @@ test('only frames captured within the run count; an empty or inverted run is zer
 test('sequence numbers out of order or restarted do not count as negative gaps', () => {
   const c = stageCounts(onBus([0, 1, 2, 3], [10, 1, 2, 3]), FROM, TO, 25, page);
   assert.equal(c.seqGaps, 0);
+});
+
+test('still slots: a scene drawing faster than the slots has none; a stall of g ms holds about g / interval − 1', () => {
+  const every16 = Array.from({ length: 12 }, (_, i) => 1000 + i * 16);
+  assert.equal(stillSlots(every16, 1000, 1180, 25), 0);
+  // Changes at 1000 and 1160 only: 160 ms still = 4 slots of 40 ms, 3 of them with nothing new.
+  assert.equal(stillSlots([1000, 1160], 1000, 1180, 25), 3);
+  // No change at all in the run: every slot is still; odd runs and rates give 0.
+  assert.equal(stillSlots([], 1000, 1200, 25), 5);
+  assert.equal(stillSlots([1000], 1200, 1000, 25), 0);
+  assert.equal(stillSlots([1000], 1000, 1200, 0), 0);
+  assert.equal(stillSlots([1000], 1000, 1200, Number.NaN), 0);
+});
+
+test('still slots are reported only when the scene records its changes', () => {
+  assert.equal(stageCounts(onBus([0, 1]), FROM, TO, 25, page).screenStillSlots, undefined);
+  assert.equal(stageCounts(onBus([0, 1]), FROM, TO, 25, page, [1000, 1160]).screenStillSlots, 3);
 });
