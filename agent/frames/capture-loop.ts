@@ -1,15 +1,13 @@
 /**
  * The live-view loop for one desktop: grab at a target rate, diff against the previous frame, encode
- * the dirty rectangles and hand a VideoFrame to the caller. It never queues: one frame is worked on at
- * a time; a slot that comes during the work is taken late, and slots that passed entirely are dropped
- * (frame-clock.ts), so latency stays one frame deep.
+ * the dirty rectangles and hand a VideoFrame to the caller. It never queues: a tick that arrives while
+ * the previous frame is still being captured or encoded is dropped, so latency stays one frame deep.
  */
 import type { GcError } from '../../proto/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../proto/codec.js';
 import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
-import { nextSlot } from './frame-clock.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
 import { detectScroll, rowPrints } from './scroll.js';
@@ -177,11 +175,14 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   function schedule(): void {
     if (stopped) return;
     const now = performance.now();
-    // On the grid, not a delay after the work (frame-clock.ts): a frame that overran starts late, at once.
-    const slot = nextSlot(nextAt + intervalMs, now, intervalMs);
-    s.skippedTicks += slot.skipped;
-    nextAt = slot.at;
-    timer = setTimeout(tick, Math.max(0, nextAt - now));
+    nextAt += intervalMs;
+    if (nextAt < now) {
+      // Slots that passed while the last frame was in progress are dropped, not caught up.
+      const missed = Math.ceil((now - nextAt) / intervalMs);
+      s.skippedTicks += missed;
+      nextAt += missed * intervalMs;
+    }
+    timer = setTimeout(tick, nextAt - now);
   }
 
   function tick(): void {
