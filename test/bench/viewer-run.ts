@@ -23,7 +23,7 @@ import { type SlowLink, type SlowLinkOptions, startSlowLink } from '../support/s
 import { SCENES, type SceneName, startScene } from '../support/x-scenes.js';
 import { fmt, latency, p50 } from './stats.js';
 import type { BenchRow } from './types.js';
-import { measureScene, sceneRows, watchSentFrames } from './viewer-scenes.js';
+import { fmtStages, measureScene, paceChanges, sceneRows, watchSentFrames } from './viewer-scenes.js';
 import { wholeFrames } from './whole-frames.js';
 
 const W = 1920;
@@ -104,14 +104,17 @@ export async function viewerBench(progress: (m: string) => void, o: ViewerBenchO
         progress(`  baseline: whole frames grabbed and JPEG-encoded at q${QUALITY} for ${BASELINE_MS / 1000} s`);
         const base = await wholeFrames(desk.value, BASELINE_MS, QUALITY);
         const watch = watchSentFrames(bus, agentId as AgentId, sa);
+        const opened = Date.now();
         const { context, page } = await open(sa);
         try {
           await new Promise((r) => setTimeout(r, WARMUP_MS));
           progress(`  viewer watching for ${RUN_MS / 1000} s`);
-          const r = await measureScene(page, RUN_MS, agentPid, watch.sent);
+          const r = await measureScene(page, RUN_MS, agentPid, watch.sent, scene.changes);
           progress(
             `  ${fmt(r.fps)} fps painted, ${latency(r.latencies)}, first/last third p50 ${fmt(r.firstThirdP50)}/${fmt(r.lastThirdP50)} ms, ${fmt(r.endSentFps)} fps sent at q${r.endQuality ?? '?'}, ${r.keyframes} keyframes, ${fmt(r.bytesPerSec / 1024)} KiB/s`,
           );
+          progress(`  frames by stage: ${fmtStages(r.stages)}`);
+          progress(`  gateway pace changes since the viewer opened (fps/quality): ${paceChanges(join(dir, 'logs', 'gateway.log'), opened)}`);
           if (o.screenshots) await screenshot(page, `${o.screenshots}-${name}`);
           if (name === 'square') frameBytes = Math.round(p50(await page.evaluate(() => window.__gcViewer!.paint.samples.filter((s) => !s.keyframe).map((s) => s.bytes))));
           rows.push(...sceneRows(LABEL[name], r, base, { fpsGoal: name === 'text', where: o.where }));

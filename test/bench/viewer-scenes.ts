@@ -5,7 +5,7 @@
  * stream that queues shows it as growth), the agent's CPU, and what the agent was sending at the end
  * (frames per second and JPEG quality, read off the frames on the bus: the adaptive pace, measured).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Page } from 'playwright-core';
 import { decode } from '../../proto/codec.js';
@@ -32,6 +32,103 @@ export interface SceneRun {
   /** What the agent sent over the last third: frames per second and median JPEG quality. */
   endSentFps: number;
   endQuality: number | undefined;
+  /** Where frames went over the run, stage by stage (stageCounts). */
+  stages: StageCounts;
+}
+
+/**
+ * Frames counted at each stage over one run, so a missed rate says where the frames went: capture
+ * slots of the run with no frame sent (the loop dropped them, or nothing changed), frames the agent
+ * published (seen on the bus), frames the page received (the gateway relayed them), and frames it
+ * painted or dropped (its paint-backlog guard); and what the run's edges moved: frames captured before
+ * the run but painted in it, and frames captured in it but painted after it ended.
+ */
+export interface StageCounts {
+  /** Capture slots in the run at the agent's nominal rate. */
+  slots: number;
+  /** Slots with no frame captured and sent (skipped by the loop, or unchanged). */
+  slotsMissed: number;
+  /**
+   * Capture slots in which the screen itself did not change (the scene's own ticks stalled on this busy
+   * machine, so a grab there finds nothing new); undefined when the scene does not record its changes.
+   */
+  screenStillSlots?: number;
+  /** Frames the agent captured in the run and published (a keyframe split into several messages is one). */
+  sent: number;
+  /** Gaps in the agent's sequence numbers on the bus (messages lost on the bus or never published). */
+  seqGaps: number;
+  /** Frames the page received during the run (the gateway relayed them). */
+  received: number;
+  /** Frames painted during the run. */
+  painted: number;
+  droppedByBrowser: number;
+  /** Of those painted, captured before the run began. */
+  paintedFromBefore: number;
+  /** Captured in the run, painted after it ended (within the bench's look after the end). */
+  paintedAfterEnd: number;
+}
+
+export interface SentFrame {
+  /** Date.now() when the bench saw it on the bus. */
+  at: number;
+  quality: number | undefined;
+  seq: number;
+  capturedAtMs: number;
+}
+
+/** What the page counted over the run (see StageCounts). */
+export interface PageCounts {
+  received: number;
+  painted: number;
+  dropped: number;
+  paintedFromBefore: number;
+  paintedAfterEnd: number;
+}
+
+/** The counts on one line, as the bench prints them. */
+export const fmtStages = (c: StageCounts) =>
+  `capture slots ${c.slots}, missed ${c.slotsMissed}${c.screenStillSlots === undefined ? '' : ` (screen unchanged in ${c.screenStillSlots})`} | sent ${c.sent} (${c.seqGaps} seq gaps) | received ${c.received} | painted ${c.painted} (window edges: +${c.paintedFromBefore} captured before, -${c.paintedAfterEnd} painted after), ${c.droppedByBrowser} dropped`;
+
+/**
+ * The stage counts of a run [from, to] (Date.now() times) at a nominal `fps`, from the frames seen on
+ * the bus (`sent`, counted by capture time) and what the page counted.
+ */
+/**
+ * Slots of `fps` in [from, to] in which no change was drawn: each gap between consecutive changes of
+ * g ms holds about round(g × fps / 1000) − 1 such slots (a 60-a-second scene has none).
+ */
+export function stillSlots(changes: number[], from: number, to: number, fps: number): number {
+  const t = changes.filter((c) => c >= from && c <= to);
+  if (!(fps > 0) || to <= from) return 0;
+  if (!t.length) return Math.round(((to - from) * fps) / 1000);
+  let still = 0;
+  const edges = [from, ...t, to];
+  for (let i = 1; i < edges.length; i++) still += Math.max(0, Math.round(((edges[i]! - edges[i - 1]!) * fps) / 1000) - 1);
+  return still;
+}
+
+export function stageCounts(sent: SentFrame[], from: number, to: number, fps: number, page: PageCounts, changes?: number[]): StageCounts {
+  const inRun = sent.filter((s) => s.capturedAtMs >= from && s.capturedAtMs <= to);
+  const captures = new Set(inRun.map((s) => s.capturedAtMs)).size;
+  let seqGaps = 0;
+  for (let i = 1; i < inRun.length; i++) {
+    const a = inRun[i - 1]!.seq;
+    const b = inRun[i]!.seq;
+    if (b > a + 1) seqGaps += b - a - 1;
+  }
+  const slots = to > from && fps > 0 ? Math.round(((to - from) * fps) / 1000) : 0;
+  return {
+    slots,
+    slotsMissed: Math.max(0, slots - captures),
+    ...(changes ? { screenStillSlots: stillSlots(changes, from, to, fps) } : {}),
+    sent: captures,
+    seqGaps,
+    received: page.received,
+    painted: page.painted,
+    droppedByBrowser: page.dropped,
+    paintedFromBefore: page.paintedFromBefore,
+    paintedAfterEnd: page.paintedAfterEnd,
+  };
 }
 
 /** utime + stime of a process, in ms (Linux /proc; clock ticks are 100 a second). */
@@ -68,34 +165,41 @@ export function jpegQuality(jpeg: Uint8Array): number | undefined {
 
 /** Watches the frames an agent publishes for one session: arrival times and each frame's JPEG quality. */
 export function watchSentFrames(nc: NatsConnection, agentId: AgentId, sessionId: number) {
-  const sent: { at: number; quality: number | undefined }[] = [];
+  const sent: SentFrame[] = [];
   const sub = nc.subscribe(subjects.frame(agentId, sessionId), {
     callback: (e, m) => {
       if (e) return;
       const r = decode(m.data, m.subject);
       const tile = r.ok ? r.value.videoFrame?.tiles?.find((t) => t.data?.length) : undefined;
-      sent.push({ at: Date.now(), quality: tile?.data ? jpegQuality(tile.data) : undefined });
+      const f = r.ok ? r.value.videoFrame : undefined;
+      sent.push({ at: Date.now(), quality: tile?.data ? jpegQuality(tile.data) : undefined, seq: Number(f?.seq ?? 0), capturedAtMs: Number(f?.capturedAtMs ?? 0) });
     },
   });
   return { sent, stop: () => sub.unsubscribe() };
 }
 
+/** How long after a run the bench looks for the frames that were in transit when it ended. */
+const LOOK_AFTER_MS = 300;
+
 /**
  * Runs `ms` of whatever the screen shows with `page` watching it; `agentPid` for the CPU figure and
  * `sent` (watchSentFrames) for what the agent sent.
  */
-export async function measureScene(page: Page, ms: number, agentPid: number, sent: { at: number; quality: number | undefined }[]): Promise<SceneRun> {
+export async function measureScene(page: Page, ms: number, agentPid: number, sent: SentFrame[], changes?: number[], nominalFps = 30): Promise<SceneRun> {
   const before = await page.evaluate(() => {
     const p = window.__gcViewer!.paint;
-    return { now: Date.now(), bytes: p.receivedBytes, dropped: p.dropped };
+    return { now: Date.now(), bytes: p.receivedBytes, dropped: p.dropped, received: p.received };
   });
   const cpu0 = processCpuMs(agentPid);
   await new Promise((r) => setTimeout(r, ms));
   const cpu1 = processCpuMs(agentPid);
   const after = await page.evaluate((since) => {
     const p = window.__gcViewer!.paint;
-    return { now: Date.now(), bytes: p.receivedBytes, dropped: p.dropped, samples: p.samples.filter((s) => s.at >= since) };
+    return { now: Date.now(), bytes: p.receivedBytes, dropped: p.dropped, received: p.received, samples: p.samples.filter((s) => s.at >= since) };
   }, before.now);
+  // The frames in transit when the run ended land within a few frames' time: look, to count them (not in the figures).
+  await new Promise((r) => setTimeout(r, LOOK_AFTER_MS));
+  const late = await page.evaluate((end) => window.__gcViewer!.paint.samples.filter((s) => s.at > end), after.now);
   const seconds = (after.now - before.now) / 1000;
   const third = (after.now - before.now) / 3;
   const firstEnd = before.now + third;
@@ -115,6 +219,20 @@ export async function measureScene(page: Page, ms: number, agentPid: number, sen
     agentCpuPct: ((cpu1 - cpu0) / (seconds * 1000)) * 100,
     endSentFps: end.length / (third / 1000),
     endQuality: qualities.length ? p50(qualities) : undefined,
+    stages: stageCounts(
+      sent,
+      before.now,
+      after.now,
+      nominalFps,
+      {
+        received: after.received - before.received,
+        painted: after.samples.length,
+        dropped: after.dropped - before.dropped,
+        paintedFromBefore: after.samples.filter((s) => s.at - s.latencyMs < before.now).length,
+        paintedAfterEnd: late.filter((s) => s.at - s.latencyMs <= after.now).length,
+      },
+      changes?.length ? changes : undefined,
+    ),
   };
 }
 
@@ -145,7 +263,7 @@ export function sceneRows(label: string, r: SceneRun, base: { fps: number; bytes
       value: `${fmt(r.fps)} fps (${pace}; ${r.keyframes} keyframes painted; ${r.dropped} dropped by the browser)`,
       baseline: `whole frames grabbed and JPEG-encoded at q${base.quality} back to back (this machine's limit of the plain approach)`,
       baselineValue: `${fmt(base.fps)} frames/s`,
-      ...(opts.fpsGoal ? { note: `goal ≥ 30 fps painted: ${frameRateMet(r.fps, r.seconds, 30) ? 'met' : 'missed'}` } : {}),
+      note: `${opts.fpsGoal ? `goal ≥ 30 fps painted: ${frameRateMet(r.fps, r.seconds, 30) ? 'met' : 'missed'}; ` : ''}frames by stage over ${fmt(r.seconds)} s: ${fmtStages(r.stages)}`,
       measured: { value: round(r.fps), unit: 'frames/s', baselineValue: round(base.fps), ...(opts.fpsGoal ? { goal: '≥ 30 frames/s painted', met: frameRateMet(r.fps, r.seconds, 30) } : {}) },
     },
     {
@@ -177,4 +295,24 @@ export function sceneRows(label: string, r: SceneRun, base: { fps: number; bytes
       measured: { value: round(r.agentCpuPct), unit: '% of one core', baselineValue: round((base.cpuMsPerFrame * r.fps) / 10) },
     },
   ];
+}
+
+/**
+ * The gateway's pace decisions for its viewers since `since` (Date.now()), read from its log: each
+ * "fps/quality" with what made it (behind: frames dropped for the viewer, by its socket, its budget
+ * or its browser), seconds after `since`. A rate cut is frames the agent is told not to send.
+ */
+export function paceChanges(gatewayLog: string, since: number): string {
+  if (!existsSync(gatewayLog)) return 'no gateway log';
+  const out: string[] = [];
+  for (const line of readFileSync(gatewayLog, 'utf8').split('\n')) {
+    if (!line.includes('viewer pace')) continue;
+    try {
+      const l = JSON.parse(line) as { time: string; fps: number; quality: number; behind: boolean; offered_kib_s?: number; delivered_kib_s?: number };
+      const at = Date.parse(l.time);
+      if (at < since) continue;
+      out.push(`${l.fps}/${l.quality}${l.behind ? ' behind' : ''} (offered ${l.offered_kib_s ?? '?'}, delivered ${l.delivered_kib_s ?? '?'} KiB/s) at +${fmt((at - since) / 1000)} s`);
+    } catch {}
+  }
+  return out.length ? out.join('; ') : 'none';
 }

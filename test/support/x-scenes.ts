@@ -28,6 +28,8 @@ export interface Scene {
   pause(): void;
   /** Stops and closes the scene's X connection. */
   stop(): void;
+  /** Date.now() of each change drawn, most recent last (text and video; the square's are not recorded). */
+  readonly changes: number[];
 }
 
 /** One line of text scrolled per tick: DejaVu Sans Mono 15 px on 18 px lines, 60 lines on a 1080 px screen. */
@@ -63,6 +65,7 @@ export async function startScene(name: SceneName, display: string, o: SceneOptio
   const root = l.XDefaultRootWindow(dpy);
   const gc = l.XCreateGC(dpy, root, 0n, null);
   const everyMs = o.everyMs ?? 16;
+  const changes: number[] = [];
   let timer: NodeJS.Timeout | undefined;
   let pixmap: bigint | undefined;
   const close = () => {
@@ -86,6 +89,9 @@ export async function startScene(name: SceneName, display: string, o: SceneOptio
         e.XCopyArea(dpy, pm, root, gc, sx, sy, o.width, o.height, 0, 0);
         l.XFlush(dpy);
         step++;
+        changes.push(Date.now());
+        // A bounded record: minutes of changes at 60 a second.
+        if (changes.length > 20_000) changes.splice(0, 10_000);
       };
       show();
       l.XSync(dpy, 0);
@@ -97,6 +103,7 @@ export async function startScene(name: SceneName, display: string, o: SceneOptio
   }
   return {
     name,
+    changes,
     pause() {
       if (timer) clearInterval(timer);
       timer = undefined;
