@@ -15,6 +15,7 @@ import { type Logger, createLogger, logLevelSchema } from '../proto/log/logger.j
 import { projections } from './all.js';
 import { auditRetentionConfig } from './audit/retention-config.js';
 import { startAuditRetention } from './audit/retention-timer.js';
+import { batchWaitFromEnv } from './runtime/batch-wait.js';
 import { startProjection } from './runtime/start-projection.js';
 
 export interface RunningProjections {
@@ -35,11 +36,13 @@ export async function startProjections(env: NodeJS.ProcessEnv = process.env, opt
   const only = env.GC_PROJECTIONS?.split(',').filter(Boolean);
   const retention = auditRetentionConfig(env);
   if (!retention.ok) return retention;
+  const maxWaitMs = batchWaitFromEnv(env);
+  if (!maxWaitMs.ok) return maxWaitMs;
 
   const db = openDb({ url: databaseUrl, max: projections.length + 1, applicationName: 'gc-projections' });
   await migrateToLatest(db);
   const nc = await connectBus({ servers: natsUrl, name: 'projections', credsFile: env.NATS_CREDS || undefined, caFile: natsCa.value });
-  const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log })));
+  const workers = await Promise.all(projections.filter((p) => !only || only.includes(p.name)).map((p) => startProjection(p, { nc, db, log, maxWaitMs: maxWaitMs.value })));
   log(`running: ${workers.map((w) => w.name).join(', ')}`);
   // Postgres audit retention runs beside the audit worker (several processes may: the checkpoint lock serializes them).
   const auditRetention = workers.some((w) => w.name === 'audit') ? retention.value : { ...retention.value, days: 0 };

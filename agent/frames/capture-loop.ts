@@ -81,6 +81,23 @@ export function splitByBudget(tiles: Tile[], budget = FRAME_BYTE_BUDGET): Tile[]
   return parts;
 }
 
+/**
+ * Frame buffers a stopped loop leaves with its desktop, for the next loop on that desktop to grab
+ * into. A switch back to a paused session starts a new loop on it, and a loop without spares
+ * allocates a full-screen buffer for each of its first two grabs (8 MiB each at 1080p): page faults
+ * and a major collection on the agent's event loop right while the switch's answer travels
+ * (commands bench: about a quarter of the agent's CPU per switch). Weakly held, so a desktop that
+ * is closed and dropped takes its buffers with it.
+ */
+const parked = new WeakMap<SessionDesktop, RawFrame[]>();
+
+/** The buffers a stopped loop left with `desktop` (taken: one loop grabs into them at a time). */
+export function takeParkedFrames(desktop: SessionDesktop): RawFrame[] {
+  const frames = parked.get(desktop) ?? [];
+  parked.delete(desktop);
+  return frames;
+}
+
 /** Starts capturing `desktop`; the first frame sent is a keyframe. */
 export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions): CaptureLoop {
   // The single-file agent idles with V8 set for memory; diffing and encoding tiles need its speed.
@@ -89,8 +106,12 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   const quality = qualityGovernor(opts.quality);
   let intervalMs = 1000 / Math.max(1, opts.fps);
   let prev: RawFrame | undefined;
-  /** The frame before `prev`: nothing reads it any more, so the next grab may reuse its buffer. */
-  let spare: RawFrame | undefined;
+  /**
+   * Buffers nothing reads any more, for the next grabs to reuse: the frame before `prev`, and at
+   * the start what the desktop's previous loop left (its content is never read: the first frame
+   * is a keyframe whatever the buffer held).
+   */
+  const spares: RawFrame[] = takeParkedFrames(desktop);
   /** Row fingerprints of `prev` (scroll.ts). */
   let prevPrints: Uint32Array | undefined;
   let wantKey = true;
@@ -107,8 +128,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
-    const grabbed = await desktop.grab(spare);
-    spare = undefined;
+    const grabbed = await desktop.grab(spares.pop());
     if (!grabbed.ok) {
       s.grabErrors++;
       opts.onError?.(grabbed.error);
@@ -121,7 +141,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const rects = keyframe ? keyframeBands(frame.width, frame.height) : dirtyTiles(prev, frame, { denseBand: KEYFRAME_BAND, same: scroll });
     const copies: Tile[] = scroll.map((b) => ({ x: 0, y: b.y0, width: frame.width, height: b.y1 - b.y0, encoding: TileEncoding.TILE_COPY, srcX: 0, srcY: b.y0 + b.dy }));
     const sized = prev && prev.width === frame.width && prev.height === frame.height;
-    spare = prev;
+    if (prev) spares.push(prev);
     prev = frame;
     prevPrints = prints;
     if (!refine) refine = refineTracker(frame.width, frame.height);
@@ -218,6 +238,11 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       if (timer) clearTimeout(timer);
       await inFlight;
       releaseV8();
+      // Left for the next loop on this desktop (a switch back); this loop grabs no more.
+      const keep = prev ? [...spares, prev] : spares;
+      if (keep.length && !parked.has(desktop)) parked.set(desktop, keep.slice(-2));
+      prev = undefined;
+      spares.length = 0;
     },
     stats() {
       return {

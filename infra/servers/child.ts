@@ -1,6 +1,6 @@
 /** A supervised child process whose output goes to a log file and which can be stopped cleanly. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface Child {
@@ -16,10 +16,17 @@ export function startChild(
   opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number /** Open a pipe as fd 3 (e.g. Xvfb -displayfd 3). */; fd3?: boolean },
 ): Child {
   mkdirSync(dirname(opts.logFile), { recursive: true });
-  const log = createWriteStream(opts.logFile, { flags: 'a' });
-  const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, uid: opts.uid, gid: opts.gid, stdio: opts.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
+  // The child writes its log file itself (its stdout and stderr are the file, opened for appending).
+  // Piped through this process instead, every line a service logs woke this process to copy it:
+  // the launcher, which in `npm start` also runs the gateway and in the benches is the client.
+  const log = openSync(opts.logFile, 'a');
+  let proc: ChildProcess;
+  try {
+    proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, uid: opts.uid, gid: opts.gid, stdio: opts.fd3 ? ['ignore', log, log, 'pipe'] : ['ignore', log, log] });
+  } finally {
+    // The child holds its own copy of the descriptor.
+    closeSync(log);
+  }
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   return {
     proc,

@@ -98,6 +98,62 @@ test('first frame is a keyframe of all tiles, then only changed tiles, and a siz
   }
 });
 
+test('a loop started again on the same desktop grabs into the buffers the stopped one left, and still starts with a keyframe', async () => {
+  // A desktop that hands out a new buffer unless given one to reuse, and notes what it was given.
+  const given: (Uint8Array | undefined)[] = [];
+  const made: Uint8Array[] = [];
+  let fill = 0x10;
+  const grabInto = (recycle: RawFrame | undefined): RawFrame => {
+    given.push(recycle?.data);
+    const data = recycle && recycle.data.byteLength === 64 * 64 * 4 ? recycle.data : Buffer.alloc(64 * 64 * 4);
+    if (data !== recycle?.data) made.push(data);
+    data.fill(fill);
+    return { width: 64, height: 64, stride: 256, data };
+  };
+  const desktop = (sessionId: number): SessionDesktop => ({
+    sessionId,
+    grab: async (recycle) => ok(grabInto(recycle)),
+    mouse: () => ok(undefined),
+    key: () => ok(undefined),
+    clearClipboard: () => ok(undefined),
+    close() {},
+  });
+  const d = desktop(1);
+  const frames: VideoFrame[] = [];
+  const opts = { fps: 50, quality: 60, epoch: () => 0, onFrame: (f: VideoFrame) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA };
+  const first = startCaptureLoop(d, opts);
+  await until(() => given.length >= 4, 'four grabs');
+  await first.stop();
+  assert.equal(made.length, 2, 'a running loop keeps two buffers: the last frame and the one before');
+
+  given.length = 0;
+  fill = 0x20;
+  const again = startCaptureLoop(d, opts);
+  const before = frames.length;
+  try {
+    const key = await nextFrame(frames, () => true);
+    assert.equal(key.keyframe, true, 'whatever the reused buffer held, the first frame is a keyframe');
+    assert.equal(frames.length, before + 1);
+    await until(() => given.length >= 3, 'three grabs of the new loop');
+    assert.ok(given[0] && made.includes(given[0]), 'the first grab reuses a buffer the stopped loop left');
+    assert.ok(given[1] && made.includes(given[1]) && given[1] !== given[0], 'the second grab reuses the other one');
+    assert.equal(made.length, 2, 'no new buffer was made');
+  } finally {
+    await again.stop();
+  }
+
+  // Another desktop gets none of them; a second stop() of a stopped loop parks nothing twice.
+  await again.stop();
+  given.length = 0;
+  const other = startCaptureLoop(desktop(2), opts);
+  try {
+    await until(() => given.length >= 1, 'a grab on another desktop');
+    assert.equal(given[0], undefined, "another desktop's loop starts without spares");
+  } finally {
+    await other.stop();
+  }
+});
+
 test('a slow grab drops ticks instead of queueing them, and grabs never overlap', async () => {
   const d = scriptedDesktop(solid(64, 64, 1), 150);
   const frames: VideoFrame[] = [];
