@@ -14,6 +14,22 @@ const bin = (name: string) => join(here, '..', 'node_modules', '.bin', name);
 const outDir = join(here, 'generated');
 const files = ['guruconnect.js', 'guruconnect.d.ts'] as const;
 
+/**
+ * protobufjs's oneof setter (`message.payload = "agentStatus"`, run by every decode) deletes each
+ * other field of the oneof, 19 for Message, though a decoded message owns none of them. Those
+ * deletes were 5% of the machines catch-up's CPU (profiled), and a tight loop of status decodes
+ * ran at 5.5 µs each with them, 1.4 µs without (Node 20). Deleting only what the message owns
+ * leaves the same object.
+ */
+const oneOfSetter = `$protobuf.util.oneOfSetter = function setOneOf(fieldNames) {
+    return function(name) {
+        for (var i = 0; i < fieldNames.length; ++i)
+            if (fieldNames[i] !== name && Object.prototype.hasOwnProperty.call(this, fieldNames[i]))
+                delete this[fieldNames[i]];
+    };
+};
+`;
+
 /** Runs pbjs and pbts into `dir`. int64 fields become JS numbers (ms timestamps, byte counts). */
 function generate(dir: string): void {
   const js = join(dir, files[0]);
@@ -26,7 +42,7 @@ function generate(dir: string): void {
   const minimal = 'import $protobuf from "protobufjs/minimal.js";\n';
   const code = readFileSync(js, 'utf8');
   if (!code.includes(minimal)) throw new Error('unexpected pbjs output: protobufjs/minimal import not found');
-  writeFileSync(js, code.replace(minimal, `${minimal}$protobuf.util.Long = undefined;\n$protobuf.configure();\n`));
+  writeFileSync(js, code.replace(minimal, `${minimal}$protobuf.util.Long = undefined;\n$protobuf.configure();\n${oneOfSetter}`));
 }
 
 if (process.argv.includes('--check')) {

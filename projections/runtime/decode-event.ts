@@ -1,5 +1,4 @@
 /** Turns a JetStream message into a DecodedEvent, or says why it cannot be one. */
-import type { JsMsg } from '@nats-io/jetstream';
 import { decode } from '../../proto/codec.js';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { type ParsedSubject, parseSubject, payloadsFor } from '../../proto/subjects.js';
@@ -47,15 +46,17 @@ export function decodeEvent(subject: string, seq: number, data: Uint8Array, stre
 const RECENT = 4096;
 const recent: Array<{ seq: number; subject: string; data: Buffer; r: Result<DecodedEvent> } | undefined> = new Array(RECENT);
 
-/** decodeEvent for a JsMsg, shared between the projections of this process. */
-export function decodeJsMsg(m: JsMsg): Result<DecodedEvent> {
-  const slot = m.seq % RECENT;
+/**
+ * decodeEvent for a delivered message, shared between the projections of this process. `data` may be
+ * a view into the connection's read buffer: it is copied only when decoded, not to pin that buffer.
+ */
+export function decodeDelivered(subject: string, seq: number, data: Uint8Array, streamMs: number): Result<DecodedEvent> {
+  const slot = seq % RECENT;
   const hit = recent[slot];
-  if (hit && hit.seq === m.seq && hit.subject === m.subject && hit.data.equals(m.data)) return hit.r;
-  // A copy: the message's bytes are a view into the connection's read buffer, which we must not pin.
-  const data = Buffer.from(m.data);
-  const r = decodeEvent(m.subject, m.seq, data, streamTimeMs(m.timestampNanos));
-  recent[slot] = { seq: m.seq, subject: m.subject, data, r };
+  if (hit && hit.seq === seq && hit.subject === subject && hit.data.equals(data)) return hit.r;
+  const copy = Buffer.from(data);
+  const r = decodeEvent(subject, seq, copy, streamMs);
+  recent[slot] = { seq, subject, data: copy, r };
   return r;
 }
 

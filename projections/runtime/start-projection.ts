@@ -9,7 +9,8 @@ import type { Result } from '../../proto/errors.js';
 import type { Database } from '../../infra/db/schema.js';
 import { Streams } from '../../proto/subjects.js';
 import { applyBatch } from './apply-batch.js';
-import { decodeJsMsg } from './decode-event.js';
+import { decodeDelivered } from './decode-event.js';
+import { deliveryOf } from './delivery.js';
 import { ensureDurable } from './durable.js';
 import { RateMeter } from './rate.js';
 import type { DecodedEvent, ProjectionDef, ProjectionStats, ProjectionWorker } from './types.js';
@@ -34,6 +35,10 @@ export const projectionDefaults = { batchSize: 5000, maxWaitMs: 0, maxAckPending
 
 interface Queued {
   m: JsMsg;
+  /** From the ack subject, parsed once (delivery.ts); nats.js would parse it again on every access. */
+  seq: number;
+  dseq: number;
+  pending: number;
   /** undefined: not relevant to this projection (never decoded). */
   d: Result<DecodedEvent> | undefined;
 }
@@ -89,7 +94,14 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
           max_messages: Math.max(2 * o.batchSize, 256),
           callback: (m) => {
             if (gen !== generation) return;
-            queue.push({ m, d: def.relevant && !def.relevant(m.subject) ? undefined : decodeJsMsg(m) });
+            const at = deliveryOf(m);
+            if (!at.ok) {
+              // Cannot come from the server we asked (nor be acked); nats.js would have stopped consuming.
+              log(`projection ${def.name}: ignored a message on ${m.subject}: ${at.error.message}`);
+              return;
+            }
+            const { streamSeq: seq, deliverySeq: dseq, pending, streamMs } = at.value;
+            queue.push({ m, seq, dseq, pending, d: def.relevant && !def.relevant(m.subject) ? undefined : decodeDelivered(m.subject, seq, m.data, streamMs) });
             wake?.();
           },
         });
@@ -106,7 +118,7 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   /** Index of the first message after a lost delivery, or -1. */
   function findGap(batch: Queued[]): number {
     for (let i = 0; i < batch.length; i++) {
-      const d = batch[i]!.m.info.deliverySequence;
+      const d = batch[i]!.dseq;
       if (lastDseq !== 0 && d !== lastDseq + 1) return i;
       lastDseq = d;
     }
@@ -116,9 +128,10 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
   async function commit(batch: Queued[]): Promise<void> {
     const events: DecodedEvent[] = [];
     const bad: Array<[JsMsg, string]> = [];
-    let top = batch[0]!.m;
-    for (const { m, d } of batch) {
-      if (m.seq > top.seq) top = m;
+    let top = batch[0]!;
+    for (const q of batch) {
+      const { m, d } = q;
+      if (q.seq > top.seq) top = q;
       if (!d) continue;
       if (d.ok) events.push(d.value);
       else bad.push([m, d.error.message]);
@@ -155,8 +168,8 @@ export async function startProjection(def: ProjectionDef, opts: ProjectionOption
       m.term(why.slice(0, 200));
     }
     // Ack-all: acking the highest stream sequence acks every message of the batch.
-    top.ack();
-    serverPending = top.info.pending;
+    top.m.ack();
+    serverPending = top.pending;
   }
 
   async function resync(): Promise<void> {

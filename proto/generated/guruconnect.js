@@ -3,6 +3,13 @@
 import $protobuf from "protobufjs/minimal.js";
 $protobuf.util.Long = undefined;
 $protobuf.configure();
+$protobuf.util.oneOfSetter = function setOneOf(fieldNames) {
+    return function(name) {
+        for (var i = 0; i < fieldNames.length; ++i)
+            if (fieldNames[i] !== name && Object.prototype.hasOwnProperty.call(this, fieldNames[i]))
+                delete this[fieldNames[i]];
+    };
+};
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;

@@ -5,8 +5,7 @@ import { ErrorCode } from '../../proto/errors.js';
 import { encode, message } from '../../proto/codec.js';
 import type { AgentId } from '../../proto/ids.js';
 import { subjects } from '../../proto/subjects.js';
-import type { JsMsg } from '@nats-io/jetstream';
-import { decodeEvent, decodeJsMsg } from '../../projections/runtime/decode-event.js';
+import { decodeDelivered, decodeEvent } from '../../projections/runtime/decode-event.js';
 
 const A = 'pc-1' as AgentId;
 const list = encode(message({ sessionList: { sessions: [] } }, { agentId: A, atMs: 42 }));
@@ -34,26 +33,26 @@ describe('decodeEvent', () => {
   });
 });
 
-describe('decodeJsMsg (shared by the projections of one process)', () => {
-  const jsMsg = (subject: string, seq: number, data: Uint8Array) => ({ subject, seq, data, timestampNanos: 1_700_000_000_000_000_000n }) as unknown as JsMsg;
+describe('decodeDelivered (shared by the projections of one process)', () => {
+  const delivered = (subject: string, seq: number, data: Uint8Array) => decodeDelivered(subject, seq, data, 1_700_000_000_000);
 
   it('decodes an event once for every projection that receives it', () => {
     const subject = subjects.agentEvent(A, 'sessions');
-    const first = decodeJsMsg(jsMsg(subject, 501, Uint8Array.from(list)));
-    const again = decodeJsMsg(jsMsg(subject, 501, Uint8Array.from(list)));
+    const first = delivered(subject, 501, Uint8Array.from(list));
+    const again = delivered(subject, 501, Uint8Array.from(list));
     assert.ok(first.ok);
     assert.equal(again, first, 'the second consumer gets the same decoded event');
   });
 
   it('never serves a stale decode when a sequence comes back with other bytes or on another subject', () => {
     const subject = subjects.agentEvent(A, 'sessions');
-    const a = decodeJsMsg(jsMsg(subject, 777, list));
+    const a = delivered(subject, 777, list);
     const other = encode(message({ sessionList: { sessions: [{ sessionId: 3, userName: 'bob' }] } }, { agentId: A, atMs: 43 }));
-    const b = decodeJsMsg(jsMsg(subject, 777, other)); // a recreated stream reuses sequence numbers
+    const b = delivered(subject, 777, other); // a recreated stream reuses sequence numbers
     assert.ok(a.ok && b.ok);
     assert.notEqual(b, a);
     assert.equal(b.value.msg.sessionList?.sessions?.[0]?.userName, 'bob');
-    const c = decodeJsMsg(jsMsg(subjects.agentEvent(A, 'status'), 777, other));
+    const c = delivered(subjects.agentEvent(A, 'status'), 777, other);
     assert.equal(!c.ok && c.error.code, ErrorCode.MALFORMED_MESSAGE, 'checked against its own subject');
   });
 });
