@@ -9,6 +9,7 @@ import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import { captureRunning } from '../binary/v8-flags.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
+import { nextSlot } from './frame-clock.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
 import { detectScroll, rowPrints } from './scroll.js';
@@ -198,14 +199,11 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   function schedule(): void {
     if (stopped) return;
     const now = performance.now();
-    nextAt += intervalMs;
-    if (nextAt < now) {
-      // Slots that passed while the last frame was in progress are dropped, not caught up.
-      const missed = Math.ceil((now - nextAt) / intervalMs);
-      s.skippedTicks += missed;
-      nextAt += missed * intervalMs;
-    }
-    timer = setTimeout(tick, nextAt - now);
+    // On the grid, not a delay after the work; a slight overrun starts late, a large one drops slots (frame-clock.ts).
+    const slot = nextSlot(nextAt + intervalMs, now, intervalMs);
+    s.skippedTicks += slot.skipped;
+    nextAt = slot.at;
+    timer = setTimeout(tick, Math.max(0, nextAt - now));
   }
 
   function tick(): void {
