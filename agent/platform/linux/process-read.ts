@@ -103,9 +103,9 @@ export function readProcessRow(procRoot: string, pid: number): ProcessRow | unde
 }
 
 /**
- * argv of a process ([] for kernel threads or vanished processes), read into the shared buffer: the
- * session poll reads every process's every 2 s, and a fresh buffer per process (procfs.ts's async
- * readCmdline) left 0.4-1.9 MiB of ArrayBuffers to collect at each poll of an idle agent.
+ * argv of a process ([] for kernel threads or vanished processes), read into the shared buffer: when
+ * the session poll must scan every process (x-servers.ts), a fresh buffer per process left 0.4-1.9
+ * MiB of ArrayBuffers to collect at each poll of an idle agent.
  */
 export function readCmdlineSync(procRoot: string, pid: number): string[] {
   const n = readInto(`${procRoot}/${pid}/cmdline`, FILE_MAX_BYTES);

@@ -39,7 +39,7 @@ export interface ProcStat {
 }
 
 /** Numeric entries of /proc. */
-export async function listPids(): Promise<number[]> {
+async function listPids(): Promise<number[]> {
   const names = await readdir('/proc');
   return names.filter((n) => /^\d+$/.test(n)).map(Number);
 }
@@ -58,30 +58,6 @@ export function parseStat(pid: number, text: string): ProcStat | undefined {
 export async function readStat(pid: number): Promise<ProcStat | undefined> {
   try {
     return parseStat(pid, await readProcFile(`/proc/${pid}/stat`));
-  } catch {
-    return undefined;
-  }
-}
-
-/** argv of a process; [] for kernel threads or vanished processes. */
-export async function readCmdline(pid: number): Promise<string[]> {
-  try {
-    const raw = await readProcFile(`/proc/${pid}/cmdline`);
-    const parts = raw.split('\0');
-    if (parts.at(-1) === '') parts.pop();
-    return parts;
-  } catch {
-    return [];
-  }
-}
-
-/** Real uid and VmRSS (kB) from /proc/<pid>/status. */
-export async function readStatus(pid: number): Promise<{ uid: number; rssKb: number } | undefined> {
-  try {
-    const text = await readProcFile(`/proc/${pid}/status`);
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(text)?.[1] ?? -1);
-    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0);
-    return { uid, rssKb };
   } catch {
     return undefined;
   }
