@@ -103,7 +103,7 @@ describe('viewer WebSocket: every message kind against hostile input (real gatew
       sent++;
     }
     await settle();
-    assert.ok(kinds.length >= 19 && sent > 1500, `a sweep, not a sample (${kinds.length} kinds, ${sent} messages)`);
+    assert.ok(kinds.length >= 19 && sent > 1200, `a sweep, not a sample (${kinds.length} kinds, ${sent} messages)`);
     const internal = received.filter((m) => m.t === 'error' && m.error_code === 'INTERNAL');
     assert.deepEqual(internal.slice(0, 5), [], `${internal.length} internal errors`);
     for (const e of received.filter((m) => m.t === 'error')) assert.ok(String(e.message).length > 0 && String(e.correlation_id).length > 0, JSON.stringify(e).slice(0, 200));
