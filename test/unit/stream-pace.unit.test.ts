@@ -77,14 +77,66 @@ test('a browser that cannot paint (behind on a fast link that never limited): ha
   assert.equal(p.capacity, undefined, 'a link that delivers all that is offered has no capacity measured');
 });
 
-test('a small stream dropped once (its acks measure the stream, not the link) is not sized to its own rate: no capacity, the blind step, and back in slow steps', () => {
+test('a small stream dropped once (its acks measure the stream, not the link) is not sized to its own rate: no capacity, the blind step, and back to where it was after two calm windows', () => {
   const p = paceController({ fps: 30, quality: 70 });
   // 20 deltas of 4 KiB, the link delivering 90 KiB/s of them (app-limited), one drop.
   assert.deepEqual(p.observe(win(20, 4, 90, true)), { fps: 15, quality: 55 });
   assert.equal(p.capacity, undefined);
+  assert.equal(p.observe(win(15, 4, 60)), undefined);
+  assert.deepEqual(p.observe(win(15, 4, 60)), { fps: 30, quality: 70 }, 'one drop says little: the pace it cut from, in one step');
+});
+
+test('a drop soon after such a return proves it wrong: half again, then the slow climb, and no return in one step until a long calm', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  p.observe(win(20, 4, 90, true)); // 15, q55
+  p.observe(win(15, 4, 60));
+  assert.deepEqual(p.observe(win(15, 4, 60)), { fps: 30, quality: 70 });
+  for (let i = 0; i < 3; i++) assert.equal(p.observe(win(30, 4, 120)), undefined);
+  assert.deepEqual(p.observe(win(30, 4, 120, true)), { fps: 15, quality: 55 }, 'within the probation: the returned pace was too much');
   const steps: (object | undefined)[] = [];
   for (let i = 0; i < 10; i++) steps.push(p.observe(win(15, 4, 60)));
   assert.deepEqual(steps, [undefined, undefined, undefined, undefined, { fps: 20, quality: 60 }, undefined, undefined, undefined, undefined, { fps: 25, quality: 65 }]);
+  // A drop while returns are blocked: the slow climb again.
+  assert.deepEqual(p.observe(win(25, 4, 100, true)), { fps: 12, quality: 50 });
+  for (let i = 0; i < 4; i++) assert.equal(p.observe(win(12, 4, 50)), undefined);
+  assert.deepEqual(p.observe(win(12, 4, 50)), { fps: 17, quality: 55 });
+  // The block runs out thirty calm windows after the failed return (10 + 5 above, 15 of these): one drop is returned from again.
+  for (let i = 0; i < 30; i++) p.observe(win(17, 4, 70));
+  const before = p.current;
+  p.observe(win(before.fps, 4, 100, true));
+  p.observe(win(15, 4, 60));
+  assert.deepEqual(p.observe(win(15, 4, 60)), before);
+});
+
+test('a drop after the probation is a new single drop: returned from in one step again', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  p.observe(win(20, 4, 90, true));
+  p.observe(win(15, 4, 60));
+  p.observe(win(15, 4, 60)); // back to 30
+  for (let i = 0; i < 10; i++) p.observe(win(30, 4, 120));
+  assert.deepEqual(p.observe(win(30, 4, 120, true)), { fps: 15, quality: 55 });
+  p.observe(win(15, 4, 60));
+  assert.deepEqual(p.observe(win(15, 4, 60)), { fps: 30, quality: 70 });
+});
+
+test('two drops in a row before any return: a page that keeps falling behind climbs back slowly', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  assert.deepEqual(p.observe(win(20, 4, 90, true)), { fps: 15, quality: 55 });
+  assert.deepEqual(p.observe(win(15, 4, 60, true)), { fps: 7, quality: 40 });
+  for (let i = 0; i < 4; i++) assert.equal(p.observe(win(7, 4, 30)), undefined);
+  assert.deepEqual(p.observe(win(7, 4, 30)), { fps: 12, quality: 45 });
+});
+
+test('a cut sized to the link (it limits) forgets the pace before an earlier blind cut: no return past what the link carries', () => {
+  const p = paceController({ fps: 30, quality: 70 });
+  p.observe(win(20, 4, 90, true)); // blind: 15, q55, would return to 30
+  // Then the link limits: 15 frames of 10 KiB offered, 100 KiB/s delivered: 0.6 x 100 / 10 = 6 fps, under 8: quality first.
+  const cut = p.observe(win(15, 10, 100, true));
+  assert.ok(cut !== undefined && cut.fps < 15, JSON.stringify(cut));
+  for (let i = 0; i < 4; i++) {
+    const next = p.observe(win(cut.fps, 2, 100));
+    assert.ok(next === undefined || next.fps < 30, `calm step ${i}: ${JSON.stringify(next)}`);
+  }
 });
 
 test('calm: one step up per two calm windows, quality first at a smooth rate, never above the start', () => {
@@ -108,9 +160,12 @@ test('calm steps never offer more than the share of the capacity last measured s
   assert.ok(RATE_SHARE * p.capacity! < 150 * KiB);
 });
 
-test('a page that does not acknowledge (no delivery rate): half the rate and lower quality when behind, one step back per five calm windows', () => {
+test('a page that does not acknowledge (no delivery rate): half the rate and lower quality when behind, back after two calm windows, then one step per five', () => {
   const p = paceController({ fps: 30, quality: 70 });
   assert.deepEqual(p.observe(win(30, 10, undefined, true)), { fps: 15, quality: 55 });
+  assert.equal(p.observe(win(15, 10, undefined)), undefined);
+  assert.deepEqual(p.observe(win(15, 10, undefined)), { fps: 30, quality: 70 });
+  assert.deepEqual(p.observe(win(30, 10, undefined, true)), { fps: 15, quality: 55 }, 'within the probation');
   for (let i = 0; i < 4; i++) assert.equal(p.observe(win(15, 10, undefined)), undefined);
   assert.deepEqual(p.observe(win(15, 10, undefined)), { fps: 20, quality: 60 });
 });

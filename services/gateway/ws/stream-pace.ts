@@ -61,8 +61,18 @@ const QUALITY_STEP_UP = 5;
 const SETTLE_WINDOWS = 1;
 /** A saturated window's rate replaces the capacity only when higher; otherwise the capacity decays this much towards it. */
 const CAPACITY_DECAY = 0.8;
-/** Without acknowledgements (an older page), or behind while the link never limited: halve, and climb back slowly. */
+/** Without acknowledgements (an older page), or behind while the link never limited: halve, and climb back slowly (but see RESTORE_CALM_WINDOWS). */
 const BLIND_CALM_WINDOWS = 5;
+/**
+ * After a blind cut, calm windows in a row that return the pace it cut from in one step. One drop
+ * (the first keyframe, a GC pause, a busy tab) says little: climbing back 5 fps per 5 s left a fresh
+ * view at half rate for 15 s. A drop soon after such a return says the old pace was too much.
+ */
+const RESTORE_CALM_WINDOWS = 2;
+/** Windows after a return in which a drop counts against it: the slow climb then, and no return... */
+const RESTORE_PROBATION_WINDOWS = 10;
+/** ...until this many calm windows have passed (a page that was busy for a while gets the fast way back later). */
+const RESTORE_BLOCKED_WINDOWS = 30;
 
 /** A controller starting at (and never above) `max`. */
 export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceController {
@@ -90,12 +100,34 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
     return { fps: Math.max(lo.fps, Math.min(cur.fps, Math.floor((fps * cur.quality) / quality))), quality };
   };
 
+  /** The pace a blind cut came from, returned to after a short calm unless returns are blocked. */
+  let restoreTo: Pace | undefined;
+  /** Windows left in which a drop proves the last return wrong. */
+  let probation = 0;
+  /** Calm windows left before a blind cut may be returned from in one step again. */
+  let blocked = 0;
   const blind = (behind: boolean): Pace | undefined => {
     if (behind) {
       calm = 0;
+      if (probation > 0) {
+        probation = 0;
+        blocked = RESTORE_BLOCKED_WINDOWS;
+      }
+      // A second cut before the return: not one drop but a page that keeps falling behind.
+      restoreTo = blocked > 0 || restoreTo !== undefined ? undefined : { ...cur };
       return change({ fps: Math.floor(cur.fps / 2), quality: cur.quality - 15 });
     }
-    if (++calm < BLIND_CALM_WINDOWS) return undefined;
+    if (probation > 0) probation--;
+    if (blocked > 0) blocked--;
+    ++calm;
+    if (restoreTo !== undefined && calm >= RESTORE_CALM_WINDOWS) {
+      const back = restoreTo;
+      restoreTo = undefined;
+      calm = 0;
+      probation = RESTORE_PROBATION_WINDOWS;
+      return change(back);
+    }
+    if (calm < BLIND_CALM_WINDOWS) return undefined;
     calm = 0;
     return change({ fps: cur.fps + 5, quality: cur.quality + QUALITY_STEP_UP });
   };
@@ -138,6 +170,8 @@ export function paceController(max: Pace, floor: Pace = PACE_FLOOR): PaceControl
         // much, on a fast link): nothing to size to, as without acknowledgements.
         if (capacity === undefined) return blind(true);
         settling = SETTLE_WINDOWS;
+        // The link limits: what it carries is the measure now, not the pace before a blind cut.
+        restoreTo = undefined;
         // A share of the capacity, less what already waits, so a standing queue drains within a second.
         const target = Math.max(MIN_SHARE * capacity, RATE_SHARE * capacity - queued);
         return change(fit(target, w.offered.bytes / w.offered.frames));
