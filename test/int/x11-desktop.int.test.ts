@@ -74,6 +74,32 @@ test('a grab given a frame the caller is done with fills that buffer; a frame of
   assert.equal(third.value.data.byteLength, third.value.stride * 768);
 });
 
+test('grabs read the segment through one view made once: fresh pixels every grab, no frame-sized external memory per grab', async () => {
+  const d = displays[1]!;
+  const first = await desks[1]!.grab();
+  assert.ok(first.ok);
+  const frameBytes = first.value.data.byteLength;
+  let frame = first.value;
+  const external0 = process.memoryUsage().external;
+  // A view per grab was a frame-sized external ArrayBuffer each time, freed only by a collection.
+  for (let i = 0; i < 12; i++) {
+    const r = await desks[1]!.grab(frame);
+    assert.ok(r.ok);
+    frame = r.value;
+  }
+  const grown = process.memoryUsage().external - external0;
+  assert.ok(grown < frameBytes, `external memory grew by ${grown} bytes over 12 grabs (a frame is ${frameBytes})`);
+  execFileSync('xsetroot', ['-solid', '#00ff00'], { env: { ...process.env, DISPLAY: d.name } });
+  const green = await desks[1]!.grab(frame);
+  assert.ok(green.ok);
+  const o = 400 * green.value.stride + 500 * 4;
+  assert.deepEqual([...green.value.data.subarray(o, o + 3)], [0, 255, 0], 'the new colour, read through the same view');
+  execFileSync('xsetroot', ['-solid', '#0000ff'], { env: { ...process.env, DISPLAY: d.name } });
+  const blue = await desks[1]!.grab(green.value);
+  assert.ok(blue.ok);
+  assert.deepEqual([...blue.value.data.subarray(o, o + 3)], [255, 0, 0], 'and back (BGRX)');
+});
+
 test('frames show the pointer where it is, and only there', async () => {
   const d = displays[0]!;
   /** Pixels (BGR) of a 24x24 square around (x, y) that are not the display's red. */
