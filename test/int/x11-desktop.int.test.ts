@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
 import { openX11Desktop, type X11Desktop } from '../../agent/platform/linux/x11/desktop.js';
-import { xlib } from '../../agent/platform/linux/x11/xlib.js';
+import { createGrabber } from '../../agent/platform/linux/x11/grabber.js';
+import { surviveIoErrors, xlib } from '../../agent/platform/linux/x11/xlib.js';
 import { startUserDisplays, type UserDisplay } from '../../infra/servers/x-displays.js';
 
 let stopDisplays: () => Promise<void>;
@@ -72,6 +73,81 @@ test('a grab given a frame the caller is done with fills that buffer; a frame of
   assert.ok(third.ok);
   assert.notEqual(third.value.data, small.data);
   assert.equal(third.value.data.byteLength, third.value.stride * 768);
+});
+
+test('grabs read the segment through one view made once: fresh pixels every grab, no frame-sized external memory per grab', async () => {
+  const d = displays[1]!;
+  const first = await desks[1]!.grab();
+  assert.ok(first.ok);
+  const frameBytes = first.value.data.byteLength;
+  let frame = first.value;
+  const external0 = process.memoryUsage().external;
+  // A view per grab was a frame-sized external ArrayBuffer each time, freed only by a collection.
+  for (let i = 0; i < 12; i++) {
+    const r = await desks[1]!.grab(frame);
+    assert.ok(r.ok);
+    frame = r.value;
+  }
+  const grown = process.memoryUsage().external - external0;
+  assert.ok(grown < frameBytes, `external memory grew by ${grown} bytes over 12 grabs (a frame is ${frameBytes})`);
+  execFileSync('xsetroot', ['-solid', '#00ff00'], { env: { ...process.env, DISPLAY: d.name } });
+  const green = await desks[1]!.grab(frame);
+  assert.ok(green.ok);
+  const o = 400 * green.value.stride + 500 * 4;
+  assert.deepEqual([...green.value.data.subarray(o, o + 3)], [0, 255, 0], 'the new colour, read through the same view');
+  execFileSync('xsetroot', ['-solid', '#0000ff'], { env: { ...process.env, DISPLAY: d.name } });
+  const blue = await desks[1]!.grab(green.value);
+  assert.ok(blue.ok);
+  assert.deepEqual([...blue.value.data.subarray(o, o + 3)], [255, 0, 0], 'and back (BGRX)');
+});
+
+test('a grab reads the root size alongside the image and grabs again when it no longer matches the segment', async () => {
+  const l = x();
+  const d = displays[0]!;
+  const dpy = l.XOpenDisplay(d.name) as bigint;
+  surviveIoErrors(l, dpy);
+  let reported: { width: number; height: number } | undefined = { width: 1024, height: 768 };
+  let asked = 0;
+  const g = createGrabber(l, dpy, d.uid, {
+    rootSize: () => {
+      asked++;
+      return reported;
+    },
+  });
+  try {
+    let meanwhile = 0;
+    const first = await g.grab(undefined, () => meanwhile++);
+    assert.ok(first.ok);
+    assert.equal(asked, 0, 'no segment yet: the size is read before the image, on the grab connection');
+    const second = await g.grab(first.value, () => meanwhile++);
+    assert.ok(second.ok);
+    assert.equal(asked, 1, 'read alongside the image');
+    assert.equal(meanwhile, 2, 'meanwhile runs once a grab');
+    // A root that (says it) changed size: the image read at the old size is not returned; the grab
+    // reads the size again on its own connection (still 1024x768) and grabs once more.
+    reported = { width: 800, height: 600 };
+    const third = await g.grab(second.value, () => meanwhile++);
+    assert.ok(third.ok);
+    assert.deepEqual([third.value.width, third.value.height], [1024, 768]);
+    assert.equal(meanwhile, 3);
+    reported = undefined;
+    const fourth = await g.grab(third.value);
+    assert.ok(fourth.ok, 'an unreadable size on the other connection falls back to the grab connection');
+    const o = 400 * fourth.value.stride + 500 * 4;
+    assert.deepEqual([...fourth.value.data.subarray(o, o + 3)], [0, 0, 255], 'red, as drawn');
+    // meanwhile throwing: the image read still ends before the grab returns, and the next grab works.
+    await assert.rejects(
+      g.grab(fourth.value, () => {
+        throw new Error('pointer read failed');
+      }),
+      /pointer read failed/,
+    );
+    reported = { width: 1024, height: 768 };
+    const after = await g.grab();
+    assert.ok(after.ok, JSON.stringify(!after.ok && after.error));
+  } finally {
+    g.close();
+  }
 });
 
 test('frames show the pointer where it is, and only there', async () => {

@@ -8,7 +8,7 @@ import { err, ErrorCode, ok, type Result } from '../../../../proto/errors.js';
 import { drawCursor } from '../../../frames/cursor-overlay.js';
 import type { SessionDesktop } from '../../port.js';
 import { createCursorReader } from './cursor.js';
-import { createGrabber } from './grabber.js';
+import { createGrabber, rootWindowSize } from './grabber.js';
 import { createInput } from './input.js';
 import { type DisplayPtr, forgetDisplay, isDead, surviveIoErrors, xlib, type Xlib } from './xlib.js';
 
@@ -70,9 +70,14 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
     forgetDisplay(inputDpy);
     return err(ErrorCode.SESSION_NOT_CAPTURABLE, `cannot open a second connection to X display ${session.display}`);
   }
-  const grabber = createGrabber(l, grabDpy, session.uid, { shm: opts.shm, async: opts.asyncGrab });
+  // The pointer and the root's size are read on the input connection (main thread) while the grab
+  // connection reads the image on a worker thread: neither round trip waits in line before the image.
+  const grabber = createGrabber(l, grabDpy, session.uid, {
+    shm: opts.shm,
+    async: opts.asyncGrab,
+    rootSize: () => (closed || isDead(inputDpy) ? undefined : rootWindowSize(l, inputDpy)),
+  });
   const input = createInput(l, inputDpy);
-  // Read on the input connection (main thread): the grab connection may be busy on a worker thread.
   const pointer = createCursorReader(l, inputDpy);
   const clipboard = l.XInternAtom(inputDpy, 'CLIPBOARD', 0) as bigint;
   let closed = false;
@@ -84,8 +89,10 @@ export async function openX11Desktop(session: X11Session, opts: { shm?: boolean;
       return grabber.usesShm;
     },
     async grab(recycle) {
-      const r = await grabber.grab(recycle);
-      const c = r.ok && !closed && !isDead(inputDpy) ? pointer?.read() : undefined;
+      let c: ReturnType<NonNullable<typeof pointer>['read']>;
+      const r = await grabber.grab(recycle, () => {
+        c = !closed && !isDead(inputDpy) ? pointer?.read() : undefined;
+      });
       if (r.ok && c) drawCursor(r.value, c);
       return r;
     },
