@@ -145,6 +145,33 @@ describe('pointer compositor', () => {
     assert.equal(c.compose(f, undefined), hidden);
   });
 
+  test('the copy for a moved pointer goes into a recycled frame of the right size, never into the source or the previous result', () => {
+    const c = createPointerCompositor();
+    const f = greyFrame(20, 10, 8);
+    assert.equal(c.compose(f, pointerAt(5, 5, red)), f);
+    const spare = greyFrame(20, 10, 8);
+    spare.data.fill(0x33);
+    const moved = c.compose(f, pointerAt(12, 5, red), spare);
+    assert.equal(moved.data, spare.data, 'the recycled buffer holds the copy');
+    assert.notEqual(moved, spare, 'as a new frame object');
+    assert.deepEqual(px(moved, 5, 5), [GREY, GREY, GREY]);
+    assert.deepEqual(px(moved, 12, 5), [0, 0, 255]);
+    assert.deepEqual(px(moved, 19, 9), [GREY, GREY, GREY], 'the whole frame was copied over the old bytes');
+    // Offered back while still the previous result, or the grabber's repeated source: neither is written into.
+    const movedBytes = moved.data.slice();
+    const sourceBytes = f.data.slice();
+    const again = c.compose(f, pointerAt(14, 6, red), moved);
+    assert.notEqual(again.data, moved.data);
+    assert.deepEqual(moved.data, movedBytes, 'the previous result is untouched');
+    const third = c.compose(f, pointerAt(3, 3, red), { ...f });
+    assert.notEqual(third.data, f.data);
+    assert.deepEqual(f.data, sourceBytes, 'the source is untouched');
+    const small = greyFrame(19, 10, 8);
+    const fourth = c.compose(f, pointerAt(6, 6, red), small);
+    assert.notEqual(fourth.data, small.data, 'another size: a new buffer');
+    assert.deepEqual(px(fourth, 6, 6), [0, 0, 255]);
+  });
+
   test('a pointer partly or wholly off the frame is clipped', () => {
     const c = createPointerCompositor();
     const f = greyFrame(4, 4);

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import koffi from 'koffi';
-import { createD3DDevice, createTextureReader } from '../../agent/platform/windows/dxgi-device.js';
+import { createD3DDevice, createTextureReader, packMapped } from '../../agent/platform/windows/dxgi-device.js';
 import { createBgraTexture } from './support/d3d-texture.js';
 import { createScreenCapture } from '../../agent/platform/windows/dxgi-with-gdi-fallback.js';
 import { createGdiGrabber, virtualScreen } from '../../agent/platform/windows/gdi-capture.js';
@@ -130,6 +130,106 @@ function defineTests(): void {
       }
     });
 
+    test('packMapped copies native rows (RtlMoveMemory) into a recycled frame of the right size, a new buffer otherwise; pitch padding is dropped', () => {
+      for (const [w, h, pitch] of [
+        [37, 5, 37 * 4],
+        [37, 5, 160],
+        [37, 5, 256],
+        [1920, 3, 7680],
+        [1366, 4, 5504],
+      ] as const) {
+        // Native memory the test owns: a Buffer's address, rows `pitch` apart, padding 0xEE.
+        const src = Buffer.alloc(pitch * h, 0xee);
+        const packed = Buffer.alloc(w * h * 4);
+        for (let y = 0; y < h; y++) {
+          for (let i = 0; i < w * 4; i++) {
+            const v = (y * 31 + i * 7 + pitch) & 0x7f;
+            src[y * pitch + i] = v;
+            packed[y * w * 4 + i] = v;
+          }
+        }
+        const ptr = koffi.address(src);
+        const recycle: RawFrame = { width: w, height: h, stride: w * 4, data: Buffer.alloc(w * h * 4, 0x11) };
+        const into = packMapped(ptr, pitch, w, h, recycle);
+        assert.ok(into.ok, into.ok ? '' : into.error.message);
+        assert.equal(into.value.data, recycle.data, `${w}x${h} pitch ${pitch}: the recycled buffer is filled`);
+        assert.notEqual(into.value, recycle, 'as a new frame object');
+        assert.deepEqual([into.value.width, into.value.height, into.value.stride], [w, h, w * 4]);
+        assert.ok(Buffer.from(into.value.data).equals(packed), `${w}x${h} pitch ${pitch}: the rows, packed`);
+        const wrong: RawFrame = { width: w, height: h - 1, stride: w * 4, data: Buffer.alloc(w * (h - 1) * 4, 0x22) };
+        const fresh = packMapped(ptr, pitch, w, h, wrong);
+        assert.ok(fresh.ok);
+        assert.notEqual(fresh.value.data, wrong.data, 'another size: a new buffer');
+        assert.ok(Buffer.from(wrong.data).equals(Buffer.alloc(w * (h - 1) * 4, 0x22)), 'the refused frame is untouched');
+        assert.ok(Buffer.from(fresh.value.data).equals(packed));
+        // A copy, not a view: the source changing afterwards does not reach the frame.
+        src.fill(0x55);
+        assert.ok(Buffer.from(into.value.data).equals(packed) && Buffer.from(fresh.value.data).equals(packed), 'the frames do not alias the source');
+      }
+      assert.equal(packMapped(0n, 148, 37, 5).ok, false, 'NULL mapping');
+      assert.equal(packMapped(koffi.address(Buffer.alloc(64)), 8, 4, 1).ok, false, 'pitch below a row');
+    });
+
+    test('GDI and the capture chain grab into a recycled frame of the right size; another size or the frame last handed out gets a new buffer', async (t) => {
+      if (!display) {
+        t.diagnostic('no display: BitBlt gives no pixels, nothing to grab into');
+        return;
+      }
+      const s = virtualScreen();
+      const bytes = s.width * s.height * 4;
+      const gdi = createGdiGrabber();
+      try {
+        paint(30, 40, 16, 16, 0x0000ff); // red
+        const recycle: RawFrame = { width: s.width, height: s.height, stride: s.width * 4, data: Buffer.alloc(bytes, 0x5a) };
+        const a = gdi.grab(recycle);
+        assert.ok(a.ok, a.ok ? '' : a.error.message);
+        assert.equal(a.value.data, recycle.data, 'the recycled buffer');
+        assert.equal(pixelAt(a.value, 35, 45), 0xff0000, 'filled with the screen (the red square, BGRX)');
+        paint(30, 40, 16, 16, 0x00ff00); // green
+        const b = gdi.grab(a.value);
+        assert.ok(b.ok);
+        assert.equal(b.value.data, recycle.data, 'the same buffer again');
+        assert.equal(pixelAt(b.value, 35, 45), 0x00ff00, 'now holding the new pixels');
+        const small: RawFrame = { width: s.width - 1, height: s.height, stride: (s.width - 1) * 4, data: Buffer.alloc(bytes - s.height * 4, 0x5a) };
+        const c = gdi.grab(small);
+        assert.ok(c.ok);
+        assert.notEqual(c.value.data, small.data, 'another size: a new buffer');
+        assert.ok(!Buffer.from(small.data).some((v) => v !== 0x5a), 'the refused frame is untouched');
+        assert.equal(c.value.data.length, bytes);
+        assert.equal(pixelAt(c.value, 35, 45), 0x00ff00);
+      } finally {
+        gdi.close();
+      }
+
+      const cap = createScreenCapture({ log: () => {}, dxgi: !UNDER_WINE, pointer: false }); // the pointer could cover the square
+      try {
+        paint(30, 40, 16, 16, 0xff0000); // blue
+        const spare: RawFrame = { width: s.width, height: s.height, stride: s.width * 4, data: Buffer.alloc(bytes, 0x5a) };
+        const first = await cap.grab(spare);
+        assert.ok(first.ok, first.ok ? '' : first.error.message);
+        assert.equal(first.value.frame.data, spare.data, 'the chain passes the recycled frame down to the grabber');
+        assert.equal(pixelAt(first.value.frame, 35, 45), 0x0000ff, 'with the new pixels (blue)');
+        // The frame just handed out, offered back (a caller that got the same frame twice): never written into.
+        const handed = Buffer.from(first.value.frame.data);
+        paint(30, 40, 16, 16, 0x00ffff); // yellow
+        const second = await cap.grab(first.value.frame);
+        assert.ok(second.ok);
+        if (second.value.frame !== first.value.frame) assert.notEqual(second.value.frame.data, spare.data, 'a new buffer, not the one last handed out');
+        assert.ok(Buffer.from(first.value.frame.data).equals(handed), 'the frame last handed out is unchanged');
+        const spare2: RawFrame = { width: s.width, height: s.height, stride: s.width * 4, data: Buffer.alloc(bytes, 0x5a) };
+        paint(30, 40, 16, 16, 0xff00ff); // magenta
+        const third = await cap.grab(spare2);
+        assert.ok(third.ok);
+        assert.equal(third.value.frame.data, spare2.data);
+        assert.equal(pixelAt(third.value.frame, 35, 45), 0xff00ff);
+        const fourth = await cap.grab(first.value.frame);
+        assert.ok(fourth.ok);
+        assert.equal(fourth.value.frame.data, spare.data, 'a frame no longer the last one handed out is reused');
+      } finally {
+        cap.close();
+      }
+    });
+
     test('the D3D11 readback (CreateTexture2D, CopyResource, Map by RowPitch, Unmap) returns the uploaded pixels', (t) => {
       const dev = createD3DDevice();
       if (!dev.ok) {
@@ -150,11 +250,15 @@ function defineTests(): void {
           for (let i = 0; i < w * h; i++) px.writeUInt32LE((((i * 2654435761) >>> 8) | 0xff000000) >>> 0, i * 4);
           const tex = createBgraTexture(dev.value, w, h, px);
           assert.ok(tex.ok, tex.ok ? '' : tex.error.message);
-          const f = reader.read(tex.value);
+          const recycle: RawFrame = { width: w, height: h, stride: w * 4, data: Buffer.alloc(w * h * 4, 0x5a) };
+          const f = reader.read(tex.value, recycle);
+          const again = reader.read(tex.value, { ...recycle, data: Buffer.alloc(4) });
           release(tex.value);
           assert.ok(f.ok, f.ok ? '' : f.error.message);
           assert.deepEqual([f.value.width, f.value.height, f.value.stride], [w, h, w * 4]);
+          assert.equal(f.value.data, recycle.data, 'read into the recycled buffer');
           assert.ok(Buffer.from(f.value.data).equals(px), `${w}x${h}: the pixels read back are the ones uploaded`);
+          assert.ok(again.ok && again.value.data !== recycle.data && Buffer.from(again.value.data).equals(px), 'another size: a new buffer with the pixels');
         }
       } finally {
         reader.close();

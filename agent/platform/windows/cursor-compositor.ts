@@ -11,10 +11,15 @@
  */
 import { type CursorImage, cursorArea, drawCursor } from '../../frames/cursor-overlay.js';
 import type { RawFrame } from '../port.js';
+import { sharesMemory } from './frame-copy.js';
 
 export interface PointerCompositor {
-  /** `frame` with `pointer` drawn (none when undefined), as a frame nobody has seen yet or the previous result. */
-  compose(frame: RawFrame, pointer: CursorImage | undefined): RawFrame;
+  /**
+   * `frame` with `pointer` drawn (none when undefined), as a frame nobody has seen yet or the previous
+   * result. A copy it has to make goes into `recycle`'s buffer (a frame the caller is done with) when
+   * the size fits and it is not the memory of `frame` or of the previous result.
+   */
+  compose(frame: RawFrame, pointer: CursorImage | undefined, recycle?: RawFrame): RawFrame;
 }
 
 interface Under {
@@ -54,10 +59,13 @@ export function createPointerCompositor(): PointerCompositor {
   /** What `lastSource` showed where the pointer was drawn into it. */
   let under: Under | undefined;
   return {
-    compose(frame, pointer) {
+    compose(frame, pointer, recycle) {
       if (frame === lastSource && lastOut) {
         if (samePointer(pointer, lastPointer)) return lastOut;
-        const copy: RawFrame = { width: frame.width, height: frame.height, stride: frame.stride, data: frame.data.slice() };
+        const fits = recycle && recycle.data.byteLength === frame.data.byteLength && !sharesMemory(recycle.data, frame.data) && !sharesMemory(recycle.data, lastOut.data);
+        const data = fits ? recycle.data : frame.data.slice();
+        if (fits) data.set(frame.data);
+        const copy: RawFrame = { width: frame.width, height: frame.height, stride: frame.stride, data };
         if (under) putBack(copy, under);
         if (pointer) drawCursor(copy, pointer);
         lastOut = copy;

@@ -164,8 +164,8 @@ export function createInputInjector(): InputInjector {
 export interface FollowedCapture {
   readonly follower: DesktopFollower;
   readonly capture: ScreenCapture;
-  /** Follows the input desktop (rebuilding the capturer when it moved), then grabs. */
-  grab(): ReturnType<ScreenCapture['grab']>;
+  /** Follows the input desktop (rebuilding the capturer when it moved), then grabs (into `recycle` when it fits). */
+  grab(recycle?: RawFrame): ReturnType<ScreenCapture['grab']>;
   close(): void;
 }
 
@@ -178,12 +178,12 @@ export function openFollowedCapture(log: (msg: string) => void, opts: { dxgi?: b
   return ok({
     follower: f,
     capture,
-    grab() {
+    grab(recycle) {
       if (f.follow()) {
         log(`capture: the input desktop is now ${f.name}; capture starts over on it`);
         capture.reset();
       }
-      return capture.grab();
+      return capture.grab(recycle);
     },
     close() {
       capture.close();
@@ -202,9 +202,9 @@ export function openOwnDesktop(sessionId: number, log: (msg: string) => void = (
   let closed = false;
   return ok({
     sessionId,
-    async grab(): Promise<Result<RawFrame>> {
+    async grab(recycle): Promise<Result<RawFrame>> {
       if (closed) return err(ErrorCode.NOT_AVAILABLE, 'the desktop is closed');
-      const g = await c.grab();
+      const g = await c.grab(recycle);
       return g.ok ? ok(g.value.frame) : g;
     },
     mouse: (ev) => input.mouse(ev),

@@ -45,7 +45,11 @@ export type DxgiGrab = { ok: true; value: RawFrame } | { ok: false; error: GcErr
 export interface DxgiGrabber {
   /** The output duplicated, e.g. "\\.\DISPLAY1 1920x1080". */
   readonly description: string;
-  grab(): Promise<DxgiGrab>;
+  /**
+   * The screen, or the previous frame (same object) when nothing changed. A new picture goes into
+   * `recycle`'s buffer when its size fits; `recycle` is left alone otherwise.
+   */
+  grab(recycle?: RawFrame): Promise<DxgiGrab>;
   close(): void;
 }
 
@@ -148,14 +152,14 @@ function duplicationGrabber(d: D3DDevice, dupl: bigint, info: OutputInfo, opts: 
   const res = Buffer.alloc(8);
 
   /** Copies the acquired frame out; the caller releases it. */
-  const copyFrame = (resource: bigint): Result<RawFrame> => {
+  const copyFrame = (resource: bigint, recycle: RawFrame | undefined): Result<RawFrame> => {
     if (inSystemMemory) {
       // DXGI_MAPPED_RECT (16 bytes): Pitch @0, pBits @8. The desktop image is already in RAM: no GPU copy.
       const rect = Buffer.alloc(16);
       const hr = MapDesktopSurface(dupl, rect) as number;
       if (!failed(hr)) {
         try {
-          return ok(packMapped(rect.readBigUInt64LE(8), rect.readInt32LE(0), info.rect.width, info.rect.height));
+          return packMapped(rect.readBigUInt64LE(8), rect.readInt32LE(0), info.rect.width, info.rect.height, recycle);
         } finally {
           UnMapDesktopSurface(dupl);
         }
@@ -164,7 +168,7 @@ function duplicationGrabber(d: D3DDevice, dupl: bigint, info: OutputInfo, opts: 
     const tex = queryInterface(resource, IID_ID3D11Texture2D);
     if (failed(tex.hr)) return err(ErrorCode.PLATFORM_ERROR, `QueryInterface(ID3D11Texture2D) failed (${hresultText(tex.hr)})`);
     try {
-      return reader.read(tex.ptr);
+      return reader.read(tex.ptr, recycle);
     } finally {
       release(tex.ptr);
     }
@@ -172,7 +176,7 @@ function duplicationGrabber(d: D3DDevice, dupl: bigint, info: OutputInfo, opts: 
 
   return {
     description: `${info.name} ${info.rect.width}x${info.rect.height}`,
-    async grab(): Promise<DxgiGrab> {
+    async grab(recycle): Promise<DxgiGrab> {
       if (closed) return { ok: false, error: { code: ErrorCode.NOT_AVAILABLE, message: 'the DXGI grabber is closed' }, lost: true };
       if (busy) return last ? { ok: true, value: last } : { ok: false, error: { code: ErrorCode.NOT_AVAILABLE, message: 'a grab is in progress' }, lost: false };
       busy = true;
@@ -195,7 +199,7 @@ function duplicationGrabber(d: D3DDevice, dupl: bigint, info: OutputInfo, opts: 
         try {
           // DXGI_OUTDUPL_FRAME_INFO: LastPresentTime @0 is 0 when only the pointer moved.
           if (last && frameInfo.readBigInt64LE(0) === 0n) return { ok: true, value: last };
-          const frame = copyFrame(resource);
+          const frame = copyFrame(resource, recycle);
           if (!frame.ok) return { ...frame, lost: true };
           last = frame.value;
           return frame;

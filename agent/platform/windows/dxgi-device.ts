@@ -9,7 +9,8 @@ import koffi from 'koffi';
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
 import { comMethod, failed, hresultText, outPointer, release } from './com.js';
-import { copyNative } from './win32-api.js';
+import { packRows } from './frame-copy.js';
+import { nativeCopier } from './win32-api.js';
 
 const D3D_DRIVER_TYPE_HARDWARE = 1;
 const D3D11_CREATE_DEVICE_BGRA_SUPPORT = 0x20;
@@ -100,8 +101,8 @@ export function createTexture2D(d: D3DDevice, desc: Buffer, init: Buffer | null)
 }
 
 export interface TextureReader {
-  /** The texture's pixels as a frame (a fresh buffer, rows packed). */
-  read(texture: bigint): Result<RawFrame>;
+  /** The texture's pixels as a frame (rows packed), in `recycle`'s buffer when its size fits, else a new one. */
+  read(texture: bigint, recycle?: RawFrame): Result<RawFrame>;
   close(): void;
 }
 
@@ -112,7 +113,7 @@ export function createTextureReader(d: D3DDevice): TextureReader {
   const desc = Buffer.alloc(44);
   const mapped = Buffer.alloc(16);
   return {
-    read(texture) {
+    read(texture, recycle) {
       TextureGetDesc(texture, desc);
       const width = desc.readUInt32LE(0);
       const height = desc.readUInt32LE(4);
@@ -133,7 +134,7 @@ export function createTextureReader(d: D3DDevice): TextureReader {
       if (failed(hr)) return err(ErrorCode.PLATFORM_ERROR, `ID3D11DeviceContext::Map failed (${hresultText(hr)})`);
       try {
         // D3D11_MAPPED_SUBRESOURCE: pData @0, RowPitch @8, DepthPitch @12. RowPitch may exceed width * 4.
-        return ok(packMapped(mapped.readBigUInt64LE(0), mapped.readUInt32LE(8), width, height));
+        return packMapped(mapped.readBigUInt64LE(0), mapped.readUInt32LE(8), width, height, recycle);
       } finally {
         UnmapSubresource(d.context, staging, 0);
       }
@@ -145,12 +146,12 @@ export function createTextureReader(d: D3DDevice): TextureReader {
   };
 }
 
-/** Copies `height` rows of `width` BGRA pixels at native `ptr`, `pitch` bytes apart, into a packed frame. */
-export function packMapped(ptr: bigint, pitch: number, width: number, height: number): RawFrame {
-  const row = width * 4;
-  if (pitch === row) return { width, height, stride: row, data: copyNative(ptr, row * height) };
-  const src = Buffer.from(koffi.view(ptr, pitch * (height - 1) + row));
-  const data = Buffer.allocUnsafe(row * height);
-  for (let y = 0; y < height; y++) src.copy(data, y * row, y * pitch, y * pitch + row);
-  return { width, height, stride: row, data };
+/**
+ * Copies `height` rows of `width` BGRA pixels at native `ptr`, `pitch` bytes apart, into a packed
+ * frame: into `recycle`'s buffer when its size fits. `ptr` is valid only while mapped: the frame
+ * never refers to it.
+ */
+export function packMapped(ptr: bigint, pitch: number, width: number, height: number, recycle?: RawFrame): Result<RawFrame> {
+  if (ptr === 0n) return err(ErrorCode.PLATFORM_ERROR, 'the mapped surface has no address');
+  return packRows(nativeCopier(ptr), pitch, width, height, recycle);
 }

@@ -18,6 +18,7 @@ import type { RawFrame } from '../port.js';
 import { createPointerCompositor } from './cursor-compositor.js';
 import { createPointerReader } from './cursor-reader.js';
 import { type DxgiGrabber, openDxgiGrabber } from './dxgi-capture.js';
+import { sharesMemory } from './frame-copy.js';
 import { createGdiGrabber, type ScreenRect, virtualScreen } from './gdi-capture.js';
 import type { CaptureSource } from './helper-protocol.js';
 
@@ -32,7 +33,11 @@ export interface ScreenCaptureOptions {
 }
 
 export interface ScreenCapture {
-  grab(): Promise<Result<{ frame: RawFrame; source: CaptureSource }>>;
+  /**
+   * The screen with the pointer; the same frame object again when nothing changed. `recycle`: a
+   * frame the caller is done with, whose buffer receives the new pixels when its size fits.
+   */
+  grab(recycle?: RawFrame): Promise<Result<{ frame: RawFrame; source: CaptureSource }>>;
   /** Opens the duplication now (or logs why not) instead of at the first grab. */
   prepare(): void;
   /** The path the last grab took, or after prepare() the one the next grab will take. */
@@ -60,8 +65,13 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
   let pause = FIRST_PAUSE_MS;
   let source: CaptureSource = 'gdi';
   const pointer = opts.pointer === false ? undefined : { reader: createPointerReader(logOnce), compositor: createPointerCompositor() };
+  /** The frame last handed out: "nothing changed" hands it out again, so it is never written into. */
+  let lastOut: RawFrame | undefined;
   /** The pointer drawn in; frames have the virtual screen's top-left as origin (GDI's BitBlt source, DXGI's output). */
-  const withPointer = (frame: RawFrame, screen: ScreenRect): RawFrame => (pointer ? pointer.compositor.compose(frame, pointer.reader.read(screen)) : frame);
+  const withPointer = (frame: RawFrame, screen: ScreenRect, recycle: RawFrame | undefined): RawFrame => {
+    lastOut = pointer ? pointer.compositor.compose(frame, pointer.reader.read(screen), recycle) : frame;
+    return lastOut;
+  };
 
   const dropDxgi = () => {
     dxgi?.grabber.close();
@@ -81,13 +91,13 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
     return false;
   };
 
-  const grabDxgi = async (screen: ScreenRect): Promise<Result<RawFrame> | undefined> => {
+  const grabDxgi = async (screen: ScreenRect, recycle: RawFrame | undefined): Promise<Result<RawFrame> | undefined> => {
     if (dxgi && (dxgi.screen.width !== screen.width || dxgi.screen.height !== screen.height || dxgi.screen.x !== screen.x || dxgi.screen.y !== screen.y)) {
       dropDxgi(); // a monitor came or went: the duplicated output no longer is the whole screen
     }
     if (!dxgi && (Date.now() < retryAt || !tryOpen(screen))) return undefined;
     for (let attempt = 0; attempt < 2 && dxgi; attempt++) {
-      const g = await dxgi.grabber.grab();
+      const g = await dxgi.grabber.grab(recycle);
       if (g.ok) return g;
       if (!g.lost) return undefined; // no first frame yet: GDI for this one
       logOnce(`capture: ${g.error.message}; rebuilding the duplication`);
@@ -104,18 +114,20 @@ export function createScreenCapture(opts: ScreenCaptureOptions): ScreenCapture {
     prepare() {
       if (opts.dxgi !== false && !dxgi && Date.now() >= retryAt) source = tryOpen(virtualScreen()) ? 'dxgi' : 'gdi';
     },
-    async grab() {
+    async grab(offered) {
       const screen = virtualScreen();
+      // A caller that got the same frame twice may offer it back while still diffing against it.
+      const recycle = offered && lastOut && sharesMemory(offered.data, lastOut.data) ? undefined : offered;
       if (opts.dxgi !== false) {
-        const d = await grabDxgi(screen);
+        const d = await grabDxgi(screen, recycle);
         if (d?.ok) {
           source = 'dxgi';
-          return { ok: true, value: { frame: withPointer(d.value, screen), source } };
+          return { ok: true, value: { frame: withPointer(d.value, screen, recycle), source } };
         }
       }
       source = 'gdi';
-      const g = gdi.grab();
-      return g.ok ? { ok: true, value: { frame: withPointer(g.value, screen), source } } : g;
+      const g = gdi.grab(recycle);
+      return g.ok ? { ok: true, value: { frame: withPointer(g.value, screen, recycle), source } } : g;
     },
     reset() {
       dropDxgi();

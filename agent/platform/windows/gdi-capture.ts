@@ -7,7 +7,8 @@
  */
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
-import { badHandle, copyNative, lastErrorText, win32 } from './win32-api.js';
+import { packRows } from './frame-copy.js';
+import { badHandle, lastErrorText, nativeCopier, win32 } from './win32-api.js';
 
 const SM_XVIRTUALSCREEN = 76;
 const SM_YVIRTUALSCREEN = 77;
@@ -36,7 +37,8 @@ export function virtualScreen(): ScreenRect {
 }
 
 export interface GdiGrabber {
-  grab(): Result<RawFrame>;
+  /** The screen now; into `recycle`'s buffer (a frame the caller is done with) when its size fits. */
+  grab(recycle?: RawFrame): Result<RawFrame>;
   close(): void;
 }
 
@@ -80,7 +82,7 @@ export function createGdiGrabber(): GdiGrabber {
     return ok(undefined);
   };
   return {
-    grab() {
+    grab(recycle) {
       const s = virtualScreen();
       if (s.width <= 0 || s.height <= 0) return err(ErrorCode.NOT_AVAILABLE, 'the desktop reports no screen size');
       const src = w.GetDC(null) as bigint;
@@ -91,9 +93,9 @@ export function createGdiGrabber(): GdiGrabber {
         const blt = w.BitBlt(mem, 0, 0, s.width, s.height, src, s.x, s.y, SRCCOPY | CAPTUREBLT);
         w.GdiFlush();
         if (!blt) return err(ErrorCode.NOT_AVAILABLE, `${lastErrorText('BitBlt').text}: the screen gives no pixels (no display attached?)`);
-        const stride = s.width * 4;
         // A copy: the DIB is overwritten by the next grab, and callers keep frames to diff against.
-        return ok({ width: s.width, height: s.height, stride, data: copyNative(bits, stride * s.height) });
+        // Its 32-bit rows are packed (DIB rows are DWORD-aligned, a pixel is one DWORD).
+        return packRows(nativeCopier(bits), s.width * 4, s.width, s.height, recycle);
       } finally {
         w.ReleaseDC(null, src);
       }
