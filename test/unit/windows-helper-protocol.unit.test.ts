@@ -242,6 +242,44 @@ describe('changed rectangles', () => {
     assert.deepEqual(pixels(r.value), pixels(f));
   });
 
+  test('the rebuilt frame goes into a recycled frame of the right size; never into the base, nor another size', () => {
+    const W = 40;
+    const H = 9;
+    const prev = frame(W, H, (x, y) => x + 100 * y, (W + 3) * 4);
+    const next = frame(W, H, (x, y) => (x === 7 && y === 4 ? 0xabcdef : x + 100 * y), (W + 3) * 4);
+    const rects = changedRects(prev, next) ?? [];
+    assert.ok(rects.length > 0);
+    for (const heldStride of [W * 4, (W + 3) * 4]) {
+      const held = heldStride === W * 4 ? { width: W, height: H, stride: W * 4, data: pixels(prev) } : prev;
+      const heldBytes = Buffer.from(held.data);
+      const spare: RawFrame = { width: W, height: H, stride: W * 4, data: Buffer.alloc(W * H * 4, 0x77) };
+      const r = applyRects(held, { width: W, height: H, full: false, rects }, spare);
+      assert.ok(r.ok);
+      assert.equal(r.value.data, spare.data, 'the recycled buffer');
+      assert.equal(r.value.stride, W * 4);
+      assert.ok(pixels(r.value).equals(pixels(next)));
+      assert.ok(Buffer.from(held.data).equals(heldBytes), 'the base is untouched');
+      // The base offered back (the caller got it twice): a new buffer, the base untouched.
+      const self = applyRects(held, { width: W, height: H, full: false, rects }, held);
+      assert.ok(self.ok);
+      assert.notEqual(self.value.data, held.data);
+      assert.ok(pixels(self.value).equals(pixels(next)));
+      assert.ok(Buffer.from(held.data).equals(heldBytes), 'the base offered back is untouched');
+      const small: RawFrame = { width: W - 1, height: H, stride: (W - 1) * 4, data: Buffer.alloc((W - 1) * H * 4, 0x77) };
+      const other = applyRects(held, { width: W, height: H, full: false, rects }, small);
+      assert.ok(other.ok);
+      assert.notEqual(other.value.data, small.data);
+      assert.ok(!Buffer.from(small.data).some((v) => v !== 0x77), 'another size is left alone');
+      assert.ok(pixels(other.value).equals(pixels(next)));
+    }
+    // A full message in several rectangles: the recycled buffer is cleared first (no old pixels between rectangles).
+    const spare: RawFrame = { width: 4, height: 2, stride: 16, data: Buffer.alloc(32, 0x77) };
+    const full = applyRects(undefined, { width: 4, height: 2, full: true, rects: [{ x: 0, y: 0, w: 2, h: 1, data: Buffer.alloc(8, 1) }] }, spare);
+    assert.ok(full.ok);
+    assert.equal(full.value.data, spare.data);
+    assert.deepEqual([...full.value.data], [...Array(8).fill(1), ...Array(24).fill(0)]);
+  });
+
   test('a delta without a base of the same size is refused', () => {
     const r = applyRects(
       frame(4, 4, () => 0),

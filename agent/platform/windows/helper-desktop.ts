@@ -199,7 +199,7 @@ export async function openHelperDesktop(sessionId: number, opts: HelperDesktopOp
     return ch;
   };
 
-  const grabOnce = async (): Promise<Result<RawFrame>> => {
+  const grabOnce = async (recycle: RawFrame | undefined): Promise<Result<RawFrame>> => {
     if (closed) return err(ErrorCode.NOT_AVAILABLE, 'the desktop is closed');
     let c = alive();
     if (!c) {
@@ -229,7 +229,7 @@ export async function openHelperDesktop(sessionId: number, opts: HelperDesktopOp
         else if (v.type === 'failure' && v.seq === 0) opts.log(`session ${sessionId} helper: input failed: ${v.code} ${v.message}`);
         else if (v.type === 'failure' && v.seq === mySeq) return err(v.code, v.message);
         else if (v.type === 'frame' && v.seq === mySeq) {
-          const f = applyRects(base, v);
+          const f = applyRects(base, v, recycle);
           if (!f.ok) return f;
           base = f.value;
           source = v.source;
@@ -260,9 +260,10 @@ export async function openHelperDesktop(sessionId: number, opts: HelperDesktopOp
     get source() {
       return source;
     },
-    grab() {
+    grab(recycle?: RawFrame) {
       // One grab at a time: replies are matched by order on one pipe.
-      const p = queue.then(grabOnce, grabOnce);
+      const once = () => grabOnce(recycle);
+      const p = queue.then(once, once);
       queue = p;
       return p;
     },

@@ -6,6 +6,7 @@
  */
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
+import { sharesMemory } from './frame-copy.js';
 import type { FrameRect } from './helper-protocol.js';
 
 export interface DeltaOptions {
@@ -16,6 +17,8 @@ export interface DeltaOptions {
 }
 
 const view = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+/** `d` itself when it is a Buffer (the frame keeps its buffer object), else a Buffer over its memory. */
+const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : view(d));
 
 /** The frame as one rectangle (no copy when its rows are already packed). */
 export function wholeFrame(f: RawFrame): FrameRect {
@@ -77,23 +80,29 @@ export function changedRects(prev: RawFrame | undefined, next: RawFrame, opts: D
 /**
  * Rebuilds a frame from a frame message: `full` rectangles make a new frame; otherwise they are
  * written over a copy of `base` (never over `base` itself: callers keep earlier frames to diff).
- * No rectangles and not full: `base` itself, unchanged.
+ * No rectangles and not full: `base` itself, unchanged. The copy goes into `recycle`'s buffer (a
+ * frame the caller is done with) when its size fits and it is not `base`'s memory.
  */
-export function applyRects(base: RawFrame | undefined, m: { width: number; height: number; full: boolean; rects: FrameRect[] }): Result<RawFrame> {
+export function applyRects(base: RawFrame | undefined, m: { width: number; height: number; full: boolean; rects: FrameRect[] }, recycle?: RawFrame): Result<RawFrame> {
   const row = m.width * 4;
   const only = m.rects[0];
   if (m.full && m.rects.length === 1 && only && only.x === 0 && only.y === 0 && only.w === m.width && only.h === m.height) {
     return ok({ width: m.width, height: m.height, stride: row, data: only.data });
   }
+  const bytes = row * m.height;
+  const reuse = recycle && recycle.data.byteLength === bytes && !(base && sharesMemory(recycle.data, base.data)) ? asBuffer(recycle.data) : undefined;
   let out: Buffer;
   if (m.full) {
-    out = Buffer.alloc(row * m.height);
+    out = reuse ? reuse.fill(0) : Buffer.alloc(bytes);
   } else {
     if (!base || base.width !== m.width || base.height !== m.height) {
       return err(ErrorCode.MALFORMED_MESSAGE, 'session helper sent changes without a frame of the same size to apply them to');
     }
     if (m.rects.length === 0) return ok(base);
-    out = base.stride === row ? Buffer.from(view(base.data).subarray(0, row * m.height)) : packRows(view(base.data), base.stride, 0, 0, m.width, m.height);
+    const src = view(base.data);
+    out = reuse ?? Buffer.allocUnsafe(bytes);
+    if (base.stride === row) src.copy(out, 0, 0, bytes);
+    else for (let y = 0; y < m.height; y++) src.copy(out, y * row, y * base.stride, y * base.stride + row);
   }
   for (const r of m.rects) {
     const src = view(r.data);

@@ -6,7 +6,6 @@
  * It exits when the agent says close, when stdin ends (the agent closed the pipe or died), and with
  * the agent's job object (kill on close).
  */
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode } from '../../../../proto/errors.js';
 import type { RawFrame } from '../../port.js';
@@ -30,13 +29,23 @@ function ownSession(): number {
 /** Runs the helper until the agent closes it or goes away; resolves when done (the caller exits). */
 async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
   let writing = Promise.resolve();
+  /**
+   * Resolves once the message is written out (the last chunk's callback), not when it is queued: a
+   * whole frame travels as a view of the frame's buffer, which a later grab refills (`spare` below).
+   * A failed write resolves too: the pipe is gone and stdin ends with it.
+   */
   const send = (m: FromHelper): Promise<void> => {
     // Chained: a frame's chunks must not interleave with a log line written meanwhile.
-    writing = writing.then(async () => {
-      let flushed = true;
-      for (const c of encodeFromHelper(m)) flushed = io.stdout.write(c);
-      if (!flushed) await once(io.stdout, 'drain');
-    });
+    writing = writing.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const chunks = encodeFromHelper(m);
+          const last = chunks.length - 1;
+          for (let i = 0; i < last; i++) io.stdout.write(chunks[i] as Uint8Array);
+          if (last < 0) resolve();
+          else io.stdout.write(chunks[last] as Uint8Array, () => resolve());
+        }),
+    );
     return writing;
   };
   const log = (text: string) => void send({ type: 'log', text });
@@ -64,14 +73,19 @@ async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: p
   };
 
   let prevSent: RawFrame | undefined;
+  /** The frame sent before `prevSent`: diffed against already and its message written out, so the next grab refills its buffer. */
+  let spare: RawFrame | undefined;
   const grab = async (seq: number, full: boolean) => {
     const c = ensureCapture();
     if (!c) return send({ type: 'failure', seq, code: ErrorCode.NOT_AVAILABLE, message: openError });
-    const g = await c.grab();
+    const g = await c.grab(spare);
     if (!g.ok) return send({ type: 'failure', seq, code: g.error.code, message: g.error.message });
     const { frame, source } = g.value;
     const rects = full ? undefined : frame === prevSent ? [] : changedRects(prevSent, frame);
-    prevSent = frame;
+    if (frame !== prevSent) {
+      spare = prevSent;
+      prevSent = frame;
+    }
     const whole = rects === undefined;
     return send({ type: 'frame', seq, width: frame.width, height: frame.height, full: whole, source, rects: whole ? [wholeFrame(frame)] : rects });
   };
