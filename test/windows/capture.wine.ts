@@ -317,6 +317,31 @@ function defineTests(): void {
           const wholeMs = Date.now() - t3;
           assert.ok(g4.ok);
           assert.equal(pixelAt(g4.value, s.width - 1, s.height - 1), 0x0000ff);
+          // Recycled frames (the capture loop's spares): a frame no longer the base receives the rebuilt
+          // frame; the base offered back is never written into. The helper refills its own sent-before-last
+          // frame meanwhile: wrong pixels here would show a buffer refilled while still in use.
+          let spare = g1.value;
+          for (const [i, colour] of [0x00ffff, 0xff00ff, 0x00ff00, 0xffff00].entries()) {
+            const x = 200 + 30 * i;
+            paint(x, 100, 20, 20, colour);
+            const base = await desk.grab(); // the helper sends only the square; the agent side rebuilds around it
+            assert.ok(base.ok);
+            const baseBytes = Buffer.from(base.value.data);
+            paint(x, 140, 20, 20, colour);
+            const self = await desk.grab(base.value);
+            assert.ok(self.ok);
+            assert.notEqual(self.value.data, base.value.data, 'the base offered back: a new buffer');
+            assert.ok(Buffer.from(base.value.data).equals(baseBytes), 'the base offered back is untouched');
+            paint(x, 180, 20, 20, colour);
+            const into = await desk.grab(spare);
+            assert.ok(into.ok);
+            assert.equal(into.value.data, spare.data, 'a spare of the right size receives the rebuilt frame');
+            const bgrx = ((colour & 0xff) << 16) | (colour & 0xff00) | (colour >>> 16);
+            for (const y of [110, 150, 190]) assert.equal(pixelAt(into.value, x + 10, y), bgrx, `square ${i} at y ${y}`);
+            if (i > 0) assert.equal(pixelAt(into.value, x - 20, 190), pixelAt(self.value, x - 20, 190), 'the earlier squares kept');
+            assert.equal(pixelAt(into.value, s.width - 1, s.height - 1), 0x0000ff, 'the rest kept from before');
+            spare = self.value; // no longer the base: the next round offers it
+          }
           const local = createGdiGrabber();
           const t4 = Date.now();
           assert.ok(local.grab().ok);
