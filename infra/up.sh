@@ -14,6 +14,6 @@ launcher=$(node --import tsx infra/launcher/build-cli.ts)
 # starts; PostgreSQL and nats-server do not use them). By default each thread that calls malloc may
 # get an arena of its own, up to 8 per core: V8's compiler and GC threads and libuv's pool fill theirs
 # while the stack starts and keep the pages at rest (a 30 MiB arena with 13 MiB resident in the
-# launcher). Measured at rest (test/bench/memory.bench.ts): launcher 55-62 MiB instead of 67-75.
+# launcher). At rest (test/bench/memory.bench.ts, three runs): launcher 49-62 MiB instead of 64-67.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec node --max-semi-space-size=2 "$launcher" "$@"
