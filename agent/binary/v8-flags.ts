@@ -43,7 +43,8 @@ export function applyFootprintFlags(): void {
  * Called by each capture loop as it starts: V8's defaults while any capture runs, the footprint
  * flags again once the last one stops (optimized code already made stays until V8 drops it). Returns
  * the release, idempotent. Where the footprint flags were never applied (the agent from source,
- * tests, benches) it changes nothing.
+ * tests, benches; the local stack's agent applies them: GC_AGENT_V8_FOOTPRINT=1, agent/main.ts) it
+ * changes nothing.
  */
 export function captureRunning(): () => void {
   if (!footprint) return () => {};

@@ -41,11 +41,13 @@ if (process.argv.includes('--demo')) {
 }
 
 say(`data directory ${dataDir}`);
-const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, serverProcesses, runtime, log: say }).catch(async (e: Error) => {
-  console.error(`[guruconnect] start failed: ${e.message}`);
-  await demo?.stop();
-  process.exit(1);
-});
+const stack = await startStack({ dataDir, port, databaseUrl: process.env.DATABASE_URL || undefined, cluster, eventRetentionDays, serverProcesses, runtime, agentV8Footprint: true, log: say }).catch(
+  async (e: Error) => {
+    console.error(`[guruconnect] start failed: ${e.message}`);
+    await demo?.stop();
+    process.exit(1);
+  },
+);
 
 say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 say(`services: nats ${stack.natsUrls.join(', ')}, postgres ${stack.databaseUrl.replace(/\/\/[^@]*@/, '//')}, agent ${stack.agentId ?? '(none)'}`);

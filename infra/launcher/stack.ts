@@ -75,6 +75,12 @@ export interface StackOptions {
   serverProcesses?: ServerProcesses;
   /** Built JavaScript (default) or the sources through tsx. */
   runtime?: ServiceRuntime;
+  /**
+   * The local agent idles with the single-file binary's V8 settings (agent/binary/v8-flags.ts: no
+   * optimizing compiler at rest, V8's defaults while it captures): `bash infra/up.sh` sets it, for
+   * memory at rest. Tests and benches leave it off: their figures stay those of V8's defaults.
+   */
+  agentV8Footprint?: boolean;
 }
 
 export interface Stack {
@@ -273,7 +279,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       specs.agent = async () => ({
         entry: 'agent',
         nodeArgs: SMALL_YOUNG_GENERATION,
-        env: { ...baseEnv, GC_AGENT_ID: agentId, GC_AGENT_CREDS: credsFile, GC_NATS_CA: tls.caFile, ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}) },
+        env: {
+          ...baseEnv,
+          GC_AGENT_ID: agentId,
+          GC_AGENT_CREDS: credsFile,
+          GC_NATS_CA: tls.caFile,
+          ...(opts.heartbeatMs ? { GC_HEARTBEAT_MS: String(opts.heartbeatMs) } : {}),
+          ...(opts.agentV8Footprint ? { GC_AGENT_V8_FOOTPRINT: '1' } : {}),
+        },
         logFile: 'agent',
       });
     }

@@ -67,3 +67,26 @@ test('without the footprint settings (the agent from source, benches) a capture 
   assert.deepEqual(r, { capturing: false });
   assert.deepEqual(inNode('report({ plain: optimized() });'), { plain: true });
 });
+
+/** agent/main.ts run for `--version` (process.exit held back so the script goes on), with `env` set first. */
+const mainWith = (value: string | undefined) => `
+${value === undefined ? 'delete process.env.GC_AGENT_V8_FOOTPRINT;' : `process.env.GC_AGENT_V8_FOOTPRINT = ${JSON.stringify(value)};`}
+process.argv = [process.argv[0], 'agent', '--version'];
+process.exit = () => {};
+await import(${url('agent/main.ts')});`;
+
+test('agent/main.ts with GC_AGENT_V8_FOOTPRINT=1 (the local stack of infra/up.sh) idles as the binary does and captures with the defaults', () => {
+  const r = inNode(`${mainWith('1')}
+const idle = optimized();
+const a = capture();
+const capturing = optimized();
+await a.stop();
+report({ idle, capturing, after: optimized() });`);
+  assert.deepEqual(r, { idle: false, capturing: true, after: false });
+});
+
+test('agent/main.ts keeps V8 defaults without GC_AGENT_V8_FOOTPRINT, or with any value but 1', () => {
+  for (const value of [undefined, '', '0', 'true', '1 ', '\u0000', '\ud800', 'x'.repeat(100_000)]) {
+    assert.deepEqual(inNode(`${mainWith(value)} report({ plain: optimized() });`), { plain: true }, `GC_AGENT_V8_FOOTPRINT=${JSON.stringify(value?.slice(0, 20))}`);
+  }
+});
