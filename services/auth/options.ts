@@ -4,6 +4,7 @@ import type { Database } from '../../infra/db/schema.js';
 import type { AgentCredentialIssuer } from './enrollment.js';
 import type { LoginPolicy } from './login.js';
 import type { AuthUser, Role } from './roles.js';
+import type { SessionCacheOptions } from './session-cache.js';
 
 export type AuditEvent = { eventType: string; actor?: AuthUser; agentId?: string; details: Record<string, unknown> };
 export type AuditFn = (ev: AuditEvent) => Promise<void>;
@@ -14,6 +15,11 @@ export interface AuthPluginOptions {
   audit: AuditFn;
   /** Adds `Secure` to the session cookie; on whenever the dashboard is served over HTTPS. */
   cookieSecure?: boolean;
+  /**
+   * Session tokens resolved recently are kept this long at most (session-cache.ts); a change made
+   * by another process takes effect here within ttlMs. Absent or ttlMs 0: every request asks the database.
+   */
+  sessionCache?: SessionCacheOptions;
   /** API tokens: how often a token's last_used_at is written at most (default api-tokens.ts `apiTokenDefaults`). */
   apiTokens?: { touchEveryMs?: number };
   /** The second factor: roles that must have one (GC_MFA_REQUIRED), the issuer name shown by authenticator apps. */

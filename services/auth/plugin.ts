@@ -14,7 +14,9 @@ import { type PolicyAction, can, isPolicyAction, rolesFor } from './policy.js';
 import { sendError } from './reply.js';
 import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
-import { resolveToken, tokenIds } from './tokens.js';
+import { hashSecret } from './secrets.js';
+import { createSessionCache } from './session-cache.js';
+import { MAX_TOKEN_LENGTH, resolveTokenHash, tokenIds } from './tokens.js';
 import { accessibleMachines, canAccessMachine } from './users.js';
 
 export type { AuditEvent, AuditFn, AuthPluginOptions } from './options.js';
@@ -47,6 +49,19 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const { db, audit } = opts;
   app.decorateRequest('user', null);
   const apiTokenAuth = createApiTokenAuth(db, audit, opts.apiTokens);
+  const now = opts.sessionCache?.now ?? Date.now;
+  const sessions = opts.sessionCache && (opts.sessionCache.ttlMs ?? 1) > 0 ? createSessionCache(opts.sessionCache) : undefined;
+  /** The live session behind a presented token: the cache first, else the database (whose answer is kept). */
+  const resolveSession = async (token: string) => {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const hash = hashSecret(token);
+    const hit = sessions?.get(hash);
+    if (hit) return hit;
+    const generation = sessions?.generation() ?? 0;
+    const found = await resolveTokenHash(db, hash, new Date(now()));
+    if (found) sessions?.put(hash, found, generation);
+    return found;
+  };
 
   // onRequest also runs for WebSocket upgrades (they are GET routes), so sockets see request.user.
   app.addHook('onRequest', async (req, reply) => {
@@ -54,7 +69,7 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     if (!token) return;
     // API tokens (gca_) answer 401 with their own code when revoked or expired; session tokens stay anonymous.
     if (isApiToken(token)) return apiTokenAuth(req, reply, token);
-    const found = await resolveToken(db, token);
+    const found = await resolveSession(token);
     if (!found) return;
     req.user = found.user;
     tokenIds.set(req, found.tokenId);
@@ -86,7 +101,22 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   // reach none: canAccessMachine stays grant-based, so no machine page, viewer socket or command.
   app.decorate('accessibleMachines', async (user: AuthUser) => (user.role === 'auditor' ? ALL_MACHINES : accessibleMachines(db, user)));
 
-  await app.register(authRoutes, opts);
+  await app.register(async (scope) => {
+    // Any auth route that is not a read may change who may do what (logout, revocations, grants,
+    // second factor, users): the cache is emptied and keeps nothing until the answer is out
+    // (session-cache.ts). Ended twice at most (answered, or the client went away); never ended
+    // leaves the cache off, the safe side.
+    if (sessions) {
+      const ends = new WeakMap<FastifyRequest, () => void>();
+      const end = async (req: FastifyRequest) => ends.get(req)?.();
+      scope.addHook('onRequest', async (req) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') ends.set(req, sessions.beginChange());
+      });
+      scope.addHook('onResponse', end);
+      scope.addHook('onRequestAbort', end);
+    }
+    await scope.register(authRoutes, opts);
+  });
 };
 
 // fastify-plugin is not a direct dependency; this symbol is what it sets to skip encapsulation.

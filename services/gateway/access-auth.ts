@@ -14,6 +14,8 @@ export interface AuthWiring {
   mfa?: AuthPluginOptions['mfa'];
   /** Login policy overrides (tests: small limits, a fixed clock). */
   login?: AuthPluginOptions['login'];
+  /** Session tokens trusted this long without a database lookup (GC_AUTH_CACHE_MS); absent or 0: none. */
+  sessionCacheMs?: number;
   enrollment?: { issuer: AgentCredentialIssuer; natsUrl: string | string[] };
 }
 
@@ -29,6 +31,7 @@ export function withAuth(wiring: AuthWiring) {
       enrollment: wiring.enrollment,
       mfa: wiring.mfa,
       login: wiring.login,
+      sessionCache: wiring.sessionCacheMs ? { ttlMs: wiring.sessionCacheMs } : undefined,
     });
     return {
       actor: (request) => actorOf(request) ?? { userId: '', userName: '', role: '' },

@@ -68,6 +68,12 @@ export const gatewayConfigSchema = z
     httpsKey: z.string().min(1).optional(),
     trustProxy: trustProxySchema,
     mfaRequiredRoles: mfaRolesSchema,
+    /**
+     * How long a resolved session token is trusted without asking the database (ms; 0: always ask).
+     * A logout or revocation through this gateway takes effect at once; one made elsewhere (another
+     * gateway, the CLI, SQL) within this bound (services/auth/session-cache.ts).
+     */
+    authCacheMs: z.coerce.number().int().min(0).max(10_000).default(1000),
     /** GC_SERVER_TIMING=1: command routes answer with a Server-Timing header of the command's hops (benchmarks, diagnosis). */
     serverTiming: z
       .string()
@@ -97,6 +103,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     trustProxy: env.GC_TRUST_PROXY,
     mfaRequiredRoles: env.GC_MFA_REQUIRED,
     serverTiming: env.GC_SERVER_TIMING,
+    authCacheMs: env.GC_AUTH_CACHE_MS || undefined,
   });
   if (!r.success) throw new Error(`invalid gateway configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const https = readHttpsFiles(r.data);

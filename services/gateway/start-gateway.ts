@@ -49,7 +49,12 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env, opts: {
     db,
     bus: openGatewayBus(nc, js, { offlineAfterBeats: config.offlineAfterBeats, denialFoldMs: config.denialFoldMs, eventIds: eventIds.value, log }),
     notifications: listenReadModels(config.databaseUrl, (m) => log.warn(m)),
-    auth: withAuth({ cookieSecure: config.secureCookies, mfa: { requiredRoles: config.mfaRequiredRoles }, enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined }),
+    auth: withAuth({
+      cookieSecure: config.secureCookies,
+      mfa: { requiredRoles: config.mfaRequiredRoles },
+      sessionCacheMs: config.authCacheMs,
+      enrollment: issuer ? { issuer, natsUrl: config.natsUrl } : undefined,
+    }),
     logger: log,
   });
   const watchdog = startPresenceWatchdog(db, js, { offlineAfterBeats: config.offlineAfterBeats, eventIds: eventIds.value, log: (m) => log.info(m) });

@@ -33,6 +33,8 @@ async function bareFastify(): Promise<{ url: string; stop: () => void }> {
   child.removeAllListeners('exit');
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
+/** The pause before each switch of the one-at-a-time run: longer than the projections' batch wait (10 ms) and their commit. */
+const PAUSE_MS = 50;
 /** Milliseconds to the microsecond, for the machine-readable figures. */
 const ms = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -139,6 +141,19 @@ export const run: BenchRun = async (progress) => {
       switchHops.add(r, await storedAfter('switched'));
     }
 
+    // The same switches one at a time (a pause after each, as a technician clicks): what the figure
+    // above carries of the previous command's aftermath (projection commits, Postgres) on 2 cores.
+    progress('switch round trip through the API, 50 ms apart');
+    const paused: number[] = [];
+    const pausedHops = hopRecorder('switch-session, 50 ms apart');
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+      const r = await timedCall(stack.url, api.token, 'POST', `/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+      if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
+      paused.push(r.clientMs);
+      pausedHops.add(r, await storedAfter('switched'));
+    }
+
     await nc.close();
     await responder.close();
     return [
@@ -180,6 +195,14 @@ export const run: BenchRun = async (progress) => {
         baselineValue: latency(bareCalls),
         note: `${(p50(switchHops.hop('transport')) - p50(bareCalls)).toFixed(2)} ms over the bare round trip at p50 (the bare figure also holds fastify's own request handling, which the gateway's window excludes)`,
         measured: { value: ms(p50(switchHops.hop('transport'))), unit: 'ms p50', baselineValue: ms(p50(bareCalls)) },
+      },
+      {
+        figure: 'switch-session round trip, 50 ms apart (API -> agent switched -> API)',
+        value: latency(paused),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(paused) / p50(floor)).toFixed(1)}x the floor at p50; back to back (above) ${(p50(switches) - p50(paused)).toFixed(2)} ms slower at p50 (the previous command's aftermath); largest hops at p50: ${pausedHops.largest(4)}`,
+        measured: { value: ms(p50(paused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
       },
       // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
       ...switchHops.rows(),

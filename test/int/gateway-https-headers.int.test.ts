@@ -252,5 +252,12 @@ describe('gateway: HTTPS, browser headers, proxy trust, WebSocket origin (real s
     assert.deepEqual(loadGatewayConfig(base).mfaRequiredRoles, []);
     assert.deepEqual(loadGatewayConfig({ ...base, GC_MFA_REQUIRED: 'admin, operator,admin' }).mfaRequiredRoles, ['admin', 'operator']);
     assert.throws(() => loadGatewayConfig({ ...base, GC_MFA_REQUIRED: 'admin,root' }), /unknown roles root/);
+
+    // GC_AUTH_CACHE_MS: the bound on a revocation made elsewhere; never negative, never long.
+    assert.equal(loadGatewayConfig(base).authCacheMs, 1000);
+    assert.equal(loadGatewayConfig({ ...base, GC_AUTH_CACHE_MS: '0' }).authCacheMs, 0);
+    for (const bad of ['-1', '10001', String(2 ** 31 - 1), String(2 ** 32 - 1), '9223372036854775807', '1.5', 'x', '1\u0000']) {
+      assert.throws(() => loadGatewayConfig({ ...base, GC_AUTH_CACHE_MS: bad }), /authCacheMs/, bad);
+    }
   });
 });
