@@ -38,14 +38,16 @@ ${body}`;
 }
 
 const footprint = `await import(${url('agent/binary/v8-footprint.ts')});`;
-
-test('the binary idles without the optimizing compiler; a capture loop brings it back, the last stop takes it away', () => {
-  const r = inNode(`${footprint}
+/** Optimized while idle, while one capture runs, and after it stopped. */
+const idleCaptureAfter = `
 const idle = optimized();
 const a = capture();
 const capturing = optimized();
 await a.stop();
-report({ idle, capturing, after: optimized() });`);
+report({ idle, capturing, after: optimized() });`;
+
+test('the binary idles without the optimizing compiler; a capture loop brings it back, the last stop takes it away', () => {
+  const r = inNode(`${footprint}${idleCaptureAfter}`);
   assert.deepEqual(r, { idle: false, capturing: true, after: false });
 });
 
@@ -76,12 +78,7 @@ process.exit = () => {};
 await import(${url('agent/main.ts')});`;
 
 test('agent/main.ts with GC_AGENT_V8_FOOTPRINT=1 (the local stack of infra/up.sh) idles as the binary does and captures with the defaults', () => {
-  const r = inNode(`${mainWith('1')}
-const idle = optimized();
-const a = capture();
-const capturing = optimized();
-await a.stop();
-report({ idle, capturing, after: optimized() });`);
+  const r = inNode(`${mainWith('1')}${idleCaptureAfter}`);
   assert.deepEqual(r, { idle: false, capturing: true, after: false });
 });
 
