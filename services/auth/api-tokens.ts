@@ -83,7 +83,7 @@ export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<
 export async function resolveApiToken(db: Kysely<Database>, token: string, now = new Date()): Promise<Result<AuthUser & { api_token: { id: string; name: string } }>> {
   const unknown = err(ErrorCode.UNAUTHENTICATED, 'unknown API token');
   if (token.length > 200) return unknown;
-  // Every request of a script runs this: a prepared statement (tokens.ts resolveToken).
+  // Every request of a script runs this: a prepared statement (tokens.ts resolveTokenHash).
   const query = db
     .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')

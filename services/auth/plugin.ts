@@ -15,7 +15,7 @@ import { sendError } from './reply.js';
 import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
 import { hashSecret } from './secrets.js';
-import { createSessionCache } from './session-cache.js';
+import { createSessionCache, sessionCacheDefaults } from './session-cache.js';
 import { MAX_TOKEN_LENGTH, resolveTokenHash, tokenIds } from './tokens.js';
 import { accessibleMachines, canAccessMachine } from './users.js';
 
@@ -50,7 +50,7 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   app.decorateRequest('user', null);
   const apiTokenAuth = createApiTokenAuth(db, audit, opts.apiTokens);
   const now = opts.sessionCache?.now ?? Date.now;
-  const sessions = opts.sessionCache && (opts.sessionCache.ttlMs ?? 1) > 0 ? createSessionCache(opts.sessionCache) : undefined;
+  const sessions = opts.sessionCache && (opts.sessionCache.ttlMs ?? sessionCacheDefaults.ttlMs) > 0 ? createSessionCache(opts.sessionCache) : undefined;
   /** The live session behind a presented token: the cache first, else the database (whose answer is kept). */
   const resolveSession = async (token: string) => {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;

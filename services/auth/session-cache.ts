@@ -17,7 +17,7 @@ import type { AuthUser } from './roles.js';
 
 export const sessionCacheDefaults = { ttlMs: 1000, maxEntries: 10_000 } as const;
 
-/** What a session token resolves to (tokens.ts resolveToken). */
+/** What a session token resolves to (tokens.ts resolveTokenHash). */
 export interface ResolvedSession {
   user: AuthUser;
   tokenId: string;

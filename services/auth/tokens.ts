@@ -52,12 +52,6 @@ export async function resolveTokenHash(db: Kysely<Database>, tokenHash: string, 
   return role.success ? { user: { id: row.id, name: row.name, role: role.data }, tokenId: row.token_id, mfaEnabled: row.confirmed_at !== null, expiresAt: row.expires_at } : undefined;
 }
 
-/** resolveTokenHash of a presented token; undefined for one no issued token could be. */
-export async function resolveToken(db: Kysely<Database>, token: string, now = new Date()): Promise<ResolvedSession | undefined> {
-  if (token.length > MAX_TOKEN_LENGTH) return undefined;
-  return resolveTokenHash(db, hashSecret(token), now);
-}
-
 /** Revokes one token by id; NOT_FOUND when it does not exist or was already revoked. */
 export async function revokeToken(db: Kysely<Database>, tokenId: string): Promise<Result<{ userId: string }>> {
   const row = await db.updateTable('auth_tokens').set({ revoked_at: new Date() }).where('id', '=', tokenId).where('revoked_at', 'is', null).returning('user_id').executeTakeFirst();

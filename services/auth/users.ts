@@ -70,7 +70,7 @@ export async function accessibleMachines(db: Kysely<Database>, user: AuthUser): 
 /** Whether `user` may reach the machine `agentId` (admins always; others through a grant). */
 export async function canAccessMachine(db: Kysely<Database>, user: AuthUser, agentId: string): Promise<boolean> {
   if (user.role === 'admin') return true;
-  // Asked on every command and viewer of a non-admin: a prepared statement (tokens.ts resolveToken).
+  // Asked on every command and viewer of a non-admin: a prepared statement (tokens.ts resolveTokenHash).
   const query = db.selectFrom('machine_grants').select('agent_id').where('user_id', '=', user.id).where('agent_id', 'in', [agentId, ALL_MACHINES]).limit(1).compile();
   const rows = await executePrepared(db, 'gc_can_access_machine', query);
   return rows.length > 0;
