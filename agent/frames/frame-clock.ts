@@ -27,8 +27,8 @@ export const LATE_START_GRACE = 0.25;
  */
 export function nextSlot(due: number, now: number, intervalMs: number): FrameSlot {
   const interval = intervalMs > 0 ? intervalMs : 1;
-  if (!(now > due)) return { at: due, skipped: 0 };
-  if (now - due < LATE_START_GRACE * interval) return { at: due, skipped: 0 };
+  // Early, on time, or late by less than the grace (and a NaN clock): this slot, at once if it has come.
+  if (!(now - due >= LATE_START_GRACE * interval)) return { at: due, skipped: 0 };
   const skipped = Math.ceil((now - due) / interval);
   return { at: due + skipped * interval, skipped };
 }

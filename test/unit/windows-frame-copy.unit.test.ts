@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { RawFrame } from '../../agent/platform/port.js';
-import { type CopyFrom, frameBuffer, packRows, sharesMemory } from '../../agent/platform/windows/frame-copy.js';
+import { frameBuffer, recycledData, sharesMemory } from '../../agent/platform/frame-buffer.js';
+import { type CopyFrom, packRows } from '../../agent/platform/windows/frame-copy.js';
 
 /** A CopyFrom reading `src`, counting calls; it refuses reads past the source, as native memory would fault. */
 function bufferSource(src: Uint8Array): CopyFrom & { calls: number } {
@@ -148,6 +149,17 @@ describe('frameBuffer and sharesMemory', () => {
     assert.notEqual(frameBuffer(f, 15), f.data);
     assert.notEqual(frameBuffer(f, 17), f.data);
     assert.equal(frameBuffer(undefined, 16).byteLength, 16);
+  });
+
+  test('a recycled buffer that is memory still read (a base, a frame handed out) is never offered', () => {
+    const f = frameOf(2, 2, 0);
+    const other = frameOf(2, 2, 1);
+    assert.equal(recycledData(f, 16, undefined, other.data), f.data);
+    assert.equal(recycledData(f, 16, other.data, f.data), undefined);
+    assert.equal(recycledData(f, 16, f.data.subarray(8)), undefined);
+    assert.equal(recycledData(f, 15), undefined);
+    assert.equal(recycledData(undefined, 16), undefined);
+    assert.notEqual(frameBuffer(f, 16, f.data), f.data);
   });
 
   test('overlap, not ArrayBuffer identity: small Buffers share one pooled ArrayBuffer', () => {

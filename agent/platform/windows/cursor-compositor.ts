@@ -11,7 +11,7 @@
  */
 import { type CursorImage, cursorArea, drawCursor } from '../../frames/cursor-overlay.js';
 import type { RawFrame } from '../port.js';
-import { sharesMemory } from './frame-copy.js';
+import { recycledData } from '../frame-buffer.js';
 
 export interface PointerCompositor {
   /**
@@ -62,9 +62,9 @@ export function createPointerCompositor(): PointerCompositor {
     compose(frame, pointer, recycle) {
       if (frame === lastSource && lastOut) {
         if (samePointer(pointer, lastPointer)) return lastOut;
-        const fits = recycle && recycle.data.byteLength === frame.data.byteLength && !sharesMemory(recycle.data, frame.data) && !sharesMemory(recycle.data, lastOut.data);
-        const data = fits ? recycle.data : frame.data.slice();
-        if (fits) data.set(frame.data);
+        const fits = recycledData(recycle, frame.data.byteLength, frame.data, lastOut.data);
+        if (fits) fits.set(frame.data);
+        const data = fits ?? frame.data.slice();
         const copy: RawFrame = { width: frame.width, height: frame.height, stride: frame.stride, data };
         if (under) putBack(copy, under);
         if (pointer) drawCursor(copy, pointer);

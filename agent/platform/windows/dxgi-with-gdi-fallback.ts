@@ -18,7 +18,7 @@ import type { RawFrame } from '../port.js';
 import { createPointerCompositor } from './cursor-compositor.js';
 import { createPointerReader } from './cursor-reader.js';
 import { type DxgiGrabber, openDxgiGrabber } from './dxgi-capture.js';
-import { sharesMemory } from './frame-copy.js';
+import { sharesMemory } from '../frame-buffer.js';
 import { createGdiGrabber, type ScreenRect, virtualScreen } from './gdi-capture.js';
 import type { CaptureSource } from './helper-protocol.js';
 

@@ -5,6 +5,7 @@
  * win32-api.ts makes for native memory (RtlMoveMemory) and tests make for a Buffer.
  */
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
+import { frameBuffer } from '../frame-buffer.js';
 import type { RawFrame } from '../port.js';
 
 /** More pixels than any screen has (16384 x 16384, the D3D11 texture limit): a bad size, not a frame. */
@@ -12,16 +13,6 @@ const MAX_PIXELS = 16384 * 16384;
 
 /** Copies `len` bytes from the source at `srcOffset` into `dst` at `dstOffset`. */
 export type CopyFrom = (dst: Uint8Array, dstOffset: number, srcOffset: number, len: number) => void;
-
-/** Whether two byte ranges overlap in memory (Buffers below 4 KiB share pooled ArrayBuffers). */
-export function sharesMemory(a: Uint8Array, b: Uint8Array): boolean {
-  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}
-
-/** `recycle`'s buffer when it holds exactly `bytes`, else a new one (allocated once per size change). */
-export function frameBuffer(recycle: RawFrame | undefined, bytes: number): Uint8Array {
-  return recycle && recycle.data.byteLength === bytes ? recycle.data : Buffer.allocUnsafe(bytes);
-}
 
 /**
  * `height` rows of `width` BGRX pixels, `pitch` bytes apart at the source (pitch >= width * 4: a

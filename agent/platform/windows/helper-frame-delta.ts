@@ -6,7 +6,7 @@
  */
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
-import { sharesMemory } from './frame-copy.js';
+import { recycledData } from '../frame-buffer.js';
 import type { FrameRect } from './helper-protocol.js';
 
 export interface DeltaOptions {
@@ -90,7 +90,8 @@ export function applyRects(base: RawFrame | undefined, m: { width: number; heigh
     return ok({ width: m.width, height: m.height, stride: row, data: only.data });
   }
   const bytes = row * m.height;
-  const reuse = recycle && recycle.data.byteLength === bytes && !(base && sharesMemory(recycle.data, base.data)) ? asBuffer(recycle.data) : undefined;
+  const recycled = recycledData(recycle, bytes, base?.data);
+  const reuse = recycled ? asBuffer(recycled) : undefined;
   let out: Buffer;
   if (m.full) {
     out = reuse ? reuse.fill(0) : Buffer.alloc(bytes);

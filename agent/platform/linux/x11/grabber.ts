@@ -6,6 +6,7 @@
  */
 import koffi from 'koffi';
 import { err, ErrorCode, ok, type Result } from '../../../../proto/errors.js';
+import { frameBuffer } from '../../frame-buffer.js';
 import type { RawFrame } from '../../port.js';
 import {
   AllPlanes,
@@ -173,12 +174,9 @@ export function createGrabber(l: Xlib, dpy: DisplayPtr, ownerUid: number, opts: 
 
   /** Copies the image out: into the recycled frame's buffer when it has exactly the size, else a new one. */
   function copyOut(src: Uint8Array, recycle: RawFrame | undefined): Uint8Array {
-    const bytes = src.byteLength;
-    if (recycle && recycle.data.byteLength === bytes) {
-      recycle.data.set(src);
-      return recycle.data;
-    }
-    return Buffer.from(src);
+    const data = frameBuffer(recycle, src.byteLength);
+    data.set(src);
+    return data;
   }
 
   async function grabShm(width: number, height: number, recycle: RawFrame | undefined): Promise<Result<RawFrame> | undefined> {
