@@ -6,6 +6,7 @@
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
+import { streamTimeMs } from './decode-event.js';
 
 export interface Delivery {
   streamSeq: number;
@@ -65,7 +66,7 @@ export function deliveryOf(m: JsMsg): Result<Delivery> {
   const reply = (m as { reply?: unknown }).reply;
   if (typeof reply === 'string') return parseDelivery(reply);
   try {
-    return ok({ streamSeq: m.info.streamSequence, deliverySeq: m.info.deliverySequence, pending: m.info.pending, streamMs: Number(m.timestampNanos / 1_000_000n) });
+    return ok({ streamSeq: m.info.streamSequence, deliverySeq: m.info.deliverySequence, pending: m.info.pending, streamMs: streamTimeMs(m.timestampNanos) });
   } catch (e) {
     return err(ErrorCode.MALFORMED_MESSAGE, (e as Error).message);
   }
