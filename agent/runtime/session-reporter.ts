@@ -2,7 +2,7 @@
  * Keeps the agent's view of its sessions fresh and reports it: at start, whenever it changes
  * (platform notification, else a poll), and on request.
  */
-import { err } from '../../proto/errors.js';
+import { ErrorCode, err } from '../../proto/errors.js';
 import type { Logger } from '../../proto/log/logger.js';
 import type { PlatformPort, SessionInfo } from '../platform/port.js';
 import type { Publisher } from './publisher.js';
@@ -41,7 +41,7 @@ export async function startSessionReporter(deps: SessionReporterDeps): Promise<S
   const refresh = async (force: boolean, correlationId?: string, reread = true): Promise<void> => {
     if (reread) {
       // A throw (rather than an error value) would leave the chain rejected and skip every later refresh.
-      const r = await deps.platform.listSessions().catch((e: unknown) => err('PLATFORM_ERROR', (e as Error)?.message ?? String(e)));
+      const r = await deps.platform.listSessions().catch((e: unknown) => err(ErrorCode.PLATFORM_ERROR, (e as Error)?.message ?? String(e)));
       if (!r.ok) {
         deps.log.warn({ error_code: r.error.code }, `listing sessions failed: ${r.error.message}`);
         return;
