@@ -1,21 +1,44 @@
 /** `audit verify`: Postgres audit rows against the stream and the hash chain; exit 1 on any finding. */
 import { parseArgs } from 'node:util';
-import { DEFAULT_GRACE_MS, verifyAudit } from '../audit/verify.js';
+import { DEFAULT_GRACE_MS, type VerifyResult, verifyAudit } from '../audit/verify.js';
 import { progressBar } from '../runtime/progress.js';
 import { cliDeps } from './env.js';
+
+/** What `--json` prints: the result in the snake_case of the API and of `audit replay --json`. */
+export function verifyReport(r: VerifyResult) {
+  return {
+    ok: r.findings.length === 0,
+    rows_checked: r.rowsChecked,
+    checkpoint: r.checkpoint,
+    stream_first_seq: r.streamFirstSeq,
+    unverifiable: r.unverifiable,
+    findings: r.findings,
+    anchors: r.anchors.map((a) => ({
+      from_seq: a.fromSeq,
+      through_seq: a.throughSeq,
+      last_deleted_hash: a.lastDeletedHash,
+      cutoff: a.cutoff.toISOString(),
+      deleted_count: a.deletedCount,
+      ran_at: a.ranAt.toISOString(),
+    })),
+    notes: r.notes,
+  };
+}
 
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let graceMs: number | undefined;
+  let json = false;
   try {
-    const p = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' } } });
+    const p = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' }, json: { type: 'boolean' } } });
+    json = p.values.json ?? false;
     const g = p.values['grace-ms'];
     if (g !== undefined) {
       graceMs = Number(g);
       if (!Number.isInteger(graceMs) || graceMs < 0) throw new Error(`--grace-ms must be a whole number of milliseconds >= 0, not ${g}`);
     }
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: audit verify [--grace-ms N]  (default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: audit verify [--grace-ms N] [--json]  (--grace-ms default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
     return 2;
   }
   const deps = await cliDeps('gc-audit-verify', true);
@@ -34,6 +57,11 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
     bar?.finish();
+    if (json) {
+      // One object on stdout for a script or an archive of the check; the exit code says the same.
+      process.stdout.write(`${JSON.stringify(verifyReport(r))}\n`);
+      return r.findings.length === 0 ? 0 : 1;
+    }
     for (const f of r.findings) process.stdout.write(`${f.kind.padEnd(15)} ${f.id}  ${f.detail}\n`);
     const latest = r.anchors.at(-1);
     if (latest) {

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { type Api, eventually, login } from '../support/api.js';
 
@@ -85,6 +86,45 @@ describe('identities cannot be taken; auditors need no settings (whole stack)', 
     assert.equal(replay.code, 0, replay.stderr);
     assert.match(replay.stdout, /login\s+admin/);
     assert.doesNotMatch(replay.stderr, /at .+\.ts:\d+/, 'no stack trace');
+  });
+
+  it('audit verify --json prints one object on stdout: ok, then the altered row once a row is changed behind its back', async () => {
+    type Report = { ok: boolean; rows_checked: number; checkpoint: number; findings: { kind: string; id: string; detail: string }[]; anchors: unknown[]; notes: string[] };
+    const clean = await eventually(
+      async () => {
+        const r = await guruconnect(dataDir, ['audit', 'verify', '--json']);
+        return r.code === 0 ? r : undefined;
+      },
+      'audit verify --json exit 0',
+      60_000,
+      1000,
+    );
+    const ok = JSON.parse(clean.stdout) as Report;
+    assert.equal(clean.stdout.trim().split('\n').length, 1, 'one line');
+    assert.equal(ok.ok, true);
+    assert.deepEqual(ok.findings, []);
+    assert.ok(ok.rows_checked > 0 && ok.checkpoint > 0, clean.stdout);
+
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    try {
+      const row = (await db.query<{ id: string; details: unknown }>("SELECT id, details FROM events WHERE event_type = 'login' ORDER BY seq LIMIT 1")).rows[0]!;
+      await db.query('UPDATE events SET details = $2 WHERE id = $1', [row.id, JSON.stringify({ tampered: true })]);
+      try {
+        const r = await guruconnect(dataDir, ['audit', 'verify', '--json']);
+        assert.equal(r.code, 1, r.stderr);
+        const bad = JSON.parse(r.stdout) as Report;
+        assert.equal(bad.ok, false);
+        assert.ok(
+          bad.findings.some((f) => f.kind === 'altered' && f.id === row.id),
+          r.stdout,
+        );
+      } finally {
+        await db.query('UPDATE events SET details = $2 WHERE id = $1', [row.id, JSON.stringify(row.details)]);
+      }
+    } finally {
+      await db.end();
+    }
   });
 
   it('a missing creds file is one line that says what to do', async () => {
