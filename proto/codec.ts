@@ -38,7 +38,9 @@ utf8.write = (s: string, buffer: Uint8Array, offset: number): number => writeUtf
 // the same fatal TextDecoder protobufjs falls back to, so what is refused stays refused.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+const readStrict = utf8.readStrict;
 utf8.readStrict = (buffer: Uint8Array, start: number, end: number): string => {
+  if (end - start >= 64) return readStrict(buffer, start, end); // its TextDecoder already, flat
   for (let i = start; i < end; i++) if (buffer[i]! >= 0x80) return strictUtf8.decode(buffer.subarray(start, end));
   return latin1Slice.call(buffer, start, end);
 };

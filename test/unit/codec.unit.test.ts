@@ -62,9 +62,13 @@ describe('codec', () => {
       assert.equal(name(withName(bad)), 'MALFORMED_MESSAGE', `bytes ${bad.map((x) => x.toString(16)).join(' ')}`);
     }
     for (const text of ['x'.repeat(100_000), `${'x'.repeat(63)}é`, '\0'.repeat(64), 'Windows 11 23H2']) {
-      const r = decode(encode(message({ agentStatus: { hostname: text, osVersion: text } }, { agentId: 'agent-1' })), 'gc.agent.agent-1.status');
-      assert.ok(r.ok);
-      assert.deepEqual([r.value.agentStatus?.hostname, r.value.agentStatus?.osVersion], [text, text]);
+      const bytes = encode(message({ agentStatus: { hostname: text, osVersion: text } }, { agentId: 'agent-1' }));
+      // A Buffer (protobufjs' own reader) and a plain Uint8Array view, as a NATS delivery hands it over.
+      for (const b of [Buffer.from(bytes), new Uint8Array(Buffer.concat([Buffer.from([9]), bytes])).subarray(1)]) {
+        const r = decode(b, 'gc.agent.agent-1.status');
+        assert.ok(r.ok);
+        assert.deepEqual([r.value.agentStatus?.hostname, r.value.agentStatus?.osVersion], [text, text]);
+      }
     }
   });
 
