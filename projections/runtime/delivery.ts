@@ -18,6 +18,8 @@ export interface Delivery {
 }
 
 const NOT_A_DELIVERY = err(ErrorCode.MALFORMED_MESSAGE, 'not a JetStream delivery');
+/** Where the dots after `$JS.ACK.` are; only the first nine are ever read. */
+const dots = new Array<number>(16).fill(0);
 
 /** The decimal digits of s[from, to) as a number; -1 when empty, not all digits, or past 2^53 - 1. */
 function digits(s: string, from: number, to: number): number {
@@ -41,19 +43,25 @@ function digits(s: string, from: number, to: number): number {
  */
 export function parseDelivery(reply: string): Result<Delivery> {
   if (!reply.startsWith('$JS.ACK.')) return NOT_A_DELIVERY;
-  const dots: number[] = [3, 7];
-  for (let i = reply.indexOf('.', 8); i !== -1; i = reply.indexOf('.', i + 1)) dots.push(i);
-  const tokens = dots.length + 1;
+  // Dots after `$JS.ACK.`, kept in a scratch array rather than a fresh one, with no closure: this
+  // runs per message, and under tsx every closure made here was also named (Object.defineProperty),
+  // together about 3% of the catch-up's CPU.
+  let n = 0;
+  for (let i = reply.indexOf('.', 8); i !== -1; i = reply.indexOf('.', i + 1)) {
+    if (n < dots.length) dots[n] = i;
+    n++;
+  }
+  const tokens = n + 3;
   if (tokens !== 9 && tokens < 11) return NOT_A_DELIVERY;
-  const at = tokens === 9 ? 4 : 6; // index of <delivered>
-  const end = (k: number) => dots[k] ?? reply.length;
-  const streamSeq = digits(reply, dots[at]! + 1, end(at + 1));
-  const deliverySeq = digits(reply, dots[at + 1]! + 1, end(at + 2));
+  const at = tokens === 9 ? 2 : 4; // dots[at] ends <delivered>
+  const len = reply.length;
+  const streamSeq = digits(reply, dots[at]! + 1, dots[at + 1]!);
+  const deliverySeq = digits(reply, dots[at + 1]! + 1, dots[at + 2]!);
   const nsFrom = dots[at + 2]! + 1;
-  const nsTo = end(at + 3);
+  const nsTo = dots[at + 3]!;
   const streamMs = nsTo - nsFrom > 6 ? digits(reply, nsFrom, nsTo - 6) : 0;
   const sub = nsTo - nsFrom > 6 ? digits(reply, nsTo - 6, nsTo) : digits(reply, nsFrom, nsTo);
-  const pending = digits(reply, dots[at + 3]! + 1, end(at + 4));
+  const pending = digits(reply, dots[at + 3]! + 1, at + 4 < n ? dots[at + 4]! : len);
   if (streamSeq < 0 || deliverySeq < 0 || streamMs < 0 || sub < 0 || pending < 0) return NOT_A_DELIVERY;
   return ok({ streamSeq, deliverySeq, pending, streamMs });
 }

@@ -46,6 +46,32 @@ describe('codec', () => {
     assert.equal(r.value.sessionList?.sessions?.[4]?.clientName, 'ok \ud83d\ude00', 'a valid pair stays as it is');
   });
 
+  it('reads strings exactly as UTF-8 says and refuses a message holding bytes that are not UTF-8', () => {
+    // A 3-byte placeholder user name, overwritten with the bytes under test.
+    const withName = (bytes: number[]) => {
+      const b = encode(message({ sessionList: { sessions: [{ sessionId: 1, userName: 'Q'.repeat(bytes.length) }] } }, { agentId: 'agent-1' }));
+      const at = Buffer.from(b).indexOf('Q'.repeat(bytes.length));
+      b.set(bytes, at);
+      return decode(b, 'gc.agent.agent-1.sessions');
+    };
+    const name = (r: ReturnType<typeof decode>) => (r.ok ? r.value.sessionList?.sessions?.[0]?.userName : r.error.code);
+    assert.equal(name(withName([0x61, 0x00, 0x7f])), 'a\0\x7f', 'NUL and DEL are ASCII');
+    assert.equal(name(withName([0x61, 0xc3, 0xa9])), 'aé', 'an ASCII start then a two-byte character');
+    assert.equal(name(withName([0xf0, 0x9f, 0x98, 0x80])), '\ud83d\ude00');
+    for (const bad of [[0xed, 0xa0, 0x80], [0x61, 0xc3], [0xc0, 0xaf], [0xff], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x80]]) {
+      assert.equal(name(withName(bad)), 'MALFORMED_MESSAGE', `bytes ${bad.map((x) => x.toString(16)).join(' ')}`);
+    }
+    for (const text of ['x'.repeat(100_000), `${'x'.repeat(63)}é`, '\0'.repeat(64), 'Windows 11 23H2']) {
+      const bytes = encode(message({ agentStatus: { hostname: text, osVersion: text } }, { agentId: 'agent-1' }));
+      // A Buffer (protobufjs' own reader) and a plain Uint8Array view, as a NATS delivery hands it over.
+      for (const b of [Buffer.from(bytes), new Uint8Array(Buffer.concat([Buffer.from([9]), bytes])).subarray(1)]) {
+        const r = decode(b, 'gc.agent.agent-1.status');
+        assert.ok(r.ok);
+        assert.deepEqual([r.value.agentStatus?.hostname, r.value.agentStatus?.osVersion], [text, text]);
+      }
+    }
+  });
+
   it('refuses oversized messages', () => {
     const r = decode(new Uint8Array(2 * 1024 * 1024));
     assert.equal(r.ok, false);

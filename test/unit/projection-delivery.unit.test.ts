@@ -17,6 +17,23 @@ describe('parseDelivery', () => {
     });
   });
 
+  it('reads each subject on its own, whatever shape came before (its dots are kept in one scratch array)', () => {
+    const want = { streamSeq: 120, deliverySeq: 7, pending: 42, streamMs: 1_765_000_000_123 };
+    const long = `${modern('5', '6', '1765000000999000000', '8')}${'.t'.repeat(40)}`;
+    const shapes = [long, '$JS.ACK.GC_EVENTS.machines.1.120.7.1765000000123456789.42', long, modern('120', '7', '1765000000123456789', '42', ''), long];
+    const got = shapes.map((s) => parseDelivery(s));
+    assert.deepEqual(got[0], { ok: true, value: { streamSeq: 5, deliverySeq: 6, pending: 8, streamMs: 1_765_000_000_999 } }, 'tokens past the twelfth are ignored, as before');
+    assert.deepEqual(
+      [got[1], got[3]],
+      [
+        { ok: true, value: want },
+        { ok: true, value: want },
+      ],
+    );
+    assert.deepEqual([got[2], got[4]], [got[0], got[0]]);
+    assert.equal(parseDelivery('$JS.ACK.GC_EVENTS.machines.1.1.1.1765000000123456789').ok, false, 'a short subject after a long one is still short');
+  });
+
   it('cuts nanoseconds to ms exactly where a float would round across a ms', () => {
     // As a double, 1700000000000999999 is 1700000000001000000: one ms later.
     assert.notEqual(Math.floor(Number('1700000000000999999') / 1e6), 1_700_000_000_000);

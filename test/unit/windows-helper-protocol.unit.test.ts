@@ -185,6 +185,31 @@ describe('changed rectangles', () => {
     assert.ok(r.x <= 150 && r.x + r.w > 150 && r.w <= 16, `x ${r.x} w ${r.w}`);
   });
 
+  test("with `into`, the rectangles are packed one after another in it, with the same pixels; a short buffer or a frame's own memory is not written", () => {
+    const a = frame(64, 100, () => 0);
+    const b = frame(64, 100, (x, y) => ((y === 5 || y === 80) && x < 40 ? 0x00ff00 : 0));
+    const fresh = changedRects(a, b) ?? [];
+    assert.equal(fresh.length, 2);
+    const into = Buffer.alloc(64 * 100 * 4, 0x77);
+    const packed = changedRects(a, b, { into }) ?? [];
+    assert.deepEqual(
+      packed.map((r) => [r.x, r.y, r.w, r.h, Buffer.from(r.data).toString('hex')]),
+      fresh.map((r) => [r.x, r.y, r.w, r.h, Buffer.from(r.data).toString('hex')]),
+    );
+    let at = 0;
+    for (const r of packed) {
+      assert.equal(r.data.buffer, into.buffer);
+      assert.equal(r.data.byteOffset, into.byteOffset + at, 'right after the previous rectangle');
+      at += r.data.byteLength;
+    }
+    const short = Buffer.alloc(at - 1, 0x77);
+    for (const other of [short, a.data, b.data]) {
+      const r = changedRects(a, b, { into: other }) ?? [];
+      assert.ok(r.length === 2 && r.every((x) => x.data.buffer !== other.buffer), 'new buffers instead');
+    }
+    assert.ok(!short.some((v) => v !== 0x77), 'the short buffer is untouched');
+  });
+
   test('changes far apart vertically become separate rectangles; close ones merge', () => {
     const a = frame(64, 100, () => 0);
     const b = frame(64, 100, (x, y) => ((y === 5 || y === 9 || y === 80) && x < 4 ? 1 : 0));

@@ -18,7 +18,10 @@ import { createScreenCapture } from '../../agent/platform/windows/dxgi-with-gdi-
 import { createGdiGrabber, virtualScreen } from '../../agent/platform/windows/gdi-capture.js';
 import { openHelperDesktop } from '../../agent/platform/windows/helper-desktop.js';
 import { ownSessionId } from '../../agent/platform/windows/sessions.js';
-import { runSessionHelperIfAsked } from '../../agent/platform/windows/session-helper/run.js';
+import { runSessionHelper, runSessionHelperIfAsked } from '../../agent/platform/windows/session-helper/run.js';
+import { applyRects } from '../../agent/platform/windows/helper-frame-delta.js';
+import { type FrameMessage, createMessageSplitter, decodeFromHelper, encodeToHelper } from '../../agent/platform/windows/helper-protocol.js';
+import { PassThrough, Writable } from 'node:stream';
 import { release } from '../../agent/platform/windows/com.js';
 import { type CursorImage, drawCursor } from '../../agent/frames/cursor-overlay.js';
 import type { CursorShape } from '../../agent/platform/windows/cursor-decode.js';
@@ -383,6 +386,69 @@ function defineTests(): void {
       assert.equal(after.ok, false, 'a closed desktop grabs nothing');
       assert.equal(desk.mouse({ x: 1, y: 1 }).ok, false);
       desk.close(); // idempotent
+    });
+
+    test("the helper packs each frame's changed areas into one reused buffer, not new ones per frame, and each message still carries its own pixels", {
+      skip: !display && 'no screen pixels without a display',
+    }, async (t) => {
+      const N = 12;
+      // A slow pipe: each chunk is read only after a timer, so an area refilled before its message was
+      // written out would show as wrong pixels in the rebuilt frames.
+      const arrays = new Map<number, Set<ArrayBufferLike>>(); // frame seq -> memory its changed areas travelled in
+      const splitter = createMessageSplitter();
+      const frames: FrameMessage[] = [];
+      let wrote: (() => void) | undefined;
+      const stdout = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          const memory = chunk.buffer;
+          setTimeout(() => {
+            const index = frames.length; // the frame this chunk belongs to
+            const bodies = splitter.push(Buffer.from(chunk));
+            assert.ok(bodies.ok);
+            for (const body of bodies.value) {
+              const m = decodeFromHelper(body);
+              assert.ok(m.ok, m.ok ? '' : m.error.message);
+              if (m.value.type === 'frame') frames.push(m.value);
+            }
+            // Areas are above the 4 KiB Buffers share a pool below; headers are 16-23 bytes.
+            if (chunk.byteLength >= 4096) arrays.set(index, (arrays.get(index) ?? new Set()).add(memory));
+            cb();
+            wrote?.();
+          }, 2);
+        },
+      });
+      const stdin = new PassThrough();
+      const saved = { ...console };
+      const done = runSessionHelper({ stdin, stdout });
+      const frameCount = async (n: number) => {
+        while (frames.length < n) await new Promise<void>((r) => (wrote = r));
+      };
+      let base: RawFrame | undefined;
+      try {
+        for (let i = 0; i <= N; i++) {
+          const x = 40 + (i % 4) * 90;
+          const y = 40 + Math.floor(i / 4) * 90;
+          paint(x, y, 64, 64, [0x0000ff, 0x00ff00, 0xff0000][i % 3]!);
+          for (const b of encodeToHelper({ type: 'grab', seq: i, full: false })) stdin.write(b);
+          await frameCount(i + 1);
+          const m = frames[i]!;
+          assert.equal(m.seq, i);
+          assert.equal(m.full, i === 0, i === 0 ? 'the first frame goes whole' : `frame ${i} goes as changed areas`);
+          const f = applyRects(base, m);
+          assert.ok(f.ok, f.ok ? '' : f.error.message);
+          base = f.value;
+          assert.equal(pixelAt(base, x + 32, y + 32), [0xff0000, 0x00ff00, 0x0000ff][i % 3], `frame ${i}: the square just painted, as sent`);
+        }
+        const areaMemory = new Set<ArrayBufferLike>();
+        for (let i = 1; i <= N; i++) for (const m of arrays.get(i) ?? []) areaMemory.add(m);
+        t.diagnostic(`${N} frames of changed areas travelled in ${areaMemory.size} distinct buffer(s)`);
+        assert.ok((arrays.get(N)?.size ?? 0) > 0, 'the changed areas were seen');
+        assert.equal(areaMemory.size, 1, `one buffer for the changed areas of ${N} frames, not a new one per frame`);
+      } finally {
+        for (const b of encodeToHelper({ type: 'close' })) stdin.write(b);
+        await done;
+        Object.assign(console, saved);
+      }
     });
 
     test('a helper that cannot start says why instead of hanging', async () => {

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, type Result, err, ok } from '../../../proto/errors.js';
 import type { RawFrame } from '../port.js';
-import { recycledData } from '../frame-buffer.js';
+import { recycledData, sharesMemory } from '../frame-buffer.js';
 import type { FrameRect } from './helper-protocol.js';
 
 export interface DeltaOptions {
@@ -14,6 +14,13 @@ export interface DeltaOptions {
   chunkPx?: number;
   /** Unchanged rows allowed inside one rectangle before it is split (default 8). */
   mergeGapRows?: number;
+  /**
+   * Where the rectangles' rows are packed, one after the other (rectangles never share a row, so
+   * a frame's bytes always hold them): the caller's buffer from frameBuffer, reused once the last
+   * message is written out. Without it, or when it is smaller or a frame's memory, each rectangle
+   * gets a new buffer.
+   */
+  into?: Uint8Array;
 }
 
 const view = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -27,8 +34,7 @@ export function wholeFrame(f: RawFrame): FrameRect {
   return { x: 0, y: 0, w: f.width, h: f.height, data };
 }
 
-function packRows(src: Buffer, stride: number, x: number, y: number, w: number, h: number): Buffer {
-  const out = Buffer.allocUnsafe(w * h * 4);
+function packRows(src: Buffer, stride: number, x: number, y: number, w: number, h: number, out: Buffer = Buffer.allocUnsafe(w * h * 4)): Buffer {
   for (let r = 0; r < h; r++) src.copy(out, r * w * 4, (y + r) * stride + x * 4, (y + r) * stride + (x + w) * 4);
   return out;
 }
@@ -70,10 +76,15 @@ export function changedRects(prev: RawFrame | undefined, next: RawFrame, opts: D
       spans.push(cur);
     }
   }
+  const total = spans.reduce((n, s) => n + (s.x1 - s.x0) * (s.y1 - s.y0) * 4, 0);
+  const into = opts.into && opts.into.byteLength >= total && !sharesMemory(opts.into, prev.data) && !sharesMemory(opts.into, next.data) ? asBuffer(opts.into) : undefined;
+  let at = 0;
   return spans.map((s) => {
     const w = s.x1 - s.x0;
     const h = s.y1 - s.y0;
-    return { x: s.x0, y: s.y0, w, h, data: packRows(b, next.stride, s.x0, s.y0, w, h) };
+    const area = into?.subarray(at, at + w * h * 4);
+    at += w * h * 4;
+    return { x: s.x0, y: s.y0, w, h, data: packRows(b, next.stride, s.x0, s.y0, w, h, area) };
   });
 }
 

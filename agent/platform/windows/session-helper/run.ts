@@ -9,10 +9,11 @@
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode } from '../../../../proto/errors.js';
 import type { RawFrame } from '../../port.js';
+import { frameBuffer } from '../../frame-buffer.js';
 import { createInputInjector, type FollowedCapture, openFollowedCapture } from '../desktop.js';
 import { changedRects, wholeFrame } from '../helper-frame-delta.js';
 import { isSessionHelperInvocation } from '../helper-command-line.js';
-import { createMessageSplitter, decodeToHelper, encodeFromHelper, type FromHelper, type ToHelper } from '../helper-protocol.js';
+import { createMessageSplitter, decodeToHelper, encodeFromHelper, type FrameRect, type FromHelper, type ToHelper } from '../helper-protocol.js';
 import { win32 } from '../win32-api.js';
 
 export interface HelperIo {
@@ -27,7 +28,7 @@ function ownSession(): number {
 }
 
 /** Runs the helper until the agent closes it or goes away; resolves when done (the caller exits). */
-async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
+export async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: process.stdout }): Promise<void> {
   let writing = Promise.resolve();
   /**
    * Resolves once the message is written out (the last chunk's callback), not when it is queued: a
@@ -75,13 +76,23 @@ async function runSessionHelper(io: HelperIo = { stdin: process.stdin, stdout: p
   let prevSent: RawFrame | undefined;
   /** The frame sent before `prevSent`: diffed against already and its message written out, so the next grab refills its buffer. */
   let spare: RawFrame | undefined;
+  /** The changed areas of the last frame sent, packed; its message is written out, so the next delta refills it. */
+  let areas: RawFrame | undefined;
+  /** What changed since `prev`, packed into `areas`; undefined: the whole frame goes. */
+  const delta = (prev: RawFrame | undefined, frame: RawFrame): FrameRect[] | undefined => {
+    if (frame === prev) return [];
+    if (prev?.width !== frame.width || prev.height !== frame.height) return undefined;
+    // Rectangles never share a row, so a frame's bytes hold any delta of it; frameBuffer decides reuse.
+    areas = { width: frame.width, height: frame.height, stride: frame.width * 4, data: frameBuffer(areas, frame.width * frame.height * 4, frame.data, prev.data) };
+    return changedRects(prev, frame, { into: areas.data });
+  };
   const grab = async (seq: number, full: boolean) => {
     const c = ensureCapture();
     if (!c) return send({ type: 'failure', seq, code: ErrorCode.NOT_AVAILABLE, message: openError });
     const g = await c.grab(spare);
     if (!g.ok) return send({ type: 'failure', seq, code: g.error.code, message: g.error.message });
     const { frame, source } = g.value;
-    const rects = full ? undefined : frame === prevSent ? [] : changedRects(prevSent, frame);
+    const rects = full ? undefined : delta(prevSent, frame);
     if (frame !== prevSent) {
       spare = prevSent;
       prevSent = frame;
