@@ -128,11 +128,14 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let refine: RefineTracker | undefined;
   /** Slots the clock dropped before the frame now due (for the trace). */
   let lastSkipped = 0;
+  /** The frame just worked was a keyframe or carried a refinement: its overrun drops slots (frame-clock.ts). */
+  let heavy = false;
   const trace = captureTrace();
   const s = { frames: 0, keyframes: 0, refined: 0, scrolls: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
+    heavy = false;
     const grabbed = await desktop.grab(spares.pop());
     if (!grabbed.ok) {
       s.grabErrors++;
@@ -166,6 +169,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       return;
     }
     wantKey = false;
+    heavy = keyframe || settled.length > 0;
     const encodeStart = performance.now();
     const changed = await encodeTiles(frame, rects, encoding, q);
     const encodeMs = performance.now() - encodeStart;
@@ -217,8 +221,8 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   function schedule(): void {
     if (stopped) return;
     const now = performance.now();
-    // On the grid, not a delay after the work; a slight overrun starts late, a large one drops slots (frame-clock.ts).
-    const slot = nextSlot(nextAt + intervalMs, now, intervalMs);
+    // On the grid, not a delay after the work; an overrun starts late or drops slots, by how heavy the frame was (frame-clock.ts).
+    const slot = nextSlot(nextAt + intervalMs, now, intervalMs, !heavy);
     s.skippedTicks += slot.skipped;
     lastSkipped = slot.skipped;
     nextAt = slot.at;
