@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { splitByBudget, startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
+import { captureTrace } from '../../agent/frames/capture-trace.js';
 import { TileEncoding } from '../../agent/frames/encode.js';
 import { qualityGovernor } from '../../agent/frames/quality.js';
 import { ok } from '../../proto/errors.js';
@@ -210,6 +211,33 @@ test('GC_CAPTURE_TRACE: a line per frame, sent or unchanged, written when the lo
     for (const l of sent) {
       for (const k of ['due', 'started', 'grabMs', 'analyseMs', 'encodeMs', 'publishMs', 'skipped', 'rects']) assert.ok(Number.isFinite(l[k]) && (l[k] as number) >= 0, `${k}: ${l[k]}`);
     }
+  } finally {
+    if (before === undefined) delete process.env.GC_CAPTURE_TRACE;
+    else process.env.GC_CAPTURE_TRACE = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('GC_CAPTURE_TRACE naming nothing writable (NUL, 100k chars, a directory, a lone surrogate in a missing directory) costs the trace, never the capture', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-trace-'));
+  const before = process.env.GC_CAPTURE_TRACE;
+  try {
+    // An environment variable cannot hold a NUL (the process environment would cut it there): given directly.
+    const nul = captureTrace(`${dir}/a\0b`);
+    nul.frame({ due: 0, started: 0, grabMs: 0, analyseMs: 0, encodeMs: 0, publishMs: 0, skipped: 0, rects: 0, copies: 0 });
+    nul.flush();
+    for (const value of [`${dir}/${'x'.repeat(100_000)}`, dir, `${dir}/missing/\ud800.jsonl`]) {
+      process.env.GC_CAPTURE_TRACE = value;
+      const d = scriptedDesktop(solid(64, 64, 1));
+      const frames: VideoFrame[] = [];
+      const loop = startCaptureLoop(d.desktop, { fps: 50, quality: 60, epoch: () => 0, onFrame: (f) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA });
+      await nextFrame(frames, () => true);
+      d.set(solid(64, 64, 2));
+      await nextFrame(frames, (f) => !f.keyframe);
+      await loop.stop();
+      assert.equal(loop.stats().grabErrors, 0, JSON.stringify(value.slice(-20)));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing written anywhere');
   } finally {
     if (before === undefined) delete process.env.GC_CAPTURE_TRACE;
     else process.env.GC_CAPTURE_TRACE = before;
