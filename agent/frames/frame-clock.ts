@@ -17,6 +17,11 @@
  * overran is dropped, as before: starting the next one at once would double their bytes right when a
  * slow link can least take them (tried for every frame: the 5 Mbit/s square scene was halved to
  * 17.5 fps). Either way one frame is worked at a time, each grabbed when it starts: nothing queues.
+ * Measured (viewer bench, scrolling text, runs alternated with the old clock on this shared machine):
+ * the agent missed no slot in 9 of the 11 runs in which the gateway kept 30 fps (1 and 2 in the
+ * others), against 4 of 12 with the old clock (up to 16 missed); the 5 Mbit/s square scene was
+ * unchanged. The gateway halved the rate for a busy browser in 3 of its 14 runs and none of the old
+ * clock's 12 (not explained: watch for it).
  */
 export interface FrameSlot {
   /** The slot the next frame is for (performance.now() time): in the future, or already come (start at once). */
