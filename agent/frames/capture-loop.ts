@@ -9,6 +9,7 @@ import type { guruconnect } from '../../proto/generated/guruconnect.js';
 import { captureRunning } from '../binary/v8-flags.js';
 import type { RawFrame, SessionDesktop } from '../platform/port.js';
 import { encodeTiles, type Tile, TileEncoding } from './encode.js';
+import { captureTrace } from './capture-trace.js';
 import { nextSlot } from './frame-clock.js';
 import { qualityGovernor } from './quality.js';
 import { type RefineTracker, refineTracker } from './refine.js';
@@ -125,10 +126,16 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
   let worked = 0;
   let encodeTotal = 0;
   let refine: RefineTracker | undefined;
+  /** Slots the clock dropped before the frame now due (for the trace). */
+  let lastSkipped = 0;
+  /** The frame just worked was a keyframe or carried a refinement: its overrun drops slots (frame-clock.ts). */
+  let heavy = false;
+  const trace = captureTrace();
   const s = { frames: 0, keyframes: 0, refined: 0, scrolls: 0, skippedTicks: 0, unchanged: 0, grabErrors: 0, tiles: 0, bytes: 0 };
 
   async function captureOnce(): Promise<void> {
     const started = performance.now();
+    heavy = false;
     const grabbed = await desktop.grab(spares.pop());
     if (!grabbed.ok) {
       s.grabErrors++;
@@ -136,6 +143,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       return;
     }
     const frame = grabbed.value;
+    const grabbedAt = performance.now();
     const keyframe = wantKey || !prev || prev.width !== frame.width || prev.height !== frame.height;
     const prints = rowPrints(frame);
     const scroll = !keyframe && prev && prevPrints ? detectScroll(prev, frame, prevPrints, prints) : [];
@@ -157,9 +165,11 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     const settled = lossyCodec ? refine.due(now) : [];
     if (!rects.length && !settled.length && !copies.length) {
       s.unchanged++;
+      trace.frame({ due: nextAt, started, grabMs: grabbedAt - started, analyseMs: now - grabbedAt, encodeMs: 0, publishMs: 0, skipped: lastSkipped, rects: 0, copies: 0, unchanged: true });
       return;
     }
     wantKey = false;
+    heavy = keyframe || settled.length > 0;
     const encodeStart = performance.now();
     const changed = await encodeTiles(frame, rects, encoding, q);
     const encodeMs = performance.now() - encodeStart;
@@ -176,6 +186,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
     workTotal += work;
     worked++;
     if (stopped) return;
+    const publishStart = performance.now();
     for (const [i, part] of splitByBudget(tiles).entries()) {
       const key = keyframe && i === 0;
       const msg: VideoFrame = {
@@ -194,14 +205,26 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       for (const t of part) s.bytes += t.data?.length ?? 0;
       opts.onFrame(msg);
     }
+    trace.frame({
+      due: nextAt,
+      started,
+      grabMs: grabbedAt - started,
+      analyseMs: now - grabbedAt,
+      encodeMs: publishStart - encodeStart,
+      publishMs: performance.now() - publishStart,
+      skipped: lastSkipped,
+      rects: rects.length + settled.length,
+      copies: copies.length,
+    });
   }
 
   function schedule(): void {
     if (stopped) return;
     const now = performance.now();
-    // On the grid, not a delay after the work; a slight overrun starts late, a large one drops slots (frame-clock.ts).
-    const slot = nextSlot(nextAt + intervalMs, now, intervalMs);
+    // On the grid, not a delay after the work; an overrun starts late or drops slots, by how heavy the frame was (frame-clock.ts).
+    const slot = nextSlot(nextAt + intervalMs, now, intervalMs, !heavy);
     s.skippedTicks += slot.skipped;
+    lastSkipped = slot.skipped;
     nextAt = slot.at;
     timer = setTimeout(tick, Math.max(0, nextAt - now));
   }
@@ -235,6 +258,7 @@ export function startCaptureLoop(desktop: SessionDesktop, opts: CaptureOptions):
       stopped = true;
       if (timer) clearTimeout(timer);
       await inFlight;
+      trace.flush();
       releaseV8();
       // Left for the next loop on this desktop (a switch back); this loop grabs no more.
       const keep = prev ? [...spares, prev] : spares;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { splitByBudget, startCaptureLoop, type VideoFrame } from '../../agent/frames/capture-loop.js';
+import { captureTrace } from '../../agent/frames/capture-trace.js';
 import { TileEncoding } from '../../agent/frames/encode.js';
 import { qualityGovernor } from '../../agent/frames/quality.js';
 import { ok } from '../../proto/errors.js';
@@ -168,6 +172,77 @@ test('a slow grab drops ticks instead of queueing them, and grabs never overlap'
   const after = frames.length;
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(frames.length, after, 'no frames after stop()');
+});
+
+test('GC_CAPTURE_TRACE: a line per frame, sent or unchanged, written when the loop stops; unset or empty writes nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-trace-'));
+  const path = join(dir, 'trace.jsonl');
+  const before = process.env.GC_CAPTURE_TRACE;
+  try {
+    for (const value of [undefined, '']) {
+      if (value === undefined) delete process.env.GC_CAPTURE_TRACE;
+      else process.env.GC_CAPTURE_TRACE = value;
+      const d = scriptedDesktop(solid(64, 64, 1));
+      const frames: VideoFrame[] = [];
+      const loop = startCaptureLoop(d.desktop, { fps: 50, quality: 60, epoch: () => 0, onFrame: (f) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA });
+      await nextFrame(frames, () => true);
+      await loop.stop();
+    }
+    assert.equal(existsSync(path), false, 'no trace unless asked for');
+    process.env.GC_CAPTURE_TRACE = path;
+    const d = scriptedDesktop(solid(64, 64, 1));
+    const frames: VideoFrame[] = [];
+    const loop = startCaptureLoop(d.desktop, { fps: 50, quality: 60, epoch: () => 0, onFrame: (f) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA });
+    await nextFrame(frames, () => true);
+    await until(() => loop.stats().unchanged >= 1, 'an unchanged grab');
+    d.set(solid(64, 64, 2));
+    await nextFrame(frames, (f) => !f.keyframe);
+    assert.equal(existsSync(path), false, 'nothing is written while the loop runs');
+    await loop.stop();
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(typeof lines[0]!.timeOrigin, 'number');
+    const sent = lines.filter((l) => 'due' in l && !l.unchanged);
+    const unchanged = lines.filter((l) => l.unchanged === true);
+    assert.equal(sent.length, frames.length, 'one line per frame sent');
+    assert.ok(unchanged.length >= 1, 'unchanged grabs are traced too');
+    for (const l of sent) {
+      for (const k of ['due', 'started', 'grabMs', 'analyseMs', 'encodeMs', 'publishMs', 'skipped', 'rects']) assert.ok(Number.isFinite(l[k]) && (l[k] as number) >= 0, `${k}: ${l[k]}`);
+    }
+  } finally {
+    if (before === undefined) delete process.env.GC_CAPTURE_TRACE;
+    else process.env.GC_CAPTURE_TRACE = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('GC_CAPTURE_TRACE naming nothing writable (NUL, 100k chars, a directory, a lone surrogate in a missing directory) costs the trace, never the capture', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-trace-'));
+  const before = process.env.GC_CAPTURE_TRACE;
+  try {
+    // An environment variable cannot hold a NUL (the process environment would cut it there): given directly.
+    const nul = captureTrace(`${dir}/a\0b`);
+    nul.frame({ due: 0, started: 0, grabMs: 0, analyseMs: 0, encodeMs: 0, publishMs: 0, skipped: 0, rects: 0, copies: 0 });
+    nul.flush();
+    for (const value of [`${dir}/${'x'.repeat(100_000)}`, dir, `${dir}/missing/\ud800.jsonl`]) {
+      process.env.GC_CAPTURE_TRACE = value;
+      const d = scriptedDesktop(solid(64, 64, 1));
+      const frames: VideoFrame[] = [];
+      const loop = startCaptureLoop(d.desktop, { fps: 50, quality: 60, epoch: () => 0, onFrame: (f) => frames.push(f), encoding: TileEncoding.TILE_RAW_BGRA });
+      await nextFrame(frames, () => true);
+      d.set(solid(64, 64, 2));
+      await nextFrame(frames, (f) => !f.keyframe);
+      await loop.stop();
+      assert.equal(loop.stats().grabErrors, 0, JSON.stringify(value.slice(-20)));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing written anywhere');
+  } finally {
+    if (before === undefined) delete process.env.GC_CAPTURE_TRACE;
+    else process.env.GC_CAPTURE_TRACE = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('quality governor steps down on overrun, to a floor, and back up slowly with headroom', () => {
