@@ -29,6 +29,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { machinesRoutes } from './routes/machines.js';
 import { handleLiveSocket } from './ws/live-socket.js';
+import { watchSignIn } from './ws/sign-in-watch.js';
 import { installWebSocketHandshakeErrors, upgradeRequired } from './ws/upgrade-edge.js';
 import { handleViewerSocket } from './ws/viewer-socket.js';
 
@@ -88,6 +89,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
         return socket.close(4401, 'unauthenticated');
       }
       handleLiveSocket(socket, notifications);
+      // Change notifications stop with the sign-in (logout, revoked or expired token): ws/sign-in-watch.ts.
+      const signIn = watchSignIn(
+        () => access.stillValid(request),
+        () => socket.close(4401, 'sign-in ended'),
+      );
+      socket.on('close', () => signIn.stop());
     },
   });
 

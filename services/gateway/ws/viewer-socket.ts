@@ -26,6 +26,7 @@ import { findUnsafeInput } from '../input-guard.js';
 import { frameFlow } from './frame-flow.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { MAX_CLIENT_MESSAGE_BYTES, clientMessageSchema } from './protocol.js';
+import { watchSignIn } from './sign-in-watch.js';
 import { paceController } from './stream-pace.js';
 import { createTerminalSocket } from './terminal-socket.js';
 import type { ViewerChannel } from './viewer-channel.js';
@@ -65,6 +66,14 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   };
   const audit = (eventType: string, details: Record<string, unknown> = {}, windowsSessionId?: number) =>
     deps.audit({ eventType, actor, agentId, connectSessionId: viewerId, windowsSessionId, details: eventType === 'access_denied' ? { ...details, agent_id: agentId } : details }).catch(() => {});
+  const signIn = watchSignIn(
+    () => deps.access.stillValid(request),
+    () => {
+      channel.error(ErrorCode.UNAUTHENTICATED, 'your sign-in ended (logged out, token revoked or expired, user disabled or role changed): sign in again');
+      socket.close(4401, 'sign-in ended');
+    },
+    { onError: (e) => log.warn({ err: e }, 'could not re-check the sign-in; the socket stays') },
+  );
   const terminal = createTerminalSocket(channel, { ...deps, audit });
   const backstageRuns = new Map<string, BackstageRun>();
 
@@ -279,10 +288,16 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     if (unsafe) return channel.error(ErrorCode.VALIDATION_FAILED, unsafe);
     const r = clientMessageSchema.safeParse(parsed);
     if (!r.success) return channel.error(ErrorCode.VALIDATION_FAILED, `invalid message: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    dispatch(r.data).catch(internal);
+    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their order.
+    const m = r.data;
+    signIn
+      .check()
+      .then((ok) => (ok ? dispatch(m) : undefined))
+      .catch(internal);
   });
 
   socket.on('close', () => {
+    signIn.stop();
     clearInterval(pacer);
     unlistenAgent();
     void dispatch({ t: 'closed' }).catch(internal);
