@@ -94,6 +94,24 @@ describe('sockets end with the sign-in they were opened with', { timeout: 120_00
     assert.ok(!v.got.some((m) => m.t === 'backstage.entered'), JSON.stringify(v.got));
   });
 
+  it("a machine grant withdrawn mid-session ends that viewer's socket (no more frames or input)", async () => {
+    await t.userToken('otto', 'operator');
+    const otto = await t.backbone.db.selectFrom('users').select('id').where('name', '=', 'otto').executeTakeFirstOrThrow();
+    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const granted = await fetch(`${t.url}/api/users/${otto.id}/grants`, { method: 'POST', headers: admin, body: JSON.stringify({ agent_id: AGENT }) });
+    assert.ok(granted.ok, await granted.text());
+    const v = await viewer(await login('otto'));
+    const withdrawn = await fetch(`${t.url}/api/users/${otto.id}/grants/${AGENT}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(withdrawn.status, 200);
+    v.got.length = 0;
+    v.s.send('{"t":"sessions"}');
+    assert.equal(await v.s.closed, 4401);
+    assert.deepEqual(
+      v.got.map((m) => [m.t, m.error_code]),
+      [['error', 'UNAUTHENTICATED']],
+    );
+  });
+
   it('the live channel closes 4401 once its token is logged out', async () => {
     const token = await login('ada');
     const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/ws/live`, { headers: { authorization: `Bearer ${token}` } });

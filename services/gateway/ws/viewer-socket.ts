@@ -67,9 +67,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   const audit = (eventType: string, details: Record<string, unknown> = {}, windowsSessionId?: number) =>
     deps.audit({ eventType, actor, agentId, connectSessionId: viewerId, windowsSessionId, details: eventType === 'access_denied' ? { ...details, agent_id: agentId } : details }).catch(() => {});
   const signIn = watchSignIn(
-    () => deps.access.stillValid(request),
+    // The machine too: a grant withdrawn mid-session ends the view and the input, not only the next switch.
+    async () => (await deps.access.stillValid(request)) && (await deps.access.canAccessMachine(request, agentId)),
     () => {
-      channel.error(ErrorCode.UNAUTHENTICATED, 'your sign-in ended (logged out, token revoked or expired, user disabled or role changed): sign in again');
+      channel.error(ErrorCode.UNAUTHENTICATED, 'your sign-in ended (logged out, token revoked or expired, user disabled or role changed) or your access to this machine was withdrawn: sign in again');
       socket.close(4401, 'sign-in ended');
     },
     { onError: (e) => log.warn({ err: e }, 'could not re-check the sign-in; the socket stays') },
