@@ -23,6 +23,7 @@ import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
 import { findUnsafeInput } from '../input-guard.js';
+import { controlBudget } from './control-budget.js';
 import { frameFlow } from './frame-flow.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { MAX_CLIENT_MESSAGE_BYTES, clientMessageSchema } from './protocol.js';
@@ -42,6 +43,8 @@ export interface ViewerSocketDeps {
   access: Access;
   offlineAfterBeats: number;
   commandTimeoutMs: number;
+  /** Control messages acted on per second (ws/control-budget.ts). */
+  controlPerSec: number;
   /** The viewer's logger, every line bound to its viewer id (its errors' correlation id). */
   log: (viewerId: string) => Logger;
 }
@@ -107,10 +110,33 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     relay = undefined;
   };
-  const sendSessions = async () => {
+  const readAndSendSessions = async () => {
     const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
     const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
     channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.current_session_id ?? 0, online });
+  };
+  // One read at a time, and at most one more after it: the list is a latest value, so requests that
+  // come while one is read are all answered by the next. Each request used to be two queries: one
+  // page's flood of `sessions` (or an agent's of session lists, times every viewer) queued the
+  // gateway's reads behind it, 20,000 messages stalling every other request for about 12 s.
+  let sessionsRead: Promise<void> | undefined;
+  let sessionsAgain = false;
+  const sendSessions = (): Promise<void> => {
+    if (sessionsRead) {
+      sessionsAgain = true;
+      return sessionsRead;
+    }
+    sessionsRead = (async () => {
+      try {
+        do {
+          sessionsAgain = false;
+          await readAndSendSessions();
+        } while (sessionsAgain && socket.readyState === socket.OPEN);
+      } finally {
+        sessionsRead = undefined;
+      }
+    })();
+    return sessionsRead;
   };
   /** The facts `decide` needs for `m`: the clock, and for `watch` the machine as the read model and live heartbeats see it. */
   const factsFor = async (m: ViewerMessage): Promise<ViewerFacts> => {
@@ -275,6 +301,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     }
   });
 
+  const budget = controlBudget(deps.controlPerSec);
   socket.on('message', (raw: Buffer, isBinary: boolean) => {
     if (isBinary || raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) return channel.error(ErrorCode.VALIDATION_FAILED, 'control messages are JSON text under 16 KB');
     let parsed: unknown;
@@ -289,8 +316,13 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     if (unsafe) return channel.error(ErrorCode.VALIDATION_FAILED, unsafe);
     const r = clientMessageSchema.safeParse(parsed);
     if (!r.success) return channel.error(ErrorCode.VALIDATION_FAILED, `invalid message: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their order.
     const m = r.data;
+    const verdict = budget(m.t, Date.now());
+    if (verdict !== 'take') {
+      if (verdict === 'tell') channel.error(ErrorCode.RATE_LIMITED, `over ${deps.controlPerSec} control messages a second: the rest of this second's are dropped`);
+      return;
+    }
+    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their order.
     signIn
       .check()
       .then((ok) => (ok ? dispatch(m) : undefined))
