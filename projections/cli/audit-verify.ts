@@ -4,18 +4,29 @@ import { DEFAULT_GRACE_MS, verifyAudit } from '../audit/verify.js';
 import { progressBar } from '../runtime/progress.js';
 import { cliDeps } from './env.js';
 
+/**
+ * Longest --grace-ms taken: an hour. A checkpoint that has not caught up by then is a stuck projection
+ * (the finding says so); 2^63-1 made verify wait, in effect, forever on one.
+ */
+export const MAX_GRACE_MS = 3_600_000;
+
+/** --grace-ms from argv (undefined: the default), or the error line. */
+export function graceMsArg(argv: string[]): number | undefined | Error {
+  try {
+    const g = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' } } }).values['grace-ms'];
+    if (g === undefined) return undefined;
+    const n = g.trim() === '' ? Number.NaN : Number(g);
+    return Number.isInteger(n) && n >= 0 && n <= MAX_GRACE_MS ? n : new Error(`--grace-ms must be a whole number of milliseconds from 0 to ${MAX_GRACE_MS}, not ${g}`);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let graceMs: number | undefined;
-  try {
-    const p = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' } } });
-    const g = p.values['grace-ms'];
-    if (g !== undefined) {
-      graceMs = Number(g);
-      if (!Number.isInteger(graceMs) || graceMs < 0) throw new Error(`--grace-ms must be a whole number of milliseconds >= 0, not ${g}`);
-    }
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: audit verify [--grace-ms N]  (default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
+  const graceMs = graceMsArg(argv);
+  if (graceMs instanceof Error) {
+    process.stderr.write(`${graceMs.message}\nusage: audit verify [--grace-ms N]  (default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
     return 2;
   }
   const deps = await cliDeps('gc-audit-verify', true);
