@@ -50,6 +50,13 @@ export interface ViewerSocketDeps {
 }
 
 const STREAM_RENEW_MS = 15_000;
+/**
+ * Most a page may leave unread before its socket is ended (frames stay under 4 MB, frame-relay.ts).
+ * A terminal's or a backstage command's output comes as fast as the agent sends it: a hostile or
+ * runaway agent and a tab that reads slowly had the gateway hold it all (360 MB of terminal output
+ * grew it by about 470 MB), until the process ran out of memory.
+ */
+export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
 const PACE_WINDOW_MS = 1000;
 
 export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, agentId: AgentId, actor: Actor, deps: ViewerSocketDeps): void {
@@ -61,7 +68,13 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     agentId,
     actor,
     send(obj) {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(obj));
+      if (socket.readyState !== socket.OPEN) return;
+      // NATS cannot slow an agent down: whatever the page has not read waits here, in the gateway.
+      if (socket.bufferedAmount > MAX_UNSENT_BYTES) {
+        log.warn({ unsent_bytes: socket.bufferedAmount }, 'the page reads slower than the machine sends (terminal or backstage output): socket ended');
+        return socket.terminate();
+      }
+      socket.send(JSON.stringify(obj));
     },
     error(code, message, req) {
       channel.send({ t: 'error', error_code: code, message, correlation_id: viewerId, ...(req ? { req } : {}) });
