@@ -39,7 +39,7 @@ describe('watchSignIn', () => {
     assert.equal(asked, 1);
   });
 
-  it('keeps the socket when the lookup fails (no verdict on the token) and asks again at the next check', async () => {
+  it('keeps the socket when the lookup fails or hangs past its timeout (no verdict on the token), and asks again in the next period', async () => {
     let asked = 0;
     const errors: unknown[] = [];
     const w = watchSignIn(
@@ -49,12 +49,38 @@ describe('watchSignIn', () => {
         return true;
       },
       () => assert.fail('not ended'),
-      { reuseMs: 60_000, everyMs: 60_000, onError: (e) => errors.push(e) },
+      { reuseMs: 0, everyMs: 60_000, onError: (e) => errors.push(e) },
     );
     assert.equal(await w.check(), true);
     assert.equal(await w.check(), true);
     w.stop();
     assert.equal(asked, 2);
     assert.equal(errors.length, 1);
+
+    const hung = watchSignIn(
+      () => new Promise<boolean>(() => {}),
+      () => assert.fail('not ended'),
+      { timeoutMs: 10, everyMs: 60_000, onError: (e) => errors.push(e) },
+    );
+    assert.equal(await hung.check(), true);
+    hung.stop();
+    assert.match(String(errors.at(-1)), /no answer within 10 ms/);
+  });
+
+  it('standing() answers at once from the last verdict and asks in the background: false only after a lookup said so', async () => {
+    let valid = true;
+    let ended = 0;
+    const w = watchSignIn(
+      async () => valid,
+      () => ended++,
+      { reuseMs: 0, everyMs: 60_000 },
+    );
+    assert.equal(w.standing(), true);
+    valid = false;
+    assert.equal(w.standing(), true, 'the background lookup has not answered yet');
+    await w.check();
+    assert.equal(w.standing(), false);
+    w.stop();
+    assert.equal(ended, 1);
   });
 });

@@ -335,7 +335,12 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
       if (verdict === 'tell') channel.error(ErrorCode.RATE_LIMITED, `over ${deps.controlPerSec} control messages a second: the rest of this second's are dropped`);
       return;
     }
-    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their order.
+    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their
+    // order. Input and acks go by the last answer: a slow lookup must not queue a flood of them.
+    if (m.t === 'input' || m.t === 'ack') {
+      if (signIn.standing()) dispatch(m).catch(internal);
+      return;
+    }
     signIn
       .check()
       .then((ok) => (ok ? dispatch(m) : undefined))
