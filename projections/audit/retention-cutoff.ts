@@ -5,6 +5,13 @@
  * and the chain never gets a hole.
  */
 
+/**
+ * Most days a retention may name: about 2,700 years, well inside what JavaScript dates and
+ * PostgreSQL timestamps hold. Beyond it the cutoff was an Invalid Date (or before 4713 BC), and a
+ * prune failed in Postgres as READ_MODEL_UNAVAILABLE instead of being refused for its argument.
+ */
+export const MAX_RETENTION_DAYS = 1_000_000;
+
 /** The cutoff `days` before `now` (fractions allowed). */
 export function retentionCutoff(now: Date, days: number): Date {
   return new Date(now.getTime() - days * 86_400_000);

@@ -8,7 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../infra/db/schema.js';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { lockCheckpoint } from '../runtime/checkpoint.js';
-import { prunablePrefix, retentionCutoff } from './retention-cutoff.js';
+import { MAX_RETENTION_DAYS, prunablePrefix, retentionCutoff } from './retention-cutoff.js';
 
 export interface PruneOptions {
   /** Delete rows created more than this many days before `now`. */
@@ -37,7 +37,8 @@ const AUDIT = 'audit';
 
 /** Deletes the prefix of `events` created before now - olderThanDays, anchoring it; errors as values. */
 export async function pruneAudit(db: Kysely<Database>, o: PruneOptions): Promise<Result<PruneOutcome>> {
-  if (!Number.isFinite(o.olderThanDays) || o.olderThanDays < 0) return err(ErrorCode.VALIDATION_FAILED, 'older-than-days must be a number >= 0');
+  if (!Number.isFinite(o.olderThanDays) || o.olderThanDays < 0 || o.olderThanDays > MAX_RETENTION_DAYS)
+    return err(ErrorCode.VALIDATION_FAILED, `older-than-days must be a number from 0 to ${MAX_RETENTION_DAYS}`);
   const cutoff = retentionCutoff(o.now ?? new Date(), o.olderThanDays);
   const chunk = o.chunkRows ?? 20_000;
   const out: PruneOutcome = { cutoff, deleted: 0 };

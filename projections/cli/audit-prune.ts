@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import { auditRetentionConfig } from '../audit/retention-config.js';
+import { MAX_RETENTION_DAYS } from '../audit/retention-cutoff.js';
 import { type PruneOutcome, pruneAudit } from '../audit/retention-prune.js';
 import { cliDb } from './env.js';
 
@@ -17,7 +18,7 @@ export function pruneDays(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (given !== undefined) {
     const n = given.trim() === '' ? Number.NaN : Number(given);
-    return Number.isFinite(n) && n > 0 ? n : `--older-than-days must be a number of days > 0, not "${given}"`;
+    return Number.isFinite(n) && n > 0 && n <= MAX_RETENTION_DAYS ? n : `--older-than-days must be a number of days > 0 and <= ${MAX_RETENTION_DAYS}, not "${given}"`;
   }
   const cfg = auditRetentionConfig(env);
   if (!cfg.ok) return cfg.error.message;

@@ -25,20 +25,31 @@ export function verifyReport(r: VerifyResult) {
   };
 }
 
+/**
+ * Longest --grace-ms taken: an hour. A checkpoint that has not caught up by then is a stuck projection
+ * (the finding says so); 2^63-1 made verify wait, in effect, forever on one.
+ */
+export const MAX_GRACE_MS = 3_600_000;
+
+/** The options from argv (graceMs undefined: the default), or the error line. */
+export function verifyArgs(argv: string[]): { graceMs: number | undefined; json: boolean } | Error {
+  try {
+    const { values } = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' }, json: { type: 'boolean' } } });
+    const json = values.json ?? false;
+    const g = values['grace-ms'];
+    if (g === undefined) return { graceMs: undefined, json };
+    const n = g.trim() === '' ? Number.NaN : Number(g);
+    return Number.isInteger(n) && n >= 0 && n <= MAX_GRACE_MS ? { graceMs: n, json } : new Error(`--grace-ms must be a whole number of milliseconds from 0 to ${MAX_GRACE_MS}, not ${g}`);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 /** CLI entry; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let graceMs: number | undefined;
-  let json = false;
-  try {
-    const p = parseArgs({ args: argv, options: { 'grace-ms': { type: 'string' }, json: { type: 'boolean' } } });
-    json = p.values.json ?? false;
-    const g = p.values['grace-ms'];
-    if (g !== undefined) {
-      graceMs = Number(g);
-      if (!Number.isInteger(graceMs) || graceMs < 0) throw new Error(`--grace-ms must be a whole number of milliseconds >= 0, not ${g}`);
-    }
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: audit verify [--grace-ms N] [--json]  (--grace-ms default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
+  const args = verifyArgs(argv);
+  if (args instanceof Error) {
+    process.stderr.write(`${args.message}\nusage: audit verify [--grace-ms N] [--json]  (--grace-ms default ${DEFAULT_GRACE_MS}: how long the audit checkpoint may lag the stream)\n`);
     return 2;
   }
   const deps = await cliDeps('gc-audit-verify', true);
@@ -49,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
     const r = await verifyAudit(deps.nc, deps.db!, {
-      graceMs,
+      graceMs: args.graceMs,
       api: deps.eventsApi,
       onProgress: (seq, last) => {
         bar ??= progressBar('verify', last);
@@ -57,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
     bar?.finish();
-    if (json) {
+    if (args.json) {
       // One object on stdout for a script or an archive of the check; the exit code says the same.
       process.stdout.write(`${JSON.stringify(verifyReport(r))}\n`);
       return r.findings.length === 0 ? 0 : 1;

@@ -13,6 +13,7 @@ import { migrateToLatest } from '../../infra/db/migrate.js';
 import { createEnrollmentKey } from './enrollment.js';
 import { generatePassword } from './password.js';
 import { roleSchema } from './roles.js';
+import { enrollmentKeyBodySchema } from './schemas.js';
 import { createUser, findUserByName, grantMachine } from './users.js';
 
 const usage = `usage:
@@ -101,12 +102,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       io.out(`granted ${user.name} access to ${v.machine === '*' ? 'all machines' : v.machine}`);
       return 0;
     }
-    const hours = v['ttl-hours'] ? Number(v['ttl-hours']) : 24 * 7;
-    if (!(hours > 0)) {
-      io.err('--ttl-hours must be a positive number');
+    // The route's schema: an unbounded --ttl-hours made a key that never expires (or an Invalid Date Postgres refused).
+    const given = v['ttl-hours'];
+    const o = enrollmentKeyBodySchema.safeParse({ site: v.site, reusable: v.reusable, ttl_hours: given === undefined ? undefined : given.trim() === '' ? Number.NaN : Number(given) });
+    if (!o.success) {
+      io.err(`enrollment-key create: ${o.error.issues.map((i) => `--${i.path.join('.').replace('_', '-')} ${i.message}`).join('; ')}`);
       return 2;
     }
-    const k = await createEnrollmentKey(db, { site: v.site ?? '', reusable: v.reusable ?? false, ttlMs: hours * 3600_000 });
+    const k = await createEnrollmentKey(db, { site: o.data.site, reusable: o.data.reusable, ttlMs: o.data.ttl_hours * 3600_000 });
     io.out(`enrollment key ${k.id} (site "${k.site}", ${k.reusable ? 'reusable' : 'single use'}, expires ${k.expiresAt.toISOString()})`);
     io.out(`key: ${k.key}`);
     return 0;

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ErrorCode } from '../../proto/errors.js';
 import { createApiTokenAuth } from './api-token-auth.js';
-import { isApiToken } from './api-tokens.js';
+import { isApiToken, resolveApiToken } from './api-tokens.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { allowedBeforeSetup, mfaRequiredFor } from './mfa-policy.js';
 import { type AuthPluginOptions, loggedAudit } from './options.js';
@@ -33,6 +33,11 @@ declare module 'fastify' {
      */
     requireRole(...allowed: [PolicyAction] | Role[]): preHandlerAsyncHookHandler;
     canAccessMachine(user: AuthUser, agentId: string): Promise<boolean>;
+    /**
+     * Who the token `req` came with stands for now (null: logged out, revoked, expired, user
+     * disabled): a long-lived socket asks this again, since onRequest looked only once, at the upgrade.
+     */
+    reauthenticate(req: FastifyRequest): Promise<AuthUser | null>;
     /** The machines `user` may see listed: '*' for admins and auditors, else their grants. */
     accessibleMachines(user: AuthUser): Promise<'*' | string[]>;
   }
@@ -97,6 +102,15 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     };
   });
   app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
+  app.decorate('reauthenticate', async (req: FastifyRequest) => {
+    const token = presentedToken(req);
+    if (!token) return null;
+    if (isApiToken(token)) {
+      const r = await resolveApiToken(db, token, new Date(now()));
+      return r.ok ? r.value : null;
+    }
+    return (await resolveSession(token))?.user ?? null;
+  });
   // Auditors see every machine in listings, to map the audit log's agent ids to host names, but
   // reach none: canAccessMachine stays grant-based, so no machine page, viewer socket or command.
   app.decorate('accessibleMachines', async (user: AuthUser) => (user.role === 'auditor' ? ALL_MACHINES : accessibleMachines(db, user)));

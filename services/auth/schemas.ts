@@ -1,6 +1,7 @@
 /** zod schemas of the auth routes' bodies and replies (the OpenAPI document is generated from them). */
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '../../proto/errors.js';
+import { isSafeText } from '../../proto/text.js';
 import { authUserSchema, roleSchema, userNameSchema } from './roles.js';
 
 export const loginBodySchema = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
@@ -34,8 +35,9 @@ export const grantBodySchema = z.object({ agent_id: z.string().min(1).max(64) })
 export const grantReplySchema = z.object({ user_id: z.string(), agent_id: z.string() });
 export const grantParamsSchema = z.object({ id: z.uuid(), agentId: z.string().min(1).max(64) });
 
+/** Also what `enrollment-key create` (cli.ts) takes: the shell gets the route's bounds, not looser ones. */
 export const enrollmentKeyBodySchema = z.object({
-  site: z.string().max(128).default(''),
+  site: z.string().max(128).refine(isSafeText, 'holds a NUL character or a lone UTF-16 surrogate').default(''),
   reusable: z.boolean().default(false),
   ttl_hours: z
     .number()

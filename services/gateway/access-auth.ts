@@ -39,6 +39,11 @@ export function withAuth(wiring: AuthWiring) {
       canAccessMachine: async (request, agentId) => (request.user ? app.canAccessMachine(request.user, agentId) : false),
       accessibleMachines: async (request) => (request.user ? app.accessibleMachines(request.user) : []),
       wsActor: actorOf,
+      stillValid: async (request) => {
+        const was = request.user;
+        const now = was ? await app.reauthenticate(request) : null;
+        return !!now && now.id === was?.id && now.role === was.role;
+      },
     };
   };
 }

@@ -17,4 +17,6 @@ export interface Access {
   accessibleMachines(request: FastifyRequest): Promise<'*' | string[]>;
   /** Authenticates a WebSocket upgrade (cookie or bearer); undefined when not logged in. */
   wsActor(request: FastifyRequest): Actor | undefined;
+  /** Whether the token a socket was opened with still stands for the same user in the same role. */
+  stillValid(request: FastifyRequest): Promise<boolean>;
 }

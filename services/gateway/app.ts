@@ -29,6 +29,8 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { machinesRoutes } from './routes/machines.js';
 import { handleLiveSocket } from './ws/live-socket.js';
+import { watchSignIn } from './ws/sign-in-watch.js';
+import { installWebSocketHandshakeErrors, upgradeRequired } from './ws/upgrade-edge.js';
 import { handleViewerSocket } from './ws/viewer-socket.js';
 
 export interface GatewayDeps {
@@ -64,6 +66,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   installWebSocketOriginCheck(app);
+  installWebSocketHandshakeErrors(app);
 
   const backstage = createBackstageClient({ commands, maxTimeoutSecs: config.backstageMaxTimeoutSecs, defaultTimeoutSecs: 60, slackMs: 5000 });
   const access = await deps.auth(app, { audit, db });
@@ -74,44 +77,64 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await app.register(auditRoutes, { db, access });
   await app.register(commandRoutes, { ...routeDeps, commands, events, backstage, audit, commandTimeoutMs: config.commandTimeoutMs, serverTiming: config.serverTiming });
 
-  app.get('/ws/live', { websocket: true, schema: { hide: true } }, (socket, request) => {
-    if (!access.wsActor(request)) {
-      socket.send(JSON.stringify(envelope(ErrorCode.UNAUTHENTICATED, 'log in first', String(request.id))));
-      return socket.close(4401, 'unauthenticated');
-    }
-    handleLiveSocket(socket, notifications);
+  // Socket routes answer a plain request (no upgrade) with the envelope too (ws/upgrade-edge.ts).
+  app.route({
+    method: 'GET',
+    url: '/ws/live',
+    schema: { hide: true },
+    handler: upgradeRequired,
+    wsHandler: (socket, request) => {
+      if (!access.wsActor(request)) {
+        socket.send(JSON.stringify(envelope(ErrorCode.UNAUTHENTICATED, 'log in first', String(request.id))));
+        return socket.close(4401, 'unauthenticated');
+      }
+      handleLiveSocket(socket, notifications);
+      // Change notifications stop with the sign-in (logout, revoked or expired token): ws/sign-in-watch.ts.
+      const signIn = watchSignIn(
+        () => access.stillValid(request),
+        () => socket.close(4401, 'sign-in ended'),
+      );
+      socket.on('close', () => signIn.stop());
+    },
   });
 
-  app.get('/ws/viewer/:agentId', { websocket: true, schema: { hide: true } }, async (socket, request) => {
-    // The browser may speak as soon as the socket opens, while the checks below still wait on the
-    // database: keep what it says and hand it to the viewer handler, or it would be lost.
-    const early: [Buffer, boolean][] = [];
-    const keep = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
-    socket.on('message', keep);
-    const fail = (code: ErrorCode, message: string, close: number) => {
-      socket.send(JSON.stringify({ t: 'error', ...envelope(code, message, String(request.id)) }));
-      socket.close(close, code);
-    };
-    const actor = access.wsActor(request);
-    if (!actor) return fail(ErrorCode.UNAUTHENTICATED, 'log in first', 4401);
-    const id = parseAgentId((request.params as { agentId: string }).agentId);
-    if (!id.ok) return fail(ErrorCode.INVALID_ID, id.error.message, 4400);
-    if (!(await access.canAccessMachine(request, id.value))) return fail(ErrorCode.MACHINE_NOT_FOUND, `no machine ${id.value} (or no access to it)`, 4404);
-    handleViewerSocket(socket, request, id.value, actor, {
-      db,
-      nc: bus.nc,
-      commands,
-      backstage,
-      events,
-      audit,
-      access,
-      offlineAfterBeats: config.offlineAfterBeats,
-      commandTimeoutMs: config.commandTimeoutMs,
-      // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.
-      log: (viewerId) => withCorrelation(app.log as Logger, viewerId, { agent_id: id.value, upgrade_request_id: String(request.id) }),
-    });
-    socket.off('message', keep);
-    for (const [data, isBinary] of early) socket.emit('message', data, isBinary);
+  app.route({
+    method: 'GET',
+    url: '/ws/viewer/:agentId',
+    schema: { hide: true },
+    handler: upgradeRequired,
+    wsHandler: async (socket, request) => {
+      // The browser may speak as soon as the socket opens, while the checks below still wait on the
+      // database: keep what it says and hand it to the viewer handler, or it would be lost.
+      const early: [Buffer, boolean][] = [];
+      const keep = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
+      socket.on('message', keep);
+      const fail = (code: ErrorCode, message: string, close: number) => {
+        socket.send(JSON.stringify({ t: 'error', ...envelope(code, message, String(request.id)) }));
+        socket.close(close, code);
+      };
+      const actor = access.wsActor(request);
+      if (!actor) return fail(ErrorCode.UNAUTHENTICATED, 'log in first', 4401);
+      const id = parseAgentId((request.params as { agentId: string }).agentId);
+      if (!id.ok) return fail(ErrorCode.INVALID_ID, id.error.message, 4400);
+      if (!(await access.canAccessMachine(request, id.value))) return fail(ErrorCode.MACHINE_NOT_FOUND, `no machine ${id.value} (or no access to it)`, 4404);
+      handleViewerSocket(socket, request, id.value, actor, {
+        db,
+        nc: bus.nc,
+        commands,
+        backstage,
+        events,
+        audit,
+        access,
+        offlineAfterBeats: config.offlineAfterBeats,
+        commandTimeoutMs: config.commandTimeoutMs,
+        controlPerSec: config.viewerControlPerSec,
+        // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.
+        log: (viewerId) => withCorrelation(app.log as Logger, viewerId, { agent_id: id.value, upgrade_request_id: String(request.id) }),
+      });
+      socket.off('message', keep);
+      for (const [data, isBinary] of early) socket.emit('message', data, isBinary);
+    },
   });
 
   if (deps.dashboard !== false) await app.register(dashboardRoutes);

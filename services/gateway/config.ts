@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { logLevelSchema } from '../../proto/log/logger.js';
 import { roleSchema } from '../auth/roles.js';
 import { DEFAULT_DENIAL_FOLD_MS } from './bus/denial-folder.js';
+import { MAX_CONTROL_PER_SEC } from './ws/control-budget.js';
 
 /**
  * GC_TRUST_PROXY: unset, '', 0, false or off trusts no proxy (X-Forwarded-For/-Proto ignored, the
@@ -55,6 +56,8 @@ export const gatewayConfigSchema = z
     /** A machine whose last heartbeat is older than this many intervals is offline. */
     offlineAfterBeats: z.coerce.number().min(1.5).max(20).default(3),
     backstageMaxTimeoutSecs: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** GC_VIEWER_CONTROL_PER_SEC: control messages one viewer socket acts on per second (ws/control-budget.ts). */
+    viewerControlPerSec: z.coerce.number().int().min(1).max(100_000).default(MAX_CONTROL_PER_SEC),
     secureCookies: z.coerce.boolean().default(false),
     /** File holding the key of the gateway's derived event ids (bus/event-ids.ts); shared by every gateway. */
     eventIdKeyFile: z.string().min(1).optional(),
@@ -93,6 +96,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     commandTimeoutMs: env.GC_COMMAND_TIMEOUT_MS,
     offlineAfterBeats: env.GC_OFFLINE_AFTER_BEATS,
     backstageMaxTimeoutSecs: env.GC_BACKSTAGE_MAX_TIMEOUT_SECS,
+    viewerControlPerSec: env.GC_VIEWER_CONTROL_PER_SEC || undefined,
     secureCookies: env.GC_SECURE_COOKIES,
     eventIdKeyFile: env.GC_EVENT_ID_KEY_FILE || undefined,
     denialFoldMs: env.GC_DENIAL_FOLD_MS,

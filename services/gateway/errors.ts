@@ -3,7 +3,9 @@
  * fastify's own (bad URL, overlong path segment, body limits, content types) and Node's parser
  * errors on the raw socket (oversized headers), so no client ever sees another error shape.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ErrorCode, type ErrorEnvelope, type GcError, httpStatusOf } from '../../proto/errors.js';
@@ -89,18 +91,28 @@ export const envelopeServerOptions: Pick<FastifyServerOptions, 'frameworkErrors'
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, ErrorCode.TIMEOUT, 'the request was not received in time']
           : [400, ErrorCode.VALIDATION_FAILED, 'malformed HTTP request'];
-    const id = crypto.randomUUID();
-    const body = JSON.stringify(envelope(code, message, id));
-    if (socket.writable) {
-      socket.write(
-        `HTTP/1.1 ${status} ${statusText[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
+    writeRawEnvelope(socket, status, code, message);
     socket.destroy(error);
   },
 };
 
-const statusText: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+/**
+ * Writes the envelope as a whole HTTP answer on a socket no route owns (Node's parser errors, a
+ * refused WebSocket handshake) and ends it.
+ */
+export function writeRawEnvelope(socket: Duplex, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  const id = crypto.randomUUID();
+  const body = JSON.stringify(envelope(code, message, id));
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  if (!socket.writable) return void socket.destroy();
+  // Destroyed once written: the client is told, and the socket is never left half open.
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${id}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  );
+}
 
 /** The error and not-found handlers of the app (and of any child context that sets none). */
 export function installErrorHandler(app: FastifyInstance): void {

@@ -5,13 +5,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../proto/errors.js';
+import { UNSAFE_TEXT } from '../../proto/text.js';
 import { envelope } from './errors.js';
 
 /** Deeper than any body of our API; a 64 KB body could otherwise nest some 30,000 levels. */
 export const MAX_JSON_DEPTH = 16;
 
-// NUL, a high surrogate without its low half, or a low surrogate without its high half.
-const UNSAFE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSAFE = UNSAFE_TEXT;
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
 /** The text with NUL and lone surrogates replaced by U+FFFD, for recording a refused value. */

@@ -56,4 +56,25 @@ describe('the session list a gateway hears', () => {
     await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000, sessions: { sessions: [] } } });
     assert.deepEqual(heardIds(), []);
   });
+
+  it('hears an answer only from the agent it was asked of: another agent naming the same command or terminal id is no answer', async () => {
+    // Before: any agent that knew (or guessed) a command id could answer it; the gateway took a forged
+    // backstage result from another machine as this one's, or wrote into this one's SYSTEM terminal.
+    const other = 'pc-other' as AgentId;
+    const cid = 'cmd-of-pc-heard';
+    const heard: string[] = [];
+    const stop = events.onCorrelation(A, cid, (m) => heard.push(`${m.meta.agentId} ${m.payload}`));
+    const answer = (agent: AgentId) => {
+      nc.publish(subjects.agentEvent(agent, 'backstageOutput'), encode(message({ backstageOutput: { final: true, commandOutput: { stdout: agent } } }, { agentId: agent, correlationId: cid })));
+      nc.publish(subjects.agentEvent(agent, 'terminal'), encode(message({ terminalOutput: { data: new TextEncoder().encode(agent) } }, { agentId: agent, correlationId: cid })));
+      nc.publish(subjects.agentEvent(agent, 'switched'), encode(message({ sessionSwitched: { ok: true, toSessionId: 1 } }, { agentId: agent, correlationId: cid })));
+    };
+    answer(other);
+    await nc.flush();
+    assert.deepEqual(heard, [], 'nothing from another agent');
+    answer(A);
+    await nc.flush();
+    stop();
+    assert.deepEqual(heard, [`${A} backstageOutput`, `${A} terminalOutput`, `${A} sessionSwitched`]);
+  });
 });

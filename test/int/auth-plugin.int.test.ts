@@ -206,6 +206,33 @@ describe('auth plugin (real PostgreSQL)', () => {
     assert.equal(me.statusCode, 401);
   });
 
+  it("enrollment-key create from the CLI takes the route's bounds: hostile --ttl-hours and --site are refused (2), no key is made", async () => {
+    const out: string[] = [];
+    const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const keys = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('enrollment_keys')
+            .select((e) => e.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await keys();
+    // Before: 2^31-1 hours made a key valid until the year 247010 (the route caps a year); 2^32-1 and up an Invalid Date Postgres refused with a throw; NUL a throw; 100k characters stored.
+    const ttls = ['0', String(2 ** 31 - 1), String(2 ** 32 - 1), '9223372036854775807', '1e309', 'Infinity', 'NaN', '', 'abc', String(24 * 365 + 1)];
+    const sites = ['\ud800', 'x\udfffy', 'a\u0000b', 'x'.repeat(100_000)];
+    for (const argv of [...ttls.map((t) => ['--ttl-hours', t]), ...sites.map((s) => ['--site', s])]) {
+      out.length = 0;
+      assert.equal(await cli(['enrollment-key', 'create', ...argv], io), 2, `${JSON.stringify(argv).slice(0, 60)}: ${out.join(' ')}`);
+      assert.match(out.join(' '), /--(ttl-hours|site)/);
+    }
+    assert.equal(await keys(), before, 'no key was created');
+    out.length = 0;
+    assert.equal(await cli(['enrollment-key', 'create', '--ttl-hours', String(24 * 365), '--site', 'ok'], io), 0, out.join(' '));
+    assert.equal(await keys(), before + 1);
+  });
+
   it('creates the first admin and grants from the CLI, never with a default password', async () => {
     const out: string[] = [];
     const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };

@@ -24,7 +24,9 @@ describe('denials are folded into counts (whole stack)', { timeout: 180_000 }, (
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gc-denials-'));
-    stack = await startStack({ dataDir: dir, port: 0, agentId, heartbeatMs: 1000, fastPostgres: true });
+    // Every denial must reach the folder: the per-socket control budget (ws/control-budget.ts, which
+    // would drop 150 of these 200 within their second) is lifted here and tested in viewer-ws-hostile.
+    stack = await startStack({ dataDir: dir, port: 0, agentId, heartbeatMs: 1000, fastPostgres: true, env: { GC_VIEWER_CONTROL_PER_SEC: '1000' } });
     admin = await login(stack.url, stack.admin.name, stack.admin.password);
   });
   after(async () => {

@@ -125,4 +125,28 @@ describe('gateway: hostile HTTP gets the error envelope', { timeout: 240_000 }, 
     await expectEnvelope(await postJson('/api/machines/m1/switch-session', '{"session_id":9223372036854775807}'), 400, 'VALIDATION_FAILED', /session_id/);
     await expectEnvelope(await postJson('/api/enrollment-keys', '{"ttl_hours":9223372036854775807}'), 400, 'VALIDATION_FAILED', /ttl_hours/);
   });
+
+  it('answers a plain request to a socket route with 426, and a handshake the ws library refuses with the envelope', async () => {
+    // Before: an empty 404 for the first, a text/html page written by the ws library for the rest.
+    for (const path of ['/ws/live', '/ws/viewer/m1']) {
+      const plain = await send('GET', path, { headers: { authorization: `Bearer ${admin}` } });
+      await expectEnvelope(plain, 426, 'VALIDATION_FAILED', /WebSocket/);
+      assert.equal(plain.headers.upgrade, 'websocket');
+      await expectEnvelope(await send('GET', path), 426, 'VALIDATION_FAILED', /WebSocket/);
+      const handshake = { authorization: `Bearer ${admin}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' };
+      const refused: [Record<string, string>, RegExp][] = [
+        [{ ...handshake, upgrade: 'h2c' }, /Upgrade/],
+        [{ ...handshake, 'sec-websocket-key': 'not a key\u00ff' }, /Key/],
+        [{ ...handshake, 'sec-websocket-key': 'x'.repeat(10_000) }, /Key/],
+        [{ ...handshake, 'sec-websocket-version': '-1' }, /Version/],
+        [{ ...handshake, 'sec-websocket-version': '4294967295' }, /Version/],
+        [{ ...handshake, 'sec-websocket-protocol': 'a,,b' }, /Protocol/],
+      ];
+      for (const [headers, message] of refused) {
+        const res = await send('GET', path, { headers });
+        const body = await expectEnvelope(res, 400, 'VALIDATION_FAILED', message);
+        assert.equal(res.headers['x-correlation-id'], body.correlation_id);
+      }
+    }
+  });
 });

@@ -113,4 +113,42 @@ describe('viewer WebSocket: hostile control messages (real gateway, NATS, Postgr
     ws!.send('{"t":"ack","frames":-1}');
     assert.equal(await errorsReach(base + 1), base + 1);
   });
+
+  it("a flood of control messages is cut at the per-socket budget: one RATE_LIMITED, the rest dropped, the gateway's reads unharmed", async () => {
+    // Before: each `watch` read the database twice, so 20,000 of them queued every other request of
+    // the gateway behind them (the machines list answered after about 10 s).
+    const admin = await t.userToken('flo', 'admin');
+    const mine: { t: string; [k: string]: unknown }[] = [];
+    const s = await openViewerSocket(t.url, AGENT, admin, (m) => mine.push(m));
+    for (let i = 0; i < 1000 && !mine.some((m) => m.t === 'hello'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000; i++) s.send('{"t":"watch"}');
+    // A session-list request is never dropped: its answer says everything before it was read.
+    s.send('{"t":"sessions"}');
+    for (let i = 0; i < 3000 && mine.filter((m) => m.t === 'sessions').length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const codes = mine.filter((m) => m.t === 'error').map((m) => String(m.error_code));
+    assert.ok(codes.includes('RATE_LIMITED'), `told it was cut: ${[...new Set(codes)]}`);
+    const answered = codes.filter((c) => c === 'AGENT_OFFLINE').length;
+    assert.ok(answered < 2000, `${answered} of 2000 watch messages were acted on`);
+    const machines = await fetch(`${t.url}/api/machines`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(machines.status, 200);
+    s.close();
+  });
+
+  it('a flood of session-list requests shares reads: a few answers, not one (two queries) per request', async () => {
+    const admin = await t.userToken('sal', 'admin');
+    const mine: { t: string; [k: string]: unknown }[] = [];
+    const s = await openViewerSocket(t.url, AGENT, admin, (m) => mine.push(m));
+    for (let i = 0; i < 1000 && !mine.some((m) => m.t === 'sessions'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000; i++) s.send('{"t":"sessions"}');
+    // Messages are acted on in order: once this is answered, all 2,000 requests were made.
+    s.send('{"t":"backstage.exit"}');
+    for (let i = 0; i < 3000 && !mine.some((m) => m.t === 'backstage.exited'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(mine.some((m) => m.t === 'backstage.exited'));
+    // The pool answers in order: this list comes after whatever reads those requests queued.
+    const machines = await fetch(`${t.url}/api/machines`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(machines.status, 200);
+    const answers = mine.filter((m) => m.t === 'sessions').length;
+    assert.ok(answers >= 2 && answers <= 10, `${answers} session lists for 2,001 requests`);
+    s.close();
+  });
 });

@@ -55,7 +55,8 @@ describe('viewer WebSocket: every message kind against hostile input (real gatew
   const received: { t: string; [k: string]: unknown }[] = [];
 
   before(async () => {
-    t = await startTestGateway();
+    // Every message must reach its handler: the per-socket budget (ws/control-budget.ts, tested in viewer-ws-hostile) is lifted.
+    t = await startTestGateway({ config: { viewerControlPerSec: 100_000 } });
     admin = await t.userToken('ws-sweeper', 'admin');
     ws = await openViewerSocket(t.url, AGENT, admin, (m) => received.push(m));
   });

@@ -26,9 +26,10 @@ export interface TestGateway {
 
 export const TEST_PASSWORD = 'correct horse battery';
 
-export async function startTestGateway(opts: { dashboard?: boolean } = {}): Promise<TestGateway> {
+/** `config`: settings over the defaults (a sweep that must reach every handler lifts a rate limit). */
+export async function startTestGateway(opts: { dashboard?: boolean; config?: Record<string, unknown> } = {}): Promise<TestGateway> {
   const backbone = await startBackbone();
-  const config = gatewayConfigSchema.parse({ natsUrl: backbone.nats.url, databaseUrl: backbone.pgs.url, port: 0 });
+  const config = gatewayConfigSchema.parse({ natsUrl: backbone.nats.url, databaseUrl: backbone.pgs.url, port: 0, ...opts.config });
   const gw = await buildApp({
     config,
     db: backbone.db,

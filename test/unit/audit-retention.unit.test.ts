@@ -43,18 +43,29 @@ describe('audit retention settings', () => {
   it('reads GC_AUDIT_RETENTION_DAYS once: unset or 0 keeps forever, anything but a number >= 0 is refused', () => {
     assert.deepEqual(auditRetentionConfig({}), { ok: true, value: { days: 0, intervalMs: 3_600_000 } });
     assert.deepEqual(auditRetentionConfig({ GC_AUDIT_RETENTION_DAYS: '90', GC_AUDIT_PRUNE_INTERVAL_MS: '500' }), { ok: true, value: { days: 90, intervalMs: 500 } });
-    for (const bad of ['-1', 'ninety', 'Infinity']) {
+    // Past ~2,700 years the cutoff is no date Postgres (or JavaScript) holds: refused at start, not failed at each prune.
+    for (const bad of ['-1', 'ninety', 'Infinity', '1000001', '99999999999', '1e308']) {
       const r = auditRetentionConfig({ GC_AUDIT_RETENTION_DAYS: bad });
       assert.ok(!r.ok && r.error.code === 'VALIDATION_FAILED' && r.error.message.includes('GC_AUDIT_RETENTION_DAYS'), bad);
     }
     assert.ok(!auditRetentionConfig({ GC_AUDIT_PRUNE_INTERVAL_MS: '10' }).ok);
+    // Over setInterval's 2^31-1 ms, Node would prune every millisecond.
+    for (const bad of [String(2 ** 31), String(2 ** 32 - 1), '9223372036854775807']) assert.ok(!auditRetentionConfig({ GC_AUDIT_PRUNE_INTERVAL_MS: bad }).ok, bad);
   });
 
   it('audit prune takes --older-than-days, else the configured retention, and refuses to prune everything by default', () => {
     assert.equal(pruneDays(['--older-than-days', '7'], {}), 7);
     assert.equal(pruneDays([], { GC_AUDIT_RETENTION_DAYS: '30' }), 30);
     assert.equal(pruneDays(['--older-than-days', '7'], { GC_AUDIT_RETENTION_DAYS: '30' }), 7);
-    for (const argv of [['--older-than-days', '0'], ['--older-than-days', 'x'], ['--older-than-days', ''], ['--bogus']]) assert.equal(typeof pruneDays(argv, {}), 'string', argv.join(' '));
+    for (const argv of [
+      ['--older-than-days', '0'],
+      ['--older-than-days', 'x'],
+      ['--older-than-days', ''],
+      ['--bogus'],
+      ...['1000001', '99999999999', '1e308', String(2 ** 63)].map((d) => ['--older-than-days', d]),
+    ])
+      assert.equal(typeof pruneDays(argv, {}), 'string', argv.join(' '));
+    assert.equal(pruneDays(['--older-than-days', '1000000'], {}), 1_000_000);
     assert.match(String(pruneDays([], {})), /nothing to do/);
   });
 });

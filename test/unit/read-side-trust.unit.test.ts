@@ -6,7 +6,7 @@ import type { AgentId } from '../../proto/ids.js';
 import { parseSubject, subjects } from '../../proto/subjects.js';
 import { agentInstantOrNull, eventTimeMs } from '../../projections/runtime/event-time.js';
 import { classifyFailure } from '../../projections/runtime/failure-kind.js';
-import { main as verifyCli } from '../../projections/cli/audit-verify.js';
+import { MAX_GRACE_MS, main as verifyCli, verifyArgs } from '../../projections/cli/audit-verify.js';
 
 const dbError = (code: string) => Object.assign(new pg.DatabaseError('boom', 1, 'error'), { code });
 
@@ -65,5 +65,13 @@ describe('pg-safe: one boundary for text and JSON', () => {
 describe('audit verify CLI options', () => {
   it('refuses a --grace-ms that is not a whole number of ms >= 0, before connecting anywhere', async () => {
     for (const bad of ['-5', 'soon', '1.5']) assert.equal(await verifyCli(['--grace-ms', bad]), 2, bad);
+  });
+
+  it('takes --grace-ms up to an hour: 2^31-1, 2^32-1, 2^63-1 or 1e309 would have verify wait in effect forever on a stuck projection', () => {
+    for (const bad of [String(MAX_GRACE_MS + 1), String(2 ** 31 - 1), String(2 ** 32 - 1), '9223372036854775807', '1e309', 'NaN', '', '-0.5'])
+      assert.ok(verifyArgs(['--grace-ms', bad]) instanceof Error, bad);
+    assert.deepEqual(verifyArgs([]), { graceMs: undefined, json: false });
+    assert.deepEqual(verifyArgs(['--grace-ms', '0', '--json']), { graceMs: 0, json: true });
+    assert.deepEqual(verifyArgs(['--grace-ms', String(MAX_GRACE_MS)]), { graceMs: MAX_GRACE_MS, json: false });
   });
 });

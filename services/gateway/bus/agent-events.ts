@@ -30,8 +30,12 @@ export interface HeardSessions {
 }
 
 export interface AgentEvents {
-  /** Calls `fn` for every event answering `correlationId` until the returned function is called. */
-  onCorrelation(correlationId: string, fn: Listener): () => void;
+  /**
+   * Calls `fn` for every event of `agentId` answering `correlationId` until the returned function is
+   * called. Another agent's event naming the same id is no answer: it must not close, or speak in, a
+   * command or terminal of this one.
+   */
+  onCorrelation(agentId: string, correlationId: string, fn: Listener): () => void;
   /** Calls `fn` for every event of one agent. */
   onAgent(agentId: string, fn: Listener): () => void;
   /** The last status heard from `agentId` since this gateway started, if any. */
@@ -49,6 +53,9 @@ export interface AgentEvents {
 }
 
 const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'status', 'terminal'];
+
+// Agent ids hold no space (proto/ids.ts), so one string keys the pair.
+const correlationKey = (agentId: string, correlationId: string) => `${agentId} ${correlationId}`;
 
 export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => void): AgentEvents {
   const byCorrelation = new Map<string, Set<Listener>>();
@@ -109,13 +116,13 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
         const c = msg.meta.correlationId;
         const agent = c && m.headers ? parseAgentTiming(m.headers.get(Headers.timing)) : undefined;
         if (agent) timings.set(msg, { heardMs, agent });
-        if (c) for (const fn of byCorrelation.get(c) ?? []) fn(msg);
+        if (c) for (const fn of byCorrelation.get(correlationKey(msg.meta.agentId ?? '', c)) ?? []) fn(msg);
         for (const fn of byAgent.get(msg.meta.agentId ?? '') ?? []) fn(msg);
       },
     }),
   );
   return {
-    onCorrelation: (id, fn) => add(byCorrelation, id, fn),
+    onCorrelation: (agentId, id, fn) => add(byCorrelation, correlationKey(agentId, id), fn),
     onAgent: (id, fn) => add(byAgent, id, fn),
     lastStatus: (id) => statuses.get(id),
     lastSessions: (id) => sessionLists.get(id),

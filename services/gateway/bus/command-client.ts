@@ -147,7 +147,7 @@ export function createCommandClient(nc: NatsConnection, js: JetStreamClient, eve
     answers: (agentId, kind, commandId, signal) =>
       answerStream(
         {
-          live: (id, fn) => events.onCorrelation(id, fn),
+          live: (id, fn) => events.onCorrelation(agentId, id, fn),
           onReconnect: (fn) => events.onReconnect(fn),
           replay: (id, fromSeq, fn) => replayAnswers(js, agentId, kind, id, fromSeq, fn),
         },

@@ -33,6 +33,9 @@ export async function handleBackstageMessage(m: BackstageOperation, state: Viewe
     return;
   }
 
+  // One running command per id: a replayed exec took the first one's place, so a cancel, and the
+  // cancel-on-leave, no longer reached it and it ran on after the technician left.
+  if (m.t === 'backstage.exec' && deps.runs.has(m.id)) return state.error(ErrorCode.CONFLICT, `a command with id ${m.id} is still running; give each command its own id`, m.id);
   const request = toRequest(m);
   const commandId = newId();
   const abort = Object.assign(new AbortController(), { commandId });

@@ -93,7 +93,7 @@ export function createTerminalSocket(state: ViewerChannel, deps: TerminalSocketD
     if (term) return state.error(ErrorCode.CONFLICT, 'this viewer already has an interactive terminal; close it first', 'terminal');
     const t: Open = { id: newId(), asSessionId: m.as_session_id ?? 0, openedAt: Date.now(), runAsUser: '', started: false, decoder: new TextDecoder('utf-8'), stop: () => {} };
     term = t;
-    const unlisten = deps.events.onCorrelation(t.id, (msg) => onOutput(t, msg));
+    const unlisten = deps.events.onCorrelation(state.agentId, t.id, (msg) => onOutput(t, msg));
     const presence = waitForAgentLoss(deps.events, state.agentId, deps.offlineAfterBeats);
     void presence.lost.then((loss) => {
       if (term !== t) return;

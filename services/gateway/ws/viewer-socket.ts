@@ -23,9 +23,11 @@ import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
 import { findUnsafeInput } from '../input-guard.js';
+import { controlBudget } from './control-budget.js';
 import { frameFlow } from './frame-flow.js';
 import { type FrameRelay, relayFrames } from './frame-relay.js';
 import { MAX_CLIENT_MESSAGE_BYTES, clientMessageSchema } from './protocol.js';
+import { watchSignIn } from './sign-in-watch.js';
 import { paceController } from './stream-pace.js';
 import { createTerminalSocket } from './terminal-socket.js';
 import type { ViewerChannel } from './viewer-channel.js';
@@ -41,11 +43,20 @@ export interface ViewerSocketDeps {
   access: Access;
   offlineAfterBeats: number;
   commandTimeoutMs: number;
+  /** Control messages acted on per second (ws/control-budget.ts). */
+  controlPerSec: number;
   /** The viewer's logger, every line bound to its viewer id (its errors' correlation id). */
   log: (viewerId: string) => Logger;
 }
 
 const STREAM_RENEW_MS = 15_000;
+/**
+ * Most a page may leave unread before its socket is ended (frames stay under 4 MB, frame-relay.ts).
+ * A terminal's or a backstage command's output comes as fast as the agent sends it: a hostile or
+ * runaway agent and a tab that reads slowly had the gateway hold it all (360 MB of terminal output
+ * grew it by about 470 MB), until the process ran out of memory.
+ */
+export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
 const PACE_WINDOW_MS = 1000;
 
 export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, agentId: AgentId, actor: Actor, deps: ViewerSocketDeps): void {
@@ -57,7 +68,13 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     agentId,
     actor,
     send(obj) {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(obj));
+      if (socket.readyState !== socket.OPEN) return;
+      // NATS cannot slow an agent down: whatever the page has not read waits here, in the gateway.
+      if (socket.bufferedAmount > MAX_UNSENT_BYTES) {
+        log.warn({ unsent_bytes: socket.bufferedAmount }, 'the page reads slower than the machine sends (terminal or backstage output): socket ended');
+        return socket.terminate();
+      }
+      socket.send(JSON.stringify(obj));
     },
     error(code, message, req) {
       channel.send({ t: 'error', error_code: code, message, correlation_id: viewerId, ...(req ? { req } : {}) });
@@ -65,6 +82,15 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   };
   const audit = (eventType: string, details: Record<string, unknown> = {}, windowsSessionId?: number) =>
     deps.audit({ eventType, actor, agentId, connectSessionId: viewerId, windowsSessionId, details: eventType === 'access_denied' ? { ...details, agent_id: agentId } : details }).catch(() => {});
+  const signIn = watchSignIn(
+    // The machine too: a grant withdrawn mid-session ends the view and the input, not only the next switch.
+    async () => (await deps.access.stillValid(request)) && (await deps.access.canAccessMachine(request, agentId)),
+    () => {
+      channel.error(ErrorCode.UNAUTHENTICATED, 'your sign-in ended (logged out, token revoked or expired, user disabled or role changed) or your access to this machine was withdrawn: sign in again');
+      socket.close(4401, 'sign-in ended');
+    },
+    { onError: (e) => log.warn({ err: e }, 'could not re-check the sign-in; the socket stays') },
+  );
   const terminal = createTerminalSocket(channel, { ...deps, audit });
   const backstageRuns = new Map<string, BackstageRun>();
 
@@ -97,10 +123,33 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     relay = undefined;
   };
-  const sendSessions = async () => {
+  const readAndSendSessions = async () => {
     const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
     const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
     channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.current_session_id ?? 0, online });
+  };
+  // One read at a time, and at most one more after it: the list is a latest value, so requests that
+  // come while one is read are all answered by the next. Each request used to be two queries: one
+  // page's flood of `sessions` (or an agent's of session lists, times every viewer) queued the
+  // gateway's reads behind it, 20,000 messages stalling every other request for about 12 s.
+  let sessionsRead: Promise<void> | undefined;
+  let sessionsAgain = false;
+  const sendSessions = (): Promise<void> => {
+    if (sessionsRead) {
+      sessionsAgain = true;
+      return sessionsRead;
+    }
+    sessionsRead = (async () => {
+      try {
+        do {
+          sessionsAgain = false;
+          await readAndSendSessions();
+        } while (sessionsAgain && socket.readyState === socket.OPEN);
+      } finally {
+        sessionsRead = undefined;
+      }
+    })();
+    return sessionsRead;
   };
   /** The facts `decide` needs for `m`: the clock, and for `watch` the machine as the read model and live heartbeats see it. */
   const factsFor = async (m: ViewerMessage): Promise<ViewerFacts> => {
@@ -265,6 +314,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     }
   });
 
+  const budget = controlBudget(deps.controlPerSec);
   socket.on('message', (raw: Buffer, isBinary: boolean) => {
     if (isBinary || raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) return channel.error(ErrorCode.VALIDATION_FAILED, 'control messages are JSON text under 16 KB');
     let parsed: unknown;
@@ -279,10 +329,26 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     if (unsafe) return channel.error(ErrorCode.VALIDATION_FAILED, unsafe);
     const r = clientMessageSchema.safeParse(parsed);
     if (!r.success) return channel.error(ErrorCode.VALIDATION_FAILED, `invalid message: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    dispatch(r.data).catch(internal);
+    const m = r.data;
+    const verdict = budget(m.t, Date.now());
+    if (verdict !== 'take') {
+      if (verdict === 'tell') channel.error(ErrorCode.RATE_LIMITED, `over ${deps.controlPerSec} control messages a second: the rest of this second's are dropped`);
+      return;
+    }
+    // Nothing is done for a sign-in that ended since the upgrade (sign-in-watch.ts); answers keep their
+    // order. Input and acks go by the last answer: a slow lookup must not queue a flood of them.
+    if (m.t === 'input' || m.t === 'ack') {
+      if (signIn.standing()) dispatch(m).catch(internal);
+      return;
+    }
+    signIn
+      .check()
+      .then((ok) => (ok ? dispatch(m) : undefined))
+      .catch(internal);
   });
 
   socket.on('close', () => {
+    signIn.stop();
     clearInterval(pacer);
     unlistenAgent();
     void dispatch({ t: 'closed' }).catch(internal);
