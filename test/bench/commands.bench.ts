@@ -5,7 +5,7 @@
  * backstage-lists.bench.ts). The stack's NATS is TLS (always): these figures include encryption;
  * tls.bench.ts measures its cost per hop.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,21 +18,13 @@ import { Streams, subjects } from '../../proto/subjects.js';
 import { eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { answerStoredAfterMs, hopRecorder, timedCall } from './command-hops.js';
+import { startFloor } from './floor/start-floor.js';
 import { latency, p50, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
+import { openBenchViewer } from './viewer-switch.js';
 
 const run$ = promisify(execFile);
 
-/** Starts the bare fastify floor (floor/bare-fastify.ts) in a process of its own. */
-async function bareFastify(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'floor', 'bare-fastify.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bare fastify exited with ${code}`)));
-    child.stdout.once('data', (d: Buffer) => resolve(String(d).trim()));
-  });
-  child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
 /** The pause before each switch of the one-at-a-time run: longer than the projections' batch wait (10 ms) and their commit. */
 const PAUSE_MS = 50;
 /** Milliseconds to the microsecond, for the machine-readable figures. */
@@ -107,7 +99,7 @@ export const run: BenchRun = async (progress) => {
     // The HTTP floor: the same fastify with nothing of ours, in a process of its own, called by the
     // same client (global fetch) on loopback; what the transport hop costs beyond it is ours.
     progress('bare fastify POST round trip');
-    const bare = await bareFastify();
+    const bare = await startFloor('bare-fastify.ts');
     const bareCalls: number[] = [];
     const dummyToken = 'x'.repeat(api.token.length);
     for (let i = 0; i < 300; i++) {
@@ -116,6 +108,15 @@ export const run: BenchRun = async (progress) => {
       bareCalls.push(r.clientMs);
     }
     bare.stop();
+
+    // The WebSocket floor likewise: fastify and @fastify/websocket with nothing of ours, the same client.
+    progress('bare WebSocket switch round trip');
+    const bareWs = await startFloor('bare-websocket.ts');
+    const bareViewer = await openBenchViewer(bareWs.url, agentId, dummyToken);
+    const bareWsCalls: number[] = [];
+    for (let i = 0; i < 300; i++) bareWsCalls.push((await bareViewer.switchTo(sessions[i % 2]!)).clientMs);
+    bareViewer.close();
+    bareWs.stop();
 
     progress('local spawn of sh -c "echo hi"');
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
@@ -153,6 +154,28 @@ export const run: BenchRun = async (progress) => {
       paused.push(r.clientMs);
       pausedHops.add(r, await storedAfter('switched'));
     }
+
+    // The technician's own door: the viewer socket, as the dashboard uses it (viewer-switch.ts), its
+    // frames flowing and acknowledged as the page does; back to back, then one at a time.
+    progress('switch round trip over the viewer socket');
+    const viewer = await openBenchViewer(stack.url, agentId, api.token);
+    const wsSwitches: number[] = [];
+    const wsHops = hopRecorder('switch-session over the viewer socket', 'WebSocket');
+    const wsPaused: number[] = [];
+    const wsPausedHops = hopRecorder('switch-session over the viewer socket, 50 ms apart', 'WebSocket');
+    for (const [out, hops, pauseMs] of [
+      [wsSwitches, wsHops, 0],
+      [wsPaused, wsPausedHops, PAUSE_MS],
+    ] as const) {
+      for (let i = 0; i < 60; i++) {
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+        const r = await viewer.switchTo(sessions.find((x) => x !== viewer.watching)!);
+        out.push(r.clientMs);
+        hops.add(r, await storedAfter('switched'));
+      }
+    }
+    const viewerFrames = viewer.frames;
+    viewer.close();
 
     await nc.close();
     await responder.close();
@@ -204,8 +227,34 @@ export const run: BenchRun = async (progress) => {
         note: `${(p50(paused) / p50(floor)).toFixed(1)}x the floor at p50; back to back (above) ${(p50(switches) - p50(paused)).toFixed(2)} ms slower at p50 (the previous command's aftermath); largest hops at p50: ${pausedHops.largest(4)}`,
         measured: { value: ms(p50(paused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
       },
+      {
+        figure: 'switch-session round trip over the viewer socket ({t:"switch"} sent -> {t:"switched"} received)',
+        value: latency(wsSwitches),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(wsSwitches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)${p50(wsSwitches) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${wsHops.largest(4)} (rows below)`}; the dashboard's messages, ${viewerFrames} frames received and acknowledged meanwhile`,
+        measured: { value: ms(p50(wsSwitches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(wsSwitches) <= 3 * p50(floor) },
+      },
+      {
+        figure: 'switch-session over the viewer socket hop: WebSocket transport both ways (client round trip − time inside the gateway)',
+        value: latency(wsHops.hop('transport')),
+        baseline: 'bare WebSocket switch round trip (same fastify and @fastify/websocket, own process, same client: ws, loopback; test/bench/floor/bare-websocket.ts)',
+        baselineValue: latency(bareWsCalls),
+        note: `${(p50(wsHops.hop('transport')) - p50(bareWsCalls)).toFixed(2)} ms over the bare round trip at p50`,
+        measured: { value: ms(p50(wsHops.hop('transport'))), unit: 'ms p50', baselineValue: ms(p50(bareWsCalls)) },
+      },
+      {
+        figure: 'switch-session round trip over the viewer socket, 50 ms apart',
+        value: latency(wsPaused),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(wsPaused) / p50(floor)).toFixed(1)}x the floor at p50; back to back (above) ${(p50(wsSwitches) - p50(wsPaused)).toFixed(2)} ms slower at p50; largest hops at p50: ${wsPausedHops.largest(4)}`,
+        measured: { value: ms(p50(wsPaused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
+      },
       // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
       ...switchHops.rows(),
+      ...wsHops.rows(),
+      ...wsPausedHops.rows(),
       ...echoHops.rows(),
       {
         figure: 'backstage `echo hi` round trip minus a local spawn (p50)',

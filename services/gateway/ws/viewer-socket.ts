@@ -9,6 +9,7 @@ import type { WebSocket } from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pb } from '../../../proto/codec.js';
+import { wallClockMs } from '../../../proto/timing.js';
 import { ErrorCode, err } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import type { Database } from '../../../infra/db/schema.js';
@@ -18,6 +19,7 @@ import type { BackstageClient } from '../backstage/backstage-client.js';
 import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
+import { type RequestTiming, serverTimingHeader } from '../bus/command-timing.js';
 import { agentOnline } from '../presence.js';
 import { getMachine, listWindowsSessions } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
@@ -43,6 +45,8 @@ export interface ViewerSocketDeps {
   commandTimeoutMs: number;
   /** The viewer's logger, every line bound to its viewer id (its errors' correlation id). */
   log: (viewerId: string) => Logger;
+  /** GC_SERVER_TIMING: a `switched` reply carries the switch's hops (`server_timing`, the REST Server-Timing value). */
+  serverTiming?: boolean;
 }
 
 const STREAM_RENEW_MS = 15_000;
@@ -111,7 +115,8 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     return { now: Date.now(), machine: machine && { online, currentSessionId: machine.current_session_id }, sessions };
   };
 
-  const run = (e: ViewerEffect): void => {
+  /** `timing`: the hops of the message that led to `e` (a switch's, when Server-Timing is on). */
+  const run = (e: ViewerEffect, timing?: RequestTiming): void => {
     switch (e.type) {
       case 'watch': {
         stopRelay();
@@ -130,7 +135,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         deps.commands.send(agentId, 'stream', { stopStream: { viewerId } }, actor);
         return;
       case 'switch': {
-        const done = (result: Awaited<ReturnType<typeof switchSession>>) => dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN });
+        // As REST: "auth" ends where the use case's work starts, so the grant lookup falls in "checks".
+        if (timing) timing.handlerMs = wallClockMs();
+        const done = (result: Awaited<ReturnType<typeof switchSession>>) =>
+          dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN, ...(timing ? { serverTiming: serverTimingHeader(timing) } : {}) });
         void (async () =>
           switchSession(deps, {
             actor,
@@ -145,6 +153,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
             beforeIssue: () => {
               switchFrames = relayOf(e.to, true);
             },
+            timing: timing?.command,
           }))()
           .catch((x: unknown) => {
             log.error({ err: x }, 'switch failed inside the gateway');
@@ -235,11 +244,11 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     channel.error(ErrorCode.INTERNAL, `internal error; quote ${viewerId}`);
   };
   /** parse → facts → decide → evolve → effects → reply. */
-  const dispatch = async (m: ViewerMessage) => {
+  const dispatch = async (m: ViewerMessage, timing?: RequestTiming) => {
     const facts = await factsFor(m);
     const d = decide(state, m, facts);
     state = evolveAll(state, d.events);
-    for (const e of d.effects) run(e);
+    for (const e of d.effects) run(e, timing);
     if (d.reply) channel.send(d.reply);
     for (const e of d.afterReply ?? []) run(e);
   };
@@ -266,6 +275,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
   });
 
   socket.on('message', (raw: Buffer, isBinary: boolean) => {
+    const receivedMs = deps.serverTiming ? wallClockMs() : 0;
     if (isBinary || raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) return channel.error(ErrorCode.VALIDATION_FAILED, 'control messages are JSON text under 16 KB');
     let parsed: unknown;
     try {
@@ -279,7 +289,9 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     if (unsafe) return channel.error(ErrorCode.VALIDATION_FAILED, unsafe);
     const r = clientMessageSchema.safeParse(parsed);
     if (!r.success) return channel.error(ErrorCode.VALIDATION_FAILED, `invalid message: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    dispatch(r.data).catch(internal);
+    // Timed from the message's arrival, as REST is from the request's (the way in is the transport's).
+    const timing = deps.serverTiming && r.data.t === 'switch' ? { requestMs: receivedMs, handlerMs: receivedMs, command: {} } : undefined;
+    dispatch(r.data, timing).catch(internal);
   });
 
   socket.on('close', () => {
