@@ -155,6 +155,29 @@ export const run: BenchRun = async (progress) => {
       pausedHops.add(r, await storedAfter('switched'));
     }
 
+    // An operator's switch: the same route, plus the lookup of the operator's grant for the machine
+    // (admins reach every machine by role). Alternated with the admin's, so both see the same load.
+    progress('switch round trip through the API as an operator with a grant, alternating with the admin');
+    const op = await api.post<{ user: { id: string }; generated_password: string }>('/api/users', { name: 'bench-operator', role: 'operator' });
+    if (op.status !== 201 || (await api.post(`/api/users/${op.body.user.id}/grants`, { agent_id: agentId })).status !== 201) throw new Error(`could not create the operator: ${op.status}`);
+    const operator = await login(stack.url, 'bench-operator', op.body.generated_password);
+    const opSwitches: number[] = [];
+    const adminAlternating: number[] = [];
+    const opHops = hopRecorder('switch-session as an operator');
+    const adminAltHops = hopRecorder('switch-session as the admin, alternating');
+    for (let i = 0; i < 60; i++) {
+      for (const [who, out, hops] of [
+        [api, adminAlternating, adminAltHops],
+        [operator, opSwitches, opHops],
+      ] as const) {
+        const r = await timedCall(stack.url, who.token, 'POST', `/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+        if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
+        out.push(r.clientMs);
+        hops.add(r, await storedAfter('switched'));
+      }
+    }
+    const grantLookup = p50(opHops.hop('checks')) - p50(adminAltHops.hop('checks'));
+
     // The technician's own door: the viewer socket, as the dashboard uses it (viewer-switch.ts), its
     // frames flowing and acknowledged as the page does; back to back, then one at a time.
     progress('switch round trip over the viewer socket');
@@ -250,6 +273,22 @@ export const run: BenchRun = async (progress) => {
         baselineValue: latency(floor),
         note: `${(p50(wsPaused) / p50(floor)).toFixed(1)}x the floor at p50; back to back (above) ${(p50(wsSwitches) - p50(wsPaused)).toFixed(2)} ms slower at p50; largest hops at p50: ${wsPausedHops.largest(4)}`,
         measured: { value: ms(p50(wsPaused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
+      },
+      {
+        figure: 'switch-session round trip as an operator with a grant (API -> agent switched -> API)',
+        value: latency(opSwitches),
+        baseline: 'the same switch as the admin, alternating with the operator (same runs)',
+        baselineValue: latency(adminAlternating),
+        note: `route checks (the operator's grant lookup, services/gateway/access.ts) p50 ${p50(opHops.hop('checks')).toFixed(3)} ms against the admin's ${p50(adminAltHops.hop('checks')).toFixed(3)} ms: the lookup costs ${grantLookup.toFixed(3)} ms at p50; ${(p50(opSwitches) / p50(floor)).toFixed(1)}x the floor`,
+        measured: { value: ms(p50(opSwitches)), unit: 'ms p50', baselineValue: ms(p50(adminAlternating)) },
+      },
+      {
+        figure: "switch-session as an operator hop: route checks with the operator's grant lookup",
+        value: latency(opHops.hop('checks')),
+        baseline: 'the same hop as the admin (no lookup), alternating',
+        baselineValue: latency(adminAltHops.hop('checks')),
+        note: `${grantLookup.toFixed(3)} ms more at p50`,
+        measured: { value: ms(p50(opHops.hop('checks'))), unit: 'ms p50', baselineValue: ms(p50(adminAltHops.hop('checks'))) },
       },
       // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
       ...switchHops.rows(),
