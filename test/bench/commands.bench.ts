@@ -93,14 +93,17 @@ export const run: BenchRun = async (progress) => {
     });
     // The same floor one at a time, as the paused switches below run: on this machine a hop after
     // 50 ms of quiet costs more than one in a busy loop (processes and cores wake from idle).
-    const floorPaused = await timeEach(60, async () => {
+    const floorPaused: number[] = [];
+    for (let i = 0; i < 60; i++) {
       await new Promise((r) => setTimeout(r, PAUSE_MS));
       const got = new Promise<void>((r) => {
         answered = r;
       });
+      const t = performance.now();
       await js.publish('bench.floor.cmd', payload);
       await got;
-    });
+      floorPaused.push(performance.now() - t);
+    }
     await jsm.streams.delete('BENCH_FLOOR');
     // Each run's stored answer is read back after the run (outside its timing): the stream's own
     // clock says when it stored the answer, the agent's stamp when it published it.
