@@ -168,10 +168,15 @@ export function hopRecorder(what: string, transport: Transport = 'HTTP') {
       samples.get('stored')!.push(storedAfterMs);
       for (const k of want) samples.get(k)?.push(s[k]!);
     },
-    /** "label a.aa ms, …": the `n` hops with the largest p50, for the note of a missed goal. */
+    /**
+     * "label a.aa ms, …": the `n` hops on the round trip's path with the largest p50, for the note of
+     * a missed goal. The publish-acks run beside the delivery and the answer: while the command's ack
+     * comes before the answer at p50 (ackwait < 0), neither ack is on the path.
+     */
     largest(n: number): string {
+      const offPath = new Set(['ackwait', ...(p50(samples.get('ackwait')!) < 0 ? ['ack', 'stored'] : [])]);
       return hops
-        .filter(([k]) => k !== 'ackwait' && !k.startsWith('transport-'))
+        .filter(([k]) => !offPath.has(k) && !k.startsWith('transport-'))
         .map(([k, label]) => [label.replace(/ \(.*$/, ''), p50(samples.get(k)!)] as const)
         .sort((a, b) => b[1] - a[1])
         .slice(0, n)
