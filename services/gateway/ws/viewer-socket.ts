@@ -20,8 +20,9 @@ import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
 import { type RequestTiming, serverTimingHeader } from '../bus/command-timing.js';
-import { agentOnline } from '../presence.js';
-import { getMachine, listWindowsSessions } from '../read/machines.js';
+import type { WindowsSessionDto } from '../api-schemas.js';
+import { agentOnline, heardSessionsNow } from '../presence.js';
+import { getMachine, listWindowsSessions, windowsSessionDto } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
 import { findUnsafeInput } from '../input-guard.js';
@@ -101,18 +102,27 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     relay = undefined;
   };
-  const sendSessions = async () => {
-    const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
-    const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
-    channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.current_session_id ?? 0, online });
-  };
-  /** The facts `decide` needs for `m`: the clock, and for `watch` the machine as the read model and live heartbeats see it. */
-  const factsFor = async (m: ViewerMessage): Promise<ViewerFacts> => {
-    if (m.t !== 'watch') return { now: Date.now() };
+  /**
+   * The machine's sessions as this gateway hears them live (presence.ts, the switch's rule), else as
+   * the read model holds them: a list heard is sent before its projection commits it (up to
+   * GC_PROJECTION_BATCH_WAIT_MS later), so a re-read would show the list before it.
+   */
+  const sessionsNow = async (): Promise<{ sessions: WindowsSessionDto[]; machine?: { online: boolean; currentSessionId: number } }> => {
+    const heard = heardSessionsNow(deps.events, agentId, deps.offlineAfterBeats);
+    if (heard) return { sessions: heard.rows.map(windowsSessionDto), machine: { online: true, currentSessionId: heard.currentSessionId } };
     const [machine, sessions] = await Promise.all([getMachine(deps.db, agentId, deps.offlineAfterBeats), listWindowsSessions(deps.db, agentId)]);
     // Live heartbeats first: the read model lags under load and must not turn a live machine away.
     const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
-    return { now: Date.now(), machine: machine && { online, currentSessionId: machine.current_session_id }, sessions };
+    return { sessions, machine: machine && { online, currentSessionId: machine.current_session_id } };
+  };
+  const sendSessions = async () => {
+    const { sessions, machine } = await sessionsNow();
+    channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.currentSessionId ?? 0, online: machine?.online ?? false });
+  };
+  /** The facts `decide` needs for `m`: the clock, and for `watch` the machine and its sessions now. */
+  const factsFor = async (m: ViewerMessage): Promise<ViewerFacts> => {
+    if (m.t !== 'watch') return { now: Date.now() };
+    return { now: Date.now(), ...(await sessionsNow()) };
   };
 
   /** `timing`: the hops of the message that led to `e` (a switch's, when Server-Timing is on). */
