@@ -6,16 +6,6 @@ import { pgText } from '../infra/db/pg-safe.js';
 
 type SessionList = guruconnect.ISessionList;
 
-/** 'active' | 'disconnected' | 'idle' */
-export function sessionStateText(s: number | null | undefined): string {
-  return (pb.SessionState[s ?? 0] ?? 'SESSION_ACTIVE').replace(/^SESSION_/, '').toLowerCase();
-}
-
-/** 'console' | 'rdp' | 'terminal' */
-export function sessionTypeText(t: number | null | undefined): string {
-  return (pb.WindowsSessionType[t ?? 0] ?? 'SESSION_CONSOLE').replace(/^SESSION_/, '').toLowerCase();
-}
-
 /** Distinct, sorted user names of sessions that have a desktop (terminal logins are not "users" here). */
 export function desktopUsers(list: SessionList): string[] {
   const names = new Set<string>();

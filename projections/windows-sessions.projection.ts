@@ -4,39 +4,15 @@ import type { Database, WindowsSessionsTable } from '../infra/db/schema.js';
 import { machinesProjection } from './machines.projection.js';
 import type { DecodedEvent, ProjectionDef } from './runtime/types.js';
 import { type Columns, anyOf, unnestInsert } from './runtime/unnest-insert.js';
-import { sessionListOf, sessionStateText, sessionTypeText } from './session-fields.js';
-import { pgText } from '../infra/db/pg-safe.js';
-import { agentInstantOrNull } from './runtime/event-time.js';
+import { sessionListOf } from './session-fields.js';
+import { windowsSessionRowsOf } from '../infra/db/windows-session-rows.js';
 
 /** Rows for an agent's latest list (pure). */
 export function windowsSessionRows(e: DecodedEvent): Insertable<WindowsSessionsTable>[] {
   if (e.parsed.family !== 'agent') return [];
   const agentId = e.parsed.agentId as string;
   const at = new Date(e.atMs);
-  const seen = new Set<number>();
-  const rows: Insertable<WindowsSessionsTable>[] = [];
-  for (const s of sessionListOf(e)?.sessions ?? []) {
-    const id = s.sessionId ?? 0;
-    if (seen.has(id)) continue; // a malformed list must not break the primary key
-    seen.add(id);
-    rows.push({
-      agent_id: agentId,
-      session_id: id,
-      user_name: pgText(s.userName),
-      domain: pgText(s.domain),
-      state: sessionStateText(s.state),
-      type: sessionTypeText(s.type),
-      station_name: pgText(s.stationName),
-      client_name: pgText(s.clientName),
-      client_address: pgText(s.clientAddress),
-      logon_time: agentInstantOrNull(Number(s.logonTimeMs ?? 0), e.streamMs),
-      idle_secs: s.idleSecs ?? 0,
-      locked: s.locked ?? false,
-      capturable: s.capturable ?? false,
-      updated_at: at,
-    });
-  }
-  return rows;
+  return windowsSessionRowsOf(sessionListOf(e), e.streamMs).map((r) => ({ agent_id: agentId, ...r, updated_at: at }));
 }
 
 const columns: Columns<Insertable<WindowsSessionsTable>> = {

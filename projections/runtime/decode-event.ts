@@ -2,7 +2,7 @@
 import { decode } from '../../proto/codec.js';
 import { ErrorCode, type Result, err, ok } from '../../proto/errors.js';
 import { type ParsedSubject, parseSubject, payloadsFor } from '../../proto/subjects.js';
-import { eventTimeMs } from './event-time.js';
+import { eventTimeMs } from '../../proto/event-time.js';
 import type { DecodedEvent } from './types.js';
 
 // A stream holds few distinct subjects (kinds x agents) and each parse is a split plus regexes:

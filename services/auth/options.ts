@@ -16,8 +16,9 @@ export interface AuthPluginOptions {
   /** Adds `Secure` to the session cookie; on whenever the dashboard is served over HTTPS. */
   cookieSecure?: boolean;
   /**
-   * Session tokens resolved recently are kept this long at most (session-cache.ts); a change made
-   * by another process takes effect here within ttlMs. Absent or ttlMs 0: every request asks the database.
+   * Session tokens resolved and machine grants looked up recently are kept this long at most
+   * (session-cache.ts, grant-cache.ts); a change made by another process takes effect here within
+   * ttlMs. Absent or ttlMs 0: every request asks the database.
    */
   sessionCache?: SessionCacheOptions;
   /** API tokens: how often a token's last_used_at is written at most (default api-tokens.ts `apiTokenDefaults`). */

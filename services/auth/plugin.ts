@@ -14,10 +14,11 @@ import { type PolicyAction, can, isPolicyAction, rolesFor } from './policy.js';
 import { sendError } from './reply.js';
 import { ALL_MACHINES, type AuthUser, type Role } from './roles.js';
 import { authRoutes } from './routes.js';
+import { cachedCanAccessMachine, createGrantCache } from './grant-cache.js';
 import { hashSecret } from './secrets.js';
 import { createSessionCache, sessionCacheDefaults } from './session-cache.js';
 import { MAX_TOKEN_LENGTH, resolveTokenHash, tokenIds } from './tokens.js';
-import { accessibleMachines, canAccessMachine } from './users.js';
+import { accessibleMachines } from './users.js';
 
 export type { AuditEvent, AuditFn, AuthPluginOptions } from './options.js';
 
@@ -55,7 +56,10 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   app.decorateRequest('user', null);
   const apiTokenAuth = createApiTokenAuth(db, audit, opts.apiTokens);
   const now = opts.sessionCache?.now ?? Date.now;
-  const sessions = opts.sessionCache && (opts.sessionCache.ttlMs ?? sessionCacheDefaults.ttlMs) > 0 ? createSessionCache(opts.sessionCache) : undefined;
+  const cached = opts.sessionCache && (opts.sessionCache.ttlMs ?? sessionCacheDefaults.ttlMs) > 0;
+  const sessions = cached ? createSessionCache(opts.sessionCache) : undefined;
+  // Grants are kept under the same bound and emptied by the same changes (grant-cache.ts).
+  const grants = cached ? createGrantCache(opts.sessionCache) : undefined;
   /** The live session behind a presented token: the cache first, else the database (whose answer is kept). */
   const resolveSession = async (token: string) => {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
@@ -101,7 +105,7 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
       return sendError(reply, ErrorCode.FORBIDDEN, `${action} needs role ${roles.join(' or ')}; you are ${req.user.role}`);
     };
   });
-  app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => canAccessMachine(db, user, agentId));
+  app.decorate('canAccessMachine', (user: AuthUser, agentId: string) => cachedCanAccessMachine(db, grants, user, agentId));
   app.decorate('reauthenticate', async (req: FastifyRequest) => {
     const token = presentedToken(req);
     if (!token) return null;
@@ -117,14 +121,20 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
 
   await app.register(async (scope) => {
     // Any auth route that is not a read may change who may do what (logout, revocations, grants,
-    // second factor, users): the cache is emptied and keeps nothing until the answer is out
-    // (session-cache.ts). Ended twice at most (answered, or the client went away); never ended
+    // second factor, users): both caches are emptied and keep nothing until the answer is out
+    // (auth-cache.ts). Ended twice at most (answered, or the client went away); never ended
     // leaves the cache off, the safe side.
-    if (sessions) {
+    if (sessions && grants) {
       const ends = new WeakMap<FastifyRequest, () => void>();
       const end = async (req: FastifyRequest) => ends.get(req)?.();
       scope.addHook('onRequest', async (req) => {
-        if (req.method !== 'GET' && req.method !== 'HEAD') ends.set(req, sessions.beginChange());
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          const [endSessions, endGrants] = [sessions.beginChange(), grants.beginChange()];
+          ends.set(req, () => {
+            endSessions();
+            endGrants();
+          });
+        }
       });
       scope.addHook('onResponse', end);
       scope.addHook('onRequestAbort', end);

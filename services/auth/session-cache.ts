@@ -13,9 +13,10 @@
  *   here within `ttlMs` (default 1 s, GC_AUTH_CACHE_MS; 0 turns the cache off).
  * * A lookup that began before a change cannot put its (older) answer back afterwards (`generation`).
  */
+import { type AuthCacheOptions, authCacheDefaults, createAuthCache } from './auth-cache.js';
 import type { AuthUser } from './roles.js';
 
-export const sessionCacheDefaults = { ttlMs: 1000, maxEntries: 10_000 } as const;
+export const sessionCacheDefaults = authCacheDefaults;
 
 /** What a session token resolves to (tokens.ts resolveTokenHash). */
 export interface ResolvedSession {
@@ -25,13 +26,7 @@ export interface ResolvedSession {
   expiresAt: Date;
 }
 
-export interface SessionCacheOptions {
-  /** How long an entry is trusted at most (ms); 0: nothing is kept. */
-  ttlMs?: number;
-  maxEntries?: number;
-  /** The clock entries are judged by (tests); Date.now by default. */
-  now?: () => number;
-}
+export type SessionCacheOptions = AuthCacheOptions;
 
 export interface SessionCache {
   /** A copy of the live entry for this token hash, or undefined. */
@@ -46,55 +41,16 @@ export interface SessionCache {
 
 const copy = (v: ResolvedSession): ResolvedSession => ({ ...v, user: { ...v.user } });
 
+/** The rules of auth-cache.ts, with the token's expiry as every entry's last moment. */
 export function createSessionCache(o: SessionCacheOptions = {}): SessionCache {
-  const ttlMs = o.ttlMs ?? sessionCacheDefaults.ttlMs;
-  const maxEntries = o.maxEntries ?? sessionCacheDefaults.maxEntries;
-  const now = o.now ?? Date.now;
-  const entries = new Map<string, { value: ResolvedSession; untilMs: number }>();
-  let gen = 0;
-  let changing = 0;
-  const clear = () => {
-    gen++;
-    entries.clear();
-  };
+  const cache = createAuthCache<ResolvedSession>(o, copy);
   return {
-    get(tokenHash) {
-      const e = entries.get(tokenHash);
-      if (!e) return undefined;
-      if (changing > 0 || !(now() < e.untilMs)) {
-        entries.delete(tokenHash);
-        return undefined;
-      }
-      return copy(e.value);
-    },
-    generation: () => gen,
-    put(tokenHash, value, generation) {
-      if (ttlMs <= 0 || changing > 0 || generation !== gen) return;
-      const untilMs = Math.min(now() + ttlMs, value.expiresAt.getTime());
-      if (!(untilMs > now())) return;
-      entries.delete(tokenHash);
-      // Oldest first out (a Map keeps insertion order): many tokens cannot grow memory past the bound.
-      while (entries.size >= maxEntries) {
-        const oldest = entries.keys().next().value;
-        if (oldest === undefined) break;
-        entries.delete(oldest);
-      }
-      entries.set(tokenHash, { value: copy(value), untilMs });
-    },
-    beginChange() {
-      changing++;
-      clear();
-      let ended = false;
-      return () => {
-        if (ended) return;
-        ended = true;
-        changing--;
-        // What was looked up while the change ran may predate its commit.
-        clear();
-      };
-    },
+    get: (tokenHash) => cache.get(tokenHash),
+    generation: () => cache.generation(),
+    put: (tokenHash, value, generation) => cache.put(tokenHash, value, generation, value.expiresAt.getTime()),
+    beginChange: () => cache.beginChange(),
     get size() {
-      return entries.size;
+      return cache.size;
     },
   };
 }

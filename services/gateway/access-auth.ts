@@ -14,7 +14,7 @@ export interface AuthWiring {
   mfa?: AuthPluginOptions['mfa'];
   /** Login policy overrides (tests: small limits, a fixed clock). */
   login?: AuthPluginOptions['login'];
-  /** Session tokens trusted this long without a database lookup (GC_AUTH_CACHE_MS); absent or 0: none. */
+  /** Session tokens and machine grants trusted this long without a database lookup (GC_AUTH_CACHE_MS); absent or 0: none. */
   sessionCacheMs?: number;
   enrollment?: { issuer: AgentCredentialIssuer; natsUrl: string | string[] };
 }

@@ -129,6 +129,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
         offlineAfterBeats: config.offlineAfterBeats,
         commandTimeoutMs: config.commandTimeoutMs,
         controlPerSec: config.viewerControlPerSec,
+        serverTiming: config.serverTiming,
         // The viewer's lines carry its viewer id (the correlation id of its errors); the upgrade's request id rides along.
         log: (viewerId) => withCorrelation(app.log as Logger, viewerId, { agent_id: id.value, upgrade_request_id: String(request.id) }),
       });

@@ -5,7 +5,7 @@
  * backstage-lists.bench.ts). The stack's NATS is TLS (always): these figures include encryption;
  * tls.bench.ts measures its cost per hop.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,21 +18,13 @@ import { Streams, subjects } from '../../proto/subjects.js';
 import { eventually, login } from '../support/api.js';
 import { startUserDisplays } from '../../infra/servers/x-displays.js';
 import { answerStoredAfterMs, hopRecorder, timedCall } from './command-hops.js';
+import { startFloor } from './floor/start-floor.js';
 import { latency, p50, timeEach } from './stats.js';
 import type { BenchRun } from './types.js';
+import { openBenchViewer } from './viewer-switch.js';
 
 const run$ = promisify(execFile);
 
-/** Starts the bare fastify floor (floor/bare-fastify.ts) in a process of its own. */
-async function bareFastify(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'floor', 'bare-fastify.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bare fastify exited with ${code}`)));
-    child.stdout.once('data', (d: Buffer) => resolve(String(d).trim()));
-  });
-  child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
 /** The pause before each switch of the one-at-a-time run: longer than the projections' batch wait (10 ms) and their commit. */
 const PAUSE_MS = 50;
 /** Milliseconds to the microsecond, for the machine-readable figures. */
@@ -99,6 +91,19 @@ export const run: BenchRun = async (progress) => {
       await js.publish('bench.floor.cmd', payload);
       await got;
     });
+    // The same floor one at a time, as the paused switches below run: on this machine a hop after
+    // 50 ms of quiet costs more than one in a busy loop (processes and cores wake from idle).
+    const floorPaused: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+      const got = new Promise<void>((r) => {
+        answered = r;
+      });
+      const t = performance.now();
+      await js.publish('bench.floor.cmd', payload);
+      await got;
+      floorPaused.push(performance.now() - t);
+    }
     await jsm.streams.delete('BENCH_FLOOR');
     // Each run's stored answer is read back after the run (outside its timing): the stream's own
     // clock says when it stored the answer, the agent's stamp when it published it.
@@ -107,7 +112,7 @@ export const run: BenchRun = async (progress) => {
     // The HTTP floor: the same fastify with nothing of ours, in a process of its own, called by the
     // same client (global fetch) on loopback; what the transport hop costs beyond it is ours.
     progress('bare fastify POST round trip');
-    const bare = await bareFastify();
+    const bare = await startFloor('bare-fastify.ts');
     const bareCalls: number[] = [];
     const dummyToken = 'x'.repeat(api.token.length);
     for (let i = 0; i < 300; i++) {
@@ -116,6 +121,15 @@ export const run: BenchRun = async (progress) => {
       bareCalls.push(r.clientMs);
     }
     bare.stop();
+
+    // The WebSocket floor likewise: fastify and @fastify/websocket with nothing of ours, the same client.
+    progress('bare WebSocket switch round trip');
+    const bareWs = await startFloor('bare-websocket.ts');
+    const bareViewer = await openBenchViewer(bareWs.url, agentId, dummyToken);
+    const bareWsCalls: number[] = [];
+    for (let i = 0; i < 300; i++) bareWsCalls.push((await bareViewer.switchTo(sessions[i % 2]!)).clientMs);
+    bareViewer.close();
+    bareWs.stop();
 
     progress('local spawn of sh -c "echo hi"');
     const local = await timeEach(100, () => run$('/bin/sh', ['-c', 'echo hi']));
@@ -154,6 +168,51 @@ export const run: BenchRun = async (progress) => {
       pausedHops.add(r, await storedAfter('switched'));
     }
 
+    // An operator's switch: the same route, plus the lookup of the operator's grant for the machine
+    // (admins reach every machine by role). Alternated with the admin's, so both see the same load.
+    progress('switch round trip through the API as an operator with a grant, alternating with the admin');
+    const op = await api.post<{ user: { id: string }; generated_password: string }>('/api/users', { name: 'bench-operator', role: 'operator' });
+    if (op.status !== 201 || (await api.post(`/api/users/${op.body.user.id}/grants`, { agent_id: agentId })).status !== 201) throw new Error(`could not create the operator: ${op.status}`);
+    const operator = await login(stack.url, 'bench-operator', op.body.generated_password);
+    const opSwitches: number[] = [];
+    const adminAlternating: number[] = [];
+    const opHops = hopRecorder('switch-session as an operator');
+    const adminAltHops = hopRecorder('switch-session as the admin, alternating');
+    for (let i = 0; i < 60; i++) {
+      for (const [who, out, hops] of [
+        [api, adminAlternating, adminAltHops],
+        [operator, opSwitches, opHops],
+      ] as const) {
+        const r = await timedCall(stack.url, who.token, 'POST', `/api/machines/${agentId}/switch-session`, { session_id: sessions[i % 2], viewer_id: 'bench-viewer' });
+        if (r.status !== 200) throw new Error(`switch failed: ${r.status} ${JSON.stringify(r.body)}`);
+        out.push(r.clientMs);
+        hops.add(r, await storedAfter('switched'));
+      }
+    }
+    const grantLookup = p50(opHops.hop('checks')) - p50(adminAltHops.hop('checks'));
+
+    // The technician's own door: the viewer socket, as the dashboard uses it (viewer-switch.ts), its
+    // frames flowing and acknowledged as the page does; back to back, then one at a time.
+    progress('switch round trip over the viewer socket');
+    const viewer = await openBenchViewer(stack.url, agentId, api.token);
+    const wsSwitches: number[] = [];
+    const wsHops = hopRecorder('switch-session over the viewer socket', 'WebSocket');
+    const wsPaused: number[] = [];
+    const wsPausedHops = hopRecorder('switch-session over the viewer socket, 50 ms apart', 'WebSocket');
+    for (const [out, hops, pauseMs] of [
+      [wsSwitches, wsHops, 0],
+      [wsPaused, wsPausedHops, PAUSE_MS],
+    ] as const) {
+      for (let i = 0; i < 60; i++) {
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+        const r = await viewer.switchTo(sessions.find((x) => x !== viewer.watching)!);
+        out.push(r.clientMs);
+        hops.add(r, await storedAfter('switched'));
+      }
+    }
+    const viewerFrames = viewer.frames;
+    viewer.close();
+
     await nc.close();
     await responder.close();
     return [
@@ -189,6 +248,14 @@ export const run: BenchRun = async (progress) => {
         measured: { value: ms(p50(switches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(switches) <= 3 * p50(floor) },
       },
       {
+        figure: 'bare JetStream floor, 50 ms apart (as the paused switches run)',
+        value: latency(floorPaused),
+        baseline: 'bare JetStream floor back to back',
+        baselineValue: latency(floor),
+        note: `${(p50(floorPaused) / p50(floor)).toFixed(1)}x at p50: what 50 ms of quiet costs the same four hops on this machine (wake-ups), nothing of ours in it`,
+        measured: { value: ms(p50(floorPaused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
+      },
+      {
         figure: 'switch-session hop: HTTP transport both ways (client round trip − time inside the gateway)',
         value: latency(switchHops.hop('transport')),
         baseline: 'bare fastify POST round trip (same fastify, own process, same client: global fetch, loopback; test/bench/floor/bare-fastify.ts)',
@@ -201,11 +268,53 @@ export const run: BenchRun = async (progress) => {
         value: latency(paused),
         baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
         baselineValue: latency(floor),
-        note: `${(p50(paused) / p50(floor)).toFixed(1)}x the floor at p50; back to back (above) ${(p50(switches) - p50(paused)).toFixed(2)} ms slower at p50 (the previous command's aftermath); largest hops at p50: ${pausedHops.largest(4)}`,
+        note: `${(p50(paused) / p50(floor)).toFixed(1)}x the floor at p50 (${(p50(paused) / p50(floorPaused)).toFixed(1)}x the floor run 50 ms apart, ${p50(floorPaused).toFixed(2)} ms); back to back (above) ${(p50(switches) - p50(paused)).toFixed(2)} ms slower at p50 (the previous command's aftermath); largest hops at p50: ${pausedHops.largest(4)}`,
         measured: { value: ms(p50(paused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
+      },
+      {
+        figure: 'switch-session round trip over the viewer socket ({t:"switch"} sent -> {t:"switched"} received)',
+        value: latency(wsSwitches),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(wsSwitches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)${p50(wsSwitches) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${wsHops.largest(4)} (rows below)`}; the dashboard's messages, ${viewerFrames} frames received and acknowledged meanwhile`,
+        measured: { value: ms(p50(wsSwitches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(wsSwitches) <= 3 * p50(floor) },
+      },
+      {
+        figure: 'switch-session over the viewer socket hop: WebSocket transport both ways (client round trip − time inside the gateway)',
+        value: latency(wsHops.hop('transport')),
+        baseline: 'bare WebSocket switch round trip (same fastify and @fastify/websocket, own process, same client: ws, loopback; test/bench/floor/bare-websocket.ts)',
+        baselineValue: latency(bareWsCalls),
+        note: `${(p50(wsHops.hop('transport')) - p50(bareWsCalls)).toFixed(2)} ms over the bare round trip at p50`,
+        measured: { value: ms(p50(wsHops.hop('transport'))), unit: 'ms p50', baselineValue: ms(p50(bareWsCalls)) },
+      },
+      {
+        figure: 'switch-session round trip over the viewer socket, 50 ms apart',
+        value: latency(wsPaused),
+        baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
+        baselineValue: latency(floor),
+        note: `${(p50(wsPaused) / p50(floor)).toFixed(1)}x the floor at p50 (${(p50(wsPaused) / p50(floorPaused)).toFixed(1)}x the floor run 50 ms apart, ${p50(floorPaused).toFixed(2)} ms); back to back (above) ${(p50(wsSwitches) - p50(wsPaused)).toFixed(2)} ms slower at p50; largest hops at p50: ${wsPausedHops.largest(4)}`,
+        measured: { value: ms(p50(wsPaused)), unit: 'ms p50', baselineValue: ms(p50(floor)) },
+      },
+      {
+        figure: 'switch-session round trip as an operator with a grant (API -> agent switched -> API)',
+        value: latency(opSwitches),
+        baseline: 'the same switch as the admin, alternating with the operator (same runs)',
+        baselineValue: latency(adminAlternating),
+        note: `route checks (the operator's grant lookup, services/gateway/access.ts) p50 ${p50(opHops.hop('checks')).toFixed(3)} ms against the admin's ${p50(adminAltHops.hop('checks')).toFixed(3)} ms: the lookup costs ${grantLookup.toFixed(3)} ms at p50; ${(p50(opSwitches) / p50(floor)).toFixed(1)}x the floor`,
+        measured: { value: ms(p50(opSwitches)), unit: 'ms p50', baselineValue: ms(p50(adminAlternating)) },
+      },
+      {
+        figure: "switch-session as an operator hop: route checks with the operator's grant lookup",
+        value: latency(opHops.hop('checks')),
+        baseline: 'the same hop as the admin (no lookup), alternating',
+        baselineValue: latency(adminAltHops.hop('checks')),
+        note: `${grantLookup.toFixed(3)} ms more at p50`,
+        measured: { value: ms(p50(opHops.hop('checks'))), unit: 'ms p50', baselineValue: ms(p50(adminAltHops.hop('checks'))) },
       },
       // Where each command's time goes (Server-Timing, the agent's stamps, the stream's clock).
       ...switchHops.rows(),
+      ...wsHops.rows(),
+      ...wsPausedHops.rows(),
       ...echoHops.rows(),
       {
         figure: 'backstage `echo hi` round trip minus a local spawn (p50)',

@@ -37,7 +37,7 @@ describe('the session list a gateway hears', () => {
     nc.publish(subjects.agentEvent(A, kind), encode(message(payload, { agentId: A })));
     await nc.flush();
   };
-  const heardIds = () => events.lastSessions(A)?.sessions.map((s) => s.id);
+  const heardIds = () => events.lastSessions(A)?.rows.map((s) => s.session_id);
 
   it('takes the list a heartbeat carries, then a newer SessionList, then a newer heartbeat', async () => {
     assert.equal(events.lastSessions(A), undefined);
@@ -45,7 +45,7 @@ describe('the session list a gateway hears', () => {
     assert.deepEqual(heardIds(), [1]);
     await publish('sessions', { sessionList: { sessions: [session(1, 'ann'), session(2, 'bob', false)] } });
     assert.deepEqual(heardIds(), [1, 2]);
-    assert.equal(events.lastSessions(A)?.sessions[1]?.capturable, false);
+    assert.equal(events.lastSessions(A)?.rows[1]?.capturable, false);
     await publish('status', { agentStatus: { hostname: 'h', heartbeatIntervalMs: 5000, sessions: { sessions: [session(3, 'cy')] } } });
     assert.deepEqual(heardIds(), [3]);
   });

@@ -269,7 +269,7 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     assert.ok(lines.every((l) => l.process === 'gateway'));
   });
 
-  it('GC_SERVER_TIMING=1: command answers carry Server-Timing with every hop; by default none', async () => {
+  it('GC_SERVER_TIMING=1: command answers carry Server-Timing with every hop (REST header, viewer socket server_timing); by default none', async () => {
     const url = `/api/machines/${PC}/switch-session`;
     const plain = await call('POST', url, 'operator', { session_id: 2 });
     assert.equal(plain.statusCode, 200, plain.body);
@@ -278,7 +278,8 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
     const timed = await buildApp({
       config: gatewayConfigSchema.parse({ natsUrl: 'nats://unused.invalid:4222', databaseUrl: pg.url, port: 0, serverTiming: '1' }),
       db,
-      bus: fake.bus,
+      // The viewer socket subscribes to the target's frames before a switch leaves: a subscription that never delivers.
+      bus: { ...fake.bus, nc: { subscribe: () => ({ unsubscribe() {} }) } as unknown as NatsConnection },
       notifications: { on: () => () => {}, close: async () => {} },
       auth: withAuth({ cookieSecure: false }),
       dashboard: false,
@@ -301,6 +302,37 @@ describe('gateway over app.inject (real Postgres, no NATS)', { timeout: 120_000 
           header,
         );
       }
+      // The viewer socket's switch carries the same hops in its `switched` reply (server_timing).
+      const replies: { t: string; server_timing?: string }[] = [];
+      let got: () => void = () => {};
+      const switched = new Promise<void>((resolve) => {
+        got = resolve;
+      });
+      const ws = await timed.app.injectWS(
+        `/ws/viewer/${PC}`,
+        { headers: { authorization: `Bearer ${tokens.admin}` } },
+        {
+          onInit: (w) =>
+            w.on('message', (d: unknown) => {
+              const m = JSON.parse(String(d)) as { t: string; server_timing?: string };
+              replies.push(m);
+              if (m.t === 'switched' || m.t === 'error') got();
+            }),
+        },
+      );
+      ws.send(JSON.stringify({ t: 'switch', session_id: 2, req: 'r-1' }));
+      await switched;
+      ws.terminate();
+      const reply = replies.at(-1);
+      assert.equal(reply?.t, 'switched', JSON.stringify(replies));
+      const metrics = Object.fromEntries(
+        String(reply?.server_timing)
+          .split(', ')
+          .map((m) => [m.split(';')[0], Number(m.split('dur=')[1])]),
+      );
+      assert.deepEqual(Object.keys(metrics), ['auth', 'checks', 'ack', 'deliver', 'guard', 'handler', 'answer', 'reply', 'ackwait', 'gateway', 'start', 'end'], reply?.server_timing);
+      assert.deepEqual([metrics.ack, metrics.deliver, metrics.guard, metrics.handler, metrics.answer, metrics.ackwait], [1, 2, 1, 1, 1, -4], reply?.server_timing);
+      assert.ok(Math.abs((metrics.end ?? 0) - (metrics.start ?? 0) - (metrics.gateway ?? -1)) < 0.01, reply?.server_timing);
     } finally {
       await timed.app.close();
     }

@@ -17,7 +17,7 @@ import { windowsSessionsProjection } from '../../projections/windows-sessions.pr
 import { type Backbone, type TestNats, type TestPostgres, startBackbone } from '../support/servers.js';
 
 const A = 'agent-1' as AgentId;
-// Agents' clocks count only within a bound of the stream's (projections/runtime/event-time.ts): an hour ago is inside it.
+// Agents' clocks count only within a bound of the stream's (proto/event-time.ts): an hour ago is inside it.
 const T = Date.now() - 3_600_000;
 const sessionList = (users: string[], current: number) => ({
   currentSessionId: current,

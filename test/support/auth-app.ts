@@ -1,4 +1,4 @@
-/** A tiny gateway for the auth tests: the auth plugin with the gateway's envelope handler, one operator route and one WebSocket route. */
+/** A tiny gateway for the auth tests: the auth plugin with the gateway's envelope handler, an operator route, a machine-access route and one WebSocket route. */
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -23,6 +23,10 @@ export async function buildAuthApp(db: Kysely<Database>, audits: AuditEvent[], e
     ...extra,
   });
   app.post('/api/machines/:agentId/backstage', { preHandler: app.requireRole('admin', 'operator') }, async () => ({ ran: true }));
+  // What the gateway asks before every command and viewer: may the caller reach this machine?
+  app.get('/api/machines/:agentId/access', { preHandler: app.requireRole('admin', 'operator', 'viewer') }, async (req) => ({
+    allowed: req.user ? await app.canAccessMachine(req.user, (req.params as { agentId: string }).agentId) : false,
+  }));
   app.get(wsPath, { websocket: true }, (socket, req) => {
     socket.send(req.user?.name ?? 'anonymous');
   });

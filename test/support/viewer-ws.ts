@@ -17,13 +17,29 @@ interface WsLike extends Omit<ViewerSocket, 'closed'> {
 const wsModule = 'ws';
 const { default: WebSocket } = (await import(wsModule)) as { default: new (url: string, opts: { headers: Record<string, string> }) => WsLike };
 
-/** Opens /ws/viewer/<agentId> as the token's user; `onText` sees every JSON message from the first one. */
-export async function openViewerSocket(baseUrl: string, agentId: string, token: string, onText: (message: { t: string; [k: string]: unknown }) => void): Promise<ViewerSocket> {
+/** When a text message arrived (performance.now(), before its JSON was parsed): the benches time the client's share. */
+export interface Arrival {
+  receivedAt: number;
+}
+
+/**
+ * Opens /ws/viewer/<agentId> as the token's user; `onText` sees every JSON message from the first
+ * one, `onFrame` every binary one (a page acknowledges them, as the dashboard does).
+ */
+export async function openViewerSocket(
+  baseUrl: string,
+  agentId: string,
+  token: string,
+  onText: (message: { t: string; [k: string]: unknown }, arrival: Arrival) => void,
+  o: { onFrame?: (data: Buffer) => void } = {},
+): Promise<ViewerSocket> {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/viewer/${agentId}`, {
     headers: { cookie: `gc_session=${encodeURIComponent(token)}`, authorization: `Bearer ${token}` },
   });
   ws.on('message', (raw, binary) => {
-    if (!binary) onText(JSON.parse(raw.toString('utf8')));
+    const receivedAt = performance.now();
+    if (!binary) onText(JSON.parse(raw.toString('utf8')), { receivedAt });
+    else o.onFrame?.(raw);
   });
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {

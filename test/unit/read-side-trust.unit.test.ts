@@ -4,7 +4,7 @@ import pg from 'pg';
 import { pgJson, pgText } from '../../infra/db/pg-safe.js';
 import type { AgentId } from '../../proto/ids.js';
 import { parseSubject, subjects } from '../../proto/subjects.js';
-import { agentInstantOrNull, eventTimeMs } from '../../projections/runtime/event-time.js';
+import { agentInstantOrNull, eventTimeMs } from '../../proto/event-time.js';
 import { classifyFailure } from '../../projections/runtime/failure-kind.js';
 import { MAX_GRACE_MS, main as verifyCli, verifyArgs } from '../../projections/cli/audit-verify.js';
 

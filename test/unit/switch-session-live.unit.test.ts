@@ -11,6 +11,7 @@ import { ErrorCode, ok } from '../../proto/errors.js';
 import type { AgentId } from '../../proto/ids.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { AgentEvents, HeardSessions, LastStatus } from '../../services/gateway/bus/agent-events.js';
+import { windowsSessionRowsOf } from '../../infra/db/windows-session-rows.js';
 import type { CommandClient } from '../../services/gateway/bus/command-client.js';
 import { switchSession } from '../../services/gateway/use-cases/switch-session.js';
 
@@ -57,11 +58,17 @@ function deps(heard: { status?: LastStatus; sessions?: HeardSessions; hearing?: 
 const fresh = (): LastStatus => ({ receivedAtMs: Date.now(), intervalMs: 5000, stopping: false });
 const list = (receivedAtMs = Date.now()): HeardSessions => ({
   receivedAtMs,
-  sessions: [
-    { id: 1, user: 'ann', type: 0, capturable: true },
-    { id: 2, user: 'bob', type: 1, capturable: true },
-    { id: 65537, user: 'eve', type: 2, capturable: false },
-  ],
+  currentSessionId: 1,
+  rows: windowsSessionRowsOf(
+    {
+      sessions: [
+        { sessionId: 1, userName: 'ann', type: 0, capturable: true },
+        { sessionId: 2, userName: 'bob', type: 1, capturable: true },
+        { sessionId: 65537, userName: 'eve', type: 2, capturable: false },
+      ],
+    },
+    receivedAtMs,
+  ),
 });
 
 describe('switch checks from what the gateway hears', () => {

@@ -128,6 +128,18 @@ describe('switch', () => {
     assert.equal(next.switching, undefined);
   });
 
+  it('a switch timed by the gateway (GC_SERVER_TIMING) carries its hops in the reply; untimed ones do not (above)', () => {
+    const { d } = given('admin', ...watching(1), { type: 'SwitchRequested', to: 2 }).when({
+      t: 'switch.done',
+      to: 2,
+      req: 'r',
+      socketOpen: true,
+      result: ok({ commandId: 'c-1', fromSessionId: 1, toSessionId: 2, durationMs: 40 }),
+      serverTiming: 'auth;dur=0.100, deliver;dur=0.500',
+    });
+    assert.equal(d.reply?.server_timing, 'auth;dur=0.100, deliver;dur=0.500');
+  });
+
   it('a failed switch drops the frames subscribed for it, keeps watching the old session and says why', () => {
     const { d, next } = given('admin', ...watching(1), { type: 'SwitchRequested', to: 3 }).when({
       t: 'switch.done',

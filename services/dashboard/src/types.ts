@@ -18,7 +18,7 @@ export type ServerMessage =
   | { t: 'hello'; viewer_id: string; agent_id: string; user: string; role: Role }
   | { t: 'sessions'; sessions: WindowsSessionDto[]; current_session_id: number; online: boolean }
   | { t: 'watching'; session_id: number; control: boolean }
-  | { t: 'switched'; ok: true; from: number; to: number; duration_ms?: unknown; noop?: boolean; req?: string }
+  | { t: 'switched'; ok: true; from: number; to: number; duration_ms?: unknown; noop?: boolean; req?: string; server_timing?: string }
   | { t: 'error'; error_code: string; message: string; correlation_id: string; req?: string }
   | { t: 'backstage.entered' }
   | { t: 'backstage.exited' }

@@ -3,6 +3,7 @@
  * waiters by correlation id (command results) and to listeners by agent (viewers, dashboards).
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { type WindowsSessionFields, windowsSessionRowsOf } from '../../../infra/db/windows-session-rows.js';
 import { type Decoded, Headers, decode, pb } from '../../../proto/codec.js';
 import { heartbeatIntervalMs } from '../../../proto/heartbeat.js';
 import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
@@ -23,10 +24,13 @@ export interface HeardTiming {
   agent: AgentTiming;
 }
 
-/** The latest session list this gateway heard from an agent, as the switch checks need it. */
+/** The latest session list this gateway heard from an agent: what the read model will hold once its projection commits it. */
 export interface HeardSessions {
   receivedAtMs: number;
-  sessions: { id: number; user: string; type: number; capturable: boolean }[];
+  /** As windows_sessions rows (infra/db/windows-session-rows.ts, as the projection writes them), in session id order. */
+  rows: WindowsSessionFields[];
+  /** The session the agent captures (0: none), as the machines read model keeps it. */
+  currentSessionId: number;
 }
 
 export interface AgentEvents {
@@ -106,12 +110,18 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
         // just as it takes a SessionList (projections/session-fields.ts): heard in the same order
         // from the one agent connection, the latest of either is what the read model will hold.
         const list = msg.sessionList ?? msg.agentStatus?.sessions;
+        // The captured session as the machines read model takes it (projections/machines-evolve.ts):
+        // a heartbeat's own field (with or without a list), else the SessionList's.
+        const agentId = msg.meta.agentId ?? '';
+        const current = msg.sessionList ? msg.sessionList.currentSessionId : msg.agentStatus?.currentSessionId;
         if (list) {
-          sessionLists.set(msg.meta.agentId ?? '', {
-            receivedAtMs: Date.now(),
-            // Only what the switch checks read: a long list from a hostile agent keeps no more than this.
-            sessions: (list.sessions ?? []).map((x) => ({ id: x.sessionId ?? 0, user: (x.userName ?? '').slice(0, 256), type: x.type ?? 0, capturable: !!x.capturable })),
-          });
+          const receivedAtMs = Date.now();
+          // Shaped as the projection stores it (the rows the page is sent instead of waiting for the
+          // commit): no more than the message held, which the server's max payload bounds.
+          sessionLists.set(agentId, { receivedAtMs, rows: windowsSessionRowsOf(list, receivedAtMs), currentSessionId: current ?? 0 });
+        } else if (msg.agentStatus) {
+          const heard = sessionLists.get(agentId);
+          if (heard) heard.currentSessionId = current ?? 0;
         }
         const c = msg.meta.correlationId;
         const agent = c && m.headers ? parseAgentTiming(m.headers.get(Headers.timing)) : undefined;

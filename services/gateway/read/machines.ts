@@ -1,6 +1,7 @@
 /** Queries of the machines and windows_sessions read models, shaped for the API. */
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Database, MachinesTable } from '../../../infra/db/schema.js';
+import type { WindowsSessionFields } from '../../../infra/db/windows-session-rows.js';
 import { stateLabelOfText, typeLabelOfText } from '../../../proto/session-labels.js';
 import type { MachineDto, MachinesPageDto, WindowsSessionDto } from '../api-schemas.js';
 import { MACHINES_PAGE_DEFAULT, type MachinesQuery, encodeMachinesCursor } from '../routes/machines-query.js';
@@ -106,9 +107,9 @@ export async function listMachinesPage(db: Kysely<Database>, offlineAfterBeats: 
   };
 }
 
-export async function listWindowsSessions(db: Kysely<Database>, agentId: string): Promise<WindowsSessionDto[]> {
-  const rows = await db.selectFrom('windows_sessions').selectAll().where('agent_id', '=', agentId).orderBy('session_id').execute();
-  return rows.map((r) => ({
+/** A windows_sessions row (stored, or shaped from a list heard live) as the API and the viewer page show it. */
+export function windowsSessionDto(r: Omit<WindowsSessionFields, 'session_id' | 'idle_secs'> & { session_id: number | string; idle_secs: number | string }): WindowsSessionDto {
+  return {
     id: Number(r.session_id),
     user: r.user_name,
     state: stateLabelOfText(r.state),
@@ -121,5 +122,10 @@ export async function listWindowsSessions(db: Kysely<Database>, agentId: string)
     idle_secs: Number(r.idle_secs),
     locked: r.locked,
     capturable: r.capturable,
-  }));
+  };
+}
+
+export async function listWindowsSessions(db: Kysely<Database>, agentId: string): Promise<WindowsSessionDto[]> {
+  const rows = await db.selectFrom('windows_sessions').selectAll().where('agent_id', '=', agentId).orderBy('session_id').execute();
+  return rows.map(windowsSessionDto);
 }

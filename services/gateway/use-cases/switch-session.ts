@@ -12,9 +12,8 @@ import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
 import type { CommandTiming } from '../bus/command-timing.js';
-import { agentOnline, heardOnline } from '../presence.js';
-import { getMachine, listWindowsSessions } from '../read/machines.js';
-import { typeLabelOf } from '../../../proto/session-labels.js';
+import { agentOnline, heardSessionsNow } from '../presence.js';
+import { getMachine, listWindowsSessions, windowsSessionDto } from '../read/machines.js';
 
 export interface SwitchSessionDeps {
   db: Kysely<Database>;
@@ -50,17 +49,6 @@ export interface SwitchOutcome {
   durationMs: number;
 }
 
-/**
- * The session list of an agent this gateway hears right now (a fresh heartbeat, not stopping) and
- * whose list it heard since it last (re)connected to NATS; otherwise undefined (ask the read model).
- */
-function liveSessions(events: AgentEvents, agentId: string, offlineAfterBeats: number): { id: number; user: string; type: string; capturable: boolean }[] | undefined {
-  const heard = events.lastSessions(agentId);
-  const hearing = events.hearing();
-  if (!heard || !hearing.connected || heard.receivedAtMs < hearing.sinceMs || !heardOnline(events, agentId, offlineAfterBeats)) return undefined;
-  return heard.sessions.map((x) => ({ id: x.id, user: x.user, type: typeLabelOf(x.type), capturable: x.capturable }));
-}
-
 /** Checks, audits a refusal, issues SwitchSession and returns the agent's outcome as a value. */
 export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessionInput): Promise<Result<SwitchOutcome>> {
   const { actor, agentId, sessionId } = input;
@@ -84,7 +72,7 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
 
   // What this gateway hears live first: fresher than the read model (which lags under load and must
   // not turn a live machine away), and no database round trip on the way to the agent.
-  let sessions = liveSessions(deps.events, agentId, deps.offlineAfterBeats);
+  let sessions = heardSessionsNow(deps.events, agentId, deps.offlineAfterBeats)?.rows.map(windowsSessionDto);
   if (!sessions) {
     // Both reads at once: the list is used only once the machine is known and online, so asking for
     // it early changes no answer and saves a database round trip.
@@ -93,7 +81,7 @@ export async function switchSession(deps: SwitchSessionDeps, input: SwitchSessio
     if (!agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats)) {
       return refused(ErrorCode.AGENT_OFFLINE, `machine ${agentId} is offline (last seen ${machine.last_seen}); retry when its agent is back`);
     }
-    sessions = listed.map((x) => ({ id: x.id, user: x.user, type: x.type, capturable: x.capturable }));
+    sessions = listed;
   }
   const target = sessions.find((s) => s.id === sessionId);
   if (!target) {

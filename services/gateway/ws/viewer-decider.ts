@@ -73,7 +73,8 @@ export type ViewerEffect =
 
 /** Messages from the gateway itself, next to the browser's. */
 export type InternalMessage =
-  | { t: 'switch.done'; to: number; req: string | undefined; result: Result<SwitchOutcome>; socketOpen: boolean }
+  /** `serverTiming`: the switch's hops (GC_SERVER_TIMING), carried by the `switched` reply as REST carries them in Server-Timing. */
+  | { t: 'switch.done'; to: number; req: string | undefined; result: Result<SwitchOutcome>; socketOpen: boolean; serverTiming?: string }
   /** The agent refused to start this viewer's stream (a failed SessionSwitched carrying our viewer id). */
   | { t: 'stream.refused'; sessionId: number; code: ErrorCode; message: string }
   /** One pace window ended: what the relay saw in it (`behind`: it dropped frames for this viewer's socket or budget). */
@@ -194,7 +195,17 @@ function decideSwitchDone(state: ViewerState, m: Extract<InternalMessage, { t: '
     // The old session's frames stop before the viewer hears "switched"; the new ones follow it.
     effects: [{ type: 'watch', sessionId: m.to, control: state.control, fromSwitch: true }],
     // Clipboard state is per session (spec, open question 5): the browser drops what it held.
-    reply: { t: 'switched', ok: true, from: s.fromSessionId, to: m.to, duration_ms: s.durationMs, command_id: s.commandId, clipboard_cleared: true, req: m.req },
+    reply: {
+      t: 'switched',
+      ok: true,
+      from: s.fromSessionId,
+      to: m.to,
+      duration_ms: s.durationMs,
+      command_id: s.commandId,
+      clipboard_cleared: true,
+      req: m.req,
+      ...(m.serverTiming === undefined ? {} : { server_timing: m.serverTiming }),
+    },
     afterReply: [{ type: 'releaseSwitchFrames' }],
   };
 }

@@ -9,6 +9,7 @@ import type { WebSocket } from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pb } from '../../../proto/codec.js';
+import { wallClockMs } from '../../../proto/timing.js';
 import { ErrorCode, err } from '../../../proto/errors.js';
 import { type AgentId, newId } from '../../../proto/ids.js';
 import type { Database } from '../../../infra/db/schema.js';
@@ -18,8 +19,10 @@ import type { BackstageClient } from '../backstage/backstage-client.js';
 import type { AgentEvents } from '../bus/agent-events.js';
 import type { AuditPublisher } from '../bus/audit-publisher.js';
 import type { Actor, CommandClient } from '../bus/command-client.js';
-import { agentOnline } from '../presence.js';
-import { getMachine, listWindowsSessions } from '../read/machines.js';
+import { type RequestTiming, serverTimingHeader } from '../bus/command-timing.js';
+import type { WindowsSessionDto } from '../api-schemas.js';
+import { agentOnline, heardSessionsNow } from '../presence.js';
+import { getMachine, listWindowsSessions, windowsSessionDto } from '../read/machines.js';
 import { switchSession } from '../use-cases/switch-session.js';
 import { type BackstageRun, handleBackstageMessage } from './backstage-socket.js';
 import { findUnsafeInput } from '../input-guard.js';
@@ -47,6 +50,8 @@ export interface ViewerSocketDeps {
   controlPerSec: number;
   /** The viewer's logger, every line bound to its viewer id (its errors' correlation id). */
   log: (viewerId: string) => Logger;
+  /** GC_SERVER_TIMING: a `switched` reply carries the switch's hops (`server_timing`, the REST Server-Timing value). */
+  serverTiming?: boolean;
 }
 
 const STREAM_RENEW_MS = 15_000;
@@ -123,10 +128,22 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     relay?.stop();
     relay = undefined;
   };
-  const readAndSendSessions = async () => {
-    const [sessions, machine] = await Promise.all([listWindowsSessions(deps.db, agentId), getMachine(deps.db, agentId, deps.offlineAfterBeats)]);
+  /**
+   * The machine's sessions as this gateway hears them live (presence.ts, the switch's rule), else as
+   * the read model holds them: a list heard is sent before its projection commits it (up to
+   * GC_PROJECTION_BATCH_WAIT_MS later), so a re-read would show the list before it.
+   */
+  const sessionsNow = async (): Promise<{ sessions: WindowsSessionDto[]; machine?: { online: boolean; currentSessionId: number } }> => {
+    const heard = heardSessionsNow(deps.events, agentId, deps.offlineAfterBeats);
+    if (heard) return { sessions: heard.rows.map(windowsSessionDto), machine: { online: true, currentSessionId: heard.currentSessionId } };
+    const [machine, sessions] = await Promise.all([getMachine(deps.db, agentId, deps.offlineAfterBeats), listWindowsSessions(deps.db, agentId)]);
+    // Live heartbeats first: the read model lags under load and must not turn a live machine away.
     const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
-    channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.current_session_id ?? 0, online });
+    return { sessions, machine: machine && { online, currentSessionId: machine.current_session_id } };
+  };
+  const readAndSendSessions = async () => {
+    const { sessions, machine } = await sessionsNow();
+    channel.send({ t: 'sessions', sessions, current_session_id: state.watching ?? machine?.currentSessionId ?? 0, online: machine?.online ?? false });
   };
   // One read at a time, and at most one more after it: the list is a latest value, so requests that
   // come while one is read are all answered by the next. Each request used to be two queries: one
@@ -151,16 +168,14 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     })();
     return sessionsRead;
   };
-  /** The facts `decide` needs for `m`: the clock, and for `watch` the machine as the read model and live heartbeats see it. */
+  /** The facts `decide` needs for `m`: the clock, and for `watch` the machine and its sessions now. */
   const factsFor = async (m: ViewerMessage): Promise<ViewerFacts> => {
     if (m.t !== 'watch') return { now: Date.now() };
-    const [machine, sessions] = await Promise.all([getMachine(deps.db, agentId, deps.offlineAfterBeats), listWindowsSessions(deps.db, agentId)]);
-    // Live heartbeats first: the read model lags under load and must not turn a live machine away.
-    const online = machine !== undefined && agentOnline(deps.events, agentId, machine.online, deps.offlineAfterBeats);
-    return { now: Date.now(), machine: machine && { online, currentSessionId: machine.current_session_id }, sessions };
+    return { now: Date.now(), ...(await sessionsNow()) };
   };
 
-  const run = (e: ViewerEffect): void => {
+  /** `timing`: the hops of the message that led to `e` (a switch's, when Server-Timing is on). */
+  const run = (e: ViewerEffect, timing?: RequestTiming): void => {
     switch (e.type) {
       case 'watch': {
         stopRelay();
@@ -179,7 +194,10 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
         deps.commands.send(agentId, 'stream', { stopStream: { viewerId } }, actor);
         return;
       case 'switch': {
-        const done = (result: Awaited<ReturnType<typeof switchSession>>) => dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN });
+        // As REST: "auth" ends where the use case's work starts, so the grant lookup falls in "checks".
+        if (timing) timing.handlerMs = wallClockMs();
+        const done = (result: Awaited<ReturnType<typeof switchSession>>) =>
+          dispatch({ t: 'switch.done', to: e.to, req: e.req, result, socketOpen: socket.readyState === socket.OPEN, ...(timing ? { serverTiming: serverTimingHeader(timing) } : {}) });
         void (async () =>
           switchSession(deps, {
             actor,
@@ -194,6 +212,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
             beforeIssue: () => {
               switchFrames = relayOf(e.to, true);
             },
+            timing: timing?.command,
           }))()
           .catch((x: unknown) => {
             log.error({ err: x }, 'switch failed inside the gateway');
@@ -284,11 +303,11 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
     channel.error(ErrorCode.INTERNAL, `internal error; quote ${viewerId}`);
   };
   /** parse → facts → decide → evolve → effects → reply. */
-  const dispatch = async (m: ViewerMessage) => {
+  const dispatch = async (m: ViewerMessage, timing?: RequestTiming) => {
     const facts = await factsFor(m);
     const d = decide(state, m, facts);
     state = evolveAll(state, d.events);
-    for (const e of d.effects) run(e);
+    for (const e of d.effects) run(e, timing);
     if (d.reply) channel.send(d.reply);
     for (const e of d.afterReply ?? []) run(e);
   };
@@ -316,6 +335,7 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
 
   const budget = controlBudget(deps.controlPerSec);
   socket.on('message', (raw: Buffer, isBinary: boolean) => {
+    const receivedMs = deps.serverTiming ? wallClockMs() : 0;
     if (isBinary || raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) return channel.error(ErrorCode.VALIDATION_FAILED, 'control messages are JSON text under 16 KB');
     let parsed: unknown;
     try {
@@ -341,9 +361,11 @@ export function handleViewerSocket(socket: WebSocket, request: FastifyRequest, a
       if (signIn.standing()) dispatch(m).catch(internal);
       return;
     }
+    // Timed from the message's arrival, as REST is from the request's (the way in is the transport's).
+    const timing = deps.serverTiming && m.t === 'switch' ? { requestMs: receivedMs, handlerMs: receivedMs, command: {} } : undefined;
     signIn
       .check()
-      .then((ok) => (ok ? dispatch(m) : undefined))
+      .then((ok) => (ok ? dispatch(m, timing) : undefined))
       .catch(internal);
   });
 

@@ -6,7 +6,7 @@
  * (commands, gc.audit.>: agents cannot publish there) keep their producer clock when it is a
  * storable time, since tests and audits reason about the gateway's own clock.
  */
-import type { ParsedSubject } from '../../proto/subjects.js';
+import type { ParsedSubject } from './subjects.js';
 
 const DAY = 86_400_000;
 /** How far an agent's clock may lag the stream's: a backlog published after a network outage. */
