@@ -16,6 +16,7 @@ import { startProjection } from '../../projections/runtime/start-projection.js';
 import type { ProjectionWorker } from '../../projections/runtime/types.js';
 import { windowsSessionsProjection } from '../../projections/windows-sessions.projection.js';
 import { type TestGateway, startTestGateway } from '../support/gateway.js';
+import { hostileNumbers, hostileStrings } from '../support/hostile-values.js';
 import { type ViewerSocket, openViewerSocket } from '../support/viewer-ws.js';
 
 const A = 'pc-list-live' as AgentId;
@@ -111,5 +112,28 @@ describe('viewer socket: the session list it shows follows the agent at once (re
       [2],
     );
     assert.equal(logoff.current_session_id, 2);
+  });
+
+  it("shows a hostile list as the read model does once it commits it, and never another agent's list", async () => {
+    const admin = await t.userToken('list-hostile', 'admin');
+    // Another agent's list first: the socket watches A, so the next list it sends is A's.
+    const other = message({ sessionList: { sessions: [info(9, 'other-agent-user')], currentSessionId: 9 } }, { agentId: 'pc-someone-else' as AgentId });
+    await t.backbone.js.publish(subjects.agentEvent('pc-someone-else' as AgentId, 'sessions'), encode(other), { msgID: other.meta!.id! });
+    const ids = hostileNumbers.filter((n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 32 - 1);
+    const sessions = [
+      ...hostileStrings.map((text, i) => ({ ...info(100 + i, text), domain: text, stationName: text, clientName: text, clientAddress: text })),
+      ...ids.map((id) => ({ ...info(id, `id-${id}`), state: 99, type: 99, idleSecs: 2 ** 32 - 1 })),
+      // The same id twice (the first is kept), and logon times at and past the ends of the clock.
+      { ...info(100, 'duplicate') },
+      { ...info(200, 'far-future'), logonTimeMs: 8.64e15 },
+      { ...info(201, 'before-epoch'), logonTimeMs: -1 },
+      { ...info(202, 'int64-max'), logonTimeMs: Number.MAX_SAFE_INTEGER },
+    ];
+    const heard = await nextListAfter(sessions, 2 ** 32 - 1);
+    assert.ok(!heard.sessions.some((s) => s.user === 'other-agent-user'), "another agent's session is not in this agent's list");
+    await until('the read model to hold the hostile list', async () => (await readModelIds()).length === heard.sessions.length);
+    const fromApi = (await (await fetch(`${t.url}/api/machines/${A}/windows-sessions`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: unknown[] };
+    assert.equal(heard.sessions.length, hostileStrings.length + ids.length + 3 - (ids.includes(100) ? 1 : 0));
+    assert.deepEqual(heard.sessions, fromApi.sessions);
   });
 });
