@@ -4,19 +4,16 @@
  * (`<GC_DATA_DIR>/nats-auth`, or GC_NATS_AUTH_DIR). Creating and revoking are audited.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jetstream } from '@nats-io/jetstream';
 import { ErrorCode } from '../../proto/errors.js';
 import { type AgentId, checkSubjectToken } from '../../proto/ids.js';
 import { integrationEventNames } from '../../proto/subjects.js';
-import { createAuditPublisher } from '../../services/gateway/bus/audit-publisher.js';
-import { connectBus } from '../../proto/bus/connect.js';
 import { readNatsCa } from '../../proto/bus/nats-ca.js';
 import { createIntegration, listIntegrations, revokeIntegration } from '../nats-auth/integrations.js';
 import { writeSecret } from '../nats-auth/secret-files.js';
 import { prepareNatsAuth } from '../nats-auth/setup.js';
+import { openCliAudit } from './cli-audit.js';
 
 const usage = `usage:
   integrations create --name N [--agents <id,id|*>] [--events ${integrationEventNames.join(',')}] [--out FILE]
@@ -50,12 +47,11 @@ function where(env: NodeJS.ProcessEnv): Where | string {
 
 /** Records the action in the audit log, as the launcher identity on behalf of the OS user who ran it. */
 async function audit(w: Where, creds: string, eventType: string, details: Record<string, unknown>): Promise<void> {
-  const nc = await connectBus({ servers: w.natsUrl, name: 'guruconnect-integrations', credsFile: creds, caFile: w.natsCa, once: true });
+  const log = await openCliAudit({ natsUrl: w.natsUrl, credsFile: creds, caFile: w.natsCa }, 'guruconnect-integrations');
   try {
-    const user = userInfo().username;
-    await createAuditPublisher(jetstream(nc), () => {})({ eventType, actor: { userId: `os:${user}`, userName: user, role: 'cli' }, details });
+    await log.record(eventType, details);
   } finally {
-    await nc.close();
+    await log.close();
   }
 }
 

@@ -22,7 +22,11 @@ describe('dashboard: API tokens (real Chromium, whole stack)', () => {
     e2e = await startE2eStack();
     ({ stack, browser } = e2e);
     const out: string[] = [];
-    const io = { env: { DATABASE_URL: stack.databaseUrl }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const io = {
+      env: { DATABASE_URL: stack.databaseUrl, NATS_URL: stack.natsUrl, NATS_CA: stack.natsCa, NATS_CREDS: await stack.credsFor('launcher') },
+      out: (l: string) => out.push(l),
+      err: (l: string) => out.push(l),
+    };
     // Backstage is admin-only, so the nightly script's service account is an admin.
     assert.equal(await authCli(['users', 'create', '--name', 'nightly-bot', '--role', 'admin', '--service'], io), 0, out.join('\n'));
   });

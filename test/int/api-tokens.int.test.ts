@@ -70,12 +70,18 @@ describe('API tokens (real PostgreSQL)', () => {
 
   it('creates a service account from the CLI that can never sign in with a password', async () => {
     const out: string[] = [];
-    const io = { env: { DATABASE_URL: pgs.url, GC_PASSWORD: 'a-password-that-is-ignored' }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const logged: { eventType: string; details: Record<string, unknown> }[] = [];
+    const audit = async (eventType: string, details: Record<string, unknown>) => {
+      logged.push({ eventType, details });
+    };
+    const io = { env: { DATABASE_URL: pgs.url, GC_PASSWORD: 'a-password-that-is-ignored' }, out: (l: string) => out.push(l), err: (l: string) => out.push(l), audit };
     assert.equal(await cli(['users', 'create', '--name', 'ci-bot', '--role', 'operator', '--service'], io), 0, out.join('\n'));
     assert.ok(!out.some((l) => l.startsWith('password:')), 'no password is printed for a service account');
     const row = await db.selectFrom('users').select(['password_hash', 'service']).where('name', '=', 'ci-bot').executeTakeFirstOrThrow();
     assert.equal(row.password_hash, null);
     assert.equal(row.service, true);
+    const id = (await db.selectFrom('users').select('id').where('name', '=', 'ci-bot').executeTakeFirstOrThrow()).id;
+    assert.deepEqual(logged, [{ eventType: 'user_created', details: { user_id: id, name: 'ci-bot', role: 'operator', service: true } }]);
     for (const password of ['a-password-that-is-ignored', '', 'x'.repeat(10)]) {
       const r = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { name: 'ci-bot', password: password || 'p' } });
       assert.equal(r.statusCode, 401);

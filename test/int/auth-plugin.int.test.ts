@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { openDb } from '../../infra/db/connect.js';
+import { freePort } from '../../infra/servers/free-port.js';
 import { migrateToLatest } from '../../infra/db/migrate.js';
 import type { Database } from '../../infra/db/schema.js';
 import { main as cli } from '../../services/auth/cli.js';
@@ -208,7 +209,8 @@ describe('auth plugin (real PostgreSQL)', () => {
 
   it("enrollment-key create from the CLI takes the route's bounds: hostile --ttl-hours and --site are refused (2), no key is made", async () => {
     const out: string[] = [];
-    const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const logged: CliEvent[] = [];
+    const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l), audit: cliAudit(logged) };
     const keys = async () =>
       Number(
         (
@@ -228,14 +230,19 @@ describe('auth plugin (real PostgreSQL)', () => {
       assert.match(out.join(' '), /--(ttl-hours|site)/);
     }
     assert.equal(await keys(), before, 'no key was created');
+    assert.deepEqual(logged, [], 'a refused command records nothing');
     out.length = 0;
     assert.equal(await cli(['enrollment-key', 'create', '--ttl-hours', String(24 * 365), '--site', 'ok'], io), 0, out.join(' '));
     assert.equal(await keys(), before + 1);
+    const key = await db.selectFrom('enrollment_keys').select(['id', 'expires_at']).where('site', '=', 'ok').executeTakeFirstOrThrow();
+    // The route's event and details (admin-routes.ts), so both doors leave one kind of row.
+    assert.deepEqual(logged, [{ eventType: 'enrollment_key_created', details: { key_id: key.id, site: 'ok', reusable: false, expires_at: key.expires_at.toISOString() } }]);
   });
 
   it('creates the first admin and grants from the CLI, never with a default password', async () => {
     const out: string[] = [];
-    const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const logged: CliEvent[] = [];
+    const io = { env: { DATABASE_URL: pgs.url }, out: (l: string) => out.push(l), err: (l: string) => out.push(l), audit: cliAudit(logged) };
     assert.equal(await cli(['users', 'create', '--name', 'root', '--role', 'admin'], io), 0);
     const pw = out.find((l) => l.startsWith('password: '))?.slice('password: '.length);
     assert.ok(pw && pw.length >= 20);
@@ -247,5 +254,50 @@ describe('auth plugin (real PostgreSQL)', () => {
     const carl = (await db.selectFrom('users').select('id').where('name', '=', 'carl').executeTakeFirstOrThrow()).id;
     assert.equal(await app.accessibleMachines({ id: carl, name: 'carl', role: 'operator' }), '*');
     assert.equal(await cli(['users', 'create', '--name', 'x', '--role', 'king'], io), 2);
+    const ids = Object.fromEntries((await db.selectFrom('users').select(['id', 'name']).where('name', 'in', ['root', 'carl']).execute()).map((u) => [u.name, u.id]));
+    // The routes' events and details; the refused second `root` and the bad role record nothing.
+    assert.deepEqual(logged, [
+      { eventType: 'user_created', details: { user_id: ids.root, name: 'root', role: 'admin' } },
+      { eventType: 'user_created', details: { user_id: ids.carl, name: 'carl', role: 'operator' } },
+      { eventType: 'machine_granted', details: { user_id: ids.carl, agent_id: '*' } },
+    ]);
+  });
+
+  it('changes nothing from the CLI when the audit log cannot be reached: no NATS_URL, or nothing listening there (2)', async () => {
+    const out: string[] = [];
+    const users = async () => (await db.selectFrom('users').select('name').where('name', '=', 'unaudited').execute()).length;
+    const keys = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('enrollment_keys')
+            .select((e) => e.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const keysBefore = await keys();
+    const closed = `nats://127.0.0.1:${await freePort()}`;
+    for (const env of [{ DATABASE_URL: pgs.url }, { DATABASE_URL: pgs.url, NATS_URL: closed }]) {
+      const io = { env, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+      for (const argv of [
+        ['users', 'create', '--name', 'unaudited', '--role', 'admin'],
+        ['users', 'grant', '--name', 'root', '--machine', 'unaudited-agent'],
+        ['enrollment-key', 'create'],
+      ]) {
+        out.length = 0;
+        assert.equal(await cli(argv, io), 2, `${argv.join(' ')} with ${JSON.stringify(env.NATS_URL)}: ${out.join(' ')}`);
+        assert.equal(out.length, 1, `one line: ${out.join(' | ')}`);
+        assert.match(out[0] ?? '', /nothing was changed/);
+      }
+    }
+    assert.equal(await users(), 0, 'no user was created');
+    assert.equal((await db.selectFrom('machine_grants').select('agent_id').where('agent_id', '=', 'unaudited-agent').execute()).length, 0, 'no grant was made');
+    assert.equal(await keys(), keysBefore, 'no key was created');
   });
 });
+
+type CliEvent = { eventType: string; details: Record<string, unknown> };
+/** The CLI's audit sink for tests of the database alone (the stack test publishes to the real stream). */
+const cliAudit = (logged: CliEvent[]) => async (eventType: string, details: Record<string, unknown>) => {
+  logged.push({ eventType, details });
+};

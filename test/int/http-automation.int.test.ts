@@ -35,7 +35,11 @@ describe('HTTP automation with an API token (whole stack)', { timeout: 180_000 }
     stack = await startStack({ dataDir: dir, port: 0, agentId, heartbeatMs: 1000, fastPostgres: true });
     admin = await login(stack.url, stack.admin.name, stack.admin.password);
     const out: string[] = [];
-    const io = { env: { DATABASE_URL: stack.databaseUrl }, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const io = {
+      env: { DATABASE_URL: stack.databaseUrl, NATS_URL: stack.natsUrl, NATS_CA: stack.natsCa, NATS_CREDS: await stack.credsFor('launcher') },
+      out: (l: string) => out.push(l),
+      err: (l: string) => out.push(l),
+    };
     assert.equal(await authCli(['users', 'create', '--name', 'ci-bot', '--role', 'admin', '--service'], io), 0, out.join('\n'));
     const created = await admin.post<{ id: string; token: string }>('/api/tokens', { name: 'nightly', user: 'ci-bot', expires_in_days: 7 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
