@@ -5,7 +5,6 @@
  * nothing is changed. Commands are typed as a person would, with only GC_DATA_DIR set.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -13,29 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { type Api, eventually, login } from '../support/api.js';
+import { guruconnect } from '../support/guruconnect-cli.js';
 
-const repo = join(import.meta.dirname, '..', '..');
 const osUser = userInfo().username;
-
-type Run = { code: number; stdout: string; stderr: string };
-/** Runs `npm run guruconnect -- ...args` with GC_DATA_DIR and `extra` (no other NATS_* or DATABASE_URL). */
-function guruconnect(dataDir: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GC_DATA_DIR: dataDir };
-  for (const k of ['NATS_URL', 'NATS_CREDS', 'NATS_CA', 'DATABASE_URL', 'GC_PASSWORD']) delete env[k];
-  Object.assign(env, extra);
-  return new Promise((resolve) => {
-    const p = spawn('npm', ['run', '--silent', 'guruconnect', '--', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 type Row = { event_type: string; user_id: string | null; user_name: string | null; details: Record<string, unknown> };
 

@@ -12,26 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Stack, startStack } from '../../infra/launcher/stack.js';
 import { type Api, eventually, login } from '../support/api.js';
+import { guruconnect } from '../support/guruconnect-cli.js';
 
 const repo = join(import.meta.dirname, '..', '..');
-
-/** Runs `npm run guruconnect -- ...args` as a person would, with only GC_DATA_DIR set (no NATS_* or DATABASE_URL). */
-function guruconnect(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GC_DATA_DIR: dataDir };
-  for (const k of ['NATS_URL', 'NATS_CREDS', 'NATS_CA', 'DATABASE_URL']) delete env[k];
-  return new Promise((resolve) => {
-    const p = spawn('npm', ['run', '--silent', 'guruconnect', '--', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('identities cannot be taken; auditors need no settings (whole stack)', () => {
   let dataDir: string;
