@@ -21,7 +21,13 @@
  * the agent missed no slot in 9 of the 11 runs in which the gateway kept 30 fps (1 and 2 in the
  * others), against 4 of 12 with the old clock (up to 16 missed); the 5 Mbit/s square scene was
  * unchanged. The gateway halved the rate for a busy browser in 3 of its 14 runs and none of the old
- * clock's 12 (not explained: watch for it).
+ * clock's 12. Traced (GC_PACE_TRACE, 7 more runs, 3 cut): twice the gateway's flow budget dropped a
+ * delta ~0.3 s after the first keyframe (two frames a catch-up published 16 ms apart, or four that
+ * reached the gateway together, on a page 40-70 ms late with its acks), a budget that measured the
+ * page's intake over a whole second it had not yet been sent frames for (frame-flow.ts: now over the
+ * time since the first frame); once the page's own paint backlog, on a loaded machine. Left: before
+ * the page has acknowledged its first keyframe, two text deltas behind it are over the least budget
+ * (128 KiB) and one is dropped (2 of 3 later runs, the first keyframe 60 ms unacknowledged).
  */
 export interface FrameSlot {
   /** The slot the next frame is for (performance.now() time): in the future, or already come (start at once). */

@@ -224,3 +224,42 @@ test('acknowledging once the page acks; the queue is what is in flight beyond th
   f.acked(5);
   assert.equal(f.queuedBytes, 0, 'nothing in flight, nothing queued');
 });
+
+test('a fresh view: the intake is measured over the time since the first frame went out, so deltas waiting on a page busy with its first keyframe are not dropped', () => {
+  // As traced on the viewer bench (scrolling text, loopback): a 600 KB keyframe acknowledged in
+  // 40 ms, then 100 KB deltas the page, busy with its first paint, acknowledges late.
+  let t = 0;
+  const f = frameFlow(128 * 1024, 250, () => t);
+  f.acked(0);
+  f.sent(600_000);
+  t = 40;
+  f.acked(1);
+  for (const at of [150, 183, 216]) {
+    t = at;
+    f.sent(100_000);
+  }
+  // 200 KB behind the first delta; over a whole second the page "took in" 600 KB, a budget of
+  // 600 KB x 290 ms = 174 KB, and the third delta would have been dropped.
+  assert.equal(f.congested, false, '200 KB wait, the page took in 600 KB in 216 ms');
+  // A page that really stops taking frames in is still judged: past what it has taken in so far
+  // (216 ms since the first frame, under the 290 ms the budget covers: 600 KB).
+  for (let i = 0; i < 4; i++) f.sent(100_000);
+  assert.equal(f.congested, false, '600 KB wait');
+  f.sent(100_000);
+  assert.equal(f.congested, true, '700 KB wait');
+});
+
+test('a whole second after the first frame the intake is over the second again (a stalled page is not credited with its first burst forever)', () => {
+  let t = 0;
+  const f = frameFlow(128 * 1024, 250, () => t);
+  f.acked(0);
+  f.sent(600_000);
+  t = 40;
+  f.acked(1);
+  t = 1100; // the keyframe's ack is out of the window: nothing taken in over the last second
+  f.sent(100_000);
+  f.sent(100_000);
+  assert.equal(f.congested, false, '100 KB waits, under the least budget');
+  f.sent(100_000);
+  assert.equal(f.congested, true, '200 KB wait: over the least budget of 128 KiB');
+});

@@ -50,7 +50,7 @@ const RTT_WINDOW_MS = 10_000;
 
 /**
  * A tracker allowing max(`min`, intake x (round trip + `ms`)) bytes behind the frame on the wire,
- * where the intake is what the page acknowledged over the last second: the bytes the round trip
+ * where the intake is what the page acknowledged over the last second (or since its first frame): the bytes the round trip
  * holds plus a bounded queue, growing as far as the link and the page keep up, never further. (Not
  * the link's rate: a page on loopback takes a frame in a millisecond and then paints for thirty, and
  * its budget must follow what it takes in a second, not what it took in that millisecond.)
@@ -78,10 +78,21 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
   /** Acknowledged bytes per time, oldest first, for the intake. */
   const acks: { at: number; bytes: number }[] = [];
   let ackedInWindow = 0;
+  /** When the first frame went out: before that the page had nothing to take in. */
+  let firstSentAt: number | undefined;
+  /**
+   * Bytes acknowledged per second over the window, or over the time since the first frame went out
+   * when that is shorter (but never under the time the budget covers, so the budget is then at most
+   * what the page has taken in so far). Over a whole second, a page 200 ms into its first keyframe
+   * looked as if it took in a fifth of what it did: traced on the viewer bench (scrolling text,
+   * loopback), two or three 100 KB deltas that a page busy with its first paint acknowledged 40-70 ms
+   * late were over that budget, one was dropped, and the stream was halved as "behind".
+   */
   const intake = () => {
     const t = now();
     while (acks.length && acks[0]!.at < t - INTAKE_WINDOW_MS) ackedInWindow -= acks.shift()!.bytes;
-    return (ackedInWindow * 1000) / INTAKE_WINDOW_MS;
+    const span = Math.min(INTAKE_WINDOW_MS, Math.max(minRtt() + ms, t - (firstSentAt ?? t)));
+    return (ackedInWindow * 1000) / span;
   };
   /** The least send-to-ack time of the current and the previous RTT window (a windowed minimum). */
   let rtt = { cur: Number.POSITIVE_INFINITY, prev: Number.POSITIVE_INFINITY, since: now() };
@@ -107,6 +118,7 @@ export function frameFlow(min = MIN_IN_FLIGHT_BYTES, ms = IN_FLIGHT_MS, now: () 
   return {
     sent(n) {
       const t = now();
+      firstSentAt ??= t;
       // Nothing in flight: a new flight starts now (the idle time before it is not the link's).
       if (flight.length === head) deliveredTime = t;
       flight.push({ size: n, sentAt: t, deliveredAtSend: delivered, deliveredTimeAtSend: deliveredTime ?? t });
