@@ -35,7 +35,9 @@ export const run: BenchRun = async (progress) => {
   const dir = mkdtempSync(join(tmpdir(), 'gc-bench-cmd-'));
   const agentId = 'bench-agent';
   // GC_SERVER_TIMING: command replies carry their hops (Server-Timing), and their answers the agent's stamps.
-  const stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true, env: { GC_SERVER_TIMING: '1' } });
+  // GC_VIEWER_CONTROL_PER_SEC: back-to-back switches over one socket come about 200 a second, past
+  // the default cap a page gets (50, ws/control-budget.ts); the rows time the switch, not the cap.
+  const stack = await startStack({ dataDir: dir, port: 0, agentId, fastPostgres: true, env: { GC_SERVER_TIMING: '1', GC_VIEWER_CONTROL_PER_SEC: '1000' } });
   const gatewayUpMs = Date.now();
   try {
     const api = await login(stack.url, stack.admin.name, stack.admin.password);
@@ -276,7 +278,7 @@ export const run: BenchRun = async (progress) => {
         value: latency(wsSwitches),
         baseline: 'bare JetStream floor (publish-ack, delivery, answer publish-ack, delivery)',
         baselineValue: latency(floor),
-        note: `${(p50(wsSwitches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)${p50(wsSwitches) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${wsHops.largest(4)} (rows below)`}; the dashboard's messages, ${viewerFrames} frames received and acknowledged meanwhile`,
+        note: `${(p50(wsSwitches) / p50(floor)).toFixed(1)}x the floor at p50 (issue 18 goal: ≤ 3x)${p50(wsSwitches) <= 3 * p50(floor) ? '' : `; missed: the largest hops at p50 are ${wsHops.largest(4)} (rows below)`}; the dashboard's messages, ${viewerFrames} frames received and acknowledged meanwhile; the bench's gateway acts on 1000 control messages a second per socket (a page gets 50: GC_VIEWER_CONTROL_PER_SEC)`,
         measured: { value: ms(p50(wsSwitches)), unit: 'ms p50', baselineValue: ms(p50(floor)), goal: '≤ 3× floor', met: p50(wsSwitches) <= 3 * p50(floor) },
       },
       {
