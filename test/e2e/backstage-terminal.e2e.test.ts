@@ -45,8 +45,8 @@ describe('dashboard: backstage interactive shell (real Chromium, whole stack)', 
       text.split('\n').some((l) => l.trim() === 'hi-from-pty pty-state /tmp'),
       text,
     );
-    // Rendered, not only in the buffer.
-    assert.ok(((await page.locator('[data-testid=pty-terminal] .xterm-rows').textContent()) ?? '').includes('hi-from-pty pty-state /tmp'));
+    // Rendered, not only in the buffer (xterm paints on the next animation frame: wait for it, as a person sees it).
+    await page.locator('[data-testid=pty-terminal] .xterm-rows', { hasText: 'hi-from-pty pty-state /tmp' }).waitFor({ timeout: 20_000 });
     await screenshot(page, 'backstage-interactive-shell');
 
     // The panel's size reached the pty: stty size is the xterm's rows and columns.

@@ -38,8 +38,8 @@ describe('dashboard: backstage (real Chromium, whole stack)', () => {
     assert.ok(cmdLine >= 0, text);
     assert.equal(lines[cmdLine + 1], hostname(), text);
     assert.match(lines[cmdLine + 2] ?? '', /^\[exit 0 · \d+ ms/);
-    // Also visible in the rendered terminal, not only in its buffer.
-    assert.ok(((await page.locator('[data-testid=terminal] .xterm-rows').textContent()) ?? '').includes(hostname()));
+    // Also visible in the rendered terminal, not only in its buffer (painted on the next animation frame).
+    await page.locator('[data-testid=terminal] .xterm-rows', { hasText: hostname() }).waitFor({ timeout: 20_000 });
     await screenshot(page, 'backstage-terminal');
 
     // System info arrives when backstage opens.
