@@ -5,6 +5,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type WindowsSessionFields, windowsSessionRowsOf } from '../../../infra/db/windows-session-rows.js';
 import { type Decoded, Headers, decode, pb } from '../../../proto/codec.js';
+import type { guruconnect } from '../../../proto/generated/guruconnect.js';
 import { heartbeatIntervalMs } from '../../../proto/heartbeat.js';
 import { type AgentEventKind, subjects } from '../../../proto/subjects.js';
 import { type AgentTiming, parseAgentTiming, wallClockMs } from '../../../proto/timing.js';
@@ -27,8 +28,11 @@ export interface HeardTiming {
 /** The latest session list this gateway heard from an agent: what the read model will hold once its projection commits it. */
 export interface HeardSessions {
   receivedAtMs: number;
-  /** As windows_sessions rows (infra/db/windows-session-rows.ts, as the projection writes them), in session id order. */
-  rows: WindowsSessionFields[];
+  /**
+   * As windows_sessions rows (infra/db/windows-session-rows.ts, as the projection writes them), in
+   * session id order; shaped on first read, since most agents' lists are never asked for.
+   */
+  readonly rows: WindowsSessionFields[];
   /** The session the agent captures (0: none), as the machines read model keeps it. */
   currentSessionId: number;
 }
@@ -57,6 +61,19 @@ export interface AgentEvents {
 }
 
 const KINDS: AgentEventKind[] = ['sessions', 'switched', 'backstageOutput', 'status', 'terminal'];
+
+/** A list heard at `receivedAtMs`, its rows shaped when a viewer or a switch first reads them. */
+function heardList(list: guruconnect.ISessionList, receivedAtMs: number, currentSessionId: number): HeardSessions {
+  let rows: WindowsSessionFields[] | undefined;
+  return {
+    receivedAtMs,
+    currentSessionId,
+    get rows() {
+      rows ??= windowsSessionRowsOf(list, receivedAtMs);
+      return rows;
+    },
+  };
+}
 
 // Agent ids hold no space (proto/ids.ts), so one string keys the pair.
 const correlationKey = (agentId: string, correlationId: string) => `${agentId} ${correlationId}`;
@@ -116,9 +133,9 @@ export function subscribeAgentEvents(nc: NatsConnection, log: (m: string) => voi
         const current = msg.sessionList ? msg.sessionList.currentSessionId : msg.agentStatus?.currentSessionId;
         if (list) {
           const receivedAtMs = Date.now();
-          // Shaped as the projection stores it (the rows the page is sent instead of waiting for the
-          // commit): no more than the message held, which the server's max payload bounds.
-          sessionLists.set(agentId, { receivedAtMs, rows: windowsSessionRowsOf(list, receivedAtMs), currentSessionId: current ?? 0 });
+          // Kept as heard (the server's max payload bounds it) and shaped as the projection stores it
+          // when read: the rows the page is sent instead of waiting for the commit.
+          sessionLists.set(agentId, heardList(list, receivedAtMs, current ?? 0));
         } else if (msg.agentStatus) {
           const heard = sessionLists.get(agentId);
           if (heard) heard.currentSessionId = current ?? 0;
